@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * The one place configuration is read. `loadConfig(process.env)` validates the environment once
+ * at start-up (no I/O here) and every part receives the typed result. A bad value stops start-up
+ * with a message naming the variable.
+ */
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const optionalString = z.string().min(1).optional();
+
+export const envSchema = z.object({
+  ANJU_MQTT_PORT: port.default(1883),
+  ANJU_WS_PORT: port.default(8083),
+  ANJU_HTTP_PORT: port.default(8080),
+  /** Address the listeners bind to. */
+  ANJU_HOST: z.string().min(1).default('0.0.0.0'),
+  ANJU_DATA_DIR: z.string().min(1).default('./data'),
+  ANJU_ADMIN_TOKEN: z.string().min(16, 'ANJU_ADMIN_TOKEN must be at least 16 characters').optional(),
+  ANJU_SIM: flag.optional(),
+  ANJU_STORE: z.enum(['embedded', 'influxdb']).default('embedded'),
+  ANJU_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  /** `hub` role: the broker its MQTT-client ingest source connects to, and the service account it uses. */
+  ANJU_MQTT_URL: z.url().optional(),
+  ANJU_INGEST_USER: z.string().min(1).default('anju-ingest'),
+  ANJU_INGEST_PASSWORD: optionalString,
+
+  /** Largest telemetry payload ingest accepts; larger ones are dead-lettered as payload_too_large. */
+  ANJU_MAX_PAYLOAD: z.coerce.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+  /** Connection attempts allowed per IP per minute (broker preConnect). */
+  ANJU_CONNECT_RATE: z.coerce.number().int().min(1).default(120),
+  /** DuckDB resource limits. */
+  ANJU_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('512MB'),
+  ANJU_DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+
+  ANJU_INFLUX_URL: z.url().optional(),
+  ANJU_INFLUX_TOKEN: optionalString,
+  ANJU_INFLUX_ORG: optionalString,
+  ANJU_INFLUX_BUCKET: optionalString,
+  ANJU_INFLUX_DB: optionalString,
+  ANJU_INFLUX_RP: optionalString,
+  ANJU_INFLUX_USER: optionalString,
+  ANJU_INFLUX_PASSWORD: optionalString,
+});
+
+export interface AnjuConfig {
+  mqtt: { port: number; wsPort: number; host: string; maxPayloadBytes: number; connectRatePerMinute: number };
+  http: { port: number; host: string };
+  dataDir: string;
+  adminToken?: string;
+  /** Undefined: the role decides (`all` runs the demo fleet, the others do not). */
+  sim?: boolean;
+  store: 'embedded' | 'influxdb';
+  logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
+  ingest: { brokerUrl?: string; username: string; password?: string };
+  duckdb: { memoryLimit: string; threads: number };
+  influx: {
+    url?: string; token?: string; org?: string; bucket?: string;
+    db?: string; rp?: string; user?: string; password?: string;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined>): AnjuConfig {
+  // Empty strings mean "unset", as in a docker-compose file with `VAR=`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('ANJU_') && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration, fix these environment variables and start again:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.ANJU_STORE === 'influxdb') {
+    if (!e.ANJU_INFLUX_URL) throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
+    const v2 = e.ANJU_INFLUX_TOKEN && e.ANJU_INFLUX_ORG && e.ANJU_INFLUX_BUCKET;
+    if (!v2 && !e.ANJU_INFLUX_DB) {
+      throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_TOKEN, _ORG and _BUCKET (InfluxDB 2.x/3.x) or ANJU_INFLUX_DB (1.x)');
+    }
+  }
+  return {
+    mqtt: { port: e.ANJU_MQTT_PORT, wsPort: e.ANJU_WS_PORT, host: e.ANJU_HOST, maxPayloadBytes: e.ANJU_MAX_PAYLOAD, connectRatePerMinute: e.ANJU_CONNECT_RATE },
+    http: { port: e.ANJU_HTTP_PORT, host: e.ANJU_HOST },
+    dataDir: e.ANJU_DATA_DIR,
+    adminToken: e.ANJU_ADMIN_TOKEN,
+    sim: e.ANJU_SIM,
+    store: e.ANJU_STORE,
+    logLevel: e.ANJU_LOG_LEVEL,
+    ingest: { brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD },
+    duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
+    influx: {
+      url: e.ANJU_INFLUX_URL, token: e.ANJU_INFLUX_TOKEN, org: e.ANJU_INFLUX_ORG, bucket: e.ANJU_INFLUX_BUCKET,
+      db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export * from './kinds/index.js';
+export * from './reading.js';
+export * from './topics.js';
+export * from './registry.js';

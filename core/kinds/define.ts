@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * How one reading field is described: its type, unit and plausible physical range.
+ * The range is a sanity bound (a sensor cannot report it), not an alarm threshold —
+ * thresholds live in alerts/ and cite their standards.
+ */
+export interface FieldSpec {
+  readonly type: 'float' | 'bool';
+  readonly unit?: string;
+  readonly description: string;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export type FieldValue = number | boolean;
+
+export interface KindSpec<Name extends string = string> {
+  /** Wire and registry name, also the storage measurement. */
+  readonly name: Name;
+  readonly label: { readonly en: string; readonly zh: string };
+  /** The field a reading of this kind must carry. */
+  readonly mainField: string;
+  /** Fields stored for this kind (storage column / InfluxDB field names), including `battery`. */
+  readonly fields: Readonly<Record<string, FieldSpec>>;
+  /** Fields that are cumulative registers: they only ever increase (resets are flagged by reports). */
+  readonly cumulative: readonly string[];
+  /** Nominal reporting interval in seconds; offline detection uses 3× this. */
+  readonly reportingIntervalS: number;
+  /** The zod schema a raw JSON payload of this kind must satisfy. */
+  readonly payload: z.ZodType<KindPayload>;
+}
+
+/** A decoded, validated payload: `ts` normalised to epoch ms when present. */
+export interface KindPayload {
+  ts?: number;
+  seq?: number;
+  [field: string]: FieldValue | undefined;
+}
+
+/** Battery level in %, common to every battery-powered kind. */
+export const batteryField: FieldSpec = { type: 'float', unit: '%', description: 'battery level', min: 0, max: 100 };
+
+/**
+ * `ts`: epoch milliseconds or an ISO 8601 string with a zone. Whether the instant is plausible
+ * (not 1970, not next year) is ingest's decision, made against the receive time.
+ */
+export const timestampSchema = z.union([
+  z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+/** Per-device message counter, used by ingest to drop duplicates (QoS 1 redeliveries). */
+export const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+function fieldSchema(spec: FieldSpec): z.ZodType<FieldValue> {
+  if (spec.type === 'bool') return z.boolean();
+  let n = z.number();
+  if (spec.min !== undefined) n = n.min(spec.min);
+  if (spec.max !== undefined) n = n.max(spec.max);
+  return n;
+}
+
+/**
+ * Builds a kind from its field table, so that the schema, storage columns and documentation
+ * can never disagree. Unknown keys are stripped (a newer firmware adding a field must not lose
+ * the reading); a missing main field or a value outside its range is refused.
+ */
+export function defineKind<Name extends string>(def: Omit<KindSpec<Name>, 'payload'>): KindSpec<Name> {
+  if (!(def.mainField in def.fields)) throw new Error(`kind ${def.name}: main field ${def.mainField} is not among its fields`);
+  const shape: Record<string, z.ZodType> = { ts: timestampSchema.optional(), seq: seqSchema.optional() };
+  for (const [name, spec] of Object.entries(def.fields)) {
+    const s = fieldSchema(spec);
+    shape[name] = name === def.mainField ? s : s.optional();
+  }
+  const payload = z.object(shape) as unknown as z.ZodType<KindPayload>;
+  return { ...def, payload };
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { binCategories, kindNames, type KindName } from './kinds/index.js';
+import { idPattern } from './topics.js';
+
+/**
+ * The registry model: sites (residential communities) → buildings → devices.
+ * Defined once here; the API validates with these schemas, storage persists them, the simulator
+ * and the demo fixture build them.
+ */
+
+export const idSchema = z.string().regex(idPattern, 'ids are 1–64 characters: letters, digits, "_", "-", "." (not first)');
+
+/** What a meter measures, so reports can split consumption by use. */
+export const meterPurposes = ['household', 'common_lighting', 'water_pump', 'elevator', 'master', 'other'] as const;
+export type MeterPurpose = (typeof meterPurposes)[number];
+
+export const siteSchema = z.object({
+  id: idSchema,
+  name: z.string().min(1).max(200),
+  address: z.string().max(500).optional(),
+  /** IANA zone, for day boundaries in reports. */
+  timezone: z.string().min(1).max(64).default('Asia/Shanghai'),
+});
+export type Site = z.infer<typeof siteSchema>;
+
+export const buildingSchema = z.object({
+  id: idSchema,
+  site: idSchema,
+  name: z.string().min(1).max(200),
+  floors: z.number().int().min(1).max(200).optional(),
+});
+export type Building = z.infer<typeof buildingSchema>;
+
+const deviceFields = {
+  id: idSchema,
+  kind: z.enum(kindNames as [KindName, ...KindName[]]),
+  site: idSchema,
+  building: idSchema,
+  name: z.string().min(1).max(200).optional(),
+  /** Floor / unit / place label, e.g. "3F stairwell" or "2-301 kitchen". */
+  location: z.string().max(200).optional(),
+  /** Smart bins: the sorting category of the bin. */
+  category: z.enum(binCategories).optional(),
+  /** Meters: what the metered circuit or pipe serves. */
+  purpose: z.enum(meterPurposes).optional(),
+  /** Power meters: the protected circuit's rated current in A (overload rule). */
+  rated_current: z.number().positive().max(10_000).optional(),
+  /** Water meters: permanent flow rate Q3 in m³/h (ISO 4064; burst rule). */
+  q3: z.number().positive().max(10_000).optional(),
+  /** Water meters: the master meter this household meter hangs under (compound balance). */
+  parent: idSchema.optional(),
+};
+
+/** Kind-specific attributes only make sense on their kind: say so instead of storing nonsense. */
+function checkKindAttributes(d: { kind?: string; category?: unknown; purpose?: unknown; rated_current?: unknown; q3?: unknown }, ctx: z.RefinementCtx): void {
+  const wrong = (field: string, only: string) =>
+    ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to ${only} only` });
+  if (d.kind === undefined) return;
+  if (d.category !== undefined && d.kind !== 'smart_bin') wrong('category', 'smart_bin');
+  if (d.purpose !== undefined && d.kind !== 'water_meter' && d.kind !== 'power_meter') wrong('purpose', 'water_meter and power_meter');
+  if (d.rated_current !== undefined && d.kind !== 'power_meter') wrong('rated_current', 'power_meter');
+  if (d.q3 !== undefined && d.kind !== 'water_meter') wrong('q3', 'water_meter');
+  if (d.kind === 'smart_bin' && d.category === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['category'], message: `a smart_bin needs a category: ${binCategories.join(', ')}` });
+  }
+}
+
+/** Body of `POST /api/devices`. */
+export const deviceInputSchema = z.object(deviceFields).strict().superRefine(checkKindAttributes);
+export type DeviceInput = z.infer<typeof deviceInputSchema>;
+
+/** Body of `PATCH /api/devices/{id}`: id and kind are fixed for a device's life. */
+export const devicePatchSchema = z
+  .object({
+    site: deviceFields.site, building: deviceFields.building, name: deviceFields.name.unwrap(),
+    location: deviceFields.location.unwrap(), category: deviceFields.category.unwrap(), purpose: deviceFields.purpose.unwrap(),
+    rated_current: deviceFields.rated_current.unwrap(), q3: deviceFields.q3.unwrap(), parent: deviceFields.parent.unwrap(),
+  })
+  .partial()
+  .strict();
+export type DevicePatch = z.infer<typeof devicePatchSchema>;
+
+/** A registered device as the platform knows it (never carries its secret). */
+export const deviceSchema = z.object({
+  ...deviceFields,
+  name: z.string(),
+  createdAt: z.number().int(),
+});
+export type Device = z.infer<typeof deviceSchema>;
+
+export { checkKindAttributes };

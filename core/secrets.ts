@@ -1,0 +1,50 @@
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Secrets at rest. Device secrets (which a person may choose, and which a stolen device may leak)
+ * are stored as scrypt hashes with a per-secret salt. API tokens are 256-bit random values we
+ * generate, so a SHA-256 digest is enough to store and look them up (no guessing to slow down).
+ */
+
+// scrypt cost: N=2^14, r=8, p=1 — the interactive-login parameters of the scrypt paper,
+// ~16 MiB and ~30 ms per verification on one core.
+const N = 16_384;
+const r = 8;
+const p = 1;
+const KEYLEN = 32;
+
+function scryptAsync(secret: string, salt: Buffer, n: number, rr: number, pp: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, salt, KEYLEN, { N: n, r: rr, p: pp, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+/** `scrypt$N$r$p$salt$hash`, salt and hash base64url. */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(secret, salt, N, r, p);
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, rr, pp, salt, hash] = parts as [string, string, string, string, string, string];
+  const expected = Buffer.from(hash, 'base64url');
+  const key = await scryptAsync(secret, Buffer.from(salt, 'base64url'), Number(n), Number(rr), Number(pp));
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** A new random secret: 24 bytes, base64url (32 characters). */
+export function generateSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** A new API token. The prefix lets secret scanners recognise a leaked one. */
+export function generateToken(): string {
+  return `anju_${randomBytes(32).toString('base64url')}`;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

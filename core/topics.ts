@@ -1,0 +1,72 @@
+/**
+ * The MQTT topic contract (DESIGN.md §3). Devices live under `devices/{id}/`; the platform
+ * publishes alarm events under `anju/alerts/{site}/{type}`.
+ */
+
+/** Device, site and building ids: safe in a topic level, a URL segment and an InfluxDB tag. */
+export const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function isValidId(id: string): boolean {
+  return idPattern.test(id);
+}
+
+export const topics = {
+  telemetry: (device: string) => `devices/${device}/telemetry`,
+  status: (device: string) => `devices/${device}/status`,
+  commands: (device: string) => `devices/${device}/commands`,
+  alert: (site: string, type: string) => `anju/alerts/${site}/${type}`,
+  /** What an ingest worker subscribes to. */
+  allTelemetry: 'devices/+/telemetry',
+  allStatus: 'devices/+/status',
+} as const;
+
+export type DeviceTopicKind = 'telemetry' | 'status' | 'commands';
+
+/** `devices/{id}/{telemetry|status|commands...}` → its parts, or undefined for any other topic. */
+export function parseDeviceTopic(topic: string): { device: string; channel: DeviceTopicKind; rest: string[] } | undefined {
+  const parts = topic.split('/');
+  if (parts.length < 3 || parts[0] !== 'devices') return undefined;
+  const device = parts[1] ?? '';
+  const channel = parts[2];
+  if (!isValidId(device)) return undefined;
+  if (channel !== 'telemetry' && channel !== 'status' && channel !== 'commands') return undefined;
+  if (channel !== 'commands' && parts.length !== 3) return undefined;
+  return { device, channel, rest: parts.slice(3) };
+}
+
+/**
+ * MQTT 3.1.1 §4.7 topic matching of a concrete topic name against a filter with `+` and `#`.
+ * Per §4.7.2, a filter starting with a wildcard does not match topics starting with `$`.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i];
+    if (level === '#') return i === f.length - 1;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * Whether every topic a subscription `filter` can match is also matched by `allowed`.
+ * Used by the ACL: a service account allowed `devices/+/telemetry` may subscribe to exactly that
+ * or narrower (`devices/a1/telemetry`), never `devices/#`.
+ */
+export function filterWithin(filter: string, allowed: string): boolean {
+  const f = filter.split('/');
+  const a = allowed.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const al = a[i];
+    if (al === '#') return true;
+    if (al === undefined) return false;
+    const fl = f[i];
+    if (fl === '#') return false;
+    if (al === '+') continue;
+    if (fl === '+' || fl !== al) return false;
+  }
+  return f.length === a.length;
+}

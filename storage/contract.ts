@@ -1,0 +1,64 @@
+import type { FieldValue, KindName, Reading } from '../core/index.js';
+
+/**
+ * The TelemetryStore contract. Every implementation (embedded DuckDB, InfluxDB) passes the same
+ * suite in test/storage/store.contract.ts.
+ *
+ * Semantics every implementation keeps:
+ * - `write` is idempotent: a reading with the same kind, tags (device) and `ts` overwrites the
+ *   earlier one, as a point with the same series key and time does in InfluxDB. Replays are safe.
+ * - `write` resolves only once the batch is durable in the store; it rejects (and stores nothing
+ *   it did not say) when the store cannot take it, so the caller can retry.
+ * - Times are epoch milliseconds in and out.
+ */
+export interface TelemetryStore {
+  readonly name: string;
+  write(batch: readonly Reading[]): Promise<void>;
+  /** The most recent reading of a device, or undefined if it never reported. */
+  latest(device: string): Promise<Reading | undefined>;
+  /** The most recent reading of every device (primes the in-memory latest cache on start). */
+  latestAll(): Promise<Reading[]>;
+  series(query: SeriesQuery): Promise<SeriesPoint[]>;
+  close(): Promise<void>;
+}
+
+export const aggregates = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last'] as const;
+export type Aggregate = (typeof aggregates)[number];
+
+export interface SeriesQuery {
+  /** Which measurement to read. */
+  readonly kind: KindName;
+  /** Filters; all optional, combined with AND. */
+  readonly device?: string;
+  readonly site?: string;
+  readonly building?: string;
+  /** Half-open window [from, to), epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  /**
+   * Bucket width in ms. Absent: raw readings. Present: one point per device per bucket, `ts` =
+   * bucket start (aligned to the epoch, as InfluxQL `GROUP BY time()`), with `agg` applied to
+   * every numeric field (booleans count as 0/1).
+   */
+  readonly every?: number;
+  readonly agg?: Aggregate;
+  /** Restrict to these fields; default all fields of the kind. */
+  readonly fields?: readonly string[];
+  /** Cap on points returned (raw mode), oldest first. */
+  readonly limit?: number;
+}
+
+export interface SeriesPoint {
+  readonly ts: number;
+  readonly device: string;
+  /** null where the field had no value in that reading or bucket. */
+  readonly values: Readonly<Record<string, FieldValue | null>>;
+}
+
+/** Thrown by a store that cannot take a write right now; the caller retries. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

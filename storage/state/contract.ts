@@ -1,0 +1,62 @@
+import type { Building, Device, DeviceInput, DevicePatch, KindName, Site } from '../../core/index.js';
+
+/**
+ * The state store: registry (sites, buildings, devices), device secret hashes and API tokens.
+ * Kept in the same embedded database file as telemetry by default.
+ */
+
+export const roles = ['admin', 'operator', 'maintenance', 'viewer'] as const;
+export type Role = (typeof roles)[number];
+
+export interface ApiToken {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: number;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly total: number;
+}
+
+export interface PageQuery {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface DeviceFilter extends PageQuery {
+  readonly site?: string;
+  readonly building?: string;
+  readonly kind?: KindName;
+}
+
+export interface StateStore {
+  upsertSite(site: Site): Promise<void>;
+  getSite(id: string): Promise<Site | undefined>;
+  listSites(page: PageQuery): Promise<Page<Site>>;
+  upsertBuilding(building: Building): Promise<void>;
+  listBuildings(site: string, page: PageQuery): Promise<Page<Building>>;
+
+  /** Rejects with DuplicateError if the id exists. */
+  createDevice(input: DeviceInput, secretHash: string, createdAt: number): Promise<Device>;
+  getDevice(id: string): Promise<Device | undefined>;
+  /** Every device, for the in-memory directory. */
+  allDevices(): Promise<Device[]>;
+  listDevices(filter: DeviceFilter): Promise<Page<Device>>;
+  updateDevice(id: string, patch: DevicePatch): Promise<Device | undefined>;
+  deleteDevice(id: string): Promise<boolean>;
+  getDeviceSecretHash(id: string): Promise<string | undefined>;
+  setDeviceSecretHash(id: string, secretHash: string): Promise<void>;
+
+  createToken(token: ApiToken, tokenHash: string): Promise<void>;
+  findTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
+  listTokens(): Promise<ApiToken[]>;
+  deleteToken(id: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}
+
+export class DuplicateError extends Error {
+  override name = 'DuplicateError';
+}
