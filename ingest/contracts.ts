@@ -59,3 +59,19 @@ export interface Reject {
   /** The first bytes of the payload (UTF-8, control characters escaped), for diagnosis. */
   readonly sample: string;
 }
+
+export interface RejectQuery {
+  readonly reason?: RejectReason;
+  readonly device?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The bounded dead-letter log: the newest N refusals, and running totals by reason. */
+export interface RejectLog {
+  record(reject: Reject): void;
+  /** Newest first. */
+  list(query: RejectQuery): { items: Reject[]; total: number };
+  /** Refusals since start, by reason (including those the bounded log no longer holds). */
+  counts(): Record<RejectReason, number>;
+}

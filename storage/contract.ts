@@ -62,3 +62,18 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * The latest reading of every device, served from memory and primed from the store on start.
+ * It is a reading consumer: ingest hands it every accepted batch.
+ */
+export interface LatestCache {
+  readonly name: string;
+  prime(): Promise<void>;
+  get(device: string): Reading | undefined;
+  /** Devices that reported at least once, with the time of their latest reading. */
+  size(): number;
+  accept(readings: readonly Reading[]): void;
+  /** Forget a deleted device. */
+  forget(device: string): void;
+}

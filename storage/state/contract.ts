@@ -60,3 +60,22 @@ export interface StateStore {
 export class DuplicateError extends Error {
   override name = 'DuplicateError';
 }
+
+/**
+ * The registry as the running platform uses it: reads are synchronous from memory (ingest enriches
+ * every message with them), writes go through to the StateStore first, then memory.
+ */
+export interface DeviceDirectory {
+  /** Loads every device from the state store. */
+  load(): Promise<void>;
+  get(id: string): Device | undefined;
+  list(): Device[];
+  /** Provisions a device with a new random secret; the plaintext secret is returned this once. */
+  create(input: DeviceInput): Promise<{ device: Device; secret: string }>;
+  update(id: string, patch: DevicePatch): Promise<Device | undefined>;
+  delete(id: string): Promise<boolean>;
+  /** Replaces a device's secret with a new random one, returned this once. */
+  rotateSecret(id: string): Promise<string | undefined>;
+  /** scrypt-verifies a device secret (successful verifications are cached briefly to absorb reconnect storms). */
+  verify(id: string, secret: string): Promise<boolean>;
+}
