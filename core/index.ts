@@ -2,3 +2,4 @@ export * from './kinds/index.js';
 export * from './reading.js';
 export * from './topics.js';
 export * from './registry.js';
+export * from './demo/chundu.js';

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { hashToken } from '../../../core/secrets.js';
+import type { ApiToken, Role, StateStore } from '../../../storage/state/contract.js';
+import { ApiError } from './errors.js';
+
+/**
+ * Bearer-token authentication (DESIGN §3: every route but /health). Secure by default: the check
+ * is an `onRequest` hook on the whole app, and a route must opt out with `config: { public: true }`
+ * — a route someone forgets to protect is protected anyway.
+ *
+ * Tokens are 256-bit random values stored as SHA-256 digests (core/secrets), so a lookup is one
+ * indexed read; known tokens are cached for a few seconds so a dashboard polling every second
+ * does not hit the state store on every request. Deleting a token through the API drops the
+ * cache at once; a token deleted behind the API's back stays valid for at most the cache TTL.
+ */
+
+export interface Principal {
+  readonly tokenId: string;
+  readonly name: string;
+  readonly role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** No token needed (only /health and the Swagger UI assets). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    /** Who is calling; null only on public routes. */
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    auth: { invalidate(): void };
+  }
+}
+
+/** Highest first: a role may do whatever the roles below it may. */
+const rank: Record<Role, number> = { admin: 3, operator: 2, maintenance: 1, viewer: 0 };
+
+export function roleAtLeast(role: Role, min: Role): boolean {
+  return rank[role] >= rank[min];
+}
+
+/** preHandler: the caller's role must be one of `roles`, or outrank the lowest of them. */
+export function requireRole(...roles: [Role, ...Role[]]): preHandlerAsyncHookHandler {
+  const min = roles.reduce((a, b) => (rank[a] <= rank[b] ? a : b));
+  return async (request: FastifyRequest) => {
+    const p = request.principal;
+    if (!p) throw new ApiError(401, 'unauthorized', 'a bearer token is required');
+    if (!roleAtLeast(p.role, min)) throw new ApiError(403, 'forbidden', `this needs the ${min} role; token "${p.name}" has ${p.role}`);
+  };
+}
+
+export interface AuthConfig {
+  /** How long a known token is trusted without asking the state store again. */
+  readonly cacheTtlMs: number;
+}
+
+export interface TokenAuthenticator {
+  authenticate(header: string | undefined): Promise<Principal>;
+  invalidate(): void;
+}
+
+// RFC 6750 §2.1: `Bearer` (case-insensitive scheme) followed by a b64token.
+const bearer = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+// Bounds the cache so a flood of distinct bad tokens cannot grow it (only hits are cached anyway).
+const MAX_CACHED = 1_000;
+
+export function createTokenAuthenticator(config: AuthConfig, deps: { state: StateStore; now?: () => number }): TokenAuthenticator {
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, { token: ApiToken; until: number }>();
+  return {
+    async authenticate(header) {
+      if (!header) throw new ApiError(401, 'unauthorized', 'a bearer token is required: Authorization: Bearer <token>');
+      const m = bearer.exec(header.trim());
+      if (!m?.[1]) throw new ApiError(401, 'unauthorized', 'malformed Authorization header, expected: Bearer <token>');
+      const hash = hashToken(m[1]);
+      const hit = cache.get(hash);
+      let token = hit && hit.until > now() ? hit.token : undefined;
+      if (!token) {
+        token = await deps.state.findTokenByHash(hash);
+        if (!token) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
+        if (cache.size >= MAX_CACHED) cache.clear();
+        cache.set(hash, { token, until: now() + config.cacheTtlMs });
+      }
+      return { tokenId: token.id, name: token.name, role: token.role };
+    },
+    invalidate() {
+      cache.clear();
+    },
+  };
+}
+
+async function authPlugin(app: FastifyInstance, opts: { authenticator: TokenAuthenticator }): Promise<void> {
+  app.decorateRequest('principal', null);
+  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate() });
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public === true) return;
+    const principal = await opts.authenticator.authenticate(request.headers.authorization);
+    request.principal = principal;
+    request.log.debug({ token: principal.tokenId, role: principal.role }, 'authenticated');
+  });
+}
+
+export default fp(authPlugin, { name: 'anju-auth', fastify: '5.x', dependencies: ['anju-errors'] });

@@ -1,0 +1,119 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { StoreUnavailableError } from '../../../storage/contract.js';
+import { DuplicateError } from '../../../storage/state/contract.js';
+
+/**
+ * The one place an error becomes an HTTP answer. Every answer has the DESIGN §3 shape
+ * `{error: {code, message}}`; a 5xx never carries anything but `internal error` — the stack and the
+ * cause go to the log, keyed by the request id that the answer does carry.
+ */
+
+export interface ErrorDetail {
+  readonly in?: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** An error a route throws on purpose: the status, code and message reach the caller as they are. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: readonly ErrorDetail[],
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+export function validationFailed(details: readonly ErrorDetail[]): ApiError {
+  const first = details[0];
+  const message = first ? `${first.in ? `${first.in}.` : ''}${first.path || '(root)'}: ${first.message}` : 'invalid request';
+  return new ApiError(400, 'validation_failed', message, details);
+}
+
+/** Codes for the 4xx fastify itself raises (body parsing, media type, size). */
+const codeByStatus: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};
+
+interface ZodValidationEntry {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params?: { keys?: unknown };
+}
+
+function zodDetails(error: FastifyError): ErrorDetail[] {
+  const where = error.validationContext;
+  return ((error.validation ?? []) as unknown as ZodValidationEntry[]).map((v) => {
+    let path = v.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
+    // A strict object's unknown keys are reported on the object itself: name them instead.
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(v.params?.keys)) {
+      path = [path, v.params.keys.join(',')].filter(Boolean).join('.');
+    }
+    return { ...(where ? { in: where } : {}), path, message: v.message ?? 'invalid' };
+  });
+}
+
+function send(reply: FastifyReply, request: FastifyRequest, status: number, code: string, message: string, details?: readonly ErrorDetail[]) {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code, message, ...(details ? { details } : {}), requestId: request.id } });
+}
+
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) {
+    request.log.info({ code: error.code, status: error.statusCode }, error.message);
+    return send(reply, request, error.statusCode, error.code, error.message, error.details);
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const e = validationFailed(zodDetails(error as FastifyError));
+    request.log.info({ code: e.code, details: e.details }, 'request refused: validation failed');
+    return send(reply, request, 400, e.code, e.message, e.details);
+  }
+  if (error instanceof DuplicateError) {
+    return send(reply, request, 409, 'conflict', error.message || 'already exists');
+  }
+  if (error instanceof StoreUnavailableError) {
+    // An outage, not a bug: the client may retry; the cause stays in the log.
+    request.log.warn({ err: error }, 'store unavailable');
+    if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    return send(reply, request, 503, 'unavailable', 'storage is unavailable, retry later');
+  }
+  const status = (error as FastifyError).statusCode;
+  // Fastify's own client errors (unparseable JSON, wrong media type, body too large) are safe to
+  // show: their messages describe the request, not the server.
+  if (status !== undefined && status >= 400 && status < 500) {
+    request.log.info({ code: (error as FastifyError).code, status }, error.message);
+    return send(reply, request, status, codeByStatus[status] ?? 'bad_request', error.message);
+  }
+  // Anything else is a bug or an outage: log it whole, answer nothing about it.
+  request.log.error({ err: error }, 'unhandled error');
+  return send(reply, request, 500, 'internal', 'internal error');
+}
+
+export async function errorsPlugin(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
+  );
+}
+
+export default fp(errorsPlugin, { name: 'anju-errors', fastify: '5.x' });

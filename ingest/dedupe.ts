@@ -1,0 +1,36 @@
+/**
+ * Drops repeats of a message a device already delivered: QoS 1 is at-least-once, so a device
+ * that missed a PUBACK sends the same reading again (MQTT 3.1.1 §4.3.2). The key is the device,
+ * its `seq` and its `ts` (when sent), so a device that reboots and restarts its counter at 0 is not
+ * mistaken for a repeat once its timestamps move on. Entries expire after `ttlMs`; memory is
+ * bounded by `maxEntries` (oldest evicted first — a Map iterates in insertion order).
+ */
+export interface Deduper {
+  /** True if this (device, seq, ts) was seen within the window; records it otherwise. */
+  seen(device: string, seq: number, ts: number | undefined, now: number): boolean;
+  size(): number;
+}
+
+export function createDeduper(config: { ttlMs: number; maxEntries: number }): Deduper {
+  const entries = new Map<string, number>();
+
+  function evict(now: number): void {
+    for (const [key, at] of entries) {
+      if (entries.size <= config.maxEntries && now - at < config.ttlMs) break;
+      entries.delete(key);
+    }
+  }
+
+  return {
+    seen(device, seq, ts, now) {
+      const key = `${device}\u0000${seq}\u0000${ts ?? ''}`;
+      const at = entries.get(key);
+      if (at !== undefined && now - at < config.ttlMs) return true;
+      entries.delete(key);
+      entries.set(key, now);
+      if (entries.size > config.maxEntries) evict(now);
+      return false;
+    },
+    size: () => entries.size,
+  };
+}

@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
+import type { KindPayload, Reading } from '../core/index.js';
+import { isKindName, kinds, parseDeviceTopic } from '../core/index.js';
+import type { Codec } from './codecs/index.js';
+import { jsonCodec } from './codecs/json.js';
+import type { DeviceLookup, RawMessage, ReadingConsumer, RejectLog, RejectReason } from './contracts.js';
+import { createDeduper } from './dedupe.js';
+
+export interface PipelineConfig {
+  /** Payloads above this many bytes are refused unread. */
+  readonly maxPayloadBytes: number;
+  /** How far a device clock may run ahead of ours (ms). */
+  readonly maxFutureSkewMs: number;
+  /** How old a reading may be (ms): devices buffer through outages, but 1970 is a broken clock. */
+  readonly maxAgeMs: number;
+  readonly dedupe: { readonly ttlMs: number; readonly maxEntries: number };
+}
+
+export const defaultPipelineConfig: PipelineConfig = {
+  maxPayloadBytes: 64 * 1024,
+  maxFutureSkewMs: 5 * 60_000,
+  maxAgeMs: 30 * 24 * 3_600_000,
+  dedupe: { ttlMs: 15 * 60_000, maxEntries: 200_000 },
+};
+
+export interface PipelineDeps {
+  readonly devices: DeviceLookup;
+  readonly consumers: readonly ReadingConsumer[];
+  readonly rejects: RejectLog;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  /** Codec for a topic; Anju's JSON unless a source's mapping says otherwise. */
+  readonly codecFor?: (topic: string) => Codec;
+}
+
+export interface Pipeline {
+  /** Processes one message; never rejects — a bad message is dead-lettered, not thrown. */
+  handle(message: RawMessage): Promise<void>;
+  stats(): { received: number; accepted: number; duplicates: number; rejected: number };
+}
+
+const SAMPLE_BYTES = 256;
+
+/** The first bytes of a payload, printable, for the dead-letter log. */
+function sampleOf(payload: Buffer): string {
+  const text = payload.subarray(0, SAMPLE_BYTES).toString('utf8');
+  // eslint-disable-next-line no-control-regex
+  const printable = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return payload.length > SAMPLE_BYTES ? `${printable}…` : printable;
+}
+
+/**
+ * decode ▶ validate ▶ enrich ▶ dedupe ▶ consumers. Each refusal names its reason and what the
+ * device should do differently; good messages around a bad one are unaffected.
+ */
+export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipeline {
+  const dedupe = createDeduper(config.dedupe);
+  const codecFor = deps.codecFor ?? (() => jsonCodec);
+  const received = new Counter({ name: 'anju_ingest_messages_total', help: 'Messages received by ingest.', labelNames: ['source'], registers: [deps.metrics] });
+  const accepted = new Counter({ name: 'anju_ingest_accepted_total', help: 'Readings accepted and handed to consumers.', labelNames: ['kind'], registers: [deps.metrics] });
+  const duplicates = new Counter({ name: 'anju_ingest_duplicates_total', help: 'Repeated messages (same device, seq, ts) dropped by dedupe.', registers: [deps.metrics] });
+  const consumerErrors = new Counter({ name: 'anju_ingest_consumer_errors_total', help: 'Errors thrown by reading consumers.', labelNames: ['consumer'], registers: [deps.metrics] });
+  const counts = { received: 0, accepted: 0, duplicates: 0, rejected: 0 };
+
+  function reject(message: RawMessage, reason: RejectReason, detail: string, device?: string): void {
+    counts.rejected += 1;
+    deps.rejects.record({
+      at: message.receivedAt, reason, topic: message.topic, device, source: message.source, detail,
+      size: message.payload.length, sample: sampleOf(message.payload),
+    });
+    deps.logger.debug({ reason, topic: message.topic, device }, `ingest refused a message: ${detail}`);
+  }
+
+  async function deliver(readings: Reading[]): Promise<void> {
+    for (const consumer of deps.consumers) {
+      try {
+        await consumer.accept(readings);
+      } catch (err) {
+        consumerErrors.inc({ consumer: consumer.name });
+        deps.logger.error({ err, consumer: consumer.name }, 'a reading consumer failed; the others still got the reading');
+      }
+    }
+  }
+
+  function toReading(message: RawMessage): { reading: Reading; deviceTs: number | undefined } | undefined {
+    if (message.payload.length > config.maxPayloadBytes) {
+      reject(message, 'payload_too_large', `payload is ${message.payload.length} bytes, the limit is ${config.maxPayloadBytes}`);
+      return undefined;
+    }
+    const topic = parseDeviceTopic(message.topic);
+    if (!topic || topic.channel !== 'telemetry') {
+      reject(message, 'bad_topic', 'telemetry must be published to devices/{id}/telemetry');
+      return undefined;
+    }
+    const device = deps.devices.get(topic.device);
+    if (!device) {
+      reject(message, 'unknown_device', `device ${topic.device} is not registered; provision it with POST /api/devices`, topic.device);
+      return undefined;
+    }
+    if (!isKindName(device.kind)) {
+      reject(message, 'unknown_kind', `device ${device.id} has kind ${device.kind}, which this version does not know`, device.id);
+      return undefined;
+    }
+    const decoded = codecFor(message.topic).decode(message.payload);
+    if (!decoded.ok) {
+      reject(message, decoded.reason, decoded.detail, device.id);
+      return undefined;
+    }
+    const declared = (decoded.value as { kind?: unknown }).kind;
+    if (declared !== undefined && declared !== device.kind) {
+      reject(message, 'unknown_kind', `payload says kind ${String(declared)} but ${device.id} is registered as ${device.kind}`, device.id);
+      return undefined;
+    }
+    const kind = kinds[device.kind];
+    const parsed = kind.payload.safeParse(decoded.value);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
+      reject(message, 'schema_violation', `not a valid ${device.kind} reading: ${issues.join('; ')}`, device.id);
+      return undefined;
+    }
+    const payload: KindPayload = parsed.data;
+    const ts = payload.ts ?? message.receivedAt;
+    if (ts > message.receivedAt + config.maxFutureSkewMs || ts < message.receivedAt - config.maxAgeMs) {
+      const hint = ts < 1e11 ? ' (it looks like seconds; send epoch milliseconds or ISO 8601)' : '';
+      reject(message, 'timestamp_out_of_range', `ts ${new Date(ts).toISOString()} is outside the accepted window${hint}; check the device clock`, device.id);
+      return undefined;
+    }
+    const fields: Record<string, number | boolean> = {};
+    for (const name of Object.keys(kind.fields)) {
+      const value = payload[name];
+      if (value !== undefined) fields[name] = value;
+    }
+    const reading: Reading = {
+      device: device.id, kind: device.kind, site: device.site, building: device.building,
+      ...(device.category ? { category: device.category } : {}),
+      ts, ...(payload.seq !== undefined ? { seq: payload.seq } : {}), fields,
+    };
+    return { reading, deviceTs: payload.ts };
+  }
+
+  return {
+    async handle(message) {
+      counts.received += 1;
+      received.inc({ source: message.source });
+      let result: ReturnType<typeof toReading>;
+      try {
+        result = toReading(message);
+      } catch (err) {
+        // A bug in a stage must cost one message, not the process.
+        deps.logger.error({ err, topic: message.topic }, 'ingest stage failed unexpectedly');
+        reject(message, 'schema_violation', 'internal error while validating; the message was kept in the dead-letter log');
+        return;
+      }
+      if (!result) return;
+      const { reading, deviceTs } = result;
+      // A repeat carries the device's own ts (or none), never our receive time.
+      if (reading.seq !== undefined && dedupe.seen(reading.device, reading.seq, deviceTs, message.receivedAt)) {
+        counts.duplicates += 1;
+        duplicates.inc();
+        return;
+      }
+      counts.accepted += 1;
+      accepted.inc({ kind: reading.kind });
+      await deliver([reading]);
+    },
+    stats: () => ({ ...counts }),
+  };
+}

@@ -1,0 +1,76 @@
+import mqtt from 'mqtt';
+import type { Logger } from 'pino';
+import { topics } from '../../core/index.js';
+import type { IngestSource, MessageSink } from '../contracts.js';
+
+export interface MqttClientSourceConfig {
+  readonly url: string;
+  readonly username: string;
+  readonly password?: string;
+  /** Stable, so the broker keeps our persistent session across restarts. */
+  readonly clientId: string;
+  readonly topics?: readonly string[];
+}
+
+/**
+ * The same pipeline against an external broker (Mosquitto, EMQX, a separate `anju broker`).
+ * A persistent session (`clean: false`) with QoS 1 subscriptions means the broker queues what
+ * arrives while ingest restarts (MQTT 3.1.1 §3.1.2.4), and the PUBACK for each message is sent
+ * only after the pipeline handled it (mqtt.js `handleMessage`), so nothing is acknowledged that
+ * ingest has not taken.
+ */
+export function createMqttClientSource(config: MqttClientSourceConfig, deps: { logger: Logger; clock?: () => number }): IngestSource {
+  const filters = config.topics ?? [topics.allTelemetry];
+  const clock = deps.clock ?? Date.now;
+  const name = `mqtt:${new URL(config.url).host}`;
+  let client: mqtt.MqttClient | undefined;
+
+  return {
+    name,
+    async start(sink: MessageSink) {
+      const c = mqtt.connect(config.url, {
+        protocolVersion: 4,
+        clientId: config.clientId,
+        username: config.username,
+        password: config.password,
+        clean: false,
+        reconnectPeriod: 2_000,
+        connectTimeout: 10_000,
+        manualConnect: true,
+      });
+      c.handleMessage = (packet, done) => {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        sink({ topic: packet.topic, payload, receivedAt: clock(), source: name }).then(() => done(), done);
+      };
+      c.on('error', (err) => deps.logger.warn({ err: err.message, url: config.url }, 'ingest MQTT source error; reconnecting'));
+      c.on('offline', () => deps.logger.warn({ url: config.url }, 'ingest MQTT source offline; reconnecting'));
+      client = c;
+      await new Promise<void>((resolve, reject) => {
+        const onConnect = (connack: mqtt.IConnackPacket) => {
+          c.off('error', onError);
+          // A resumed session already holds our subscriptions; subscribing again is harmless.
+          if (connack.sessionPresent) deps.logger.info({ url: config.url }, 'resumed persistent ingest session');
+          c.subscribe(filters as string[], { qos: 1 }, (err, granted) => {
+            if (err) return reject(err);
+            const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+            if (refused.length > 0) return reject(new Error(`broker refused the ingest subscriptions ${refused.join(', ')}: check the service account's ACL`));
+            resolve();
+          });
+        };
+        const onError = (err: Error) => {
+          c.off('connect', onConnect);
+          c.end(true);
+          reject(new Error(`cannot connect the ingest source to ${config.url}: ${err.message}`));
+        };
+        c.once('connect', onConnect);
+        c.once('error', onError);
+        c.connect();
+      });
+    },
+    async stop() {
+      const c = client;
+      client = undefined;
+      if (c) await c.endAsync();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+
+/**
+ * One DuckDB connection used by one caller at a time. A DuckDB connection holds a single active
+ * transaction and query, so two overlapping async calls on it would interleave statements of
+ * different transactions; every use goes through `use()`, which runs jobs strictly in order.
+ * Once `close()` has begun, new jobs reject with a clear error instead of touching a closed handle.
+ */
+export interface SerialConnection {
+  use<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
+  /** `use` wrapped in BEGIN / COMMIT, rolled back if the job throws. */
+  transaction<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
+  /** Rows as objects keyed by column name, raw DuckDB values (bigint for BIGINT). */
+  query(sql: string, params?: DuckDBValue[]): Promise<Record<string, DuckDBValue>[]>;
+  run(sql: string, params?: DuckDBValue[]): Promise<void>;
+  /** Waits for queued jobs, then disconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+export class DatabaseClosedError extends Error {
+  override name = 'DatabaseClosedError';
+}
+
+export function serialConnection(conn: DuckDBConnection, label: string): SerialConnection {
+  let tail: Promise<unknown> = Promise.resolve();
+  let closing: Promise<void> | undefined;
+
+  const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
+    if (closing) return Promise.reject(new DatabaseClosedError(`embedded database (${label}) is closed`));
+    const next = tail.then(job, job);
+    // The queue continues whatever the job's outcome; the caller sees the outcome through `next`.
+    tail = next.catch(() => undefined);
+    return next;
+  };
+
+  const self: SerialConnection = {
+    use: (job) => enqueue(() => job(conn)),
+    transaction: (job) =>
+      enqueue(async () => {
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          const out = await job(conn);
+          await conn.run('COMMIT');
+          return out;
+        } catch (err) {
+          // A failed statement already aborts the transaction in DuckDB; ROLLBACK then only clears it.
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }),
+    query: (sql, params) =>
+      enqueue(async () => {
+        const reader = await conn.runAndReadAll(sql, params);
+        return reader.getRowObjects();
+      }),
+    run: (sql, params) =>
+      enqueue(async () => {
+        await conn.run(sql, params);
+      }),
+    close: () => {
+      closing ??= tail.then(() => conn.closeSync());
+      return closing;
+    },
+  };
+  return self;
+}
+
+/** BIGINT / HUGEINT columns come back as bigint; telemetry times and counters fit a double exactly. */
+export function toNumber(v: DuckDBValue): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  throw new TypeError(`expected a number from DuckDB, got ${typeof v}`);
+}
+
+export function toStringOrUndefined(v: DuckDBValue): string | undefined {
+  return v === null || v === undefined ? undefined : String(v);
+}

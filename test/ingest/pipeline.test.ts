@@ -1,0 +1,107 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { Device, Reading } from '../../core/index.js';
+import { createPipeline, createRejectLog, defaultPipelineConfig, type RejectReason } from '../../ingest/index.js';
+import { goldenCases } from '../helpers/fixtures.js';
+
+const registry: Device[] = [
+  { id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1', name: 'stairwell', createdAt: 0 },
+  { id: 'pm-1', kind: 'power_meter', site: 's1', building: 'b2', name: 'lighting', purpose: 'common_lighting', createdAt: 0 },
+  { id: 'bin-1', kind: 'smart_bin', site: 's1', building: 'b1', name: 'kitchen bin', category: 'kitchen', createdAt: 0 },
+];
+
+function setup() {
+  const devices = new Map(registry.map((d) => [d.id, d]));
+  const readings: Reading[] = [];
+  const metrics = new Registry();
+  const rejects = createRejectLog({ capacity: 100 }, { metrics });
+  const pipeline = createPipeline(defaultPipelineConfig, {
+    devices: { get: (id) => devices.get(id) },
+    consumers: [{ name: 'collect', accept: (batch) => void readings.push(...batch) }],
+    rejects,
+    logger: pino({ level: 'silent' }),
+    metrics,
+  });
+  return { pipeline, readings, rejects, metrics };
+}
+
+type Input = { topic: string; payload: string; receivedAt: number };
+type Expected = { reading: Reading } | { reject: RejectReason };
+
+function payloadOf(input: Input): Buffer {
+  return input.payload.startsWith('base64:') ? Buffer.from(input.payload.slice(7), 'base64') : Buffer.from(input.payload);
+}
+
+describe('ingest pipeline (golden cases in test/fixtures/ingest)', () => {
+  for (const { name, input, expected } of goldenCases<Input, Expected>('ingest')) {
+    it(name, async () => {
+      const { pipeline, readings, rejects } = setup();
+      await pipeline.handle({ topic: input.topic, payload: payloadOf(input), receivedAt: input.receivedAt, source: 'test' });
+      if ('reading' in expected) {
+        expect(rejects.list({ limit: 10, offset: 0 }).items).toEqual([]);
+        expect(readings).toEqual([expected.reading]);
+      } else {
+        expect(readings).toEqual([]);
+        const [reject] = rejects.list({ limit: 10, offset: 0 }).items;
+        expect(reject?.reason).toBe(expected.reject);
+        expect(reject?.detail.length).toBeGreaterThan(10);
+        expect(reject?.topic).toBe(input.topic);
+      }
+    });
+  }
+});
+
+describe('ingest pipeline', () => {
+  const now = Date.UTC(2026, 10, 25);
+  const msg = (payload: unknown, topic = 'devices/sd-1/telemetry') => ({ topic, payload: Buffer.from(JSON.stringify(payload)), receivedAt: now, source: 'test' });
+
+  it('drops a redelivered (device, seq, ts) once, keeps a rebooted counter with new timestamps', async () => {
+    const { pipeline, readings } = setup();
+    await pipeline.handle(msg({ smoke: 0.01, seq: 7, ts: now - 1000 }));
+    await pipeline.handle(msg({ smoke: 0.01, seq: 7, ts: now - 1000 }));
+    await pipeline.handle(msg({ smoke: 0.01, seq: 7 }));
+    await pipeline.handle(msg({ smoke: 0.01, seq: 7 }));
+    await pipeline.handle(msg({ smoke: 0.02, seq: 7, ts: now - 500 }));
+    expect(readings.map((r) => r.ts)).toEqual([now - 1000, now, now - 500]);
+    expect(pipeline.stats()).toMatchObject({ received: 5, accepted: 3, duplicates: 2, rejected: 0 });
+  });
+
+  it('keeps going when a consumer throws, and counts it', async () => {
+    const metrics = new Registry();
+    const got: Reading[] = [];
+    const rejects = createRejectLog({ capacity: 10 }, { metrics: new Registry() });
+    const pipeline = createPipeline(defaultPipelineConfig, {
+      devices: { get: (id) => registry.find((d) => d.id === id) },
+      consumers: [{ name: 'broken', accept: () => { throw new Error('boom'); } }, { name: 'ok', accept: (b) => void got.push(...b) }],
+      rejects, logger: pino({ level: 'silent' }), metrics,
+    });
+    await pipeline.handle(msg({ smoke: 0.01 }));
+    expect(got).toHaveLength(1);
+    expect(await metrics.getSingleMetricAsString('anju_ingest_consumer_errors_total')).toContain('consumer="broken"} 1');
+  });
+
+  it('counts refusals by reason in the metrics and the bounded log', async () => {
+    const { pipeline, rejects, metrics } = setup();
+    for (let i = 0; i < 150; i++) await pipeline.handle({ ...msg({}), payload: Buffer.from('not json') });
+    await pipeline.handle(msg({ smoke: 'x' }));
+    expect(rejects.counts().malformed_json).toBe(150);
+    expect(rejects.counts().schema_violation).toBe(1);
+    const page = rejects.list({ limit: 5, offset: 0 });
+    expect(page.total).toBe(100); // capacity
+    expect(page.items[0]?.reason).toBe('schema_violation'); // newest first
+    expect(rejects.list({ reason: 'schema_violation', limit: 5, offset: 0 }).total).toBe(1);
+    const text = await metrics.getSingleMetricAsString('anju_ingest_rejected_total');
+    expect(text).toContain('reason="malformed_json"} 150');
+    expect(text).toContain('reason="unknown_device"} 0');
+  });
+
+  it('escapes control characters in the dead-letter sample and truncates it', async () => {
+    const { pipeline, rejects } = setup();
+    await pipeline.handle({ ...msg({}), payload: Buffer.from(`\u0000\u001b[31m${'y'.repeat(600)}`) });
+    const [r] = rejects.list({ limit: 1, offset: 0 }).items;
+    expect(r?.sample.startsWith('\\x00\\x1b[31m')).toBe(true);
+    expect(r?.sample.length).toBeLessThan(300);
+    expect(r?.size).toBe(606);
+  });
+});
