@@ -38,22 +38,25 @@ export function pageQuery(max: number, defaultLimit = 50) {
 export const kindEnum = z.enum(kindNames as [KindName, ...KindName[]]);
 export const roleEnum = z.enum(roles);
 
-export const deviceOutSchema = z
-  .object({
-    id: z.string(),
-    kind: kindEnum,
-    site: z.string(),
-    building: z.string(),
-    name: z.string(),
-    location: z.string().optional(),
-    category: z.enum(binCategories).optional(),
-    purpose: z.enum(meterPurposes).optional(),
-    rated_current: z.number().optional(),
-    q3: z.number().optional(),
-    parent: z.string().optional(),
-    createdAt: isoTime,
-  })
-  .meta({ id: 'Device' });
+const deviceOut = z.object({
+  id: z.string(),
+  kind: kindEnum,
+  site: z.string(),
+  building: z.string(),
+  name: z.string(),
+  location: z.string().optional(),
+  category: z.enum(binCategories).optional(),
+  purpose: z.enum(meterPurposes).optional(),
+  rated_current: z.number().optional(),
+  q3: z.number().optional(),
+  parent: z.string().optional(),
+  createdAt: isoTime,
+});
+export const deviceOutSchema = deviceOut.meta({ id: 'Device' });
+/** The answer to provisioning and secret rotation: the only times a device secret is shown. */
+export const provisionedDeviceSchema = deviceOut
+  .extend({ secret: z.string().describe('the device MQTT password: shown this once, stored only as a scrypt hash') })
+  .meta({ id: 'ProvisionedDevice' });
 export type DeviceOut = z.infer<typeof deviceOutSchema>;
 
 /**
@@ -61,11 +64,17 @@ export type DeviceOut = z.infer<typeof deviceOutSchema>;
  * store hands back NULLs, which the optional fields of the schema would refuse).
  */
 export function toDeviceOut(d: Device): DeviceOut {
+  return { ...withoutNulls(d), createdAt: toIso(d.createdAt) } as DeviceOut;
+}
+
+export function withoutNulls<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(d)) if (v !== null && v !== undefined) out[k] = v;
-  out.createdAt = toIso(d.createdAt);
-  return out as DeviceOut;
+  for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined) out[k] = v;
+  return out as T;
 }
 
 /** Route params `{id}`: the same id rules as the registry, so `a/b` or `a#b` are refused up front. */
 export const idParams = z.object({ id: idSchema });
+
+/** A device id as someone may have typed it (for searching logs), bounded but not pattern-checked. */
+export const idSchemaLoose = z.string().min(1).max(256);

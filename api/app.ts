@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import authPlugin, { createTokenAuthenticator } from './plugins/app/auth.js';
+import errorsPlugin from './plugins/app/errors.js';
+import httpMetricsPlugin from './plugins/app/metrics.js';
+import swaggerPlugin from './plugins/external/swagger.js';
+import { routes } from './routes/index.js';
+import type { ApiConfig, ApiDeps, ResolvedApiConfig } from './types.js';
+
+export type { ApiConfig, ApiDeps, HealthReport, HealthStatus } from './types.js';
+
+/**
+ * The Fastify app (DESIGN §3 REST contract). Built, not started: the CLI calls `listen`, tests
+ * call `inject`, and neither `ready` is called here so the composition root can still register
+ * more (alerts SSE, the web UI). Plugin order matters and is the order below — errors first (every later failure
+ * must answer in the coded shape), then auth (a hook on every route), metrics, the OpenAPI
+ * collector (it must see routes as they are added), then the routes.
+ */
+
+export function resolveApiConfig(config: ApiConfig = {}): ResolvedApiConfig {
+  return {
+    // 64 KiB: the largest body the API takes is a device or token description of a few hundred bytes.
+    bodyLimit: config.http?.bodyLimit ?? 64 * 1024,
+    trustProxy: config.http?.trustProxy ?? false,
+    maxListLimit: config.maxListLimit ?? 500,
+    maxPoints: config.maxPoints ?? 10_000,
+    maxWindowDays: config.maxWindowDays ?? 400,
+    tokenCacheTtlMs: config.tokenCacheTtlMs ?? 10_000,
+    version: config.version ?? '0.1.0',
+  };
+}
+
+// A caller-supplied request id is kept (so a proxy's id threads through our logs) only when it
+// is short and plain; anything else could forge or garble log lines.
+const safeRequestId = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && safeRequestId.test(given) ? given : randomUUID();
+}
+
+export async function createApp(config: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
+  const resolved = resolveApiConfig(config);
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; widening it keeps the instance type the plain one.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: resolved.bodyLimit,
+    trustProxy: resolved.trustProxy,
+    genReqId: requestId,
+    // The router is strict about `/api/devices/` vs `/api/devices`; answering both is friendlier.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, {
+    authenticator: createTokenAuthenticator({ cacheTtlMs: resolved.tokenCacheTtlMs }, { state: deps.state, now: deps.now }),
+  });
+  await app.register(httpMetricsPlugin, { metrics: deps.metrics });
+  await app.register(swaggerPlugin, { version: resolved.version });
+  await app.register(routes, { config: resolved, deps });
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteOptions } from '../types.js';
+import { deviceRoutes } from './api/devices/index.js';
+import { telemetryRoutes } from './api/devices/telemetry.js';
+import { rejectRoutes } from './api/ingest/rejects/index.js';
+import { siteRoutes } from './api/sites/index.js';
+import { tokenRoutes } from './api/tokens/index.js';
+import { healthRoutes } from './health/index.js';
+import { metricsRoutes } from './metrics/index.js';
+
+/**
+ * Every route, under the URL its folder names. Explicit rather than autoloaded: the list of what
+ * the API exposes is readable in one place, and each plugin gets exactly the deps it uses.
+ */
+export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
+  const { deps } = opts;
+  await app.register(healthRoutes, { prefix: '/health', health: deps.health });
+  await app.register(metricsRoutes, { prefix: '/metrics', metrics: deps.metrics });
+  await app.register(deviceRoutes, { prefix: '/api/devices', ...opts });
+  await app.register(telemetryRoutes, { prefix: '/api/devices', ...opts });
+  await app.register(siteRoutes, { prefix: '/api/sites', ...opts });
+  await app.register(rejectRoutes, { prefix: '/api/ingest/rejects', ...opts });
+  await app.register(tokenRoutes, { prefix: '/api/tokens', ...opts });
+}

@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { RejectLog } from '../ingest/contracts.js';
+import type { LatestCache, TelemetryStore } from '../storage/contract.js';
+import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+/** What `/health` answers: 200 for ok and degraded, 503 for down. */
+export interface HealthReport {
+  readonly status: HealthStatus;
+  readonly checks: Record<string, { readonly status: HealthStatus; readonly detail?: string }>;
+}
+
+/** Everything the API reads or writes, handed in by the composition root (cli/). */
+export interface ApiDeps {
+  readonly logger: Logger;
+  readonly state: StateStore;
+  readonly directory: DeviceDirectory;
+  readonly telemetry: TelemetryStore;
+  readonly latest: LatestCache;
+  readonly rejects: RejectLog;
+  readonly metrics: Registry;
+  readonly health: () => Promise<HealthReport>;
+  /** Clock, for tests; defaults to Date.now. */
+  readonly now?: () => number;
+}
+
+export interface ApiConfig {
+  readonly http?: {
+    /** Largest request body in bytes (device and token bodies are tiny). Default 64 KiB. */
+    readonly bodyLimit?: number;
+    /** Trust X-Forwarded-* from a reverse proxy (for the logged client address). Default false. */
+    readonly trustProxy?: boolean;
+  };
+  /** Largest `limit` a list accepts. Default 500. */
+  readonly maxListLimit?: number;
+  /** Largest number of points (raw rows or buckets) one telemetry query may answer. Default 10,000. */
+  readonly maxPoints?: number;
+  /** Widest telemetry window in days. Default 400 (a year of reports plus slack). */
+  readonly maxWindowDays?: number;
+  /** How long a verified API token is trusted without a state-store lookup. Default 10 s. */
+  readonly tokenCacheTtlMs?: number;
+  /** Version shown in the OpenAPI description. */
+  readonly version?: string;
+}
+
+/** ApiConfig with every default applied; what the route plugins receive. */
+export interface ResolvedApiConfig {
+  readonly bodyLimit: number;
+  readonly trustProxy: boolean;
+  readonly maxListLimit: number;
+  readonly maxPoints: number;
+  readonly maxWindowDays: number;
+  readonly tokenCacheTtlMs: number;
+  readonly version: string;
+}
+
+export interface RouteOptions {
+  readonly config: ResolvedApiConfig;
+  readonly deps: ApiDeps;
+}

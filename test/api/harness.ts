@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createApp, type ApiConfig, type ApiDeps, type HealthReport } from '../../api/app.js';
+import { ensureAdminToken } from '../../api/bootstrap.js';
+import { generateToken, hashToken } from '../../core/secrets.js';
+import { createRejectLog } from '../../ingest/rejects.js';
+import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/embedded/index.js';
+import { createLatestCache } from '../../storage/latest-cache.js';
+import { createDeviceDirectory } from '../../storage/state/directory.js';
+import type { Role } from '../../storage/state/contract.js';
+
+/**
+ * The API over the real embedded DuckDB stores in a temp dir, with an admin token from
+ * ensureAdminToken and one token per other role.
+ */
+export interface Harness {
+  app: FastifyInstance;
+  deps: ApiDeps;
+  db: EmbeddedDatabase;
+  tokens: Record<Role, string>;
+  /** `app.inject` with `Authorization: Bearer <token of role>` (or none for `null`). */
+  call(role: Role | null, opts: InjectOptions): Promise<LightMyRequestResponse>;
+  health: { report: HealthReport };
+  close(): Promise<void>;
+}
+
+export async function startHarness(config: ApiConfig = {}, override: (deps: ApiDeps) => ApiDeps = (d) => d): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'anju-api-'));
+  const logger = pino({ level: 'silent' });
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '256MB', threads: 1 }, { logger });
+  const metrics = new Registry();
+  const directory = createDeviceDirectory({ state: db.state });
+  await directory.load();
+  const latest = createLatestCache({ store: db.telemetry });
+  const health = { report: { status: 'ok', checks: { store: { status: 'ok' } } } as HealthReport };
+  const deps = override({
+    logger,
+    state: db.state,
+    directory,
+    telemetry: db.telemetry,
+    latest,
+    rejects: createRejectLog({ capacity: 100 }, { metrics }),
+    metrics,
+    health: async () => health.report,
+  });
+
+  const admin = generateToken();
+  await ensureAdminToken(admin, { state: db.state });
+  const tokens = { admin } as Record<Role, string>;
+  for (const role of ['operator', 'maintenance', 'viewer'] as const) {
+    tokens[role] = generateToken();
+    await db.state.createToken({ id: `t-${role}`, name: `test ${role}`, role, createdAt: Date.now() }, hashToken(tokens[role]));
+  }
+
+  const app = await createApp(config, deps);
+  await app.ready();
+  return {
+    app,
+    deps,
+    db,
+    tokens,
+    health,
+    call(role, opts) {
+      const headers = { ...(opts.headers ?? {}), ...(role ? { authorization: `Bearer ${tokens[role]}` } : {}) };
+      return app.inject({ ...opts, headers });
+    },
+    async close() {
+      await app.close();
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
