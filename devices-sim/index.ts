@@ -1,0 +1,3 @@
+export { createFleet, type Fleet, type FleetConfig, type FleetDeps, type FleetStats } from './fleet.js';
+export { createRng, deviceRng, hashSeed, type Rng, type SeedPart } from './random.js';
+export * from './kinds/index.js';

@@ -1,0 +1,124 @@
+import type { Device, KindName, KindPayload } from '../../core/index.js';
+import { createRng } from '../random.js';
+
+/** A simulated device's data source: a pure function of time and its own random streams (no timers). */
+export interface Profile {
+  readonly device: Device;
+  readonly kind: KindName;
+  /** The payload the device reports at `now` (epoch ms). Calls must come with non-decreasing `now`. */
+  next(now: number): KindPayload;
+}
+
+export interface ProfileOptions {
+  /**
+   * Local time offset from UTC in minutes, for daily rhythms. Default +480 (Asia/Shanghai; China
+   * has kept one offset without daylight saving since 1991, so a fixed offset is exact there).
+   */
+  utcOffsetMin?: number;
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+export const DEFAULT_UTC_OFFSET_MIN = 480;
+
+export interface LocalTime {
+  /** Fractional local hour of day, 0 ≤ hour < 24. */
+  hour: number;
+  /** 0 = Sunday … 6 = Saturday. */
+  weekday: number;
+  weekend: boolean;
+  /** 0-based day of the year (approximate: 365-day year, good enough for seasons). */
+  dayOfYear: number;
+  /** Local calendar days since the epoch: a stable key for per-day randomness. */
+  dayIndex: number;
+}
+
+export function localTime(now: number, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN): LocalTime {
+  const local = now + utcOffsetMin * MINUTE;
+  const dayIndex = Math.floor(local / DAY);
+  const hour = (local - dayIndex * DAY) / HOUR;
+  const weekday = (((dayIndex + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+  const date = new Date(dayIndex * DAY);
+  const dayOfYear = Math.floor((dayIndex * DAY - Date.UTC(date.getUTCFullYear(), 0, 1)) / DAY);
+  return { hour, weekday, weekend: weekday === 0 || weekday === 6, dayOfYear, dayIndex };
+}
+
+/** A bump centred on `center` (hours) with width `sd` hours, wrapping around midnight. */
+export function hourBump(hour: number, center: number, sd: number): number {
+  let d = Math.abs(hour - center) % 24;
+  if (d > 12) d = 24 - d;
+  return Math.exp(-0.5 * (d / sd) ** 2);
+}
+
+/** Divides a daily shape by its 24-hour mean, so `shape(h)` averages 1 over a day. */
+export function normalizeDaily(shape: (hour: number) => number): (hour: number) => number {
+  let sum = 0;
+  const n = 288;
+  for (let i = 0; i < n; i++) sum += shape((i * 24) / n);
+  const mean = sum / n;
+  return (h) => shape(h) / mean;
+}
+
+/** Cosine over the year peaking on `peakDay` (day of year): +1 there, −1 half a year away. */
+export function annualCosine(dayOfYear: number, peakDay: number): number {
+  return Math.cos((2 * Math.PI * (dayOfYear - peakDay)) / 365);
+}
+
+/**
+ * Outdoor air temperature of a Yangtze-delta city (the demo is a Shanghai-style compound): monthly
+ * means run from about 5 °C in January to about 29 °C in late July, with a daily swing of a few
+ * degrees peaking mid-afternoon. An illustrative climate, not a weather record.
+ */
+export function outdoorTemperature(now: number, utcOffsetMin?: number): number {
+  const t = localTime(now, utcOffsetMin);
+  return 17 + 12 * annualCosine(t.dayOfYear, 205) + 3.5 * Math.cos((2 * Math.PI * (t.hour - 14.5)) / 24);
+}
+
+/** Stairwells and flats of older unheated compounds follow outdoors about halfway. */
+export function indoorTemperature(now: number, utcOffsetMin?: number): number {
+  return 0.45 * outdoorTemperature(now, utcOffsetMin) + 0.55 * 21;
+}
+
+/** A multiplicative factor drawn once per local day, e.g. "a busy Saturday": pure in (salt, day). */
+export function dayFactor(salt: number, dayIndex: number, sd: number): number {
+  return Math.max(0.3, createRng(salt, 'day', dayIndex).normal(1, sd));
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function clamp(x: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, x));
+}
+
+/**
+ * A cumulative register as a meter shows it: rounded to its resolution and never decreasing
+ * (floating-point sums of the same total in another order can differ in the last bit).
+ */
+export function createRegister(digits: number): (raw: number) => number {
+  let last = -Infinity;
+  return (raw) => {
+    last = Math.max(last, round(raw, digits));
+    return last;
+  };
+}
+
+/** Adds the envelope every payload carries: `ts` (epoch ms) and the per-device `seq`. */
+export function createStamp(): (now: number, fields: Record<string, number | boolean>) => KindPayload {
+  let seq = 0;
+  return (now, fields) => ({ ts: Math.round(now), seq: seq++, ...fields });
+}
+
+/** Keeps `now` from running backwards: a profile's state only moves forward. */
+export function createForwardClock(start: number): (now: number) => { now: number; dt: number } {
+  let last = start;
+  return (now) => {
+    const t = Math.max(now, last);
+    const dt = t - last;
+    last = t;
+    return { now: t, dt };
+  };
+}
