@@ -64,6 +64,14 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
+ * Thrown by a store that refuses a batch as malformed (unknown kind, ts not epoch ms, a field of the
+ * wrong type). Nothing of the batch is stored and retrying cannot help, so the writer drops and counts it.
+ */
+export class InvalidBatchError extends Error {
+  override name = 'InvalidBatchError';
+}
+
+/**
  * The latest reading of every device, served from memory and primed from the store on start.
  * It is a reading consumer: ingest hands it every accepted batch.
  */

@@ -13,8 +13,11 @@ export interface SerialConnection {
   /** Rows as objects keyed by column name, raw DuckDB values (bigint for BIGINT). */
   query(sql: string, params?: DuckDBValue[]): Promise<Record<string, DuckDBValue>[]>;
   run(sql: string, params?: DuckDBValue[]): Promise<void>;
-  /** Waits for queued jobs, then disconnects. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Refuses new jobs, waits for queued ones, runs `last` (e.g. a CHECKPOINT) and disconnects.
+   * Idempotent: later calls return the first call's promise.
+   */
+  close(last?: (conn: DuckDBConnection) => Promise<void>): Promise<void>;
 }
 
 export class DatabaseClosedError extends Error {
@@ -57,8 +60,14 @@ export function serialConnection(conn: DuckDBConnection, label: string): SerialC
       enqueue(async () => {
         await conn.run(sql, params);
       }),
-    close: () => {
-      closing ??= tail.then(() => conn.closeSync());
+    close: (last) => {
+      closing ??= tail.then(async () => {
+        try {
+          if (last) await last(conn);
+        } finally {
+          conn.closeSync();
+        }
+      });
       return closing;
     },
   };

@@ -1,0 +1,89 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import type { TelemetryStore } from '../contract.js';
+import type { StateStore } from '../state/contract.js';
+import { serialConnection } from './connection.js';
+import { createStagingTables, migrate } from './schema.js';
+import { createEmbeddedStateStore } from './state.js';
+import { createEmbeddedTelemetryStore } from './telemetry.js';
+
+export { DatabaseClosedError } from './connection.js';
+
+export interface EmbeddedDatabaseConfig {
+  dataDir: string;
+  /** DuckDB `memory_limit`, e.g. "512MB". */
+  memoryLimit: string;
+  threads: number;
+}
+
+export interface EmbeddedDatabase {
+  telemetry: TelemetryStore;
+  state: StateStore;
+  /** Closes both stores: waits for queued work, checkpoints the WAL into the file, closes it. */
+  close(): Promise<void>;
+}
+
+export const embeddedDatabaseFile = 'anju.duckdb';
+
+/**
+ * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
+ *
+ * Three connections, each used strictly serially: the writer (telemetry batches; it alone owns the
+ * temp staging tables and, being the only writer of the kind tables, keeps (device, ts) unique), the
+ * reader (telemetry queries, so a long series query never delays a commit), and state (registry and
+ * tokens, small transactions on other tables that cannot conflict with telemetry writes).
+ * The database closes when both stores are closed, whichever way.
+ */
+export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, deps: { logger: Logger }): Promise<EmbeddedDatabase> {
+  const log = deps.logger.child({ part: 'storage', store: 'embedded' });
+  await mkdir(config.dataDir, { recursive: true });
+  const path = join(config.dataDir, embeddedDatabaseFile);
+  const instance = await DuckDBInstance.create(path, { memory_limit: config.memoryLimit, threads: String(config.threads) });
+
+  const writer = serialConnection(await instance.connect(), 'writer');
+  const reader = serialConnection(await instance.connect(), 'reader');
+  const stateConn = serialConnection(await instance.connect(), 'state');
+  try {
+    const { from, to } = await migrate(stateConn);
+    if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
+    await createStagingTables(writer);
+  } catch (err) {
+    await Promise.allSettled([writer.close(), reader.close(), stateConn.close()]);
+    instance.closeSync();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  const closeDatabase = (): Promise<void> => {
+    closing ??= (async () => {
+      await Promise.all([writer.close(), reader.close()]);
+      // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
+      await stateConn.close(async (c) => {
+        await c.run('CHECKPOINT');
+      });
+      instance.closeSync();
+      log.info({ path }, 'embedded database closed');
+    })();
+    return closing;
+  };
+
+  let open = 2;
+  const release = async () => {
+    open -= 1;
+    if (open === 0) await closeDatabase();
+  };
+  const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release });
+  const state = createEmbeddedStateStore({ conn: stateConn, release });
+  log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
+
+  return {
+    telemetry,
+    state,
+    async close() {
+      await Promise.all([telemetry.close(), state.close()]);
+      await closeDatabase();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { DuckDBDataChunk, BIGINT, BOOLEAN, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
+import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
+import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
+import { seriesSql } from './series.js';
+
+/** DuckDB's vector size: a data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * Writes go Appender → temp staging table → MERGE into the kind table, all in one transaction on
+ * the single writer connection. MERGE gives idempotency without a primary-key index (see schema.ts):
+ * a reading whose (device, ts) exists updates it, others are inserted. Fields absent from the new
+ * reading keep their stored value, as InfluxDB merges the field sets of two points with the same
+ * series key and time. The `ts BETWEEN` bound is a constant, so DuckDB prunes row groups by zone map
+ * and the merge touches only the batch's time span, not the whole table.
+ */
+function mergeSql(t: KindTable): string {
+  const cols = [...baseColumns, ...t.fields.map((f) => f.name)].map(quoteIdent);
+  const keep = (c: string) => `${c} = coalesce(s.${c}, t.${c})`;
+  const set = [
+    'site = s.site', 'building = s.building', 'category = s.category', keep('seq'),
+    ...t.fields.map((f) => keep(quoteIdent(f.name))),
+  ];
+  return `MERGE INTO ${t.table} AS t USING ${t.staging} AS s
+    ON t.device = s.device AND t.ts = s.ts AND t.ts BETWEEN $1 AND $2
+    WHEN MATCHED THEN UPDATE SET ${set.join(', ')}
+    WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`;
+}
+
+const mergeStatements = Object.fromEntries(kindNames.map((k) => [k, mergeSql(kindTables[k])])) as Record<KindName, string>;
+
+/**
+ * Checks a batch before it touches the database, so a bad reading rejects the whole write (nothing
+ * stored) with an InvalidBatchError the caller can tell from an unavailable store. Two readings of one
+ * (device, ts) in a batch are merged here, later fields winning: MERGE may not match a target row twice.
+ */
+function groupBatch(batch: readonly Reading[]): Map<KindName, Reading[]> {
+  const byKind = new Map<KindName, Map<string, Reading>>();
+  for (const r of batch) {
+    if (!isKindName(r.kind)) throw new InvalidBatchError(`reading of ${r.device}: unknown kind ${String(r.kind)}`);
+    if (!Number.isSafeInteger(r.ts) || r.ts < 0) throw new InvalidBatchError(`reading of ${r.device}: ts must be epoch ms, got ${r.ts}`);
+    if (typeof r.device !== 'string' || r.device === '') throw new InvalidBatchError('reading without a device id');
+    const t = kindTables[r.kind];
+    for (const [name, v] of Object.entries(r.fields)) {
+      const f = t.fields.find((x) => x.name === name);
+      // Unknown fields are ignored, as ingest's schemas strip them; a wrong type is a bug upstream.
+      if (f && typeof v !== (f.type === 'bool' ? 'boolean' : 'number')) {
+        throw new InvalidBatchError(`reading of ${r.device}: field ${name} must be ${f.type}, got ${typeof v}`);
+      }
+    }
+    let m = byKind.get(r.kind);
+    if (!m) byKind.set(r.kind, (m = new Map()));
+    const key = `${r.device}\u0000${r.ts}`;
+    const prev = m.get(key);
+    m.set(key, prev ? { ...r, seq: r.seq ?? prev.seq, fields: { ...prev.fields, ...r.fields } } : r);
+  }
+  return new Map([...byKind].map(([k, m]) => [k, [...m.values()]]));
+}
+
+async function appendStaged(conn: DuckDBConnection, t: KindTable, rows: readonly Reading[]): Promise<void> {
+  const types = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, ...t.fields.map((f) => (f.type === 'bool' ? BOOLEAN : DOUBLE))];
+  const appender = await conn.createAppender(`stage_${t.kind}`, null, 'temp');
+  try {
+    for (let off = 0; off < rows.length; off += CHUNK_ROWS) {
+      const part = rows.slice(off, off + CHUNK_ROWS);
+      const columns: DuckDBValue[][] = [
+        part.map((r) => BigInt(r.ts)),
+        part.map((r) => r.device),
+        part.map((r) => r.site),
+        part.map((r) => r.building),
+        part.map((r) => r.category ?? null),
+        part.map((r) => (r.seq === undefined ? null : BigInt(r.seq))),
+        ...t.fields.map((f) => part.map((r) => r.fields[f.name] ?? null)),
+      ];
+      const chunk = DuckDBDataChunk.create(types, part.length);
+      chunk.setColumns(columns);
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+function rowToReading(kind: KindName, row: Record<string, DuckDBValue>): Reading {
+  const fields: Record<string, FieldValue> = {};
+  for (const f of kindTables[kind].fields) {
+    const v = row[f.name];
+    if (v === null || v === undefined) continue;
+    fields[f.name] = f.type === 'bool' ? Boolean(v) : (toNumber(v) as number);
+  }
+  const category = toStringOrUndefined(row.category ?? null);
+  const seq = toNumber(row.seq ?? null);
+  return {
+    device: String(row.device),
+    kind,
+    site: String(row.site),
+    building: String(row.building),
+    ...(category !== undefined ? { category: category as Reading['category'] } : {}),
+    ts: toNumber(row.ts ?? null) as number,
+    ...(seq !== null ? { seq } : {}),
+    fields,
+  };
+}
+
+export interface EmbeddedTelemetryDeps {
+  writer: SerialConnection;
+  reader: SerialConnection;
+  logger: Logger;
+  /** Called once when this store is closed; the database closes when all its stores have. */
+  release(): Promise<void>;
+}
+
+export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): TelemetryStore {
+  const { writer, reader, logger } = deps;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const ensureOpen = () => {
+    if (closed) throw new DatabaseClosedError('embedded telemetry store is closed');
+  };
+
+  return {
+    name: 'embedded',
+
+    async write(batch) {
+      ensureOpen();
+      if (batch.length === 0) return;
+      const groups = groupBatch(batch);
+      const started = performance.now();
+      try {
+        await writer.transaction(async (conn) => {
+          for (const [kind, rows] of groups) {
+            const t = kindTables[kind];
+            let lo = Infinity;
+            let hi = -Infinity;
+            for (const r of rows) {
+              if (r.ts < lo) lo = r.ts;
+              if (r.ts > hi) hi = r.ts;
+            }
+            await appendStaged(conn, t, rows);
+            await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
+            await conn.run(`DELETE FROM ${t.staging}`);
+          }
+        });
+      } catch (err) {
+        if (err instanceof DatabaseClosedError) throw err;
+        // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.
+        throw new StoreUnavailableError(`embedded store write of ${batch.length} readings failed: ${(err as Error).message}`, undefined, { cause: err });
+      }
+      logger.trace({ readings: batch.length, ms: Math.round(performance.now() - started) }, 'embedded store batch committed');
+    },
+
+    async latest(device) {
+      ensureOpen();
+      let best: Reading | undefined;
+      for (const kind of kindNames) {
+        const rows = await reader.query(`SELECT * FROM ${kindTables[kind].table} WHERE device = $1 ORDER BY ts DESC LIMIT 1`, [device]);
+        const r = rows[0] ? rowToReading(kind, rows[0]) : undefined;
+        if (r && (!best || r.ts > best.ts)) best = r;
+      }
+      return best;
+    },
+
+    async latestAll() {
+      ensureOpen();
+      const byDevice = new Map<string, Reading>();
+      for (const kind of kindNames) {
+        const rows = await reader.query(
+          `SELECT * FROM ${kindTables[kind].table} QUALIFY row_number() OVER (PARTITION BY device ORDER BY ts DESC) = 1`,
+        );
+        for (const row of rows) {
+          const r = rowToReading(kind, row);
+          const prev = byDevice.get(r.device);
+          if (!prev || r.ts > prev.ts) byDevice.set(r.device, r);
+        }
+      }
+      return [...byDevice.values()].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+    },
+
+    async series(query: SeriesQuery): Promise<SeriesPoint[]> {
+      ensureOpen();
+      const plan = seriesSql(query);
+      if (!plan) return [];
+      const rows = await reader.query(plan.sql, plan.params);
+      return rows.map((row) => {
+        const values: Record<string, FieldValue | null> = {};
+        for (const f of plan.fields) {
+          const v = row[f.name] ?? null;
+          values[f.name] = v === null ? null : f.asBoolean ? Boolean(v) : toNumber(v);
+        }
+        return { ts: toNumber(row[plan.tsColumn] ?? null) as number, device: String(row.device), values };
+      });
+    },
+
+    close() {
+      closed = true;
+      closing ??= deps.release();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { TelemetryStore } from './contract.js';
+import { createEmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
+import type { StateStore } from './state/contract.js';
+
+export * from './contract.js';
+export * from './state/contract.js';
+export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
+export { createDeviceDirectory } from './state/directory.js';
+export { createLatestCache } from './latest-cache.js';
+export { createStoreWriter, type StoreWriter, type StoreWriterConfig, type StoreWriterDeps, type StoreWriterStats } from './writer.js';
+
+/** What a store factory opens: the telemetry store, and the state store when the backend holds one. */
+export interface OpenedStores {
+  telemetry: TelemetryStore;
+  /** The embedded database also holds state; InfluxDB does not (state then needs its own store). */
+  state?: StateStore;
+  close(): Promise<void>;
+}
+
+export interface StoreFactoryConfig {
+  /** Used by `embedded`. */
+  embedded?: EmbeddedDatabaseConfig;
+}
+
+export type StoreFactory = (config: StoreFactoryConfig, deps: { logger: Logger }) => Promise<OpenedStores>;
+
+/** `ANJU_STORE` → factory. InfluxDB registers here when it lands. */
+export const storeFactories = {
+  embedded: async (config, deps) => {
+    if (!config.embedded) throw new Error('the embedded store needs its config (dataDir, memoryLimit, threads)');
+    return createEmbeddedDatabase(config.embedded, deps);
+  },
+} satisfies Record<string, StoreFactory>;
+
+export type StoreName = keyof typeof storeFactories;
