@@ -57,6 +57,8 @@ export function topicMatches(filter: string, topic: string): boolean {
  * or narrower (`devices/a1/telemetry`), never `devices/#`.
  */
 export function filterWithin(filter: string, allowed: string): boolean {
+  // §4.7.2: wildcards never match `$` topics, so only a literal `$...` first level grants them.
+  if (filter.startsWith('$') && (allowed.startsWith('+') || allowed.startsWith('#'))) return false;
   const f = filter.split('/');
   const a = allowed.split('/');
   for (let i = 0; i < f.length; i++) {
@@ -68,5 +70,6 @@ export function filterWithin(filter: string, allowed: string): boolean {
     if (al === '+') continue;
     if (fl === '+' || fl !== al) return false;
   }
-  return f.length === a.length;
+  // §4.7.1.2: "a/#" also matches the parent level "a".
+  return f.length === a.length || (a.length === f.length + 1 && a[f.length] === '#');
 }

@@ -28,6 +28,10 @@ describe('topics', () => {
     expect(filterWithin('devices/a/telemetry', 'devices/+/telemetry')).toBe(true);
     expect(filterWithin('devices/+/telemetry', 'devices/+/telemetry')).toBe(true);
     expect(filterWithin('#', 'devices/+/telemetry')).toBe(false);
+    expect(filterWithin('devices/a/commands', 'devices/a/commands/#')).toBe(true);
+    expect(filterWithin('devices/a', 'devices/a/commands/#')).toBe(false);
+    expect(filterWithin('$SYS/#', '#')).toBe(false);
+    expect(filterWithin('$SYS/broker/clients', '$SYS/#')).toBe(true);
   });
 });
 

@@ -1,0 +1,101 @@
+import type { Client, ConnectPacket } from 'aedes';
+
+/**
+ * Connection-rate limit per remote IP, a token bucket: `perMinute` tokens of capacity, refilled
+ * continuously at `perMinute` per minute, one token per CONNECT. A device fleet reconnecting after
+ * a broker restart stays within its burst; a client in a reconnect loop (or a password guesser —
+ * each attempt costs us a ~30 ms scrypt) is cut off.
+ *
+ * The map is bounded: buckets that have refilled carry no information and are swept, and when it
+ * is still full the least recently used bucket is evicted (Map keeps insertion order and we
+ * re-insert on use). Eviction only ever forgives, it never blocks anyone wrongly.
+ */
+export class ConnectRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly ratePerMs: number;
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.ratePerMs = perMinute / 60_000;
+  }
+
+  /** Takes a token for `key`; false when its bucket is empty. A non-positive rate disables the limit. */
+  tryTake(key: string): boolean {
+    if (!(this.perMinute > 0)) return true;
+    const now = this.now();
+    let bucket = this.buckets.get(key);
+    if (bucket) {
+      this.buckets.delete(key);
+      bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.ratePerMs);
+      bucket.at = now;
+    } else {
+      if (this.buckets.size >= this.maxEntries) this.sweep();
+      if (this.buckets.size >= this.maxEntries) {
+        const oldest = this.buckets.keys().next().value;
+        if (oldest !== undefined) this.buckets.delete(oldest);
+      }
+      bucket = { tokens: this.perMinute, at: now };
+    }
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Drops buckets that are full again (they would be recreated identical). */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.at) * this.ratePerMs >= this.perMinute) this.buckets.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}
+
+/** The peer address of an Aedes client: the socket for TCP, the upgrade request for WebSocket. */
+export function remoteAddressOf(client: Client): string {
+  const conn = client.conn as { remoteAddress?: string };
+  return conn.remoteAddress ?? client.req?.socket?.remoteAddress ?? 'unknown';
+}
+
+export type PreConnectHandler = (client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void) => void;
+
+/**
+ * preConnect runs on CONNECT before authentication (and before we spend a scrypt on it). A
+ * refusal closes the connection without a CONNACK: there is no return code for "slow down" in
+ * §3.2.2.3, and answering costs us more than hanging up.
+ */
+export function createRateLimitPreConnect(limiter: ConnectRateLimiter, onRefused: (ip: string, clientId: string) => void): PreConnectHandler {
+  return (client, packet, done) => {
+    const ip = remoteAddressOf(client);
+    if (limiter.tryTake(ip)) {
+      done(null, true);
+      return;
+    }
+    onRefused(ip, packet.clientId);
+    done(new Error('connection rate limit exceeded'), false);
+  };
+}
+
+/** Aedes options that bound what one connection may cost us. */
+export function connectionLimits(config: { drainTimeoutMs: number }) {
+  return {
+    // §3.1.2.10 allows Keep Alive up to 65,535 s (18 h); a dead device would hold its session and
+    // keep its status `online` that long. One hour is far above any battery device's interval.
+    // With a limit set Aedes refuses keepalive 0 (never time out) and anything above it (CONNACK 6).
+    keepaliveLimit: 3600,
+    // A TCP connection that never sends CONNECT is closed after 10 s (§3.1: the first packet
+    // must be CONNECT; the spec leaves the wait to the server).
+    connectTimeout: 10_000,
+    // A subscriber that stops reading would otherwise stall delivery to everyone (see Aedes docs).
+    drainTimeout: config.drainTimeoutMs,
+    // Client ids are `{device id}` or `{device id}-{suffix}`; ids are up to 64 characters.
+    maxClientsIdLength: 128,
+  };
+}

@@ -1,0 +1,133 @@
+import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { topics } from '../core/topics.js';
+import { statusTopicDevice } from './acl.js';
+
+/**
+ * Device presence on `devices/{id}/status` (DESIGN.md §3): retained `online` while the device has
+ * a connection, retained `offline` once it has none.
+ *
+ * The state is derived, not evented: we keep the set of live connections per device and, after
+ * every change, publish whatever that set says *at publish time*. That makes the end state right
+ * whatever order Aedes reports things in:
+ * - takeover (§3.1.4-2: a CONNECT with a client id in use disconnects the old connection): the old
+ *   connection's disconnect may fire before or, if it was already closing, after the new one's
+ *   connect; the new connection is in the set either way, so the result is `online`;
+ * - a device with two connections (`d1` and `d1-x`) stays `online` until the last one goes;
+ * - a device's own LWT `offline` (or a stale one replayed from persistence) is followed by our
+ *   `online` if the device is in fact still connected.
+ * Publishes go through `aedes.publish`, which bypasses authorizePublish, at QoS 1 retained so a
+ * subscriber that arrives later still learns the current state.
+ */
+export interface Presence {
+  /** A device connection was registered. */
+  connected(client: Client, deviceId: string): void;
+  /** A device connection was unregistered (clean DISCONNECT, drop, takeover, keepalive…). */
+  disconnected(client: Client, deviceId: string): void;
+  /**
+   * True when `packet` is the Will of a closing `client` on its device's status topic while that
+   * device still has another connection: publishing it would mark a connected device offline.
+   */
+  suppressWill(client: Client | null, packet: PublishPacket): boolean;
+  /** Sees every publish; re-asserts the real state when a status message contradicts it. */
+  observe(packet: PublishPacket): void;
+  /** Distinct devices with at least one connection. */
+  onlineDevices(): number;
+  /** Resolves when all queued status publishes have been handed to Aedes. */
+  settled(): Promise<void>;
+  /** Stop publishing (broker shutting down). */
+  stop(): void;
+}
+
+type Status = 'online' | 'offline';
+
+interface DeviceState {
+  readonly clients: Set<Client>;
+  /** A flush is queued and has not read the state yet: further changes need no new flush. */
+  queued: boolean;
+  chain: Promise<void>;
+}
+
+export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger): Presence {
+  const devices = new Map<string, DeviceState>();
+  let stopped = false;
+
+  const stateOf = (deviceId: string): DeviceState => {
+    let state = devices.get(deviceId);
+    if (!state) {
+      state = { clients: new Set(), queued: false, chain: Promise.resolve() };
+      devices.set(deviceId, state);
+    }
+    return state;
+  };
+
+  const publish = (deviceId: string, status: Status): Promise<void> =>
+    new Promise((resolve) => {
+      const packet: PublishPacket = { cmd: 'publish', topic: topics.status(deviceId), payload: Buffer.from(status), qos: 1, retain: true, dup: false };
+      aedes.publish(packet, (err) => {
+        if (err) logger.warn({ err, deviceId, status }, 'status publish failed');
+        resolve();
+      });
+    });
+
+  /** Queue one publish of the device's current state, serialised per device. */
+  const flush = (deviceId: string): void => {
+    const state = stateOf(deviceId);
+    if (state.queued || stopped) return;
+    state.queued = true;
+    state.chain = state.chain.then(async () => {
+      state.queued = false;
+      if (stopped) return;
+      const status: Status = state.clients.size > 0 ? 'online' : 'offline';
+      await publish(deviceId, status);
+      // Forget devices with no connection and nothing queued: the map stays bounded by the
+      // number of connected devices.
+      if (state.clients.size === 0 && !state.queued && devices.get(deviceId) === state) devices.delete(deviceId);
+    });
+  };
+
+  return {
+    connected(client, deviceId) {
+      stateOf(deviceId).clients.add(client);
+      flush(deviceId);
+    },
+
+    disconnected(client, deviceId) {
+      stateOf(deviceId).clients.delete(client);
+      flush(deviceId);
+    },
+
+    suppressWill(client, packet) {
+      if (client === null || !client.closed) return false; // only a closing client publishes its Will
+      const deviceId = statusTopicDevice(packet.topic);
+      if (deviceId === undefined) return false;
+      const clients = devices.get(deviceId)?.clients;
+      if (!clients) return false;
+      return clients.size > (clients.has(client) ? 1 : 0);
+    },
+
+    observe(packet) {
+      // Runs for every message the broker routes: a cheap string test before parsing.
+      if (stopped || !packet.topic.endsWith('/status') || !packet.topic.startsWith('devices/')) return;
+      const deviceId = statusTopicDevice(packet.topic);
+      if (deviceId === undefined) return;
+      const online = (devices.get(deviceId)?.clients.size ?? 0) > 0;
+      const said = Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : packet.payload;
+      if (said !== (online ? 'online' : 'offline')) flush(deviceId);
+    },
+
+    onlineDevices() {
+      let n = 0;
+      for (const state of devices.values()) if (state.clients.size > 0) n++;
+      return n;
+    },
+
+    async settled() {
+      await Promise.all([...devices.values()].map((s) => s.chain));
+    },
+
+    stop() {
+      stopped = true;
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import type { Client, PublishPacket } from 'aedes';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPresence } from '../../broker/presence.js';
+import { INGEST, closedByBroker, device, nextMessage, startBroker } from './harness.js';
+import type { TestBroker } from './harness.js';
+
+const will = (id: string) => ({ topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1 as const, retain: true });
+
+describe('presence over MQTT', () => {
+  let t: TestBroker;
+  beforeAll(async () => {
+    t = await startBroker();
+  });
+  afterAll(() => t.close());
+
+  const watcher = (clientId: string) => t.connect({ clientId, username: INGEST.username, password: INGEST.password });
+  /** The retained status a new subscriber gets. */
+  const retainedStatus = async (id: string): Promise<string> => {
+    const w = await watcher(`ingest-r-${id}-${Math.random().toString(36).slice(2, 8)}`);
+    const got = nextMessage(w, `devices/${id}/status`);
+    await w.subscribeAsync(`devices/${id}/status`, { qos: 1 });
+    const { payload, retain } = await got;
+    expect(retain).toBe(true);
+    await w.endAsync();
+    return payload;
+  };
+
+  it('marks a device online, then offline after a dropped connection (LWT)', async () => {
+    const w = await watcher('ingest-presence');
+    await w.subscribeAsync('devices/d1/status', { qos: 1 });
+    const online = nextMessage(w, 'devices/d1/status');
+    const d1 = await t.connect(device('d1', { will: will('d1') }));
+    expect((await online).payload).toBe('online');
+    expect(t.broker.connectedDevices()).toBe(1);
+
+    const offline = nextMessage(w, 'devices/d1/status');
+    d1.stream.destroy(); // no DISCONNECT: the broker sees a dropped line
+    expect((await offline).payload).toBe('offline');
+    await closedByBroker(d1);
+    expect(await retainedStatus('d1')).toBe('offline');
+    expect(t.broker.connectedDevices()).toBe(0);
+    await w.endAsync();
+  });
+
+  it('marks a device offline after a clean DISCONNECT too', async () => {
+    const d2 = await t.connect(device('d2'));
+    expect(await retainedStatus('d2')).toBe('online');
+    await d2.endAsync();
+    await waitFor(async () => (await retainedStatus('d2')) === 'offline');
+  });
+
+  it('ends online after a reconnect, including a takeover with the same client id', async () => {
+    const first = await t.connect(device('d1', { will: will('d1') }));
+    first.stream.destroy();
+    const second = await t.connect(device('d1', { will: will('d1') }));
+    // Takeover (§3.1.4-2): the old connection's Will and disconnect come after the new CONNECT.
+    const third = await t.connect(device('d1', { will: will('d1') }));
+    await closedByBroker(second);
+    await waitFor(async () => (await retainedStatus('d1')) === 'online');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await retainedStatus('d1')).toBe('online');
+    expect(t.broker.connectedDevices()).toBe(1);
+    expect(await t.metric('anju_broker_connected_clients', { type: 'device' })).toBe(1);
+    await third.endAsync();
+  });
+
+  it('stays online while a second connection of the same device lives', async () => {
+    const main = await t.connect(device('d2', { will: will('d2') }));
+    const ota = await t.connect(device('d2', { clientId: 'd2-ota', will: will('d2') }));
+    const w = await watcher('ingest-two');
+    await w.subscribeAsync('devices/d2/status', { qos: 1 });
+    const seen: string[] = [];
+    w.on('message', (_topic, payload, packet) => packet.retain || seen.push(payload.toString()));
+    ota.stream.destroy();
+    await closedByBroker(ota);
+    await new Promise((r) => setTimeout(r, 150));
+    // The Will of the dropped connection is suppressed: no offline blip.
+    expect(seen).not.toContain('offline');
+    expect(await retainedStatus('d2')).toBe('online');
+    main.stream.destroy();
+    await waitFor(async () => (await retainedStatus('d2')) === 'offline');
+    await w.endAsync();
+  });
+
+  it("re-asserts the real state when a device's status message contradicts it", async () => {
+    const d1 = await t.connect(device('d1'));
+    await d1.publishAsync('devices/d1/status', 'offline', { qos: 1, retain: true });
+    await waitFor(async () => (await retainedStatus('d1')) === 'online');
+    await d1.endAsync();
+  });
+});
+
+describe('presence state machine', () => {
+  const fakeClient = (closed = false) => ({ closed }) as unknown as Client;
+  const setup = () => {
+    const published: string[] = [];
+    const presence = createPresence(
+      {
+        publish(packet: PublishPacket, cb: (err?: Error) => void) {
+          published.push(`${packet.topic}=${String(packet.payload)}`);
+          setImmediate(cb);
+        },
+      } as never,
+      pino({ level: 'silent' }),
+    );
+    return { presence, published };
+  };
+
+  it('a late disconnect of a taken-over connection does not mark the device offline', async () => {
+    const { presence, published } = setup();
+    const old = fakeClient();
+    const fresh = fakeClient();
+    presence.connected(old, 'd1');
+    await presence.settled();
+    presence.connected(fresh, 'd1');
+    presence.disconnected(old, 'd1'); // after the new connect
+    await presence.settled();
+    expect(published.at(-1)).toBe('devices/d1/status=online');
+    expect(presence.onlineDevices()).toBe(1);
+  });
+
+  it("suppresses a closing connection's Will only while another connection lives", () => {
+    const { presence } = setup();
+    const a = fakeClient(true);
+    const b = fakeClient();
+    const lwt = { cmd: 'publish', topic: 'devices/d1/status', payload: 'offline', qos: 1, retain: true, dup: false } as const;
+    presence.connected(a, 'd1');
+    expect(presence.suppressWill(a, lwt)).toBe(false);
+    presence.connected(b, 'd1');
+    expect(presence.suppressWill(a, lwt)).toBe(true);
+    expect(presence.suppressWill(a, { ...lwt, topic: 'devices/d1/telemetry' })).toBe(false);
+    expect(presence.suppressWill(b, lwt)).toBe(false); // b is not closing: a normal publish
+  });
+
+  it('coalesces bursts and ends offline when the last connection goes', async () => {
+    const { presence, published } = setup();
+    const a = fakeClient();
+    presence.connected(a, 'd9');
+    presence.disconnected(a, 'd9');
+    await presence.settled();
+    expect(published).toEqual(['devices/d9/status=offline']);
+    expect(presence.onlineDevices()).toBe(0);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
