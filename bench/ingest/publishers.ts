@@ -1,0 +1,60 @@
+/**
+ * Worker thread: N MQTT publishers at QoS 1, each keeping `window` messages in flight (closed
+ * loop), for `seconds`. Running them on their own thread keeps their CPU off the broker's event
+ * loop. Reports acked counts back to the main thread.
+ */
+import mqtt from 'mqtt';
+import { parentPort, workerData } from 'node:worker_threads';
+
+interface Job {
+  url: string;
+  devices: Array<{ id: string; secret: string }>;
+  seconds: number;
+  window: number;
+  /** Optional per-publisher rate cap (msg/s); 0 = as fast as acks allow. */
+  ratePerPublisher: number;
+}
+
+const job = workerData as Job;
+
+async function run(): Promise<void> {
+  const clients = await Promise.all(job.devices.map((d) => mqtt.connectAsync(job.url, {
+    protocolVersion: 4, clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, keepalive: 60,
+  })));
+  parentPort?.postMessage({ type: 'connected' });
+  const deadline = Date.now() + job.seconds * 1000;
+  let acked = 0;
+  let errors = 0;
+  await Promise.all(clients.map(async (client, i) => {
+    const id = job.devices[i]!.id;
+    let seq = 0;
+    let lastTs = 0;
+    const topic = `devices/${id}/telemetry`;
+    const interval = job.ratePerPublisher > 0 ? 1000 / job.ratePerPublisher : 0;
+    const lane = async (): Promise<void> => {
+      let next = Date.now();
+      while (Date.now() < deadline) {
+        if (interval > 0) {
+          next += interval * job.window;
+          const wait = next - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        // Unique, monotonic ts per device (the store keys on device + ts), close to wall time.
+        const ts = Math.max(Date.now(), lastTs + 1);
+        lastTs = ts;
+        seq += 1;
+        try {
+          await client.publishAsync(topic, JSON.stringify({ smoke: 0.01, temperature: 21.5, co: 1, battery: 90, seq, ts }), { qos: 1 });
+          acked += 1;
+        } catch {
+          errors += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: job.window }, lane));
+  }));
+  await Promise.all(clients.map((c) => c.endAsync()));
+  parentPort?.postMessage({ type: 'done', acked, errors });
+}
+
+run().catch((err: Error) => parentPort?.postMessage({ type: 'error', message: err.message }));
