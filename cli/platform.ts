@@ -11,7 +11,7 @@ import { createFleet } from '../devices-sim/index.js';
 import {
   createInProcessSource, createMqttClientSource, createPipeline, createRejectLog, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createStoreWriter } from '../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createStoreWriter, defaultStoreWriterConfig } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { buildHealth } from './health.js';
 
@@ -89,7 +89,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // hub: ingest + api (+ alerts in a later issue)
     const latest = createLatestCache({ store: db.telemetry });
     await latest.prime();
-    const writer = createStoreWriter({ maxBatch: 2_000, flushIntervalMs: 200, maxBuffered: 500_000 }, { store: db.telemetry, logger: logger.child({ part: 'store-writer' }), metrics });
+    const writer = createStoreWriter(defaultStoreWriterConfig, { store: db.telemetry, logger: logger.child({ part: 'store-writer' }), metrics });
     stops.push(() => writer.close());
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     const pipeline = createPipeline(

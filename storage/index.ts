@@ -8,7 +8,7 @@ export * from './state/contract.js';
 export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
 export { createDeviceDirectory } from './state/directory.js';
 export { createLatestCache } from './latest-cache.js';
-export { createStoreWriter, type StoreWriter, type StoreWriterConfig, type StoreWriterDeps, type StoreWriterStats } from './writer.js';
+export { createStoreWriter, defaultStoreWriterConfig, type StoreWriter, type StoreWriterConfig, type StoreWriterDeps, type StoreWriterStats } from './writer.js';
 
 /** What a store factory opens: the telemetry store, and the state store when the backend holds one. */
 export interface OpenedStores {

@@ -15,6 +15,13 @@ export interface StoreWriterConfig {
   retryMaxMs?: number;
 }
 
+/**
+ * Production defaults, shared by the CLI and the benchmark: a 100 ms flush bounds the time a reading
+ * waits for its commit at low rates; 2,000-reading batches keep DuckDB's per-commit cost small at
+ * high ones (bench/ingest measures both).
+ */
+export const defaultStoreWriterConfig: StoreWriterConfig = { maxBatch: 2_000, flushIntervalMs: 100, maxBuffered: 500_000 };
+
 export interface StoreWriterStats {
   buffered: number;
   written: number;

@@ -1,10 +1,9 @@
 /**
- * Worker thread: N MQTT publishers at QoS 1, each keeping `window` messages in flight (closed
- * loop), for `seconds`. Running them on their own thread keeps their CPU off the broker's event
- * loop. Reports acked counts back to the main thread.
+ * Child process: N MQTT publishers at QoS 1, each keeping `window` messages in flight (closed
+ * loop), for `seconds`. Running them in their own process keeps their CPU off the broker's event
+ * loop, as real devices would. Reports acked counts to the parent over IPC.
  */
 import mqtt from 'mqtt';
-import { parentPort, workerData } from 'node:worker_threads';
 
 interface Job {
   url: string;
@@ -15,13 +14,12 @@ interface Job {
   ratePerPublisher: number;
 }
 
-const job = workerData as Job;
 
-async function run(): Promise<void> {
+async function run(job: Job): Promise<void> {
   const clients = await Promise.all(job.devices.map((d) => mqtt.connectAsync(job.url, {
     protocolVersion: 4, clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, keepalive: 60,
   })));
-  parentPort?.postMessage({ type: 'connected' });
+  send({ type: 'connected' });
   const deadline = Date.now() + job.seconds * 1000;
   let acked = 0;
   let errors = 0;
@@ -39,10 +37,13 @@ async function run(): Promise<void> {
           const wait = next - Date.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
-        // Unique, monotonic ts per device (the store keys on device + ts), close to wall time.
-        const ts = Math.max(Date.now(), lastTs + 1);
+        // Unique, monotonic ts per device (the store keys on device + ts), close to wall time; at
+        // saturation it may run a little ahead, so latency is measured from `seq` instead, which
+        // carries the send time: seq = send ms × 1000 + a counter (unique and increasing).
+        const sent = Date.now();
+        const ts = Math.max(sent, lastTs + 1);
         lastTs = ts;
-        seq += 1;
+        seq = Math.max(seq + 1, sent * 1000);
         try {
           await client.publishAsync(topic, JSON.stringify({ smoke: 0.01, temperature: 21.5, co: 1, battery: 90, seq, ts }), { qos: 1 });
           acked += 1;
@@ -54,7 +55,13 @@ async function run(): Promise<void> {
     await Promise.all(Array.from({ length: job.window }, lane));
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
-  parentPort?.postMessage({ type: 'done', acked, errors });
+  send({ type: 'done', acked, errors });
 }
 
-run().catch((err: Error) => parentPort?.postMessage({ type: 'error', message: err.message }));
+function send(message: unknown): void {
+  process.send?.(message);
+}
+
+process.once('message', (job: Job) => {
+  run(job).then(() => process.exit(0), (err: Error) => { send({ type: 'error', message: err.message }); process.exit(1); });
+});

@@ -4,15 +4,18 @@
  *   1. bare broker: a default Aedes with one plain subscriber and no ingest;
  *   2. raw store: DuckDB `write()` of pre-built batches, no MQTT at all.
  * Prints sustained messages/s, p50/p99 publish-to-stored (or -received) latency and peak RSS, and
- * the pipeline/baseline ratio. Options: --publishers N (default 50), --seconds S (default 10),
- * --window W in-flight messages per publisher (default 10), --rate R msg/s per publisher (0 = max).
+ * the pipeline/baseline ratio. Two loads: saturation (every publisher as fast as its PUBACKs
+ * allow: throughput) and a fixed offered load (--rate msg/s per publisher: latency without a
+ * backlog). Options: --publishers N (default 50), --seconds S (default 10), --window W in-flight
+ * messages per publisher (default 10), --rate R msg/s per publisher for the fixed load (default 100).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -20,19 +23,24 @@ import { Registry } from 'prom-client';
 import { createBroker } from '../../broker/index.js';
 import type { Reading } from '../../core/index.js';
 import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createStoreWriter, type TelemetryStore } from '../../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createStoreWriter, defaultStoreWriterConfig, type TelemetryStore } from '../../storage/index.js';
 
 const { values } = parseArgs({ options: {
   publishers: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' },
-  window: { type: 'string', default: '10' }, rate: { type: 'string', default: '0' },
+  window: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' },
 } });
 const publishers = Number(values.publishers);
 const seconds = Number(values.seconds);
 const window = Number(values.window);
-const rate = Number(values.rate);
+const fixedRate = Number(values.rate);
 const logger = pino({ level: 'warn' });
 
 interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; errors: number }
+
+/** The publishers encode their send time (ms) in seq: seq = ms × 1000 + counter. */
+function sentAt(seq: number): number {
+  return Math.floor(seq / 1000);
+}
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -56,16 +64,17 @@ function rssSampler(): { stop(): number } {
   return { stop() { clearInterval(t); return Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20); } };
 }
 
-function runPublishers(url: string, devices: Array<{ id: string; secret: string }>): Promise<{ acked: number; errors: number }> {
+function runPublishers(url: string, devices: Array<{ id: string; secret: string }>, rate: number): Promise<{ acked: number; errors: number; connectedAt: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./publishers.ts', import.meta.url), {
-      workerData: { url, devices, seconds, window, ratePerPublisher: rate }, execArgv: ['--import', 'tsx'],
-    });
-    worker.on('message', (m: { type: string; acked: number; errors: number; message?: string }) => {
-      if (m.type === 'done') resolve({ acked: m.acked, errors: m.errors });
+    const child = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+    let connectedAt = Date.now();
+    child.on('message', (m: { type: string; acked: number; errors: number; message?: string }) => {
+      if (m.type === 'connected') connectedAt = Date.now();
+      if (m.type === 'done') resolve({ acked: m.acked, errors: m.errors, connectedAt });
       if (m.type === 'error') reject(new Error(m.message));
     });
-    worker.on('error', reject);
+    child.on('error', reject);
+    child.send({ url, devices, seconds, window, ratePerPublisher: rate });
   });
 }
 
@@ -74,7 +83,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> 
   while (!cond() && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 20));
 }
 
-async function bareBroker(): Promise<PhaseResult> {
+async function bareBroker(rate: number): Promise<PhaseResult> {
   const aedes = await Aedes.createBroker();
   const server = createServer(aedes.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -82,12 +91,11 @@ async function bareBroker(): Promise<PhaseResult> {
   const lat = new Latencies();
   let lastAt = 0;
   const sub = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'bench-sub', reconnectPeriod: 0 });
-  sub.on('message', (_t, payload) => { const now = Date.now(); lat.push(now - (JSON.parse(payload.toString()) as { ts: number }).ts); lastAt = now; });
+  sub.on('message', (_t, payload) => { const now = Date.now(); lat.push(now - sentAt((JSON.parse(payload.toString()) as { seq: number }).seq)); lastAt = now; });
   await sub.subscribeAsync('devices/+/telemetry', { qos: 0 });
   const devices = Array.from({ length: publishers }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
-  const started = Date.now();
-  const { acked, errors } = await runPublishers(url, devices);
+  const { acked, errors, connectedAt: started } = await runPublishers(url, devices, rate);
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
   const elapsed = (Math.max(lastAt, started + 1) - started) / 1000;
@@ -95,7 +103,7 @@ async function bareBroker(): Promise<PhaseResult> {
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
   const s = lat.sorted();
-  return { name: 'bare Aedes + 1 subscriber (baseline)', acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors };
+  return { name: `bare Aedes + 1 subscriber (baseline), ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors };
 }
 
 function readingsFor(n: number, t0: number): Reading[] {
@@ -128,7 +136,7 @@ async function rawStore(): Promise<PhaseResult> {
   return { name: `raw DuckDB write, batches of ${batch} (baseline; latency per batch)`, acked: total, processed: total, msgPerS: total / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: 0 };
 }
 
-async function pipeline(): Promise<PhaseResult> {
+async function pipeline(rate: number): Promise<PhaseResult> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-bench-'));
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
@@ -155,19 +163,18 @@ async function pipeline(): Promise<PhaseResult> {
     async write(batch) {
       await db.telemetry.write(batch);
       const now = Date.now();
-      for (const r of batch) lat.push(now - r.ts);
+      for (const r of batch) lat.push(now - sentAt(r.seq ?? 0));
       lastAt = now;
     },
   };
-  const writer = createStoreWriter({ maxBatch: 2_000, flushIntervalMs: 200, maxBuffered: 500_000 }, { store: timed, logger, metrics });
+  const writer = createStoreWriter(defaultStoreWriterConfig, { store: timed, logger, metrics });
   const rejects = createRejectLog({ capacity: 100 }, { metrics });
   const pipe = createPipeline(defaultPipelineConfig, { devices: directory, consumers: [writer], rejects, logger, metrics });
   const source = createInProcessSource({}, { aedes: broker.aedes });
   await source.start((m) => pipe.handle(m));
 
   const rss = rssSampler();
-  const started = Date.now();
-  const { acked, errors } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices);
+  const { acked, errors, connectedAt: started } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices, rate);
   await writer.flush();
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
@@ -179,13 +186,18 @@ async function pipeline(): Promise<PhaseResult> {
   await rm(dir, { recursive: true, force: true });
   const s = lat.sorted();
   const stats = pipe.stats();
-  return { name: 'Anju: auth+ACL broker → ingest → DuckDB (publish → committed)', acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: errors + stats.rejected };
+  return { name: `Anju broker (auth, ACL) → ingest → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: errors + stats.rejected };
+}
+
+function loadName(rate: number): string {
+  return rate > 0 ? `offered ${rate * publishers} msg/s` : 'saturation';
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/ingest: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase, rate ${rate || 'max'}; node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`bench/ingest: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase; node ${process.version}, ${new Date().toISOString()}`);
   const results: PhaseResult[] = [];
-  for (const phase of [bareBroker, rawStore, pipeline]) {
+  const phases = [() => bareBroker(0), () => rawStore(), () => pipeline(0), () => bareBroker(fixedRate), () => pipeline(fixedRate)];
+  for (const phase of phases) {
     const r = await phase();
     results.push(r);
     console.log(`  done: ${r.name}`);
@@ -194,12 +206,15 @@ async function main(): Promise<void> {
   console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | peak RSS MiB | errors |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.peakRssMiB} | ${r.errors} |`);
-  const [bare, raw, pipe] = results as [PhaseResult, PhaseResult, PhaseResult];
-  console.log(`\npipeline / bare broker throughput: ${fmt(pipe.msgPerS / bare.msgPerS, 2)}`);
-  console.log(`pipeline / raw store write rate:   ${fmt(pipe.msgPerS / raw.msgPerS, 2)}`);
-  if (pipe.processed < pipe.acked) {
-    console.log(`LOSS: ${pipe.acked - pipe.processed} acknowledged messages were not stored`);
-    process.exitCode = 1;
+  const [bare, raw, pipe, bareFixed, pipeFixed] = results as [PhaseResult, PhaseResult, PhaseResult, PhaseResult, PhaseResult];
+  console.log(`\nsaturation throughput, pipeline / bare broker:  ${fmt(pipe.msgPerS / bare.msgPerS, 2)}`);
+  console.log(`saturation throughput, pipeline / raw store:    ${fmt(pipe.msgPerS / raw.msgPerS, 2)}`);
+  console.log(`fixed load p50 latency, pipeline / bare broker: ${fmt(pipeFixed.p50 / bareFixed.p50, 1)} (${fmt(pipeFixed.p50, 1)} ms vs ${fmt(bareFixed.p50, 1)} ms)`);
+  for (const r of [pipe, pipeFixed]) {
+    if (r.processed < r.acked) {
+      console.log(`LOSS: ${r.acked - r.processed} acknowledged messages were not stored (${r.name})`);
+      process.exitCode = 1;
+    }
   }
 }
 
