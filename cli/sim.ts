@@ -4,7 +4,8 @@ import { ConfigError } from '../core/config.js';
 import { deviceSchema } from '../core/index.js';
 import { createFleet } from '../devices-sim/index.js';
 
-const credentialsSchema = z.array(deviceSchema.partial({ createdAt: true, name: true }).extend({ secret: z.string().min(1) })).min(1);
+// The answers of POST /api/devices (createdAt there is ISO 8601; the simulator does not need it).
+const credentialsSchema = z.array(deviceSchema.omit({ createdAt: true }).partial({ name: true }).extend({ secret: z.string().min(1) })).min(1);
 
 /** `anju sim`: the demo fleet against any broker, with devices provisioned there. */
 export async function runSimCommand(

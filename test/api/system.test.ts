@@ -54,6 +54,12 @@ describe('api system: rejects, metrics, OpenAPI, errors', () => {
     expect((await h.call('viewer', { method: 'GET', url: '/api/ingest/rejects?reason=nope' })).statusCode).toBe(400);
   });
 
+  it('sends a browser at the root to the API docs without a token', async () => {
+    const res = await h.call(null, { method: 'GET', url: '/' });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe('/docs');
+  });
+
   it('serves Prometheus metrics with the HTTP request counter', async () => {
     await h.call('viewer', { method: 'GET', url: '/api/devices' });
     const res = await h.call('viewer', { method: 'GET', url: '/metrics' });
