@@ -8,6 +8,7 @@ import { createAuthenticate } from './authenticate.js';
 import type { Will } from './authenticate.js';
 import type { BrokerPolicy } from './contracts.js';
 import { guardFrames } from './frame-guard.js';
+import { createInterceptors, type PublishInterceptor } from './intercept.js';
 import { ConnectRateLimiter, connectionLimits, createRateLimitPreConnect } from './limits.js';
 import { listenTcp, listenWebSocket } from './listeners.js';
 import type { Listener } from './listeners.js';
@@ -52,6 +53,11 @@ export interface AnjuBroker {
   readonly wsPort: number;
   /** Distinct devices with at least one live connection. */
   connectedDevices(): number;
+  /**
+   * Hands client PUBLISHes on matching topics to `handler` after the ACL passed and before the
+   * PUBACK; see intercept.ts. One interceptor at a time; returns its remover.
+   */
+  interceptPublish(filters: readonly string[], handler: PublishInterceptor): () => void;
   /** Closes the listeners, disconnects every client and closes Aedes. Idempotent. */
   close(): Promise<void>;
 }
@@ -84,6 +90,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     holderOf: (clientId) => principalOf(byClientId.get(clientId)),
   });
 
+  const interceptors = createInterceptors();
+
   // Constructed, not createBroker()'d: presence needs the instance and the hooks need presence.
   const aedes = new Aedes({
     ...connectionLimits(config),
@@ -97,7 +105,17 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       if (denied) return done(denied);
       // Refusing a Will is silent: Aedes just drops it (lib/client.js close()).
       if (presence.suppressWill(client, packet)) return done(new Error('will suppressed: device still connected'));
-      done(null);
+      const intercept = client ? interceptors.match(packet.topic) : undefined;
+      if (!intercept || !client) return done(null);
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      intercept({ topic: packet.topic, payload, qos: packet.qos, clientId: client.id }).then(
+        () => done(null),
+        (err: Error) => {
+          metrics.publishesRefused.inc();
+          logger.warn({ clientId: client.id, topic: packet.topic, err: err.message }, 'publish not taken, closing without PUBACK; the client will resend');
+          done(err);
+        },
+      );
     },
     authorizeSubscribe: acl.authorizeSubscribe,
     authorizeForward: acl.authorizeForward,
@@ -183,6 +201,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     tcpPort: tcp.port,
     wsPort: ws.port,
     connectedDevices: () => presence.onlineDevices(),
+    interceptPublish: (filters, handler) => interceptors.set(filters, handler),
     close,
   };
 }

@@ -1,6 +1,7 @@
 /** The embedded MQTT broker (DESIGN.md §2, §3). */
 export { createBroker } from './create-broker.js';
 export type { AnjuBroker, BrokerConfig, BrokerDeps } from './create-broker.js';
+export type { InterceptedPublish, PublishInterceptor } from './intercept.js';
 export { serviceAccountFromPassword } from './service-account.js';
 export type { BrokerPolicy, ServiceAccount } from './contracts.js';
 export { mayPublish, maySubscribe } from './acl.js';

@@ -7,6 +7,7 @@ export interface BrokerMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly aclDenied: Counter<'action'>;
   readonly connectionsRefused: Counter<'reason'>;
+  readonly publishesRefused: Counter<string>;
 }
 
 export type AuthFailureReason = 'missing_credentials' | 'bad_credentials' | 'will_topic' | 'error';
@@ -28,6 +29,11 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
       'anju_broker_connections_refused_total',
       'Connections closed by broker limits: rate_limit, frame_too_large, client_id.',
       ['reason'],
+    ),
+    publishesRefused: counter(
+      'anju_broker_publishes_refused_total',
+      'PUBLISHes ingest could not take (e.g. spool quota full): connection closed without PUBACK so the client resends.',
+      [],
     ),
   };
 }

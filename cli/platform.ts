@@ -99,7 +99,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
     let source: IngestSource;
     if (broker) {
-      source = createInProcessSource({}, { aedes: broker.aedes });
+      source = createInProcessSource({}, { broker });
     } else {
       if (!config.ingest.brokerUrl) throw new Error('the hub role needs ANJU_MQTT_URL: the broker its ingest connects to');
       source = createMqttClientSource(

@@ -15,7 +15,10 @@ export interface RawMessage {
   readonly source: string;
 }
 
-/** A message handler: resolves once the message is accepted or refused (never rejects). */
+/**
+ * A message handler: resolves once the message is accepted (durably) or refused and dead-lettered;
+ * rejects only when it could not be taken at all — the source must then not acknowledge it.
+ */
 export type MessageSink = (message: RawMessage) => Promise<void>;
 
 export interface IngestSource {
@@ -26,6 +29,12 @@ export interface IngestSource {
 
 export interface ReadingConsumer {
   readonly name: string;
+  /**
+   * A durable consumer (the spool) must take the reading for the message to be acknowledged: its
+   * failure makes `Pipeline.handle` reject, so the source refuses the message (no PUBACK) instead
+   * of losing it. Failures of other consumers are logged and counted; the reading still counts.
+   */
+  readonly durable?: boolean;
   /** Called with every batch of accepted readings, in arrival order. */
   accept(readings: readonly Reading[]): void | Promise<void>;
 }

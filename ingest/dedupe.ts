@@ -8,6 +8,8 @@
 export interface Deduper {
   /** True if this (device, seq, ts) was seen within the window; records it otherwise. */
   seen(device: string, seq: number, ts: number | undefined, now: number): boolean;
+  /** Forgets a key, so a message that was not taken can be accepted when it is resent. */
+  forget(device: string, seq: number, ts: number | undefined): void;
   size(): number;
 }
 
@@ -21,9 +23,13 @@ export function createDeduper(config: { ttlMs: number; maxEntries: number }): De
     }
   }
 
+  const keyOf = (device: string, seq: number, ts: number | undefined) => `${device}\u0000${seq}\u0000${ts ?? ''}`;
   return {
+    forget(device, seq, ts) {
+      entries.delete(keyOf(device, seq, ts));
+    },
     seen(device, seq, ts, now) {
-      const key = `${device}\u0000${seq}\u0000${ts ?? ''}`;
+      const key = keyOf(device, seq, ts);
       const at = entries.get(key);
       if (at !== undefined && now - at < config.ttlMs) return true;
       entries.delete(key);

@@ -36,9 +36,13 @@ export interface PipelineDeps {
 }
 
 export interface Pipeline {
-  /** Processes one message; never rejects — a bad message is dead-lettered, not thrown. */
+  /**
+   * Processes one message. A bad message is dead-lettered, not thrown; the promise rejects only
+   * when a durable consumer could not take a good reading (the source must not acknowledge it).
+   */
   handle(message: RawMessage): Promise<void>;
-  stats(): { received: number; accepted: number; duplicates: number; rejected: number };
+  /** rejected = dead-lettered; refused = not taken (durable consumer failed), to be resent. */
+  stats(): { received: number; accepted: number; duplicates: number; rejected: number; refused: number };
 }
 
 const SAMPLE_BYTES = 256;
@@ -61,8 +65,11 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   const received = new Counter({ name: 'anju_ingest_messages_total', help: 'Messages received by ingest.', labelNames: ['source'], registers: [deps.metrics] });
   const accepted = new Counter({ name: 'anju_ingest_accepted_total', help: 'Readings accepted and handed to consumers.', labelNames: ['kind'], registers: [deps.metrics] });
   const duplicates = new Counter({ name: 'anju_ingest_duplicates_total', help: 'Repeated messages (same device, seq, ts) dropped by dedupe.', registers: [deps.metrics] });
+  const refused = new Counter({ name: 'anju_ingest_refused_total', help: 'Valid readings a durable consumer could not take (not acknowledged; the device resends).', registers: [deps.metrics] });
   const consumerErrors = new Counter({ name: 'anju_ingest_consumer_errors_total', help: 'Errors thrown by reading consumers.', labelNames: ['consumer'], registers: [deps.metrics] });
-  const counts = { received: 0, accepted: 0, duplicates: 0, rejected: 0 };
+  const counts = { received: 0, accepted: 0, duplicates: 0, rejected: 0, refused: 0 };
+  const durable = deps.consumers.filter((c) => c.durable);
+  const others = deps.consumers.filter((c) => !c.durable);
 
   function reject(message: RawMessage, reason: RejectReason, detail: string, device?: string): void {
     counts.rejected += 1;
@@ -74,7 +81,10 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   }
 
   async function deliver(readings: Reading[]): Promise<void> {
-    for (const consumer of deps.consumers) {
+    // Durable consumers first: a reading the spool refused must not reach alerts or the live view
+    // as if it had been taken — the device will send it again.
+    for (const consumer of durable) await consumer.accept(readings);
+    for (const consumer of others) {
       try {
         await consumer.accept(readings);
       } catch (err) {
@@ -161,9 +171,17 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
         duplicates.inc();
         return;
       }
+      try {
+        await deliver([reading]);
+      } catch (err) {
+        // Not taken: forget it in dedupe so the resend is not mistaken for a repeat.
+        if (reading.seq !== undefined) dedupe.forget(reading.device, reading.seq, deviceTs);
+        counts.refused += 1;
+        refused.inc();
+        throw err;
+      }
       counts.accepted += 1;
       accepted.inc({ kind: reading.kind });
-      await deliver([reading]);
     },
     stats: () => ({ ...counts }),
   };

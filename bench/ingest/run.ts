@@ -170,7 +170,7 @@ async function pipeline(rate: number): Promise<PhaseResult> {
   const writer = createStoreWriter(defaultStoreWriterConfig, { store: timed, logger, metrics });
   const rejects = createRejectLog({ capacity: 100 }, { metrics });
   const pipe = createPipeline(defaultPipelineConfig, { devices: directory, consumers: [writer], rejects, logger, metrics });
-  const source = createInProcessSource({}, { aedes: broker.aedes });
+  const source = createInProcessSource({}, { broker });
   await source.start((m) => pipe.handle(m));
 
   const rss = rssSampler();

@@ -1,37 +1,34 @@
-import type { Aedes, AedesPublishPacket } from 'aedes';
 import { topics } from '../../core/index.js';
 import type { IngestSource, MessageSink } from '../contracts.js';
 
+/** What the in-process source needs of the embedded broker (structural: ingest does not import broker/). */
+export interface PublishHook {
+  interceptPublish(
+    filters: readonly string[],
+    handler: (message: { topic: string; payload: Buffer; qos: number; clientId: string }) => Promise<void>,
+  ): () => void;
+}
+
 /**
- * Subscribes inside the embedded broker: no TCP hop, no serialisation. The broker's delivery
- * callback is held until the pipeline has handled the message, so a slow pipeline applies
- * back-pressure to the broker (its `concurrency` slots) instead of growing a queue.
+ * Ingest inside the embedded broker: no TCP hop, no serialisation, and at-least-once end to end.
+ * The broker hands each telemetry PUBLISH to the pipeline before it acknowledges it, so the QoS 1
+ * PUBACK goes out only once the reading is durable (or refused and dead-lettered). When the
+ * pipeline cannot take a message (spool quota full), the sink rejects and the broker closes the
+ * publisher's connection without a PUBACK; the device resends it after reconnecting.
  */
-export function createInProcessSource(config: { topics?: readonly string[] } = {}, deps: { aedes: Aedes; clock?: () => number }): IngestSource {
+export function createInProcessSource(config: { topics?: readonly string[] } = {}, deps: { broker: PublishHook; clock?: () => number }): IngestSource {
   const filters = config.topics ?? [topics.allTelemetry];
   const clock = deps.clock ?? Date.now;
-  let deliver: ((packet: AedesPublishPacket, done: () => void) => void) | undefined;
-
-  const subscribe = (filter: string, fn: typeof deliver & object) =>
-    new Promise<void>((resolve) => deps.aedes.subscribe(filter, fn, resolve));
-  const unsubscribe = (filter: string, fn: typeof deliver & object) =>
-    new Promise<void>((resolve) => deps.aedes.unsubscribe(filter, fn, resolve));
+  let remove: (() => void) | undefined;
 
   return {
     name: 'in-process',
     async start(sink: MessageSink) {
-      const fn = (packet: AedesPublishPacket, done: () => void) => {
-        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        sink({ topic: packet.topic, payload, receivedAt: clock(), source: 'in-process' }).finally(done);
-      };
-      deliver = fn;
-      for (const filter of filters) await subscribe(filter, fn);
+      remove = deps.broker.interceptPublish(filters, (m) => sink({ topic: m.topic, payload: m.payload, receivedAt: clock(), source: 'in-process' }));
     },
     async stop() {
-      const fn = deliver;
-      if (!fn) return;
-      deliver = undefined;
-      for (const filter of filters) await unsubscribe(filter, fn);
+      remove?.();
+      remove = undefined;
     },
   };
 }

@@ -40,7 +40,17 @@ export function createMqttClientSource(config: MqttClientSourceConfig, deps: { l
       });
       c.handleMessage = (packet, done) => {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        sink({ topic: packet.topic, payload, receivedAt: clock(), source: name }).then(() => done(), done);
+        sink({ topic: packet.topic, payload, receivedAt: clock(), source: name }).then(
+          () => done(),
+          (err: Error) => {
+            // Not taken (spool full): no PUBACK. MQTT 3.1.1 §4.4 redelivers unacknowledged QoS 1
+            // messages of a persistent session only on reconnect, so drop the connection; mqtt.js
+            // reconnects after reconnectPeriod and the broker sends the message again.
+            deps.logger.warn({ err: err.message, topic: packet.topic }, 'ingest could not take a message; reconnecting so the broker redelivers it');
+            c.stream?.destroy();
+            done(err);
+          },
+        );
       };
       c.on('error', (err) => deps.logger.warn({ err: err.message, url: config.url }, 'ingest MQTT source error; reconnecting'));
       c.on('offline', () => deps.logger.warn({ url: config.url }, 'ingest MQTT source offline; reconnecting'));

@@ -105,3 +105,28 @@ describe('ingest pipeline', () => {
     expect(r?.size).toBe(606);
   });
 });
+
+describe('durable consumers', () => {
+  const now = Date.UTC(2026, 10, 25);
+  const msg = (payload: unknown) => ({ topic: 'devices/sd-1/telemetry', payload: Buffer.from(JSON.stringify(payload)), receivedAt: now, source: 'test' });
+
+  it('refuses (rejects) a message the durable consumer could not take, and accepts its resend', async () => {
+    const metrics = new Registry();
+    let full = true;
+    const later: Reading[] = [];
+    const pipeline = createPipeline(defaultPipelineConfig, {
+      devices: { get: (id) => registry.find((d) => d.id === id) },
+      consumers: [
+        { name: 'alerts', accept: (b) => void later.push(...b) },
+        { name: 'spool', durable: true, accept: async () => { if (full) throw new Error('spool full'); } },
+      ],
+      rejects: createRejectLog({ capacity: 10 }, { metrics }), logger: pino({ level: 'silent' }), metrics,
+    });
+    await expect(pipeline.handle(msg({ smoke: 0.01, seq: 5, ts: now - 10 }))).rejects.toThrow('spool full');
+    expect(later).toEqual([]); // not taken: nobody else saw it either
+    full = false;
+    await pipeline.handle(msg({ smoke: 0.01, seq: 5, ts: now - 10 }));
+    expect(later).toHaveLength(1);
+    expect(pipeline.stats()).toMatchObject({ accepted: 1, refused: 1, duplicates: 0 });
+  });
+});
