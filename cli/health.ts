@@ -1,25 +1,37 @@
 import type { HealthReport } from '../api/app.js';
+import type { SpoolForwarderStats, SpoolStats } from '../storage/index.js';
 
 interface HealthSources {
-  writer: { stats(): { buffered: number; written: number; failures: number } };
-  pipeline: { stats(): { received: number; accepted: number; duplicates: number; rejected: number } };
+  spool: { stats(): SpoolStats };
+  forwarder: { stats(): SpoolForwarderStats };
+  pipeline: { stats(): { received: number; accepted: number; duplicates: number; rejected: number; refused: number } };
   latest: { size(): number };
   broker?: { connectedDevices(): number; aedes: { closed: boolean } };
+  clock?: () => number;
 }
 
 /**
- * `/health`: `down` (503) when the broker is closed; `degraded` while the store refuses writes and
- * readings wait in memory; otherwise `ok`. Each check carries the figures an operator asks for first.
+ * `/health`: `down` (503) when the broker is closed; `degraded` while the store refuses writes
+ * (readings wait in the spool) or the spool is full (new QoS 1 publishes are refused); otherwise
+ * `ok`. Each check carries the figures an operator asks for first.
  */
 export function buildHealth(sources: HealthSources): () => Promise<HealthReport> {
-  let lastFailures = 0;
+  const clock = sources.clock ?? Date.now;
   return async () => {
-    const w = sources.writer.stats();
-    const failing = w.failures > lastFailures && w.buffered > 0;
-    lastFailures = w.failures;
+    const s = sources.spool.stats();
+    const f = sources.forwarder.stats();
+    const oldest = s.oldestUnsentAt === undefined ? 0 : Math.max(0, clock() - s.oldestUnsentAt) / 1000;
+    const p = sources.pipeline.stats();
     const checks: HealthReport['checks'] = {
-      store: { status: failing ? 'degraded' : 'ok', detail: `${w.written} written, ${w.buffered} buffered, ${w.failures} write failures` },
-      ingest: { status: 'ok', detail: (() => { const s = sources.pipeline.stats(); return `${s.received} received, ${s.accepted} accepted, ${s.rejected} refused, ${s.duplicates} duplicates`; })() },
+      store: {
+        status: f.retrying ? 'degraded' : 'ok',
+        detail: `${f.forwarded} written, ${f.failures} write failures${f.retrying ? ', retrying (store unavailable)' : ''}, ${f.dropped} dropped as invalid`,
+      },
+      spool: {
+        status: s.full ? 'degraded' : 'ok',
+        detail: `${s.depth} readings waiting (oldest ${oldest.toFixed(1)} s), ${(s.bytes / 2 ** 20).toFixed(1)} of ${(s.quotaBytes / 2 ** 20).toFixed(0)} MiB${s.full ? ', FULL: refusing new QoS 1 publishes' : ''}, ${s.refusedTotal} refused`,
+      },
+      ingest: { status: 'ok', detail: `${p.received} received, ${p.accepted} accepted, ${p.rejected} dead-lettered, ${p.refused} refused, ${p.duplicates} duplicates` },
       devices: { status: 'ok', detail: `${sources.latest.size()} devices have reported` },
     };
     if (sources.broker) {

@@ -11,9 +11,10 @@ import { createFleet } from '../devices-sim/index.js';
 import {
   createInProcessSource, createMqttClientSource, createPipeline, createRejectLog, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createStoreWriter, defaultStoreWriterConfig } from '../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { buildHealth } from './health.js';
+import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
 
 export type Role = 'all' | 'broker' | 'hub';
 
@@ -54,9 +55,6 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'anju_process_' });
 
-    if (config.store !== 'embedded') {
-      throw new Error(`ANJU_STORE=${config.store} is not available in this version; use ANJU_STORE=embedded`);
-    }
     const db = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
     stops.push(() => db.close());
     const directory = createDeviceDirectory({ state: db.state });
@@ -87,14 +85,22 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     }
 
     // hub: ingest + api (+ alerts in a later issue)
-    const latest = createLatestCache({ store: db.telemetry });
-    await latest.prime();
-    const writer = createStoreWriter(defaultStoreWriterConfig, { store: db.telemetry, logger: logger.child({ part: 'store-writer' }), metrics });
-    stops.push(() => writer.close());
+    const telemetry = selectTelemetryStore(config, db.telemetry, { logger, metrics });
+    if (telemetry !== db.telemetry) stops.push(() => telemetry.close());
+    const path = await openTelemetryPath({ dataDir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: telemetry, logger, metrics });
+    stops.push(() => path.close());
+    const latest = createLatestCache({ store: telemetry });
+    // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
+    await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     const pipeline = createPipeline(
       { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
-      { devices: directory, consumers: [writer, latest], rejects, logger: logger.child({ part: 'ingest' }), metrics },
+      {
+        devices: directory,
+        // The spool is durable: a reading it cannot take is refused (no PUBACK), never dropped.
+        consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest],
+        rejects, logger: logger.child({ part: 'ingest' }), metrics,
+      },
     );
 
     let source: IngestSource;
@@ -117,8 +123,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const app = await createApp(
       { http: { bodyLimit: 64 * 1024 } },
       {
-        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry: db.telemetry, latest, rejects, metrics,
-        health: buildHealth({ writer, pipeline, broker, latest }),
+        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics,
+        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );
     await app.listen({ host: config.http.host, port: config.http.port });

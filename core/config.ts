@@ -35,6 +35,11 @@ export const envSchema = z.object({
   ANJU_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('512MB'),
   ANJU_DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
 
+  /** Disk quota of the durable spool between ingest and the store, in MiB. */
+  ANJU_SPOOL_QUOTA_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024),
+  /** fsync each spool group commit (PUBACK means on disk). `0` trades crash safety for throughput. */
+  ANJU_SPOOL_FSYNC: flag.default(true),
+
   ANJU_INFLUX_URL: z.url().optional(),
   ANJU_INFLUX_TOKEN: optionalString,
   ANJU_INFLUX_ORG: optionalString,
@@ -56,6 +61,7 @@ export interface AnjuConfig {
   logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
   ingest: { brokerUrl?: string; username: string; password?: string };
   duckdb: { memoryLimit: string; threads: number };
+  spool: { quotaBytes: number; fsync: boolean };
   influx: {
     url?: string; token?: string; org?: string; bucket?: string;
     db?: string; rp?: string; user?: string; password?: string;
@@ -92,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     logLevel: e.ANJU_LOG_LEVEL,
     ingest: { brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD },
     duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
+    spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC },
     influx: {
       url: e.ANJU_INFLUX_URL, token: e.ANJU_INFLUX_TOKEN, org: e.ANJU_INFLUX_ORG, bucket: e.ANJU_INFLUX_BUCKET,
       db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 import type { TelemetryStore } from './contract.js';
 import { createEmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
+import { createInfluxStore, type InfluxConfig } from './influxdb/index.js';
 import type { StateStore } from './state/contract.js';
 
 export * from './contract.js';
 export * from './state/contract.js';
 export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
+export { createInfluxStore, type InfluxConfig, type InfluxStoreDeps } from './influxdb/index.js';
 export { createDeviceDirectory } from './state/directory.js';
 export { createLatestCache } from './latest-cache.js';
-export { createStoreWriter, defaultStoreWriterConfig, type StoreWriter, type StoreWriterConfig, type StoreWriterDeps, type StoreWriterStats } from './writer.js';
+export * from './spool/index.js';
 
 /** What a store factory opens: the telemetry store, and the state store when the backend holds one. */
 export interface OpenedStores {
@@ -21,15 +23,23 @@ export interface OpenedStores {
 export interface StoreFactoryConfig {
   /** Used by `embedded`. */
   embedded?: EmbeddedDatabaseConfig;
+  /** Used by `influxdb`. */
+  influxdb?: InfluxConfig;
 }
 
 export type StoreFactory = (config: StoreFactoryConfig, deps: { logger: Logger }) => Promise<OpenedStores>;
 
-/** `ANJU_STORE` → factory. InfluxDB registers here when it lands. */
+/** `ANJU_STORE` → factory. */
 export const storeFactories = {
   embedded: async (config, deps) => {
     if (!config.embedded) throw new Error('the embedded store needs its config (dataDir, memoryLimit, threads)');
     return createEmbeddedDatabase(config.embedded, deps);
+  },
+  // Telemetry only: device, alarm and report state then needs a state store of its own.
+  influxdb: async (config, deps): Promise<OpenedStores> => {
+    if (!config.influxdb) throw new Error('the influxdb store needs its config (url, and token/org/bucket or db)');
+    const telemetry = createInfluxStore(config.influxdb, deps);
+    return { telemetry, close: () => telemetry.close() };
   },
 } satisfies Record<string, StoreFactory>;
 

@@ -23,7 +23,8 @@ import { Registry } from 'prom-client';
 import { createBroker } from '../../broker/index.js';
 import type { Reading } from '../../core/index.js';
 import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createStoreWriter, defaultStoreWriterConfig, type TelemetryStore } from '../../storage/index.js';
+import { openTelemetryPath } from '../../cli/telemetry-path.js';
+import { createDeviceDirectory, createEmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
 
 const { values } = parseArgs({ options: {
   publishers: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' },
@@ -136,7 +137,7 @@ async function rawStore(): Promise<PhaseResult> {
   return { name: `raw DuckDB write, batches of ${batch} (baseline; latency per batch)`, acked: total, processed: total, msgPerS: total / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: 0 };
 }
 
-async function pipeline(rate: number): Promise<PhaseResult> {
+async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-bench-'));
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
@@ -167,26 +168,29 @@ async function pipeline(rate: number): Promise<PhaseResult> {
       lastAt = now;
     },
   };
-  const writer = createStoreWriter(defaultStoreWriterConfig, { store: timed, logger, metrics });
+  const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync }, { store: timed, logger, metrics });
   const rejects = createRejectLog({ capacity: 100 }, { metrics });
-  const pipe = createPipeline(defaultPipelineConfig, { devices: directory, consumers: [writer], rejects, logger, metrics });
+  const pipe = createPipeline(defaultPipelineConfig, {
+    devices: directory, rejects, logger, metrics,
+    consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }],
+  });
   const source = createInProcessSource({}, { broker });
   await source.start((m) => pipe.handle(m));
 
   const rss = rssSampler();
   const { acked, errors, connectedAt: started } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices, rate);
-  await writer.flush();
+  await path.forwarder.flush();
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
   const elapsed = (Math.max(lastAt, started + 1) - started) / 1000;
   await source.stop();
-  await writer.close();
+  await path.close();
   await broker.close();
   await db.close();
   await rm(dir, { recursive: true, force: true });
   const s = lat.sorted();
   const stats = pipe.stats();
-  return { name: `Anju broker (auth, ACL) → ingest → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: errors + stats.rejected };
+  return { name: `Anju broker (auth, ACL) → ingest → spool (fsync ${fsync ? 'on' : 'off'}) → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: errors + stats.rejected };
 }
 
 function loadName(rate: number): string {
@@ -196,7 +200,7 @@ function loadName(rate: number): string {
 async function main(): Promise<void> {
   console.log(`bench/ingest: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase; node ${process.version}, ${new Date().toISOString()}`);
   const results: PhaseResult[] = [];
-  const phases = [() => bareBroker(0), () => rawStore(), () => pipeline(0), () => bareBroker(fixedRate), () => pipeline(fixedRate)];
+  const phases = [() => bareBroker(0), () => rawStore(), () => pipeline(0), () => pipeline(0, false), () => bareBroker(fixedRate), () => pipeline(fixedRate)];
   for (const phase of phases) {
     const r = await phase();
     results.push(r);
@@ -206,11 +210,12 @@ async function main(): Promise<void> {
   console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | peak RSS MiB | errors |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.peakRssMiB} | ${r.errors} |`);
-  const [bare, raw, pipe, bareFixed, pipeFixed] = results as [PhaseResult, PhaseResult, PhaseResult, PhaseResult, PhaseResult];
+  const [bare, raw, pipe, pipeNoSync, bareFixed, pipeFixed] = results as [PhaseResult, PhaseResult, PhaseResult, PhaseResult, PhaseResult, PhaseResult];
   console.log(`\nsaturation throughput, pipeline / bare broker:  ${fmt(pipe.msgPerS / bare.msgPerS, 2)}`);
   console.log(`saturation throughput, pipeline / raw store:    ${fmt(pipe.msgPerS / raw.msgPerS, 2)}`);
+  console.log(`cost of "PUBACK means durable" (fsync on / off): ${fmt(pipe.msgPerS / pipeNoSync.msgPerS, 2)}`);
   console.log(`fixed load p50 latency, pipeline / bare broker: ${fmt(pipeFixed.p50 / bareFixed.p50, 1)} (${fmt(pipeFixed.p50, 1)} ms vs ${fmt(bareFixed.p50, 1)} ms)`);
-  for (const r of [pipe, pipeFixed]) {
+  for (const r of [pipe, pipeNoSync, pipeFixed]) {
     if (r.processed < r.acked) {
       console.log(`LOSS: ${r.acked - r.processed} acknowledged messages were not stored (${r.name})`);
       process.exitCode = 1;

@@ -4,6 +4,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { TelemetryStore } from '../contract.js';
 import type { StateStore } from '../state/contract.js';
+import type { AlarmStore } from '../../alerts/contracts.js';
+import { createEmbeddedAlarmStore } from './alarms.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
@@ -21,7 +23,9 @@ export interface EmbeddedDatabaseConfig {
 export interface EmbeddedDatabase {
   telemetry: TelemetryStore;
   state: StateStore;
-  /** Closes both stores: waits for queued work, checkpoints the WAL into the file, closes it. */
+  /** Alarms, their event log and alert rule state (on the state connection). */
+  alarms: AlarmStore;
+  /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
 
@@ -69,20 +73,22 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     return closing;
   };
 
-  let open = 2;
+  let open = 3;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
   };
   const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release });
   const state = createEmbeddedStateStore({ conn: stateConn, release });
+  const alarms = createEmbeddedAlarmStore({ conn: stateConn, release });
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
     telemetry,
     state,
+    alarms,
     async close() {
-      await Promise.all([telemetry.close(), state.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close()]);
       await closeDatabase();
     },
   };

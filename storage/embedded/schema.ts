@@ -87,6 +87,20 @@ export const migrations: readonly { readonly version: number; readonly descripti
         created_at BIGINT NOT NULL, token_hash VARCHAR NOT NULL UNIQUE)`,
     ],
   },
+  {
+    version: 2,
+    description: 'alarms, alarm event log, alert rule state (storage/embedded/alarms.ts)',
+    sql: [
+      `CREATE TABLE alarms (
+        id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, originator_kind VARCHAR NOT NULL, originator_id VARCHAR NOT NULL,
+        site VARCHAR NOT NULL, building VARCHAR NOT NULL, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
+        start_ts BIGINT NOT NULL, last_update_ts BIGINT NOT NULL, ack_ts BIGINT, clear_ts BIGINT, assignee VARCHAR,
+        escalation_level INTEGER NOT NULL, count BIGINT NOT NULL, active_key VARCHAR, details VARCHAR NOT NULL, timeline VARCHAR NOT NULL)`,
+      `CREATE TABLE alarm_events (seq BIGINT PRIMARY KEY, ts BIGINT NOT NULL, type VARCHAR NOT NULL, alarm_id VARCHAR NOT NULL,
+        previous_severity VARCHAR, alarm VARCHAR NOT NULL)`,
+      `CREATE TABLE rule_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+    ],
+  },
 ];
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {

@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceInput, Reading } from '../../core/index.js';
 import { hashToken } from '../../core/secrets.js';
 import {
-  createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createStoreWriter, DatabaseClosedError, DuplicateError,
-  embeddedDatabaseFile, storeFactories, StoreUnavailableError, type EmbeddedDatabase, type StateStore, type TelemetryStore,
+  createDeviceDirectory, createEmbeddedDatabase, createLatestCache, DatabaseClosedError, DuplicateError,
+  embeddedDatabaseFile, storeFactories, type EmbeddedDatabase, type StateStore,
 } from '../../storage/index.js';
 import { telemetryStoreContract } from './store.contract.js';
 
@@ -283,96 +282,5 @@ describe('latest cache', () => {
     } finally {
       await db.close();
     }
-  });
-});
-
-describe('store writer', () => {
-  let db: EmbeddedDatabase;
-  let metrics: Registry;
-  let batches: number[];
-  let failNext: number;
-  let store: TelemetryStore;
-  beforeEach(async () => {
-    db = await openDb(await freshDir());
-    metrics = new Registry();
-    batches = [];
-    failNext = 0;
-    // The narrow seam: the real store, failing on demand and recording batch sizes.
-    store = {
-      ...db.telemetry,
-      name: db.telemetry.name,
-      write: async (batch) => {
-        if (failNext > 0) { failNext -= 1; throw new StoreUnavailableError('injected failure'); }
-        batches.push(batch.length);
-        return db.telemetry.write(batch);
-      },
-    };
-  });
-  afterEach(() => db.close());
-  const many = (n: number, device = 'd') => Array.from({ length: n }, (_, i) => reading(device, T0 + i * 1000, i));
-  const metricValue = async (name: string, labels: Record<string, string> = {}) => {
-    const m = (await metrics.getMetricsAsJSON()).find((x) => x.name === name);
-    return (m?.values as { value: number; labels: Record<string, string> }[] | undefined)
-      ?.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value;
-  };
-
-  it('writes full batches at once and the rest on flush', async () => {
-    const w = createStoreWriter({ maxBatch: 100, flushIntervalMs: 60_000, maxBuffered: 1000 }, { store, logger, metrics });
-    w.accept(many(250));
-    await vi.waitFor(() => expect(batches.slice(0, 2)).toEqual([100, 100]));
-    await w.flush();
-    expect(batches).toEqual([100, 100, 50]);
-    expect(w.stats()).toEqual({ buffered: 0, written: 250, failures: 0 });
-    expect((await db.telemetry.series({ kind: 'smoke_detector', from: T0, to: T0 + 1e6 })).length).toBe(250);
-    expect(await metricValue('anju_store_written_total')).toBe(250);
-    expect(await metricValue('anju_store_buffered')).toBe(0);
-    await w.close();
-  });
-
-  it('writes a partial batch after flushIntervalMs without a flush', async () => {
-    const w = createStoreWriter({ maxBatch: 100, flushIntervalMs: 20, maxBuffered: 1000 }, { store, logger, metrics });
-    w.accept(many(5));
-    expect(w.stats().buffered).toBe(5);
-    await vi.waitFor(() => expect(w.stats().written).toBe(5), { timeout: 2000 });
-    await w.close();
-  });
-
-  it('retries a failed batch with backoff, keeping it whole and in order', async () => {
-    const w = createStoreWriter({ maxBatch: 10, flushIntervalMs: 5, maxBuffered: 1000, retryBaseMs: 5 }, { store, logger, metrics });
-    failNext = 2;
-    w.accept(many(15));
-    await w.flush();
-    expect(batches).toEqual([10, 5]);
-    expect(w.stats()).toEqual({ buffered: 0, written: 15, failures: 2 });
-    expect(await metricValue('anju_store_write_errors_total')).toBe(2);
-    expect((await db.telemetry.latest('d'))?.ts).toBe(T0 + 14_000);
-    await w.close();
-  });
-
-  it('counts and logs readings it cannot buffer instead of dropping them silently', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow: TelemetryStore = { ...store, write: async (b) => { await gate; return store.write(b); } };
-    const errors: unknown[] = [];
-    const log = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line)) });
-    const w = createStoreWriter({ maxBatch: 10, flushIntervalMs: 5, maxBuffered: 20 }, { store: slow, logger: log, metrics });
-    w.accept(many(10, 'a'));
-    w.accept(many(15, 'b'));
-    expect(w.stats().buffered).toBe(20);
-    expect(await metricValue('anju_store_dropped_total', { reason: 'overflow' })).toBe(5);
-    expect(errors).toHaveLength(1);
-    release();
-    await w.close();
-    expect(w.stats().written).toBe(20);
-  });
-
-  it('drops (and counts) a batch the store refuses as invalid, then carries on', async () => {
-    const w = createStoreWriter({ maxBatch: 2, flushIntervalMs: 5, maxBuffered: 100 }, { store, logger, metrics });
-    const bad = { ...reading('x', T0), kind: 'toaster' } as unknown as Reading;
-    w.accept([reading('ok1', T0), bad, reading('ok2', T0)]);
-    await w.flush();
-    expect(await metricValue('anju_store_dropped_total', { reason: 'invalid' })).toBe(2);
-    expect(await db.telemetry.latest('ok2')).toBeDefined();
-    await w.close();
   });
 });

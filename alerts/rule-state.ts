@@ -1,0 +1,73 @@
+import type { Logger } from 'pino';
+import type { AlarmStore } from './contracts.js';
+
+/**
+ * The rules' persisted state (windows, hold timers, CO dose, fill regressions, last-seen times),
+ * held in memory and written behind: every key a rule touched is marked dirty and written within
+ * `flushMs`, and everything dirty is written on close — so a restart resumes windows and timers
+ * instead of losing an alarm or raising it twice. One flush runs at a time.
+ */
+export interface RuleStateTable {
+  load(): Promise<void>;
+  /** The value under `key`, created by `init` when absent; marks the key dirty (rules mutate in place). */
+  get<T>(key: string, init: () => T): T;
+  /** Schedules a write of dirty keys. */
+  touch(): void;
+  /** Writes everything dirty now. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRuleStateTable(deps: { store: AlarmStore; logger: Logger; flushMs: number }): RuleStateTable {
+  const values = new Map<string, unknown>();
+  const dirty = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  const writeDirty = async () => {
+    if (dirty.size === 0) return;
+    // Snapshot as JSON now: rules keep mutating the live objects while the write is queued.
+    const changes = new Map<string, unknown>();
+    for (const k of dirty) changes.set(k, JSON.parse(JSON.stringify(values.get(k) ?? null)) as unknown);
+    dirty.clear();
+    try {
+      await deps.store.saveRuleState(changes);
+    } catch (err) {
+      for (const k of changes.keys()) dirty.add(k);
+      deps.logger.error({ err, keys: changes.size }, 'rule state write failed; kept dirty and retried on the next flush');
+      throw err;
+    }
+  };
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    flushing = flushing.catch(() => undefined).then(writeDirty);
+    return flushing;
+  };
+
+  return {
+    async load() {
+      const loaded = await deps.store.loadRuleState();
+      values.clear();
+      for (const [k, v] of loaded) values.set(k, v);
+    },
+    get<T>(key: string, init: () => T): T {
+      let v = values.get(key) as T | undefined;
+      if (v === undefined) {
+        v = init();
+        values.set(key, v);
+      }
+      dirty.add(key);
+      return v;
+    },
+    touch() {
+      if (timer || dirty.size === 0) return;
+      timer = setTimeout(() => void flush().catch(() => undefined), deps.flushMs);
+      timer.unref();
+    },
+    flush,
+    async close() {
+      await flush();
+    },
+  };
+}

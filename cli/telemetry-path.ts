@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { AnjuConfig } from '../core/config.js';
+import {
+  createInfluxStore, createSpool, createSpoolForwarder, type SpoolForwarder, type SpoolLog, type TelemetryStore,
+} from '../storage/index.js';
+
+export interface TelemetryPath {
+  /** The durable reading consumer ingest hands every accepted reading to. */
+  readonly spool: SpoolLog;
+  readonly forwarder: SpoolForwarder;
+  /** The store the API reads from (the same the forwarder writes to). */
+  readonly store: TelemetryStore;
+  close(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+/** The telemetry store `ANJU_STORE` names; the embedded one is opened with the state store. */
+export function selectTelemetryStore(config: AnjuConfig, embedded: TelemetryStore, deps: { logger: Logger; metrics: Registry }): TelemetryStore {
+  if (config.store === 'embedded') return embedded;
+  const { url, ...rest } = config.influx;
+  if (!url) throw new Error('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
+  return createInfluxStore({ url, ...rest }, { logger: deps.logger.child({ part: 'influxdb' }), metrics: deps.metrics });
+}
+
+/**
+ * ingest ▶ spool (durable, group-committed) ▶ forwarder ▶ store. The spool is what makes a PUBACK
+ * mean "on disk": its append resolves after the fsync. Closing stops the forwarder after its batch
+ * in hand (the rest replays on the next start), then the spool.
+ */
+export async function openTelemetryPath(
+  config: { dataDir: string; quotaBytes: number; fsync: boolean; groupCommitMs?: number },
+  deps: { store: TelemetryStore; logger: Logger; metrics: Registry },
+): Promise<TelemetryPath> {
+  // Segments are freed whole, so the quota must hold several: a quarter of it, at most 16 MiB.
+  const segmentBytes = Math.max(MiB, Math.min(16 * MiB, Math.floor(config.quotaBytes / 4)));
+  const spool = await createSpool(
+    { dir: join(config.dataDir, 'spool'), segmentBytes, quotaBytes: config.quotaBytes, groupCommitMs: config.groupCommitMs ?? 2, fsync: config.fsync },
+    { logger: deps.logger.child({ part: 'spool' }), metrics: deps.metrics },
+  );
+  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000 }, { spool, store: deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics });
+  forwarder.start();
+  return {
+    spool,
+    forwarder,
+    store: deps.store,
+    async close() {
+      await forwarder.close();
+      await spool.close();
+    },
+  };
+}

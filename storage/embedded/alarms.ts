@@ -1,0 +1,196 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import {
+  ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmQuery, type AlarmStore,
+  type Severity,
+} from '../../alerts/contracts.js';
+import type { Page } from '../state/contract.js';
+import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
+
+/**
+ * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
+ * rule_state). It shares the state connection: every call is one statement or one transaction,
+ * run strictly in order, which is what makes `seq` gap-free and monotonic and the
+ * one-active-alarm-per-key check atomic with the write.
+ *
+ * `active_key` holds the alarm's key while it is active and NULL once cleared; `record` refuses to
+ * make a second alarm active under a key (ActiveAlarmConflictError). Not a UNIQUE index: DuckDB
+ * checks index constraints eagerly on UPDATE, which misfires on rows updated back and forth.
+ * Details, timeline and event snapshots are JSON text (no JSON extension needed).
+ */
+
+type Row = Record<string, DuckDBValue>;
+
+const alarmCols = [
+  'id', 'type', 'originator_kind', 'originator_id', 'site', 'building', 'severity', 'status', 'start_ts', 'last_update_ts',
+  'ack_ts', 'clear_ts', 'assignee', 'escalation_level', 'count', 'active_key', 'details', 'timeline',
+] as const;
+
+const big = (n: number | undefined): DuckDBValue => (n === undefined ? null : BigInt(Math.round(n)));
+
+function alarmValues(a: Alarm): DuckDBValue[] {
+  const key = isActive(a.status) ? alarmKey({ originator: a.originator, type: a.type, site: a.site }) : null;
+  return [
+    a.id, a.type, a.originator.kind, a.originator.id, a.site, a.building, a.severity, a.status, big(a.startTs), big(a.lastUpdateTs),
+    big(a.ackTs), big(a.clearTs), a.assignee ?? null, a.escalationLevel, BigInt(a.count), key, JSON.stringify(a.details), JSON.stringify(a.timeline),
+  ];
+}
+
+function rowToAlarm(r: Row): Alarm {
+  const opt = (col: string) => toNumber(r[col] ?? null);
+  const ackTs = opt('ack_ts');
+  const clearTs = opt('clear_ts');
+  const assignee = r.assignee === null || r.assignee === undefined ? undefined : String(r.assignee);
+  return {
+    id: String(r.id), type: String(r.type),
+    originator: { kind: String(r.originator_kind) as Alarm['originator']['kind'], id: String(r.originator_id) },
+    site: String(r.site), building: String(r.building), severity: String(r.severity) as Alarm['severity'], status: String(r.status) as Alarm['status'],
+    startTs: opt('start_ts') ?? 0, lastUpdateTs: opt('last_update_ts') ?? 0,
+    ...(ackTs !== null ? { ackTs } : {}), ...(clearTs !== null ? { clearTs } : {}), ...(assignee !== undefined ? { assignee } : {}),
+    escalationLevel: opt('escalation_level') ?? 0, count: opt('count') ?? 0,
+    details: JSON.parse(String(r.details)) as Alarm['details'], timeline: JSON.parse(String(r.timeline)) as Alarm['timeline'],
+  };
+}
+
+function rowToEvent(r: Row): AlarmEvent {
+  const prev = r.previous_severity;
+  return {
+    seq: toNumber(r.seq ?? null) ?? 0, ts: toNumber(r.ts ?? null) ?? 0, type: String(r.type) as AlarmEvent['type'],
+    alarm: JSON.parse(String(r.alarm)) as Alarm, ...(prev !== null && prev !== undefined ? { previousSeverity: String(prev) as Severity } : {}),
+  };
+}
+
+async function rows(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  return (await c.runAndReadAll(sql, params)).getRowObjects();
+}
+
+function inList(column: string, values: readonly string[], params: DuckDBValue[]): string {
+  const marks = values.map((v) => {
+    params.push(v);
+    return `$${params.length}`;
+  });
+  return `${column} IN (${marks.join(', ')})`;
+}
+
+const asList = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v as T]);
+
+export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; release(): Promise<void> }): AlarmStore {
+  const { conn } = deps;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  /** The last seq committed; read from the table on first use. */
+  let seq: number | undefined;
+  const open = () => {
+    if (closed) throw new DatabaseClosedError('embedded alarm store is closed');
+  };
+  const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c, 'SELECT coalesce(max(seq), 0) AS s FROM alarm_events'))[0]?.s ?? null) ?? 0);
+
+  return {
+    async record(alarm: Alarm, ev: AlarmEventInput) {
+      open();
+      return conn.use(async (c) => {
+        const next = (await currentSeq(c)) + 1;
+        await c.run('BEGIN TRANSACTION');
+        try {
+          if (isActive(alarm.status)) {
+            const key = alarmKey({ originator: alarm.originator, type: alarm.type, site: alarm.site });
+            const other = await rows(c, 'SELECT id FROM alarms WHERE active_key = $1 AND id <> $2', [key, alarm.id]);
+            if (other[0]) throw new ActiveAlarmConflictError(`alarm ${String(other[0].id)} is already active for ${key}`);
+          }
+          await c.run(
+            `INSERT INTO alarms (${alarmCols.join(', ')}) VALUES (${alarmCols.map((_, i) => `$${i + 1}`).join(', ')})
+             ON CONFLICT (id) DO UPDATE SET ${alarmCols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`,
+            alarmValues(alarm),
+          );
+          await c.run('INSERT INTO alarm_events (seq, ts, type, alarm_id, previous_severity, alarm) VALUES ($1, $2, $3, $4, $5, $6)', [
+            BigInt(next), big(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify(alarm),
+          ]);
+          await c.run('COMMIT');
+        } catch (err) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+        seq = next;
+        return { seq: next, ts: ev.ts, type: ev.type, alarm, ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}) };
+      });
+    },
+    async get(id) {
+      open();
+      const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM alarms WHERE id = $1`, [id]);
+      return r[0] ? rowToAlarm(r[0]) : undefined;
+    },
+    async findActive(key) {
+      open();
+      const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM alarms WHERE active_key = $1`, [alarmKey(key)]);
+      return r[0] ? rowToAlarm(r[0]) : undefined;
+    },
+    async list(q: AlarmQuery): Promise<Page<Alarm>> {
+      open();
+      if (!Number.isSafeInteger(q.limit) || q.limit < 0 || !Number.isSafeInteger(q.offset) || q.offset < 0) {
+        throw new RangeError('limit and offset must be non-negative integers');
+      }
+      const params: DuckDBValue[] = [];
+      const where: string[] = [];
+      const statuses = asList(q.status);
+      const sevs = asList(q.severity);
+      if (statuses) where.push(statuses.length ? inList('status', statuses, params) : 'FALSE');
+      if (sevs) where.push(sevs.length ? inList('severity', sevs, params) : 'FALSE');
+      for (const [col, v] of [['type', q.type], ['site', q.site], ['building', q.building], ['originator_id', q.originatorId]] as const) {
+        if (v === undefined) continue;
+        params.push(v);
+        where.push(`${col} = $${params.length}`);
+      }
+      const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const total = toNumber((await conn.query(`SELECT count(*) AS n FROM alarms ${cond}`, params))[0]?.n ?? null) ?? 0;
+      const page = await conn.query(
+        `SELECT ${alarmCols.join(', ')} FROM alarms ${cond} ORDER BY start_ts DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, BigInt(q.limit), BigInt(q.offset)],
+      );
+      return { items: page.map(rowToAlarm), total };
+    },
+    async eventsSince(after, limit = 1_000) {
+      open();
+      const r = await conn.query('SELECT * FROM alarm_events WHERE seq > $1 ORDER BY seq LIMIT $2', [BigInt(Math.max(0, Math.floor(after))), BigInt(limit)]);
+      return r.map(rowToEvent);
+    },
+    async lastSeq() {
+      open();
+      return conn.use(currentSeq);
+    },
+    async pruneEvents(beforeTs) {
+      open();
+      return (await conn.query('DELETE FROM alarm_events WHERE ts < $1 RETURNING seq', [big(beforeTs)])).length;
+    },
+    async loadRuleState() {
+      open();
+      const r = await conn.query('SELECT key, value FROM rule_state');
+      return new Map(r.map((x) => [String(x.key), JSON.parse(String(x.value)) as unknown]));
+    },
+    async saveRuleState(changes) {
+      open();
+      if (changes.size === 0) return;
+      const entries = [...changes];
+      const gone = entries.filter(([, v]) => v === undefined).map(([k]) => k);
+      const kept = entries.filter(([, v]) => v !== undefined);
+      await conn.transaction(async (c) => {
+        for (let i = 0; i < gone.length; i += 500) {
+          const params: DuckDBValue[] = [];
+          await c.run(`DELETE FROM rule_state WHERE ${inList('key', gone.slice(i, i + 500), params)}`, params);
+        }
+        for (let i = 0; i < kept.length; i += 500) {
+          const chunk = kept.slice(i, i + 500);
+          const params = chunk.flatMap(([k, v]) => [k, JSON.stringify(v)]);
+          await c.run(
+            `INSERT INTO rule_state (key, value) VALUES ${chunk.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ')}
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+            params,
+          );
+        }
+      });
+    },
+    close() {
+      closed = true;
+      closing ??= deps.release();
+      return closing;
+    },
+  };
+}

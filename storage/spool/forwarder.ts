@@ -1,0 +1,210 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Reading } from '../../core/index.js';
+import { InvalidBatchError, StoreUnavailableError, type TelemetryStore } from '../contract.js';
+import { comparePositions, type SpoolLog, type SpoolPosition } from './contract.js';
+import { createForwarderMetrics } from './metrics.js';
+
+export interface SpoolForwarderConfig {
+  /** Readings per store write. */
+  maxBatch: number;
+  /** First retry delay after a failed write; the ceiling doubles per attempt up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** How long close() lets the in-flight batch keep retrying before it gives up on it. */
+  closeTimeoutMs?: number;
+}
+
+export interface SpoolForwarderDeps {
+  spool: SpoolLog;
+  store: TelemetryStore;
+  logger: Logger;
+  metrics: Registry;
+  /** For tests; defaults to Math.random. */
+  random?: () => number;
+}
+
+export interface SpoolForwarderStats {
+  forwarded: number;
+  dropped: number;
+  failures: number;
+  /** True while a batch is being retried (the store is down or refusing). */
+  retrying: boolean;
+}
+
+export interface SpoolForwarder {
+  readonly name: string;
+  start(): void;
+  /** Resolves once everything appended before the call is acknowledged by the store (and checkpointed). */
+  flush(): Promise<void>;
+  /** Stops after the in-flight batch (waiting at most closeTimeoutMs for it); unacknowledged records replay on the next start. */
+  close(): Promise<void>;
+  stats(): SpoolForwarderStats;
+}
+
+/**
+ * The label of a failed write: an HTTP status when the error (or its cause — the InfluxDB store
+ * wraps the client's HttpError) carries one, else unavailable / invalid / error.
+ */
+function statusOf(err: unknown): string {
+  type WithStatus = { statusCode?: unknown; status?: unknown; cause?: WithStatus } | undefined;
+  const e = err as WithStatus;
+  const code = e?.statusCode ?? e?.status ?? e?.cause?.statusCode ?? e?.cause?.status;
+  if (typeof code === 'number') return String(code);
+  if (err instanceof InvalidBatchError) return 'invalid';
+  return err instanceof StoreUnavailableError ? 'unavailable' : 'error';
+}
+
+/**
+ * The spool's one consumer: reads records in order from the checkpoint, writes up to maxBatch
+ * readings per store write, and only then acknowledges them (the spool moves its durable checkpoint
+ * and deletes finished segments). Retries follow the in-memory writer's rules: the same batch again,
+ * exponential backoff with full jitter (so a fleet of hubs does not hammer a recovering InfluxDB in
+ * lockstep), never sooner than the store's Retry-After; any error but InvalidBatchError counts as
+ * "unavailable". An invalid batch is dropped, counted and logged, so one bad reading cannot stall
+ * the log. It wakes on the spool's append signal, so an idle forwarder adds no polling delay.
+ */
+export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolForwarderDeps): SpoolForwarder {
+  const { spool, store } = deps;
+  if (!(config.maxBatch >= 1)) throw new RangeError('spool forwarder: need maxBatch >= 1');
+  const log = deps.logger.child({ part: 'storage', component: 'spool-forwarder', store: store.name });
+  const random = deps.random ?? Math.random;
+  const retryBaseMs = config.retryBaseMs ?? 200;
+  const retryMaxMs = config.retryMaxMs ?? 30_000;
+  const closeTimeoutMs = config.closeTimeoutMs ?? 5_000;
+  const m = createForwarderMetrics(deps.metrics);
+  const labels = { store: store.name };
+
+  let forwarded = 0;
+  let dropped = 0;
+  let failures = 0;
+  let retrying = false;
+  let stopping = false;
+  /** Set when close() stopped waiting: the batch in hand is abandoned, not acknowledged. */
+  let abandoned = false;
+  let loop: Promise<void> | undefined;
+  let interrupt: (() => void) | undefined;
+  let lastAck: Promise<void> = Promise.resolve();
+  let inFlight = false;
+  let flushes: { target: SpoolPosition; resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  /** Sleeps, or returns early when close() interrupts. */
+  const pause = (ms: number) => new Promise<void>((resolve) => {
+    const t = setTimeout(() => { interrupt = undefined; resolve(); }, ms);
+    interrupt = () => { clearTimeout(t); interrupt = undefined; resolve(); };
+  });
+
+  function settleFlushes(): void {
+    // The read cursor counts only between batches: a batch read but not yet stored is not done.
+    if (inFlight) return;
+    const consumed = spool.readPosition();
+    const ready = flushes.filter((f) => comparePositions(consumed, f.target) >= 0);
+    if (ready.length === 0) return;
+    flushes = flushes.filter((f) => !ready.includes(f));
+    const ack = lastAck;
+    for (const f of ready) void ack.then(f.resolve, f.reject);
+  }
+
+  /** True when the store took the batch or refused it for good; false when close() abandoned it. */
+  async function writeWithRetry(batch: Reading[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt += 1) {
+      const end = m.roundtrip.startTimer(labels);
+      try {
+        await store.write(batch);
+        end({ outcome: 'ok' });
+        if (retrying) log.info({ attempts: attempt + 1 }, 'store accepts writes again');
+        retrying = false;
+        if (abandoned) return false; // close() has given up on this batch: leave it to the next start
+        forwarded += batch.length;
+        m.forwarded.inc(labels, batch.length);
+        return true;
+      } catch (err) {
+        end({ outcome: 'error' });
+        failures += 1;
+        m.writeErrors.inc({ ...labels, status: statusOf(err) });
+        if (err instanceof InvalidBatchError) {
+          dropped += batch.length;
+          m.dropped.inc({ ...labels, reason: 'invalid' }, batch.length);
+          log.error({ err, device: batch[0]?.device, readings: batch.length }, 'store refused a batch as invalid: dropped');
+          return true;
+        }
+        if (abandoned) return false;
+        retrying = true;
+        const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** attempt);
+        const hinted = err instanceof StoreUnavailableError ? (err.retryAfterMs ?? 0) : 0;
+        const delay = Math.max(hinted, Math.round(random() * ceiling));
+        log.warn({ err, attempt: attempt + 1, retryInMs: delay, readings: batch.length }, 'store write failed, retrying the batch');
+        await pause(delay);
+        if (abandoned) return false;
+      }
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      let records;
+      // Set before the read: the read moves the cursor, possibly synchronously, past records not yet stored.
+      inFlight = true;
+      try {
+        records = await spool.read(config.maxBatch);
+      } catch (err) {
+        inFlight = false;
+        log.error({ err }, 'reading the spool failed; retrying');
+        await pause(retryBaseMs);
+        continue;
+      }
+      if (records.length === 0) {
+        inFlight = false;
+        settleFlushes();
+        if (stopping) break;
+        await Promise.race([spool.waitForRecords(), new Promise<void>((resolve) => { interrupt = resolve; })]);
+        interrupt = undefined;
+        continue;
+      }
+      // A record bigger than maxBatch is split; it is acknowledged once all its parts are stored.
+      const readings = records.length === 1 ? [...records[0]!.readings] : records.flatMap((r) => r.readings);
+      for (let i = 0; i < readings.length; i += config.maxBatch) {
+        if (!(await writeWithRetry(readings.slice(i, i + config.maxBatch)))) return;
+      }
+      lastAck = spool.acknowledge(records.at(-1)!.next, readings.length)
+        .catch((err: unknown) => log.error({ err }, 'spool checkpoint write failed; the next acknowledgement retries it'));
+      inFlight = false;
+      settleFlushes();
+    }
+  }
+
+  return {
+    name: 'spool-forwarder',
+    start() {
+      if (loop || stopping) return;
+      loop = run().catch((err: unknown) => log.error({ err }, 'spool forwarder stopped on an unexpected error'));
+    },
+    flush() {
+      if (stopping) return Promise.reject(new Error('spool forwarder is closed'));
+      const done = new Promise<void>((resolve, reject) => flushes.push({ target: spool.endPosition(), resolve, reject }));
+      settleFlushes();
+      return done;
+    },
+    async close() {
+      if (stopping) return;
+      stopping = true;
+      if (!retrying) interrupt?.(); // idle: wake up to leave; retrying: let the batch finish, bounded
+      if (loop) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          loop.then(() => false),
+          new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), closeTimeoutMs); }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          abandoned = true;
+          interrupt?.();
+          log.warn({ closeTimeoutMs }, 'spool forwarder closed with a batch unacknowledged; it replays on the next start');
+        }
+      }
+      await lastAck;
+      for (const f of flushes.splice(0)) f.reject(new Error('spool forwarder closed before the flush completed'));
+    },
+    stats: () => ({ forwarded, dropped, failures, retrying }),
+  };
+}

@@ -1,0 +1,118 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, startAnju, waitFor, type AnjuProcess } from '../helpers/anju-process.js';
+import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { startLoad, type AckedReading } from '../helpers/load.js';
+
+const ADMIN = 'influx-admin-token-0123456789';
+const DB = 'anju_e2e';
+const { skip } = influxdAvailability();
+
+/**
+ * Issue 3's promise, end to end with real processes: once a device has its PUBACK, the reading
+ * reaches InfluxDB exactly once — through an InfluxDB outage and through a SIGKILL of Anju.
+ */
+describe.skipIf(skip)(`Anju on InfluxDB (Debian influxd 1.6.7) ${skip ?? ''}`, () => {
+  let influx: Influxd;
+  let dataDir: string;
+  let anju: AnjuProcess;
+  const devices: Array<{ id: string; secret: string }> = [];
+  const env = () => ({
+    ANJU_DATA_DIR: dataDir, ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN,
+    ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influx.url, ANJU_INFLUX_DB: DB,
+  });
+
+  /** Every acked reading is in InfluxDB, once: each acked (device, ts) is a point, none extra. */
+  async function expectExactlyOnce(acked: readonly AckedReading[], timeoutMs = 90_000): Promise<void> {
+    const want = new Map<string, Set<number>>();
+    for (const a of acked) (want.get(a.device) ?? want.set(a.device, new Set()).get(a.device)!).add(a.ts);
+    let missing = '';
+    try {
+      await waitFor('acked readings in InfluxDB', async () => {
+        missing = '';
+        for (const [device, tss] of want) {
+          const min = Math.min(...tss);
+          const max = Math.max(...tss);
+          const r = await influx.query(`SELECT "smoke" FROM "smoke_detector" WHERE "device" = '${device}' AND time >= ${min}ms AND time <= ${max}ms`, DB);
+          const values = (r.results[0]?.series?.[0]?.values ?? []) as Array<[number, number]>;
+          const got = new Set(values.map((v) => v[0]));
+          const lost = [...tss].filter((ts) => !got.has(ts)).length;
+          if (lost > 0) missing += `${device}: ${lost} of ${tss.size} missing; `;
+        }
+        return missing ? undefined : true;
+      }, timeoutMs);
+    } catch {
+      throw new Error(`acknowledged readings not in InfluxDB after ${timeoutMs} ms: ${missing}\nanju:\n${anju.output().slice(-3000)}`);
+    }
+  }
+
+  beforeAll(async () => {
+    influx = await startInfluxd({ database: DB });
+    dataDir = await mkdtemp(join(tmpdir(), 'anju-influx-e2e-'));
+    anju = await startAnju('all', env());
+    const api = apiClient(anju.http, ADMIN);
+    for (let i = 0; i < 4; i++) {
+      const res = await api<{ secret: string }>('POST', '/api/devices', { id: `ix-sd-${i}`, kind: 'smoke_detector', site: 'ix', building: `b${i % 2}` });
+      expect(res.status).toBe(201);
+      devices.push({ id: `ix-sd-${i}`, secret: res.body.secret });
+    }
+    const bin = await api<{ secret: string }>('POST', '/api/devices', { id: 'ix-bin-1', kind: 'smart_bin', site: 'ix', building: 'b1', category: 'hazardous' });
+    devices.push({ id: 'ix-bin-1', secret: bin.body.secret });
+  }, 120_000);
+
+  afterAll(async () => {
+    await anju?.stop();
+    await influx?.cleanup();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('writes the documented schema (checked with raw InfluxQL, not through Anju)', async () => {
+    const { id, secret } = devices.find((d) => d.id === 'ix-bin-1')!;
+    const client = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: id, username: id, password: secret, reconnectPeriod: 0 });
+    const ts = Date.now() - 2_000;
+    await client.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ fill: 42, temperature: 19, tilt: false, seq: 1, ts }), { qos: 1 });
+    await client.endAsync();
+    const row = await waitFor('bin point', async () => {
+      const r = await influx.query(`SELECT * FROM "smart_bin" WHERE "device" = '${id}'`, DB);
+      const s = r.results[0]?.series?.[0];
+      return s ? Object.fromEntries(s.columns.map((c: string, i: number) => [c, (s.values[0] as unknown[])[i]])) : undefined;
+    });
+    expect(row).toMatchObject({ site: 'ix', building: 'b1', device: id, category: 'hazardous', fill: 42, temperature: 19, tilt: false });
+    const tags = await influx.query('SHOW TAG KEYS FROM "smart_bin"', DB);
+    expect((tags.results[0]?.series?.[0]?.values ?? []).flat()).toEqual(['building', 'category', 'device', 'site']);
+    const fields = await influx.query('SHOW FIELD KEYS FROM "smart_bin"', DB);
+    expect(Object.fromEntries((fields.results[0]?.series?.[0]?.values ?? []) as Array<[string, string]>)).toMatchObject({ fill: 'float', temperature: 'float', tilt: 'boolean' });
+  });
+
+  it('loses nothing acknowledged while InfluxDB is down for 30 s', async () => {
+    const smoke = devices.filter((d) => d.id.startsWith('ix-sd-'));
+    const load = await startLoad(anju.mqtt, smoke, 100);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await influx.stop();
+    const ackedBeforeOutage = load.acked().length;
+    await new Promise((r) => setTimeout(r, 30_000));
+    // Acknowledged during the outage: they are in the spool, not yet in the store.
+    expect(load.acked().length).toBeGreaterThan(ackedBeforeOutage + 100);
+    const health = await (await fetch(`${anju.http}/health`)).json() as { checks: Record<string, { status: string; detail?: string }> };
+    expect(health.checks.store?.status).toBe('degraded');
+    await influx.start();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const acked = await load.stop();
+    await expectExactlyOnce(acked);
+  }, 180_000);
+
+  it('loses nothing acknowledged when Anju is killed (SIGKILL) mid-load and restarted on the same data dir', async () => {
+    const smoke = devices.filter((d) => d.id.startsWith('ix-sd-'));
+    const load = await startLoad(anju.mqtt, smoke, 50);
+    await new Promise((r) => setTimeout(r, 3_000));
+    anju.child.kill('SIGKILL');
+    await anju.stop();
+    const acked = await load.stop();
+    expect(acked.length).toBeGreaterThan(100);
+    anju = await startAnju('all', env());
+    await expectExactlyOnce(acked);
+  }, 180_000);
+});

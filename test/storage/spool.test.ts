@@ -1,0 +1,245 @@
+import { readdir } from 'node:fs/promises';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Reading } from '../../core/index.js';
+import {
+  createSpool, createSpoolForwarder, SpoolClosedError, SpoolFullError, StoreUnavailableError, type SpoolConfig,
+} from '../../storage/index.js';
+import { captureLogger, cleanup, flakyStore, freshDir, many, metricValue, openDb, reading, storedCount, T0 } from './spool.helpers.js';
+
+const silent = pino({ level: 'silent' });
+afterEach(cleanup);
+
+async function setup(spoolConfig: Partial<SpoolConfig> = {}, opts: { maxBatch?: number; logger?: typeof silent } = {}) {
+  const dir = await freshDir();
+  const db = await openDb(dir);
+  const metrics = new Registry();
+  const logger = opts.logger ?? silent;
+  const spool = await createSpool({ dir: `${dir}/spool`, segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 2, fsync: true, ...spoolConfig }, { logger, metrics });
+  const flaky = flakyStore(db.telemetry);
+  const forwarder = createSpoolForwarder({ maxBatch: opts.maxBatch ?? 500, retryBaseMs: 5, retryMaxMs: 20, closeTimeoutMs: 200 },
+    { spool, store: flaky.store, logger, metrics });
+  return { dir, db, metrics, spool, forwarder, flaky, store: db.telemetry };
+}
+
+const devicesTs = (rs: readonly Reading[]) => rs.map((r) => `${r.device}@${r.ts}`);
+
+describe('spool: append, group commit, forward', () => {
+  it('makes appends durable, forwards them in order and stores each once', async () => {
+    const { spool, forwarder, flaky, store, metrics } = await setup({}, { maxBatch: 64 });
+    forwarder.start();
+    const batches = Array.from({ length: 60 }, (_, i) => many(17, `d${i % 3}`, i * 17));
+    await Promise.all(batches.map((b) => spool.append(b)));
+    await forwarder.flush();
+    expect(devicesTs(flaky.state.written)).toEqual(devicesTs(batches.flat()));
+    expect(await storedCount(store)).toBe(60 * 17);
+    expect(spool.stats()).toMatchObject({ depth: 0, full: false, appendedTotal: 1020 });
+    expect(spool.stats().oldestUnsentAt).toBeUndefined();
+    expect(forwarder.stats()).toMatchObject({ forwarded: 1020, dropped: 0, failures: 0 });
+    expect(await metricValue(metrics, 'anju_spool_forwarded_total')).toBe(1020);
+    expect(await metricValue(metrics, 'anju_spool_appended_total')).toBe(1020);
+    expect(await metricValue(metrics, 'anju_spool_depth_readings')).toBe(0);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('shares one write and one fdatasync among concurrent appends', async () => {
+    const { spool, metrics } = await setup({ groupCommitMs: 5 });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => spool.append([reading(`c${i}`, T0)])));
+    const { commitsTotal, appendedTotal, depth } = spool.stats();
+    expect(appendedTotal).toBe(200);
+    expect(depth).toBe(200);
+    expect(commitsTotal).toBeGreaterThanOrEqual(1);
+    expect(commitsTotal).toBeLessThanOrEqual(5);
+    const hist = (await metrics.getMetricsAsJSON()).find((m) => m.name === 'anju_spool_commit_seconds');
+    const count = (hist?.values as { value: number; metricName?: string }[]).find((v) => v.metricName === 'anju_spool_commit_seconds_count');
+    expect(count?.value).toBe(commitsTotal);
+    await spool.close();
+  });
+
+  it('wakes the forwarder on append: an idle spool delivers within tens of ms', async () => {
+    const { spool, forwarder, flaky } = await setup();
+    forwarder.start();
+    await new Promise((r) => setTimeout(r, 50)); // idle, waiting
+    const t = performance.now();
+    await spool.append([reading('fast', T0)]);
+    await vi.waitFor(() => expect(flaky.state.written).toHaveLength(1), { timeout: 1000, interval: 1 });
+    expect(performance.now() - t).toBeLessThan(250); // typically ~5–15 ms; generous for loaded CI
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('grows during a store outage, then drains in order with every reading stored exactly once', async () => {
+    const { spool, forwarder, flaky, store, metrics } = await setup({}, { maxBatch: 100 });
+    flaky.state.down = true;
+    forwarder.start();
+    const input = Array.from({ length: 25 }, (_, i) => many(20, `o${i % 4}`, i * 20));
+    for (const b of input) await spool.append(b);
+    await vi.waitFor(() => expect(forwarder.stats().failures).toBeGreaterThanOrEqual(3));
+    expect(spool.stats().depth).toBe(500);
+    expect(spool.stats().oldestUnsentAt).toBeTypeOf('number');
+    expect(forwarder.stats().retrying).toBe(true);
+    expect(await metricValue(metrics, 'anju_store_write_errors_total', { status: 'unavailable' })).toBeGreaterThanOrEqual(3);
+    expect(await metricValue(metrics, 'anju_spool_oldest_unsent_seconds')).toBeGreaterThanOrEqual(0);
+    flaky.state.down = false;
+    await forwarder.flush();
+    expect(devicesTs(flaky.state.written)).toEqual(devicesTs(input.flat()));
+    expect(await storedCount(store)).toBe(500);
+    expect(spool.stats().depth).toBe(0);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('honours retryAfterMs from the store', async () => {
+    const { spool, forwarder, flaky } = await setup();
+    flaky.state.down = true;
+    flaky.state.retryAfterMs = 150;
+    forwarder.start();
+    await spool.append([reading('r', T0)]);
+    await vi.waitFor(() => expect(flaky.state.attempts).toBe(1), { interval: 1 });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(flaky.state.attempts).toBe(1); // full jitter alone would have retried within 5 ms
+    flaky.state.down = false;
+    await forwarder.flush();
+    expect(flaky.state.written).toHaveLength(1);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('labels write errors with the HTTP status a wrapped error carries', async () => {
+    const { spool, forwarder, flaky, metrics } = await setup();
+    const real = flaky.store.write;
+    let failures = 1;
+    flaky.store.write = async (b) => {
+      if (failures-- > 0) throw new StoreUnavailableError('503', undefined, { cause: Object.assign(new Error('http'), { statusCode: 503 }) });
+      return real(b);
+    };
+    forwarder.start();
+    await spool.append([reading('h', T0)]);
+    await forwarder.flush();
+    expect(await metricValue(metrics, 'anju_store_write_errors_total', { status: '503' })).toBe(1);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('drops a batch the store refuses as invalid, counts it and carries on', async () => {
+    const { lines, logger } = captureLogger();
+    const { spool, forwarder, store, metrics } = await setup({}, { maxBatch: 1, logger });
+    const bad = { ...reading('broken', T0), kind: 'toaster' } as unknown as Reading;
+    await spool.append([reading('ok1', T0)]);
+    await spool.append([bad]);
+    await spool.append([reading('ok2', T0)]);
+    forwarder.start();
+    await forwarder.flush();
+    expect(await store.latest('ok1')).toBeDefined();
+    expect(await store.latest('ok2')).toBeDefined();
+    expect(forwarder.stats()).toMatchObject({ forwarded: 2, dropped: 1 });
+    expect(await metricValue(metrics, 'anju_spool_dropped_total', { reason: 'invalid' })).toBe(1);
+    expect(await metricValue(metrics, 'anju_store_write_errors_total', { status: 'invalid' })).toBe(1);
+    expect(lines.find((l) => l.msg === 'store refused a batch as invalid: dropped')).toMatchObject({ device: 'broken', level: 50 });
+    expect(spool.stats().depth).toBe(0);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('refuses appends over the quota, counts and logs once, and accepts again once drained', async () => {
+    const { lines, logger } = captureLogger();
+    const { spool, forwarder, flaky, store, metrics, dir } = await setup({ segmentBytes: 4096, quotaBytes: 16_384 }, { logger });
+    flaky.state.down = true;
+    forwarder.start();
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 200; i += 1) {
+      try {
+        await spool.append(many(3, 'q', i * 3));
+        accepted += 1;
+      } catch (err) {
+        expect(err).toBeInstanceOf(SpoolFullError);
+        refused += 1;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(accepted).toBeGreaterThan(10);
+    expect(spool.stats()).toMatchObject({ full: true, refusedTotal: refused * 3 });
+    expect(spool.stats().bytes).toBeLessThanOrEqual(16_384);
+    expect(await metricValue(metrics, 'anju_spool_full')).toBe(1);
+    expect(await metricValue(metrics, 'anju_spool_refused_total')).toBe(refused * 3);
+    expect(lines.filter((l) => String(l.msg).startsWith('spool full'))).toHaveLength(1);
+
+    flaky.state.down = false;
+    await forwarder.flush();
+    expect(await storedCount(store)).toBe(accepted * 3);
+    await vi.waitFor(() => expect(spool.stats().full).toBe(false));
+    await spool.append(many(3, 'after', 0));
+    await forwarder.flush();
+    expect(await store.latest('after')).toBeDefined();
+    expect(await metricValue(metrics, 'anju_spool_full')).toBe(0);
+    // Acknowledged segments are deleted: what is left is about one segment.
+    expect(spool.stats().bytes).toBeLessThanOrEqual(8192);
+    expect((await readdir(`${dir}/spool`)).filter((f) => f.endsWith('.seg')).length).toBeLessThanOrEqual(2);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('rolls segments, replays from disk when the memory cache is off, and deletes what is acknowledged', async () => {
+    const { spool, forwarder, flaky, store, dir } = await setup({ segmentBytes: 4096, cacheBytes: 0, fsync: false }, { maxBatch: 7 });
+    const input = Array.from({ length: 80 }, (_, i) => many(5, `s${i % 5}`, i * 5));
+    for (const b of input) await spool.append(b);
+    expect(spool.stats().segments).toBeGreaterThan(3);
+    forwarder.start();
+    await forwarder.flush();
+    expect(devicesTs(flaky.state.written)).toEqual(devicesTs(input.flat()));
+    expect(await storedCount(store)).toBe(400);
+    await vi.waitFor(async () => expect((await readdir(`${dir}/spool`)).filter((f) => f.endsWith('.seg'))).toHaveLength(1));
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('after a long outage reads the overflowed part from disk, then the rest from memory, in order', async () => {
+    const { spool, forwarder, flaky, store } = await setup({ segmentBytes: 8192, cacheBytes: 3000 }, { maxBatch: 9 });
+    flaky.state.down = true;
+    forwarder.start();
+    const input = Array.from({ length: 60 }, (_, i) => many(4, `m${i % 3}`, i * 4));
+    for (const b of input) await spool.append(b);
+    flaky.state.down = false;
+    await spool.append(many(4, 'late'));
+    await forwarder.flush();
+    expect(devicesTs(flaky.state.written)).toEqual(devicesTs([...input.flat(), ...many(4, 'late')]));
+    expect(await storedCount(store)).toBe(244);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('splits a record larger than maxBatch and acknowledges it once all parts are stored', async () => {
+    const { spool, forwarder, store } = await setup({}, { maxBatch: 10 });
+    await spool.append(many(35, 'big'));
+    forwarder.start();
+    await forwarder.flush();
+    expect(await storedCount(store)).toBe(35);
+    expect(spool.stats().depth).toBe(0);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('rejects appends after close and bounds close while the store is down', async () => {
+    const { spool, forwarder, flaky } = await setup();
+    flaky.state.down = true;
+    forwarder.start();
+    await spool.append([reading('x', T0)]);
+    await vi.waitFor(() => expect(forwarder.stats().retrying).toBe(true));
+    const t = performance.now();
+    await forwarder.close();
+    expect(performance.now() - t).toBeLessThan(1000);
+    await spool.close();
+    await expect(spool.append([reading('y', T0)])).rejects.toBeInstanceOf(SpoolClosedError);
+  });
+
+  it('flush resolves at once when there is nothing to forward', async () => {
+    const { forwarder, spool } = await setup();
+    forwarder.start();
+    await forwarder.flush();
+    await forwarder.close();
+    await spool.close();
+  });
+});
