@@ -13,7 +13,7 @@ import { ConnectRateLimiter, connectionLimits, createRateLimitPreConnect } from 
 import { listenTcp, listenWebSocket } from './listeners.js';
 import type { Listener } from './listeners.js';
 import { createBrokerMetrics } from './metrics.js';
-import { createPresence } from './presence.js';
+import { createPresence, type PresenceListener } from './presence.js';
 import { principalName, principalOf } from './principal.js';
 
 /**
@@ -58,6 +58,8 @@ export interface AnjuBroker {
    * PUBACK; see intercept.ts. One interceptor at a time; returns its remover.
    */
   interceptPublish(filters: readonly string[], handler: PublishInterceptor): () => void;
+  /** Told every presence change the broker publishes (the alerts engine's offline rule). */
+  onPresence(listener: PresenceListener): () => void;
   /** Closes the listeners, disconnects every client and closes Aedes. Idempotent. */
   close(): Promise<void>;
 }
@@ -120,7 +122,10 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     authorizeSubscribe: acl.authorizeSubscribe,
     authorizeForward: acl.authorizeForward,
   });
-  const presence = createPresence(aedes, logger);
+  const presenceListeners = new Set<PresenceListener>();
+  const presence = createPresence(aedes, logger, (deviceId, status, ts) => {
+    for (const listener of presenceListeners) listener(deviceId, status, ts);
+  });
 
   const live = new Set<Client>();
   aedes.on('client', (client) => {
@@ -202,6 +207,10 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     wsPort: ws.port,
     connectedDevices: () => presence.onlineDevices(),
     interceptPublish: (filters, handler) => interceptors.set(filters, handler),
+    onPresence(listener) {
+      presenceListeners.add(listener);
+      return () => presenceListeners.delete(listener);
+    },
     close,
   };
 }

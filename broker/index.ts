@@ -2,6 +2,7 @@
 export { createBroker } from './create-broker.js';
 export type { AnjuBroker, BrokerConfig, BrokerDeps } from './create-broker.js';
 export type { InterceptedPublish, PublishInterceptor } from './intercept.js';
+export type { PresenceListener } from './presence.js';
 export { serviceAccountFromPassword } from './service-account.js';
 export type { BrokerPolicy, ServiceAccount } from './contracts.js';
 export { mayPublish, maySubscribe } from './acl.js';

@@ -39,7 +39,7 @@ export interface Presence {
   stop(): void;
 }
 
-type Status = 'online' | 'offline';
+export type Status = 'online' | 'offline';
 
 interface DeviceState {
   readonly clients: Set<Client>;
@@ -48,7 +48,10 @@ interface DeviceState {
   chain: Promise<void>;
 }
 
-export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger): Presence {
+/** Told each state the broker publishes (online/offline), in order per device. */
+export type PresenceListener = (deviceId: string, status: Status, ts: number) => void;
+
+export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, onChange: PresenceListener = () => {}): Presence {
   const devices = new Map<string, DeviceState>();
   let stopped = false;
 
@@ -80,6 +83,11 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger): P
       if (stopped) return;
       const status: Status = state.clients.size > 0 ? 'online' : 'offline';
       await publish(deviceId, status);
+      try {
+        onChange(deviceId, status, Date.now());
+      } catch (err) {
+        logger.error({ err, deviceId }, 'presence listener failed');
+      }
       // Forget devices with no connection and nothing queued: the map stays bounded by the
       // number of connected devices.
       if (state.clients.size === 0 && !state.queued && devices.get(deviceId) === state) devices.delete(deviceId);

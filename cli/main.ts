@@ -20,6 +20,8 @@ Usage:
       --qos 0|1             (default 1)
       --seed N              random seed (default 2026)
       --duration SECONDS    stop after this long (default: run until interrupted)
+      --scenario SPEC       kind:target@+offset, repeatable, e.g. fire:b3@+2m (smoke
+                            detectors of building b3 report a kitchen fire from 2 min on)
 
 Configuration is read from ANJU_* environment variables; see README.md.`;
 
@@ -38,10 +40,11 @@ async function main(argv: string[]): Promise<number> {
       broker: { type: 'string', default: 'mqtt://localhost:1883' }, credentials: { type: 'string' },
       interval: { type: 'string', default: '10' }, qos: { type: 'string', default: '1' },
       seed: { type: 'string', default: '2026' }, duration: { type: 'string' },
+      scenario: { type: 'string', multiple: true, default: [] },
     } });
     if (!values.credentials) throw new ConfigError('anju sim needs --credentials FILE (see anju --help)');
     const credentials = JSON.parse(await readFile(values.credentials, 'utf8')) as unknown;
-    return runSimCommand({ broker: values.broker, credentials, interval: values.interval, qos: values.qos, seed: values.seed, duration: values.duration }, { logger });
+    return runSimCommand({ broker: values.broker, credentials, interval: values.interval, qos: values.qos, seed: values.seed, duration: values.duration, scenarios: values.scenario }, { logger });
   }
   if (role !== 'all' && role !== 'broker' && role !== 'hub') {
     console.error(`unknown role "${role}"\n\n${usage}`);

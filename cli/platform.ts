@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { createAlertEngine, defaultAlertEngineConfig } from '../alerts/index.js';
 import { createApp } from '../api/app.js';
 import { ensureAdminToken } from '../api/bootstrap.js';
 import { createBroker, serviceAccountFromPassword, type AnjuBroker } from '../broker/index.js';
@@ -92,13 +93,24 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const latest = createLatestCache({ store: telemetry });
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
     await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
+    const alerts = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: directory, logger: logger.child({ part: 'alerts' }), metrics, clock: Date.now });
+    await alerts.start();
+    stops.push(() => alerts.close());
+    // Time-driven rules (offline, hold durations, the daily water balance) need a clock tick.
+    const tick = setInterval(() => { alerts.tick(Date.now()).catch((err: Error) => logger.error({ err }, 'alert tick failed')); }, 30_000);
+    stops.push(async () => clearInterval(tick));
+    if (broker) {
+      const off = broker.onPresence((id, status, ts) => { alerts.onPresence(id, status, ts).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed')); });
+      stops.push(async () => off());
+    }
+
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     const pipeline = createPipeline(
       { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
       {
         devices: directory,
         // The spool is durable: a reading it cannot take is refused (no PUBACK), never dropped.
-        consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest],
+        consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest, alerts],
         rejects, logger: logger.child({ part: 'ingest' }), metrics,
       },
     );

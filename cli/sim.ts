@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError } from '../core/config.js';
 import { deviceSchema } from '../core/index.js';
-import { createFleet } from '../devices-sim/index.js';
+import { createFleet, parseScenario, type Scenario } from '../devices-sim/index.js';
 
 // The answers of POST /api/devices (createdAt there is ISO 8601; the simulator does not need it).
 const credentialsSchema = z.array(deviceSchema.omit({ createdAt: true }).partial({ name: true }).extend({ secret: z.string().min(1) })).min(1);
 
 /** `anju sim`: the demo fleet against any broker, with devices provisioned there. */
 export async function runSimCommand(
-  args: { broker: string; credentials: unknown; interval: string; qos: string; seed: string; duration?: string },
+  args: { broker: string; credentials: unknown; interval: string; qos: string; seed: string; duration?: string; scenarios?: readonly string[] },
   deps: { logger: Logger },
 ): Promise<number> {
   const parsed = credentialsSchema.safeParse(args.credentials);
@@ -21,9 +21,15 @@ export async function runSimCommand(
   if (qos !== 0 && qos !== 1) throw new ConfigError('--qos must be 0 or 1');
   if (!Number.isInteger(seed)) throw new ConfigError('--seed must be an integer');
 
+  let scenarios: Scenario[];
+  try {
+    scenarios = (args.scenarios ?? []).map((spec) => parseScenario(spec, Date.now()));
+  } catch (err) {
+    throw new ConfigError(`--scenario: ${(err as Error).message}`);
+  }
   const devices = parsed.data.map(({ secret, ...d }) => ({ device: { name: d.id, createdAt: 0, ...d }, secret }));
   const fleet = createFleet(
-    { brokerUrl: args.broker, qos, intervalMs: interval * 1000, seed, reconnectMinMs: 1_000, reconnectMaxMs: 30_000 },
+    { brokerUrl: args.broker, qos, intervalMs: interval * 1000, seed, reconnectMinMs: 1_000, reconnectMaxMs: 30_000, scenarios },
     { devices, logger: deps.logger },
   );
   await fleet.start();

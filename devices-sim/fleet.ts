@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { topics, type Device, type KindName } from '../core/index.js';
 import { createProfiles, type Profile } from './kinds/index.js';
 import { createRng, type Rng } from './random.js';
+import type { Scenario } from './scenarios/index.js';
 
 /**
  * The fleet runner: one MQTT connection per simulated device, with the device's own credentials
@@ -39,6 +40,8 @@ export interface FleetConfig {
   utcOffsetMin?: number;
   connectTimeoutMs?: number;
   keepaliveS?: number;
+  /** Scenarios (fire, leak…) bending the profiles of the devices they target; see scenarios/. */
+  scenarios?: readonly Scenario[];
 }
 
 export interface FleetDeps {
@@ -127,11 +130,21 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
     return t;
   };
 
+  /** The device's interval, shortened while a scenario that targets it is active. */
+  function intervalOf(sim: SimDevice): number {
+    let interval = sim.intervalMs;
+    const now = simNow();
+    for (const scenario of config.scenarios ?? []) {
+      if (scenario.intervalMs !== undefined && now >= scenario.startAt && scenario.appliesTo(sim.device)) interval = Math.min(interval, scenario.intervalMs);
+    }
+    return interval;
+  }
+
   function schedule(sim: SimDevice, delayMs: number): void {
     sim.tick = later(delayMs, () => {
       if (state !== 'running') return;
       publish(sim);
-      schedule(sim, sim.intervalMs * (1 + jitter * (2 * sim.rng.next() - 1)));
+      schedule(sim, intervalOf(sim) * (1 + jitter * (2 * sim.rng.next() - 1)));
     });
   }
 
@@ -141,7 +154,11 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       counters.skipped++;
       return;
     }
-    const payload = sim.profile.next(simNow());
+    const now = simNow();
+    let payload = sim.profile.next(now);
+    for (const scenario of config.scenarios ?? []) {
+      if (now >= scenario.startAt && scenario.appliesTo(sim.device)) payload = scenario.apply(payload, now - scenario.startAt, sim.device);
+    }
     sim.inflight++;
     counters.published++;
     const bucket = rollBuckets() % buckets.length;

@@ -80,17 +80,32 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     deps.logger.debug({ reason, topic: message.topic, device }, `ingest refused a message: ${detail}`);
   }
 
+  const failed = (consumer: ReadingConsumer) => (err: unknown) => {
+    consumerErrors.inc({ consumer: consumer.name });
+    deps.logger.error({ err, consumer: consumer.name }, 'a reading consumer failed; the others still got the reading');
+  };
+  // Non-durable consumers are called in arrival order but not awaited, so alert evaluation never
+  // delays a PUBACK; each may have this many batches in flight before ingest waits for it.
+  const inFlight = new Map<string, number>();
+  const MAX_IN_FLIGHT = 1_000;
+
   async function deliver(readings: Reading[]): Promise<void> {
     // Durable consumers first: a reading the spool refused must not reach alerts or the live view
     // as if it had been taken — the device will send it again.
     for (const consumer of durable) await consumer.accept(readings);
     for (const consumer of others) {
+      let result: void | Promise<void>;
       try {
-        await consumer.accept(readings);
+        result = consumer.accept(readings);
       } catch (err) {
-        consumerErrors.inc({ consumer: consumer.name });
-        deps.logger.error({ err, consumer: consumer.name }, 'a reading consumer failed; the others still got the reading');
+        failed(consumer)(err);
+        continue;
       }
+      if (!result) continue;
+      const n = (inFlight.get(consumer.name) ?? 0) + 1;
+      inFlight.set(consumer.name, n);
+      const settled = result.catch(failed(consumer)).finally(() => inFlight.set(consumer.name, (inFlight.get(consumer.name) ?? 1) - 1));
+      if (n >= MAX_IN_FLIGHT) await settled;
     }
   }
 

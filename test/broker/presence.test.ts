@@ -1,6 +1,6 @@
 import type { Client, PublishPacket } from 'aedes';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPresence } from '../../broker/presence.js';
 import { INGEST, closedByBroker, device, nextMessage, startBroker } from './harness.js';
 import type { TestBroker } from './harness.js';
@@ -25,6 +25,16 @@ describe('presence over MQTT', () => {
     await w.endAsync();
     return payload;
   };
+
+  it('tells presence listeners each change, in order', async () => {
+    const seen: string[] = [];
+    const off = t.broker.onPresence((id, status) => { if (id === 'd2') seen.push(status); });
+    const d2 = await t.connect(device('d2'));
+    await vi.waitFor(() => expect(seen).toEqual(['online']));
+    d2.stream.destroy();
+    await vi.waitFor(() => expect(seen).toEqual(['online', 'offline']));
+    off();
+  });
 
   it('marks a device online, then offline after a dropped connection (LWT)', async () => {
     const w = await watcher('ingest-presence');
