@@ -35,7 +35,7 @@ export async function openTelemetryPath(
   deps: { store: TelemetryStore; logger: Logger; metrics: Registry },
 ): Promise<TelemetryPath> {
   // Segments are freed whole, so the quota must hold several: a quarter of it, at most 16 MiB.
-  const segmentBytes = Math.max(MiB, Math.min(16 * MiB, Math.floor(config.quotaBytes / 4)));
+  const segmentBytes = Math.max(256 * 1024, Math.min(16 * MiB, Math.floor(config.quotaBytes / 4)));
   const spool = await createSpool(
     { dir: join(config.dataDir, 'spool'), segmentBytes, quotaBytes: config.quotaBytes, groupCommitMs: config.groupCommitMs ?? 2, fsync: config.fsync },
     { logger: deps.logger.child({ part: 'spool' }), metrics: deps.metrics },

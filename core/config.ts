@@ -36,7 +36,7 @@ export const envSchema = z.object({
   ANJU_DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
 
   /** Disk quota of the durable spool between ingest and the store, in MiB. */
-  ANJU_SPOOL_QUOTA_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024),
+  ANJU_SPOOL_QUOTA_MB: z.coerce.number().int().min(2).max(1_048_576).default(1024),
   /** fsync each spool group commit (PUBACK means on disk). `0` trades crash safety for throughput. */
   ANJU_SPOOL_FSYNC: flag.default(true),
 

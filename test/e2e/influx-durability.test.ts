@@ -115,4 +115,49 @@ describe.skipIf(skip)(`Anju on InfluxDB (Debian influxd 1.6.7) ${skip ?? ''}`, (
     anju = await startAnju('all', env());
     await expectExactlyOnce(acked);
   }, 180_000);
+
+  it('refuses QoS 1 publishes (no PUBACK) while the spool is full, and takes them again once it drains', async () => {
+    // A second Anju with a 2 MiB spool, so the quota is reached in seconds while InfluxDB is down.
+    const smallDir = await mkdtemp(join(tmpdir(), 'anju-influx-quota-'));
+    const small = await startAnju('all', { ...env(), ANJU_DATA_DIR: smallDir, ANJU_SPOOL_QUOTA_MB: '2' });
+    try {
+      const api = apiClient(small.http, ADMIN);
+      const res = await api<{ secret: string }>('POST', '/api/devices', { id: 'ix-quota', kind: 'smoke_detector', site: 'ix', building: 'b9' });
+      const secret = res.body.secret;
+      await influx.stop();
+      const client = await mqtt.connectAsync(small.mqtt, { protocolVersion: 4, clientId: 'ix-quota', username: 'ix-quota', password: secret, reconnectPeriod: 0 });
+      const closed = new Promise<void>((r) => client.once('close', () => r()));
+      const acked: AckedReading[] = [];
+      const t0 = Date.now() - 600_000;
+      let refusedAt = -1;
+      for (let i = 0; i < 40_000 && refusedAt < 0; i += 200) {
+        const batch = Array.from({ length: 200 }, (_, k) => i + k).map((n) =>
+          client.publishAsync('devices/ix-quota/telemetry', JSON.stringify({ smoke: 0.01, seq: n, ts: t0 + n }), { qos: 1 })
+            .then(() => { acked.push({ device: 'ix-quota', ts: t0 + n }); }, () => { if (refusedAt < 0) refusedAt = n; }));
+        await Promise.race([Promise.all(batch), closed]);
+        if (!client.connected) refusedAt = Math.max(refusedAt, i);
+      }
+      await closed;
+      expect(refusedAt).toBeGreaterThan(0);
+      const health = await (await fetch(`${small.http}/health`)).json() as { status: string; checks: Record<string, { status: string; detail?: string }> };
+      expect(health.checks.spool).toMatchObject({ status: 'degraded' });
+      expect(health.checks.spool?.detail).toMatch(/FULL/);
+      const metrics = await api<string>('GET', '/metrics');
+      expect(metrics.body).toMatch(/anju_broker_publishes_refused_total [1-9]/);
+      client.end(true);
+
+      await influx.start();
+      await waitFor('spool drained', async () => {
+        const h = await (await fetch(`${small.http}/health`)).json() as { checks: Record<string, { status: string }> };
+        return h.checks.spool?.status === 'ok' ? true : undefined;
+      }, 90_000);
+      const again = await mqtt.connectAsync(small.mqtt, { protocolVersion: 4, clientId: 'ix-quota', username: 'ix-quota', password: secret, reconnectPeriod: 0 });
+      await again.publishAsync('devices/ix-quota/telemetry', JSON.stringify({ smoke: 0.02, seq: 999_999, ts: Date.now() - 1000 }), { qos: 1 });
+      await again.endAsync();
+      await expectExactlyOnce(acked);
+    } finally {
+      await small.stop();
+      await rm(smallDir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

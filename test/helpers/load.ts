@@ -42,7 +42,10 @@ export async function startLoad(url: string, devices: ReadonlyArray<{ id: string
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);
-      await Promise.all(clients.map((c) => (c.connected ? c.endAsync() : c.endAsync(true)).catch(() => undefined)));
+      // Give in-flight PUBACKs a moment, then close forcefully: a graceful end() waits for every
+      // unacknowledged QoS 1 message, forever if the broker was killed.
+      await new Promise((r) => setTimeout(r, 500));
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
       return acked;
     },
   };
