@@ -14,8 +14,6 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -25,6 +23,8 @@ import type { Reading } from '../../core/index.js';
 import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
 import { openTelemetryPath } from '../../cli/telemetry-path.js';
 import { createDeviceDirectory, createEmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
+import { runPublishers as runPublishersChild, type PublishersResult } from '../common/run-publishers.js';
+import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/stats.js';
 
 const { values } = parseArgs({ options: {
   publishers: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' },
@@ -38,50 +38,8 @@ const logger = pino({ level: 'warn' });
 
 interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; errors: number }
 
-/** The publishers encode their send time (ms) in seq: seq = ms × 1000 + counter. */
-function sentAt(seq: number): number {
-  return Math.floor(seq / 1000);
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-class Latencies {
-  private buf = new Float64Array(1 << 16);
-  private n = 0;
-  push(v: number): void {
-    if (this.n === this.buf.length) { const b = new Float64Array(this.buf.length * 2); b.set(this.buf); this.buf = b; }
-    this.buf[this.n++] = v;
-  }
-  get count(): number { return this.n; }
-  sorted(): Float64Array { return this.buf.slice(0, this.n).sort(); }
-}
-
-function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
-  return { stop() { clearInterval(t); return Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20); } };
-}
-
-function runPublishers(url: string, devices: Array<{ id: string; secret: string }>, rate: number): Promise<{ acked: number; errors: number; connectedAt: number }> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
-    let connectedAt = Date.now();
-    child.on('message', (m: { type: string; acked: number; errors: number; message?: string }) => {
-      if (m.type === 'connected') connectedAt = Date.now();
-      if (m.type === 'done') resolve({ acked: m.acked, errors: m.errors, connectedAt });
-      if (m.type === 'error') reject(new Error(m.message));
-    });
-    child.on('error', reject);
-    child.send({ url, devices, seconds, window, ratePerPublisher: rate });
-  });
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  while (!cond() && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 20));
+function runPublishers(url: string, devices: Array<{ id: string; secret: string }>, rate: number): Promise<PublishersResult> {
+  return runPublishersChild({ url, devices, seconds, window, ratePerPublisher: rate });
 }
 
 async function bareBroker(rate: number): Promise<PhaseResult> {

@@ -55,12 +55,21 @@ async function run(job: Job): Promise<void> {
     await Promise.all(Array.from({ length: job.window }, lane));
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
-  send({ type: 'done', acked, errors });
+  send({ type: 'done', acked, errors, cpuMs: cpuMs() });
+}
+
+/** CPU time this process used (user + system), ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 function send(message: unknown): void {
   process.send?.(message);
 }
+
+// The parent went away (it was killed or interrupted): stop publishing.
+process.once('disconnect', () => process.exit(1));
 
 process.once('message', (job: Job) => {
   run(job).then(() => process.exit(0), (err: Error) => { send({ type: 'error', message: err.message }); process.exit(1); });

@@ -1,0 +1,59 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface PublishersJob {
+  url: string;
+  devices: Array<{ id: string; secret: string }>;
+  seconds: number;
+  /** In-flight messages per publisher. */
+  window: number;
+  /** msg/s per publisher; 0 = as fast as PUBACKs allow. */
+  ratePerPublisher: number;
+}
+
+export interface PublishersResult {
+  acked: number;
+  errors: number;
+  /** When the child reported every client connected (the start of the measured interval). */
+  connectedAt: number;
+  /** CPU time the publishers' process used, ms. */
+  cpuMs: number;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills publisher processes still running (on an interrupt or a failed run). */
+export function killPublishers(): void {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+}
+
+/**
+ * Runs the publishers (./publishers.ts) in a child process, as real devices would be: their CPU stays
+ * off the broker's event loop. Bounded: a child that has not finished `graceMs` after its deadline
+ * is killed and the promise rejects.
+ */
+export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<PublishersResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+    running.add(child);
+    let connectedAt = Date.now();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`publishers did not finish within ${job.seconds} s + ${graceMs / 1000} s`));
+    }, job.seconds * 1000 + graceMs);
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      clearTimeout(timer);
+      // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
+      setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
+    });
+    child.on('message', (m: { type: string; acked: number; errors: number; cpuMs?: number; message?: string }) => {
+      if (m.type === 'connected') connectedAt = Date.now();
+      if (m.type === 'done') resolve({ acked: m.acked, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN });
+      if (m.type === 'error') reject(new Error(m.message));
+    });
+    child.on('error', reject);
+    child.send(job);
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * Helpers the benchmarks share: latency samples, percentiles, peak RSS, polling with a deadline.
+ */
+
+/** The publishers encode their send time (ms) in seq: seq = ms × 1000 + counter. */
+export function sentAt(seq: number): number {
+  return Math.floor(seq / 1000);
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A growable array of latency samples (ms). */
+export class Latencies {
+  private buf = new Float64Array(1 << 16);
+  private n = 0;
+  push(v: number): void {
+    if (this.n === this.buf.length) { const b = new Float64Array(this.buf.length * 2); b.set(this.buf); this.buf = b; }
+    this.buf[this.n++] = v;
+  }
+  get count(): number { return this.n; }
+  sorted(): Float64Array { return this.buf.slice(0, this.n).sort(); }
+}
+
+/** Samples this process's RSS every 100 ms; stop() returns the peak in MiB. */
+export function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
+  return { stop() { clearInterval(t); return Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20); } };
+}
+
+/** Polls cond every 20 ms until it holds or timeoutMs passed (then returns anyway). */
+export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  while (!cond() && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 20));
+}
