@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import type { Reading } from '../core/index.js';
 import type { Page } from '../storage/state/contract.js';
-import { createParamResolver, parseRulesConfig, type AlertEngineConfig } from './config.js';
+import { createParamResolver, parseRulesConfig, type AlertEngineConfig, type RulesConfig } from './config.js';
 import {
-  ActiveAlarmConflictError, activeStatuses, AlarmError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
+  ActiveAlarmConflictError, activeStatuses, AlarmError, RulesConfigError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
   type AlarmQuery, type AlarmStore, type ClearRequest, type DeviceView, type RaiseRequest, type Rule,
 } from './contracts.js';
 import { createEvaluator, type PendingAction } from './evaluate.js';
@@ -53,6 +54,13 @@ export interface AlertEngine {
   subscribe(listener: AlarmListener): () => void;
   /** Stored events after `seq` (SSE `Last-Event-ID` replay). */
   eventsSince(seq: number, limit?: number): Promise<AlarmEvent[]>;
+  /** The rules configuration in force (`GET /api/rules`). */
+  rulesConfig(): RulesConfig;
+  /**
+   * Validates (parseRulesConfig; refused with RulesConfigError naming the path), persists, then applies a new rules
+   * configuration to every later evaluation (`PUT /api/rules`). Rule state is kept.
+   */
+  setRulesConfig(input: unknown): Promise<RulesConfig>;
   /** Loads rule state and active alarms. */
   start(): Promise<void>;
   /** Resolves when everything queued so far is done. */
@@ -70,10 +78,16 @@ export interface AlertEngine {
 export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDeps): AlertEngine {
   const rules = deps.rules ?? builtinRules;
   const log = deps.logger.child({ part: 'alerts' });
-  const rulesConfig = parseRulesConfig(config.rules, rules);
+  let rulesConfig = parseRulesConfig(config.rules, rules);
+  // Swapped whole by setRulesConfig; evaluation is synchronous, so a reading sees one config or the other.
+  let paramsFor = createParamResolver(rulesConfig, rules);
+  const applyRules = (c: RulesConfig) => {
+    rulesConfig = c;
+    paramsFor = createParamResolver(c, rules);
+  };
   const metrics = createAlertMetrics(deps.metrics);
   const state = createRuleStateTable({ store: deps.store, logger: log, flushMs: config.stateFlushMs });
-  const evaluator = createEvaluator({ rules, paramsFor: createParamResolver(rulesConfig, rules), state, devices: deps.devices, logger: log, metrics });
+  const evaluator = createEvaluator({ rules, paramsFor: (rule, device) => paramsFor(rule, device), state, devices: deps.devices, logger: log, metrics });
   const newId = deps.newId ?? randomUUID;
   const listeners = new Set<AlarmListener>();
   const active = new Map<string, Alarm>();
@@ -237,9 +251,40 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       return () => listeners.delete(listener);
     },
     eventsSince: (seq, limit) => deps.store.eventsSince(seq, limit),
+    rulesConfig: () => rulesConfig,
+    async setRulesConfig(input) {
+      ensureOpen();
+      let parsed: RulesConfig;
+      try {
+        parsed = parseRulesConfig(input, rules);
+      } catch (err) {
+        if (err instanceof z.ZodError) throw new RulesConfigError(err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+        // parseRulesConfig's own refusals read `<path>: <message>`.
+        const m = /^(\S+): ([\s\S]*)$/.exec((err as Error).message);
+        throw new RulesConfigError([{ path: m?.[1] ?? '', message: m?.[2] ?? (err as Error).message }]);
+      }
+      // Through the queue: concurrent PUTs are stored and applied in the same order.
+      return enqueue(async () => {
+        await deps.store.saveRulesConfig(parsed);
+        applyRules(parsed);
+        log.info({ sites: Object.keys(parsed.sites).length, devices: Object.keys(parsed.devices).length }, 'rules configuration replaced');
+        return parsed;
+      });
+    },
     async start() {
       if (started) return;
       await state.load();
+      const saved = await deps.store.loadRulesConfig();
+      if (saved !== undefined) {
+        // A configuration saved through the API outlives restarts and wins over the start-up one.
+        // One that no longer validates (a rule renamed by an upgrade) must not stop the fire rules:
+        // it is logged and the start-up configuration runs until the next PUT replaces it.
+        try {
+          applyRules(parseRulesConfig(saved, rules));
+        } catch (err) {
+          log.error({ err }, 'stored rules configuration is invalid; running with the start-up configuration until PUT /api/rules replaces it');
+        }
+      }
       for (let offset = 0; ; offset += 1_000) {
         const page = await deps.store.list({ status: activeStatuses, limit: 1_000, offset });
         for (const a of page.items) remember(a);

@@ -9,7 +9,7 @@ import swaggerPlugin from './plugins/external/swagger.js';
 import { routes } from './routes/index.js';
 import type { ApiConfig, ApiDeps, ResolvedApiConfig } from './types.js';
 
-export type { ApiConfig, ApiDeps, HealthReport, HealthStatus } from './types.js';
+export type { AlertsApiDeps, ApiConfig, ApiDeps, HealthReport, HealthStatus } from './types.js';
 
 /**
  * The Fastify app (DESIGN §3 REST contract). Built, not started: the CLI calls `listen`, tests
@@ -29,6 +29,12 @@ export function resolveApiConfig(config: ApiConfig = {}): ResolvedApiConfig {
     maxWindowDays: config.maxWindowDays ?? 400,
     tokenCacheTtlMs: config.tokenCacheTtlMs ?? 10_000,
     version: config.version ?? '0.1.0',
+    alerts: {
+      heartbeatMs: config.alerts?.heartbeatMs ?? 15_000,
+      maxClientBufferBytes: config.alerts?.maxClientBufferBytes ?? 1024 * 1024,
+      maxPendingEvents: config.alerts?.maxPendingEvents ?? 10_000,
+      maxExportRows: config.alerts?.maxExportRows ?? 50_000,
+    },
   };
 }
 

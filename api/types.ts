@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AlertEngine } from '../alerts/engine.js';
 import type { RejectLog } from '../ingest/contracts.js';
 import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
@@ -24,6 +25,16 @@ export interface ApiDeps {
   readonly health: () => Promise<HealthReport>;
   /** Clock, for tests; defaults to Date.now. */
   readonly now?: () => number;
+  /** The alerts part; without it `/api/alerts` and `/api/rules` are not served (roles without alerts). */
+  readonly alerts?: AlertsApiDeps;
+}
+
+/** What the alert routes use of the alerts part: the engine (it owns alarms, events and the rules config). */
+export interface AlertsApiDeps {
+  readonly engine: Pick<
+    AlertEngine,
+    'list' | 'get' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig'
+  >;
 }
 
 export interface ApiConfig {
@@ -43,6 +54,16 @@ export interface ApiConfig {
   readonly tokenCacheTtlMs?: number;
   /** Version shown in the OpenAPI description. */
   readonly version?: string;
+  readonly alerts?: {
+    /** SSE comment line sent this often so proxies keep an idle stream open. Default 15 s. */
+    readonly heartbeatMs?: number;
+    /** Bytes an SSE client may leave unread before it is disconnected. Default 1 MiB. */
+    readonly maxClientBufferBytes?: number;
+    /** Live events held per SSE client while its replay runs. Default 10,000. */
+    readonly maxPendingEvents?: number;
+    /** Rows one CSV export may hold. Default 50,000. */
+    readonly maxExportRows?: number;
+  };
 }
 
 /** ApiConfig with every default applied; what the route plugins receive. */
@@ -54,6 +75,7 @@ export interface ResolvedApiConfig {
   readonly maxWindowDays: number;
   readonly tokenCacheTtlMs: number;
   readonly version: string;
+  readonly alerts: { readonly heartbeatMs: number; readonly maxClientBufferBytes: number; readonly maxPendingEvents: number; readonly maxExportRows: number };
 }
 
 export interface RouteOptions {

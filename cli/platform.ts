@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { createAlertEngine, defaultAlertEngineConfig } from '../alerts/index.js';
 import { createApp } from '../api/app.js';
 import { ensureAdminToken } from '../api/bootstrap.js';
 import { createBroker, serviceAccountFromPassword, type AnjuBroker } from '../broker/index.js';
@@ -14,6 +13,7 @@ import {
 } from '../ingest/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
+import { startAlerts } from './alerts.js';
 import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
 
@@ -69,7 +69,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       const serviceAccounts = config.ingest.password
         ? [await serviceAccountFromPassword(config.ingest.username, config.ingest.password, {
             publish: ['anju/#'],
-            subscribe: [topics.allTelemetry, topics.allStatus, '$SYS/#'],
+            subscribe: [topics.allTelemetry, topics.allStatus, 'anju/alerts/#', '$SYS/#'],
           })]
         : [];
       broker = await createBroker(
@@ -85,7 +85,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       return { role, urls, stop };
     }
 
-    // hub: ingest + api (+ alerts in a later issue)
+    // hub: ingest, alerts, api
     const telemetry = selectTelemetryStore(config, db.telemetry, { logger, metrics });
     if (telemetry !== db.telemetry) stops.push(() => telemetry.close());
     const path = await openTelemetryPath({ dataDir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: telemetry, logger, metrics });
@@ -93,16 +93,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const latest = createLatestCache({ store: telemetry });
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
     await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
-    const alerts = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: directory, logger: logger.child({ part: 'alerts' }), metrics, clock: Date.now });
-    await alerts.start();
-    stops.push(() => alerts.close());
-    // Time-driven rules (offline, hold durations, the daily water balance) need a clock tick.
-    const tick = setInterval(() => { alerts.tick(Date.now()).catch((err: Error) => logger.error({ err }, 'alert tick failed')); }, 30_000);
-    stops.push(async () => clearInterval(tick));
-    if (broker) {
-      const off = broker.onPresence((id, status, ts) => { alerts.onPresence(id, status, ts).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed')); });
-      stops.push(async () => off());
-    }
+    const alerts = await startAlerts(config, { store: db.alarms, directory, broker, metrics, logger });
+    stops.push(() => alerts.stop());
 
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     const pipeline = createPipeline(
@@ -110,7 +102,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       {
         devices: directory,
         // The spool is durable: a reading it cannot take is refused (no PUBACK), never dropped.
-        consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest, alerts],
+        consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest, alerts.engine],
         rejects, logger: logger.child({ part: 'ingest' }), metrics,
       },
     );
@@ -135,7 +127,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const app = await createApp(
       { http: { bodyLimit: 64 * 1024 } },
       {
-        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics,
+        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine },
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );

@@ -10,6 +10,30 @@ const port = z.coerce.number().int().min(0).max(65_535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 const optionalString = z.string().min(1).optional();
 
+/** One alarm webhook (WeCom / DingTalk group robot, or plain JSON with an HMAC signature). */
+export const webhookTargetSchema = z.object({
+  name: z.string().min(1).optional(),
+  url: z.url(),
+  format: z.enum(['json', 'wecom', 'dingtalk']).default('json'),
+  secret: z.string().min(1).optional(),
+  dingtalkSecret: z.string().min(1).optional(),
+  minSeverity: z.enum(['critical', 'major', 'minor', 'warning']).optional(),
+  sites: z.array(z.string().min(1)).optional(),
+  minEscalationLevel: z.number().int().min(0).optional(),
+}).strict();
+export type WebhookTargetConfig = z.infer<typeof webhookTargetSchema>;
+
+/** A JSON array in an environment variable, validated (no I/O: the string is already in memory). */
+const jsonArray = <T extends z.ZodType>(item: T) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+      return z.NEVER;
+    }
+  }).pipe(z.array(item));
+
 export const envSchema = z.object({
   ANJU_MQTT_PORT: port.default(1883),
   ANJU_WS_PORT: port.default(8083),
@@ -40,6 +64,12 @@ export const envSchema = z.object({
   /** fsync each spool group commit (PUBACK means on disk). `0` trades crash safety for throughput. */
   ANJU_SPOOL_FSYNC: flag.default(true),
 
+  /** Alarm webhooks: a JSON array of {url, format: json|wecom|dingtalk, secret?, dingtalkSecret?, minSeverity?, sites?, minEscalationLevel?}. */
+  ANJU_ALERT_WEBHOOKS: jsonArray(webhookTargetSchema).optional(),
+  /** Unacknowledged alarms escalate after this many minutes (critical, major). */
+  ANJU_ESCALATE_CRITICAL_MIN: z.coerce.number().positive().max(1440).default(5),
+  ANJU_ESCALATE_MAJOR_MIN: z.coerce.number().positive().max(10_080).default(30),
+
   ANJU_INFLUX_URL: z.url().optional(),
   ANJU_INFLUX_TOKEN: optionalString,
   ANJU_INFLUX_ORG: optionalString,
@@ -62,6 +92,7 @@ export interface AnjuConfig {
   ingest: { brokerUrl?: string; username: string; password?: string };
   duckdb: { memoryLimit: string; threads: number };
   spool: { quotaBytes: number; fsync: boolean };
+  alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
   influx: {
     url?: string; token?: string; org?: string; bucket?: string;
     db?: string; rp?: string; user?: string; password?: string;
@@ -99,6 +130,11 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     ingest: { brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD },
     duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
     spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC },
+    alerts: {
+      webhooks: e.ANJU_ALERT_WEBHOOKS ?? [],
+      escalateCriticalAfterMs: e.ANJU_ESCALATE_CRITICAL_MIN * 60_000,
+      escalateMajorAfterMs: e.ANJU_ESCALATE_MAJOR_MIN * 60_000,
+    },
     influx: {
       url: e.ANJU_INFLUX_URL, token: e.ANJU_INFLUX_TOKEN, org: e.ANJU_INFLUX_ORG, bucket: e.ANJU_INFLUX_BUCKET,
       db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from '../types.js';
+import { alertExportRoutes } from './api/alerts/export.js';
+import { alertRoutes } from './api/alerts/index.js';
+import { alertStreamRoutes } from './api/alerts/stream.js';
 import { deviceRoutes } from './api/devices/index.js';
 import { telemetryRoutes } from './api/devices/telemetry.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
+import { ruleRoutes } from './api/rules/index.js';
 import { siteRoutes } from './api/sites/index.js';
 import { tokenRoutes } from './api/tokens/index.js';
 import { healthRoutes } from './health/index.js';
@@ -23,4 +27,12 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
   await app.register(siteRoutes, { prefix: '/api/sites', ...opts });
   await app.register(rejectRoutes, { prefix: '/api/ingest/rejects', ...opts });
   await app.register(tokenRoutes, { prefix: '/api/tokens', ...opts });
+  // Alerts only where the composition root runs the engine (not on the broker role).
+  if (deps.alerts) {
+    const alertOpts = { ...opts, alerts: deps.alerts };
+    await app.register(alertRoutes, { prefix: '/api/alerts', ...alertOpts });
+    await app.register(alertStreamRoutes, { prefix: '/api/alerts', ...alertOpts });
+    await app.register(alertExportRoutes, { prefix: '/api', ...alertOpts });
+    await app.register(ruleRoutes, { prefix: '/api/rules', ...alertOpts });
+  }
 }

@@ -2,7 +2,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import {
   ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmQuery, type AlarmStore,
   type Severity,
-} from '../../alerts/contracts.js';
+} from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
 
@@ -16,7 +16,13 @@ import { DatabaseClosedError, toNumber, type SerialConnection } from './connecti
  * make a second alarm active under a key (ActiveAlarmConflictError). Not a UNIQUE index: DuckDB
  * checks index constraints eagerly on UPDATE, which misfires on rows updated back and forth.
  * Details, timeline and event snapshots are JSON text (no JSON extension needed).
+ *
+ * The rules configuration (`PUT /api/rules`) is one row of rule_state under RULES_CONFIG_KEY:
+ * rule-state keys always contain a `/` (`<rule>/device/<id>`, `engine/last/<id>`), so the key cannot
+ * collide, and loadRuleState leaves it out. No migration needed.
  */
+
+const RULES_CONFIG_KEY = 'rule_config';
 
 type Row = Record<string, DuckDBValue>;
 
@@ -162,7 +168,7 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; release
     },
     async loadRuleState() {
       open();
-      const r = await conn.query('SELECT key, value FROM rule_state');
+      const r = await conn.query('SELECT key, value FROM rule_state WHERE key <> $1', [RULES_CONFIG_KEY]);
       return new Map(r.map((x) => [String(x.key), JSON.parse(String(x.value)) as unknown]));
     },
     async saveRuleState(changes) {
@@ -186,6 +192,17 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; release
           );
         }
       });
+    },
+    async loadRulesConfig() {
+      open();
+      const r = await conn.query('SELECT value FROM rule_state WHERE key = $1', [RULES_CONFIG_KEY]);
+      return r[0] ? (JSON.parse(String(r[0].value)) as unknown) : undefined;
+    },
+    async saveRulesConfig(config) {
+      open();
+      await conn.query('INSERT INTO rule_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+        RULES_CONFIG_KEY, JSON.stringify(config),
+      ]);
     },
     close() {
       closed = true;

@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { TelemetryStore } from '../contract.js';
 import type { StateStore } from '../state/contract.js';
-import type { AlarmStore } from '../../alerts/contracts.js';
+import type { AlarmStore } from '../alarms/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';

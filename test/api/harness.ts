@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '../../alerts/index.js';
 import { createApp, type ApiConfig, type ApiDeps, type HealthReport } from '../../api/app.js';
 import { ensureAdminToken } from '../../api/bootstrap.js';
+import type { Device, FieldValue } from '../../core/index.js';
 import { generateToken, hashToken } from '../../core/secrets.js';
 import { createRejectLog } from '../../ingest/rejects.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/embedded/index.js';
@@ -28,7 +30,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(config: ApiConfig = {}, override: (deps: ApiDeps) => ApiDeps = (d) => d): Promise<Harness> {
+/** Deps that need the open database (a started alert engine); `close` runs after the app closes, before the database. */
+export type HarnessExtension = (db: EmbeddedDatabase, deps: ApiDeps) => Promise<{ deps: ApiDeps; close?: () => Promise<void> }>;
+
+export async function startHarness(
+  config: ApiConfig = {},
+  override: (deps: ApiDeps) => ApiDeps = (d) => d,
+  extend?: HarnessExtension,
+): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-api-'));
   const logger = pino({ level: 'silent' });
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '256MB', threads: 1 }, { logger });
@@ -37,7 +46,7 @@ export async function startHarness(config: ApiConfig = {}, override: (deps: ApiD
   await directory.load();
   const latest = createLatestCache({ store: db.telemetry });
   const health = { report: { status: 'ok', checks: { store: { status: 'ok' } } } as HealthReport };
-  const deps = override({
+  const baseDeps = override({
     logger,
     state: db.state,
     directory,
@@ -47,6 +56,8 @@ export async function startHarness(config: ApiConfig = {}, override: (deps: ApiD
     metrics,
     health: async () => health.report,
   });
+  const extended = extend ? await extend(db, baseDeps) : undefined;
+  const deps = extended?.deps ?? baseDeps;
 
   const admin = generateToken();
   await ensureAdminToken(admin, { state: db.state });
@@ -70,8 +81,34 @@ export async function startHarness(config: ApiConfig = {}, override: (deps: ApiD
     },
     async close() {
       await app.close();
+      await extended?.close?.();
       await db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+// ---------------------------------------------------------------- alerts
+
+/** 2025-03-03 08:00 at +08:00. */
+export const T0 = Date.UTC(2025, 2, 3, 0, 0, 0);
+
+/** The harness with a started alert engine (its clock is `now`) as the `alerts` dep. */
+export async function startAlertsHarness(
+  now: { ms: number },
+  config: ApiConfig = {},
+  override: (deps: ApiDeps) => ApiDeps = (d) => d,
+): Promise<{ h: Harness; engine: AlertEngine }> {
+  let engine: AlertEngine | undefined;
+  const h = await startHarness(config, override, async (db, deps) => {
+    const e = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: deps.directory, logger: deps.logger, metrics: deps.metrics, clock: () => now.ms });
+    await e.start();
+    engine = e;
+    return { deps: { ...deps, alerts: { engine: e } }, close: () => e.close() };
+  });
+  return { h, engine: engine as AlertEngine };
+}
+
+export function feed(engine: AlertEngine, device: Device, ts: number, fields: Record<string, FieldValue>): Promise<void> {
+  return engine.accept([{ device: device.id, kind: device.kind, site: device.site, building: device.building, ...(device.category ? { category: device.category } : {}), ts, fields }]);
 }

@@ -1,0 +1,139 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import { AlarmError, type Alarm, type Severity } from './contracts.js';
+import type { AlertEngine } from './engine.js';
+import type { ReminderEvent } from './notifiers/contract.js';
+
+/**
+ * Escalation and reminders (issue 4): an unacknowledged critical alarm goes up a level after
+ * `criticalAfterMs` (default 5 min), a major one after `majorAfterMs` (30 min), and again after each
+ * further such interval up to `maxLevel`, one level per tick — so a hub that was down does not fire
+ * every level at once. The engine records the escalation (timeline, event); webhook targets with
+ * `minEscalationLevel` are the people it reaches. An acknowledgement stops it (the engine refuses to
+ * escalate an acknowledged alarm).
+ *
+ * Between escalations, an unacknowledged alarm of a reminded severity is announced again every
+ * `reminderEveryMs` (not stored: a reminder changes nothing about the alarm). The reminder clock
+ * starts at the alarm's raise or latest escalation; reminders sent are remembered in memory only,
+ * so after a restart the next one may come up to one interval early.
+ *
+ * Ages are measured on the injected clock against the alarm's start (the triggering reading's
+ * time). node-cron only decides when a check runs; `runOnce(now)` is the check, for tests.
+ */
+
+export interface EscalationConfig {
+  readonly criticalAfterMs: number;
+  readonly majorAfterMs: number;
+  readonly reminderEveryMs: number;
+  /** node-cron expression with seconds, e.g. every 30 s: `*\/30 * * * * *`. */
+  readonly cron: string;
+  /** Highest escalation level. Default 3. */
+  readonly maxLevel?: number;
+  /** Severities that get reminders. Default critical and major (a reminder per bin fill would be noise). */
+  readonly remindSeverities?: readonly Severity[];
+}
+
+export const defaultEscalationConfig: EscalationConfig = {
+  criticalAfterMs: 5 * 60_000, majorAfterMs: 30 * 60_000, reminderEveryMs: 15 * 60_000, cron: '*/30 * * * * *',
+};
+
+export interface EscalationDeps {
+  engine: Pick<AlertEngine, 'active' | 'escalate'>;
+  clock: () => number;
+  logger: Logger;
+  /** Where reminders go (Notifications.remind); without it, no reminders. */
+  remind?: (event: ReminderEvent) => void;
+}
+
+export interface EscalationResult {
+  escalated: string[];
+  reminded: string[];
+}
+
+export interface Escalation {
+  runOnce(now?: number): Promise<EscalationResult>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createEscalation(config: EscalationConfig, deps: EscalationDeps): Escalation {
+  if (!cron.validate(config.cron)) throw new Error(`escalation: invalid cron expression "${config.cron}"`);
+  const maxLevel = config.maxLevel ?? 3;
+  const remindSeverities = new Set(config.remindSeverities ?? ['critical', 'major']);
+  const log = deps.logger.child({ part: 'escalation' });
+  /** alarm id → { ts of the last reminder, how many were sent } */
+  const reminders = new Map<string, { ts: number; n: number }>();
+  let task: ScheduledTask | undefined;
+  let running: Promise<EscalationResult> | undefined;
+
+  const afterMs = (s: Severity): number | undefined => (s === 'critical' ? config.criticalAfterMs : s === 'major' ? config.majorAfterMs : undefined);
+
+  /** When the alarm was last announced by a raise or an escalation. */
+  const lastAnnounced = (a: Alarm): number => {
+    let ts = a.startTs;
+    for (const t of a.timeline) if (t.event === 'escalated' && t.ts > ts) ts = t.ts;
+    return ts;
+  };
+
+  async function check(now: number): Promise<EscalationResult> {
+    const out: EscalationResult = { escalated: [], reminded: [] };
+    const unacked = deps.engine.active().filter((a) => a.status === 'active_unack');
+    const live = new Set(unacked.map((a) => a.id));
+    for (const id of reminders.keys()) if (!live.has(id)) reminders.delete(id);
+
+    for (const a of unacked) {
+      const after = afterMs(a.severity);
+      if (after !== undefined && a.escalationLevel < maxLevel && now - a.startTs >= after * (a.escalationLevel + 1)) {
+        const level = a.escalationLevel + 1;
+        const minutes = Math.round((now - a.startTs) / 60_000);
+        try {
+          await deps.engine.escalate(a.id, 'escalation', `未确认 ${minutes} 分钟，升级至第 ${level} 级 (unacknowledged for ${minutes} min)`);
+          out.escalated.push(a.id);
+          // The escalation is itself a page: the reminder clock restarts from it.
+          reminders.set(a.id, { ts: now, n: reminders.get(a.id)?.n ?? 0 });
+        } catch (err) {
+          // Acknowledged or cleared between our look and the engine's queue: nothing to do.
+          if (!(err instanceof AlarmError)) log.error({ err, alarm: a.id }, 'escalation failed');
+        }
+        continue;
+      }
+      if (!deps.remind || !remindSeverities.has(a.severity)) continue;
+      const sent = reminders.get(a.id);
+      const since = Math.max(lastAnnounced(a), sent?.ts ?? 0);
+      if (now - since < config.reminderEveryMs) continue;
+      const n = (sent?.n ?? 0) + 1;
+      reminders.set(a.id, { ts: now, n });
+      deps.remind({ type: 'reminder', seq: 0, ts: now, alarm: a, reminder: n });
+      out.reminded.push(a.id);
+    }
+    if (out.escalated.length || out.reminded.length) log.info({ escalated: out.escalated.length, reminded: out.reminded.length }, 'escalation check');
+    return out;
+  }
+
+  function runOnce(now = deps.clock()): Promise<EscalationResult> {
+    // One check at a time: a slow store must not let two ticks escalate the same alarm twice.
+    const next = (running ?? Promise.resolve(undefined)).catch(() => undefined).then(() => check(now));
+    running = next;
+    return next;
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (task) return;
+      task = cron.schedule(config.cron, async () => {
+        try {
+          await runOnce();
+        } catch (err) {
+          log.error({ err }, 'escalation check failed');
+        }
+      }, { name: 'anju-escalation', noOverlap: true });
+    },
+    async stop() {
+      const t = task;
+      task = undefined;
+      if (t) await t.destroy();
+      await running?.catch(() => undefined);
+    },
+  };
+}

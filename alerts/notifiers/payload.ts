@@ -1,0 +1,81 @@
+import type { Alarm, TimelineEntry } from '../contracts.js';
+import type { NotificationEvent } from './contract.js';
+
+/**
+ * The JSON shape of an alarm and of an alarm event outside the process: REST, SSE, MQTT and
+ * webhooks all answer this one shape. Times are ISO 8601 (DESIGN §3), under names that say so.
+ */
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface TimelineEntryJson {
+  time: string;
+  event: TimelineEntry['event'];
+  actor?: string;
+  text?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AlarmJson {
+  id: string;
+  type: string;
+  originator: { kind: 'device' | 'building'; id: string };
+  site: string;
+  building: string;
+  severity: Alarm['severity'];
+  status: Alarm['status'];
+  startTime: string;
+  lastUpdateTime: string;
+  ackTime?: string;
+  clearTime?: string;
+  assignee?: string;
+  escalationLevel: number;
+  count: number;
+  details: Record<string, unknown>;
+}
+
+export interface AlarmWithTimelineJson extends AlarmJson {
+  timeline: TimelineEntryJson[];
+}
+
+export function timelineToJson(t: TimelineEntry): TimelineEntryJson {
+  return {
+    time: iso(t.ts), event: t.event,
+    ...(t.actor !== undefined ? { actor: t.actor } : {}), ...(t.text !== undefined ? { text: t.text } : {}),
+    ...(t.details !== undefined ? { details: { ...t.details } } : {}),
+  };
+}
+
+/** Without the timeline, for lists and events (a timeline can be long; one alarm's GET carries it). */
+export function alarmSummaryToJson(a: Alarm): AlarmJson {
+  return {
+    id: a.id, type: a.type, originator: { kind: a.originator.kind, id: a.originator.id }, site: a.site, building: a.building,
+    severity: a.severity, status: a.status, startTime: iso(a.startTs), lastUpdateTime: iso(a.lastUpdateTs),
+    ...(a.ackTs !== undefined ? { ackTime: iso(a.ackTs) } : {}), ...(a.clearTs !== undefined ? { clearTime: iso(a.clearTs) } : {}),
+    ...(a.assignee !== undefined ? { assignee: a.assignee } : {}),
+    escalationLevel: a.escalationLevel, count: a.count, details: { ...a.details },
+  };
+}
+
+export function alarmToJson(a: Alarm): AlarmWithTimelineJson {
+  return { ...alarmSummaryToJson(a), timeline: a.timeline.map(timelineToJson) };
+}
+
+export interface AlarmEventJson {
+  seq: number;
+  time: string;
+  type: NotificationEvent['type'];
+  previousSeverity?: Alarm['severity'];
+  reminder?: number;
+  alarm: AlarmJson;
+}
+
+/** Events carry the alarm without its timeline: the event is the news, the timeline is one GET away. */
+export function eventToJson(e: NotificationEvent): AlarmEventJson {
+  return {
+    seq: e.seq, time: iso(e.ts), type: e.type,
+    ...(e.type !== 'reminder' && e.previousSeverity ? { previousSeverity: e.previousSeverity } : {}),
+    ...(e.type === 'reminder' ? { reminder: e.reminder } : {}),
+    alarm: alarmSummaryToJson(e.alarm),
+  };
+}

@@ -1,0 +1,150 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { z } from 'zod';
+import type { AlarmEvent } from '../../../../alerts/contracts.js';
+import { eventToJson } from '../../../../alerts/notifiers/payload.js';
+import { createTokenAuthenticator } from '../../../plugins/app/auth.js';
+import { ApiError } from '../../../plugins/app/errors.js';
+import { errorSchema } from '../../../schemas.js';
+import type { AlertRouteOptions } from './schemas.js';
+
+/**
+ * `GET /api/alerts/stream`: alarm events as Server-Sent Events (WHATWG HTML §9.2):
+ * `id: <seq>`, `event: <type>`, `data: <event JSON>` — the JSON of MQTT and webhooks.
+ *
+ * Resuming: with `Last-Event-ID` (the header EventSource sends on reconnect, or `?lastEventId=`)
+ * the stored events after it are replayed before live ones, with no gap and no duplicate at the
+ * switch: the client subscribes first and holds live events while the replay reads the store,
+ * then sends the held ones it has not already sent (seq > the last sent). Without it, live only:
+ * load `GET /api/alerts` first, then pass the highest seq seen, or resume from a previous stream.
+ *
+ * Auth: a bearer token as everywhere, or — because a browser's EventSource cannot send headers —
+ * `?access_token=<token>` on this route only. The route logs at warn and above only, so the
+ * request line carrying the token never reaches the log.
+ *
+ * Limits: a comment line every `heartbeatMs` keeps proxies from closing an idle stream; a client
+ * that leaves more than `maxClientBufferBytes` unread, or whose replay outruns `maxPendingEvents`
+ * held live events, is disconnected (counted) — it reconnects with Last-Event-ID and catches up.
+ */
+
+function metric<T>(reg: Registry, name: string, make: () => T): T {
+  return (reg.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+const seqText = z.string().regex(/^\d{1,15}$/, 'expected an event id (a non-negative integer)');
+const bearerQuery = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { config, deps, alerts }) => {
+  const { engine } = alerts;
+  const { heartbeatMs, maxClientBufferBytes, maxPendingEvents } = config.alerts;
+  const reg = deps.metrics;
+  const clientsGauge = metric(reg, 'anju_sse_clients', () => new Gauge({ name: 'anju_sse_clients', help: 'Connected alarm SSE clients', registers: [reg] }));
+  const disconnects = metric(reg, 'anju_sse_disconnects_total', () => new Counter({
+    name: 'anju_sse_disconnects_total', help: 'Alarm SSE streams ended, by reason: client (went away), slow (left too much unread), shutdown, error (replay failed)', labelNames: ['reason'], registers: [reg],
+  }));
+  // Its own authenticator, without a cache: a stream is opened rarely, and a revoked token must not
+  // be able to open one.
+  const authenticator = createTokenAuthenticator({ cacheTtlMs: 0 }, { state: deps.state, ...(deps.now ? { now: deps.now } : {}) });
+  const open = new Set<(reason: 'shutdown') => void>();
+
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end('shutdown');
+  });
+
+  app.get(
+    '/stream',
+    {
+      // Authenticated by the route's own hook below (header or ?access_token=).
+      config: { public: true },
+      logLevel: 'warn',
+      onRequest: async (request) => {
+        const q = request.query as Record<string, unknown>;
+        const token = typeof q.access_token === 'string' && bearerQuery.test(q.access_token) ? q.access_token : undefined;
+        const header = request.headers.authorization ?? (token ? `Bearer ${token}` : undefined);
+        request.principal = await authenticator.authenticate(header);
+      },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Alarm events as Server-Sent Events, resumable with Last-Event-ID',
+        description: 'EventSource cannot send headers: pass the token as `?access_token=` (this route only). Reconnects send `Last-Event-ID`; `?lastEventId=` does the same.',
+        querystring: z.object({ access_token: z.string().optional(), lastEventId: seqText.optional() }),
+        headers: z.object({ 'last-event-id': seqText.optional() }).loose(),
+        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, 400: errorSchema, 401: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const given = request.headers['last-event-id'] ?? request.query.lastEventId;
+      const resumeFrom = given === undefined ? undefined : Number(given);
+      if (resumeFrom !== undefined && !Number.isSafeInteger(resumeFrom)) throw new ApiError(400, 'validation_failed', 'Last-Event-ID is not an event id');
+
+      reply.hijack();
+      const res: ServerResponse = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // nginx buffers proxied responses by default, which would hold events back.
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      res.write(`retry: 3000\n: anju alarm stream\n\n`);
+
+      let lastSent = resumeFrom ?? -1;
+      let live = false;
+      let ended = false;
+      const held: AlarmEvent[] = [];
+
+      const end = (reason: 'client' | 'slow' | 'shutdown' | 'error') => {
+        if (ended) return;
+        ended = true;
+        unsubscribe();
+        clearInterval(heartbeat);
+        open.delete(end);
+        clientsGauge.dec();
+        disconnects.inc({ reason });
+        if (reason === 'slow') request.log.warn({ unread: res.writableLength }, 'alarm stream client too slow: disconnected');
+        if (reason === 'client') return;
+        if (reason === 'slow') res.destroy();
+        else res.end();
+      };
+      const write = (text: string) => {
+        if (ended) return;
+        res.write(text);
+        if (res.writableLength > maxClientBufferBytes) end('slow');
+      };
+      const send = (e: AlarmEvent) => {
+        if (e.seq <= lastSent) return;
+        lastSent = e.seq;
+        write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventToJson(e))}\n\n`);
+      };
+      const unsubscribe = engine.subscribe((e) => {
+        if (live) return send(e);
+        held.push(e);
+        if (held.length > maxPendingEvents) end('slow');
+      });
+      const heartbeat = setInterval(() => write(': keep-alive\n\n'), heartbeatMs);
+      heartbeat.unref();
+      open.add(end);
+      clientsGauge.inc();
+      res.on('close', () => end('client'));
+
+      try {
+        if (resumeFrom !== undefined) {
+          const page = 1_000;
+          for (;;) {
+            const events = await engine.eventsSince(lastSent, page);
+            if (ended) return;
+            for (const e of events) send(e);
+            if (events.length < page) break;
+          }
+        }
+        for (const e of held.splice(0)) send(e);
+        live = true;
+      } catch (err) {
+        request.log.error({ err }, 'alarm stream replay failed');
+        end('error');
+      }
+    },
+  );
+};

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { rulesConfigSchema } from '../../../../alerts/config.js';
+import { RulesConfigError } from '../../../../alerts/contracts.js';
+import { requireRole } from '../../../plugins/app/auth.js';
+import { validationFailed } from '../../../plugins/app/errors.js';
+import { authErrors } from '../../../schemas.js';
+import type { AlertRouteOptions } from '../alerts/schemas.js';
+
+/**
+ * `GET|PUT /api/rules`: the rules configuration (alerts/config.ts: per-rule parameter overrides for
+ * all devices, per kind, per site, per device). Every role may read it (a control room should see
+ * the thresholds it is alarmed by); only admin replaces it. A PUT is the whole configuration, checked
+ * twice: its shape by the body schema, then every override against its rule (unknown rules and
+ * parameters, out-of-range values) by the engine, which stores it and applies it to the next
+ * reading — both refusals answer 400 with the path of what to fix.
+ */
+
+export const ruleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { alerts }) => {
+  const { engine } = alerts;
+  const configSchema = rulesConfigSchema.meta({ id: 'RulesConfig' });
+
+  app.get(
+    '/',
+    { schema: { tags: ['rules'], summary: 'The alert rules configuration in force', response: { 200: configSchema, ...authErrors } } },
+    async () => engine.rulesConfig(),
+  );
+
+  app.put(
+    '/',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['rules'],
+        summary: 'Replace the alert rules configuration (admin); stored, and applied to the next reading',
+        body: configSchema,
+        response: { 200: configSchema, ...authErrors },
+      },
+    },
+    async (request) => {
+      try {
+        const applied = await engine.setRulesConfig(request.body);
+        request.log.info({ by: request.principal?.tokenId }, 'alert rules configuration replaced');
+        return applied;
+      } catch (err) {
+        if (err instanceof RulesConfigError) throw validationFailed(err.issues.map((i) => ({ in: 'body', ...i })));
+        throw err;
+      }
+    },
+  );
+};

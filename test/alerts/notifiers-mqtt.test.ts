@@ -1,0 +1,65 @@
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alarm, AlarmEvent } from '../../alerts/contracts.js';
+import { createMqttNotifier, type Notifier } from '../../alerts/notifiers/index.js';
+import { createBroker, serviceAccountFromPassword, type AnjuBroker } from '../../broker/index.js';
+
+/** The MQTT notifier through the real Aedes broker to a real subscribed service account. */
+
+const T = Date.UTC(2025, 2, 3, 0, 0, 0);
+const alarm: Alarm = {
+  id: 'a-9', type: 'bin_fill', originator: { kind: 'device', id: 'bin-7' }, site: 'chundu', building: 'b1', severity: 'major',
+  status: 'active_unack', startTs: T, lastUpdateTs: T, escalationLevel: 0, count: 1, details: { fill: 93 }, timeline: [],
+};
+
+describe('mqtt notifier', () => {
+  let broker: AnjuBroker;
+  let notifier: Notifier;
+  const metrics = new Registry();
+
+  beforeAll(async () => {
+    const account = await serviceAccountFromPassword('alerts-bms', 'bms-pw', { subscribe: ['anju/alerts/#'] });
+    broker = await createBroker(
+      { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 64 * 1024, connectRatePerMinute: 1000, drainTimeoutMs: 5000 },
+      { policy: { authenticateDevice: async () => false, serviceAccounts: [account] }, logger: pino({ level: 'silent' }), metrics: new Registry() },
+    );
+    notifier = createMqttNotifier({}, { publish: (packet, done) => broker.aedes.publish(packet, done), logger: pino({ level: 'silent' }), metrics });
+  });
+  afterAll(async () => {
+    await notifier.close();
+    await broker.close();
+  });
+
+  it('publishes alarm events on anju/alerts/{site}/{type}, QoS 1, not retained; skips plain repeats', async () => {
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.tcpPort}`, {
+      protocolVersion: 4, reconnectPeriod: 0, username: 'alerts-bms', password: 'bms-pw', clientId: 'alerts-bms-1',
+    });
+    try {
+      const got: Array<{ topic: string; payload: Record<string, unknown>; qos: number; retain: boolean }> = [];
+      client.on('message', (topic, payload, packet) => got.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown>, qos: packet.qos, retain: packet.retain }));
+      const granted = await client.subscribeAsync('anju/alerts/#', { qos: 1 });
+      expect(granted[0]?.qos).toBe(1);
+
+      const ev = (seq: number, type: AlarmEvent['type']): AlarmEvent => ({ seq, ts: T + seq, type, alarm });
+      notifier.notify(ev(1, 'raised'));
+      notifier.notify(ev(2, 'updated'));
+      notifier.notify(ev(3, 'acked'));
+      await notifier.idle();
+      const until = Date.now() + 3_000;
+      while (got.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
+
+      expect(got.map((g) => [g.topic, g.payload.type, g.qos, g.retain])).toEqual([
+        ['anju/alerts/chundu/bin_fill', 'raised', 1, false],
+        ['anju/alerts/chundu/bin_fill', 'acked', 1, false],
+      ]);
+      expect(got[0]?.payload).toMatchObject({ seq: 1, alarm: { id: 'a-9', severity: 'major', details: { fill: 93 } } });
+      const sent = (await metrics.getSingleMetric('anju_notifications_total')?.get())?.values.find((v) => v.labels.notifier === 'mqtt' && v.labels.outcome === 'sent');
+      expect(sent?.value).toBe(2);
+    } finally {
+      await client.endAsync();
+    }
+  });
+});

@@ -1,0 +1,160 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertEngine } from '../../alerts/index.js';
+import type { Device } from '../../core/index.js';
+import { feed, startAlertsHarness, T0, type Harness } from './harness.js';
+
+/** GET /api/alerts/stream over a real HTTP listener, read with fetch's streaming body. */
+
+interface SseEvent { id?: string; event?: string; data?: string }
+
+/** An open SSE connection: parsed events (comments kept apart) as they arrive. */
+async function openStream(url: string, headers: Record<string, string> = {}) {
+  const ac = new AbortController();
+  const res = await fetch(url, { headers, signal: ac.signal });
+  const events: SseEvent[] = [];
+  const comments: string[] = [];
+  const waiters: Array<() => void> = [];
+  const reading = (async () => {
+    if (!res.body || res.status !== 200) return;
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev: SseEvent = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) comments.push(line.slice(1).trim());
+            else if (line.startsWith('id: ')) ev.id = line.slice(4);
+            else if (line.startsWith('event: ')) ev.event = line.slice(7);
+            else if (line.startsWith('data: ')) ev.data = line.slice(6);
+          }
+          if (ev.data !== undefined) events.push(ev);
+          for (const w of waiters.splice(0)) w();
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return {
+    res, events, comments,
+    async waitFor(pred: () => boolean, ms = 5_000) {
+      const until = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > until) throw new Error(`timed out; have ${JSON.stringify(events.map((e) => [e.id, e.event]))}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
+      }
+    },
+    async close() {
+      ac.abort();
+      await reading;
+    },
+  };
+}
+
+describe('api alerts SSE stream', () => {
+  const now = { ms: T0 };
+  let h: Harness;
+  let engine: AlertEngine;
+  let base: string;
+  let sd1: Device;
+  let sd2: Device;
+  const logged: string[] = [];
+  const logger = pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { logged.push(chunk.toString('utf8')); cb(); } }));
+
+  beforeAll(async () => {
+    ({ h, engine } = await startAlertsHarness(now, { alerts: { heartbeatMs: 100 } }, (d) => ({ ...d, logger })));
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`;
+    sd1 = (await h.deps.directory.create({ id: 'sd1', kind: 'smoke_detector', site: 'chundu', building: 'b1' })).device;
+    sd2 = (await h.deps.directory.create({ id: 'sd2', kind: 'smoke_detector', site: 'chundu', building: 'b2' })).device;
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('refuses a missing or unknown token with 401', async () => {
+    const none = await fetch(`${base}/api/alerts/stream`);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    const wrong = await fetch(`${base}/api/alerts/stream?access_token=not-a-token`);
+    expect(wrong.status).toBe(401);
+  });
+
+  it('delivers live events, resumes with Last-Event-ID replaying exactly the missed ones, and accepts ?access_token=', async () => {
+    const s1 = await openStream(`${base}/api/alerts/stream?access_token=${h.tokens.viewer}`);
+    expect(s1.res.status).toBe(200);
+    expect(s1.res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    await feed(engine, sd1, T0, { smoke: 0.5 });
+    await s1.waitFor(() => s1.events.length === 1);
+    const raised = s1.events[0] as SseEvent;
+    expect(raised.event).toBe('raised');
+    const data = JSON.parse(raised.data ?? '{}');
+    expect(data).toMatchObject({ seq: Number(raised.id), type: 'raised', time: new Date(T0).toISOString(), alarm: { type: 'smoke', originator: { id: 'sd1' }, severity: 'critical' } });
+    await s1.waitFor(() => s1.comments.includes('keep-alive'));
+    await s1.close();
+
+    // Missed while disconnected: an ack, a comment and a new alarm.
+    const id = data.alarm.id as string;
+    await engine.ack(id, 'someone');
+    await engine.comment(id, 'someone', 'checking');
+    await feed(engine, sd2, T0 + 1_000, { smoke: 0.6 });
+    await engine.idle();
+
+    const s2 = await openStream(`${base}/api/alerts/stream`, { authorization: `Bearer ${h.tokens.viewer}`, 'last-event-id': raised.id ?? '' });
+    await s2.waitFor(() => s2.events.length === 3);
+    expect(s2.events.map((e) => e.event)).toEqual(['acked', 'commented', 'raised']);
+    const seqs = s2.events.map((e) => Number(e.id));
+    expect(seqs).toEqual([Number(raised.id) + 1, Number(raised.id) + 2, Number(raised.id) + 3]);
+    // Then live, without a duplicate at the switch.
+    await engine.clear(id, 'someone');
+    await s2.waitFor(() => s2.events.length === 4);
+    expect(s2.events[3]).toMatchObject({ event: 'cleared', id: String(Number(raised.id) + 4) });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(s2.events).toHaveLength(4);
+    await s2.close();
+
+    // ?lastEventId= does the same (for clients that build the URL themselves).
+    const s3 = await openStream(`${base}/api/alerts/stream?lastEventId=${Number(raised.id) + 2}&access_token=${h.tokens.maintenance}`);
+    await s3.waitFor(() => s3.events.length === 2);
+    expect(s3.events.map((e) => e.event)).toEqual(['raised', 'cleared']);
+    await s3.close();
+  });
+
+  it('replays with no gap and no duplicate while events keep arriving during the replay', async () => {
+    const from = Number((await engine.eventsSince(0, 10_000)).at(-1)?.seq ?? 0);
+    const s = await openStream(`${base}/api/alerts/stream?lastEventId=0&access_token=${h.tokens.viewer}`);
+    const burst: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      const d = (await h.deps.directory.create({ id: `sdx${i}`, kind: 'smoke_detector', site: 'chundu', building: 'b9' })).device;
+      burst.push(feed(engine, d, T0 + 10_000 + i, { smoke: 0.5 }));
+    }
+    await Promise.all(burst);
+    await s.waitFor(() => s.events.length === from + 20);
+    expect(s.events.map((e) => Number(e.id))).toEqual(Array.from({ length: from + 20 }, (_, i) => i + 1));
+    await s.close();
+  });
+
+  it('never writes the access token to the log and cleans up on disconnect', async () => {
+    const gauge = async () => (await h.deps.metrics.getSingleMetric('anju_sse_clients')?.get())?.values[0]?.value;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await gauge()).toBe(0);
+    const s = await openStream(`${base}/api/alerts/stream?access_token=${h.tokens.viewer}`);
+    await s.waitFor(() => s.comments.length > 0);
+    expect(await gauge()).toBe(1);
+    await s.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await gauge()).toBe(0);
+    expect(logged.length).toBeGreaterThan(0);
+    for (const t of Object.values(h.tokens)) expect(logged.join('\n')).not.toContain(t);
+  });
+});
