@@ -1,0 +1,402 @@
+/**
+ * `npm run bench:alerts`: publish → alarm on SSE, p50 and p99, at 10 %, 50 % and 90 % of the
+ * pipeline's sustained throughput, beside publish → stored latency measured in the same run (the
+ * baseline: the same readings, the same process, the same moment).
+ *
+ * Each phase builds a fresh hub the way `cli/platform.ts` does — embedded broker (scrypt device
+ * auth, ACL) → in-process ingest → durable spool (fsync on; PUBACK after the group commit) →
+ * forwarder → DuckDB, with the latest cache and the alert engine (`startAlerts`: rules, DuckDB alarm
+ * store, MQTT notifier, escalation) as the pipeline's other consumers, and the Fastify app from
+ * `createApp` listening on port 0 — then:
+ *   - an SSE client in its own process (the control room) holds `GET /api/alerts/stream` open;
+ *   - N smoke detectors in another process publish at QoS 1; among ordinary readings some are fire
+ *     readings (alarm flag, smoke 0.5 dB/m) — `--alarms` per second across the fleet (default 10), or
+ *     one message in `--trigger-every` K per device — and the device's next reading clears the alarm
+ *     again, so each fire reading raises exactly one new critical `smoke` alarm;
+ *   - publish → stored: send time (carried in `seq`) → `TelemetryStore.write` resolved, per reading;
+ *   - publish → SSE alarm: send time of the fire reading → its `raised` event read by the SSE client,
+ *     matched by (device, ts) — the alarm's start time is the reading's ts.
+ * Baseline 0 (no MQTT, no load): the engine and its DuckDB alarm store alone, fire and clearing
+ * readings handed to `accept()` one after the other — what one alarm costs, and the most alarms
+ * per second that store sustains. Phase 1 runs the whole hub at saturation (as fast as PUBACKs
+ * allow, ordinary readings: the spine's throughput with every consumer attached) for the 100 %
+ * figure; the load levels offer a fixed rate, that share of it, with the fire readings.
+ * Every alarm store `record()` (one DuckDB transaction) is timed as well.
+ *
+ * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
+ * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createApp } from '../../api/app.js';
+import { ensureAdminToken } from '../../api/bootstrap.js';
+import { createBroker } from '../../broker/index.js';
+import { startAlerts } from '../../cli/alerts.js';
+import { buildHealth } from '../../cli/health.js';
+import { openTelemetryPath } from '../../cli/telemetry-path.js';
+import { loadConfig } from '../../core/config.js';
+import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
+import type { Reading } from '../../core/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, type AlarmStore, type TelemetryStore } from '../../storage/index.js';
+import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/stats.js';
+import type { AlertPublishersJob } from './publishers.js';
+import type { SseRaised } from './sse-client.js';
+
+const { values } = parseArgs({ options: {
+  publishers: { type: 'string', default: '50' }, window: { type: 'string', default: '10' },
+  seconds: { type: 'string', default: '10' }, 'saturation-seconds': { type: 'string', default: '5' },
+  alarms: { type: 'string', default: '10' }, 'trigger-every': { type: 'string', default: '0' },
+  levels: { type: 'string', default: '10,50,90' },
+} });
+const publishers = Number(values.publishers);
+const window = Number(values.window);
+const seconds = Number(values.seconds);
+const satSeconds = Number(values['saturation-seconds']);
+const alarmsPerS = Number(values.alarms);
+const fixedTriggerEvery = Number(values['trigger-every']);
+const levels = values.levels.split(',').map(Number);
+if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels].every((n) => Number.isFinite(n) && n > 0) || !(fixedTriggerEvery === 0 || fixedTriggerEvery >= 2)) {
+  console.error('bench/alerts: --publishers, --window, --seconds, --saturation-seconds, --alarms, --levels must be positive numbers, --trigger-every ≥ 2');
+  process.exit(2);
+}
+/** Messages per device between fire readings at `offered` msg/s (≥ 2: the next reading clears). */
+const triggerEveryAt = (offered: number) => (fixedTriggerEvery > 0 ? fixedTriggerEvery : Math.max(2, Math.round(offered / alarmsPerS)));
+const logger = pino({ level: 'warn' });
+// The production configuration's defaults (DuckDB 512MB / 2 threads, 1 GiB spool quota, fsync on,
+// escalation after 5 / 30 min), nothing taken from this shell's ANJU_* variables.
+const config = loadConfig({});
+
+// ------------------------------------------------------------------ cleanup (bounded, interrupts)
+
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+async function cleanup(): Promise<void> {
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
+  await Promise.all([...tempDirs].map((d) => rm(d, { recursive: true, force: true })));
+  tempDirs.clear();
+}
+
+let aborting = false;
+async function abort(reason: string, code: number): Promise<void> {
+  if (aborting) return;
+  aborting = true;
+  console.error(`bench/alerts: ${reason}; cleaning up`);
+  await cleanup().catch(() => undefined);
+  process.exit(code);
+}
+
+function forkChild(file: string): ChildProcess {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+interface PublishersResult { acked: number; triggersAcked: number; errors: number; connectedAt: number; cpuMs: number }
+
+function runPublishers(job: AlertPublishersJob, graceMs = 60_000): Promise<PublishersResult> {
+  return new Promise((resolve, reject) => {
+    const child = forkChild('./publishers.ts');
+    let connectedAt = Date.now();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`publishers did not finish within ${job.seconds} s + ${graceMs / 1000} s`));
+    }, job.seconds * 1000 + graceMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
+    });
+    child.on('message', (m: { type: string; acked: number; triggersAcked: number; errors: number; cpuMs: number; message?: string }) => {
+      if (m.type === 'connected') connectedAt = Date.now();
+      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked, errors: m.errors, connectedAt, cpuMs: m.cpuMs });
+      if (m.type === 'error') reject(new Error(m.message));
+    });
+    child.on('error', reject);
+    child.send(job);
+  });
+}
+
+interface SseClient { raised: SseRaised[]; others: Map<string, number>; stop(): void }
+
+/** Starts the SSE client process and resolves once its stream answered 200. */
+function openSseClient(url: string, token: string): Promise<SseClient> {
+  return new Promise((resolve, reject) => {
+    const child = forkChild('./sse-client.ts');
+    const client: SseClient = { raised: [], others: new Map(), stop: () => { child.kill('SIGTERM'); } };
+    const timer = setTimeout(() => reject(new Error('SSE client did not connect within 30 s')), 30_000);
+    child.on('message', (m: SseRaised | { type: 'ready' | 'ended' } | { type: 'other'; event: string } | { type: 'error'; message: string }) => {
+      if (m.type === 'raised') client.raised.push(m);
+      else if (m.type === 'other') client.others.set(m.event, (client.others.get(m.event) ?? 0) + 1);
+      else if (m.type === 'ready') { clearTimeout(timer); resolve(client); }
+      else if (m.type === 'error') { clearTimeout(timer); reject(new Error(m.message)); }
+    });
+    child.on('error', reject);
+    child.send({ url, token });
+  });
+}
+
+// ------------------------------------------------------------------ one phase
+
+interface PhaseResult {
+  name: string;
+  offered: number; // msg/s, 0 = saturation
+  acked: number;
+  stored: number;
+  msgPerS: number;
+  stored50: number; stored99: number;
+  sse50: number; sse99: number;
+  /** Send → the `raised` event committed and handed to listeners, inside the hub (no HTTP). */
+  event50: number; event99: number;
+  triggers: number; matched: number; extraRaised: number; cleared: number; triggerEvery: number;
+  records: number; record50: number; record99: number;
+  /** Share of the phase the alarm store spent in record() (its connection is serial: the engine's queue). */
+  recordBusy: number;
+  anjuCores: number; pubCores: number; elu: number; peakRssMiB: number; errors: number; load: number;
+}
+
+/** The alarm store with `record()` timed (one DuckDB transaction per alarm event). */
+function timedAlarms(store: AlarmStore): { store: AlarmStore; lat: Latencies } {
+  const lat = new Latencies();
+  const timed: AlarmStore = {
+    ...store,
+    async record(alarm, ev) {
+      const t = performance.now();
+      const r = await store.record(alarm, ev);
+      lat.push(performance.now() - t);
+      return r;
+    },
+  };
+  return { store: timed, lat };
+}
+
+async function phase(name: string, offered: number, phaseSeconds: number, triggerEvery: number): Promise<PhaseResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'anju-bench-alerts-'));
+  tempDirs.add(dir);
+  // The composition of cli/platform.ts (hub + embedded broker), with the store write timed.
+  const metrics = new Registry();
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
+  const directory = createDeviceDirectory({ state: db.state });
+  await directory.load();
+  const devices: Array<{ id: string; secret: string }> = [];
+  for (let i = 0; i < publishers; i++) {
+    const { device, secret } = await directory.create({ id: `bench-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
+    devices.push({ id: device.id, secret });
+  }
+  const broker = await createBroker(
+    { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: Math.max(256 * 1024, config.mqtt.maxPayloadBytes * 4), connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
+    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccounts: [] }, logger, metrics },
+  );
+
+  const storedLat = new Latencies();
+  /** `${device}|${ts}` of each stored fire reading → its send time. */
+  const fireSentAt = new Map<string, number>();
+  let lastStoredAt = 0;
+  const timed: TelemetryStore = {
+    name: db.telemetry.name,
+    latest: (d) => db.telemetry.latest(d),
+    latestAll: () => db.telemetry.latestAll(),
+    series: (q) => db.telemetry.series(q),
+    close: () => db.telemetry.close(),
+    async write(batch) {
+      await db.telemetry.write(batch);
+      const now = Date.now();
+      for (const r of batch) {
+        const sent = sentAt(r.seq ?? 0);
+        storedLat.push(now - sent);
+        if (r.fields.alarm === true) fireSentAt.set(`${r.device}|${r.ts}`, sent);
+      }
+      lastStoredAt = now;
+    },
+  };
+  const path = await openTelemetryPath({ dataDir: dir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: timed, logger, metrics });
+  const latest = createLatestCache({ store: timed });
+  await latest.prime();
+  const alarmStore = timedAlarms(db.alarms);
+  const alerts = await startAlerts(config, { store: alarmStore.store, directory, broker, metrics, logger });
+  const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
+  const pipe = createPipeline(
+    { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
+    { devices: directory, consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest, alerts.engine], rejects, logger, metrics },
+  );
+  const source = createInProcessSource({}, { broker });
+  await source.start((m) => pipe.handle(m));
+  const token = randomBytes(24).toString('base64url');
+  await ensureAdminToken(token, { state: db.state });
+  const app = await createApp(
+    { http: { bodyLimit: 64 * 1024 } },
+    { logger, state: db.state, directory, telemetry: timed, latest, rejects, metrics, alerts: { engine: alerts.engine }, health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: pipe, broker, latest }) },
+  );
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const httpPort = (app.server.address() as { port: number }).port;
+  // In-process split of the alarm path: when the engine hands the `raised` event to its listeners.
+  const emittedAt = new Map<string, number>();
+  const offEmitted = alerts.engine.subscribe((e) => {
+    if (e.type === 'raised' && e.alarm.type === 'smoke') emittedAt.set(`${e.alarm.originator.id}|${e.alarm.startTs}`, Date.now());
+  });
+  const sse = await openSseClient(`http://127.0.0.1:${httpPort}/api/alerts/stream`, token);
+
+  const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = Date.now();
+  const pub = await runPublishers({
+    url: `mqtt://127.0.0.1:${broker.tcpPort}`, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery,
+  });
+  await path.forwarder.flush();
+  await waitUntil(() => storedLat.count >= pub.acked, 20_000);
+  await alerts.engine.idle();
+  const matchedNow = () => sse.raised.filter((e) => e.alarmType === 'smoke' && fireSentAt.has(`${e.device}|${e.startMs}`)).length;
+  await waitUntil(() => matchedNow() >= pub.triggersAcked, 20_000);
+  await new Promise((r) => setTimeout(r, 200)); // any duplicate would arrive right behind
+  const elu = performance.eventLoopUtilization(elu0).utilization;
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = Date.now() - t0;
+  const peakRssMiB = rss.stop();
+
+  offEmitted();
+  const sseLat = new Latencies();
+  const eventLat = new Latencies();
+  let extraRaised = 0;
+  const seen = new Set<string>();
+  for (const e of sse.raised) {
+    if (e.alarmType !== 'smoke') continue;
+    const key = `${e.device}|${e.startMs}`;
+    const sent = fireSentAt.get(key);
+    if (sent === undefined || seen.has(key)) { extraRaised += 1; continue; }
+    seen.add(key);
+    sseLat.push(e.receivedAt - sent);
+    const emitted = emittedAt.get(key);
+    if (emitted !== undefined) eventLat.push(emitted - sent);
+  }
+  const cleared = sse.others.get('cleared') ?? 0;
+
+  // Stopped in the reverse of the start order, as startPlatform does.
+  sse.stop();
+  await app.close();
+  await source.stop();
+  await alerts.stop();
+  await path.close();
+  await broker.close();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+
+  const elapsed = (Math.max(lastStoredAt, pub.connectedAt + 1) - pub.connectedAt) / 1000;
+  const s = storedLat.sorted();
+  const a = sseLat.sorted();
+  const rec = alarmStore.lat.sorted();
+  const ev = eventLat.sorted();
+  const stats = pipe.stats();
+  return {
+    name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
+    stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50), event99: percentile(ev, 99),
+    triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
+    records: rec.length, record50: percentile(rec, 50), record99: percentile(rec, 99), recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
+    anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.cpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
+    errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
+  };
+}
+
+// ------------------------------------------------------------------ baseline: the engine alone
+
+interface EngineAlone { pairs: number; pairsPerS: number; raise50: number; raise99: number; record50: number; record99: number }
+
+/**
+ * The engine and its DuckDB alarm store with nothing else running: fire reading → `accept()` resolved
+ * (the alarm stored and handed to listeners), then a clearing reading, one device after another.
+ */
+async function engineAlone(pairs: number): Promise<EngineAlone> {
+  const dir = await mkdtemp(join(tmpdir(), 'anju-bench-alerts-'));
+  tempDirs.add(dir);
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
+  const directory = createDeviceDirectory({ state: db.state });
+  await directory.load();
+  for (let i = 0; i < 10; i++) await directory.create({ id: `solo-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
+  const alarmStore = timedAlarms(db.alarms);
+  const alerts = await startAlerts(config, { store: alarmStore.store, directory, metrics: new Registry(), logger });
+  const raise = new Latencies();
+  const reading = (device: string, ts: number, fire: boolean): Reading => ({
+    device, kind: 'smoke_detector', site: 'bench', building: 'b0', ts, seq: ts * 1000,
+    fields: fire ? { smoke: 0.5, alarm: true, temperature: 21.5, co: 1, battery: 90 } : { smoke: 0.01, temperature: 21.5, co: 1, battery: 90 },
+  });
+  const started = performance.now();
+  let ts = Date.now();
+  for (let i = 0; i < pairs; i++) {
+    const device = `solo-${i % 10}`;
+    const t = performance.now();
+    await alerts.engine.accept([reading(device, ++ts, true)]);
+    raise.push(performance.now() - t);
+    await alerts.engine.accept([reading(device, ++ts, false)]);
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  await alerts.stop();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+  const r = raise.sorted();
+  const rec = alarmStore.lat.sorted();
+  return { pairs, pairsPerS: pairs / elapsed, raise50: percentile(r, 50), raise99: percentile(r, 99), record50: percentile(rec, 50), record99: percentile(rec, 99) };
+}
+
+// ------------------------------------------------------------------ main
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+
+async function main(): Promise<void> {
+  const mix = fixedTriggerEvery > 0 ? `1 fire reading in ${fixedTriggerEvery} per device` : `${alarmsPerS} fire readings/s across the fleet`;
+  console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level; node ${process.version}, ${new Date().toISOString()}`);
+  const solo = await engineAlone(200);
+  console.log(`  done: engine + DuckDB alarm store alone (load average ${(loadavg()[0] ?? NaN).toFixed(1)})`);
+  const results: PhaseResult[] = [];
+  const sat = await phase('100 % (saturation, ordinary readings only)', 0, satSeconds, 0);
+  results.push(sat);
+  console.log(`  done: ${sat.name}: ${fmt(sat.msgPerS)} msg/s (load average ${sat.load.toFixed(1)})`);
+  for (const level of levels) {
+    const offered = Math.round((sat.msgPerS * level) / 100);
+    const r = await phase(`${level} %`, offered, seconds, triggerEveryAt(offered));
+    results.push(r);
+    console.log(`  done: ${r.name}: offered ${offered} msg/s (load average ${r.load.toFixed(1)})`);
+  }
+
+  console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
+  console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store record() p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | alarms matched / expected | SSE p50 / stored p50 | alarm record() p50 / p99 ms, busy | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} % | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+  }
+  console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
+  console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');
+  for (const r of results) {
+    if (r.stored < r.acked) {
+      console.log(`LOSS: ${r.acked - r.stored} acknowledged messages were not stored (${r.name})`);
+      process.exitCode = 1;
+    }
+    if (r.matched < r.triggers || r.extraRaised > 0) {
+      console.log(`ALARMS: ${r.name}: ${r.matched} of ${r.triggers} fire readings raised an alarm seen on SSE, ${r.extraRaised} raised events unmatched or duplicated`);
+      process.exitCode = 1;
+    }
+  }
+  if (process.exitCode !== 1) console.log('every acknowledged reading stored; every fire reading raised exactly one alarm on SSE');
+}
+
+process.once('SIGINT', () => void abort('interrupted (SIGINT)', 130));
+process.once('SIGTERM', () => void abort('terminated (SIGTERM)', 143));
+// Bounded: per phase setup + publishers + drain waits + teardown.
+const budgetMs = (2 + levels.length) * 150_000 + (satSeconds + levels.length * seconds) * 1000;
+setTimeout(() => void abort(`did not finish within ${Math.round(budgetMs / 1000)} s`, 1), budgetMs).unref();
+
+main().then(
+  async () => { await cleanup(); process.exit(); },
+  (err: Error) => { console.error(err); void abort('failed', 1); },
+);
