@@ -9,7 +9,8 @@ import type { AnjuConfig } from '../core/config.js';
 import { topics } from '../core/index.js';
 import { createFleet } from '../devices-sim/index.js';
 import {
-  createInProcessSource, createMqttClientSource, createPipeline, createRejectLog, defaultPipelineConfig, type IngestSource,
+  anjuTelemetryRoute, createDefaultTopicMapper, createInProcessSource, createMqttClientSource, createPipeline, createRejectLog,
+  createTopicMapper, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
@@ -97,13 +98,18 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     stops.push(() => alerts.stop());
 
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
+    // The embedded broker's devices follow its ACL (devices/{id}/telemetry); an external broker
+    // carries whatever ANJU_MQTT_TOPICS maps (Zigbee2MQTT, Tasmota, SenML), decoded per pattern.
+    const topicMapper = broker
+      ? createDefaultTopicMapper()
+      : createTopicMapper({ routes: config.ingest.topics ?? [anjuTelemetryRoute], codecOptions: config.ingest.codecs });
     const pipeline = createPipeline(
       { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
       {
         devices: directory,
         // The spool is durable: a reading it cannot take is refused (no PUBACK), never dropped.
         consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest, alerts.engine],
-        rejects, logger: logger.child({ part: 'ingest' }), metrics,
+        rejects, logger: logger.child({ part: 'ingest' }), metrics, topics: topicMapper,
       },
     );
 
@@ -113,7 +119,10 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     } else {
       if (!config.ingest.brokerUrl) throw new Error('the hub role needs ANJU_MQTT_URL: the broker its ingest connects to');
       source = createMqttClientSource(
-        { url: config.ingest.brokerUrl, username: config.ingest.username, password: config.ingest.password, clientId: `${config.ingest.username}-hub` },
+        {
+          url: config.ingest.brokerUrl, username: config.ingest.username, password: config.ingest.password, clientId: config.ingest.clientId,
+          topics: topicMapper.filters, shareGroup: config.ingest.shareGroup,
+        },
         { logger: logger.child({ part: 'ingest-source' }) },
       );
     }

@@ -34,6 +34,45 @@ const jsonArray = <T extends z.ZodType>(item: T) =>
     }
   }).pipe(z.array(item));
 
+/**
+ * `ANJU_MQTT_TOPICS`: `pattern=codec` pairs separated by commas, e.g.
+ * `zigbee2mqtt/{id}=zigbee2mqtt,tele/{id}/SENSOR=tasmota`. Syntax only here; ingest checks the
+ * codec names against its registry at start-up (core does not know ingest's codecs).
+ */
+export const topicRoutesSchema = z.string().transform((text, ctx) => {
+  const routes: Array<{ pattern: string; codec: string }> = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e.length > 0)) {
+    const eq = entry.lastIndexOf('=');
+    const pattern = eq > 0 ? entry.slice(0, eq).trim() : '';
+    const codec = eq > 0 ? entry.slice(eq + 1).trim() : '';
+    const problem = !pattern || !codec ? 'is not pattern=codec'
+      : pattern.split('{id}').length !== 2 ? 'needs exactly one {id} in its pattern'
+        : /[+#]/.test(pattern) ? 'must not use + or # (the {id} level becomes +)'
+          : pattern.startsWith('$') ? 'must not start with $'
+            : !/^[a-z0-9][a-z0-9-]*$/.test(codec) ? 'names its codec in lower case (json, senml, zigbee2mqtt, tasmota)' : undefined;
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" ${problem}; expected e.g. zigbee2mqtt/{id}=zigbee2mqtt,tele/{id}/SENSOR=tasmota` });
+      return z.NEVER;
+    }
+    routes.push({ pattern, codec });
+  }
+  if (routes.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'lists no pattern=codec mapping' });
+    return z.NEVER;
+  }
+  return routes;
+});
+
+/** An IANA time zone the runtime knows (Intl: no I/O). */
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Asia/Shanghai');
+
 export const envSchema = z.object({
   ANJU_MQTT_PORT: port.default(1883),
   ANJU_WS_PORT: port.default(8083),
@@ -50,6 +89,16 @@ export const envSchema = z.object({
   ANJU_MQTT_URL: z.url().optional(),
   ANJU_INGEST_USER: z.string().min(1).default('anju-ingest'),
   ANJU_INGEST_PASSWORD: optionalString,
+  /** Client id of the hub's persistent session (default `<ANJU_INGEST_USER>-hub`); unique per hub process. */
+  ANJU_INGEST_CLIENT_ID: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+  /** `hub` role: which external topics to ingest and with which codec (default `devices/{id}/telemetry=json`). */
+  ANJU_MQTT_TOPICS: topicRoutesSchema.optional(),
+  /** `hub` role: shared-subscription group (`$share/<group>/...`) so several hubs split the stream. */
+  ANJU_MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)').optional(),
+  /** Zone of Tasmota clocks, to place their unzoned `Time`; unset, the receive time is used. */
+  ANJU_TASMOTA_TIMEZONE: timeZone.optional(),
+  /** Unit of Zigbee2MQTT `temperature` (Z2M publishes °C unless configured otherwise). */
+  ANJU_Z2M_TEMPERATURE_UNIT: z.enum(['C', 'F']).default('C'),
 
   /** Largest telemetry payload ingest accepts; larger ones are dead-lettered as payload_too_large. */
   ANJU_MAX_PAYLOAD: z.coerce.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
@@ -89,7 +138,15 @@ export interface AnjuConfig {
   sim?: boolean;
   store: 'embedded' | 'influxdb';
   logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
-  ingest: { brokerUrl?: string; username: string; password?: string };
+  ingest: {
+    brokerUrl?: string; username: string; password?: string;
+    /** Persistent-session client id of the hub's MQTT-client source. */
+    clientId: string;
+    /** Topic mappings for the MQTT-client source; undefined = Anju's own `devices/{id}/telemetry`. */
+    topics?: Array<{ pattern: string; codec: string }>;
+    shareGroup?: string;
+    codecs: { tasmota: { timeZone?: string }; zigbee2mqtt: { temperatureUnit: 'C' | 'F' } };
+  };
   duckdb: { memoryLimit: string; threads: number };
   spool: { quotaBytes: number; fsync: boolean };
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
@@ -127,7 +184,12 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     sim: e.ANJU_SIM,
     store: e.ANJU_STORE,
     logLevel: e.ANJU_LOG_LEVEL,
-    ingest: { brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD },
+    ingest: {
+      brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD,
+      clientId: e.ANJU_INGEST_CLIENT_ID ?? `${e.ANJU_INGEST_USER}-hub`,
+      topics: e.ANJU_MQTT_TOPICS, shareGroup: e.ANJU_MQTT_SHARE_GROUP,
+      codecs: { tasmota: { timeZone: e.ANJU_TASMOTA_TIMEZONE }, zigbee2mqtt: { temperatureUnit: e.ANJU_Z2M_TEMPERATURE_UNIT } },
+    },
     duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
     spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC },
     alerts: {

@@ -2,11 +2,10 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import type { KindPayload, Reading } from '../core/index.js';
-import { isKindName, kinds, parseDeviceTopic } from '../core/index.js';
-import type { Codec } from './codecs/index.js';
-import { jsonCodec } from './codecs/json.js';
+import { isKindName, kinds } from '../core/index.js';
 import type { DeviceLookup, RawMessage, ReadingConsumer, RejectLog, RejectReason } from './contracts.js';
 import { createDeduper } from './dedupe.js';
+import { createDefaultTopicMapper, type TopicMapper } from './topic-map.js';
 
 export interface PipelineConfig {
   /** Payloads above this many bytes are refused unread. */
@@ -31,8 +30,11 @@ export interface PipelineDeps {
   readonly rejects: RejectLog;
   readonly logger: Logger;
   readonly metrics: Registry;
-  /** Codec for a topic; Anju's JSON unless a source's mapping says otherwise. */
-  readonly codecFor?: (topic: string) => Codec;
+  /**
+   * Which device a topic belongs to and which codec decodes it. Default: Anju's own
+   * `devices/{id}/telemetry` with JSON (or SenML). Give the same mapper the source subscribes with.
+   */
+  readonly topics?: TopicMapper;
 }
 
 export interface Pipeline {
@@ -61,7 +63,8 @@ function sampleOf(payload: Buffer): string {
  */
 export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipeline {
   const dedupe = createDeduper(config.dedupe);
-  const codecFor = deps.codecFor ?? (() => jsonCodec);
+  const mapper = deps.topics ?? createDefaultTopicMapper();
+  const topicHint = mapper.routes.map((r) => r.pattern).join(', ');
   const received = new Counter({ name: 'anju_ingest_messages_total', help: 'Messages received by ingest.', labelNames: ['source'], registers: [deps.metrics] });
   const accepted = new Counter({ name: 'anju_ingest_accepted_total', help: 'Readings accepted and handed to consumers.', labelNames: ['kind'], registers: [deps.metrics] });
   const duplicates = new Counter({ name: 'anju_ingest_duplicates_total', help: 'Repeated messages (same device, seq, ts) dropped by dedupe.', registers: [deps.metrics] });
@@ -114,9 +117,9 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       reject(message, 'payload_too_large', `payload is ${message.payload.length} bytes, the limit is ${config.maxPayloadBytes}`);
       return undefined;
     }
-    const topic = parseDeviceTopic(message.topic);
-    if (!topic || topic.channel !== 'telemetry') {
-      reject(message, 'bad_topic', 'telemetry must be published to devices/{id}/telemetry');
+    const topic = mapper.match(message.topic);
+    if (!topic) {
+      reject(message, 'bad_topic', `telemetry must be published to ${topicHint}, where {id} is a registered device id (letters, digits, _ . -)`);
       return undefined;
     }
     const device = deps.devices.get(topic.device);
@@ -128,7 +131,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       reject(message, 'unknown_kind', `device ${device.id} has kind ${device.kind}, which this version does not know`, device.id);
       return undefined;
     }
-    const decoded = codecFor(message.topic).decode(message.payload);
+    const decoded = topic.codec.decode(message.payload, { device: device.id, kind: device.kind, receivedAt: message.receivedAt });
     if (!decoded.ok) {
       reject(message, decoded.reason, decoded.detail, device.id);
       return undefined;

@@ -19,8 +19,13 @@ export interface KindSpec<Name extends string = string> {
   /** Wire and registry name, also the storage measurement. */
   readonly name: Name;
   readonly label: { readonly en: string; readonly zh: string };
-  /** The field a reading of this kind must carry. */
+  /** The kind's primary measurement (the field dashboards and reports lead with). */
   readonly mainField: string;
+  /**
+   * A reading must carry at least one of these fields; default: just the main field. A smoke alarm
+   * that only reports its alarm state (most Zigbee and NB-IoT units) still tells the truth.
+   */
+  readonly requiredOneOf?: readonly string[];
   /** Fields stored for this kind (storage column / InfluxDB field names), including `battery`. */
   readonly fields: Readonly<Record<string, FieldSpec>>;
   /** Fields that are cumulative registers: they only ever increase (resets are flagged by reports). */
@@ -68,11 +73,20 @@ function fieldSchema(spec: FieldSpec): z.ZodType<FieldValue> {
  */
 export function defineKind<Name extends string>(def: Omit<KindSpec<Name>, 'payload'>): KindSpec<Name> {
   if (!(def.mainField in def.fields)) throw new Error(`kind ${def.name}: main field ${def.mainField} is not among its fields`);
+  const required = def.requiredOneOf ?? [def.mainField];
+  for (const name of required) if (!(name in def.fields)) throw new Error(`kind ${def.name}: required field ${name} is not among its fields`);
   const shape: Record<string, z.ZodType> = { ts: timestampSchema.optional(), seq: seqSchema.optional() };
   for (const [name, spec] of Object.entries(def.fields)) {
     const s = fieldSchema(spec);
-    shape[name] = name === def.mainField ? s : s.optional();
+    shape[name] = required.length === 1 && name === required[0] ? s : s.optional();
   }
-  const payload = z.object(shape) as unknown as z.ZodType<KindPayload>;
+  let object: z.ZodType = z.object(shape);
+  if (required.length > 1) {
+    object = (object as z.ZodObject).refine((p: Record<string, unknown>) => required.some((f) => p[f] !== undefined), {
+      message: `a ${def.name} reading needs at least one of ${required.join(', ')}`,
+      path: [def.mainField],
+    });
+  }
+  const payload = object as unknown as z.ZodType<KindPayload>;
   return { ...def, payload };
 }

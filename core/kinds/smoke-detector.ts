@@ -9,6 +9,8 @@ export const smokeDetector = defineKind({
   name: 'smoke_detector',
   label: { en: 'Smoke detector', zh: '烟感探测器' },
   mainField: 'smoke',
+  // Many detectors (Zigbee, NB-IoT) report only their alarm state, not obscuration.
+  requiredOneOf: ['smoke', 'alarm'],
   fields: {
     smoke: { type: 'float', unit: 'dB/m', description: 'smoke obscuration', min: 0, max: 20 },
     temperature: { type: 'float', unit: '°C', description: 'ambient temperature', min: -40, max: 200 },

@@ -1,20 +1,20 @@
 import type { Codec, DecodeResult } from './contract.js';
+import { describeType, isRecord, parseJson, refuse } from './contract.js';
+import { decodeSenmlPack } from './senml.js';
 
-/** Anju's own format: one JSON object per message (DESIGN.md §3). */
+/**
+ * Anju's own format: one JSON object per message (DESIGN.md §3). The same topic may carry a SenML
+ * pack instead (DESIGN.md §3: "one JSON reading, or SenML (RFC 8428)"); a pack is a JSON array
+ * (RFC 8428 §5), which a reading never is, so the first value's type decides unambiguously.
+ */
 export const jsonCodec: Codec = {
   name: 'json',
-  decode(payload: Buffer): DecodeResult {
-    let value: unknown;
-    try {
-      // fatal: invalid UTF-8 is malformed, not silently replaced with U+FFFD.
-      value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-    } catch (err) {
-      return { ok: false, reason: 'malformed_json', detail: `not valid UTF-8 JSON: ${(err as Error).message}` };
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-      return { ok: false, reason: 'schema_violation', detail: `expected one JSON object per message, got ${got}` };
-    }
+  decode(payload, context): DecodeResult {
+    const parsed = parseJson(payload);
+    if (!parsed.ok) return parsed;
+    const value = parsed.value;
+    if (Array.isArray(value)) return decodeSenmlPack(value, context);
+    if (!isRecord(value)) return refuse(`expected one JSON object per message (or a SenML array), got ${describeType(value)}`);
     return { ok: true, value };
   },
 };

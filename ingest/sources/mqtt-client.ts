@@ -9,7 +9,19 @@ export interface MqttClientSourceConfig {
   readonly password?: string;
   /** Stable, so the broker keeps our persistent session across restarts. */
   readonly clientId: string;
+  /** Subscription filters: the topic mapper's `filters` (default `devices/+/telemetry`). */
   readonly topics?: readonly string[];
+  /**
+   * Shared-subscription group: several ingest processes subscribed as `$share/<group>/<filter>`
+   * split the stream, each message going to one of them (MQTT 5 §4.8.2; Mosquitto ≥ 1.6 and EMQX
+   * also honour `$share` from MQTT 3.1.1 clients). Each process needs its own client id.
+   */
+  readonly shareGroup?: string;
+}
+
+/** MQTT 5 §4.8.2: ShareName is at least one character and contains no `/`, `+` or `#`. */
+export function isValidShareGroup(group: string): boolean {
+  return group.length >= 1 && group.length <= 64 && !/[/+#]/.test(group) && !group.includes('\u0000');
 }
 
 /**
@@ -17,10 +29,15 @@ export interface MqttClientSourceConfig {
  * A persistent session (`clean: false`) with QoS 1 subscriptions means the broker queues what
  * arrives while ingest restarts (MQTT 3.1.1 §3.1.2.4), and the PUBACK for each message is sent
  * only after the pipeline handled it (mqtt.js `handleMessage`), so nothing is acknowledged that
- * ingest has not taken.
+ * ingest has not taken. With a share group, the broker hands each message to one member of the
+ * group; a member's unacknowledged messages go back to its session (Mosquitto redelivers them when
+ * that member reconnects with the same client id).
  */
 export function createMqttClientSource(config: MqttClientSourceConfig, deps: { logger: Logger; clock?: () => number }): IngestSource {
-  const filters = config.topics ?? [topics.allTelemetry];
+  if (config.shareGroup !== undefined && !isValidShareGroup(config.shareGroup)) {
+    throw new Error(`shared-subscription group ${JSON.stringify(config.shareGroup)} must be 1–64 characters without / + #`);
+  }
+  const filters = (config.topics ?? [topics.allTelemetry]).map((f) => (config.shareGroup ? `$share/${config.shareGroup}/${f}` : f));
   const clock = deps.clock ?? Date.now;
   const name = `mqtt:${new URL(config.url).host}`;
   let client: mqtt.MqttClient | undefined;
