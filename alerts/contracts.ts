@@ -13,7 +13,7 @@ import type { Device, KindName, Reading } from '../core/index.js';
 
 export {
   ActiveAlarmConflictError, activeStatuses, alarmEventTypes, alarmKey, alarmStatuses, isActive, severities, severityRank, timelineEvents,
-  type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmEventType, type AlarmKey, type AlarmOriginator, type AlarmQuery,
+  type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmEventType, type AlarmKey, type AlarmOriginator, type AlarmQuery, type AlarmRecordEntry,
   type AlarmStatus, type AlarmStore, type Severity, type TimelineEntry, type TimelineEventType,
 } from '../storage/alarms/contract.js';
 import type { AlarmOriginator, Severity } from '../storage/alarms/contract.js';

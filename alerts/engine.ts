@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Reading } from '../core/index.js';
 import type { Page } from '../storage/state/contract.js';
 import { createParamResolver, parseRulesConfig, type AlertEngineConfig, type RulesConfig } from './config.js';
 import {
   ActiveAlarmConflictError, activeStatuses, AlarmError, RulesConfigError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
-  type AlarmQuery, type AlarmStore, type ClearRequest, type DeviceView, type RaiseRequest, type Rule,
+  type AlarmQuery, type AlarmRecordEntry, type AlarmStore, type ClearRequest, type DeviceView, type RaiseRequest, type Rule,
 } from './contracts.js';
 import { createEvaluator, type PendingAction } from './evaluate.js';
 import {
@@ -27,9 +27,16 @@ export interface AlertEngineDeps {
   /** Default: every built-in rule. */
   rules?: Readonly<Record<string, Rule>>;
   newId?: () => string;
+  /** Most events per store transaction (group commit). Default 1,000. */
+  maxEventsPerCommit?: number;
 }
 
 export type AlarmListener = (event: AlarmEvent) => void;
+
+/** Reuses a metric already registered on the registry (prom-client refuses duplicates). */
+function reuse<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
 
 /** The alerts part, as the composition root and the delivery side use it. */
 export interface AlertEngine {
@@ -74,6 +81,16 @@ export interface AlertEngine {
  * every human action go through one queue, so for each (originator, type) there is exactly one
  * active alarm however many triggers arrive in the same millisecond, and event seq order equals
  * decision order. The store refuses a second active alarm per key on its own as well.
+ *
+ * Decisions are taken against the in-memory view (the authoritative one: the active alarms and
+ * the versions still on their way to the store), synchronously, so deciding never waits for the
+ * store. Each decision's event joins the write-behind queue; the writer stores the queue as one
+ * group commit (`AlarmStore.recordMany`: every event decided while the previous commit was in
+ * flight, in one transaction, seqs in decision order), and only then hands the events to the
+ * listeners, in seq order — an event is always stored before anyone sees it. A group the store
+ * refuses is retried event by event; an event that cannot be stored is dropped with the later
+ * queued events of the same alarm (which were decided on top of it), its key in memory returns
+ * to the last stored version, and the rule's next repeat decides again — as before.
  */
 export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDeps): AlertEngine {
   const rules = deps.rules ?? builtinRules;
@@ -86,12 +103,24 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     paramsFor = createParamResolver(c, rules);
   };
   const metrics = createAlertMetrics(deps.metrics);
+  const storeCommits = reuse(deps.metrics, 'anju_alarm_store_commits_total', () => new Counter({
+    name: 'anju_alarm_store_commits_total', help: 'Alarm store transactions for alarm events (group commits; a refused group is retried event by event)', labelNames: ['outcome'], registers: [deps.metrics],
+  }));
+  const eventsPerCommit = reuse(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
+    name: 'anju_alarm_store_events_per_commit', help: 'Alarm events written per committed alarm store transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [deps.metrics],
+  }));
+  const maxPerCommit = Math.max(1, deps.maxEventsPerCommit ?? 1_000);
   const state = createRuleStateTable({ store: deps.store, logger: log, flushMs: config.stateFlushMs });
   const evaluator = createEvaluator({ rules, paramsFor: (rule, device) => paramsFor(rule, device), state, devices: deps.devices, logger: log, metrics });
   const newId = deps.newId ?? randomUUID;
   const listeners = new Set<AlarmListener>();
+  /** Decided view: the active alarm per key, including decisions not stored yet. */
   const active = new Map<string, Alarm>();
   const activeKeyById = new Map<string, string>();
+  /** Stored view: the active alarm per key as last committed (where a failed write returns to). */
+  const storedActive = new Map<string, Alarm>();
+  /** Latest decided version of alarms with events still queued or in flight (ack of a just-cleared alarm). */
+  const unstored = new Map<string, { alarm: Alarm; n: number }>();
   let tail: Promise<unknown> = Promise.resolve();
   let started = false;
   let closed = false;
@@ -110,6 +139,8 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   function remember(a: Alarm): void {
     const key = keyOf(a);
     if (isActive(a.status)) {
+      const before = active.get(key);
+      if (before && before.id !== a.id) activeKeyById.delete(before.id);
       active.set(key, a);
       activeKeyById.set(a.id, key);
     } else if (active.get(key)?.id === a.id) {
@@ -117,12 +148,108 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       activeKeyById.delete(a.id);
     }
   }
+  function rememberStored(a: Alarm): void {
+    const key = keyOf(a);
+    if (isActive(a.status)) storedActive.set(key, a);
+    else if (storedActive.get(key)?.id === a.id) storedActive.delete(key);
+  }
+  /** The newest decided version of an alarm known in memory (active, or with events not stored yet). */
+  function latest(id: string): Alarm | undefined {
+    const key = activeKeyById.get(id);
+    return (key ? active.get(key) : undefined) ?? unstored.get(id)?.alarm;
+  }
 
-  async function commit(t: Transition, ts: number): Promise<AlarmEvent> {
-    const ev = await deps.store.record(t.alarm, { type: t.event, ts, ...(t.previousSeverity ? { previousSeverity: t.previousSeverity } : {}) });
+  // ------------------------------------------------------------ write-behind, group commit
+
+  interface Pending {
+    readonly t: Transition;
+    readonly ts: number;
+    /** For a rule's raise: repeated onto the other writer's alarm if the store holds the key already. */
+    readonly raise?: { readonly request: RaiseRequest; readonly actor: string };
+    dropped: boolean;
+    resolve(ev: AlarmEvent): void;
+    reject(err: unknown): void;
+  }
+  const queue: Pending[] = [];
+  let writing: Promise<void> | undefined;
+
+  const entryOf = (p: Pending): AlarmRecordEntry => ({
+    alarm: p.t.alarm, event: { type: p.t.event, ts: p.ts, ...(p.t.previousSeverity ? { previousSeverity: p.t.previousSeverity } : {}) },
+  });
+
+  /** A decision: applied to the in-memory view now, stored by the writer, then published. */
+  function submit(t: Transition, ts: number, raise?: Pending['raise']): Promise<AlarmEvent> {
     remember(t.alarm);
-    if (t.event === 'raised') metrics.raised(t.alarm);
-    metrics.setActive(active.values());
+    const u = unstored.get(t.alarm.id);
+    unstored.set(t.alarm.id, { alarm: t.alarm, n: (u?.n ?? 0) + 1 });
+    return new Promise<AlarmEvent>((resolve, reject) => {
+      queue.push({ t, ts, ...(raise ? { raise } : {}), dropped: false, resolve, reject });
+      writing ??= drain();
+    });
+  }
+
+  function settled(p: Pending): void {
+    const u = unstored.get(p.t.alarm.id);
+    if (u && --u.n <= 0) unstored.delete(p.t.alarm.id);
+  }
+
+  async function drain(): Promise<void> {
+    // Let the decisions of the current turn (one accept's actions, concurrent accepts) join the group.
+    await Promise.resolve();
+    try {
+      while (queue.length > 0) {
+        const group = queue.splice(0, maxPerCommit).filter((p) => !p.dropped);
+        if (group.length > 0) await writeGroup(group);
+        metrics.setActive(active.values());
+      }
+    } finally {
+      writing = undefined;
+    }
+  }
+
+  async function store(entries: readonly AlarmRecordEntry[]): Promise<AlarmEvent[]> {
+    try {
+      const out = await deps.store.recordMany(entries);
+      storeCommits.inc({ outcome: 'committed' });
+      eventsPerCommit.observe(entries.length);
+      return out;
+    } catch (err) {
+      storeCommits.inc({ outcome: 'failed' });
+      throw err;
+    }
+  }
+
+  async function writeGroup(group: Pending[]): Promise<void> {
+    let events: AlarmEvent[] | undefined;
+    try {
+      events = await store(group.map(entryOf));
+    } catch (err) {
+      if (group.length === 1) {
+        await failed(group[0]!, err, group);
+        return;
+      }
+      log.warn({ err, events: group.length }, 'alarm group commit refused; storing its events one by one');
+    }
+    if (events) {
+      group.forEach((p, i) => published(p, events[i]!));
+      return;
+    }
+    for (const p of group) {
+      if (p.dropped) continue;
+      try {
+        const [ev] = await store([entryOf(p)]);
+        published(p, ev!);
+      } catch (err) {
+        await failed(p, err, group);
+      }
+    }
+  }
+
+  /** Stored: the stored view follows, then the listeners see the event (callers run in seq order). */
+  function published(p: Pending, ev: AlarmEvent): void {
+    rememberStored(p.t.alarm);
+    settled(p);
+    if (ev.type === 'raised') metrics.raised(ev.alarm);
     for (const l of listeners) {
       try {
         l(ev);
@@ -130,7 +257,57 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
         log.error({ err, seq: ev.seq }, 'alarm listener failed');
       }
     }
-    return ev;
+    p.resolve(ev);
+  }
+
+  /**
+   * The store refused an event: drop it and the later queued events of the same alarm (decided on
+   * top of it), and put the key back to what is stored. A rule's raise refused because the store
+   * holds another active alarm for the key (a second writer) is repeated onto that alarm instead.
+   */
+  async function failed(p: Pending, err: unknown, group: readonly Pending[]): Promise<void> {
+    const id = p.t.alarm.id;
+    const key = keyOf(p.t.alarm);
+    settled(p);
+    const superseded = new Error(`not stored: an earlier event of alarm ${id} could not be stored`, { cause: err });
+    for (const q of [...group, ...queue]) {
+      if (q === p || q.dropped || q.t.alarm.id !== id || !needsDrop(q, group, p)) continue;
+      q.dropped = true;
+      settled(q);
+      q.reject(superseded);
+    }
+    p.dropped = true;
+    // Back to what is stored, where memory shows this alarm's failed version (or what was decided on top of it).
+    const now = active.get(key);
+    const stored = storedActive.get(key);
+    if (now?.id === id || (!now && stored?.id === id)) {
+      if (now) {
+        active.delete(key);
+        activeKeyById.delete(id);
+      }
+      if (stored) remember(stored);
+    }
+    if (err instanceof ActiveAlarmConflictError && p.raise && !active.has(key)) {
+      const theirs = await deps.store.findActive({ originator: p.t.alarm.originator, type: p.t.alarm.type, site: p.t.alarm.site }).catch(() => undefined);
+      if (theirs && !active.has(key)) {
+        // Decided now, so it queues behind everything decided before: seq order stays decision order.
+        rememberStored(theirs);
+        remember(theirs);
+        submit(repeatAlarm(theirs, p.raise.request, p.ts, p.raise.actor), p.ts).then(p.resolve, p.reject);
+        return;
+      }
+    }
+    p.reject(err);
+  }
+  /** Events of the failed alarm queued after it (in the group or the queue) were decided on top of it. */
+  function needsDrop(q: Pending, group: readonly Pending[], p: Pending): boolean {
+    const gi = group.indexOf(q);
+    return gi === -1 || gi > group.indexOf(p);
+  }
+
+  /** Resolves once every event submitted so far is stored (or dropped) and published. */
+  async function written(): Promise<void> {
+    while (writing) await writing;
   }
 
   function placeOf(a: PendingAction): { originator: AlarmOriginator; site: string; building: string } {
@@ -138,43 +315,40 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     return { originator, site: a.device.site, building: a.device.building };
   }
 
-  async function apply(a: PendingAction): Promise<void> {
+  /** Decides one rule action against the in-memory view; the returned promise settles once it is stored and published. */
+  function decide(a: PendingAction): Promise<unknown> | undefined {
     const place = placeOf(a);
     const key = alarmKey({ originator: place.originator, type: a.request.type, site: place.site });
     const actor = `rule:${a.rule}`;
     const current = active.get(key);
     if (a.op === 'clear') {
-      if (current) await commit(clearAlarm(current, a.ts, actor, (a.request as ClearRequest).details), a.ts);
-      return;
+      return current ? submit(clearAlarm(current, a.ts, actor, (a.request as ClearRequest).details), a.ts) : undefined;
     }
     const request = a.request as RaiseRequest;
-    if (current) {
-      await commit(repeatAlarm(current, request, a.ts, actor), a.ts);
-      return;
-    }
-    try {
-      await commit(raiseAlarm({ id: newId(), ...place, request, ts: a.ts, actor }), a.ts);
-    } catch (err) {
-      if (!(err instanceof ActiveAlarmConflictError)) throw err;
-      // Another writer (a second hub on a shared store) holds the key: repeat onto its alarm.
-      const theirs = await deps.store.findActive({ originator: place.originator, type: request.type, site: place.site });
-      if (!theirs) throw err;
-      await commit(repeatAlarm(theirs, request, a.ts, actor), a.ts);
-    }
+    if (current) return submit(repeatAlarm(current, request, a.ts, actor), a.ts);
+    return submit(raiseAlarm({ id: newId(), ...place, request, ts: a.ts, actor }), a.ts, { request, actor });
   }
 
   function schedule(actions: readonly PendingAction[]): Promise<void> {
     state.touch();
     if (actions.length === 0) return Promise.resolve();
-    return enqueue(async () => {
-      for (const a of actions) {
+    const logFailure = (a: PendingAction) => (err: unknown) => {
+      // The rule's next repeat retries; the store being down must not wedge the queue.
+      log.error({ err, rule: a.rule, device: a.device.id, type: a.request.type }, 'alarm decision could not be stored');
+    };
+    // Deciding is quick and in order (the queue); storing and publishing are awaited outside it, so
+    // the next decisions join the group commit in flight instead of waiting for it.
+    return enqueue(async () => ({
+      done: actions.map((a) => {
         try {
-          await apply(a);
+          return decide(a)?.catch(logFailure(a));
         } catch (err) {
-          // The rule's next repeat retries; the store being down must not wedge the queue.
-          log.error({ err, rule: a.rule, device: a.device.id, type: a.request.type }, 'alarm decision could not be stored');
+          logFailure(a)(err);
+          return undefined;
         }
-      }
+      }),
+    })).then(async ({ done }) => {
+      await Promise.all(done);
     });
   }
 
@@ -188,14 +362,14 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
 
   async function act(id: string, ts: number, change: (a: Alarm) => Transition): Promise<Alarm> {
     ensureOpen();
-    return enqueue(async () => {
-      const key = activeKeyById.get(id);
-      const current = (key ? active.get(key) : undefined) ?? (await deps.store.get(id));
+    const { t, done } = await enqueue(async () => {
+      const current = latest(id) ?? (await deps.store.get(id));
       if (!current) throw new AlarmError('not_found', `no alarm ${id}`);
-      const t = change(current);
-      await commit(t, ts);
-      return t.alarm;
+      const next = change(current);
+      return { t: next, done: submit(next, ts) };
     });
+    await done;
+    return t.alarm;
   }
 
   return {
@@ -287,18 +461,25 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       }
       for (let offset = 0; ; offset += 1_000) {
         const page = await deps.store.list({ status: activeStatuses, limit: 1_000, offset });
-        for (const a of page.items) remember(a);
+        for (const a of page.items) {
+          remember(a);
+          rememberStored(a);
+        }
         if (page.items.length < 1_000) break;
       }
       metrics.setActive(active.values());
       started = true;
       log.info({ rules: Object.keys(rules).length, active: active.size }, 'alert engine started');
     },
-    idle: () => tail.then(() => undefined),
+    async idle() {
+      await tail;
+      await written();
+    },
     async close() {
       if (closed || !started) return;
       closed = true;
       await tail;
+      await written();
       await state.close();
       log.info({ active: active.size }, 'alert engine closed; rule state persisted');
     },

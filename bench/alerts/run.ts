@@ -21,7 +21,8 @@
  * per second that store sustains. Phase 1 runs the whole hub at saturation (as fast as PUBACKs
  * allow, ordinary readings: the spine's throughput with every consumer attached) for the 100 %
  * figure; the load levels offer a fixed rate, that share of it, with the fire readings.
- * Every alarm store `record()` (one DuckDB transaction) is timed as well.
+ * Every alarm store commit (`record()` / the engine's group commit `recordMany()`, one DuckDB
+ * transaction each) is timed as well, with the events it carried.
  *
  * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
  * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
@@ -157,25 +158,34 @@ interface PhaseResult {
   /** Send → the `raised` event committed and handed to listeners, inside the hub (no HTTP). */
   event50: number; event99: number;
   triggers: number; matched: number; extraRaised: number; cleared: number; triggerEvery: number;
-  records: number; record50: number; record99: number;
-  /** Share of the phase the alarm store spent in record() (its connection is serial: the engine's queue). */
+  records: number; recordEvents: number; record50: number; record99: number;
+  /** Share of the phase the alarm store spent committing alarm events (its events connection is serial). */
   recordBusy: number;
   anjuCores: number; pubCores: number; elu: number; peakRssMiB: number; errors: number; load: number;
 }
 
-/** The alarm store with `record()` timed (one DuckDB transaction per alarm event). */
-function timedAlarms(store: AlarmStore): { store: AlarmStore; lat: Latencies } {
+/** The alarm store with its event commits timed: `record()` and the engine's group commit `recordMany()` (one DuckDB transaction each). */
+function timedAlarms(store: AlarmStore): { store: AlarmStore; lat: Latencies; events: { n: number } } {
   const lat = new Latencies();
+  const events = { n: 0 };
   const timed: AlarmStore = {
     ...store,
     async record(alarm, ev) {
       const t = performance.now();
       const r = await store.record(alarm, ev);
       lat.push(performance.now() - t);
+      events.n += 1;
+      return r;
+    },
+    async recordMany(entries) {
+      const t = performance.now();
+      const r = await store.recordMany(entries);
+      lat.push(performance.now() - t);
+      events.n += entries.length;
       return r;
     },
   };
-  return { store: timed, lat };
+  return { store: timed, lat, events };
 }
 
 async function phase(name: string, offered: number, phaseSeconds: number, triggerEvery: number): Promise<PhaseResult> {
@@ -300,7 +310,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
     stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50), event99: percentile(ev, 99),
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
-    records: rec.length, record50: percentile(rec, 50), record99: percentile(rec, 99), recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
+    records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99), recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
     anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.cpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
     errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
   };
@@ -368,12 +378,12 @@ async function main(): Promise<void> {
   }
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
-  console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store record() p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | alarms matched / expected | SSE p50 / stored p50 | alarm record() p50 / p99 ms, busy | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
+  console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} % | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');

@@ -82,6 +82,12 @@ export interface AlarmEventInput {
   readonly previousSeverity?: Severity;
 }
 
+/** One event of a `recordMany` group commit. */
+export interface AlarmRecordEntry {
+  readonly alarm: Alarm;
+  readonly event: AlarmEventInput;
+}
+
 export interface AlarmQuery {
   readonly status?: AlarmStatus | readonly AlarmStatus[];
   readonly severity?: Severity | readonly Severity[];
@@ -108,12 +114,21 @@ export function alarmKey(k: AlarmKey): string {
 /**
  * Persistence of alarms, their event log and the rule engine's state.
  * - `record` writes the alarm (insert or replace by id) and appends its event in one transaction;
- *   the store assigns the next `seq`. It rejects with ActiveAlarmConflictError instead of letting
+ *   the store assigns the next `seq`. `recordMany` does the same for many events in one transaction. It rejects with ActiveAlarmConflictError instead of letting
  *   two active alarms share a key, whatever the caller does.
  * - Times are epoch ms.
  */
 export interface AlarmStore {
   record(alarm: Alarm, event: AlarmEventInput): Promise<AlarmEvent>;
+  /**
+   * Group commit: every entry, in order, in ONE transaction — all stored with consecutive seqs
+   * (returned in entry order), or none (the error is thrown, no seq is used). The same rules as
+   * `record` apply entry by entry, in order: an entry that would make a second alarm active under
+   * a key (counting the entries before it) fails the whole call with ActiveAlarmConflictError.
+   * Several entries may carry the same alarm id (raise, then repeat, then clear): the alarm ends
+   * as the last of them, and each event keeps its own snapshot. An empty list stores nothing.
+   */
+  recordMany(entries: readonly AlarmRecordEntry[]): Promise<AlarmEvent[]>;
   get(id: string): Promise<Alarm | undefined>;
   findActive(key: AlarmKey): Promise<Alarm | undefined>;
   list(query: AlarmQuery): Promise<Page<Alarm>>;

@@ -1,20 +1,27 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import {
-  ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmQuery, type AlarmStore,
-  type Severity,
+  ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmQuery, type AlarmRecordEntry,
+  type AlarmStore, type Severity,
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
 
 /**
  * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
- * rule_state). It shares the state connection: every call is one statement or one transaction,
- * run strictly in order, which is what makes `seq` gap-free and monotonic and the
- * one-active-alarm-per-key check atomic with the write.
+ * rule_state), on two connections:
+ * - `events`, its own: `record` / `recordMany` (and `pruneEvents`, the other writer of the event
+ *   log). Nothing else runs there — not the registry, not the rule-state write-behind — so an alarm
+ *   commit never queues behind them. Every call is one transaction, run strictly in order, which is
+ *   what makes `seq` gap-free and monotonic and the one-active-alarm-per-key check atomic with the
+ *   write. `recordMany` is the group commit: many events, one BEGIN … COMMIT, multi-row INSERTs.
+ * - `conn`, the state connection it shares with the registry: reads (get, list, findActive,
+ *   eventsSince — a commit on `events` is visible to every later statement here), the rule state
+ *   and the rules configuration. Different tables than the event writes: no write-write conflicts.
  *
  * `active_key` holds the alarm's key while it is active and NULL once cleared; `record` refuses to
  * make a second alarm active under a key (ActiveAlarmConflictError). Not a UNIQUE index: DuckDB
  * checks index constraints eagerly on UPDATE, which misfires on rows updated back and forth.
+ * For the same reason a group commit upserts each alarm id once (its last version in the group).
  * Details, timeline and event snapshots are JSON text (no JSON extension needed).
  *
  * The rules configuration (`PUT /api/rules`) is one row of rule_state under RULES_CONFIG_KEY:
@@ -79,8 +86,18 @@ function inList(column: string, values: readonly string[], params: DuckDBValue[]
 
 const asList = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v as T]);
 
-export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; release(): Promise<void> }): AlarmStore {
+/** Rows per multi-row INSERT statement (18 parameters per alarm row). */
+const ROWS_PER_STATEMENT = 100;
+
+const keyOfAlarm = (a: Alarm) => alarmKey({ originator: a.originator, type: a.type, site: a.site });
+
+/**
+ * The store on `conn` (state connection: reads, rule state) and `events` (its own: event writes).
+ * Passing the same SerialConnection twice is allowed (everything then runs on it, in order).
+ */
+export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?: SerialConnection; release(): Promise<void> }): AlarmStore {
   const { conn } = deps;
+  const events = deps.events ?? conn;
   let closed = false;
   let closing: Promise<void> | undefined;
   /** The last seq committed; read from the table on first use. */
@@ -90,35 +107,78 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; release
   };
   const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c, 'SELECT coalesce(max(seq), 0) AS s FROM alarm_events'))[0]?.s ?? null) ?? 0);
 
+  /** The one-active-per-key rule, entry by entry in order, against the table as it stands (one query). */
+  async function checkActiveKeys(c: DuckDBConnection, entries: readonly AlarmRecordEntry[]): Promise<void> {
+    const keys = [...new Set(entries.map((e) => keyOfAlarm(e.alarm)))];
+    const holder = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const params: DuckDBValue[] = [];
+      const found = await rows(c, `SELECT id, active_key FROM alarms WHERE ${inList('active_key', keys.slice(i, i + 500), params)}`, params);
+      for (const r of found) holder.set(String(r.active_key), String(r.id));
+    }
+    for (const { alarm } of entries) {
+      const key = keyOfAlarm(alarm);
+      const other = holder.get(key);
+      if (isActive(alarm.status)) {
+        if (other !== undefined && other !== alarm.id) throw new ActiveAlarmConflictError(`alarm ${other} is already active for ${key}`);
+        holder.set(key, alarm.id);
+      } else if (other === alarm.id) {
+        holder.delete(key);
+      }
+    }
+  }
+
+  async function writeGroup(c: DuckDBConnection, entries: readonly AlarmRecordEntry[], first: number): Promise<void> {
+    await checkActiveKeys(c, entries);
+    // Each alarm once, as its last version in the group (see the note on UPDATE above).
+    const last = new Map<string, Alarm>();
+    for (const { alarm } of entries) last.set(alarm.id, alarm);
+    const alarms = [...last.values()];
+    for (let i = 0; i < alarms.length; i += ROWS_PER_STATEMENT) {
+      const chunk = alarms.slice(i, i + ROWS_PER_STATEMENT);
+      const n = alarmCols.length;
+      await c.run(
+        `INSERT INTO alarms (${alarmCols.join(', ')}) VALUES ${chunk.map((_, j) => `(${alarmCols.map((__, k) => `$${j * n + k + 1}`).join(', ')})`).join(', ')}
+         ON CONFLICT (id) DO UPDATE SET ${alarmCols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`,
+        chunk.flatMap(alarmValues),
+      );
+    }
+    for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
+      const chunk = entries.slice(i, i + ROWS_PER_STATEMENT);
+      await c.run(
+        `INSERT INTO alarm_events (seq, ts, type, alarm_id, previous_severity, alarm) VALUES ${chunk.map((_, j) => `(${[1, 2, 3, 4, 5, 6].map((k) => `$${j * 6 + k}`).join(', ')})`).join(', ')}`,
+        chunk.flatMap(({ alarm, event: ev }, j) => [BigInt(first + i + j), big(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify(alarm)]),
+      );
+    }
+  }
+
+  const recordMany = async (entries: readonly AlarmRecordEntry[]): Promise<AlarmEvent[]> => {
+    open();
+    if (entries.length === 0) return [];
+    return events.use(async (c) => {
+      const first = (await currentSeq(c)) + 1;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await writeGroup(c, entries, first);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      seq = first + entries.length - 1;
+      return entries.map(({ alarm, event: ev }, i) => ({
+        seq: first + i, ts: ev.ts, type: ev.type, alarm, ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}),
+      }));
+    });
+  };
+
   return {
     async record(alarm: Alarm, ev: AlarmEventInput) {
-      open();
-      return conn.use(async (c) => {
-        const next = (await currentSeq(c)) + 1;
-        await c.run('BEGIN TRANSACTION');
-        try {
-          if (isActive(alarm.status)) {
-            const key = alarmKey({ originator: alarm.originator, type: alarm.type, site: alarm.site });
-            const other = await rows(c, 'SELECT id FROM alarms WHERE active_key = $1 AND id <> $2', [key, alarm.id]);
-            if (other[0]) throw new ActiveAlarmConflictError(`alarm ${String(other[0].id)} is already active for ${key}`);
-          }
-          await c.run(
-            `INSERT INTO alarms (${alarmCols.join(', ')}) VALUES (${alarmCols.map((_, i) => `$${i + 1}`).join(', ')})
-             ON CONFLICT (id) DO UPDATE SET ${alarmCols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`,
-            alarmValues(alarm),
-          );
-          await c.run('INSERT INTO alarm_events (seq, ts, type, alarm_id, previous_severity, alarm) VALUES ($1, $2, $3, $4, $5, $6)', [
-            BigInt(next), big(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify(alarm),
-          ]);
-          await c.run('COMMIT');
-        } catch (err) {
-          await c.run('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-        seq = next;
-        return { seq: next, ts: ev.ts, type: ev.type, alarm, ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}) };
-      });
+      const [out] = await recordMany([{ alarm, event: ev }]);
+      if (!out) throw new Error('alarm event was not recorded');
+      return out;
     },
+    recordMany,
     async get(id) {
       open();
       const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM alarms WHERE id = $1`, [id]);
@@ -160,11 +220,11 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; release
     },
     async lastSeq() {
       open();
-      return conn.use(currentSeq);
+      return events.use(currentSeq);
     },
     async pruneEvents(beforeTs) {
       open();
-      return (await conn.query('DELETE FROM alarm_events WHERE ts < $1 RETURNING seq', [big(beforeTs)])).length;
+      return (await events.query('DELETE FROM alarm_events WHERE ts < $1 RETURNING seq', [big(beforeTs)])).length;
     },
     async loadRuleState() {
       open();

@@ -23,7 +23,7 @@ export interface EmbeddedDatabaseConfig {
 export interface EmbeddedDatabase {
   telemetry: TelemetryStore;
   state: StateStore;
-  /** Alarms, their event log and alert rule state (on the state connection). */
+  /** Alarms, their event log (written on a connection of its own) and alert rule state (on the state connection). */
   alarms: AlarmStore;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
@@ -34,10 +34,12 @@ export const embeddedDatabaseFile = 'anju.duckdb';
 /**
  * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
  *
- * Three connections, each used strictly serially: the writer (telemetry batches; it alone owns the
+ * Four connections, each used strictly serially: the writer (telemetry batches; it alone owns the
  * temp staging tables and, being the only writer of the kind tables, keeps (device, ts) unique), the
- * reader (telemetry queries, so a long series query never delays a commit), and state (registry and
- * tokens, small transactions on other tables that cannot conflict with telemetry writes).
+ * reader (telemetry queries, so a long series query never delays a commit), state (registry and
+ * tokens, alarm reads, the alert rule-state write-behind: small transactions on other tables that
+ * cannot conflict with telemetry writes), and alarms (the alarm event log's group commits alone, so
+ * a fire alarm never waits behind a registry write or a rule-state flush).
  * The database closes when both stores are closed, whichever way.
  */
 export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, deps: { logger: Logger }): Promise<EmbeddedDatabase> {
@@ -49,12 +51,13 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const writer = serialConnection(await instance.connect(), 'writer');
   const reader = serialConnection(await instance.connect(), 'reader');
   const stateConn = serialConnection(await instance.connect(), 'state');
+  const alarmsConn = serialConnection(await instance.connect(), 'alarms');
   try {
     const { from, to } = await migrate(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await createStagingTables(writer);
   } catch (err) {
-    await Promise.allSettled([writer.close(), reader.close(), stateConn.close()]);
+    await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close()]);
     instance.closeSync();
     throw err;
   }
@@ -62,7 +65,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   let closing: Promise<void> | undefined;
   const closeDatabase = (): Promise<void> => {
     closing ??= (async () => {
-      await Promise.all([writer.close(), reader.close()]);
+      await Promise.all([writer.close(), reader.close(), alarmsConn.close()]);
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
         await c.run('CHECKPOINT');
@@ -80,7 +83,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   };
   const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release });
   const state = createEmbeddedStateStore({ conn: stateConn, release });
-  const alarms = createEmbeddedAlarmStore({ conn: stateConn, release });
+  const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {

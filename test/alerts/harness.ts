@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createAlertEngine, defaultAlertEngineConfig, type AlarmEvent, type AlertEngine, type RulesConfigInput } from '../../alerts/index.js';
+import { createAlertEngine, defaultAlertEngineConfig, type AlarmEvent, type AlarmStore, type AlertEngine, type RulesConfigInput } from '../../alerts/index.js';
 import { parseRulesConfig } from '../../alerts/config.js';
 import { builtinRules } from '../../alerts/rules/index.js';
 import type { Device, FieldValue, Reading } from '../../core/index.js';
@@ -88,7 +88,11 @@ export async function removeTempDirs(): Promise<void> {
 }
 
 /** Opens the real DuckDB store in `dir` and an engine on it; events are collected into `events` (shared across restarts). */
-export async function openHarness(opts: { dir: string; devices: Map<string, Device>; rules?: RulesConfigInput; events?: AlarmEvent[]; now?: { ms: number } }): Promise<Harness> {
+export async function openHarness(opts: {
+  dir: string; devices: Map<string, Device>; rules?: RulesConfigInput; events?: AlarmEvent[]; now?: { ms: number };
+  /** Wraps the DuckDB alarm store the engine is given (to observe or break its commits). */
+  store?: (store: AlarmStore) => AlarmStore;
+}): Promise<Harness> {
   const { logger, lines } = memoryLogger();
   const db = await createEmbeddedDatabase({ dataDir: opts.dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
   const now = opts.now ?? { ms: T0 };
@@ -97,7 +101,7 @@ export async function openHarness(opts: { dir: string; devices: Map<string, Devi
   const engine = createAlertEngine(
     { ...defaultAlertEngineConfig, rules: parseRulesConfig(opts.rules ?? {}, builtinRules) },
     {
-      store: db.alarms, logger, metrics, clock: () => now.ms,
+      store: opts.store ? opts.store(db.alarms) : db.alarms, logger, metrics, clock: () => now.ms,
       devices: { get: (id) => opts.devices.get(id), list: () => [...opts.devices.values()] },
     },
   );

@@ -1,0 +1,82 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ActiveAlarmConflictError, createEmbeddedDatabase, type Alarm, type EmbeddedDatabase } from '../../storage/index.js';
+
+const T0 = Date.UTC(2025, 0, 1);
+let dir: string;
+let db: EmbeddedDatabase;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'anju-alarms-'));
+  db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
+});
+afterEach(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const alarm = (id: string, device: string, over: Partial<Alarm> = {}): Alarm => ({
+  id, type: 'smoke', originator: { kind: 'device', id: device }, site: 's1', building: 'b1', severity: 'critical', status: 'active_unack',
+  startTs: T0, lastUpdateTs: T0, escalationLevel: 0, count: 1, details: { smoke: 0.5 }, timeline: [{ ts: T0, event: 'raised' }], ...over,
+});
+
+describe('embedded alarm store: recordMany (group commit)', () => {
+  it('stores many events in one call with consecutive seqs; the alarm ends as its last version, each event keeps its snapshot', async () => {
+    const a1 = alarm('a', 'sd-1');
+    const b1 = alarm('b', 'sd-2');
+    const a2 = { ...a1, count: 2, lastUpdateTs: T0 + 1 };
+    const a3 = { ...a2, status: 'cleared_unack' as const, clearTs: T0 + 2, lastUpdateTs: T0 + 2 };
+    const a4 = alarm('a2', 'sd-1', { startTs: T0 + 3, lastUpdateTs: T0 + 3 }); // raised again under the key a just left
+    const out = await db.alarms.recordMany([
+      { alarm: a1, event: { type: 'raised', ts: T0 } },
+      { alarm: b1, event: { type: 'raised', ts: T0 } },
+      { alarm: a2, event: { type: 'updated', ts: T0 + 1 } },
+      { alarm: a3, event: { type: 'cleared', ts: T0 + 2 } },
+      { alarm: a4, event: { type: 'raised', ts: T0 + 3 } },
+    ]);
+    expect(out.map((e) => [e.seq, e.type, e.alarm.id])).toEqual([[1, 'raised', 'a'], [2, 'raised', 'b'], [3, 'updated', 'a'], [4, 'cleared', 'a'], [5, 'raised', 'a2']]);
+    expect(await db.alarms.lastSeq()).toBe(5);
+    expect(await db.alarms.get('a')).toMatchObject({ status: 'cleared_unack', count: 2, clearTs: T0 + 2 });
+    expect((await db.alarms.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' }))?.id).toBe('a2');
+    const events = await db.alarms.eventsSince(0);
+    expect(events.map((e) => [e.seq, e.alarm.status, e.alarm.count])).toEqual([[1, 'active_unack', 1], [2, 'active_unack', 1], [3, 'active_unack', 2], [4, 'cleared_unack', 2], [5, 'active_unack', 1]]);
+    expect(await db.alarms.recordMany([])).toEqual([]);
+  });
+
+  it('refuses a group that would make a second alarm active under a key — whole, without using a seq', async () => {
+    await db.alarms.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
+    // Against the table …
+    await expect(db.alarms.recordMany([
+      { alarm: alarm('x', 'sd-9'), event: { type: 'raised', ts: T0 } },
+      { alarm: alarm('b', 'sd-1'), event: { type: 'raised', ts: T0 } },
+    ])).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+    // … and within the group.
+    await expect(db.alarms.recordMany([
+      { alarm: alarm('c', 'sd-2'), event: { type: 'raised', ts: T0 } },
+      { alarm: alarm('d', 'sd-2'), event: { type: 'raised', ts: T0 } },
+    ])).rejects.toThrow(/already active/);
+    expect(await db.alarms.get('x')).toBeUndefined();
+    expect(await db.alarms.get('c')).toBeUndefined();
+    expect(await db.alarms.lastSeq()).toBe(1);
+    // Clearing first makes room, in the same group; seqs continue without a gap.
+    const out = await db.alarms.recordMany([
+      { alarm: alarm('a', 'sd-1', { status: 'cleared_unack', clearTs: T0 + 1 }), event: { type: 'cleared', ts: T0 + 1 } },
+      { alarm: alarm('b', 'sd-1'), event: { type: 'raised', ts: T0 + 1 } },
+    ]);
+    expect(out.map((e) => e.seq)).toEqual([2, 3]);
+  });
+
+  it('a large group (more rows than one INSERT statement takes) and the seq survive reopening', async () => {
+    const many = Array.from({ length: 450 }, (_, i) => ({ alarm: alarm(`m${i}`, `sd-${i}`), event: { type: 'raised' as const, ts: T0 + i } }));
+    const out = await db.alarms.recordMany(many);
+    expect(out.at(-1)?.seq).toBe(450);
+    expect((await db.alarms.list({ status: 'active_unack', limit: 1, offset: 0 })).total).toBe(450);
+    await db.close();
+    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
+    expect(await db.alarms.lastSeq()).toBe(450);
+    const next = await db.alarms.record(alarm('n', 'sd-new'), { type: 'raised', ts: T0 });
+    expect(next.seq).toBe(451);
+  });
+});
