@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { createLogger } from './logger.js';
 import { startPlatform, type Role } from './platform.js';
-import { runSimCommand } from './sim.js';
+import { backfillUsage, runBackfillCommand } from './sim-backfill.js';
+import { runSimCommand, simUsage } from './sim.js';
 
 const usage = `anju — smart-property telemetry
 
@@ -12,16 +11,8 @@ Usage:
   anju all            broker + ingest + alerts + API + web UI (+ demo fleet unless ANJU_SIM=0)
   anju broker         the MQTT broker only
   anju hub            ingest + API, consuming from ANJU_MQTT_URL
-  anju sim [options]  run simulated devices against a broker
-      --broker URL          broker to publish to (default mqtt://localhost:1883)
-      --credentials FILE    JSON array of provisioned devices with their secrets
-                            (the answers of POST /api/devices, collected in a list)
-      --interval SECONDS    seconds between readings of a device (default 10)
-      --qos 0|1             (default 1)
-      --seed N              random seed (default 2026)
-      --duration SECONDS    stop after this long (default: run until interrupted)
-      --scenario SPEC       kind:target@+offset, repeatable, e.g. fire:b3@+2m (smoke
-                            detectors of building b3 report a kitchen fire from 2 min on)
+${simUsage}
+${backfillUsage}
 
 Configuration is read from ANJU_* environment variables; see README.md.`;
 
@@ -36,15 +27,8 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
 
   if (role === 'sim') {
-    const { values } = parseArgs({ args: rest, options: {
-      broker: { type: 'string', default: 'mqtt://localhost:1883' }, credentials: { type: 'string' },
-      interval: { type: 'string', default: '10' }, qos: { type: 'string', default: '1' },
-      seed: { type: 'string', default: '2026' }, duration: { type: 'string' },
-      scenario: { type: 'string', multiple: true, default: [] },
-    } });
-    if (!values.credentials) throw new ConfigError('anju sim needs --credentials FILE (see anju --help)');
-    const credentials = JSON.parse(await readFile(values.credentials, 'utf8')) as unknown;
-    return runSimCommand({ broker: values.broker, credentials, interval: values.interval, qos: values.qos, seed: values.seed, duration: values.duration, scenarios: values.scenario }, { logger });
+    const deps = { logger, stderr: process.stderr, adminToken: config.adminToken };
+    return rest[0] === 'backfill' ? runBackfillCommand(rest.slice(1), config, deps) : runSimCommand(rest, deps);
   }
   if (role !== 'all' && role !== 'broker' && role !== 'hub') {
     console.error(`unknown role "${role}"\n\n${usage}`);

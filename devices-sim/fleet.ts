@@ -1,9 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { topics, type Device, type KindName } from '../core/index.js';
+import { backoffMs, createGate, createRateMeter, endClient, releaseOnOutcome } from './fleet-support.js';
 import { createProfiles, type Profile } from './kinds/index.js';
 import { createRng, type Rng } from './random.js';
-import type { Scenario } from './scenarios/index.js';
+import { playScenarios, scenarioInterval, type Scenario } from './scenarios/contract.js';
 
 /**
  * The fleet runner: one MQTT connection per simulated device, with the device's own credentials
@@ -13,7 +14,9 @@ import type { Scenario } from './scenarios/index.js';
  *
  * Memory stays bounded whatever the broker does: a device that is not connected (or has too many
  * QoS 1 messages unacknowledged) skips its tick and counts it, nothing is queued; reconnects use
- * exponential backoff with jitter so that a broker restart is not met by every device at once.
+ * exponential backoff with jitter so that a broker restart is not met by every device at once, and
+ * at most `maxPendingConnects` CONNECTs are in flight. Thousands of devices fit in one process:
+ * each costs one mqtt.js client (no offline queue, no resubscribe table) and two timers.
  */
 
 export interface FleetConfig {
@@ -30,6 +33,8 @@ export interface FleetConfig {
   reconnectMaxMs: number;
   /** Spread of the first connection attempts (default 25 ms per device, at most 10 s). */
   connectSpreadMs?: number;
+  /** CONNECTs awaiting their CONNACK at once (default 64): the fleet connects as fast as the broker authenticates. */
+  maxPendingConnects?: number;
   /** ± fraction of the interval each tick is moved by (default 0.1), so devices drift apart. */
   jitter?: number;
   /** QoS 1 messages a device may have unacknowledged before it skips ticks (default 10). */
@@ -39,8 +44,9 @@ export interface FleetConfig {
   /** Local time offset for daily rhythms, minutes (default +480, Asia/Shanghai). */
   utcOffsetMin?: number;
   connectTimeoutMs?: number;
+  /** MQTT keep alive, s (default 60): the idle cost of a device is one PINGREQ per keep alive. */
   keepaliveS?: number;
-  /** Scenarios (fire, leak…) bending the profiles of the devices they target; see scenarios/. */
+  /** Scenarios (fire, leak, silent detector, garbage…) bending the devices they target; see scenarios/. */
   scenarios?: readonly Scenario[];
 }
 
@@ -61,6 +67,8 @@ export interface FleetStats {
   errors: number;
   /** Ticks skipped because the device was disconnected or at its in-flight limit. */
   skipped: number;
+  /** Ticks a scenario kept silent on purpose (a dead detector): not a fault of the fleet. */
+  suppressed: number;
   reconnects: number;
   /** Telemetry messages per second over the last 10 s. */
   rate: number;
@@ -81,14 +89,13 @@ interface SimDevice {
   readonly rng: Rng;
   readonly intervalMs: number;
   client?: MqttClient;
-  tick?: NodeJS.Timeout;
-  retry?: NodeJS.Timeout;
+  online: boolean;
   attempts: number;
   inflight: number;
   everConnected: boolean;
+  /** Resolves start()'s wait for this device's first attempt. */
+  settle: () => void;
 }
-
-const RATE_WINDOW_S = 10;
 
 export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
   const { logger } = deps;
@@ -97,23 +104,17 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
   const jitter = config.jitter ?? 0.1;
   const maxInflight = config.maxInflight ?? 10;
   const announce = config.announceStatus ?? true;
+  const scenarios = config.scenarios ?? [];
   if (!(speed > 0)) throw new Error('fleet: speed must be positive');
   // Two connections with one client id would take each other over forever (MQTT 3.1.1 §3.1.4-2).
   const ids = new Set(deps.devices.map((d) => d.device.id));
   if (ids.size !== deps.devices.length) throw new Error('fleet: device ids must be unique');
   if (!(config.reconnectMinMs > 0) || config.reconnectMaxMs < config.reconnectMinMs) throw new Error('fleet: need 0 < reconnectMinMs ≤ reconnectMaxMs');
 
-  const counters = { published: 0, acked: 0, errors: 0, skipped: 0, reconnects: 0 };
-  // Per-second publish counts, a fixed ring: the rate costs no memory per message.
-  const buckets = new Array<number>(RATE_WINDOW_S + 1).fill(0);
-  let bucketSecond = Math.floor(clock() / 1000);
-  const rollBuckets = (): number => {
-    const s = Math.floor(clock() / 1000);
-    for (let k = bucketSecond + 1; k <= Math.min(s, bucketSecond + buckets.length); k++) buckets[k % buckets.length] = 0;
-    bucketSecond = Math.max(bucketSecond, s);
-    return s;
-  };
-
+  const counters = { published: 0, acked: 0, errors: 0, skipped: 0, suppressed: 0, reconnects: 0 };
+  const meter = createRateMeter(10, clock);
+  const gate = createGate(Math.max(1, config.maxPendingConnects ?? 64));
+  let connected = 0;
   let sims: SimDevice[] = [];
   let state: 'idle' | 'running' | 'stopped' = 'idle';
   let wallStart = 0;
@@ -130,21 +131,13 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
     return t;
   };
 
-  /** The device's interval, shortened while a scenario that targets it is active. */
-  function intervalOf(sim: SimDevice): number {
-    let interval = sim.intervalMs;
-    const now = simNow();
-    for (const scenario of config.scenarios ?? []) {
-      if (scenario.intervalMs !== undefined && now >= scenario.startAt && scenario.appliesTo(sim.device)) interval = Math.min(interval, scenario.intervalMs);
-    }
-    return interval;
-  }
-
   function schedule(sim: SimDevice, delayMs: number): void {
-    sim.tick = later(delayMs, () => {
+    later(delayMs, () => {
       if (state !== 'running') return;
       publish(sim);
-      schedule(sim, intervalOf(sim) * (1 + jitter * (2 * sim.rng.next() - 1)));
+      // Scenario intervals are simulated time; the device's own interval is wall-clock time.
+      const wallInterval = scenarioInterval(scenarios, sim.device, simNow(), sim.intervalMs * speed) / speed;
+      schedule(sim, wallInterval * (1 + jitter * (2 * sim.rng.next() - 1)));
     });
   }
 
@@ -155,15 +148,17 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       return;
     }
     const now = simNow();
-    let payload = sim.profile.next(now);
-    for (const scenario of config.scenarios ?? []) {
-      if (now >= scenario.startAt && scenario.appliesTo(sim.device)) payload = scenario.apply(payload, now - scenario.startAt, sim.device);
+    // The scenarios' rules (contract.ts): a suppressing one keeps the device silent, a raw one sends garbage.
+    const outcome = playScenarios(scenarios, sim.device, now, () => sim.profile.next(now));
+    if (outcome.type === 'skip') {
+      counters.suppressed++;
+      return;
     }
+    const body = outcome.type === 'raw' ? outcome.raw : JSON.stringify(outcome.payload);
     sim.inflight++;
     counters.published++;
-    const bucket = rollBuckets() % buckets.length;
-    buckets[bucket] = (buckets[bucket] ?? 0) + 1;
-    client.publish(topics.telemetry(sim.device.id), JSON.stringify(payload), { qos: config.qos, retain: false }, (err) => {
+    meter.add();
+    client.publish(topics.telemetry(sim.device.id), body, { qos: config.qos, retain: false }, (err) => {
       sim.inflight--;
       if (err) {
         counters.errors++;
@@ -172,13 +167,24 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
     });
   }
 
-  /** Exponential backoff with "full jitter": uniform in [min, min·2^attempt], capped. */
-  function backoffMs(sim: SimDevice): number {
-    const ceiling = Math.min(config.reconnectMaxMs, config.reconnectMinMs * 2 ** Math.min(sim.attempts, 30));
-    return config.reconnectMinMs + sim.rng.next() * (ceiling - config.reconnectMinMs);
+  /** One connection attempt through the gate: the first creates the client, later ones reconnect it. */
+  function attempt(sim: SimDevice): void {
+    gate.run((release) => {
+      if (state !== 'running') {
+        release();
+        sim.settle();
+        return;
+      }
+      if (sim.client) {
+        releaseOnOutcome(sim.client, release);
+        sim.client.reconnect();
+      } else {
+        open(sim, release);
+      }
+    });
   }
 
-  function connect(sim: SimDevice, firstAttempt: () => void): void {
+  function open(sim: SimDevice, release: () => void): void {
     const id = sim.device.id;
     const client = mqtt.connect(config.brokerUrl, {
       clientId: id,
@@ -186,22 +192,29 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       password: sim.secret,
       protocolVersion: 4,
       clean: true,
-      // We reconnect ourselves: mqtt.js only knows a fixed reconnectPeriod.
+      // We reconnect ourselves (backoff with jitter, through the gate): mqtt.js only knows a fixed period.
       reconnectPeriod: 0,
       connectTimeout: config.connectTimeoutMs ?? 10_000,
       keepalive: config.keepaliveS ?? 60,
+      // A publish postpones the next PINGREQ: a reporting device costs no extra packets.
+      reschedulePings: true,
+      // Devices never subscribe: no table of topics to replay on reconnect.
+      resubscribe: false,
       // Never queue while offline: ticks are skipped instead, so memory stays bounded.
       queueQoSZero: false,
       will: { topic: topics.status(id), payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     sim.client = client;
+    releaseOnOutcome(client, release);
     client.on('connect', () => {
       if (sim.attempts > 0) counters.reconnects++;
+      if (!sim.online) connected++;
+      sim.online = true;
       sim.attempts = 0;
       sim.everConnected = true;
       logger.debug({ device: id }, 'device connected');
       if (announce) client.publish(topics.status(id), 'online', { qos: 1, retain: true }, () => undefined);
-      firstAttempt();
+      sim.settle();
     });
     client.on('error', (err) => {
       counters.errors++;
@@ -210,31 +223,17 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       log({ device: id, err: err.message }, 'device connection error');
     });
     client.on('close', () => {
-      firstAttempt();
+      if (sim.online) connected--;
+      sim.online = false;
+      sim.settle();
       if (state !== 'running') return;
-      const delay = backoffMs(sim);
+      const delay = backoffMs(sim.attempts, config.reconnectMinMs, config.reconnectMaxMs, sim.rng);
       sim.attempts++;
       logger.debug({ device: id, delayMs: Math.round(delay), attempt: sim.attempts }, 'device disconnected, reconnecting');
-      if (sim.retry) clearTimeout(sim.retry);
-      sim.retry = later(delay, () => {
-        if (state === 'running' && !client.connected) client.reconnect();
+      later(delay, () => {
+        if (state === 'running' && !client.connected) attempt(sim);
       });
     });
-  }
-
-  async function end(sim: SimDevice): Promise<void> {
-    const client = sim.client;
-    if (!client) return;
-    if (client.connected && announce) {
-      await Promise.race([
-        client.publishAsync(topics.status(sim.device.id), 'offline', { qos: 1, retain: true }).catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, 1_000)),
-      ]);
-    }
-    // A clean DISCONNECT (no Will) when we can; force-close after a grace period otherwise.
-    const graceful = client.endAsync(!client.connected);
-    const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 2_000))]);
-    if (timedOut) await client.endAsync(true);
   }
 
   return {
@@ -244,33 +243,34 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       wallStart = clock();
       simStart = config.simStart ?? wallStart;
       const profiles = createProfiles(deps.devices.map((d) => d.device), { seed: config.seed, start: simStart, utcOffsetMin: config.utcOffsetMin });
-      sims = deps.devices.map(({ device, secret }) => ({
-        device,
-        secret,
-        profile: profiles.get(device.id) as Profile,
-        rng: createRng(config.seed, 'net', device.id),
-        intervalMs: typeof config.intervalMs === 'function' ? config.intervalMs(device.kind) : config.intervalMs,
-        attempts: 0,
-        inflight: 0,
-        everConnected: false,
-      }));
+      const firstAttempts: Array<Promise<void>> = [];
+      sims = deps.devices.map(({ device, secret }) => {
+        let settle = () => undefined as void;
+        firstAttempts.push(new Promise<void>((resolve) => { settle = resolve; }));
+        return {
+          device,
+          secret,
+          profile: profiles.get(device.id) as Profile,
+          rng: createRng(config.seed, 'net', device.id),
+          intervalMs: typeof config.intervalMs === 'function' ? config.intervalMs(device.kind) : config.intervalMs,
+          online: false,
+          attempts: 0,
+          inflight: 0,
+          everConnected: false,
+          settle,
+        };
+      });
       const spread = config.connectSpreadMs ?? Math.min(10_000, 25 * sims.length);
       logger.info({ devices: sims.length, broker: config.brokerUrl, spreadMs: spread }, 'simulated fleet starting');
-      await Promise.all(
-        sims.map((sim, i) => new Promise<void>((resolve) => {
-          let settled = false;
-          const firstAttempt = () => {
-            if (!settled) resolve();
-            settled = true;
-          };
-          // Stagger connects, and start each device at a random phase of its interval.
-          later((i * spread) / Math.max(1, sims.length) + sim.rng.next() * 5, () => {
-            if (state !== 'running') return firstAttempt();
-            connect(sim, firstAttempt);
-            schedule(sim, sim.rng.next() * sim.intervalMs);
-          });
-        })),
-      );
+      sims.forEach((sim, i) => {
+        // Stagger connects, and start each device at a random phase of its interval.
+        later((i * spread) / Math.max(1, sims.length) + sim.rng.next() * 5, () => {
+          if (state !== 'running') return sim.settle();
+          attempt(sim);
+          schedule(sim, sim.rng.next() * sim.intervalMs);
+        });
+      });
+      await Promise.all(firstAttempts);
     },
 
     async stop() {
@@ -278,20 +278,14 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       state = 'stopped';
       for (const t of pending) clearTimeout(t);
       pending.clear();
-      await Promise.all(sims.map((sim) => end(sim).catch((err: unknown) => logger.warn({ device: sim.device.id, err }, 'device did not close cleanly'))));
+      gate.clear();
+      for (const sim of sims) sim.settle();
+      await Promise.all(sims.map((sim) => endClient(sim.client, topics.status(sim.device.id), announce).catch((err: unknown) => logger.warn({ device: sim.device.id, err }, 'device did not close cleanly'))));
       logger.info({ ...counters }, 'simulated fleet stopped');
     },
 
     stats() {
-      const now = rollBuckets();
-      let recent = 0;
-      for (let k = now - RATE_WINDOW_S; k < now; k++) recent += buckets[((k % buckets.length) + buckets.length) % buckets.length] ?? 0;
-      return {
-        devices: sims.length,
-        connected: sims.filter((s) => s.client?.connected).length,
-        ...counters,
-        rate: recent / RATE_WINDOW_S,
-      };
+      return { devices: sims.length, connected, ...counters, rate: meter.rate() };
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Device, MeterPurpose } from '../../core/index.js';
 import type { Rng } from '../random.js';
 import {
   annualCosine, clamp, createForwardClock, createRegister, createStamp, dayFactor, hourBump, indoorTemperature,
-  localTime, MINUTE, normalizeDaily, round, type Profile, type ProfileOptions,
+  localTime, MINUTE, normalizeDaily, rateFactor, round, scaledInterval, type Profile, type ProfileOptions,
 } from './common.js';
 import { createEventTrack, type EventTrack } from './events.js';
 import type { WaterDemand } from './water-meter.js';
@@ -131,13 +131,14 @@ export function createPowerMeterProfile(device: Device, rng: Rng, start: number,
     kind: 'power_meter',
     next(at) {
       const { now, dt } = clock(at);
-      energyKwh += energyWmin(lastT, now) / 60 / 1000;
+      // A retrofit (options.scale) scales the load from its date on: register and power alike.
+      energyKwh += scaledInterval(options.scale, lastT, now, energyWmin) / 60 / 1000;
       lastT = now;
       const lt = localTime(now, off);
       const gridLoad = weekdayCurve(lt.hour) / 2.2; // 0.15–1: the feeder is busiest at the evening peak
       const voltage = 226 - 6 * gridLoad + noise.normal(0, 0.8);
       const maxW = 0.7 * rated * voltage;
-      const power = clamp(basePower(now) * noise.normal(1, 0.04), 0, maxW);
+      const power = clamp(basePower(now) * rateFactor(options.scale, now) * noise.normal(1, 0.04), 0, maxW);
       const current = power / voltage;
       const target = indoorTemperature(now, off) + ratedRiseK * (current / rated) ** 2;
       cableTemp = cableTemp === undefined ? target : cableTemp + (target - cableTemp) * (1 - Math.exp(-dt / tauMs));

@@ -1,7 +1,7 @@
 import type { Device } from '../../core/index.js';
 import type { Rng } from '../random.js';
 import {
-  createForwardClock, createRegister, createStamp, DAY, hourBump, localTime, MINUTE, normalizeDaily, round,
+  createForwardClock, createRegister, createScaledIntegral, createStamp, DAY, hourBump, localTime, MINUTE, normalizeDaily, rateFactor, round,
   type Profile, type ProfileOptions,
 } from './common.js';
 import { createEventTrack, type EventDraw } from './events.js';
@@ -79,7 +79,14 @@ export function createHouseholdDemand(rng: Rng, start: number, options: ProfileO
       return { durationMs: r.uniform(use.minutes[0], use.minutes[1]) * MINUTE, level: r.uniform(use.flow[0], use.flow[1]), tag: use.tag };
     },
   });
-  return { flowAt: (t) => track.levelAt(t), litresTo: (t) => track.integralTo(t), designFlow: 12 };
+  // A retrofit (low-flow fixtures, options.scale) scales every draw from its date on: the meter,
+  // the master meter summing it and the booster pump following that all see the same saving.
+  const scale = options.scale;
+  return {
+    flowAt: (t) => track.levelAt(t) * rateFactor(scale, t),
+    litresTo: createScaledIntegral(scale, (t) => track.integralTo(t)),
+    designFlow: 12,
+  };
 }
 
 /** A compound's supply: its households plus pipe loss (a fraction of the flow and a small constant leak). */

@@ -1,26 +1,19 @@
-import type { Scenario, ScenarioFactory } from './contract.js';
-import { kitchenFire } from './kitchen-fire.js';
-
-export type { Scenario, ScenarioFactory } from './contract.js';
+export {
+  playScenarios, scenarioInterval,
+  type Scenario, type ScenarioFactory, type ScenarioFilter, type ScenarioOptions, type ScenarioOutcome,
+} from './contract.js';
+export { binFire } from './bin-fire.js';
+export { binOverflow } from './bin-overflow.js';
+export { cookingNuisance } from './cooking-nuisance.js';
+export { detectorSilent } from './detector-silent.js';
+export { electricalLeakage } from './electrical-leakage.js';
+export { garbage } from './garbage.js';
+export { householdLeak } from './household-leak.js';
 export { kitchenFire } from './kitchen-fire.js';
-
-/** Scenario kinds by name, as written on the command line (`fire:b3@+2m`). */
-export const scenarioFactories: Readonly<Record<string, ScenarioFactory>> = {
-  fire: kitchenFire,
-};
-
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 };
-
-/**
- * Parses `kind:target@+offset` (offset like `30s`, `2m`, `1h`; default `+0s`) relative to `now`.
- * Throws a message naming the known kinds when the spec cannot be read.
- */
-export function parseScenario(spec: string, now: number): Scenario {
-  const m = /^([a-z_-]+):([A-Za-z0-9_.-]+)(?:@\+(\d+(?:\.\d+)?)([smh]))?$/.exec(spec);
-  if (!m) throw new Error(`cannot read scenario "${spec}": write kind:target@+offset, e.g. fire:b3@+2m`);
-  const [, kind, target, amount, unit] = m as unknown as [string, string, string, string | undefined, string | undefined];
-  const factory = scenarioFactories[kind];
-  if (!factory) throw new Error(`unknown scenario kind "${kind}"; known: ${Object.keys(scenarioFactories).join(', ')}`);
-  const offset = amount && unit ? Number(amount) * (UNIT_MS[unit] ?? 0) : 0;
-  return factory(target, now + offset);
-}
+export { lowBattery } from './low-battery.js';
+export { overloadedCircuit } from './overloaded-circuit.js';
+export { pipeBurst } from './pipe-burst.js';
+export { smoulderingFire } from './smouldering-fire.js';
+export { parseScenario, scenarioFactories, scenarioFactory, UNIT_MS } from './registry.js';
+export { parseOffset, parseScenarioFile, scenarioFileSchema, type ScenarioFileEntry } from './file.js';
+export { scenarioReadings, type ReplayOptions, type ScenarioMessage } from './replay.js';

@@ -31,6 +31,20 @@ export function createDeviceDirectory(deps: { state: StateStore; clock?: () => n
     for (const [k, v] of verified) if (v.id === id) verified.delete(k);
   };
 
+  /**
+   * A secret we just generated for a new device is verified by construction: remembering it spares
+   * the device's first CONNECT a scrypt, so a fleet provisioned and connected at once (`anju sim
+   * --api`) costs one scrypt per device instead of two. (Not after a rotation: two concurrent
+   * rotations could leave the loser's secret cached.)
+   */
+  const remember = (id: string, secret: string) => {
+    if (verified.size >= VERIFY_CACHE_MAX) {
+      const oldest = verified.keys().next().value;
+      if (oldest !== undefined) verified.delete(oldest);
+    }
+    verified.set(`${id}\u0000${digest(secret)}`, { id, expires: clock() + VERIFY_TTL_MS });
+  };
+
   /** Creates the device's site and building (name = id) if missing, so the registry never points nowhere. */
   async function ensurePlace(site: string, building: string): Promise<void> {
     const siteKey = `s\u0000${site}`;
@@ -66,8 +80,11 @@ export function createDeviceDirectory(deps: { state: StateStore; clock?: () => n
       if (devices.has(input.id)) throw new DuplicateError(`device ${input.id} already exists`);
       await ensurePlace(input.site, input.building);
       const secret = generateSecret();
+      const gen = generation.get(input.id) ?? 0;
       const device = await state.createDevice(input, await hashSecret(secret), clock());
       devices.set(device.id, device);
+      // Unless a delete or rotation of this id ran meanwhile.
+      if ((generation.get(device.id) ?? 0) === gen) remember(device.id, secret);
       return { device, secret };
     },
     async update(id: string, patch: DevicePatch) {
@@ -105,13 +122,7 @@ export function createDeviceDirectory(deps: { state: StateStore; clock?: () => n
       const gen = generation.get(id) ?? 0;
       const hash = await state.getDeviceSecretHash(id);
       if (hash === undefined || !(await verifySecret(secret, hash))) return false;
-      if ((generation.get(id) ?? 0) === gen && devices.has(id)) {
-        if (verified.size >= VERIFY_CACHE_MAX) {
-          const oldest = verified.keys().next().value;
-          if (oldest !== undefined) verified.delete(oldest);
-        }
-        verified.set(key, { id, expires: clock() + VERIFY_TTL_MS });
-      }
+      if ((generation.get(id) ?? 0) === gen && devices.has(id)) remember(id, secret);
       return true;
     },
   };

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAnju, waitFor, type AnjuProcess } from '../helpers/anju-process.js';
+
+/**
+ * The simulator at test scale, in one command against a real `anju all`: `anju sim --api --token
+ * --devices 2000` provisions a synthetic community through the REST API, opens 2,000 MQTT
+ * connections from one process and publishes for 30 s. Everything it had acknowledged must be in
+ * the store, the broker must have seen all 2,000 devices at once, and the simulator's memory must
+ * stay bounded. Full-size figures are bench/connections' job.
+ *
+ * Time: provisioning costs Anju one scrypt per device (~20 ms of CPU; the first CONNECT reuses the
+ * verification) and dominates: on 2 cores ~60 s of provisioning + 30 s of run (≈ 95 s with other
+ * test files running alongside, ~175 s on a machine at load 5–7). The timeout leaves room for that.
+ */
+
+const ADMIN = 'scale-admin-token-0123456789';
+const DEVICES = 2_000;
+const RATE = 12; // readings per device per minute: 400 msg/s in total
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Health { checks: Record<string, { detail?: string }> }
+const figure = (detail: string | undefined, re: RegExp): number => Number(re.exec(detail ?? '')?.[1] ?? NaN);
+
+describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', () => {
+  let dataDir: string;
+  let anju: AnjuProcess;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'anju-sim-scale-'));
+    // ANJU_CONNECT_RATE (120/min per IP) is right for production; a 2,000-device fleet from one IP needs it raised.
+    anju = await startAnju('all', { ANJU_DATA_DIR: dataDir, ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN, ANJU_CONNECT_RATE: '100000' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await anju?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('connects every device, loses nothing acknowledged, and keeps the simulator under 600 MiB', async () => {
+    const health = async (): Promise<Health> => (await (await fetch(`${anju.http}/health`)).json()) as Health;
+    const started = Date.now();
+    const sim = spawn(process.execPath, [
+      '--import', 'tsx', 'cli/main.ts', 'sim', '--api', anju.http, '--token', ADMIN, '--broker', anju.mqtt,
+      '--sites', '2', '--devices', String(DEVICES), '--duration', '30', '--rate', String(RATE), '--seed', '7',
+    ], { cwd: root, env: { PATH: process.env.PATH ?? '', ANJU_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    sim.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    sim.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const exit = new Promise<number | null>((resolve) => sim.once('exit', resolve));
+
+    // The broker's own count, sampled while the fleet runs.
+    let brokerPeak = 0;
+    let running = true;
+    const sampling = (async () => {
+      while (running) {
+        brokerPeak = Math.max(brokerPeak, figure((await health().catch(() => undefined))?.checks.broker?.detail, /(\d+) devices connected/));
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    })();
+    const code = await exit;
+    running = false;
+    await sampling;
+    const elapsed = (Date.now() - started) / 1000;
+
+    expect(code, out).toBe(0);
+    expect(out).toMatch(new RegExp(`provisioned ${DEVICES} devices`));
+    const summary = /sim finished after .*: connected (\d+)\/(\d+) \(peak (\d+)\), published (\d+), acked (\d+), errors (\d+).*peak RSS ([\d.]+) MiB/.exec(out);
+    expect(summary, out).not.toBeNull();
+    const [, connected, total, peak, published, acked, errors, rss] = (summary as RegExpExecArray).map(Number);
+    expect(total).toBe(DEVICES);
+    expect(connected).toBe(DEVICES);
+    expect(peak).toBe(DEVICES);
+    expect(brokerPeak).toBe(DEVICES);
+    expect(errors).toBe(0);
+    expect(acked).toBe(published);
+    // ≥ 60 % of the nominal 2,000 × 12/min × 30 s: connects are spread over the first 10 s.
+    expect(acked).toBeGreaterThan(0.6 * DEVICES * (RATE / 60) * 30);
+    expect(rss).toBeLessThan(600);
+
+    // A PUBACK means "in the spool": every acknowledged reading reaches the store, none is refused.
+    const final = await waitFor('the store to catch up', async () => {
+      const h = await health();
+      return figure(h.checks.store?.detail, /(\d+) written/) >= (acked as number) ? h : undefined;
+    }, 20_000);
+    expect(figure(final.checks.ingest?.detail, /(\d+) dead-lettered/)).toBe(0);
+    expect(figure(final.checks.ingest?.detail, /(\d+) refused/)).toBe(0);
+    expect(figure(final.checks.devices?.detail, /(\d+) devices have reported/)).toBe(DEVICES);
+    const provisioning = /provisioned \d+ devices via \S+ in ([\d.]+) s/.exec(out)?.[1];
+    console.log(`sim-scale: ${DEVICES} devices, ${acked} readings acked and stored, sim peak RSS ${rss} MiB, ${elapsed.toFixed(1)} s in all, ${provisioning} s of it provisioning`);
+  }, 180_000);
+});
