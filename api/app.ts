@@ -9,7 +9,7 @@ import swaggerPlugin from './plugins/external/swagger.js';
 import { routes } from './routes/index.js';
 import type { ApiConfig, ApiDeps, ResolvedApiConfig } from './types.js';
 
-export type { AlertsApiDeps, ApiConfig, ApiDeps, HealthReport, HealthStatus } from './types.js';
+export type { AlertsApiDeps, ApiConfig, ApiDeps, HealthReport, HealthStatus, ReportsApiDeps } from './types.js';
 
 /**
  * The Fastify app (DESIGN §3 REST contract). Built, not started: the CLI calls `listen`, tests

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { RejectLog } from '../ingest/contracts.js';
+import type { Reports } from '../reports/index.js';
+import type { ReportStore } from '../storage/embedded/reports.js';
 import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
 
@@ -27,6 +29,14 @@ export interface ApiDeps {
   readonly now?: () => number;
   /** The alerts part; without it `/api/alerts` and `/api/rules` are not served (roles without alerts). */
   readonly alerts?: AlertsApiDeps;
+  /** The reports part; without it `/api/reports` is not served. */
+  readonly reports?: ReportsApiDeps;
+}
+
+/** What the report routes use: the calculations (reports/index.ts createReports) and the stored reports. */
+export interface ReportsApiDeps {
+  readonly generate: Pick<Reports, 'savings' | 'waste' | 'fireSafety'>;
+  readonly store: Pick<ReportStore, 'list' | 'get'>;
 }
 
 /** What the alert routes use of the alerts part: the engine (it owns alarms, events and the rules config). */

@@ -15,6 +15,7 @@ import {
 import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { startAlerts } from './alerts.js';
+import { startReports } from './reports.js';
 import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
 
@@ -96,6 +97,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
     const alerts = await startAlerts(config, { store: db.alarms, directory, broker, metrics, logger });
     stops.push(() => alerts.stop());
+    const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger });
+    stops.push(() => reports.stop());
 
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     // The embedded broker's devices follow its ACL (devices/{id}/telemetry); an external broker
@@ -136,7 +139,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const app = await createApp(
       { http: { bodyLimit: 64 * 1024 } },
       {
-        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine },
+        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine }, reports: reports.api,
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );

@@ -6,6 +6,7 @@ import { alertStreamRoutes } from './api/alerts/stream.js';
 import { deviceRoutes } from './api/devices/index.js';
 import { telemetryRoutes } from './api/devices/telemetry.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
+import { reportRoutes } from './api/reports/index.js';
 import { ruleRoutes } from './api/rules/index.js';
 import { siteRoutes } from './api/sites/index.js';
 import { tokenRoutes } from './api/tokens/index.js';
@@ -35,4 +36,6 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
     await app.register(alertExportRoutes, { prefix: '/api', ...alertOpts });
     await app.register(ruleRoutes, { prefix: '/api/rules', ...alertOpts });
   }
+  // Reports only where the composition root provides them.
+  if (deps.reports) await app.register(reportRoutes, { prefix: '/api/reports', ...opts, reports: deps.reports });
 }

@@ -6,12 +6,14 @@ import type { TelemetryStore } from '../contract.js';
 import type { StateStore } from '../state/contract.js';
 import type { AlarmStore } from '../alarms/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
+import { createEmbeddedReportStore, type ReportStore } from './reports.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore } from './telemetry.js';
 
 export { DatabaseClosedError } from './connection.js';
+export type { ReportStore, StoredReport, StoredReportKind, StoredReportMeta, StoredReportQuery } from './reports.js';
 
 export interface EmbeddedDatabaseConfig {
   dataDir: string;
@@ -25,6 +27,8 @@ export interface EmbeddedDatabase {
   state: StateStore;
   /** Alarms, their event log (written on a connection of its own) and alert rule state (on the state connection). */
   alarms: AlarmStore;
+  /** Stored reports (migration 3), on the state connection. */
+  reports: ReportStore;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
@@ -76,7 +80,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     return closing;
   };
 
-  let open = 3;
+  let open = 4;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -84,14 +88,16 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release });
   const state = createEmbeddedStateStore({ conn: stateConn, release });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
+  const reports = createEmbeddedReportStore({ conn: stateConn, release });
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
     telemetry,
     state,
     alarms,
+    reports,
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close()]);
       await closeDatabase();
     },
   };

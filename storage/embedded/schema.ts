@@ -101,6 +101,15 @@ export const migrations: readonly { readonly version: number; readonly descripti
       `CREATE TABLE rule_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 3,
+    description: 'stored reports (storage/embedded/reports.ts)',
+    sql: [
+      `CREATE TABLE reports (
+        id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, site VARCHAR NOT NULL, from_ts BIGINT NOT NULL, to_ts BIGINT NOT NULL,
+        baseline_from_ts BIGINT, baseline_to_ts BIGINT, created_at BIGINT NOT NULL, origin VARCHAR NOT NULL, data VARCHAR NOT NULL)`,
+    ],
+  },
 ];
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {

@@ -1,0 +1,185 @@
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { baselineModelChoices, ReportError, timeInputSchema, type AnyReport, type ReportErrorCode } from '../../../../reports/contracts.js';
+import { defaultLang, renderReport, reportFormats, reportLangs } from '../../../../reports/render/index.js';
+import { storedReportKinds } from '../../../../storage/embedded/reports.js';
+import { ApiError, notFound } from '../../../plugins/app/errors.js';
+import { authErrors, errorSchema, idParams, isoTime, pageQuery, toIso } from '../../../schemas.js';
+import type { ReportsApiDeps, RouteOptions } from '../../../types.js';
+
+/**
+ * Green-building reports (any role may read):
+ * - `GET /api/reports/savings|waste|fire-safety?site&from&to[&baselineFrom&baselineTo]&format&lang`
+ *   computes a report now and answers it as JSON (the data model, ISO instants), CSV (one table per
+ *   section, UTF-8 with BOM, as a download) or printable HTML (zh-CN by default, or en).
+ * - `GET /api/reports` lists the stored (scheduled monthly) reports, newest period first;
+ *   `GET /api/reports/{id}?format&lang` renders one.
+ *
+ * Times are epoch ms, ISO 8601 with a zone, or a local date `YYYY-MM-DD` (local midnight in the
+ * site's zone); `to` is exclusive. A ReportError from the calculations becomes a coded 4xx:
+ * 400 invalid_params / empty_range / baseline_overlap / range_too_long, 404 unknown_site,
+ * 422 no_data.
+ */
+
+export interface ReportRouteOptions extends RouteOptions {
+  readonly reports: ReportsApiDeps;
+}
+
+const statusByCode: Record<ReportErrorCode, number> = {
+  invalid_params: 400, empty_range: 400, baseline_overlap: 400, range_too_long: 400, unknown_site: 404, no_data: 422,
+};
+
+function toApiError(err: unknown): unknown {
+  if (err instanceof ReportError) return new ApiError(statusByCode[err.code] ?? 400, err.code, err.message);
+  return err;
+}
+
+const time = (what: string) => timeInputSchema.describe(`${what}: epoch ms, ISO 8601 with a zone, or a local date YYYY-MM-DD (local midnight at the site)`);
+
+const outputQuery = {
+  format: z.enum(reportFormats).default('json').describe('json (the data model), csv (one table per section) or html (printable, with charts)'),
+  lang: z.enum(reportLangs).default(defaultLang).describe('language of the HTML report'),
+};
+
+const periodQuery = {
+  site: z.string().min(1).max(64).describe('site id'),
+  from: time('start of the reporting period (inclusive)'),
+  to: time('end of the reporting period (exclusive)'),
+  ...outputQuery,
+};
+
+const rendered = {
+  description: 'The report: JSON, CSV (UTF-8 with BOM) or HTML, per `format`',
+  content: {
+    'application/json': { schema: z.looseObject({ type: z.string() }) },
+    'text/csv': { schema: z.string() },
+    'text/html': { schema: z.string() },
+  },
+};
+
+const reportErrors = { 404: errorSchema, 422: errorSchema, ...authErrors };
+
+function send(reply: FastifyReply, report: AnyReport, format: (typeof reportFormats)[number], lang: (typeof reportLangs)[number]) {
+  const out = renderReport(report, format, { lang });
+  const disposition = format === 'csv' ? 'attachment' : 'inline';
+  return reply.type(out.contentType).header('content-disposition', `${disposition}; filename="${out.filename}"`).send(out.body);
+}
+
+const storedMeta = z
+  .object({
+    id: z.string(),
+    kind: z.enum(storedReportKinds),
+    site: z.string(),
+    from: isoTime,
+    to: isoTime,
+    baselineFrom: isoTime.optional(),
+    baselineTo: isoTime.optional(),
+    createdAt: isoTime,
+    origin: z.enum(['schedule', 'manual']),
+  })
+  .meta({ id: 'StoredReport' });
+
+export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (app, { config, reports }) => {
+  const { generate, store } = reports;
+
+  app.get(
+    '/savings',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Energy and water savings against a baseline (IPMVP Option C), with cost and CO₂ avoided',
+        querystring: z.object({
+          ...periodQuery,
+          baselineFrom: time('start of the baseline period'),
+          baselineTo: time('end of the baseline period (exclusive); must not overlap the reporting period'),
+          confidence: z.coerce.number().pipe(z.union([z.literal(68), z.literal(80), z.literal(90), z.literal(95)])).optional().describe('confidence of the stated uncertainty, % (default 90)'),
+          model: z.enum(baselineModelChoices).optional(),
+        }),
+        response: { 200: rendered, ...reportErrors },
+      },
+    },
+    async (request, reply) => {
+      const { format, lang, ...params } = request.query;
+      const report = await generate.savings(params).catch((e: unknown) => { throw toApiError(e); });
+      return send(reply, report, format, lang);
+    },
+  );
+
+  app.get(
+    '/waste',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Waste collections, fill at collection, overflows and shares by sorting category, against the previous period',
+        querystring: z.object(periodQuery),
+        response: { 200: rendered, ...reportErrors },
+      },
+    },
+    async (request, reply) => {
+      const { format, lang, ...params } = request.query;
+      const report = await generate.waste(params).catch((e: unknown) => { throw toApiError(e); });
+      return send(reply, report, format, lang);
+    },
+  );
+
+  app.get(
+    '/fire-safety',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Fire alarms by type and severity, response times, nuisance and test activations, offline detectors, batteries to replace',
+        querystring: z.object(periodQuery),
+        response: { 200: rendered, ...reportErrors },
+      },
+    },
+    async (request, reply) => {
+      const { format, lang, ...params } = request.query;
+      const report = await generate.fireSafety(params).catch((e: unknown) => { throw toApiError(e); });
+      return send(reply, report, format, lang);
+    },
+  );
+
+  app.get(
+    '/',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'List stored reports (the scheduled monthly ones), newest period first',
+        querystring: z.object({ ...pageQuery(config.maxListLimit), site: z.string().min(1).max(64).optional(), kind: z.enum(storedReportKinds).optional() }),
+        response: { 200: z.object({ items: z.array(storedMeta), total: z.number().int() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const page = await store.list(request.query);
+      return {
+        items: page.items.map((m) => ({
+          id: m.id, kind: m.kind, site: m.site, from: toIso(m.from), to: toIso(m.to),
+          ...(m.baselineFrom !== undefined ? { baselineFrom: toIso(m.baselineFrom) } : {}),
+          ...(m.baselineTo !== undefined ? { baselineTo: toIso(m.baselineTo) } : {}),
+          createdAt: toIso(m.createdAt), origin: m.origin,
+        })),
+        total: page.total,
+      };
+    },
+  );
+
+  app.get(
+    '/:id',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'A stored report, rendered as JSON, CSV or HTML',
+        params: idParams,
+        querystring: z.object(outputQuery),
+        response: { 200: rendered, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const stored = await store.get(request.params.id);
+      if (!stored) throw notFound(`report ${request.params.id}`);
+      const report = stored.data as AnyReport;
+      return send(reply, { ...report, id: report.id ?? stored.id }, request.query.format, request.query.lang);
+    },
+  );
+};

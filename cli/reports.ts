@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import type { AnjuConfig } from '../core/config.js';
+import type { Site } from '../core/index.js';
+import { createReports } from '../reports/index.js';
+import { createReportScheduler } from '../reports/schedule.js';
+import type { AlarmStore, DeviceDirectory, StateStore, TelemetryStore } from '../storage/index.js';
+import type { EmbeddedDatabase } from '../storage/index.js';
+import { createReportAnnouncer } from './report-announce.js';
+
+/** Sites from the state store, in memory for the reports' synchronous lookups, refreshed per run. */
+async function loadSites(state: StateStore): Promise<Site[]> {
+  const sites: Site[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = await state.listSites({ limit: 500, offset });
+    sites.push(...page.items);
+    if (page.items.length < 500) return sites;
+  }
+}
+
+/**
+ * Reports for a hub: on-demand generation for the API, the stored-report list, and the monthly
+ * schedule (1st at 02:00 in each site's zone, missed months caught up on start) announced on the
+ * alerts webhook channel.
+ */
+export async function startReports(
+  config: AnjuConfig,
+  deps: { telemetry: TelemetryStore; alarms: AlarmStore; db: EmbeddedDatabase; directory: DeviceDirectory; logger: Logger },
+) {
+  const logger = deps.logger.child({ part: 'reports' });
+  const siteCache = new Map<string, Site>();
+  const refresh = async () => {
+    const sites = await loadSites(deps.db.state);
+    siteCache.clear();
+    for (const s of sites) siteCache.set(s.id, s);
+    return sites;
+  };
+  await refresh();
+  const generate = createReports({}, { store: deps.telemetry, alarms: deps.alarms, devices: deps.directory, sites: { get: (id) => siteCache.get(id) } });
+  const scheduler = createReportScheduler(
+    { defaultTimezone: 'Asia/Shanghai' },
+    { reports: generate, store: deps.db.reports, logger, sites: refresh, announce: createReportAnnouncer(config.alerts.webhooks, { logger }) },
+  );
+  // The catch-up runs in the background: a year of missed months must not hold up start-up.
+  scheduler.start().catch((err: Error) => logger.error({ err }, 'report schedule failed to start'));
+  return {
+    api: { generate, store: deps.db.reports },
+    stop: () => scheduler.stop(),
+  };
+}

@@ -1,0 +1,89 @@
+import type { z } from 'zod';
+import type { Device } from '../core/index.js';
+import type { AlarmStore } from '../storage/alarms/contract.js';
+import type { TelemetryStore } from '../storage/contract.js';
+import {
+  fireSafetyParamsSchema, ReportError, reportsConfigSchema, savingsParamsSchema, wasteParamsSchema,
+  type FireSafetyParams, type FireSafetyReport, type ReportPeriod, type ReportsConfig, type ReportSite, type SavingsParams,
+  type SavingsReport, type WasteParams, type WasteReport,
+} from './contracts.js';
+import { fireSafetyReport } from './fire-safety.js';
+import { savingsReport } from './savings.js';
+import { isValidTimezone, localMidnight, wholeDays } from './time.js';
+import { wasteReport } from './waste.js';
+
+export * from './contracts.js';
+
+export interface ReportsDeps {
+  store: TelemetryStore;
+  alarms: AlarmStore;
+  devices: { list(): readonly Device[] };
+  /** Sites by id (name, time zone); a site only known from its devices gets the default zone. */
+  sites?: { get(id: string): { id: string; name: string; timezone?: string } | undefined };
+  clock?: () => number;
+}
+
+export interface Reports {
+  savings(params: SavingsParams): Promise<SavingsReport>;
+  waste(params: WasteParams): Promise<WasteReport>;
+  fireSafety(params: FireSafetyParams): Promise<FireSafetyReport>;
+}
+
+function parse<S extends z.ZodType>(schema: S, params: unknown): z.output<S> {
+  const r = schema.safeParse(params);
+  if (!r.success) throw new ReportError('invalid_params', r.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports {
+  const cfg = reportsConfigSchema.parse(config);
+  const now = deps.clock ?? Date.now;
+
+  function resolveSite(id: string): ReportSite {
+    const devices = deps.devices.list().filter((d) => d.site === id);
+    const known = deps.sites?.get(id);
+    if (!known && devices.length === 0) throw new ReportError('unknown_site', `no site "${id}": it has no registry entry and no devices`);
+    const timezone = known?.timezone ?? cfg.defaultTimezone;
+    if (!isValidTimezone(timezone)) throw new ReportError('invalid_params', `site "${id}" has an unknown time zone "${timezone}"`);
+    return { id, name: known?.name ?? id, timezone };
+  }
+
+  function toMs(t: number | string, tz: string): number {
+    return typeof t === 'number' ? t : localMidnight(t, tz);
+  }
+
+  function period(from: number | string, to: number | string, tz: string, label: string): ReportPeriod {
+    const f = toMs(from, tz);
+    const t = toMs(to, tz);
+    if (!(t > f)) throw new ReportError('empty_range', `${label}: "to" must be after "from"`);
+    const w = wholeDays(f, t, tz);
+    if (w.days > cfg.maxRangeDays) throw new ReportError('range_too_long', `${label} spans ${w.days} days; at most ${cfg.maxRangeDays}`);
+    return w;
+  }
+
+  return {
+    async savings(params) {
+      const p = parse(savingsParamsSchema, params);
+      const site = resolveSite(p.site);
+      const reporting = period(p.from, p.to, site.timezone, 'reporting period');
+      const baseline = period(p.baselineFrom, p.baselineTo, site.timezone, 'baseline period');
+      if (baseline.from < reporting.to && reporting.from < baseline.to) {
+        throw new ReportError('baseline_overlap', `the baseline (${baseline.firstDate}…${baseline.lastDate}) overlaps the reporting period (${reporting.firstDate}…${reporting.lastDate})`);
+      }
+      const temperatures = new Map((p.temperatures ?? []).map((t) => [t.date, t.temperature] as const));
+      return savingsReport(deps.store, cfg, {
+        site, period: reporting, baseline, devices: deps.devices.list(), confidence: p.confidence ?? 90, model: p.model ?? 'auto', temperatures, now: now(),
+      });
+    },
+    async waste(params) {
+      const p = parse(wasteParamsSchema, params);
+      const site = resolveSite(p.site);
+      return wasteReport(deps.store, cfg, { site, period: period(p.from, p.to, site.timezone, 'reporting period'), devices: deps.devices.list(), now: now() });
+    },
+    async fireSafety(params) {
+      const p = parse(fireSafetyParamsSchema, params);
+      const site = resolveSite(p.site);
+      return fireSafetyReport(deps.store, deps.alarms, cfg, { site, period: period(p.from, p.to, site.timezone, 'reporting period'), devices: deps.devices.list(), now: now() });
+    },
+  };
+}

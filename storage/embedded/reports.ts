@@ -1,0 +1,142 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { Page } from '../state/contract.js';
+import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
+
+/**
+ * Stored reports (table `reports`, migration 3): the monthly reports the scheduler generates, kept
+ * so `GET /api/reports` can list them and `GET /api/reports/{id}` re-render them in any format and
+ * language. The report itself is stored as its JSON data model (`data`, text: no JSON extension
+ * needed); rendering happens on read, so a stored report can be printed in a language nobody asked
+ * for when it was made. Times are epoch ms, like every other table.
+ *
+ * Runs on the state connection (small, rare writes on a table nothing else touches).
+ */
+
+export const storedReportKinds = ['savings', 'waste', 'fire_safety'] as const;
+export type StoredReportKind = (typeof storedReportKinds)[number];
+
+/** What a list shows of a stored report: everything but the report itself. */
+export interface StoredReportMeta {
+  readonly id: string;
+  readonly kind: StoredReportKind;
+  readonly site: string;
+  /** Reporting period, [from, to) epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  readonly baselineFrom?: number;
+  readonly baselineTo?: number;
+  readonly createdAt: number;
+  /** `schedule` for the monthly run (and its catch-up), `manual` for anything else. */
+  readonly origin: 'schedule' | 'manual';
+}
+
+export interface StoredReport extends StoredReportMeta {
+  /** The report's data model (reports/contracts.ts), as JSON.parse gives it back. */
+  readonly data: unknown;
+}
+
+export interface StoredReportQuery {
+  readonly limit: number;
+  readonly offset: number;
+  readonly site?: string;
+  readonly kind?: StoredReportKind;
+}
+
+export interface ReportStore {
+  /** Inserts, or replaces a report with the same id (the scheduler's ids are deterministic, so a re-run overwrites). */
+  save(report: StoredReport): Promise<void>;
+  /** Newest reporting period first, then newest created. */
+  list(q: StoredReportQuery): Promise<Page<StoredReportMeta>>;
+  get(id: string): Promise<StoredReport | undefined>;
+  /** The latest reporting-period end (`to`) stored for a site and kind with the given origin, if any. */
+  latestTo(site: string, kind: StoredReportKind, origin?: StoredReportMeta['origin']): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+type Row = Record<string, DuckDBValue>;
+
+const metaCols = ['id', 'kind', 'site', 'from_ts', 'to_ts', 'baseline_from_ts', 'baseline_to_ts', 'created_at', 'origin'] as const;
+
+const big = (n: number | undefined): DuckDBValue => (n === undefined ? null : BigInt(Math.round(n)));
+
+function rowToMeta(r: Row): StoredReportMeta {
+  const bf = toNumber(r.baseline_from_ts ?? null);
+  const bt = toNumber(r.baseline_to_ts ?? null);
+  return {
+    id: String(r.id),
+    kind: String(r.kind) as StoredReportKind,
+    site: String(r.site),
+    from: toNumber(r.from_ts ?? null) ?? 0,
+    to: toNumber(r.to_ts ?? null) ?? 0,
+    ...(bf !== null ? { baselineFrom: bf } : {}),
+    ...(bt !== null ? { baselineTo: bt } : {}),
+    createdAt: toNumber(r.created_at ?? null) ?? 0,
+    origin: String(r.origin) === 'schedule' ? 'schedule' : 'manual',
+  };
+}
+
+export function createEmbeddedReportStore(deps: { conn: SerialConnection; release(): Promise<void> }): ReportStore {
+  const { conn } = deps;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const open = () => {
+    if (closed) throw new DatabaseClosedError('embedded report store is closed');
+  };
+
+  return {
+    async save(r) {
+      open();
+      await conn.query(
+        `INSERT INTO reports (${metaCols.join(', ')}, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, site = excluded.site, from_ts = excluded.from_ts, to_ts = excluded.to_ts,
+           baseline_from_ts = excluded.baseline_from_ts, baseline_to_ts = excluded.baseline_to_ts, created_at = excluded.created_at,
+           origin = excluded.origin, data = excluded.data`,
+        [r.id, r.kind, r.site, big(r.from), big(r.to), big(r.baselineFrom), big(r.baselineTo), big(r.createdAt), r.origin, JSON.stringify(r.data)],
+      );
+    },
+    async list(q) {
+      open();
+      if (!Number.isSafeInteger(q.limit) || q.limit < 0 || !Number.isSafeInteger(q.offset) || q.offset < 0) {
+        throw new RangeError('limit and offset must be non-negative integers');
+      }
+      const where: string[] = [];
+      const params: DuckDBValue[] = [];
+      if (q.site !== undefined) {
+        params.push(q.site);
+        where.push(`site = $${params.length}`);
+      }
+      if (q.kind !== undefined) {
+        params.push(q.kind);
+        where.push(`kind = $${params.length}`);
+      }
+      const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const total = toNumber((await conn.query(`SELECT count(*) AS n FROM reports ${cond}`, params))[0]?.n ?? null) ?? 0;
+      const rows = await conn.query(
+        `SELECT ${metaCols.join(', ')} FROM reports ${cond} ORDER BY to_ts DESC, created_at DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`,
+        params,
+      );
+      return { items: rows.map(rowToMeta), total };
+    },
+    async get(id) {
+      open();
+      const r = (await conn.query(`SELECT ${metaCols.join(', ')}, data FROM reports WHERE id = $1`, [id]))[0];
+      return r ? { ...rowToMeta(r), data: JSON.parse(String(r.data)) as unknown } : undefined;
+    },
+    async latestTo(site, kind, origin) {
+      open();
+      const params: DuckDBValue[] = [site, kind];
+      let extra = '';
+      if (origin) {
+        params.push(origin);
+        extra = ' AND origin = $3';
+      }
+      const r = await conn.query(`SELECT max(to_ts) AS t FROM reports WHERE site = $1 AND kind = $2${extra}`, params);
+      return toNumber(r[0]?.t ?? null) ?? undefined;
+    },
+    close() {
+      closed = true;
+      closing ??= deps.release();
+      return closing;
+    },
+  };
+}
