@@ -41,14 +41,15 @@ const names = ['春华', '和平', '幸福', '阳光', '锦绣', '翠苑', '金�
 const categoryZh: Record<string, string> = { recyclable: '可回收物', kitchen: '厨余垃圾', hazardous: '有害垃圾', residual: '其他垃圾' };
 
 const stationsOf = (buildings: number) => Math.ceil(buildings / 2);
-const siteFixed = (buildings: number) => 4 * stationsOf(buildings) + 2;
+// Per site: the bin stations, the master water meter, the booster pump and a weather station.
+const siteFixed = (buildings: number) => 4 * stationsOf(buildings) + 3;
 
 /** Plans flats per building so that the total is exactly `devices` (or the demo density). */
 function plan(config: CommunityConfig): { buildings: number; flats: number[]; extraDetector: boolean } {
   const { sites, devices } = config;
   if (!Number.isInteger(sites) || sites < 1) throw new Error('sites must be a positive integer');
   let buildings = config.buildings ?? 4;
-  if (config.buildings === undefined && devices !== undefined) buildings = Math.max(1, Math.round((devices / sites - 2) / TYPICAL_BUILDING));
+  if (config.buildings === undefined && devices !== undefined) buildings = Math.max(1, Math.round((devices / sites - 3) / TYPICAL_BUILDING));
   if (!Number.isInteger(buildings) || buildings < 1) throw new Error('buildings must be a positive integer');
   const count = sites * buildings;
   if (devices === undefined) return { buildings, flats: new Array<number>(count).fill(DEMO_FLATS), extraDetector: false };
@@ -122,6 +123,7 @@ export function createCommunity(config: CommunityConfig): Registry {
     const q3 = [40, 63, 100, 160, 250, 400].find((q) => q >= households * 0.25) ?? 400;
     devices.push({ id: master, kind: 'water_meter', site, building: 'b1', name: '小区总水表', location: 'main inlet', purpose: 'master', q3 });
     devices.push({ id: `${site}-pm-pump`, kind: 'power_meter', site, building: 'b1', name: '二次供水泵房', location: 'pump room', purpose: 'water_pump', rated_current: rng.pick([40, 63, 80]) });
+    devices.push({ id: `${site}-ws-1`, kind: 'weather_station', site, building: 'b1', name: '小区气象站', location: 'roof of building 1' });
   }
   return { sites, buildings, devices };
 }

@@ -9,13 +9,19 @@ import type { DetectorBattery, FireSafetyReport, ReportPeriod, ReportSite, Resol
  *   over those that were.
  * - Nuisance alarm: NFPA 72 (2019) §3.3.307 defines a nuisance alarm as an unwanted alarm from a
  *   condition that is not a hazard (cooking fumes, steam, dust). The platform cannot see the cause;
- *   its operational proxy: a non-offline alarm that cleared by itself within `nuisanceMinutes`
+ *   its operational proxy: an alarm (not offline, not battery) that cleared by itself within `nuisanceMinutes`
  *   (default 5) and was never acknowledged — a condition that went away before anyone had to act.
  * - Test activations: smoke-detector readings with `test: true` (the test button: logged, never
  *   notified), counted as rising edges.
  * - Offline hours: durations of `offline` alarms within the period (open ones up to now/the end).
- * - Battery: detectors whose latest reported battery is ≤ `batteryLowPct` (default 20 %).
+ * - Battery: detectors whose latest reported battery is ≤ `batteryLowPct` (default 20 %); a latest
+ *   reading without a battery value (alarm-only messages) falls back to the last one that had it.
+ * - Scope: alarms raised by the site's smoke detectors (smoke, heat, CO, battery, offline …) and
+ *   the fire alarms of other origins (`fireAlarmTypes`: a building's combined fire risk, a fire in a
+ *   bin). A bin overflow, water leak or overcurrent is not a fire-safety event; offline hours are the
+ *   detectors' only.
  */
+export const fireAlarmTypes: readonly string[] = ['fire_risk', 'bin_fire'];
 async function alarmsIn(alarms: AlarmStore, site: string, from: number, to: number): Promise<Alarm[]> {
   const out: Alarm[] = [];
   const limit = 500;
@@ -33,7 +39,10 @@ const round = (x: number): number => Math.round(x * 100) / 100;
 
 export async function fireSafetyReport(store: TelemetryStore, alarmStore: AlarmStore, cfg: ResolvedReportsConfig, input: { site: ReportSite; period: ReportPeriod; devices: readonly Device[]; now: number }): Promise<FireSafetyReport> {
   const { site, period } = input;
-  const all = await alarmsIn(alarmStore, site.id, period.from, period.to);
+  const detectors = input.devices.filter((d) => d.site === site.id && d.kind === 'smoke_detector');
+  const detectorIds = new Set(detectors.map((d) => d.id));
+  const all = (await alarmsIn(alarmStore, site.id, period.from, period.to))
+    .filter((a) => (a.originator.kind === 'device' && detectorIds.has(a.originator.id)) || fireAlarmTypes.includes(a.type));
   const raised = all.filter((a) => a.startTs >= period.from);
   const byType: Record<string, number> = {};
   const bySeverity = Object.fromEntries(severities.map((s) => [s, 0])) as Record<Severity, number>;
@@ -50,9 +59,9 @@ export async function fireSafetyReport(store: TelemetryStore, alarmStore: AlarmS
   const cleared = raised.filter((a) => a.clearTs !== undefined);
   const meanMin = (xs: readonly number[]) => (xs.length > 0 ? round(xs.reduce((s, x) => s + x, 0) / xs.length / 60_000) : null);
   const nuisanceMs = cfg.nuisanceMinutes * 60_000;
-  const nuisance = raised.filter((a) => a.type !== 'offline' && a.ackTs === undefined && a.clearTs !== undefined && a.clearTs - a.startTs <= nuisanceMs);
+  const nuisance = raised.filter((a) => a.type !== 'offline' && a.type !== 'battery' && a.ackTs === undefined && a.clearTs !== undefined && a.clearTs - a.startTs < nuisanceMs);
 
-  const offline = all.filter((a) => a.type === 'offline');
+  const offline = all.filter((a) => a.type === 'offline' && a.originator.kind === 'device' && detectorIds.has(a.originator.id));
   const offlineBy = new Map<string, number>();
   for (const a of offline) {
     const end = Math.min(a.clearTs ?? input.now, period.to);
@@ -60,7 +69,6 @@ export async function fireSafetyReport(store: TelemetryStore, alarmStore: AlarmS
     offlineBy.set(a.originator.id, (offlineBy.get(a.originator.id) ?? 0) + ms);
   }
 
-  const detectors = input.devices.filter((d) => d.site === site.id && d.kind === 'smoke_detector');
   const testPoints = await store.series({ kind: 'smoke_detector', site: site.id, from: period.from, to: period.to, fields: ['test'] });
   let tests = 0;
   const testDevices = new Set<string>();
@@ -73,8 +81,16 @@ export async function fireSafetyReport(store: TelemetryStore, alarmStore: AlarmS
   const batteryLow: DetectorBattery[] = [];
   for (const d of detectors) {
     const latest = await store.latest(d.id);
-    const b = latest?.fields.battery;
-    if (typeof b === 'number' && b <= cfg.batteryLowPct) batteryLow.push({ device: d.id, building: d.building, ...(d.location ? { location: d.location } : {}), battery: b, ts: latest?.ts as number });
+    if (!latest) continue;
+    let b = latest.fields.battery;
+    let ts = latest.ts;
+    if (typeof b !== 'number') {
+      // Alarm-only messages carry no battery: the last reading in the day before that did.
+      const recent = await store.series({ kind: 'smoke_detector', device: d.id, from: latest.ts - 86_400_000, to: latest.ts + 1, fields: ['battery'] });
+      const last = [...recent].reverse().find((p) => typeof p.values.battery === 'number');
+      if (last) { b = last.values.battery as number; ts = last.ts; }
+    }
+    if (typeof b === 'number' && b <= cfg.batteryLowPct) batteryLow.push({ device: d.id, building: d.building, ...(d.location ? { location: d.location } : {}), battery: b, ts });
   }
   batteryLow.sort((a, b) => a.battery - b.battery);
   return {

@@ -10,6 +10,7 @@ import type {
 } from './contracts.js';
 import { emissionFactor } from './emissions.js';
 import { datesBetween } from './time.js';
+import { dailyOutdoorTemperature } from './weather.js';
 
 export interface SavingsInput {
   readonly site: ReportSite;
@@ -18,7 +19,10 @@ export interface SavingsInput {
   readonly devices: readonly Device[];
   readonly confidence: ConfidenceLevel;
   readonly model: BaselineModelChoice;
-  /** Daily mean outdoor temperature, °C, by local date. */
+  /**
+   * Daily mean outdoor temperature, °C, by local date, given with the request (CSV upload): it
+   * overrides, day by day, the daily means of the site's weather stations, read from the store.
+   */
   readonly temperatures: ReadonlyMap<string, number>;
   readonly now: number;
 }
@@ -69,6 +73,12 @@ export async function savingsReport(store: TelemetryStore, config: ResolvedRepor
   const baseDates = datesBetween(baseline.firstDate, baseline.lastDate);
   const repDates = datesBetween(period.firstDate, period.lastDate);
   const factor = emissionFactor(config);
+  const temperatures = new Map<string, number>();
+  for (const p of [baseline, period]) {
+    const station = await dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices });
+    for (const [date, t] of station) temperatures.set(date, t);
+  }
+  for (const [date, t] of input.temperatures) temperatures.set(date, t);
   const warnings: ReportWarning[] = [];
   for (const m of [...base, ...rep]) {
     for (const x of m.resets) warnings.push({ code: 'register_reset', device: m.device, message: `register went from ${x.previous} to ${x.value} at ${new Date(x.ts).toISOString()}: treated as a reset, not counted` });
@@ -86,11 +96,11 @@ export async function savingsReport(store: TelemetryStore, config: ResolvedRepor
       warnings.push({ code: 'no_baseline_data', message: `${spec.key}: fewer than 2 complete baseline days; no savings computed` });
       continue;
     }
-    const tempCover = (dates: readonly string[]) => dates.filter((d) => input.temperatures.has(d)).length / Math.max(dates.length, 1);
+    const tempCover = (dates: readonly string[]) => dates.filter((d) => temperatures.has(d)).length / Math.max(dates.length, 1);
     let fitted: FittedModel | undefined;
     const wantDD = input.model === 'degree_day' || (input.model === 'auto' && tempCover(bPoints.map((p) => p.date)) >= 0.9 && tempCover(repDates) >= 0.9);
     if (wantDD) {
-      fitted = fitDegreeDay(bPoints, input.temperatures);
+      fitted = fitDegreeDay(bPoints, temperatures);
       if (!fitted) warnings.push({ code: 'no_weather', message: `${spec.key}: too little temperature data for a degree-day model; using the day-type model` });
     }
     fitted ??= fitDayType(bPoints);

@@ -11,9 +11,11 @@ import { wholeDays } from './time.js';
  *   (collection efficiency: emptying full bins, not half-empty ones);
  * - an overflow incident starts when the fill reaches `overflowPct` (default 90 %) from below; the
  *   hours overflowing are the time between readings while the earlier one is at/over it (an
- *   interval is counted at most 2 h: beyond that the bin was silent, not known to be full);
+ *   interval is counted at most 2 h: beyond that the bin was silent, not known to be full), clipped
+ *   to the period at both ends;
  * - share by sorting category (GB/T 19095-2019) by weight collected where every bin of the site
- *   reports weight, else by fill points emptied (a volume proxy).
+ *   that reported in the period reports weight (whether or not it was emptied), else by fill
+ *   points emptied (a volume proxy).
  * The trend compares with the previous period of equal length.
  */
 interface BinRead { ts: number; fill: number | null; weight: number | null }
@@ -29,28 +31,36 @@ function binStats(reads: readonly BinRead[], from: number, to: number, cfg: Reso
   let volumePct = 0;
   let prev: BinRead | undefined;
   for (const cur of reads) {
+    if (cur.weight !== null && cur.ts >= from && cur.ts < to) hasWeight = true;
     if (cur.fill === null) continue;
+    if (prev && prev.fill !== null && prev.ts < to && cur.ts >= to) {
+      // The interval across the period's end: its in-period part can still be overflowing.
+      if (prev.fill >= cfg.overflowPct) overflowMs += Math.max(0, Math.min(to, prev.ts + MAX_OVERFLOW_INTERVAL) - Math.max(prev.ts, from));
+      break;
+    }
     const inPeriod = cur.ts >= from && cur.ts < to;
     if (prev && prev.fill !== null && inPeriod) {
       if (prev.fill - cur.fill >= cfg.collectionDropPct) {
         collections += 1;
         fillAtCollection += prev.fill;
         volumePct += prev.fill - cur.fill;
-        if (prev.weight !== null && cur.weight !== null) { hasWeight = true; weightKg += Math.max(0, prev.weight - cur.weight); }
+        if (prev.weight !== null && cur.weight !== null) weightKg += Math.max(0, prev.weight - cur.weight);
       }
-      if (prev.fill >= cfg.overflowPct) overflowMs += Math.min(cur.ts - Math.max(prev.ts, from), MAX_OVERFLOW_INTERVAL);
+      if (prev.fill >= cfg.overflowPct) overflowMs += Math.max(0, Math.min(cur.ts, prev.ts + MAX_OVERFLOW_INTERVAL) - Math.max(prev.ts, from));
       if (prev.fill < cfg.overflowPct && cur.fill >= cfg.overflowPct) overflowIncidents += 1;
     } else if (!prev && inPeriod && cur.fill >= cfg.overflowPct) {
       overflowIncidents += 1;
     }
     prev = cur;
   }
-  return { collections, fillAtCollection, overflowIncidents, overflowHours: overflowMs / 3_600_000, weightKg: hasWeight ? weightKg : null, volumePct };
+  const reported = reads.some((x) => x.ts >= from && x.ts < to);
+  return { collections, fillAtCollection, overflowIncidents, overflowHours: overflowMs / 3_600_000, weightKg: hasWeight ? weightKg : null, volumePct, reported };
 }
 
 async function periodStats(store: TelemetryStore, cfg: ResolvedReportsConfig, site: string, bins: readonly Device[], p: { from: number; to: number }) {
   // A reading before `from` gives the first interval its start state.
-  const points = await store.series({ kind: 'smart_bin', site, from: p.from - 6 * 3_600_000, to: p.to, fields: ['fill', 'weight'] });
+  // One after `to` closes the last interval (its in-period part can still be overflowing).
+  const points = await store.series({ kind: 'smart_bin', site, from: p.from - 6 * 3_600_000, to: p.to + MAX_OVERFLOW_INTERVAL, fields: ['fill', 'weight'] });
   const byDevice = new Map<string, BinRead[]>();
   for (const pt of points) {
     const list = byDevice.get(pt.device) ?? [];
@@ -58,7 +68,9 @@ async function periodStats(store: TelemetryStore, cfg: ResolvedReportsConfig, si
     byDevice.set(pt.device, list);
   }
   const perBin = bins.map((b) => ({ bin: b, ...binStats((byDevice.get(b.id) ?? []).sort((x, y) => x.ts - y.ts), p.from, p.to, cfg) }));
-  const byWeight = perBin.length > 0 && perBin.every((b) => b.weightKg !== null);
+  // By weight when every bin that reported in the period reports weight (a silent bin decides nothing).
+  const reporting = perBin.filter((b) => b.reported);
+  const byWeight = reporting.length > 0 && reporting.every((b) => b.weightKg !== null);
   const cats: WasteCategoryStats[] = binCategories.map((category: BinCategory) => {
     const bs = perBin.filter((b) => b.bin.category === category);
     const collections = bs.reduce((s, b) => s + b.collections, 0);

@@ -7,7 +7,7 @@ import type { Building, DeviceInput, Site } from '../registry.js';
  * a smoke detector in each stairwell, kitchen detectors in four flats, four household water
  * meters under the site's master meter, a common-lighting and an elevator power meter.
  * Site-wide: two bin stations with the four sorting categories, the master water meter,
- * and the booster-pump power meter.
+ * the booster-pump power meter and a weather station.
  */
 
 export interface Community {
@@ -61,6 +61,8 @@ export function chunduCommunity(): Community {
     ...binStation(2, 'b3'),
     { id: MASTER_WATER, kind: 'water_meter', site: SITE, building: 'b1', name: '小区总水表', location: 'main inlet', purpose: 'master', q3: 40 },
     { id: 'chundu-pm-pump', kind: 'power_meter', site: SITE, building: 'b1', name: '二次供水泵房', location: 'pump room', purpose: 'water_pump', rated_current: 63 },
+    // Outdoor temperature for the savings report's degree-day baselines.
+    { id: 'chundu-ws-1', kind: 'weather_station', site: SITE, building: 'b1', name: '小区气象站', location: 'roof of building 1' },
   ];
   return {
     site: { id: SITE, name: '春都社区 Chundu Community', address: 'Chundu Road, demo city', timezone: 'Asia/Shanghai' },

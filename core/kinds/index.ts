@@ -3,10 +3,11 @@ import { powerMeter } from './power-meter.js';
 import { smartBin } from './smart-bin.js';
 import { smokeDetector } from './smoke-detector.js';
 import { waterMeter } from './water-meter.js';
+import { weatherStation } from './weather-station.js';
 
 export { binCategories, type BinCategory } from './smart-bin.js';
 export type { FieldSpec, FieldValue, KindPayload, KindSpec } from './define.js';
-export { powerMeter, smartBin, smokeDetector, waterMeter };
+export { powerMeter, smartBin, smokeDetector, waterMeter, weatherStation };
 
 /** Every device kind Anju understands, by wire name. Adding a kind is adding a file and a line here. */
 export const kinds = {
@@ -14,6 +15,7 @@ export const kinds = {
   smart_bin: smartBin,
   water_meter: waterMeter,
   power_meter: powerMeter,
+  weather_station: weatherStation,
 } as const satisfies Record<string, KindSpec>;
 
 export type KindName = keyof typeof kinds;

@@ -5,12 +5,14 @@ import { createPowerMeterProfile } from './power-meter.js';
 import { createSmartBinProfile } from './smart-bin.js';
 import { createSmokeDetectorProfile } from './smoke-detector.js';
 import { createWaterMeterProfile, type WaterDemand, type WaterMeterProfile } from './water-meter.js';
+import { createWeatherStationProfile } from './weather-station.js';
 
 export type { LocalTime, Profile, ProfileOptions, RateStep } from './common.js';
 export { localTime } from './common.js';
 export { createPowerMeterProfile, type PowerMeterOptions } from './power-meter.js';
 export { createSmartBinProfile } from './smart-bin.js';
 export { createSmokeDetectorProfile } from './smoke-detector.js';
+export { createWeatherStationProfile } from './weather-station.js';
 export { createHouseholdDemand, createMasterDemand, createWaterMeterProfile, type WaterDemand, type WaterMeterOptions, type WaterMeterProfile } from './water-meter.js';
 
 /** One device's profile on its own, without links to other devices. */
@@ -20,6 +22,7 @@ export function createProfile(device: Device, rng: Rng, start: number, options: 
     case 'smart_bin': return createSmartBinProfile(device, rng, start, options);
     case 'water_meter': return createWaterMeterProfile(device, rng, start, options);
     case 'power_meter': return createPowerMeterProfile(device, rng, start, options);
+    case 'weather_station': return createWeatherStationProfile(device, rng, start, options);
   }
 }
 
