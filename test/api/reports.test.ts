@@ -117,6 +117,20 @@ describe('report routes: formats and stored reports', () => {
     expect(asked.at(-1)).toEqual({ site: 'site-1', from: '2025-03-01', to: 1746028800000, baselineFrom: Date.parse('2024-03-01T00:00:00+08:00'), baselineTo: '2024-05-01', confidence: 68 });
   });
 
+  it('takes uploaded daily temperatures as CSV or JSON for the savings report; bad CSV is a coded 400', async () => {
+    const url = '/api/reports/savings?site=site-1&from=2025-03-01&to=2025-04-01&baselineFrom=2025-01-01&baselineTo=2025-03-01';
+    const csv = await h.call('viewer', { method: 'POST', url, headers: { 'content-type': 'text/csv' }, payload: '\uFEFFdate,temperature\r\n2025-01-01,4.5\r\n2025-01-02,-1\r\n' });
+    expect(csv.statusCode).toBe(200);
+    expect((asked.at(-1) as { temperatures: unknown }).temperatures).toEqual([{ date: '2025-01-01', temperature: 4.5 }, { date: '2025-01-02', temperature: -1 }]);
+    const json = await h.call('viewer', { method: 'POST', url, payload: { temperatures: [{ date: '2025-01-03', temperature: 7 }] } });
+    expect(json.statusCode).toBe(200);
+    expect((asked.at(-1) as { temperatures: unknown }).temperatures).toEqual([{ date: '2025-01-03', temperature: 7 }]);
+    const bad = await h.call('viewer', { method: 'POST', url, headers: { 'content-type': 'text/csv' }, payload: 'date,temperature\n2025-01-01,warm\n' });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ error: { code: 'invalid_csv' } });
+    expect(JSON.parse(bad.body).error.message).toMatch(/line 2/);
+  });
+
   it('CSV as a download with a BOM', async () => {
     const r = await get('/api/reports/waste?site=site-1&from=2025-03-01&to=2025-05-01&format=csv');
     expect(r.statusCode).toBe(200);

@@ -80,6 +80,40 @@ const storedMeta = z
   })
   .meta({ id: 'StoredReport' });
 
+const savingsQuery = z.object({
+  ...periodQuery,
+  baselineFrom: time('start of the baseline period'),
+  baselineTo: time('end of the baseline period (exclusive); must not overlap the reporting period'),
+  confidence: z.coerce.number().pipe(z.union([z.literal(68), z.literal(80), z.literal(90), z.literal(95)])).optional().describe('confidence of the stated uncertainty, % (default 90)'),
+  model: z.enum(baselineModelChoices).optional(),
+});
+
+const temperaturesSchema = z.array(z.object({ date: z.iso.date(), temperature: z.number().min(-60).max(60) })).min(1).max(5000);
+
+/** `date,temperature` lines (°C); a header line and blank lines are allowed. Errors name the line. */
+export function parseTemperatureCsv(text: string): z.infer<typeof temperaturesSchema> {
+  const rows: Array<{ date: string; temperature: number }> = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((line, i) => {
+    const cells = line.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+    if (cells.length === 1 && cells[0] === '') return;
+    if (i === 0 && !/^\d{4}-\d{2}-\d{2}$/.test(cells[0] ?? '')) return; // header
+    const [date, value] = cells;
+    const temperature = Number(value);
+    if (cells.length !== 2 || !date || value === '' || !Number.isFinite(temperature)) {
+      throw new ApiError(400, 'invalid_csv', `line ${i + 1}: expected "YYYY-MM-DD,temperature °C", got "${line.slice(0, 60)}"`);
+    }
+    rows.push({ date, temperature });
+  });
+  const parsed = temperaturesSchema.safeParse(rows);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const row = typeof issue?.path[0] === 'number' ? ` (data row ${issue.path[0] + 1})` : '';
+    throw new ApiError(400, 'invalid_csv', `temperatures${row}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
 export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (app, { config, reports }) => {
   const { generate, store } = reports;
 
@@ -89,19 +123,36 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
       schema: {
         tags: ['reports'],
         summary: 'Energy and water savings against a baseline (IPMVP Option C), with cost and CO₂ avoided',
-        querystring: z.object({
-          ...periodQuery,
-          baselineFrom: time('start of the baseline period'),
-          baselineTo: time('end of the baseline period (exclusive); must not overlap the reporting period'),
-          confidence: z.coerce.number().pipe(z.union([z.literal(68), z.literal(80), z.literal(90), z.literal(95)])).optional().describe('confidence of the stated uncertainty, % (default 90)'),
-          model: z.enum(baselineModelChoices).optional(),
-        }),
+        querystring: savingsQuery,
         response: { 200: rendered, ...reportErrors },
       },
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
       const report = await generate.savings(params).catch((e: unknown) => { throw toApiError(e); });
+      return send(reply, report, format, lang);
+    },
+  );
+
+  // Outdoor temperatures for sites without a weather station: the same report, with a body of
+  // daily temperatures as CSV (`date,temperature` per line, °C, a header line allowed) or JSON
+  // (`{"temperatures": [{"date": "2026-01-01", "temperature": 4.5}]}`).
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 512 * 1024 }, (_req, body, done) => done(null, body));
+  app.post(
+    '/savings',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Savings with uploaded daily outdoor temperatures (CSV or JSON body) for degree-day baselines',
+        querystring: savingsQuery,
+        body: z.union([z.string(), z.object({ temperatures: temperaturesSchema })]),
+        response: { 200: rendered, ...reportErrors },
+      },
+    },
+    async (request, reply) => {
+      const { format, lang, ...params } = request.query;
+      const temperatures = typeof request.body === 'string' ? parseTemperatureCsv(request.body) : request.body.temperatures;
+      const report = await generate.savings({ ...params, temperatures }).catch((e: unknown) => { throw toApiError(e); });
       return send(reply, report, format, lang);
     },
   );
