@@ -1,0 +1,138 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chunduCommunity, type Device } from '../../core/index.js';
+import { dashboards } from '../../dashboards/grafana/dashboards/index.js';
+import { generatedDir, renderDashboards } from '../../dashboards/grafana/generate.js';
+import { DATASOURCE } from '../../dashboards/grafana/influxql.js';
+import { runBackfill } from '../../devices-sim/index.js';
+import { createInfluxStore, type TelemetryStore } from '../../storage/index.js';
+import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
+
+interface Target { refId: string; datasource?: { type?: string; uid?: string }; query: string; rawQuery?: boolean }
+interface Panel { id?: number; title?: string; type: string; datasource?: { uid?: string }; targets?: Target[] }
+interface Variable { name: string; query: string; datasource?: { uid?: string } }
+interface DashboardJson { uid: string; title: string; panels: Panel[]; templating: { list: Variable[] } }
+
+const provisioning = join(generatedDir, '..', 'provisioning');
+
+async function generatedFiles(): Promise<Map<string, DashboardJson>> {
+  const out = new Map<string, DashboardJson>();
+  for (const name of (await readdir(generatedDir)).filter((f) => f.endsWith('.json')).sort()) {
+    out.set(name, JSON.parse(await readFile(join(generatedDir, name), 'utf8')) as DashboardJson);
+  }
+  return out;
+}
+
+describe('Grafana dashboards as code', () => {
+  it('committed JSON is exactly what `npm run dashboards` produces (no drift)', async () => {
+    const rendered = renderDashboards();
+    const committed = (await readdir(generatedDir)).filter((f) => f.endsWith('.json')).sort();
+    expect(committed).toEqual([...rendered.keys()].sort());
+    for (const [name, text] of rendered) expect(await readFile(join(generatedDir, name), 'utf8'), `${name} drifted: run npm run dashboards`).toBe(text);
+  });
+
+  it('has at least the fire safety, waste and energy & water dashboards, with unique uids', async () => {
+    const files = await generatedFiles();
+    expect([...files.keys()]).toEqual(expect.arrayContaining(['fire-safety.json', 'waste.json', 'energy-water.json']));
+    const uids = [...files.values()].map((d) => d.uid);
+    expect(new Set(uids).size).toBe(uids.length);
+    expect(Object.keys(dashboards).length).toBe(files.size);
+  });
+
+  it('every panel has a unique id and every query uses the provisioned datasource uid', async () => {
+    for (const [name, d] of await generatedFiles()) {
+      const ids = d.panels.map((p) => p.id);
+      expect(ids.every((id) => typeof id === 'number'), name).toBe(true);
+      expect(new Set(ids).size, `${name}: duplicate panel ids`).toBe(ids.length);
+      for (const p of d.panels) {
+        expect(p.datasource?.uid, `${name} / ${p.title}`).toBe(DATASOURCE.uid);
+        expect(p.targets?.length, `${name} / ${p.title}`).toBeGreaterThan(0);
+        for (const t of p.targets ?? []) {
+          expect(t.datasource?.uid).toBe(DATASOURCE.uid);
+          expect(t.rawQuery).toBe(true);
+        }
+      }
+      const vars = d.templating.list.map((v) => v.name);
+      expect(vars).toEqual(['site', 'building']);
+      for (const v of d.templating.list) expect(v.datasource?.uid).toBe(DATASOURCE.uid);
+    }
+  });
+
+  it('provisioning files name the same datasource uid, in InfluxQL, and the dashboards provider', async () => {
+    for (const f of ['influxdb-1x.yaml', 'influxdb-2x.yaml']) {
+      const text = await readFile(join(provisioning, 'datasources', f), 'utf8');
+      expect(text).toMatch(new RegExp(`uid: ${DATASOURCE.uid}\\b`));
+      expect(text).toMatch(/type: influxdb\b/);
+      expect(text).toMatch(/version: InfluxQL\b/);
+    }
+    const provider = await readFile(join(provisioning, 'dashboards', 'anju.yaml'), 'utf8');
+    expect(provider).toMatch(/type: file\b/);
+    expect(provider).toMatch(/path: \S+/);
+  });
+});
+
+const { skip } = influxdAvailability();
+const logger = pino({ level: 'silent' });
+const DB = 'anju_dashboards';
+
+/** Grafana's macros and template variables, as Grafana would expand them for a 7-day range. */
+function substitute(query: string, building: string): string {
+  return query
+    .replaceAll('$timeFilter', 'time > now() - 7d')
+    .replaceAll('$__interval', '1h')
+    .replaceAll('$site', 'chundu')
+    .replaceAll('$building', building);
+}
+
+describe.skipIf(skip)(`every panel query returns data from Debian's influxd ${skip ?? ''}`, () => {
+  let influxd: Influxd;
+  let store: TelemetryStore;
+
+  beforeAll(async () => {
+    influxd = await startInfluxd({ database: DB });
+    store = createInfluxStore({ url: influxd.url, db: DB }, { logger });
+    const devices: Device[] = chunduCommunity().devices.map((d) => ({ ...d, name: d.name ?? d.id, createdAt: 0 }));
+    // Three days of the demo community, ending now: inside every panel's 7-day range.
+    await runBackfill({ days: 3, seed: 7, batchSize: 20_000 }, { store, devices, logger });
+  }, 30_000);
+  afterAll(async () => {
+    await store?.close();
+    await influxd?.cleanup();
+  });
+
+  it('template variable queries list the demo site and its buildings', async () => {
+    const files = await generatedFiles();
+    const d = files.get('fire-safety.json') as DashboardJson;
+    const values = async (v: Variable) => {
+      const series = (await influxd.query(substitute(v.query, 'b1'), DB)).results[0]?.series ?? [];
+      return series.flatMap((s) => s.values.map((row) => row[s.columns.indexOf('value')]));
+    };
+    const [site, building] = d.templating.list as [Variable, Variable];
+    expect(await values(site)).toContain('chundu');
+    expect(await values(building)).toEqual(expect.arrayContaining(['b1', 'b2', 'b3', 'b4']));
+  });
+
+  // One building, and "All" as Grafana expands a multi-value variable into a regex group.
+  for (const building of ['b1', '(b1|b2|b3|b4)']) {
+    it(`every panel query returns non-empty series ($building = ${building})`, async () => {
+      const empty: string[] = [];
+      let count = 0;
+      for (const [name, d] of await generatedFiles()) {
+        for (const p of d.panels) {
+          for (const t of p.targets ?? []) {
+            const q = substitute(t.query, building);
+            expect(q, 'an unexpanded Grafana variable').not.toMatch(/\$(?!tag_)\w/);
+            const results = (await influxd.query(q, DB)).results;
+            const rows = results.flatMap((r) => r.series ?? []).reduce((n, s) => n + s.values.length, 0);
+            count += 1;
+            if (rows === 0) empty.push(`${name} / ${p.title} / ${t.refId}: ${q}`);
+          }
+        }
+      }
+      expect(count).toBeGreaterThan(10);
+      expect(empty).toEqual([]);
+    });
+  }
+});
