@@ -27,6 +27,7 @@
  * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
  * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
  */
+import { provisionDetectors, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -45,7 +46,7 @@ import { openTelemetryPath } from '../../cli/telemetry-path.js';
 import { loadConfig } from '../../core/config.js';
 import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
 import type { Reading } from '../../core/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, type AlarmStore, type TelemetryStore } from '../../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, type AlarmStore } from '../../storage/index.js';
 import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/stats.js';
 import type { AlertPublishersJob } from './publishers.js';
 import type { SseRaised } from './sse-client.js';
@@ -196,11 +197,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
   await directory.load();
-  const devices: Array<{ id: string; secret: string }> = [];
-  for (let i = 0; i < publishers; i++) {
-    const { device, secret } = await directory.create({ id: `bench-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
-    devices.push({ id: device.id, secret });
-  }
+  const devices = await provisionDetectors(directory, publishers);
   const broker = await createBroker(
     { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: Math.max(256 * 1024, config.mqtt.maxPayloadBytes * 4), connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
     { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccounts: [] }, logger, metrics },
@@ -210,23 +207,14 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   /** `${device}|${ts}` of each stored fire reading → its send time. */
   const fireSentAt = new Map<string, number>();
   let lastStoredAt = 0;
-  const timed: TelemetryStore = {
-    name: db.telemetry.name,
-    latest: (d) => db.telemetry.latest(d),
-    latestAll: () => db.telemetry.latestAll(),
-    series: (q) => db.telemetry.series(q),
-    close: () => db.telemetry.close(),
-    async write(batch) {
-      await db.telemetry.write(batch);
-      const now = Date.now();
-      for (const r of batch) {
-        const sent = sentAt(r.seq ?? 0);
-        storedLat.push(now - sent);
-        if (r.fields.alarm === true) fireSentAt.set(`${r.device}|${r.ts}`, sent);
-      }
-      lastStoredAt = now;
-    },
-  };
+  const timed = timedStore(db.telemetry, (batch, now) => {
+    for (const r of batch) {
+      const sent = sentAt(r.seq ?? 0);
+      storedLat.push(now - sent);
+      if (r.fields.alarm === true) fireSentAt.set(`${r.device}|${r.ts}`, sent);
+    }
+    lastStoredAt = now;
+  });
   const path = await openTelemetryPath({ dataDir: dir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: timed, logger, metrics });
   const latest = createLatestCache({ store: timed });
   await latest.prime();

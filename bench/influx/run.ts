@@ -13,6 +13,7 @@
  * than PUBACKs prints LOSS and exits 1. Options: --publishers N (50), --seconds S (10), --window W
  * (10), --points M (2,000,000: cap of phase a), --ceiling-writers K (1).
  */
+import { provisionDetectors, timedStore } from '../common/hub.js';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -247,11 +248,7 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     scope.hold('duckdb', () => db.close());
     const directory = createDeviceDirectory({ state: db.state });
     await directory.load();
-    const devices: Array<{ id: string; secret: string }> = [];
-    for (let i = 0; i < publishers; i++) {
-      const { device, secret } = await directory.create({ id: `bench-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
-      devices.push({ id: device.id, secret });
-    }
+    const devices = await provisionDetectors(directory, publishers);
     const metrics = new Registry();
     let inner: TelemetryStore = db.telemetry;
     if (target) {
@@ -268,19 +265,10 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     const lat = new Latencies();
     let lastAt = 0;
     // Measured at the store boundary: a reading counts once write() resolved (InfluxDB's 204, DuckDB's commit).
-    const timed: TelemetryStore = {
-      name: inner.name,
-      latest: (d) => inner.latest(d),
-      latestAll: () => inner.latestAll(),
-      series: (q) => inner.series(q),
-      close: () => inner.close(),
-      async write(batch) {
-        await inner.write(batch);
-        const now = Date.now();
-        for (const r of batch) lat.push(now - sentAt(r.seq ?? 0));
-        lastAt = now;
-      },
-    };
+    const timed = timedStore(inner, (batch, now) => {
+      for (const r of batch) lat.push(now - sentAt(r.seq ?? 0));
+      lastAt = now;
+    });
     // The production composition (cli/platform.ts): the spool is the durable consumer, the latest cache beside it.
     const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync }, { store: timed, logger, metrics });
     scope.hold('spool and forwarder', () => path.close());

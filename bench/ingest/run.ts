@@ -9,6 +9,7 @@
  * backlog). Options: --publishers N (default 50), --seconds S (default 10), --window W in-flight
  * messages per publisher (default 10), --rate R msg/s per publisher for the fixed load (default 100).
  */
+import { provisionDetectors, timedStore } from '../common/hub.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { createBroker } from '../../broker/index.js';
 import type { Reading } from '../../core/index.js';
 import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
 import { openTelemetryPath } from '../../cli/telemetry-path.js';
-import { createDeviceDirectory, createEmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase } from '../../storage/index.js';
 import { runPublishers as runPublishersChild, type PublishersResult } from '../common/run-publishers.js';
 import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/stats.js';
 
@@ -100,11 +101,7 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
   await directory.load();
-  const devices: Array<{ id: string; secret: string }> = [];
-  for (let i = 0; i < publishers; i++) {
-    const { device, secret } = await directory.create({ id: `bench-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
-    devices.push({ id: device.id, secret });
-  }
+  const devices = await provisionDetectors(directory, publishers);
   const metrics = new Registry();
   const broker = await createBroker(
     { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 256 * 1024, connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
@@ -113,19 +110,10 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   const lat = new Latencies();
   let lastAt = 0;
   // Measure at the store boundary: a reading counts once write() resolved (committed).
-  const timed: TelemetryStore = {
-    name: db.telemetry.name,
-    latest: (d) => db.telemetry.latest(d),
-    latestAll: () => db.telemetry.latestAll(),
-    series: (q) => db.telemetry.series(q),
-    close: () => db.telemetry.close(),
-    async write(batch) {
-      await db.telemetry.write(batch);
-      const now = Date.now();
-      for (const r of batch) lat.push(now - sentAt(r.seq ?? 0));
-      lastAt = now;
-    },
-  };
+  const timed = timedStore(db.telemetry, (batch, now) => {
+    for (const r of batch) lat.push(now - sentAt(r.seq ?? 0));
+    lastAt = now;
+  });
   const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync }, { store: timed, logger, metrics });
   const rejects = createRejectLog({ capacity: 100 }, { metrics });
   const pipe = createPipeline(defaultPipelineConfig, {
