@@ -7,6 +7,7 @@ import errorsPlugin from './plugins/app/errors.js';
 import httpMetricsPlugin from './plugins/app/metrics.js';
 import swaggerPlugin from './plugins/external/swagger.js';
 import { routes } from './routes/index.js';
+import { defaultWebRoot } from './web-root.js';
 import type { ApiConfig, ApiDeps, ResolvedApiConfig } from './types.js';
 
 export type { AlertsApiDeps, ApiConfig, ApiDeps, HealthReport, HealthStatus, ReportsApiDeps } from './types.js';
@@ -29,6 +30,7 @@ export function resolveApiConfig(config: ApiConfig = {}): ResolvedApiConfig {
     maxWindowDays: config.maxWindowDays ?? 400,
     tokenCacheTtlMs: config.tokenCacheTtlMs ?? 10_000,
     version: config.version ?? '0.1.0',
+    webRoot: config.webRoot ?? defaultWebRoot(),
     alerts: {
       heartbeatMs: config.alerts?.heartbeatMs ?? 15_000,
       maxClientBufferBytes: config.alerts?.maxClientBufferBytes ?? 1024 * 1024,

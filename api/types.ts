@@ -43,7 +43,7 @@ export interface ReportsApiDeps {
 export interface AlertsApiDeps {
   readonly engine: Pick<
     AlertEngine,
-    'list' | 'get' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig'
+    'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig'
   >;
 }
 
@@ -64,6 +64,8 @@ export interface ApiConfig {
   readonly tokenCacheTtlMs?: number;
   /** Version shown in the OpenAPI description. */
   readonly version?: string;
+  /** The built-in control room: the directory holding its built index.html and assets/. Default `<package>/dist/web`. */
+  readonly webRoot?: string;
   readonly alerts?: {
     /** SSE comment line sent this often so proxies keep an idle stream open. Default 15 s. */
     readonly heartbeatMs?: number;
@@ -85,6 +87,7 @@ export interface ResolvedApiConfig {
   readonly maxWindowDays: number;
   readonly tokenCacheTtlMs: number;
   readonly version: string;
+  readonly webRoot: string;
   readonly alerts: { readonly heartbeatMs: number; readonly maxClientBufferBytes: number; readonly maxPendingEvents: number; readonly maxExportRows: number };
 }
 

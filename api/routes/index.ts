@@ -8,10 +8,13 @@ import { telemetryRoutes } from './api/devices/telemetry.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
 import { reportRoutes } from './api/reports/index.js';
 import { ruleRoutes } from './api/rules/index.js';
+import { sessionRoutes } from './api/session/index.js';
 import { siteRoutes } from './api/sites/index.js';
+import { siteViewRoutes } from './api/sites/overview.js';
 import { tokenRoutes } from './api/tokens/index.js';
 import { healthRoutes } from './health/index.js';
 import { metricsRoutes } from './metrics/index.js';
+import { webRoutes } from './web/index.js';
 
 /**
  * Every route, under the URL its folder names. Explicit rather than autoloaded: the list of what
@@ -19,15 +22,16 @@ import { metricsRoutes } from './metrics/index.js';
  */
 export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
   const { deps } = opts;
-  // The built-in web UI arrives with the dashboards issue; until then the root opens the API docs.
-  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
+  await app.register(webRoutes, { root: opts.config.webRoot });
   await app.register(healthRoutes, { prefix: '/health', health: deps.health });
   await app.register(metricsRoutes, { prefix: '/metrics', metrics: deps.metrics });
   await app.register(deviceRoutes, { prefix: '/api/devices', ...opts });
   await app.register(telemetryRoutes, { prefix: '/api/devices', ...opts });
   await app.register(siteRoutes, { prefix: '/api/sites', ...opts });
+  await app.register(siteViewRoutes, { prefix: '/api/sites', ...opts });
   await app.register(rejectRoutes, { prefix: '/api/ingest/rejects', ...opts });
   await app.register(tokenRoutes, { prefix: '/api/tokens', ...opts });
+  await app.register(sessionRoutes, { prefix: '/api/session', ...opts });
   // Alerts only where the composition root runs the engine (not on the broker role).
   if (deps.alerts) {
     const alertOpts = { ...opts, alerts: deps.alerts };

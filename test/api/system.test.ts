@@ -54,10 +54,11 @@ describe('api system: rejects, metrics, OpenAPI, errors', () => {
     expect((await h.call('viewer', { method: 'GET', url: '/api/ingest/rejects?reason=nope' })).statusCode).toBe(400);
   });
 
-  it('sends a browser at the root to the API docs without a token', async () => {
+  it('answers the root without a token, pointing to the build when the control room is not built', async () => {
     const res = await h.call(null, { method: 'GET', url: '/' });
-    expect(res.statusCode).toBe(302);
-    expect(res.headers.location).toBe('/docs');
+    expect([200, 503]).toContain(res.statusCode);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
   });
 
   it('serves Prometheus metrics with the HTTP request counter', async () => {

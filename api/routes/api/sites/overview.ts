@@ -1,0 +1,141 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { binCategories, kindNames, type Building, type KindName } from '../../../../core/index.js';
+import { addDays, localDate, localMidnight } from '../../../../reports/time.js';
+import { HOUR_MS, siteHourlyUse } from '../../../../reports/hourly.js';
+import { severities } from '../../../../storage/alarms/contract.js';
+import { notFound } from '../../../plugins/app/errors.js';
+import { authErrors, errorSchema, idParams, isoTime, toIso } from '../../../schemas.js';
+import { buildSiteOverview } from '../../../services/site-overview.js';
+import type { RouteOptions } from '../../../types.js';
+
+/**
+ * What the control room's screens read for one site (any role):
+ * - `GET /api/sites/{id}/overview`: buildings coloured by their worst active alarm, devices online /
+ *   offline, bins by fill and category — from memory, cheap enough to ask again on every alarm event.
+ * - `GET /api/sites/{id}/consumption?date`: energy and water per local hour of a day against the same
+ *   weekday a week earlier (reports/hourly.ts).
+ */
+
+const counts = z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int(), never: z.number().int() });
+const severityEnum = z.enum(severities);
+const connectivity = z.enum(['online', 'offline', 'never']);
+
+const overviewSchema = z
+  .object({
+    site: z.object({ id: z.string(), name: z.string(), timezone: z.string() }),
+    generatedAt: isoTime,
+    alarms: z.object({ active: z.number().int(), bySeverity: z.record(severityEnum, z.number().int()) }),
+    devices: counts.extend({ byKind: z.partialRecord(z.enum(kindNames as [KindName, ...KindName[]]), counts) }),
+    buildings: z.array(
+      z.object({
+        id: z.string(), name: z.string(), floors: z.number().int().optional(),
+        worst: severityEnum.nullable().describe('the most severe active alarm in the building, null when none'),
+        activeAlarms: z.number().int(), devices: counts,
+      }),
+    ),
+    bins: z.array(
+      z.object({
+        id: z.string(), name: z.string(), building: z.string(), category: z.enum(binCategories).nullable(),
+        fill: z.number().nullable(), ts: isoTime.nullable(), online: connectivity,
+      }),
+    ).describe('fullest first'),
+  })
+  .meta({ id: 'SiteOverview' });
+
+const utility = (unit: string) =>
+  z.object({
+    unit: z.literal(unit),
+    today: z.array(z.number().nullable()).describe('use per local hour of `date`; null = no read (or not yet)'),
+    compare: z.array(z.number().nullable()).describe('use per local hour of `compareDate`'),
+    totalToday: z.number(),
+    totalCompareSameHours: z.number().describe('compareDate up to the same hour as `date` has reached'),
+    totalCompare: z.number(),
+    meters: z.number().int().describe('top-level meters summed (household meters under a master meter are not added again)'),
+  });
+
+const consumptionSchema = z
+  .object({
+    site: z.string(), timezone: z.string(), date: z.string(), compareDate: z.string().describe('the same weekday a week earlier'),
+    hours: z.array(z.string()), energy: utility('kWh'), water: utility('m³'),
+  })
+  .meta({ id: 'SiteConsumption' });
+
+const dateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date, YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'not a calendar date');
+
+export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  const { state, directory, latest, telemetry } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function site(id: string) {
+    const s = await state.getSite(id);
+    if (!s) throw notFound(`site ${id}`);
+    return s;
+  }
+
+  async function allBuildings(id: string): Promise<Building[]> {
+    const out: Building[] = [];
+    for (let offset = 0; ; offset += 500) {
+      const page = await state.listBuildings(id, { limit: 500, offset });
+      out.push(...page.items);
+      if (out.length >= page.total || page.items.length === 0) return out;
+    }
+  }
+
+  app.get(
+    '/:id/overview',
+    {
+      schema: {
+        tags: ['sites'],
+        summary: 'Control-room overview of a site: worst alarm per building, devices online/offline, bins by fill',
+        params: idParams,
+        response: { 200: overviewSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (request) => {
+      const s = await site(request.params.id);
+      const o = buildSiteOverview({
+        site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
+        activeAlarms: deps.alerts?.engine.active() ?? [], now: now(),
+      });
+      return { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
+    },
+  );
+
+  app.get(
+    '/:id/consumption',
+    {
+      schema: {
+        tags: ['sites'],
+        summary: 'Energy and water per hour of a day against the same weekday a week earlier',
+        params: idParams,
+        querystring: z.object({ date: dateText.optional().describe('local date in the site zone; default today') }),
+        response: { 200: consumptionSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (request) => {
+      const s = await site(request.params.id);
+      const t = now();
+      const date = request.query.date ?? localDate(t, s.timezone);
+      const compareDate = addDays(date, -7);
+      const devices = directory.list();
+      const dayStart = localMidnight(date, s.timezone);
+      // Hours of `date` that have begun: the compare day is summed over as many, for a fair "so far today".
+      const started = Math.max(0, Math.ceil((Math.min(t, localMidnight(addDays(date, 1), s.timezone)) - dayStart) / HOUR_MS));
+      const both = async (kind: 'power_meter' | 'water_meter', unit: 'kWh' | 'm³') => {
+        const [today, compare] = await Promise.all([
+          siteHourlyUse(telemetry, devices, kind, { site: s.id, timezone: s.timezone, date, until: t }),
+          siteHourlyUse(telemetry, devices, kind, { site: s.id, timezone: s.timezone, date: compareDate, until: t }),
+        ]);
+        return {
+          unit, today: today.hours, compare: compare.hours, totalToday: today.total,
+          totalCompareSameHours: compare.hours.slice(0, started).reduce<number>((a, u) => a + (u ?? 0), 0),
+          totalCompare: compare.total, meters: today.meters,
+        };
+      };
+      const [energy, water] = await Promise.all([both('power_meter', 'kWh'), both('water_meter', 'm³')]);
+      const hours = energy.today.map((_, h) => String(h).padStart(2, '0'));
+      return { site: s.id, timezone: s.timezone, date, compareDate, hours, energy: energy as typeof energy & { unit: 'kWh' }, water: water as typeof water & { unit: 'm³' } };
+    },
+  );
+};

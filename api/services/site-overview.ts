@@ -1,0 +1,120 @@
+import type { BinCategory, Building, Device, KindName, Site } from '../../core/index.js';
+import { severities, severityRank, type Alarm, type Severity } from '../../storage/alarms/contract.js';
+import type { LatestCache } from '../../storage/contract.js';
+
+/**
+ * What the control room's overview shows for one site, computed from memory (device directory,
+ * latest cache, the engine's active alarms): no store query, so it is cheap enough to answer on
+ * every alarm event.
+ *
+ * Connectivity follows the alerts engine, the one place that decides it (broker presence/LWT and
+ * silence longer than the kind's reporting interval — alerts/rules/offline.ts): a device with an
+ * active `offline` alarm is offline; one that never sent a reading is `never`; any other is online.
+ */
+
+export type Connectivity = 'online' | 'offline' | 'never';
+
+export interface DeviceCounts {
+  total: number;
+  online: number;
+  offline: number;
+  never: number;
+}
+
+export interface SiteOverview {
+  readonly site: { id: string; name: string; timezone: string };
+  readonly generatedAt: number;
+  readonly alarms: { active: number; bySeverity: Record<Severity, number> };
+  readonly devices: DeviceCounts & { byKind: Partial<Record<KindName, DeviceCounts>> };
+  readonly buildings: {
+    id: string;
+    name: string;
+    floors?: number;
+    worst: Severity | null;
+    activeAlarms: number;
+    devices: DeviceCounts;
+  }[];
+  readonly bins: {
+    id: string;
+    name: string;
+    building: string;
+    category: BinCategory | null;
+    fill: number | null;
+    ts: number | null;
+    online: Connectivity;
+  }[];
+}
+
+/** The alarm type alerts/rules/offline.ts raises. */
+export const OFFLINE_ALARM_TYPE = 'offline';
+
+const zero = (): DeviceCounts => ({ total: 0, online: 0, offline: 0, never: 0 });
+
+export interface SiteOverviewInput {
+  readonly site: Site;
+  readonly buildings: readonly Building[];
+  readonly devices: readonly Device[];
+  readonly latest: Pick<LatestCache, 'get'>;
+  readonly activeAlarms: readonly Alarm[];
+  readonly now: number;
+}
+
+export function buildSiteOverview({ site, buildings, devices, latest, activeAlarms, now }: SiteOverviewInput): SiteOverview {
+  const alarms = activeAlarms.filter((a) => a.site === site.id);
+  const offline = new Set(alarms.filter((a) => a.type === OFFLINE_ALARM_TYPE && a.originator.kind === 'device').map((a) => a.originator.id));
+  const connectivity = (d: Device): Connectivity => (offline.has(d.id) ? 'offline' : latest.get(d.id) ? 'online' : 'never');
+
+  const bySeverity = Object.fromEntries(severities.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const a of alarms) bySeverity[a.severity] += 1;
+
+  const perBuilding = new Map<string, { worst: Severity | null; activeAlarms: number; devices: DeviceCounts }>();
+  const entry = (id: string) => {
+    let e = perBuilding.get(id);
+    if (!e) perBuilding.set(id, (e = { worst: null, activeAlarms: 0, devices: zero() }));
+    return e;
+  };
+  for (const a of alarms) {
+    const e = entry(a.building);
+    e.activeAlarms += 1;
+    if (!e.worst || severityRank[a.severity] > severityRank[e.worst]) e.worst = a.severity;
+  }
+
+  const total = zero();
+  const byKind: Partial<Record<KindName, DeviceCounts>> = {};
+  const bins: SiteOverview['bins'] = [];
+  for (const d of devices) {
+    if (d.site !== site.id) continue;
+    const c = connectivity(d);
+    for (const counts of [total, (byKind[d.kind] ??= zero()), entry(d.building).devices]) {
+      counts.total += 1;
+      counts[c] += 1;
+    }
+    if (d.kind === 'smart_bin') {
+      const r = latest.get(d.id);
+      const fill = r?.fields.fill;
+      bins.push({
+        id: d.id, name: d.name, building: d.building, category: d.category ?? null,
+        fill: typeof fill === 'number' ? fill : null, ts: r?.ts ?? null, online: c,
+      });
+    }
+  }
+  // Fullest first: the bins a crew should empty next lead the list.
+  bins.sort((a, b) => (b.fill ?? -1) - (a.fill ?? -1) || a.id.localeCompare(b.id));
+
+  const known = new Set(buildings.map((b) => b.id));
+  const listed = [...buildings.map((b) => ({ id: b.id, name: b.name, floors: b.floors })),
+    // A building that only devices or alarms mention still gets a tile.
+    ...[...perBuilding.keys()].filter((id) => !known.has(id)).sort().map((id) => ({ id, name: id, floors: undefined }))];
+
+  return {
+    site: { id: site.id, name: site.name, timezone: site.timezone },
+    generatedAt: now,
+    alarms: { active: alarms.length, bySeverity },
+    devices: { ...total, byKind },
+    buildings: listed.map((b) => {
+      const e = perBuilding.get(b.id) ?? { worst: null, activeAlarms: 0, devices: zero() };
+      return { id: b.id, name: b.name, ...(b.floors !== undefined ? { floors: b.floors } : {}), ...e };
+    }),
+    bins,
+  };
+}
