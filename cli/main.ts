@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
 
   const platform = await startPlatform(config, role as Role, { logger });
   const lines = [`Anju is running (role: ${role}, store: ${config.store}, data: ${config.dataDir})`];
-  if (platform.urls.http) lines.push(`  API            ${platform.urls.http}`, `  API docs       ${platform.urls.docs}`, `  health         ${platform.urls.http}/health`);
+  if (platform.urls.http) lines.push(`  control room   ${platform.urls.http}/  (log in with an API token)`, `  API            ${platform.urls.http}`, `  API docs       ${platform.urls.docs}`, `  health         ${platform.urls.http}/health`);
   if (platform.urls.mqtt) lines.push(`  MQTT           ${platform.urls.mqtt}`, `  MQTT/WebSocket ${platform.urls.ws}`);
   if (platform.generatedAdminToken) {
     lines.push('', '  A bootstrap admin API token was generated. It is shown this once; store it now:', `  ANJU_ADMIN_TOKEN=${platform.generatedAdminToken}`);

@@ -34,6 +34,10 @@ export interface SiteOverview {
     activeAlarms: number;
     devices: DeviceCounts;
   }[];
+  /** Per sorting category: bins, bins that reported a fill, their mean fill (%). */
+  readonly binStats: Partial<Record<BinCategory, { total: number; reporting: number; meanFill: number | null }>>;
+  /** The fullest `binLimit` bins, fullest first; `binsTotal` says how many there are. */
+  readonly binsTotal: number;
   readonly bins: {
     id: string;
     name: string;
@@ -57,9 +61,11 @@ export interface SiteOverviewInput {
   readonly latest: Pick<LatestCache, 'get'>;
   readonly activeAlarms: readonly Alarm[];
   readonly now: number;
+  /** Most bins listed (fullest first). Default 100. */
+  readonly binLimit?: number;
 }
 
-export function buildSiteOverview({ site, buildings, devices, latest, activeAlarms, now }: SiteOverviewInput): SiteOverview {
+export function buildSiteOverview({ site, buildings, devices, latest, activeAlarms, now, binLimit = 100 }: SiteOverviewInput): SiteOverview {
   const alarms = activeAlarms.filter((a) => a.site === site.id);
   const offline = new Set(alarms.filter((a) => a.type === OFFLINE_ALARM_TYPE && a.originator.kind === 'device').map((a) => a.originator.id));
   const connectivity = (d: Device): Connectivity => (offline.has(d.id) ? 'offline' : latest.get(d.id) ? 'online' : 'never');
@@ -98,6 +104,18 @@ export function buildSiteOverview({ site, buildings, devices, latest, activeAlar
       });
     }
   }
+  const binStats: SiteOverview['binStats'] = {};
+  const fillSums = new Map<string, number>();
+  for (const b of bins) {
+    const key = b.category ?? 'residual';
+    const st = (binStats[key] ??= { total: 0, reporting: 0, meanFill: null });
+    st.total += 1;
+    if (b.fill !== null) {
+      st.reporting += 1;
+      fillSums.set(key, (fillSums.get(key) ?? 0) + b.fill);
+    }
+  }
+  for (const [key, st] of Object.entries(binStats)) if (st.reporting > 0) st.meanFill = (fillSums.get(key) ?? 0) / st.reporting;
   // Fullest first: the bins a crew should empty next lead the list.
   bins.sort((a, b) => (b.fill ?? -1) - (a.fill ?? -1) || a.id.localeCompare(b.id));
 
@@ -115,6 +133,8 @@ export function buildSiteOverview({ site, buildings, devices, latest, activeAlar
       const e = perBuilding.get(b.id) ?? { worst: null, activeAlarms: 0, devices: zero() };
       return { id: b.id, name: b.name, ...(b.floors !== undefined ? { floors: b.floors } : {}), ...e };
     }),
-    bins,
+    binStats,
+    binsTotal: bins.length,
+    bins: bins.slice(0, binLimit),
   };
 }

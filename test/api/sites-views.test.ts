@@ -79,6 +79,9 @@ describe('site views for the control room', () => {
     expect(o.devices.byKind.smoke_detector).toEqual({ total: 3, online: 2, offline: 1, never: 0 });
     expect(o.bins.map((b: { id: string; fill: number; category: string }) => [b.id, b.fill, b.category])).toEqual([['bin-k', 85, 'kitchen'], ['bin-r', 30, 'residual']]);
     expect(o.bins[0]).toMatchObject({ online: 'online', ts: new Date(NOW - 60_000).toISOString() });
+    expect(o.binStats).toEqual({ kitchen: { total: 1, reporting: 1, meanFill: 85 }, residual: { total: 1, reporting: 1, meanFill: 30 } });
+    const one = (await h.call('viewer', { method: 'GET', url: '/api/sites/chundu/overview?bins=1' })).json();
+    expect([one.binsTotal, one.bins.map((b: { id: string }) => b.id)]).toEqual([2, ['bin-k']]);
   });
 
   it('compares energy and water per hour with the same weekday last week, master meters only', async () => {

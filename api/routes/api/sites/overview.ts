@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { binCategories, kindNames, type Building, type KindName } from '../../../../core/index.js';
 import { addDays, localDate, localMidnight } from '../../../../reports/time.js';
-import { HOUR_MS, siteHourlyUse } from '../../../../reports/hourly.js';
+import { HOUR_MS, siteHourlyUse, type HourlyRegisterQuery, type HourlyUse } from '../../../../reports/hourly.js';
 import { severities } from '../../../../storage/alarms/contract.js';
 import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, isoTime, toIso } from '../../../schemas.js';
@@ -14,7 +14,7 @@ import type { RouteOptions } from '../../../types.js';
  * - `GET /api/sites/{id}/overview`: buildings coloured by their worst active alarm, devices online /
  *   offline, bins by fill and category — from memory, cheap enough to ask again on every alarm event.
  * - `GET /api/sites/{id}/consumption?date`: energy and water per local hour of a day against the same
- *   weekday a week earlier (reports/hourly.ts).
+ *   weekday a week earlier (reports/hourly.ts), each day's hours cached briefly (1 min for today).
  */
 
 const counts = z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int(), never: z.number().int() });
@@ -34,12 +34,15 @@ const overviewSchema = z
         activeAlarms: z.number().int(), devices: counts,
       }),
     ),
+    binStats: z.partialRecord(z.enum(binCategories), z.object({ total: z.number().int(), reporting: z.number().int(), meanFill: z.number().nullable() }))
+      .describe('per sorting category (bins without a category count as residual)'),
+    binsTotal: z.number().int(),
     bins: z.array(
       z.object({
         id: z.string(), name: z.string(), building: z.string(), category: z.enum(binCategories).nullable(),
         fill: z.number().nullable(), ts: isoTime.nullable(), online: connectivity,
       }),
-    ).describe('fullest first'),
+    ).describe('the fullest `bins` bins, fullest first'),
   })
   .meta({ id: 'SiteOverview' });
 
@@ -63,9 +66,29 @@ const consumptionSchema = z
 
 const dateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date, YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'not a calendar date');
 
+// Hourly use is re-read at most this often: every screen showing "today" shares one store read a
+// minute, and a past day (the comparison) changes only when late data arrives.
+const TODAY_TTL_MS = 60_000;
+const PAST_TTL_MS = 15 * 60_000;
+const MAX_CACHED_DAYS = 256;
+
 export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { state, directory, latest, telemetry } = deps;
   const now = deps.now ?? Date.now;
+  const hourly = new Map<string, { until: number; use: Promise<HourlyUse> }>();
+
+  function cachedHourlyUse(kind: 'power_meter' | 'water_meter', q: HourlyRegisterQuery, isToday: boolean): Promise<HourlyUse> {
+    const key = `${q.site}|${kind}|${q.date}`;
+    const t = now();
+    const hit = hourly.get(key);
+    if (hit && hit.until > t) return hit.use;
+    if (hourly.size >= MAX_CACHED_DAYS) for (const [k, v] of hourly) if (v.until <= t || hourly.size >= MAX_CACHED_DAYS) hourly.delete(k);
+    const use = siteHourlyUse(telemetry, directory.list(), kind, q);
+    hourly.set(key, { until: t + (isToday ? TODAY_TTL_MS : PAST_TTL_MS), use });
+    // A failed read is not remembered: the next request tries the store again.
+    use.catch(() => hourly.delete(key));
+    return use;
+  }
 
   async function site(id: string) {
     const s = await state.getSite(id);
@@ -89,6 +112,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         tags: ['sites'],
         summary: 'Control-room overview of a site: worst alarm per building, devices online/offline, bins by fill',
         params: idParams,
+        querystring: z.object({ bins: z.coerce.number().int().min(0).max(1000).default(100).describe('most bins listed, fullest first') }),
         response: { 200: overviewSchema, 404: errorSchema, ...authErrors },
       },
     },
@@ -96,7 +120,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       const s = await site(request.params.id);
       const o = buildSiteOverview({
         site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
-        activeAlarms: deps.alerts?.engine.active() ?? [], now: now(),
+        activeAlarms: deps.alerts?.engine.active() ?? [], now: now(), binLimit: request.query.bins,
       });
       return { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
     },
@@ -118,14 +142,14 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       const t = now();
       const date = request.query.date ?? localDate(t, s.timezone);
       const compareDate = addDays(date, -7);
-      const devices = directory.list();
       const dayStart = localMidnight(date, s.timezone);
       // Hours of `date` that have begun: the compare day is summed over as many, for a fair "so far today".
       const started = Math.max(0, Math.ceil((Math.min(t, localMidnight(addDays(date, 1), s.timezone)) - dayStart) / HOUR_MS));
       const both = async (kind: 'power_meter' | 'water_meter', unit: 'kWh' | 'm³') => {
+        const isToday = date === localDate(t, s.timezone);
         const [today, compare] = await Promise.all([
-          siteHourlyUse(telemetry, devices, kind, { site: s.id, timezone: s.timezone, date, until: t }),
-          siteHourlyUse(telemetry, devices, kind, { site: s.id, timezone: s.timezone, date: compareDate, until: t }),
+          cachedHourlyUse(kind, { site: s.id, timezone: s.timezone, date, until: t }, isToday),
+          cachedHourlyUse(kind, { site: s.id, timezone: s.timezone, date: compareDate, until: t }, false),
         ]);
         return {
           unit, today: today.hours, compare: compare.hours, totalToday: today.total,
