@@ -1,21 +1,40 @@
-# Multi-stage build: compile TypeScript, then run as a non-root user with only production deps.
+# Anju image, two stages:
+#   build    installs every dependency (tsc, tsx, esbuild are devDependencies) and runs
+#            `npm run build`: the TypeScript into dist/ and the control room bundle into dist/web/;
+#            then prunes node_modules to production dependencies.
+#   runtime  dist/, the pruned node_modules and package.json (ESM "type", and the package root the
+#            API finds dist/web from), owned by root and run as the unprivileged `node` user.
+# Roles: CMD is `all`; `docker run … anju broker|hub|sim` (docker-compose.yml uses all, broker, hub).
+# No Docker engine on the project's CI machines: test/deploy/compose.test.ts checks this file by reading it.
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+# Fail the image build, not the first page load, when the compiled CLI or the web UI is missing.
+RUN npm run build \
+ && test -f dist/cli/main.js \
+ && { test -f dist/web/index.html || { echo "dist/web/index.html missing: npm run build must bundle dashboards/web" >&2; exit 1; }; } \
+ && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    ANJU_DATA_DIR=/data \
+    ANJU_HOST=0.0.0.0
 WORKDIR /app
-ENV NODE_ENV=production ANJU_DATA_DIR=/data
+COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json ./
+# The only writable place: DuckDB (registry, tokens, alarms), the spool and generated reports.
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
+# 1883 MQTT over TCP · 8083 MQTT over WebSocket · 8080 REST API, SSE, web UI, /health
 EXPOSE 1883 8083 8080
-HEALTHCHECK --interval=15s --timeout=3s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.ANJU_HTTP_PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# For the roles that serve HTTP (all, hub); the broker role has none, so compose gives anju-broker
+# a TCP check of its MQTT port instead.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ANJU_HTTP_PORT||8080)+'/health').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["all"]
