@@ -15,6 +15,7 @@ import {
 import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { startAlerts } from './alerts.js';
+import { startOpsExport } from './ops-export.js';
 import { startReports } from './reports.js';
 import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
@@ -97,6 +98,9 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
     const alerts = await startAlerts(config, { store: db.alarms, directory, broker, metrics, logger });
     stops.push(() => alerts.stop());
+    // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
+    const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms: db.alarms, directory, latest, metrics, logger });
+    if (stopOpsExport) stops.push(stopOpsExport);
     const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger });
     stops.push(() => reports.stop());
 

@@ -119,6 +119,9 @@ export const envSchema = z.object({
   ANJU_ESCALATE_CRITICAL_MIN: z.coerce.number().positive().max(1440).default(5),
   ANJU_ESCALATE_MAJOR_MIN: z.coerce.number().positive().max(10_080).default(30),
 
+  /** `ANJU_STORE=influxdb`: seconds between fleet status points (alarms by severity, devices offline) in InfluxDB; 0 = none. */
+  ANJU_OPS_STATUS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
+
   ANJU_INFLUX_URL: z.url().optional(),
   ANJU_INFLUX_TOKEN: optionalString,
   ANJU_INFLUX_ORG: optionalString,
@@ -150,6 +153,8 @@ export interface AnjuConfig {
   duckdb: { memoryLimit: string; threads: number };
   spool: { quotaBytes: number; fsync: boolean };
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
+  /** The alarm & fleet status exporter (`ANJU_STORE=influxdb` only): fleet status period, 0 = no status points. */
+  opsExport: { statusIntervalMs: number };
   influx: {
     url?: string; token?: string; org?: string; bucket?: string;
     db?: string; rp?: string; user?: string; password?: string;
@@ -197,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
       escalateCriticalAfterMs: e.ANJU_ESCALATE_CRITICAL_MIN * 60_000,
       escalateMajorAfterMs: e.ANJU_ESCALATE_MAJOR_MIN * 60_000,
     },
+    opsExport: { statusIntervalMs: e.ANJU_OPS_STATUS_INTERVAL_S * 1000 },
     influx: {
       url: e.ANJU_INFLUX_URL, token: e.ANJU_INFLUX_TOKEN, org: e.ANJU_INFLUX_ORG, bucket: e.ANJU_INFLUX_BUCKET,
       db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,

@@ -3,3 +3,4 @@ export * from './reading.js';
 export * from './topics.js';
 export * from './registry.js';
 export * from './demo/chundu.js';
+export * from './ops-metrics.js';

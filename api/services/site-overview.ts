@@ -1,4 +1,5 @@
 import type { BinCategory, Building, Device, KindName, Site } from '../../core/index.js';
+import { connectivityOf, type Connectivity } from '../../alerts/connectivity.js';
 import { severities, severityRank, type Alarm, type Severity } from '../../storage/alarms/contract.js';
 import type { LatestCache } from '../../storage/contract.js';
 
@@ -7,12 +8,9 @@ import type { LatestCache } from '../../storage/contract.js';
  * latest cache, the engine's active alarms): no store query, so it is cheap enough to answer on
  * every alarm event.
  *
- * Connectivity follows the alerts engine, the one place that decides it (broker presence/LWT and
- * silence longer than the kind's reporting interval — alerts/rules/offline.ts): a device with an
- * active `offline` alarm is offline; one that never sent a reading is `never`; any other is online.
+ * Connectivity follows the alerts engine (alerts/connectivity.ts, the definition Grafana's fleet
+ * status shows too): an active `offline` alarm is offline; no reading yet is `never`; else online.
  */
-
-export type Connectivity = 'online' | 'offline' | 'never';
 
 export interface DeviceCounts {
   total: number;
@@ -49,9 +47,6 @@ export interface SiteOverview {
   }[];
 }
 
-/** The alarm type alerts/rules/offline.ts raises. */
-export const OFFLINE_ALARM_TYPE = 'offline';
-
 const zero = (): DeviceCounts => ({ total: 0, online: 0, offline: 0, never: 0 });
 
 export interface SiteOverviewInput {
@@ -67,8 +62,8 @@ export interface SiteOverviewInput {
 
 export function buildSiteOverview({ site, buildings, devices, latest, activeAlarms, now, binLimit = 100 }: SiteOverviewInput): SiteOverview {
   const alarms = activeAlarms.filter((a) => a.site === site.id);
-  const offline = new Set(alarms.filter((a) => a.type === OFFLINE_ALARM_TYPE && a.originator.kind === 'device').map((a) => a.originator.id));
-  const connectivity = (d: Device): Connectivity => (offline.has(d.id) ? 'offline' : latest.get(d.id) ? 'online' : 'never');
+  const connectivityOfDevice = connectivityOf(alarms, (id) => latest.get(id) !== undefined);
+  const connectivity = (d: Device): Connectivity => connectivityOfDevice(d.id);
 
   const bySeverity = Object.fromEntries(severities.map((s) => [s, 0])) as Record<Severity, number>;
   for (const a of alarms) bySeverity[a.severity] += 1;

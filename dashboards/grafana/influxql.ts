@@ -1,5 +1,6 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import { kinds, type KindName } from '../../core/kinds/index.js';
+import { opsMeasurements, type OpsMeasurementName } from '../../core/ops-metrics.js';
 
 /**
  * A small typed InfluxQL target builder for Grafana's InfluxDB datasource (InfluxQL mode, raw
@@ -9,14 +10,17 @@ import { kinds, type KindName } from '../../core/kinds/index.js';
  * Measurement and field names come from `core/kinds` (DESIGN.md §3: one measurement per kind, the
  * reading fields as fields, tags `site`, `building`, `device`, `category`): a field that is not in
  * the kind's table throws when the dashboards are generated, so a renamed field cannot leave a
- * dashboard querying nothing.
+ * dashboard querying nothing. The operations measurements (alarm events, fleet status) take their
+ * names from `core/ops-metrics.ts` the same way (`opsMeasurement()`, `opsField()`), and `subquery()`
+ * wraps a built SELECT in an outer one (InfluxQL subqueries, InfluxDB ≥ 1.2).
  */
 
 /** The provisioned datasource (`provisioning/datasources/*.yaml`). */
 export const DATASOURCE = { type: 'influxdb', uid: 'anju-influxdb' } as const;
 
-/** Tags of the storage schema (DESIGN.md §3). */
-export type Tag = 'site' | 'building' | 'device' | 'category';
+type OpsTags = { [M in OpsMeasurementName]: (typeof opsMeasurements)[M]['tags'][keyof (typeof opsMeasurements)[M]['tags']] }[OpsMeasurementName];
+/** Tags of the storage schema (DESIGN.md §3) and of the operations measurements (core/ops-metrics.ts). */
+export type Tag = 'site' | 'building' | 'device' | 'category' | OpsTags;
 
 /** Grafana's macros and Anju's template variables, as they appear in a query. */
 export const TIME_FILTER = '$timeFilter';
@@ -47,42 +51,101 @@ export function mainField(kind: KindName): string {
   return field(kind, kinds[kind].mainField);
 }
 
+/** An operations measurement (core/ops-metrics.ts), quoted. */
+export function opsMeasurement(name: OpsMeasurementName): string {
+  return ident(opsMeasurements[name].name);
+}
+
+/** A field of an operations measurement, checked against core/ops-metrics.ts, quoted. */
+export function opsField(name: OpsMeasurementName, fieldName: string): string {
+  const m = opsMeasurements[name];
+  const known: string[] = [...Object.values(m.fields), ...('activeBySeverity' in m ? Object.values(m.activeBySeverity) : [])];
+  if (!known.includes(fieldName)) throw new Error(`dashboards: ${m.name} has no field ${fieldName} (fields: ${known.join(', ')})`);
+  return ident(fieldName);
+}
+
+/** `'value'`, an InfluxQL string literal. */
+export function literal(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** `"tag" = 'value'`. */
+export function tagEquals(tag: Tag, value: string): string {
+  return `${ident(tag)} = ${literal(value)}`;
+}
+
 /** `"tag" =~ /^$var$/`: matches one value, or several of a multi-value variable. */
 export function tagMatchesVar(tag: Tag, variable: string): string {
   return `${ident(tag)} =~ /^$${variable}$/`;
 }
 
-export interface SelectSpec {
-  kind: KindName;
-  /** Select expressions, e.g. `max("smoke")`; build them with `field()` / `mainField()`. */
-  select: readonly string[];
-  /** Extra conditions, ANDed after the site and building filters. */
-  where?: readonly string[];
-  /** `time($__interval)` first when set. */
+/** GROUP BY, fill, ORDER BY, LIMIT and tz: the tail shared by measurement queries and subqueries. */
+export interface TailSpec {
+  /** `time(…)` first when set (e.g. `$__interval`, `1h`, `1d`). */
   groupByTime?: string | false;
   groupByTags?: readonly Tag[];
   /** `fill(…)` for a time grouping (default `none`). */
   fill?: 'none' | 'null' | 'previous' | '0' | 'linear';
+  /** `ORDER BY time DESC` (newest first, e.g. an event table). */
+  newestFirst?: boolean;
+  limit?: number;
+  /** `tz('…')`: day boundaries of a `time(1d)` grouping in this IANA zone. */
+  tz?: string;
+}
+
+export interface SelectSpec extends TailSpec {
+  /** The measurement: a device kind, or an operations measurement (exactly one). */
+  kind?: KindName;
+  ops?: OpsMeasurementName;
+  /** Select expressions, e.g. `max("smoke")`; build them with `field()` / `mainField()` / `opsField()`. */
+  select: readonly string[];
+  /** Extra conditions, ANDed after the site and building filters. */
+  where?: readonly string[];
   /** Filter by `$building` too (default true). */
   byBuilding?: boolean;
 }
 
-/**
- * `SELECT … FROM "<kind>" WHERE "site" =~ /^$site$/ AND "building" =~ /^$building$/ AND $timeFilter
- * GROUP BY time($__interval), "<tag>" fill(none)`.
- */
-export function select(spec: SelectSpec): string {
-  const where = [tagMatchesVar('site', SITE_VAR)];
-  if (spec.byBuilding !== false) where.push(tagMatchesVar('building', BUILDING_VAR));
-  where.push(...(spec.where ?? []), TIME_FILTER);
+function tail(spec: TailSpec): string {
   const groupBy: string[] = [];
   const byTime = spec.groupByTime === undefined ? false : spec.groupByTime;
   if (byTime) groupBy.push(`time(${byTime})`);
   groupBy.push(...(spec.groupByTags ?? []).map(ident));
-  let q = `SELECT ${spec.select.join(', ')} FROM ${measurement(spec.kind)} WHERE ${where.join(' AND ')}`;
+  let q = '';
   if (groupBy.length > 0) q += ` GROUP BY ${groupBy.join(', ')}`;
   if (byTime) q += ` fill(${spec.fill ?? 'none'})`;
+  if (spec.newestFirst) q += ' ORDER BY time DESC';
+  if (spec.limit !== undefined) q += ` LIMIT ${Math.floor(spec.limit)}`;
+  if (spec.tz) q += ` tz(${literal(spec.tz)})`;
   return q;
+}
+
+/**
+ * `SELECT … FROM "<measurement>" WHERE "site" =~ /^$site$/ AND "building" =~ /^$building$/ AND $timeFilter
+ * GROUP BY time($__interval), "<tag>" fill(none)`.
+ */
+export function select(spec: SelectSpec): string {
+  if ((spec.kind === undefined) === (spec.ops === undefined)) throw new Error('dashboards: select needs exactly one of kind and ops');
+  const from = spec.kind !== undefined ? measurement(spec.kind) : opsMeasurement(spec.ops as OpsMeasurementName);
+  const where = [tagMatchesVar('site', SITE_VAR)];
+  if (spec.byBuilding !== false) where.push(tagMatchesVar('building', BUILDING_VAR));
+  where.push(...(spec.where ?? []), TIME_FILTER);
+  return `SELECT ${spec.select.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${tail(spec)}`;
+}
+
+export interface SubquerySpec extends TailSpec {
+  /** The inner query, built with `select()` or `subquery()` (it carries the site, building and time filters). */
+  from: string;
+  select: readonly string[];
+  /** Conditions on the inner query's columns, e.g. `"rate" > 0`. */
+  where?: readonly string[];
+  /** Adds `$timeFilter`: needed when the outer query groups by time. */
+  timeFilter?: boolean;
+}
+
+/** `SELECT … FROM (<inner>) [WHERE …] [GROUP BY …]`: an InfluxQL subquery (InfluxDB ≥ 1.2). */
+export function subquery(spec: SubquerySpec): string {
+  const where = [...(spec.where ?? []), ...(spec.timeFilter ? [TIME_FILTER] : [])];
+  return `SELECT ${spec.select.join(', ')} FROM (${spec.from})${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}${tail(spec)}`;
 }
 
 /** `SHOW TAG VALUES [FROM "<kind>"] WITH KEY = "<tag>" [WHERE …]`, for template variables. */

@@ -15,4 +15,9 @@ export interface InfluxConfig {
   password?: string;
   /** Per-request timeout; a write that timed out rejects as unavailable (a replay is idempotent). */
   timeoutMs?: number;
+  /**
+   * Precision of the timestamps in the lines written (default `ms`, the telemetry schema). `ns` lets
+   * a writer keep points of one series and millisecond apart (the alarm event exporter).
+   */
+  precision?: 'ms' | 'ns';
 }

@@ -89,10 +89,11 @@ export function createInfluxHttp(config: InfluxConfig, deps: InfluxHttpDeps): In
   // v1 auth goes in our own header (the client only knows `Token`), so the client gets no token.
   const client = new InfluxDB({ url: base, timeout });
 
-  // v1 `/write` takes db, rp and precision (`ms`; v1 spells micro `u`). In v2 mode the client's own
-  // path `/api/v2/write?org=…&bucket=…&precision=ms` is used as is.
+  // v1 `/write` takes db, rp and precision (`ms`, or `n` for nano: v1 spells micro `u`, nano `n`). In
+  // v2 mode the client's own path `/api/v2/write?org=…&bucket=…&precision=ms|ns` is used as is.
+  const precision = config.precision ?? 'ms';
   const v1Path = () => {
-    const p = new URLSearchParams({ db: config.db as string, precision: 'ms' });
+    const p = new URLSearchParams({ db: config.db as string, precision: precision === 'ns' ? 'n' : 'ms' });
     if (config.rp) p.set('rp', config.rp);
     return `/write?${p.toString()}`;
   };
@@ -117,7 +118,7 @@ export function createInfluxHttp(config: InfluxConfig, deps: InfluxHttpDeps): In
   }
 
   async function writeBody(lines: readonly string[]): Promise<void> {
-    const api: WriteApi = client.getWriteApi(config.org ?? '', config.bucket ?? '', 'ms', {
+    const api: WriteApi = client.getWriteApi(config.org ?? '', config.bucket ?? '', precision, {
       batchSize: lines.length + 1,
       maxBatchBytes: Number.POSITIVE_INFINITY,
       flushInterval: 0,

@@ -1,13 +1,17 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunduCommunity, type Device } from '../../core/index.js';
+import { createAlertEngine, defaultAlertEngineConfig, parseRulesConfig, builtinRules, type AlertEngine } from '../../alerts/index.js';
+import { createOpsExporter, type OpsExporter } from '../../alerts/exporters/influxdb.js';
+import { chunduCommunity, opsMeasurements, type Device, type Reading } from '../../core/index.js';
 import { dashboards } from '../../dashboards/grafana/dashboards/index.js';
 import { generatedDir, renderDashboards } from '../../dashboards/grafana/generate.js';
 import { DATASOURCE } from '../../dashboards/grafana/influxql.js';
-import { runBackfill } from '../../devices-sim/index.js';
-import { createInfluxStore, type TelemetryStore } from '../../storage/index.js';
+import { binOverflow, detectorSilent, kitchenFire, pipeBurst, runBackfill } from '../../devices-sim/index.js';
+import { createEmbeddedDatabase, createInfluxStore, createLatestCache, type EmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 
 interface Target { refId: string; datasource?: { type?: string; uid?: string }; query: string; rawQuery?: boolean }
@@ -33,9 +37,9 @@ describe('Grafana dashboards as code', () => {
     for (const [name, text] of rendered) expect(await readFile(join(generatedDir, name), 'utf8'), `${name} drifted: run npm run dashboards`).toBe(text);
   });
 
-  it('has at least the fire safety, waste and energy & water dashboards, with unique uids', async () => {
+  it('has at least the overview, fire safety, waste and energy & water dashboards, with unique uids', async () => {
     const files = await generatedFiles();
-    expect([...files.keys()]).toEqual(expect.arrayContaining(['fire-safety.json', 'waste.json', 'energy-water.json']));
+    expect([...files.keys()]).toEqual(expect.arrayContaining(['overview.json', 'fire-safety.json', 'waste.json', 'energy-water.json']));
     const uids = [...files.values()].map((d) => d.uid);
     expect(new Set(uids).size).toBe(uids.length);
     expect(Object.keys(dashboards).length).toBe(files.size);
@@ -86,20 +90,104 @@ function substitute(query: string, building: string): string {
     .replaceAll('$building', building);
 }
 
+const HOUR = 3_600_000;
+
+/**
+ * Alarms and fleet status the way production makes them: the real alerts engine (on a DuckDB alarm
+ * store) is fed every backfilled batch in time order, with a tick per instant, and the real exporter
+ * writes its events and an hourly fleet status point to the same influxd. The backfill plays
+ * scenarios (a detector going silent, a kitchen fire, a burst pipe, an overflowing bin) so there is
+ * something to alarm about; a guard acknowledges and escalates, and a detector drops off (LWT).
+ */
+function alarmingStore(store: TelemetryStore, deps: { engine: AlertEngine; exporter: OpsExporter; latest: ReturnType<typeof createLatestCache>; clock: { ms: number } }): TelemetryStore {
+  let nextStatus = 0;
+  return {
+    ...store,
+    async write(batch) {
+      await store.write(batch);
+      const byTs = new Map<number, Reading[]>();
+      for (const r of batch) byTs.set(r.ts, [...(byTs.get(r.ts) ?? []), r]);
+      for (const ts of [...byTs.keys()].sort((a, b) => a - b)) {
+        deps.clock.ms = ts;
+        await deps.engine.tick(ts);
+        const readings = byTs.get(ts) as Reading[];
+        deps.latest.accept(readings);
+        await deps.engine.accept(readings);
+        if (ts >= nextStatus) {
+          await deps.engine.idle();
+          await deps.exporter.writeStatus(ts);
+          nextStatus = ts + HOUR;
+        }
+      }
+    },
+  };
+}
+
 describe.skipIf(skip)(`every panel query returns data from Debian's influxd ${skip ?? ''}`, () => {
   let influxd: Influxd;
   let store: TelemetryStore;
+  let alarmDir: string;
+  let alarmDb: EmbeddedDatabase;
 
   beforeAll(async () => {
     influxd = await startInfluxd({ database: DB });
     store = createInfluxStore({ url: influxd.url, db: DB }, { logger });
     const devices: Device[] = chunduCommunity().devices.map((d) => ({ ...d, name: d.name ?? d.id, createdAt: 0 }));
+    const byId = new Map(devices.map((d) => [d.id, d]));
+    alarmDir = await mkdtemp(join(tmpdir(), 'anju-dash-alarms-'));
+    alarmDb = await createEmbeddedDatabase({ dataDir: alarmDir, memoryLimit: '128MB', threads: 1 }, { logger });
+    const clock = { ms: 0 };
+    const view = { get: (id: string) => byId.get(id), list: () => devices };
+    // The backfill reports every 15 min: offline after 20 reporting intervals, not 3 (a power meter reports every 60 s).
+    const rules = parseRulesConfig({ all: { offline: { intervals: 20 } } }, builtinRules);
+    const engine = createAlertEngine({ ...defaultAlertEngineConfig, rules }, { store: alarmDb.alarms, devices: view, logger, metrics: new Registry(), clock: () => clock.ms });
+    await engine.start();
+    const latest = createLatestCache({ store });
+    const exporter = createOpsExporter(
+      { influx: { url: influxd.url, db: DB }, statusIntervalMs: 0 },
+      { engine, lastSeq: () => alarmDb.alarms.lastSeq(), devices: view, latest, logger, metrics: new Registry(), clock: () => clock.ms },
+    );
+    exporter.start();
+    const end = Math.floor(Date.now() / HOUR) * HOUR;
+    const at = (hoursAgo: number) => end - hoursAgo * HOUR;
     // Three days of the demo community, ending now: inside every panel's 7-day range.
-    await runBackfill({ days: 3, seed: 7, batchSize: 20_000 }, { store, devices, logger });
-  }, 30_000);
+    await runBackfill(
+      {
+        days: 3, seed: 7, batchSize: 20_000, end,
+        scenarios: [
+          detectorSilent('chundu-b1-sd-u1', at(60)), kitchenFire('chundu-b2-sd-301', at(30)), pipeBurst('chundu-b1-wm-202', at(20)),
+          binOverflow('chundu-bin1-kitchen', at(10)),
+        ],
+      },
+      { store: alarmingStore(store, { engine, exporter, latest, clock }), devices, logger },
+    );
+    await engine.idle();
+    // The guard at the console: acknowledge one alarm, escalate another; a detector drops off.
+    const [first, second] = engine.active();
+    if (first) await engine.ack(first.id, 'guard');
+    if (second) await engine.escalate(second.id, 'escalation', 'unacknowledged');
+    await engine.onPresence('chundu-b1-sd-101', 'offline', clock.ms);
+    await engine.idle();
+    await exporter.writeStatus(clock.ms);
+    await exporter.idle();
+    await exporter.stop();
+    await engine.close();
+  }, 60_000);
   afterAll(async () => {
     await store?.close();
+    await alarmDb?.close();
     await influxd?.cleanup();
+    if (alarmDir) await rm(alarmDir, { recursive: true, force: true });
+  });
+
+  it('the exporter wrote every alarm event of the engine and the fleet status, offline devices included', async () => {
+    const count = async (q: string) => Number((await influxd.query(q, DB)).results[0]?.series?.[0]?.values[0]?.[1] ?? 0);
+    const events = opsMeasurements.alarmEvent;
+    const status = opsMeasurements.fleetStatus;
+    expect(await count(`SELECT count("${events.fields.seq}") FROM "${events.name}"`)).toBe(await alarmDb.alarms.lastSeq());
+    const kinds = (await influxd.query(`SHOW TAG VALUES FROM "${events.name}" WITH KEY = "${events.tags.event}"`, DB)).results[0]?.series?.[0]?.values.map((v) => v[1]);
+    expect(kinds).toEqual(expect.arrayContaining(['raised', 'cleared', 'acked', 'escalated']));
+    expect(await count(`SELECT sum("n") FROM (SELECT last("${status.fields.devicesOffline}") AS "n" FROM "${status.name}" GROUP BY "building")`)).toBeGreaterThanOrEqual(2);
   });
 
   it('template variable queries list the demo site and its buildings', async () => {
