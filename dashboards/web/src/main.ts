@@ -1,0 +1,306 @@
+/// <reference lib="dom" />
+import { ApiError, createApiClient, fetchSession, type ApiClient } from './api.js';
+import { disposeCharts } from './charts.js';
+import { h, replace, uid } from './dom.js';
+import { roleLabel, typeLabel } from './format.js';
+import { initialLang, langNames, langs, setLang, t, type Lang } from './i18n/index.js';
+import { connectLive, type Live, type LiveState } from './live.js';
+import { AlarmStore, buildingName, type Ctx } from './store.js';
+import type { AlarmEvent, Building, Device, Page, Session, Site } from './types.js';
+import { alarmsView } from './views/alarms.js';
+import { deviceView } from './views/device.js';
+import { energyView } from './views/energy.js';
+import { loginView } from './views/login.js';
+import { overviewView } from './views/overview.js';
+import { reportView } from './views/report.js';
+
+/**
+ * The control room: sign in, then one shell (header with navigation, site and language, the live
+ * indicator and the user) around the view the hash names. One EventSource feeds the alarm store;
+ * views subscribe to the store and re-fetch only what an event changes.
+ */
+
+const TOKEN_KEY = 'anju.token';
+const SITE_KEY = 'anju.site';
+const app = document.getElementById('app') as HTMLElement;
+// Live regions live outside the re-rendered app: a region must exist before what it announces.
+document.body.append(
+  h('div', { id: 'toast', class: 'toast', 'aria-hidden': 'true', hidden: true }),
+  h('div', { id: 'status-region', class: 'sr-only', 'aria-live': 'polite' }),
+  h('div', { id: 'alert-region', class: 'sr-only', role: 'alert', 'aria-live': 'assertive' }),
+);
+
+interface Signed {
+  token: string;
+  session: Session;
+  api: ApiClient;
+  sites: Site[];
+  ctx?: Ctx;
+  live?: Live;
+  liveState: LiveState;
+}
+let signed: Signed | undefined;
+let cleanupView: (() => void) | undefined;
+let toastTimer: number | undefined;
+
+function storedToken(): string | undefined {
+  try {
+    return localStorage.getItem(TOKEN_KEY) ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function storeToken(token: string | undefined, remember = false): void {
+  try {
+    localStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (token) (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
+  } catch {
+    // Storage disabled: the session lasts as long as the page.
+  }
+}
+
+function langSwitch(onChange: () => void): HTMLElement {
+  const id = uid('lang');
+  const select = h('select', {
+    id, 'data-testid': 'lang',
+    onchange: (e: Event) => {
+      setLang((e.target as HTMLSelectElement).value as Lang);
+      onChange();
+    },
+  }, langs.map((l) => h('option', { value: l, lang: l, selected: document.documentElement.lang === l }, langNames[l])));
+  return h('div', { class: 'lang-switch' }, h('label', { for: id }, t('lang.label')), select);
+}
+
+// ---- login / logout ----
+
+function showLogin(notice?: string): void {
+  cleanupView?.();
+  cleanupView = undefined;
+  disposeCharts();
+  if (location.hash !== '#/login') history.replaceState(null, '', '#/login');
+  loginView(app, {
+    notice,
+    langSwitch: langSwitch(() => showLogin()),
+    onLogin: (token, session, remember) => {
+      storeToken(token, remember);
+      void enter(token, session);
+    },
+  });
+}
+
+function logout(notice?: string): void {
+  signed?.live?.close();
+  signed = undefined;
+  storeToken(undefined);
+  showLogin(notice);
+}
+
+// ---- signed in ----
+
+async function enter(token: string, session: Session): Promise<void> {
+  const api = createApiClient(token, () => { if (signed?.token === token) logout(t('login.bad')); });
+  signed = { token, session, api, sites: [], liveState: 'connecting' };
+  replace(app, h('main', { id: 'main', class: 'loading' }, h('p', { class: 'muted' }, t('common.loading'))));
+  try {
+    signed.sites = (await api.get<Page<Site>>('/api/sites', { limit: 500 })).items;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    replace(app, h('main', { id: 'main' }, h('p', { class: 'error', role: 'alert' }, t('common.error', { message: (err as Error).message }))));
+    return;
+  }
+  let siteId: string | undefined;
+  try { siteId = localStorage.getItem(SITE_KEY) ?? undefined; } catch { /* first site */ }
+  await openSite(signed.sites.find((s) => s.id === siteId) ?? signed.sites[0]);
+  if (location.hash === '#/login' || location.hash === '') history.replaceState(null, '', '#/');
+  startLive();
+  render();
+}
+
+async function openSite(site: Site | undefined): Promise<void> {
+  const s = signed;
+  if (!s) return;
+  if (!site) {
+    replace(app, h('main', { id: 'main' }, h('p', { class: 'error', role: 'alert' }, t('common.notFound', { message: t('site.label') }))));
+    return;
+  }
+  try { localStorage.setItem(SITE_KEY, site.id); } catch { /* not remembered */ }
+  const [buildings, devices] = await Promise.all([
+    s.api.get<Page<Building>>(`/api/sites/${encodeURIComponent(site.id)}/buildings`, { limit: 500 }),
+    loadDevices(s.api, site.id),
+  ]);
+  const alarms = new AlarmStore();
+  const status = (text: string) => {
+    const el = document.getElementById('status-region');
+    if (el) { el.textContent = ''; window.setTimeout(() => { el.textContent = text; }, 50); }
+    const toast = document.getElementById('toast');
+    if (toast) {
+      toast.textContent = text;
+      toast.hidden = false;
+      window.clearTimeout(toastTimer);
+      toastTimer = window.setTimeout(() => { toast.hidden = true; }, 5_000);
+    }
+  };
+  s.ctx = {
+    api: s.api, session: s.session, sites: s.sites, site,
+    buildings: new Map(buildings.items.map((b) => [b.id, b])),
+    devices: new Map(devices.map((d) => [d.id, d])),
+    alarms, status,
+  };
+  await alarms.load(s.api, site.id);
+}
+
+async function loadDevices(api: ApiClient, site: string): Promise<Device[]> {
+  const out: Device[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = await api.get<Page<Device>>('/api/devices', { site, limit: 500, offset });
+    out.push(...page.items);
+    if (page.items.length < 500 || out.length >= page.total) return out;
+  }
+}
+
+function startLive(): void {
+  const s = signed;
+  if (!s) return;
+  s.live?.close();
+  s.live = connectLive({
+    token: s.token,
+    onState: (state) => {
+      // Each (re)connection reloads the alarm list once: what changed before the stream opened
+      // is in the list, what changes after arrives on the stream (the newer state wins).
+      if (state === 'open' && s.liveState !== 'open' && s.ctx) {
+        const ctx = s.ctx;
+        void ctx.alarms.load(s.api, ctx.site.id).catch(() => undefined);
+      }
+      s.liveState = state;
+      const el = document.getElementById('live-indicator');
+      if (el) renderLive(el, state);
+    },
+    onEvent: (e) => onAlarmEvent(e),
+    onClosed: async () => {
+      // Refused: a revoked token logs out (the client's 401 handler); anything else retries.
+      try {
+        await s.api.get<Session>('/api/session');
+        return signed === s;
+      } catch (err) {
+        return !(err instanceof ApiError && err.status === 401) && signed === s;
+      }
+    },
+  });
+}
+
+function onAlarmEvent(e: AlarmEvent): void {
+  const ctx = signed?.ctx;
+  if (!ctx || e.alarm.site !== ctx.site.id) return;
+  ctx.alarms.upsert(e.alarm, true, e);
+  if ((e.type === 'raised' || e.type === 'escalated') && e.alarm.severity === 'critical') {
+    const el = document.getElementById('alert-region');
+    if (el) el.textContent = t('announce.critical', { type: typeLabel(e.alarm.type), building: buildingName(ctx, e.alarm.building) });
+  }
+}
+
+function renderLive(el: HTMLElement, state: LiveState): void {
+  const label = t(state === 'open' ? 'live.open' : state === 'connecting' ? 'live.connecting' : 'live.down');
+  el.className = `live live-${state}`;
+  el.dataset.state = state;
+  el.setAttribute('aria-label', t('live.status', { state: label }));
+  replace(el, h('span', { class: 'dot', 'aria-hidden': 'true' }), label);
+}
+
+// ---- shell and router ----
+
+const routes = [
+  { hash: '#/', key: 'nav.overview' },
+  { hash: '#/alarms', key: 'nav.alarms' },
+  { hash: '#/energy', key: 'nav.energy' },
+  { hash: '#/report', key: 'nav.report' },
+] as const;
+
+function render(): void {
+  const s = signed;
+  const ctx = s?.ctx;
+  if (!s || !ctx) return;
+  cleanupView?.();
+  cleanupView = undefined;
+  disposeCharts();
+
+  const hash = location.hash || '#/';
+  const [, first, second] = hash.split('/');
+  const current = first ? `#/${first}` : '#/';
+
+  const siteSelect = s.sites.length > 1
+    ? (() => {
+      const id = uid('site');
+      return h('div', { class: 'site-switch' }, h('label', { for: id }, t('site.label')),
+        h('select', {
+          id,
+          onchange: async (e: Event) => {
+            const next = s.sites.find((x) => x.id === (e.target as HTMLSelectElement).value);
+            await openSite(next);
+            render();
+          },
+        }, s.sites.map((x) => h('option', { value: x.id, selected: x.id === ctx.site.id }, x.name))));
+    })()
+    : h('span', { class: 'site-name' }, ctx.site.name);
+  const live = h('span', { id: 'live-indicator', role: 'status' });
+  renderLive(live, s.liveState);
+  const main = h('main', { id: 'main', tabindex: '-1' });
+
+  replace(app,
+    h('button', { type: 'button', class: 'skip', onclick: () => main.focus() }, t('app.skip')),
+    h('header', { class: 'top' },
+      h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '安'), t('app.title')),
+      h('nav', { 'aria-label': t('nav.label') }, h('ul', null, routes.map((r) => h('li', null,
+        h('a', { href: r.hash, 'aria-current': current === r.hash ? 'page' : false }, t(r.key)))))),
+      h('div', { class: 'top-tools' },
+        siteSelect,
+        langSwitch(() => render()),
+        live,
+        h('span', { class: 'user', 'data-role': s.session.role }, t('user.signedIn', { name: s.session.name, role: roleLabel(s.session.role) })),
+        h('button', { type: 'button', class: 'btn', onclick: () => logout() }, t('user.logout')))),
+    main);
+
+  const decode = (x: string | undefined) => (x ? decodeURIComponent(x) : undefined);
+  switch (current) {
+    case '#/alarms': cleanupView = alarmsView(main, ctx, decode(second)); break;
+    case '#/devices': cleanupView = second ? deviceView(main, ctx, decodeURIComponent(second)) : overviewView(main, ctx); break;
+    case '#/energy': cleanupView = energyView(main, ctx); break;
+    case '#/report': cleanupView = reportView(main, ctx); break;
+    default: cleanupView = overviewView(main, ctx);
+  }
+}
+
+window.addEventListener('hashchange', () => {
+  if (!signed) {
+    if (location.hash !== '#/login') showLogin();
+    return;
+  }
+  if (location.hash === '#/login') {
+    logout();
+    return;
+  }
+  render();
+  document.getElementById('main')?.focus({ preventScroll: true });
+});
+
+async function start(): Promise<void> {
+  setLang(initialLang(), false);
+  const token = storedToken();
+  if (!token) {
+    showLogin();
+    return;
+  }
+  try {
+    await enter(token, await fetchSession<Session>(token));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      storeToken(undefined);
+      showLogin(t('login.bad'));
+    } else {
+      showLogin(t('login.failed', { message: (err as Error).message }));
+    }
+  }
+}
+
+void start();

@@ -1,0 +1,84 @@
+import type { ApiClient } from './api.js';
+import { isActive, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Role, type Session, type Site } from './types.js';
+
+/**
+ * What every view shares once signed in: the client, the session, the current site with its
+ * buildings and device names, and the site's alarms kept current by the SSE stream.
+ */
+
+const rank: Readonly<Record<Role, number>> = { viewer: 0, maintenance: 1, operator: 2, admin: 3 };
+/** Roles per action, as api/routes/api/alerts/index.ts enforces them. */
+export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign'): boolean {
+  return rank[role] >= (action === 'assign' ? rank.operator : rank.maintenance);
+}
+
+type Listener = (e?: AlarmEvent) => void;
+
+/** The alarms of one site: active ones (all) and the recently cleared, newest state wins. */
+export class AlarmStore {
+  private readonly byId = new Map<string, Alarm>();
+  private readonly listeners = new Set<Listener>();
+
+  async load(api: ApiClient, site: string): Promise<void> {
+    const [active, cleared] = await Promise.all([
+      api.get<{ items: Alarm[] }>('/api/alerts', { site, status: 'active_unack,active_ack', limit: 500 }),
+      api.get<{ items: Alarm[] }>('/api/alerts', { site, status: 'cleared_unack,cleared_ack', limit: 50 }),
+    ]);
+    for (const a of [...cleared.items, ...active.items]) this.upsert(a, false);
+    this.emit();
+  }
+
+  /** Keeps the newer of two states of an alarm (events may cross a list answer). */
+  upsert(alarm: Alarm, notify = true, event?: AlarmEvent): void {
+    const { id } = alarm;
+    const prev = this.byId.get(id);
+    if (!prev || Date.parse(alarm.lastUpdateTime) >= Date.parse(prev.lastUpdateTime)) {
+      const { timeline: _timeline, ...summary } = alarm as Alarm & { timeline?: unknown };
+      this.byId.set(id, summary);
+    }
+    if (notify) this.emit(event);
+  }
+
+  get(id: string): Alarm | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Active first, then most severe, then newest. */
+  list(filter: { building?: string; includeCleared?: boolean; device?: string } = {}): Alarm[] {
+    return [...this.byId.values()]
+      .filter((a) => (filter.includeCleared || isActive(a.status)) && (!filter.building || a.building === filter.building) && (!filter.device || a.originator.id === filter.device))
+      .sort((a, b) =>
+        Number(isActive(b.status)) - Number(isActive(a.status))
+        || severityRank[b.severity] - severityRank[a.severity]
+        || Date.parse(b.startTime) - Date.parse(a.startTime));
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(e?: AlarmEvent): void {
+    for (const fn of [...this.listeners]) fn(e);
+  }
+}
+
+export interface Ctx {
+  readonly api: ApiClient;
+  readonly session: Session;
+  readonly sites: Site[];
+  readonly site: Site;
+  readonly buildings: Map<string, Building>;
+  readonly devices: Map<string, Device>;
+  readonly alarms: AlarmStore;
+  /** Polite status messages (action results). */
+  status(text: string): void;
+}
+
+export function buildingName(ctx: Ctx, id: string): string {
+  return ctx.buildings.get(id)?.name ?? id;
+}
+
+export function deviceName(ctx: Ctx, id: string): string {
+  return ctx.devices.get(id)?.name ?? id;
+}
