@@ -131,7 +131,7 @@ async function load(name: string, call: () => Promise<number>, clients = opt.con
   }));
   const secs = (performance.now() - began) / 1000;
   const sorted = lat.sorted();
-  console.log(`${name.padEnd(38)} ${(lat.count / secs).toFixed(0).padStart(7)} req/s   p50 ${percentile(sorted, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(sorted, 99).toFixed(1).padStart(7)} ms   ${bytes} B`);
+  console.log(`${name.padEnd(46)} ${(lat.count / secs).toFixed(0).padStart(7)} req/s   p50 ${percentile(sorted, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(sorted, 99).toFixed(1).padStart(7)} ms   ${bytes} B`);
   return lat.count / secs;
 }
 const http = (path: string, auth = true) => async () => {
