@@ -3,4 +3,5 @@ export * from './reading.js';
 export * from './topics.js';
 export * from './registry.js';
 export * from './demo/chundu.js';
+export * from './alarms.js';
 export * from './ops-metrics.js';

@@ -22,13 +22,8 @@
  *   yet (the offline rule raises one after its grace); online = the rest. The three add up to total.
  */
 
-/** Alarm severities, most urgent first (the alarm model's list; the exporter checks they agree). */
-export const opsSeverities = ['critical', 'major', 'minor', 'warning'] as const;
-export type OpsSeverity = (typeof opsSeverities)[number];
+import { severities, type Severity } from './alarms.js';
 
-/** Alarm event types as written in the `event` tag (the alarm store's list; the exporter checks they agree). */
-export const opsAlarmEventTypes = ['raised', 'updated', 'acked', 'assigned', 'commented', 'cleared', 'escalated'] as const;
-export type OpsAlarmEventType = (typeof opsAlarmEventTypes)[number];
 
 export const alarmEventMeasurement = {
   name: 'anju_alarm_event',
@@ -43,7 +38,7 @@ export const alarmEventMeasurement = {
   },
 } as const;
 
-const activeBySeverity = Object.fromEntries(opsSeverities.map((s) => [s, `alarms_${s}`])) as { readonly [S in OpsSeverity]: `alarms_${S}` };
+const activeBySeverity = Object.fromEntries(severities.map((s) => [s, `alarms_${s}`])) as { readonly [S in Severity]: `alarms_${S}` };
 
 export const fleetStatusMeasurement = {
   name: 'anju_fleet_status',

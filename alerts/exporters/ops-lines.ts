@@ -1,6 +1,6 @@
 import { escape } from '@influxdata/influxdb-client';
-import { alarmEventMeasurement as ev, fleetStatusMeasurement as st, opsAlarmEventTypes, opsSeverities } from '../../core/index.js';
-import { alarmEventTypes, severities, type AlarmEvent, type AlarmEventType, type Severity } from '../contracts.js';
+import { alarmEventMeasurement as ev, fleetStatusMeasurement as st, severities } from '../../core/index.js';
+import type { AlarmEvent } from '../contracts.js';
 import type { StatusRow } from './status.js';
 
 /**
@@ -8,15 +8,6 @@ import type { StatusRow } from './status.js';
  * `core/ops-metrics.ts`. Pure: the exporter sends what these return.
  */
 
-// core lists severities and event types for the dashboards (core imports nothing of ours); these
-// fail to compile when the alarm model's lists and core's drift apart.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const severitiesAgree: Same<Severity, (typeof opsSeverities)[number]> = true;
-const eventTypesAgree: Same<AlarmEventType, (typeof opsAlarmEventTypes)[number]> = true;
-void severitiesAgree;
-void eventTypesAgree;
-/** Same members in the same order (the order is the dashboards' panel order). */
-export const opsListsAgree = severities.join() === opsSeverities.join() && alarmEventTypes.join() === opsAlarmEventTypes.join();
 
 const tag = escape.tag;
 /** A string field value, quoted and escaped. */
@@ -56,7 +47,7 @@ export function statusLine(row: StatusRow, ts: number): string {
   const fields: Array<[string, number]> = [
     [f.alarmsActive, row.alarmsActive],
     [f.alarmsUnacked, row.alarmsUnacked],
-    ...opsSeverities.map((s): [string, number] => [st.activeBySeverity[s], row.bySeverity[s]]),
+    ...severities.map((s): [string, number] => [st.activeBySeverity[s], row.bySeverity[s]]),
     [f.devicesTotal, row.devicesTotal],
     [f.devicesOnline, row.devicesOnline],
     [f.devicesOffline, row.devicesOffline],

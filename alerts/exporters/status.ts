@@ -1,4 +1,4 @@
-import { opsSeverities, type Device, type OpsSeverity, type Reading } from '../../core/index.js';
+import { severities, type Device, type Severity, type Reading } from '../../core/index.js';
 import { connectivityOf } from '../connectivity.js';
 import type { Alarm } from '../contracts.js';
 
@@ -18,7 +18,7 @@ export interface StatusRow {
   readonly building: string;
   alarmsActive: number;
   alarmsUnacked: number;
-  readonly bySeverity: Record<OpsSeverity, number>;
+  readonly bySeverity: Record<Severity, number>;
   devicesTotal: number;
   devicesOnline: number;
   devicesOffline: number;
@@ -39,7 +39,7 @@ export function fleetStatus(src: StatusSources): StatusRow[] {
     let r = rows.get(key);
     if (!r) {
       r = {
-        site, building, alarmsActive: 0, alarmsUnacked: 0, bySeverity: Object.fromEntries(opsSeverities.map((s) => [s, 0])) as Record<OpsSeverity, number>,
+        site, building, alarmsActive: 0, alarmsUnacked: 0, bySeverity: Object.fromEntries(severities.map((s) => [s, 0])) as Record<Severity, number>,
         devicesTotal: 0, devicesOnline: 0, devicesOffline: 0, devicesNeverReported: 0,
       };
       rows.set(key, r);

@@ -1,42 +1,15 @@
+import type { AlarmEventJson, AlarmJson, AlarmWithTimelineJson, TimelineEntryJson } from '../../core/alarms.js';
 import type { Alarm, TimelineEntry } from '../contracts.js';
 import type { NotificationEvent } from './contract.js';
 
+export type { AlarmEventJson, AlarmJson, AlarmWithTimelineJson, TimelineEntryJson } from '../../core/alarms.js';
+
 /**
- * The JSON shape of an alarm and of an alarm event outside the process: REST, SSE, MQTT and
- * webhooks all answer this one shape. Times are ISO 8601 (DESIGN §3), under names that say so.
+ * The JSON of an alarm and of an alarm event outside the process (the shapes are core/alarms.ts):
+ * REST, SSE, MQTT and webhooks all answer this one shape. Times are ISO 8601 (DESIGN §3).
  */
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-export interface TimelineEntryJson {
-  time: string;
-  event: TimelineEntry['event'];
-  actor?: string;
-  text?: string;
-  details?: Record<string, unknown>;
-}
-
-export interface AlarmJson {
-  id: string;
-  type: string;
-  originator: { kind: 'device' | 'building'; id: string };
-  site: string;
-  building: string;
-  severity: Alarm['severity'];
-  status: Alarm['status'];
-  startTime: string;
-  lastUpdateTime: string;
-  ackTime?: string;
-  clearTime?: string;
-  assignee?: string;
-  escalationLevel: number;
-  count: number;
-  details: Record<string, unknown>;
-}
-
-export interface AlarmWithTimelineJson extends AlarmJson {
-  timeline: TimelineEntryJson[];
-}
 
 export function timelineToJson(t: TimelineEntry): TimelineEntryJson {
   return {
@@ -59,15 +32,6 @@ export function alarmSummaryToJson(a: Alarm): AlarmJson {
 
 export function alarmToJson(a: Alarm): AlarmWithTimelineJson {
   return { ...alarmSummaryToJson(a), timeline: a.timeline.map(timelineToJson) };
-}
-
-export interface AlarmEventJson {
-  seq: number;
-  time: string;
-  type: NotificationEvent['type'];
-  previousSeverity?: Alarm['severity'];
-  reminder?: number;
-  alarm: AlarmJson;
 }
 
 /** Events carry the alarm without its timeline: the event is the news, the timeline is one GET away. */

@@ -1,3 +1,4 @@
+import type { AlarmEventType, AlarmStatus, Severity, TimelineEventType } from '../../core/alarms.js';
 import type { Page } from '../state/contract.js';
 
 /**
@@ -7,25 +8,17 @@ import type { Page } from '../state/contract.js';
  * re-exports them, so the alerts part and its users keep importing from one place.
  */
 
-/** Most to least urgent. */
-export const severities = ['critical', 'major', 'minor', 'warning'] as const;
-export type Severity = (typeof severities)[number];
-/** Higher is worse: severity upgrades compare these. */
-export const severityRank: Readonly<Record<Severity, number>> = { warning: 1, minor: 2, major: 3, critical: 4 };
-
-export const alarmStatuses = ['active_unack', 'active_ack', 'cleared_unack', 'cleared_ack'] as const;
-export type AlarmStatus = (typeof alarmStatuses)[number];
-export const activeStatuses: readonly AlarmStatus[] = ['active_unack', 'active_ack'];
-export const isActive = (s: AlarmStatus): boolean => s === 'active_unack' || s === 'active_ack';
+// The vocabulary (severities, statuses, event types) is core's, shared with the wire JSON and the UI.
+export {
+  activeStatuses, alarmEventTypes, alarmStatuses, isActive, severities, severityRank, timelineEvents,
+  type AlarmEventType, type AlarmStatus, type Severity, type TimelineEventType,
+} from '../../core/alarms.js';
 
 export interface AlarmOriginator {
   readonly kind: 'device' | 'building';
   /** Device id, or building id (building ids are unique within their site only). */
   readonly id: string;
 }
-
-export const timelineEvents = ['raised', 'updated', 'severity_changed', 'acked', 'assigned', 'commented', 'cleared', 'escalated'] as const;
-export type TimelineEventType = (typeof timelineEvents)[number];
 
 export interface TimelineEntry {
   readonly ts: number;
@@ -59,9 +52,6 @@ export interface Alarm {
   readonly details: Readonly<Record<string, unknown>>;
   readonly timeline: readonly TimelineEntry[];
 }
-
-export const alarmEventTypes = ['raised', 'updated', 'acked', 'assigned', 'commented', 'cleared', 'escalated'] as const;
-export type AlarmEventType = (typeof alarmEventTypes)[number];
 
 /** What notifiers (SSE, MQTT, webhooks) receive: every change of an alarm, in `seq` order. */
 export interface AlarmEvent {

@@ -156,18 +156,18 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
     expect(latency).toBeLessThanOrEqual(2_000);
     // Severity in text and shape, not colour alone.
     const tileText = await page.textContent('.tile[data-building="b3"]');
-    expect(tileText).toMatch(/严重 ×\d+/);
+    expect(tileText).toMatch(/紧急 ×\d+/);
     expect(tileText).toContain('▲');
     expect(await page.textContent('.kpi[data-kpi="critical"] .kpi-value')).not.toBe('0');
     // Announced to screen readers by the assertive live region.
-    expect(await page.textContent('#alert-region')).toMatch(/严重告警：3号楼/);
+    expect(await page.textContent('#alert-region')).toMatch(/紧急告警：3号楼/);
 
     // The alarm is in the feed; acknowledge it with the keyboard.
     const row = `li.alarm[data-alarm-id="${event.id}"]`;
     await page.waitForSelector(`${row}[data-status="active_unack"]`);
-    expect(await page.textContent(`${row} .badge`)).toContain('严重');
+    expect(await page.textContent(`${row} .badge`)).toContain('紧急');
     const ack = page.locator(`${row} button[data-action="ack"]`);
-    expect(await ack.getAttribute('aria-label')).toMatch(/^确认告警：严重/);
+    expect(await ack.getAttribute('aria-label')).toMatch(/^确认告警：紧急/);
     await ack.focus();
     await page.keyboard.press('Enter');
     await page.waitForSelector(`${row}[data-status="active_ack"]`, { timeout: 5_000 });
@@ -206,7 +206,7 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
     await page.selectOption('[data-testid="lang"]', 'zh-CN');
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
     expect(await page.textContent('nav')).toContain('总览');
-    expect(await page.textContent('.tile[data-building="b3"]')).toMatch(/严重 ×\d+/);
+    expect(await page.textContent('.tile[data-building="b3"]')).toMatch(/紧急 ×\d+/);
     expect(admin.problems).toEqual([]);
   }, 30_000);
 
@@ -256,7 +256,7 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
     // Every alarm and every tile with an alarm names its severity in words.
     const severityText = await page.$$eval('li.alarm, .tile[data-severity]:not([data-severity="none"])', (els) =>
       els.map((el) => ({ sev: el.getAttribute('data-severity'), text: el.querySelector('.badge')?.textContent ?? '' })));
-    const words: Record<string, string> = { critical: '严重', major: '重要', minor: '次要', warning: '提示' };
+    const words: Record<string, string> = { critical: '紧急', major: '重要', minor: '次要', warning: '提示' };
     for (const s of severityText) expect(s.text).toContain(words[s.sev ?? ''] ?? '?');
     // Actions are real buttons, in the tab order.
     const actions = await page.evaluate<Array<{ tag: string; tabIndex: number }>>("[...document.querySelectorAll('[data-action]')].map((e) => ({ tag: e.tagName, tabIndex: e.tabIndex }))");

@@ -1,6 +1,7 @@
 import { BigValueColorMode, GraphDrawStyle, StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
 import { ThresholdsConfigBuilder, ThresholdsMode, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { fleetStatusMeasurement as ST, alarmEventMeasurement as EV, opsSeverities, type OpsSeverity } from '../../../core/ops-metrics.js';
+import { severities, type Severity } from '../../../core/alarms.js';
+import { fleetStatusMeasurement as ST, alarmEventMeasurement as EV } from '../../../core/ops-metrics.js';
 import { anjuDashboard, finish, stat, table, timeseries } from '../common.js';
 import { ident, influxql, INTERVAL, opsField, select, subquery, tagEquals } from '../influxql.js';
 
@@ -21,8 +22,8 @@ import { ident, influxql, INTERVAL, opsField, select, subquery, tagEquals } from
  */
 
 /** Severity colours of the built-in control room (red, orange, yellow, blue), so both screens agree. */
-const severityColour: Readonly<Record<OpsSeverity, string>> = { critical: 'red', major: 'orange', minor: 'yellow', warning: 'blue' };
-const severityZh: Readonly<Record<OpsSeverity, string>> = { critical: '紧急', major: '重要', minor: '次要', warning: '提示' };
+const severityColour: Readonly<Record<Severity, string>> = { critical: 'red', major: 'orange', minor: 'yellow', warning: 'blue' };
+const severityZh: Readonly<Record<Severity, string>> = { critical: '紧急', major: '重要', minor: '次要', warning: '提示' };
 
 const status = 'fleetStatus' as const;
 const events = 'alarmEvent' as const;
@@ -47,7 +48,7 @@ const NOW = '10m';
 const thresholds = (colour: string) => new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, { value: 1, color: colour }]);
 
 export function overviewDashboard(): Dashboard {
-  const severityStat = (s: OpsSeverity) =>
+  const severityStat = (s: Severity) =>
     stat(`Active ${s} 活动${severityZh[s]}告警`, 'none', [influxql(latestSum(ST.activeBySeverity[s]))]).timeFrom(NOW)
       .colorMode(BigValueColorMode.Background).thresholds(thresholds(severityColour[s]));
   const seq = opsField(events, EV.fields.seq);
@@ -74,7 +75,7 @@ export function overviewDashboard(): Dashboard {
         })).alias('$tag_severity'),
       ]).drawStyle(GraphDrawStyle.Bars).stacking(new StackingConfigBuilder().mode(StackingMode.Normal)))
       .withPanel(timeseries('Active alarms by severity 活动告警（按级别）', 'none', [
-        influxql(sumOverTime(opsSeverities.map((s) => ST.activeBySeverity[s]))),
+        influxql(sumOverTime(severities.map((s) => ST.activeBySeverity[s]))),
       ]).stacking(new StackingConfigBuilder().mode(StackingMode.Normal)))
       .withPanel(timeseries('Devices offline 离线设备数', 'none', [influxql(sumOverTime([ST.fields.devicesOffline, ST.fields.devicesNeverReported]))]))
       .withPanel(timeseries('Alarm activity by event 告警处置动态', 'none', [
@@ -84,7 +85,7 @@ export function overviewDashboard(): Dashboard {
         influxql(select({
           ops: status,
           select: [
-            ST.fields.alarmsActive, ST.fields.alarmsUnacked, ...opsSeverities.map((s) => ST.activeBySeverity[s]),
+            ST.fields.alarmsActive, ST.fields.alarmsUnacked, ...severities.map((s) => ST.activeBySeverity[s]),
             ST.fields.devicesTotal, ST.fields.devicesOnline, ST.fields.devicesOffline, ST.fields.devicesNeverReported,
           ].map((x) => `last(${f(x)}) AS ${ident(x)}`),
           groupByTags: ['building'],

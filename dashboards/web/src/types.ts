@@ -1,40 +1,21 @@
 /** The shapes of the API answers the control room reads (see api/routes/api/**). */
 
-export const severities = ['critical', 'major', 'minor', 'warning'] as const;
-export type Severity = (typeof severities)[number];
-export const severityRank: Readonly<Record<Severity, number>> = { warning: 1, minor: 2, major: 3, critical: 4 };
+// The alarm vocabulary and its JSON come from core (one definition for server, wire and UI).
+import type { AlarmEventJson, AlarmJson, AlarmWithTimelineJson, Severity, TimelineEntryJson } from '../../../core/alarms.js';
+
+export { isActive, severities, severityRank, type AlarmStatus, type Severity } from '../../../core/alarms.js';
+export type Alarm = AlarmJson;
+export type TimelineEntry = TimelineEntryJson;
+export type AlarmWithTimeline = AlarmWithTimelineJson;
+export type AlarmEvent = AlarmEventJson;
 
 export const roles = ['viewer', 'maintenance', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
-
-export type AlarmStatus = 'active_unack' | 'active_ack' | 'cleared_unack' | 'cleared_ack';
-export const isActive = (s: AlarmStatus): boolean => s === 'active_unack' || s === 'active_ack';
 
 export interface Session { tokenId: string; name: string; role: Role }
 export interface Site { id: string; name: string; timezone: string; address?: string }
 export interface Building { id: string; site: string; name: string; floors?: number }
 export interface Page<T> { items: T[]; total: number }
-
-export interface Alarm {
-  id: string;
-  type: string;
-  originator: { kind: 'device' | 'building'; id: string };
-  site: string;
-  building: string;
-  severity: Severity;
-  status: AlarmStatus;
-  startTime: string;
-  lastUpdateTime: string;
-  ackTime?: string;
-  clearTime?: string;
-  assignee?: string;
-  escalationLevel: number;
-  count: number;
-  details: Record<string, unknown>;
-}
-export interface TimelineEntry { time: string; event: string; actor?: string; text?: string; details?: Record<string, unknown> }
-export interface AlarmWithTimeline extends Alarm { timeline: TimelineEntry[] }
-export interface AlarmEvent { seq: number; time: string; type: string; previousSeverity?: Severity; reminder?: number; alarm: Alarm }
 
 export interface Device {
   id: string; kind: string; site: string; building: string; name: string; location?: string;

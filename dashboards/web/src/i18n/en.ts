@@ -155,7 +155,7 @@ export const en = {
   'feed.repeats': '×{count}',
   'feed.escalated': 'Escalation level {level}',
   'feed.readOnly': 'Read-only: your role cannot act on alarms.',
-  'feed.count': '{count} alarms',
+  'feed.count': 'Active alarms: {count}',
 
   'action.ack': 'Acknowledge',
   'action.clear': 'Clear',

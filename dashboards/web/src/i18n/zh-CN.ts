@@ -34,7 +34,7 @@ export const zhCN = {
   'role.maintenance': '维修人员',
   'role.viewer': '只读用户',
 
-  'sev.critical': '严重',
+  'sev.critical': '紧急',
   'sev.major': '重要',
   'sev.minor': '次要',
   'sev.warning': '提示',
@@ -186,7 +186,7 @@ export const zhCN = {
   'timeline.cleared': '消除',
   'timeline.escalated': '升级',
 
-  'announce.critical': '严重告警：{building} {type}',
+  'announce.critical': '紧急告警：{building} {type}',
 
   'device.title': '设备 {id}',
   'device.info': '设备信息',

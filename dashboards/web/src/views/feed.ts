@@ -76,8 +76,9 @@ export function createFeed(ctx: Ctx, initial: FeedOptions): Feed {
     const alarms = ctx.alarms.list(opts);
     replace(summary,
       opts.building ? `${t('feed.filtered', { building: buildingName(ctx, opts.building) })} · ` : '',
-      t('feed.count', { count: alarms.length }),
-      can(ctx.session.role, 'ack') ? '' : ` · ${t('feed.readOnly')}`);
+      // An empty list says so itself ("No active alarms"); a count of 0 beside it would say it twice.
+      alarms.length ? t('feed.count', { count: alarms.length }) : '',
+      can(ctx.session.role, 'ack') ? '' : `${alarms.length ? ' · ' : ''}${t('feed.readOnly')}`);
     replace(list, alarms.length ? alarms.map(row) : h('li', { class: 'empty muted' }, t('feed.empty')));
     if (focusKey) {
       const again = list.querySelector<HTMLElement>(`[data-focus="${CSS.escape(focusKey)}"]`);
