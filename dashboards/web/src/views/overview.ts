@@ -173,8 +173,9 @@ export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
 
   let stopped = false;
   const unsubscribe = ctx.alarms.subscribe((e) => {
-    if (!e) return;
-    if (e.type === 'raised' || e.type === 'escalated' || (e.type === 'updated' && e.previousSeverity)) paintEvent(e);
+    if (e && (e.type === 'raised' || e.type === 'escalated' || (e.type === 'updated' && e.previousSeverity))) paintEvent(e);
+    // Any change re-reads the overview (debounced): an event, or the alarm list reloaded after the
+    // stream reconnected (what happened while it was down arrives that way, with no event).
     if (debounce !== undefined) window.clearTimeout(debounce);
     debounce = window.setTimeout(() => { debounce = undefined; void fetchOverview(); }, DEBOUNCE_MS);
   });
