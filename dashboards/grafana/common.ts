@@ -1,5 +1,5 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
-import { DashboardBuilder, QueryVariableBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { CustomVariableBuilder, DashboardBuilder, QueryVariableBuilder, VariableRefresh, VariableSort, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { LegendDisplayMode, LegendPlacement, ReduceDataOptionsBuilder, VizLegendOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
@@ -30,6 +30,24 @@ export function buildingVariable(): QueryVariableBuilder {
     .sort(VariableSort.NaturalAsc)
     .multi(true)
     .includeAll(true);
+}
+
+/** The `$tz` variable's default: the registry's default site zone (core/registry.ts siteSchema). */
+export const DEFAULT_SITE_TIMEZONE = 'Asia/Shanghai';
+/**
+ * Where a day starts for the daily panels (`GROUP BY time(1d) tz('${tz:raw}')`): Grafana cannot take
+ * it from the site, so it is a variable, defaulting to the registry's default zone. `:raw` keeps
+ * Grafana from regex-escaping the `/` of an IANA name inside the string literal.
+ */
+export const TIMEZONE_REF = '${tz:raw}';
+export function timezoneVariable(): CustomVariableBuilder {
+  const zones = [DEFAULT_SITE_TIMEZONE, 'Asia/Hong_Kong', 'Asia/Taipei', 'Asia/Macau', 'Asia/Singapore', 'UTC'];
+  return new CustomVariableBuilder('tz')
+    .label('Day boundaries 日界时区')
+    .values(zones.join(','))
+    .current({ text: DEFAULT_SITE_TIMEZONE, value: DEFAULT_SITE_TIMEZONE, selected: true })
+    .options(zones.map((z) => ({ text: z, value: z, selected: z === DEFAULT_SITE_TIMEZONE })))
+    .allowCustomValue(true);
 }
 
 /** A dashboard with Anju's tags, time range and both template variables. */

@@ -9,6 +9,7 @@ import { createOpsExporter, type OpsExporter } from '../../alerts/exporters/infl
 import { chunduCommunity, opsMeasurements, type Device, type Reading } from '../../core/index.js';
 import { dashboards } from '../../dashboards/grafana/dashboards/index.js';
 import { generatedDir, renderDashboards } from '../../dashboards/grafana/generate.js';
+import { DEFAULT_SITE_TIMEZONE } from '../../dashboards/grafana/common.js';
 import { DATASOURCE } from '../../dashboards/grafana/influxql.js';
 import { binOverflow, detectorSilent, kitchenFire, pipeBurst, runBackfill } from '../../devices-sim/index.js';
 import { createEmbeddedDatabase, createInfluxStore, createLatestCache, type EmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
@@ -16,7 +17,7 @@ import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/infl
 
 interface Target { refId: string; datasource?: { type?: string; uid?: string }; query: string; rawQuery?: boolean }
 interface Panel { id?: number; title?: string; type: string; datasource?: { uid?: string }; targets?: Target[] }
-interface Variable { name: string; query: string; datasource?: { uid?: string } }
+interface Variable { name: string; type?: string; query: string; datasource?: { uid?: string } }
 interface DashboardJson { uid: string; title: string; panels: Panel[]; templating: { list: Variable[] } }
 
 const provisioning = join(generatedDir, '..', 'provisioning');
@@ -59,8 +60,12 @@ describe('Grafana dashboards as code', () => {
         }
       }
       const vars = d.templating.list.map((v) => v.name);
-      expect(vars).toEqual(['site', 'building']);
-      for (const v of d.templating.list) expect(v.datasource?.uid).toBe(DATASOURCE.uid);
+      expect(vars.slice(0, 2)).toEqual(['site', 'building']);
+      // A dashboard with daily panels also has the day-boundary zone; every variable a query uses is declared.
+      const queries = (d.panels ?? []).flatMap((p) => (p.targets ?? []).map((t) => String(t.query)));
+      const used = new Set(queries.flatMap((q) => [...q.matchAll(/\$\{?(\w+)/g)].map((m) => m[1] as string)).filter((v) => v !== 'timeFilter' && v !== '__interval'));
+      for (const v of used) expect(vars, `${name} uses $${v}`).toContain(v);
+      for (const v of d.templating.list) if (v.type === 'query') expect(v.datasource?.uid).toBe(DATASOURCE.uid);
     }
   });
 
@@ -86,6 +91,7 @@ function substitute(query: string, building: string): string {
   return query
     .replaceAll('$timeFilter', 'time > now() - 7d')
     .replaceAll('$__interval', '1h')
+    .replaceAll('${tz:raw}', DEFAULT_SITE_TIMEZONE)
     .replaceAll('$site', 'chundu')
     .replaceAll('$building', building);
 }

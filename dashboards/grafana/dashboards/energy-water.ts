@@ -1,5 +1,5 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { anjuDashboard, finish, stat, timeseries } from '../common.js';
+import { anjuDashboard, finish, stat, timeseries, timezoneVariable, TIMEZONE_REF } from '../common.js';
 import { field, ident, influxql, INTERVAL, mainField, select, subquery } from '../influxql.js';
 
 /**
@@ -18,11 +18,6 @@ import { field, ident, influxql, INTERVAL, mainField, select, subquery } from '.
  * Purpose is a registry attribute, not a storage tag (DESIGN.md §3), so panels split by meter; the
  * device ids carry the purpose (`…-pm-light`, `…-pm-lift`, `…-pm-pump`, `…-wm-master`).
  */
-/**
- * Day boundaries of the daily panels: the demo site's zone (the registry's default site timezone).
- * Grafana cannot vary it per site; a deployment in another zone changes it here.
- */
-const SITE_TIMEZONE = 'Asia/Shanghai';
 
 export function energyWaterDashboard(): Dashboard {
   const power = 'power_meter' as const;
@@ -43,11 +38,12 @@ export function energyWaterDashboard(): Dashboard {
   const nightFlow = subquery({
     from: select({ kind: water, select: [`non_negative_difference(last(${volume})) AS ${used}`], groupByTime: '1h', groupByTags: ['device'] }),
     select: [`min(${used}) * 1000`],
-    timeFilter: true, groupByTime: '1d', groupByTags: ['device'], tz: SITE_TIMEZONE,
+    timeFilter: true, groupByTime: '1d', groupByTags: ['device'], tz: TIMEZONE_REF,
   });
 
   return finish(
     anjuDashboard('anju-energy-water', 'Anju · Energy & water 能耗与用水', ['energy', 'water', 'power_meter', 'water_meter'])
+      .withVariable(timezoneVariable())
       .description('Electricity and water by meter, today vs the same day last week, and minimum night flow for leak detection.')
       .withPanel(stat('Electricity today 今日用电', 'kwatth', [totalUse(power, energy)]).timeFrom('now/d'))
       .withPanel(stat('Electricity same day last week 上周同日用电', 'kwatth', [totalUse(power, energy)]).timeFrom('now/d').timeShift('7d'))
@@ -60,7 +56,7 @@ export function energyWaterDashboard(): Dashboard {
       .withPanel(timeseries('Water by meter (purpose) 各用途用水', 'm3', [usePerInterval(water, volume)]))
       .withPanel(timeseries('Minimum night flow (lowest hourly use per day) 最小夜间流量', 'L/h', [influxql(nightFlow).alias('$tag_device')]))
       .withPanel(timeseries('Lowest instantaneous flow per day 每日最低瞬时流量', 'L/min', [
-        influxql(select({ kind: water, select: [`min(${flow})`], groupByTime: '1d', groupByTags: ['device'], tz: SITE_TIMEZONE })).alias('$tag_device'),
+        influxql(select({ kind: water, select: [`min(${flow})`], groupByTime: '1d', groupByTags: ['device'], tz: TIMEZONE_REF })).alias('$tag_device'),
       ])),
   );
 }
