@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -27,9 +27,10 @@ export async function buildWeb(opts: BuildWebOptions = {}): Promise<{ outDir: st
   await mkdir(assets, { recursive: true });
   const minify = opts.minify ?? true;
 
-  await build({
+  const result = await build({
     entryPoints: { app: join(here, 'src', 'main.ts') },
     outdir: assets,
+    write: false,
     bundle: true,
     format: 'esm',
     target: 'es2022',
@@ -43,9 +44,20 @@ export async function buildWeb(opts: BuildWebOptions = {}): Promise<{ outDir: st
     logLevel: 'silent',
   });
   const css = await readFile(join(here, 'src', 'styles.css'), 'utf8');
-  await writeFile(join(assets, 'app.css'), minify ? minifyCss(css) : css);
-  await writeFile(join(outDir, 'index.html'), indexHtml());
+  for (const f of result.outputFiles) await writeAtomically(f.path, f.contents);
+  await writeAtomically(join(assets, 'app.css'), minify ? minifyCss(css) : css);
+  await writeAtomically(join(outDir, 'index.html'), indexHtml());
   return { outDir, files: ['index.html', 'assets/app.js', 'assets/app.css'].map((f) => join(outDir, f)) };
+}
+
+/**
+ * Write-then-rename: a running server (or a second build, as two test files may run at once) never
+ * reads a half-written bundle.
+ */
+async function writeAtomically(path: string, contents: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, contents);
+  await rename(tmp, path);
 }
 
 /** Whitespace and comments only: the stylesheet is small and hand-written. */
