@@ -36,7 +36,7 @@ export function buildingVariable(): QueryVariableBuilder {
 export const DEFAULT_SITE_TIMEZONE = 'Asia/Shanghai';
 /**
  * Where a day starts for the daily panels (`GROUP BY time(1d) tz('${tz:raw}')`): Grafana cannot take
- * it from the site, so it is a variable, defaulting to the registry's default zone. `:raw` keeps
+ * it from the site, so it is a variable (a fixed list: add a zone here), defaulting to the registry's default zone. `:raw` keeps
  * Grafana from regex-escaping the `/` of an IANA name inside the string literal.
  */
 export const TIMEZONE_REF = '${tz:raw}';
@@ -47,7 +47,8 @@ export function timezoneVariable(): CustomVariableBuilder {
     .values(zones.join(','))
     .current({ text: DEFAULT_SITE_TIMEZONE, value: DEFAULT_SITE_TIMEZONE, selected: true })
     .options(zones.map((z) => ({ text: z, value: z, selected: z === DEFAULT_SITE_TIMEZONE })))
-    .allowCustomValue(true);
+    // The value goes raw into a string literal: only the listed zones, never text from a URL.
+    .allowCustomValue(false);
 }
 
 /** A dashboard with Anju's tags, time range and both template variables. */

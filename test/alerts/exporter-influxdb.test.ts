@@ -95,7 +95,7 @@ describe.skipIf(skip)(`alarm & fleet status exporter against Debian's influxd ${
     const rows = (s?.values ?? []).map((v) => Object.fromEntries(s!.columns.map((c, i) => [c, v[i]])));
     const bySeq = new Map(rows.map((r) => [Number(r[EV.fields.seq]), r]));
     expect(h.events.map((e) => e.type)).toEqual(['raised', 'raised', 'escalated', 'acked', 'cleared']);
-    expect([...bySeq.keys()].sort()).toEqual(h.events.map((e) => e.seq));
+    expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(h.events.map((e) => e.seq));
     for (const e of h.events) {
       const r = bySeq.get(e.seq)!;
       expect(r).toMatchObject({

@@ -97,7 +97,7 @@ describe('site views for the control room', () => {
     expect(c.energy.today.slice(11)).toEqual(new Array(13).fill(null));
     expect(c.energy.compare).toEqual(new Array(24).fill(3));
     expect(c.energy.totalToday).toBeCloseTo(21, 9);
-    expect(c.energy.totalCompareSameHours).toBeCloseTo(33, 9); // 11 hours begun today × 3 kWh
+    expect(c.energy.totalCompareSameHours).toBeCloseTo(31.5, 9); // 10 full hours and half of 10:00–11:00, × 3 kWh
     expect(c.energy.totalCompare).toBeCloseTo(72, 9);
     expect(c.water).toMatchObject({ unit: 'm³', meters: 1 });
     expect(c.water.compare[5]).toBeCloseTo(0.5, 9);
@@ -111,9 +111,11 @@ describe('site views for the control room', () => {
 
   it('answers coded 4xx for unknown sites, bad dates and missing tokens', async () => {
     expect((await h.call('viewer', { method: 'GET', url: '/api/sites/nowhere/overview' })).json().error.code).toBe('not_found');
-    const bad = await h.call('viewer', { method: 'GET', url: '/api/sites/chundu/consumption?date=2025-13-45' });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe('validation_failed');
+    for (const date of ['2025-13-45', '2025-02-30', '2025-03-13']) {
+      const bad = await h.call('viewer', { method: 'GET', url: `/api/sites/chundu/consumption?date=${date}` });
+      expect(bad.statusCode, date).toBe(400);
+      expect(bad.json().error.code, date).toBe('validation_failed');
+    }
     expect((await h.call(null, { method: 'GET', url: '/api/sites/chundu/overview' })).statusCode).toBe(401);
   });
 

@@ -22,6 +22,14 @@ function init(el: HTMLElement): echarts.ECharts {
     resizeHooked = true;
     window.addEventListener('resize', () => { for (const c of live) c.resize(); });
   }
+  // A view that redraws (energy every 5 minutes) replaces its boxes: charts whose box left the page
+  // are disposed here, so a wall screen left on one view for weeks does not pile up canvases.
+  for (const c of live) {
+    if (!c.getDom().isConnected) {
+      c.dispose();
+      live.delete(c);
+    }
+  }
   const chart = echarts.init(el, null, { renderer: 'canvas' });
   live.add(chart);
   return chart;

@@ -112,19 +112,37 @@ async function enter(token: string, session: Session): Promise<void> {
   }
   let siteId: string | undefined;
   try { siteId = localStorage.getItem(SITE_KEY) ?? undefined; } catch { /* first site */ }
-  await openSite(signed.sites.find((s) => s.id === siteId) ?? signed.sites[0]);
+  if (!(await openSite(signed.sites.find((s) => s.id === siteId) ?? signed.sites[0]))) return;
   if (location.hash === '#/login' || location.hash === '') history.replaceState(null, '', '#/');
   startLive();
   render();
 }
 
-async function openSite(site: Site | undefined): Promise<void> {
+/**
+ * Loads a site (buildings, devices, alarms) and makes it current only once all of it arrived; on a
+ * failure the error is shown with a retry, and the previous site (if any) stays current. Resolves
+ * whether the site is open.
+ */
+async function openSite(site: Site | undefined): Promise<boolean> {
   const s = signed;
-  if (!s) return;
+  if (!s) return false;
   if (!site) {
     replace(app, h('main', { id: 'main' }, h('p', { class: 'error', role: 'alert' }, t('common.notFound', { message: t('site.label') }))));
-    return;
+    return false;
   }
+  try {
+    await loadSite(s, site);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return false;
+    replace(app, h('main', { id: 'main' },
+      h('p', { class: 'error', role: 'alert' }, t('common.error', { message: (err as Error).message })),
+      h('button', { type: 'button', class: 'btn', onclick: () => { void enter(s.token, s.session); } }, t('common.retry'))));
+    return false;
+  }
+}
+
+async function loadSite(s: Signed, site: Site): Promise<void> {
   try { localStorage.setItem(SITE_KEY, site.id); } catch { /* not remembered */ }
   const [buildings, devices] = await Promise.all([
     s.api.get<Page<Building>>(`/api/sites/${encodeURIComponent(site.id)}/buildings`, { limit: 500 }),
@@ -142,13 +160,14 @@ async function openSite(site: Site | undefined): Promise<void> {
       toastTimer = window.setTimeout(() => { toast.hidden = true; }, 5_000);
     }
   };
-  s.ctx = {
+  const ctx = {
     api: s.api, session: s.session, sites: s.sites, site,
     buildings: new Map(buildings.items.map((b) => [b.id, b])),
     devices: new Map(devices.map((d) => [d.id, d])),
     alarms, status,
   };
   await alarms.load(s.api, site.id);
+  s.ctx = ctx;
 }
 
 async function loadDevices(api: ApiClient, site: string): Promise<Device[]> {
@@ -196,7 +215,13 @@ function onAlarmEvent(e: AlarmEvent): void {
   ctx.alarms.upsert(e.alarm, true, e);
   if ((e.type === 'raised' || e.type === 'escalated') && e.alarm.severity === 'critical') {
     const el = document.getElementById('alert-region');
-    if (el) el.textContent = t('announce.critical', { type: typeLabel(e.alarm.type), building: buildingName(ctx, e.alarm.building) });
+    // Emptied first, then set on the next tick: the same words twice (a second detector in the same
+    // building) are announced again. The device is named so the two are told apart.
+    if (el) {
+      el.textContent = '';
+      const device = ctx.devices.get(e.alarm.originator.id)?.name ?? e.alarm.originator.id;
+      window.setTimeout(() => { el.textContent = `${t('announce.critical', { type: typeLabel(e.alarm.type), building: buildingName(ctx, e.alarm.building) })} · ${device}`; }, 50);
+    }
   }
 }
 
@@ -237,8 +262,7 @@ function render(): void {
           id,
           onchange: async (e: Event) => {
             const next = s.sites.find((x) => x.id === (e.target as HTMLSelectElement).value);
-            await openSite(next);
-            render();
+            if (await openSite(next)) render();
           },
         }, s.sites.map((x) => h('option', { value: x.id, selected: x.id === ctx.site.id }, x.name))));
     })()

@@ -14,6 +14,8 @@ export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign'):
 
 type Listener = (e?: AlarmEvent) => void;
 
+const MAX_CLEARED = 200;
+
 /** The alarms of one site: active ones (all) and the recently cleared, newest state wins. */
 export class AlarmStore {
   private readonly byId = new Map<string, Alarm>();
@@ -28,15 +30,30 @@ export class AlarmStore {
     this.emit();
   }
 
-  /** Keeps the newer of two states of an alarm (events may cross a list answer). */
+  /**
+   * Keeps the newer of two states of an alarm (events may cross a list answer). On equal times an
+   * event wins and a list answer does not: an ack keeps its alarm's time when the device's clock was
+   * ahead, and a list read before the ack must not bring the Ack button back.
+   */
   upsert(alarm: Alarm, notify = true, event?: AlarmEvent): void {
     const { id } = alarm;
     const prev = this.byId.get(id);
-    if (!prev || Date.parse(alarm.lastUpdateTime) >= Date.parse(prev.lastUpdateTime)) {
+    const t = Date.parse(alarm.lastUpdateTime);
+    const prevT = prev ? Date.parse(prev.lastUpdateTime) : -Infinity;
+    if (t > prevT || (event !== undefined && t === prevT)) {
       const { timeline: _timeline, ...summary } = alarm as Alarm & { timeline?: unknown };
       this.byId.set(id, summary);
+      if (!isActive(summary.status)) this.pruneCleared();
     }
     if (notify) this.emit(event);
+  }
+
+  /** A screen that runs for months keeps the newest MAX_CLEARED cleared alarms, not every one. */
+  private pruneCleared(): void {
+    const cleared = [...this.byId.values()].filter((a) => !isActive(a.status));
+    if (cleared.length <= MAX_CLEARED + MAX_CLEARED / 4) return;
+    cleared.sort((a, b) => Date.parse(b.lastUpdateTime) - Date.parse(a.lastUpdateTime));
+    for (const a of cleared.slice(MAX_CLEARED)) this.byId.delete(a.id);
   }
 
   get(id: string): Alarm | undefined {

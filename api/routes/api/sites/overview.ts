@@ -4,7 +4,7 @@ import { binCategories, kindNames, type Building, type KindName } from '../../..
 import { addDays, localDate, localMidnight } from '../../../../reports/time.js';
 import { HOUR_MS, siteHourlyUse, type HourlyRegisterQuery, type HourlyUse } from '../../../../reports/hourly.js';
 import { severities } from '../../../../storage/alarms/contract.js';
-import { notFound } from '../../../plugins/app/errors.js';
+import { notFound, validationFailed } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, isoTime, toIso } from '../../../schemas.js';
 import { buildSiteOverview } from '../../../services/site-overview.js';
 import type { RouteOptions } from '../../../types.js';
@@ -52,7 +52,7 @@ const utility = (unit: string) =>
     today: z.array(z.number().nullable()).describe('use per local hour of `date`; null = no read (or not yet)'),
     compare: z.array(z.number().nullable()).describe('use per local hour of `compareDate`'),
     totalToday: z.number(),
-    totalCompareSameHours: z.number().describe('compareDate up to the same hour as `date` has reached'),
+    totalCompareSameHours: z.number().describe('compareDate up to the same time of day as `date` has reached (its current hour pro rata)'),
     totalCompare: z.number(),
     meters: z.number().int().describe('top-level meters summed (household meters under a master meter are not added again)'),
   });
@@ -64,7 +64,9 @@ const consumptionSchema = z
   })
   .meta({ id: 'SiteConsumption' });
 
-const dateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date, YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'not a calendar date');
+// Round-trips, so 2025-02-30 is refused rather than read as 2 March.
+const dateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date, YYYY-MM-DD')
+  .refine((d) => { const t = Date.parse(`${d}T00:00:00Z`); return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d; }, 'not a calendar date');
 
 // Hourly use is re-read at most this often: every screen showing "today" shares one store read a
 // minute, and a past day (the comparison) changes only when late data arrives.
@@ -140,20 +142,25 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     async (request) => {
       const s = await site(request.params.id);
       const t = now();
-      const date = request.query.date ?? localDate(t, s.timezone);
+      const todayDate = localDate(t, s.timezone);
+      const date = request.query.date ?? todayDate;
+      if (date > todayDate) throw validationFailed([{ in: 'querystring', path: 'date', message: `${date} has not begun in ${s.timezone} (today is ${todayDate})` }]);
       const compareDate = addDays(date, -7);
       const dayStart = localMidnight(date, s.timezone);
-      // Hours of `date` that have begun: the compare day is summed over as many, for a fair "so far today".
-      const started = Math.max(0, Math.ceil((Math.min(t, localMidnight(addDays(date, 1), s.timezone)) - dayStart) / HOUR_MS));
+      // How far into `date` we are: the compare day is summed over its completed hours and the current
+      // hour pro rata, for a fair "so far today" (today's current hour is only partly measured too).
+      const elapsed = Math.max(0, Math.min(t, localMidnight(addDays(date, 1), s.timezone)) - dayStart);
+      const fullHours = Math.floor(elapsed / HOUR_MS);
+      const partOfHour = (elapsed - fullHours * HOUR_MS) / HOUR_MS;
       const both = async (kind: 'power_meter' | 'water_meter', unit: 'kWh' | 'm³') => {
-        const isToday = date === localDate(t, s.timezone);
+        const isToday = date === todayDate;
         const [today, compare] = await Promise.all([
           cachedHourlyUse(kind, { site: s.id, timezone: s.timezone, date, until: t }, isToday),
           cachedHourlyUse(kind, { site: s.id, timezone: s.timezone, date: compareDate, until: t }, false),
         ]);
         return {
           unit, today: today.hours, compare: compare.hours, totalToday: today.total,
-          totalCompareSameHours: compare.hours.slice(0, started).reduce<number>((a, u) => a + (u ?? 0), 0),
+          totalCompareSameHours: compare.hours.slice(0, fullHours).reduce<number>((a, u) => a + (u ?? 0), 0) + (compare.hours[fullHours] ?? 0) * partOfHour,
           totalCompare: compare.total, meters: today.meters,
         };
       };

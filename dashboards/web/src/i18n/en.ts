@@ -109,6 +109,7 @@ export const en = {
   'field.battery': 'Battery',
 
   'common.loading': 'Loading…',
+  'common.retry': 'Try again',
   'common.error': 'Error: {message}',
   'common.forbidden': 'Your role ({role}) may not do this.',
   'common.notFound': 'Not found: {message}',
@@ -214,7 +215,7 @@ export const en = {
   'energy.compare': 'Same day last week',
   'energy.totalToday': 'Today so far',
   'energy.totalCompareSame': 'Last week, same hours',
-  'energy.change': 'Change',
+  'energy.change': 'Change vs last week',
   'energy.totalCompare': 'Last week, whole day',
   'energy.chartLabel': '{what} per hour, today vs the same day last week, {unit}',
   'energy.noCompare': 'n/a',

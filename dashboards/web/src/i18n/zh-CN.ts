@@ -108,6 +108,7 @@ export const zhCN = {
   'field.battery': '电量',
 
   'common.loading': '加载中…',
+  'common.retry': '重试',
   'common.error': '错误：{message}',
   'common.forbidden': '您的角色（{role}）无权执行此操作。',
   'common.notFound': '未找到：{message}',
@@ -213,7 +214,7 @@ export const zhCN = {
   'energy.compare': '上周同日',
   'energy.totalToday': '今日累计',
   'energy.totalCompareSame': '上周同时段',
-  'energy.change': '同比变化',
+  'energy.change': '较上周同日',
   'energy.totalCompare': '上周同日全天',
   'energy.chartLabel': '{what}逐小时：今天与上周同日，单位 {unit}',
   'energy.noCompare': '无法比较',

@@ -14,9 +14,11 @@ import { createFeed } from './feed.js';
  */
 
 let showCleared = false;
-let buildingSel: string | undefined;
+/** Per site: building ids are unique within their site only. */
+const buildingSelBySite = new Map<string, string | undefined>();
 
 export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): () => void {
+  let buildingSel = buildingSelBySite.get(ctx.site.id);
   const feed = createFeed(ctx, { building: buildingSel, includeCleared: showCleared, selected: selectedId, detailsHref: (id) => `#/alarms/${encodeURIComponent(id)}` });
   const showId = uid('show');
   const bldId = uid('bld');
@@ -26,7 +28,7 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
       h('option', { value: 'active', selected: !showCleared }, t('feed.showActive')),
       h('option', { value: 'all', selected: showCleared }, t('feed.showAll'))),
     h('label', { for: bldId }, t('feed.building')),
-    h('select', { id: bldId, onchange: (e: Event) => { buildingSel = (e.target as HTMLSelectElement).value || undefined; feed.update({ building: buildingSel }); } },
+    h('select', { id: bldId, onchange: (e: Event) => { buildingSel = (e.target as HTMLSelectElement).value || undefined; buildingSelBySite.set(ctx.site.id, buildingSel); feed.update({ building: buildingSel }); } },
       h('option', { value: '' }, t('feed.allBuildings')),
       [...ctx.buildings.values()].map((b) => h('option', { value: b.id, selected: buildingSel === b.id }, b.name))));
 

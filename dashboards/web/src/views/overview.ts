@@ -18,10 +18,11 @@ import { createFeed } from './feed.js';
 const DEBOUNCE_MS = 300;
 const SLOW_REFRESH_MS = 60_000;
 
-/** The building filter survives leaving and coming back to the overview. */
-let buildingFilter: string | undefined;
+/** The building filter survives leaving and coming back to the overview; per site (building ids are per site). */
+const buildingFilterBySite = new Map<string, string | undefined>();
 
 export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
+  let buildingFilter = buildingFilterBySite.get(ctx.site.id);
   let data: Overview | undefined;
   let error: string | undefined;
   let debounce: number | undefined;
@@ -54,6 +55,7 @@ export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
 
   function setFilter(building: string | undefined) {
     buildingFilter = building;
+    buildingFilterBySite.set(ctx.site.id, building);
     clearFilter.hidden = !building;
     feed.update({ building });
     renderTiles();
