@@ -84,6 +84,20 @@ describe('site views for the control room', () => {
     expect([one.binsTotal, one.bins.map((b: { id: string }) => b.id)]).toEqual([2, ['bin-k']]);
   });
 
+  it('answers a fresh overview right after an alarm event, and a shared one otherwise', async () => {
+    const before = await h.call('viewer', { method: 'GET', url: '/api/sites/chundu/overview' });
+    expect(before.headers['content-type']).toBe('application/json; charset=utf-8');
+    const b2 = (o: { buildings: Array<{ id: string; worst: string | null }> }) => o.buildings.find((b) => b.id === 'b2')?.worst;
+    expect(b2(before.json())).toBe('warning');
+    // sd2 (b2) sees smoke: the next read must show b2 critical, although the last answer is < 1 s old.
+    const sd2 = dev.sd2 as Device;
+    await engine.accept([{ device: sd2.id, kind: sd2.kind, site: sd2.site, building: sd2.building, ts: NOW - 10_000, fields: { smoke: 0.7 } }]);
+    await engine.idle();
+    const after = (await h.call('viewer', { method: 'GET', url: '/api/sites/chundu/overview' })).json();
+    expect(b2(after)).toBe('critical');
+    expect(after.alarms.bySeverity.critical).toBe(2);
+  });
+
   it('compares energy and water per hour with the same weekday last week, master meters only', async () => {
     const res = await h.call('viewer', { method: 'GET', url: '/api/sites/chundu/consumption' });
     expect(res.statusCode).toBe(200);

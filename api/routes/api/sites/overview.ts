@@ -46,6 +46,8 @@ const overviewSchema = z
   })
   .meta({ id: 'SiteOverview' });
 
+type OverviewAnswer = z.infer<typeof overviewSchema>;
+
 const utility = (unit: string) =>
   z.object({
     unit: z.literal(unit),
@@ -73,11 +75,19 @@ const dateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date,
 const TODAY_TTL_MS = 60_000;
 const PAST_TTL_MS = 15 * 60_000;
 const MAX_CACHED_DAYS = 256;
+// A wall of control-room screens re-reads the overview after every alarm event: within this long,
+// they share one computed answer — unless an alarm event came since (then it is computed afresh,
+// so a screen never repaints an alarm away). Bin fill and connectivity may be this much behind.
+const OVERVIEW_TTL_MS = 1_000;
 
 export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { state, directory, latest, telemetry } = deps;
   const now = deps.now ?? Date.now;
   const hourly = new Map<string, { until: number; use: Promise<HourlyUse> }>();
+  let alarmVersion = 0;
+  const unsubscribe = deps.alerts?.engine.subscribe(() => { alarmVersion += 1; });
+  app.addHook('onClose', async () => unsubscribe?.());
+  const overviews = new Map<string, { version: number; until: number; body: string }>();
 
   function cachedHourlyUse(kind: 'power_meter' | 'water_meter', q: HourlyRegisterQuery, isToday: boolean): Promise<HourlyUse> {
     const key = `${q.site}|${kind}|${q.date}`;
@@ -118,13 +128,24 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         response: { 200: overviewSchema, 404: errorSchema, ...authErrors },
       },
     },
-    async (request) => {
-      const s = await site(request.params.id);
-      const o = buildSiteOverview({
-        site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
-        activeAlarms: deps.alerts?.engine.active() ?? [], now: now(), binLimit: request.query.bins,
-      });
-      return { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
+    async (request, reply) => {
+      const key = `${request.params.id}|${request.query.bins}`;
+      const t = now();
+      let hit = overviews.get(key);
+      if (!hit || hit.version !== alarmVersion || hit.until <= t) {
+        const version = alarmVersion;
+        const s = await site(request.params.id);
+        const o = buildSiteOverview({
+          site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
+          activeAlarms: deps.alerts?.engine.active() ?? [], now: t, binLimit: request.query.bins,
+        });
+        const answer: OverviewAnswer = { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
+        hit = { version, until: t + OVERVIEW_TTL_MS, body: JSON.stringify(answer) };
+        if (overviews.size >= MAX_CACHED_DAYS) overviews.clear();
+        overviews.set(key, hit);
+      }
+      // Sent as the JSON text it is (typed against the schema above when built): shared, not re-serialised.
+      return reply.type('application/json; charset=utf-8').send(hit.body as unknown as OverviewAnswer);
     },
   );
 
