@@ -48,7 +48,7 @@ import { createInProcessSource, createPipeline, createRejectLog, defaultPipeline
 import type { Reading } from '../../core/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, type AlarmStore } from '../../storage/index.js';
 import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/stats.js';
-import type { AlertPublishersJob } from './publishers.js';
+import { killPublishers, runPublishers } from '../common/run-publishers.js';
 import type { SseRaised } from './sse-client.js';
 
 const { values } = parseArgs({ options: {
@@ -81,6 +81,7 @@ const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
 async function cleanup(): Promise<void> {
+  killPublishers();
   for (const c of children) c.kill('SIGKILL');
   children.clear();
   await Promise.all([...tempDirs].map((d) => rm(d, { recursive: true, force: true })));
@@ -101,30 +102,6 @@ function forkChild(file: string): ChildProcess {
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
-}
-
-interface PublishersResult { acked: number; triggersAcked: number; errors: number; connectedAt: number; cpuMs: number }
-
-function runPublishers(job: AlertPublishersJob, graceMs = 60_000): Promise<PublishersResult> {
-  return new Promise((resolve, reject) => {
-    const child = forkChild('./publishers.ts');
-    let connectedAt = Date.now();
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`publishers did not finish within ${job.seconds} s + ${graceMs / 1000} s`));
-    }, job.seconds * 1000 + graceMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
-    });
-    child.on('message', (m: { type: string; acked: number; triggersAcked: number; errors: number; cpuMs: number; message?: string }) => {
-      if (m.type === 'connected') connectedAt = Date.now();
-      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked, errors: m.errors, connectedAt, cpuMs: m.cpuMs });
-      if (m.type === 'error') reject(new Error(m.message));
-    });
-    child.on('error', reject);
-    child.send(job);
-  });
 }
 
 interface SseClient { raised: SseRaised[]; others: Map<string, number>; stop(): void }

@@ -1,30 +1,31 @@
 /**
- * Child process: N MQTT publishers at QoS 1, each keeping `window` messages in flight (closed
- * loop), for `seconds`. Running them in their own process keeps their CPU off the broker's event
- * loop, as real devices would. Reports acked counts to the parent over IPC.
+ * Child process: N MQTT smoke detectors at QoS 1, each keeping `window` messages in flight (closed
+ * loop), for `seconds`, at an optional fixed rate. Running them in their own process keeps their CPU
+ * off the broker's event loop, as real devices would. Reports acked counts to the parent over IPC.
+ *
+ * With `triggerEvery` (bench/alerts), every `triggerEvery`-th message of a device is a fire reading
+ * (smoke 0.5 dB/m and the detector's own `alarm: true`: the smoke rule raises a critical alarm); the
+ * device's next reading is normal again (smoke 0.01 < the rule's clearBelow), which clears it, so
+ * every trigger raises exactly one new alarm, matched back by (device, ts).
  */
 import mqtt from 'mqtt';
-
-interface Job {
-  url: string;
-  devices: Array<{ id: string; secret: string }>;
-  seconds: number;
-  window: number;
-  /** Optional per-publisher rate cap (msg/s); 0 = as fast as acks allow. */
-  ratePerPublisher: number;
-}
+import type { PublishersJob } from './run-publishers.js';
 
 
-async function run(job: Job): Promise<void> {
+async function run(job: PublishersJob): Promise<void> {
   const clients = await Promise.all(job.devices.map((d) => mqtt.connectAsync(job.url, {
     protocolVersion: 4, clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, keepalive: 60,
   })));
   send({ type: 'connected' });
   const deadline = Date.now() + job.seconds * 1000;
+  const triggerEvery = job.triggerEvery ?? 0;
   let acked = 0;
+  let triggersAcked = 0;
   let errors = 0;
   await Promise.all(clients.map(async (client, i) => {
     const id = job.devices[i]!.id;
+    // Offset per device, so the fire readings of the fleet are spread out, not in lockstep.
+    let n = triggerEvery > 0 ? (i * 7) % triggerEvery : 0;
     let seq = 0;
     let lastTs = 0;
     const topic = `devices/${id}/telemetry`;
@@ -44,9 +45,15 @@ async function run(job: Job): Promise<void> {
         const ts = Math.max(sent, lastTs + 1);
         lastTs = ts;
         seq = Math.max(seq + 1, sent * 1000);
+        n += 1;
+        const fire = triggerEvery > 0 && n % triggerEvery === 0;
+        const payload = fire
+          ? { smoke: 0.5, alarm: true, temperature: 21.5, co: 1, battery: 90, seq, ts }
+          : { smoke: 0.01, temperature: 21.5, co: 1, battery: 90, seq, ts };
         try {
-          await client.publishAsync(topic, JSON.stringify({ smoke: 0.01, temperature: 21.5, co: 1, battery: 90, seq, ts }), { qos: 1 });
+          await client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
           acked += 1;
+          if (fire) triggersAcked += 1;
         } catch {
           errors += 1;
         }
@@ -55,7 +62,7 @@ async function run(job: Job): Promise<void> {
     await Promise.all(Array.from({ length: job.window }, lane));
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
-  send({ type: 'done', acked, errors, cpuMs: cpuMs() });
+  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs() });
 }
 
 /** CPU time this process used (user + system), ms. */
@@ -71,6 +78,6 @@ function send(message: unknown): void {
 // The parent went away (it was killed or interrupted): stop publishing.
 process.once('disconnect', () => process.exit(1));
 
-process.once('message', (job: Job) => {
+process.once('message', (job: PublishersJob) => {
   run(job).then(() => process.exit(0), (err: Error) => { send({ type: 'error', message: err.message }); process.exit(1); });
 });

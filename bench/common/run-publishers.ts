@@ -9,10 +9,14 @@ export interface PublishersJob {
   window: number;
   /** msg/s per publisher; 0 = as fast as PUBACKs allow. */
   ratePerPublisher: number;
+  /** One message in this many (per device) is a fire reading (bench/alerts); 0 or absent = none. */
+  triggerEvery?: number;
 }
 
 export interface PublishersResult {
   acked: number;
+  /** Fire readings acknowledged (0 without `triggerEvery`). */
+  triggersAcked: number;
   errors: number;
   /** When the child reported every client connected (the start of the measured interval). */
   connectedAt: number;
@@ -48,9 +52,9 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<Pub
       // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
-    child.on('message', (m: { type: string; acked: number; errors: number; cpuMs?: number; message?: string }) => {
+    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; message?: string }) => {
       if (m.type === 'connected') connectedAt = Date.now();
-      if (m.type === 'done') resolve({ acked: m.acked, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN });
+      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });
     child.on('error', reject);
