@@ -1,3 +1,4 @@
+import { severityNames } from '../../core/labels.js';
 import type { Alarm, Severity } from '../contracts.js';
 import type { NotificationEvent } from './contract.js';
 
@@ -7,7 +8,7 @@ import type { NotificationEvent } from './contract.js';
  * 00:12 UTC for a fire at 08:12 would mislead the person reading it on a phone).
  */
 
-export const severityZh: Readonly<Record<Severity, string>> = { critical: '紧急', major: '重要', minor: '次要', warning: '提示' };
+export const severityZh: Readonly<Record<Severity, string>> = severityNames['zh-CN'];
 
 /** One label per alarm type the built-in rules raise; an unknown type shows as itself. */
 export const alarmTypeZh: Readonly<Record<string, string>> = {

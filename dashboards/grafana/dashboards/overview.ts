@@ -1,6 +1,7 @@
 import { BigValueColorMode, GraphDrawStyle, StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
 import { ThresholdsConfigBuilder, ThresholdsMode, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { severities, type Severity } from '../../../core/alarms.js';
+import { severityNames } from '../../../core/labels.js';
 import { fleetStatusMeasurement as ST, alarmEventMeasurement as EV } from '../../../core/ops-metrics.js';
 import { anjuDashboard, finish, stat, table, timeseries } from '../common.js';
 import { ident, influxql, INTERVAL, opsField, select, subquery, tagEquals } from '../influxql.js';
@@ -23,7 +24,7 @@ import { ident, influxql, INTERVAL, opsField, select, subquery, tagEquals } from
 
 /** Severity colours of the built-in control room (red, orange, yellow, blue), so both screens agree. */
 const severityColour: Readonly<Record<Severity, string>> = { critical: 'red', major: 'orange', minor: 'yellow', warning: 'blue' };
-const severityZh: Readonly<Record<Severity, string>> = { critical: '紧急', major: '重要', minor: '次要', warning: '提示' };
+const severityZh = severityNames['zh-CN'];
 
 const status = 'fleetStatus' as const;
 const events = 'alarmEvent' as const;

@@ -1,3 +1,5 @@
+import { binCategoryNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
+
 /**
  * English strings. The keys of this object are the message keys: zh-CN must have every one of
  * them (a missing or extra key is a type error there). `{name}` placeholders are filled by t().
@@ -35,10 +37,7 @@ export const en = {
   'role.maintenance': 'maintenance',
   'role.viewer': 'viewer',
 
-  'sev.critical': 'Critical',
-  'sev.major': 'Major',
-  'sev.minor': 'Minor',
-  'sev.warning': 'Warning',
+  ...prefixedNames('sev.', severityNames.en),
   'sev.none': 'Normal',
 
   'status.active_unack': 'Active',
@@ -71,18 +70,10 @@ export const en = {
   'kind.power_meter': 'Power meter',
   'kind.weather_station': 'Weather station',
 
-  'cat.recyclable': 'Recyclable',
-  'cat.kitchen': 'Kitchen waste',
-  'cat.hazardous': 'Hazardous',
-  'cat.residual': 'Residual',
+  ...prefixedNames('cat.', binCategoryNames.en),
   'cat.none': 'Uncategorised',
 
-  'purpose.household': 'Household',
-  'purpose.common_lighting': 'Common lighting',
-  'purpose.water_pump': 'Water pump',
-  'purpose.elevator': 'Elevator',
-  'purpose.master': 'Master meter',
-  'purpose.other': 'Other',
+  ...prefixedNames('purpose.', meterPurposeNames.en),
 
   'presence.online': 'Online',
   'presence.offline': 'Offline',

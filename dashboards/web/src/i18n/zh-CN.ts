@@ -1,3 +1,4 @@
+import { binCategoryNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
 import type { Messages } from './en.js';
 
 /** 简体中文。键与 en.ts 完全一致：缺少或多出一个键都是类型错误。 */
@@ -34,10 +35,7 @@ export const zhCN = {
   'role.maintenance': '维修人员',
   'role.viewer': '只读用户',
 
-  'sev.critical': '紧急',
-  'sev.major': '重要',
-  'sev.minor': '次要',
-  'sev.warning': '提示',
+  ...prefixedNames('sev.', severityNames['zh-CN']),
   'sev.none': '正常',
 
   'status.active_unack': '未确认',
@@ -70,18 +68,10 @@ export const zhCN = {
   'kind.power_meter': '电表',
   'kind.weather_station': '气象站',
 
-  'cat.recyclable': '可回收物',
-  'cat.kitchen': '厨余垃圾',
-  'cat.hazardous': '有害垃圾',
-  'cat.residual': '其他垃圾',
+  ...prefixedNames('cat.', binCategoryNames['zh-CN']),
   'cat.none': '未分类',
 
-  'purpose.household': '住户',
-  'purpose.common_lighting': '公共照明',
-  'purpose.water_pump': '水泵',
-  'purpose.elevator': '电梯',
-  'purpose.master': '总表',
-  'purpose.other': '其他',
+  ...prefixedNames('purpose.', meterPurposeNames['zh-CN']),
 
   'presence.online': '在线',
   'presence.offline': '离线',
