@@ -79,6 +79,8 @@ const MAX_CACHED_DAYS = 256;
 // they share one computed answer — unless an alarm event came since (then it is computed afresh,
 // so a screen never repaints an alarm away). Bin fill and connectivity may be this much behind.
 const OVERVIEW_TTL_MS = 1_000;
+// One answer per (site, bins): a bound against a caller cycling through `bins` values.
+const MAX_CACHED_OVERVIEWS = 256;
 
 export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
   const { state, directory, latest, telemetry } = deps;
@@ -141,7 +143,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         });
         const answer: OverviewAnswer = { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
         hit = { version, until: t + OVERVIEW_TTL_MS, body: JSON.stringify(answer) };
-        if (overviews.size >= MAX_CACHED_DAYS) overviews.clear();
+        if (overviews.size >= MAX_CACHED_OVERVIEWS) overviews.clear();
         overviews.set(key, hit);
       }
       // Sent as the JSON text it is (typed against the schema above when built): shared, not re-serialised.
