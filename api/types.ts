@@ -6,6 +6,7 @@ import type { Reports } from '../reports/index.js';
 import type { ReportStore } from '../storage/embedded/reports.js';
 import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
+import type { ServiceAccountDirectory } from '../storage/service-accounts/directory.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
 
@@ -31,6 +32,8 @@ export interface ApiDeps {
   readonly alerts?: AlertsApiDeps;
   /** The reports part; without it `/api/reports` is not served. */
   readonly reports?: ReportsApiDeps;
+  /** MQTT service accounts of the embedded broker; without them `/api/service-accounts` is not served. */
+  readonly serviceAccounts?: ServiceAccountDirectory;
 }
 
 /** What the report routes use: the calculations (reports/index.ts createReports) and the stored reports. */

@@ -1,9 +1,9 @@
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { isValidId } from '../core/topics.js';
-import { verifySecret } from '../core/secrets.js';
-import type { BrokerPolicy, ServiceAccount } from './contracts.js';
-import { mayPublish } from './acl.js';
+import { verifyNothing, verifySecret } from '../core/secrets.js';
+import type { BrokerPolicy } from './contracts.js';
+import { devicePublishProblem, mayPublish } from './acl.js';
 import type { AuthFailureReason, BrokerMetrics } from './metrics.js';
 import { setPrincipal } from './principal.js';
 import type { Principal } from './principal.js';
@@ -13,25 +13,36 @@ import type { Principal } from './principal.js';
  * against its scrypt hash; any other username is a device id and its password the device secret,
  * checked by the injected policy (the registry).
  *
- * CONNACK return codes, MQTT 3.1.1 §3.2.2.3:
+ * CONNACK return codes, MQTT 3.1.1 §3.2.2.3 — only 0–5 are ever sent (6 and up are reserved;
+ * keep-alive is never refused, see limits.ts):
  *   2 identifier rejected — the client id is not this principal's (see `clientIdAllowed`);
- *   3 server unavailable  — the registry could not answer;
- *   4 bad user name or password — missing, unknown or wrong credentials, all alike so that an
- *     attacker cannot tell which device ids exist;
- *   5 not authorized — a Will on a topic the principal may not publish to.
+ *   3 server unavailable  — the broker is starting or stopping (nothing may be acknowledged before
+ *     the path to the store is attached, or after it starts to close), or the registry failed;
+ *   4 bad user name or password — missing, unknown or wrong credentials, all alike and in the same
+ *     time (an unknown name pays a scrypt too), so that an attacker cannot tell which ids exist;
+ *   5 not authorized — a Will the principal could not publish itself.
  */
 
 /** Aedes's generous default (23) is the MQTT 3.1 limit; ours fits a 64-char id plus a suffix. */
 export const MAX_CLIENT_ID_LENGTH = 128;
 
 /**
+ * What separates a principal's name from a client-id suffix. Device and service-account ids are
+ * letters, digits, `_`, `.` and `-` (core/topics.ts `idPattern`), never `:`, so `d1:ota` belongs to
+ * `d1` and to nobody else. (The former `-` separator was ambiguous: `d1-x` was both in `d1`'s
+ * namespace and device `d1-x`'s own id, so `d1` could take `d1-x`'s session over.)
+ */
+export const CLIENT_ID_SEPARATOR = ':';
+
+/**
  * Aedes keys sessions by client id and a CONNECT with an id in use takes the old connection over
- * (§3.1.4-2). So a principal may only use client ids in its own namespace: its name, or its name
- * followed by `-` and a suffix (`d1`, `d1-ota`). Stricter than a bare prefix, so that service
- * account `ingest` cannot take over `ingestor`'s sessions.
+ * (§3.1.4-2). So a principal may only use client ids in its own namespace: its name, or its name,
+ * `:` and a suffix of 1–63 characters (`d1`, `d1:ota`).
  */
 export function clientIdAllowed(name: string, clientId: string): boolean {
-  return clientId.length <= MAX_CLIENT_ID_LENGTH && (clientId === name || clientId.startsWith(`${name}-`));
+  if (clientId === name) return true;
+  const suffix = clientId.slice(name.length + 1);
+  return clientId.length <= MAX_CLIENT_ID_LENGTH && clientId.startsWith(`${name}${CLIENT_ID_SEPARATOR}`) && suffix.length > 0 && suffix.length < 64;
 }
 
 export type Will = ConnectPacket['will'];
@@ -45,7 +56,7 @@ type AuthenticateHandler = (
 
 type Outcome =
   | { ok: true; principal: Principal }
-  | { ok: false; returnCode: 2 | 3 | 4 | 5; message: string; reason: AuthFailureReason | 'client_id' };
+  | { ok: false; returnCode: 2 | 3 | 4 | 5; message: string; reason: AuthFailureReason | 'client_id' | 'unavailable' };
 
 export interface AuthenticateDeps {
   policy: BrokerPolicy;
@@ -55,6 +66,8 @@ export interface AuthenticateDeps {
   willOf(client: Client): Will | undefined;
   /** Who holds the live connection registered under `clientId`, if any. */
   holderOf(clientId: string): Principal | undefined;
+  /** False while the broker is starting or stopping: every CONNECT is then answered with code 3. */
+  ready(): boolean;
 }
 
 /** Same device, or same service account. */
@@ -64,36 +77,40 @@ function samePrincipal(a: Principal, b: Principal): boolean {
 
 export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler {
   const { policy, metrics, logger } = deps;
-  // Looked up per CONNECT; the policy's list is read once, as the contract makes it readonly.
-  const accounts = new Map<string, ServiceAccount>(policy.serviceAccounts.map((a) => [a.username, a]));
 
   async function decide(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Outcome> {
+    // Before any scrypt: a starting or stopping broker takes nothing (the client retries).
+    if (!deps.ready()) return refuse(3, 'unavailable');
     // §3.1.2.9: a password without a username is a protocol error; either way, no anonymous access.
     if (!username || !password) return refuse(4, 'missing_credentials');
     const secret = password.toString('utf8');
 
     let principal: Principal;
-    const account = accounts.get(username);
+    const account = policy.serviceAccount(username);
     if (account) {
       if (!(await verifySecret(secret, account.passwordHash))) return refuse(4, 'bad_credentials');
       principal = { kind: 'service', account };
     } else {
-      // Not a well-formed device id: nothing to look up.
-      if (!isValidId(username) || !(await policy.authenticateDevice(username, secret))) return refuse(4, 'bad_credentials');
+      // Not a well-formed device id cannot be one; it still costs a scrypt, like any unknown name.
+      const ok = isValidId(username) ? await policy.authenticateDevice(username, secret) : await verifyNothing(secret);
+      if (!ok) return refuse(4, 'bad_credentials');
       principal = { kind: 'device', deviceId: username };
     }
 
     // Checked after the credentials, so an unauthenticated peer learns nothing from code 2.
     if (!clientIdAllowed(username, client.id)) return refuse(2, 'client_id');
-    // Ids may contain `-`, so device `d1`'s namespace (`d1-*`) contains device `d1-x`'s id. Only
-    // the same principal may take a live connection over; anyone else is refused instead.
+    // Defence in depth (the `:` namespace already rules it out): only the same principal may
+    // take a live connection over; anyone else is refused instead.
     const holder = deps.holderOf(client.id);
     if (holder && !samePrincipal(holder, principal)) return refuse(2, 'client_id');
 
-    // A Will is a publish made later on the client's behalf (§3.1.2.5); it gets the publish ACL
-    // now, so a device cannot leave a message on another device's topic by dropping its line.
+    // A Will is a publish made later on the client's behalf (§3.1.2.5); it gets the publish rules
+    // now, so a device cannot leave a message on another device's topic (or a retained message,
+    // or a status other than online/offline) by dropping its line.
     const will = deps.willOf(client);
-    if (will && !mayPublish(principal, will.topic)) return refuse(5, 'will_topic');
+    if (will && (!mayPublish(principal, will.topic) || (principal.kind === 'device' && devicePublishProblem(principal.deviceId, will)))) {
+      return refuse(5, 'will_topic');
+    }
 
     return { ok: true, principal };
   }
@@ -107,10 +124,12 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
           done(null, true);
           return;
         }
-        if (outcome.reason === 'client_id') metrics.connectionsRefused.inc({ reason: 'client_id' });
+        if (outcome.reason === 'client_id' || outcome.reason === 'unavailable') metrics.connectionsRefused.inc({ reason: outcome.reason });
         else metrics.authFailures.inc({ reason: outcome.reason });
         // The password is never logged, not even its length.
-        logger.warn({ clientId: client.id, username, reason: outcome.reason, returnCode: outcome.returnCode }, 'connect refused');
+        const hint = outcome.reason === 'client_id' ? `client ids are the username, or the username, "${CLIENT_ID_SEPARATOR}" and a suffix` : undefined;
+        const log = outcome.reason === 'unavailable' ? logger.debug.bind(logger) : logger.warn.bind(logger);
+        log({ clientId: client.id, username, reason: outcome.reason, returnCode: outcome.returnCode, ...(hint ? { hint } : {}) }, 'connect refused');
         done(authError(outcome.returnCode, outcome.message), null);
       },
       (err: unknown) => {
@@ -122,8 +141,8 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
   };
 }
 
-function refuse(returnCode: 2 | 4 | 5, reason: AuthFailureReason | 'client_id'): Outcome {
-  const messages = { 2: 'identifier rejected', 4: 'bad user name or password', 5: 'not authorized' } as const;
+function refuse(returnCode: 2 | 3 | 4 | 5, reason: AuthFailureReason | 'client_id' | 'unavailable'): Outcome {
+  const messages = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized' } as const;
   return { ok: false, returnCode, message: messages[returnCode], reason };
 }
 

@@ -4,6 +4,7 @@ import type { Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAcl } from './acl.js';
+import { createAdmission, defaultIngestDelivery, type IngestDelivery, type SubscriptionLookup } from './admission.js';
 import { createAuthenticate } from './authenticate.js';
 import type { Will } from './authenticate.js';
 import type { BrokerPolicy } from './contracts.js';
@@ -19,12 +20,17 @@ import { principalName, principalOf } from './principal.js';
 /**
  * The embedded broker: Aedes with our policy injected as its hooks, behind a TCP and a WebSocket
  * listener. This file only wires; each concern lives in its own module:
+ *   admission.ts    — nothing acknowledged before ingest has it: start-up, shutdown, no ingest
  *   authenticate.ts — who may connect (CONNACK codes), client-id namespaces, Will check
  *   acl.ts          — who may publish/subscribe where
  *   presence.ts     — retained online/offline status
  *   limits.ts       — connect rate, keepalive/connect/drain timeouts
- *   frame-guard.ts  — maximum packet size, enforced before Aedes buffers a packet
+ *   frame-guard.ts  — maximum packet size and UTF-8 strings, checked before Aedes parses a packet
  *   listeners.ts    — TCP and WebSocket transports
+ *
+ * Two phases: `createBroker` builds everything but opens no socket; `open()` listens once the
+ * whole path behind the broker is attached (the composition root calls it last), and `close()`
+ * first stops admitting, lets what is in flight finish, then disconnects everyone.
  */
 
 export interface BrokerConfig {
@@ -39,6 +45,8 @@ export interface BrokerConfig {
   connectRatePerMinute: number;
   /** How long a subscriber's socket may stay unwritable before it is disconnected. */
   drainTimeoutMs: number;
+  /** Who takes telemetry before it is acknowledged (admission.ts); default: the in-process interceptor on `devices/+/telemetry`. */
+  ingest?: IngestDelivery;
 }
 
 export interface BrokerDeps {
@@ -49,8 +57,14 @@ export interface BrokerDeps {
 
 export interface AnjuBroker {
   readonly aedes: Aedes;
+  /** The listening ports, once `open()` resolved (0 before). */
   readonly tcpPort: number;
   readonly wsPort: number;
+  /**
+   * Opens the TCP and WebSocket listeners. Call it once everything a publish needs is attached
+   * (ingest, spool, store, latest cache, alerts): before that no socket accepts a connection.
+   */
+  open(): Promise<void>;
   /** Distinct devices with at least one live connection. */
   connectedDevices(): number;
   /**
@@ -60,7 +74,12 @@ export interface AnjuBroker {
   interceptPublish(filters: readonly string[], handler: PublishInterceptor): () => void;
   /** Told every presence change the broker publishes (the alerts engine's offline rule). */
   onPresence(listener: PresenceListener): () => void;
-  /** Closes the listeners, disconnects every client and closes Aedes. Idempotent. */
+  /** Closes every connection of a principal (e.g. its account was deleted or its secret rotated); returns how many. */
+  disconnect(principal: { kind: 'device' | 'service'; name: string }): number;
+  /**
+   * Stops admitting (CONNACK 3, publishes refused), waits for the publishes in flight to be taken
+   * or refused, then closes the listeners, disconnects every client and closes Aedes. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -90,9 +109,15 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     logger,
     willOf: (client) => wills.get(client),
     holderOf: (clientId) => principalOf(byClientId.get(clientId)),
+    ready: () => admission.ready(),
   });
 
   const interceptors = createInterceptors();
+  const admission = createAdmission(
+    { ingest: config.ingest ?? defaultIngestDelivery },
+    // Aedes's persistence is typed loosely; it answers subscriptionsByTopic with the stored subscriptions.
+    { interceptors, subscriptions: () => (aedes as unknown as { persistence: SubscriptionLookup }).persistence, metrics, logger },
+  );
 
   // Constructed, not createBroker()'d: presence needs the instance and the hooks need presence.
   const aedes = new Aedes({
@@ -107,17 +132,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       if (denied) return done(denied);
       // Refusing a Will is silent: Aedes just drops it (lib/client.js close()).
       if (presence.suppressWill(client, packet)) return done(new Error('will suppressed: device still connected'));
-      const intercept = client ? interceptors.match(packet.topic) : undefined;
-      if (!intercept || !client) return done(null);
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      intercept({ topic: packet.topic, payload, qos: packet.qos, clientId: client.id }).then(
-        () => done(null),
-        (err: Error) => {
-          metrics.publishesRefused.inc();
-          logger.warn({ clientId: client.id, topic: packet.topic, err: err.message }, 'publish not taken, closing without PUBACK; the client will resend');
-          done(err);
-        },
-      );
+      admission.admit(client, packet, done);
     },
     authorizeSubscribe: acl.authorizeSubscribe,
     authorizeForward: acl.authorizeForward,
@@ -156,10 +171,16 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   await aedes.listen();
 
   const handle = (conn: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
-    guardFrames(conn, config.maxFrameBytes, () => {
-      metrics.connectionsRefused.inc({ reason: 'frame_too_large' });
-      const client = (conn as { client?: Client }).client;
-      logger.warn({ clientId: client?.id ?? undefined, maxFrameBytes: config.maxFrameBytes }, 'connection closed: packet too large');
+    const clientId = () => (conn as { client?: Client }).client?.id ?? undefined;
+    guardFrames(conn, config.maxFrameBytes, {
+      onTooLarge() {
+        metrics.connectionsRefused.inc({ reason: 'frame_too_large' });
+        logger.warn({ clientId: clientId(), maxFrameBytes: config.maxFrameBytes }, 'connection closed: packet too large');
+      },
+      onInvalidString() {
+        metrics.connectionsRefused.inc({ reason: 'invalid_string' });
+        logger.warn({ clientId: clientId() }, 'connection closed: a topic, filter, client id or user name is not well-formed UTF-8 or holds U+0000 (MQTT 3.1.1 §1.5.3)');
+      },
     });
     aedes.handle(conn, req);
   };
@@ -171,6 +192,12 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // Nothing new is admitted from here on; what ingest already holds is answered first, so a
+      // publish taken during shutdown still gets its PUBACK and nothing is acknowledged after.
+      await admission.drain(CLOSE_TIMEOUT_MS);
+      // mqtt-packet corks the socket and writes on the next tick: let the last PUBACKs reach the
+      // kernel before the sockets are destroyed.
+      await new Promise((resolve) => setImmediate(resolve));
       presence.stop();
       clearInterval(sweep);
       // Destroying the sockets lets Aedes see every client go; aedes.close() then closes what is
@@ -191,25 +218,43 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       logger.info('broker closed');
     })());
 
-  try {
-    listeners.push(await listenTcp(config.host, config.port, handle));
-    listeners.push(await listenWebSocket(config.host, config.wsPort, config.maxFrameBytes, handle));
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  const [tcp, ws] = listeners as [Listener, Listener];
-  logger.info({ host: config.host, tcpPort: tcp.port, wsPort: ws.port }, 'broker listening');
+  let opening: Promise<void> | undefined;
+  const open = (): Promise<void> =>
+    (opening ??= (async () => {
+      if (closing) throw new Error('the broker is closed');
+      // Admitting first: the first CONNECT may arrive before listen() has even called back.
+      admission.open();
+      try {
+        listeners.push(await listenTcp(config.host, config.port, handle));
+        listeners.push(await listenWebSocket(config.host, config.wsPort, config.maxFrameBytes, handle));
+      } catch (err) {
+        await close();
+        throw err;
+      }
+      logger.info({ host: config.host, tcpPort: listeners[0]?.port, wsPort: listeners[1]?.port }, 'broker listening');
+    })());
 
   return {
     aedes,
-    tcpPort: tcp.port,
-    wsPort: ws.port,
+    get tcpPort() { return listeners[0]?.port ?? 0; },
+    get wsPort() { return listeners[1]?.port ?? 0; },
+    open,
     connectedDevices: () => presence.onlineDevices(),
     interceptPublish: (filters, handler) => interceptors.set(filters, handler),
     onPresence(listener) {
       presenceListeners.add(listener);
       return () => presenceListeners.delete(listener);
+    },
+    disconnect(principal) {
+      let n = 0;
+      for (const client of [...live]) {
+        const p = principalOf(client);
+        if (!p || p.kind !== principal.kind || principalName(p) !== principal.name) continue;
+        client.close();
+        n++;
+      }
+      if (n > 0) logger.info({ ...principal, connections: n }, 'principal disconnected');
+      return n;
     },
     close,
   };

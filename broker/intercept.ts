@@ -16,7 +16,7 @@ export interface InterceptedPublish {
 export type PublishInterceptor = (message: InterceptedPublish) => Promise<void>;
 
 /**
- * "PUBACK means durable" (issue 3): Aedes writes the PUBACK of a QoS 1 PUBLISH only after
+ * "PUBACK means durable": Aedes writes the PUBACK of a QoS 1 PUBLISH only after
  * `authorizePublish` calls back (lib/handlers/publish.js runs authorizePublish, then enqueuePublish),
  * so an interceptor awaited there holds the acknowledgement until ingest has the message on disk.
  */
@@ -30,6 +30,10 @@ export function createInterceptors() {
       return () => {
         if (current === entry) current = undefined;
       };
+    },
+    /** Whether an interceptor is installed. */
+    installed(): boolean {
+      return current !== undefined;
     },
     /** The interceptor for this topic, if any. */
     match(topic: string): PublishInterceptor | undefined {

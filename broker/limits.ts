@@ -86,16 +86,19 @@ export function createRateLimitPreConnect(limiter: ConnectRateLimiter, onRefused
 /** Aedes options that bound what one connection may cost us. */
 export function connectionLimits(config: { drainTimeoutMs: number }) {
   return {
-    // §3.1.2.10 allows Keep Alive up to 65,535 s (18 h); a dead device would hold its session and
-    // keep its status `online` that long. One hour is far above any battery device's interval.
-    // With a limit set Aedes refuses keepalive 0 (never time out) and anything above it (CONNACK 6).
-    keepaliveLimit: 3600,
+    // Keep Alive: every value is valid. §3.1.2.10 makes 0 "the keep alive mechanism is turned
+    // off" and allows up to 65,535 s; a server may close a client that stays silent for 1.5× its
+    // value (§3.1.2-24, which Aedes does), but MQTT 3.1.1 gives it no way to refuse or shorten one:
+    // Aedes's `keepaliveLimit` answers with return code 6, which §3.2.2.3 reserves. So no limit
+    // here; a peer that vanishes without a FIN is found by TCP keepalive instead (listeners.ts),
+    // and a device that stops reporting by the alerts engine's offline rule.
+    keepaliveLimit: 0,
     // A TCP connection that never sends CONNECT is closed after 10 s (§3.1: the first packet
     // must be CONNECT; the spec leaves the wait to the server).
     connectTimeout: 10_000,
     // A subscriber that stops reading would otherwise stall delivery to everyone (see Aedes docs).
     drainTimeout: config.drainTimeoutMs,
-    // Client ids are `{device id}` or `{device id}-{suffix}`; ids are up to 64 characters.
+    // Client ids are `{id}` or `{id}:{suffix}`; ids are up to 64 characters.
     maxClientsIdLength: 128,
   };
 }

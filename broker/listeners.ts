@@ -13,6 +13,8 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 
 /** Largest fixed header (§2.2: one byte + four of Remaining Length). */
 const MAX_FIXED_HEADER = 5;
+/** Idle time before the first TCP keepalive probe. */
+const TCP_KEEPALIVE_IDLE_MS = 60_000;
 
 export interface Listener {
   readonly port: number;
@@ -43,6 +45,10 @@ export async function listenTcp(host: string, port: number, handle: ConnectionHa
     socket.once('close', () => sockets.delete(socket));
     // MQTT is request/response on small packets; Nagle would delay every PUBACK by up to 40 ms.
     socket.setNoDelay(true);
+    // Keep Alive 0 turns MQTT's own liveness check off (§3.1.2.10): TCP keepalive still finds a
+    // peer that vanished without a FIN (power cut, NAT timeout), after the idle time plus the
+    // kernel's probes, and Aedes then sees the socket close and publishes the client's Will.
+    socket.setKeepAlive(true, TCP_KEEPALIVE_IDLE_MS);
     handle(socket);
   });
   const actual = await listen(server, host, port);
@@ -72,6 +78,8 @@ export async function listenWebSocket(host: string, port: number, maxFrameBytes:
     clientTracking: true,
   });
   wss.on('connection', (ws, req) => {
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true, TCP_KEEPALIVE_IDLE_MS);
     const stream = createWebSocketStream(ws);
     // Errors are handled by Aedes once it owns the stream; this covers the moment before.
     stream.on('error', () => undefined);

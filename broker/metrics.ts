@@ -7,11 +7,27 @@ export interface BrokerMetrics {
   readonly authFailures: Counter<'reason'>;
   readonly aclDenied: Counter<'action'>;
   readonly connectionsRefused: Counter<'reason'>;
-  readonly publishesRefused: Counter<string>;
+  readonly publishesRefused: Counter<'reason'>;
 }
 
 export type AuthFailureReason = 'missing_credentials' | 'bad_credentials' | 'will_topic' | 'error';
-export type RefusalReason = 'rate_limit' | 'frame_too_large' | 'client_id';
+export type RefusalReason = 'rate_limit' | 'frame_too_large' | 'invalid_string' | 'client_id' | 'unavailable';
+/**
+ * Why a PUBLISH was refused (connection closed without PUBACK, §3.3.5):
+ *   unavailable    — the broker is starting or stopping, or nothing would take the message yet
+ *                    (no ingest attached; in the `broker` role, no ingest subscription);
+ *   ingest_refused — ingest could not take it (spool full or closed, a consumer failed);
+ *   retain         — a device asked the broker to retain telemetry;
+ *   bad_status     — a device's status was neither `online` nor `offline`.
+ */
+export type PublishRefusalReason = 'unavailable' | 'ingest_refused' | 'retain' | 'bad_status';
+const publishRefusalReasons: readonly PublishRefusalReason[] = ['unavailable', 'ingest_refused', 'retain', 'bad_status'];
+
+/** Every reason present from the start, at 0, so a dashboard can tell "none" from "not exported". */
+function zeroed<T extends Counter<string>>(c: T, reasons: readonly string[]): T {
+  for (const reason of reasons) c.inc({ reason }, 0);
+  return c;
+}
 
 export function createBrokerMetrics(registry: Registry): BrokerMetrics {
   // Get-or-create, so that a broker restarted in the same process (tests, a supervisor) keeps
@@ -27,13 +43,13 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
     aclDenied: counter('anju_broker_acl_denied_total', 'PUBLISH or SUBSCRIBE refused by the topic ACL.', ['action']),
     connectionsRefused: counter(
       'anju_broker_connections_refused_total',
-      'Connections closed by broker limits: rate_limit, frame_too_large, client_id.',
+      'Connections refused or closed by the broker: rate_limit, frame_too_large, invalid_string (ill-formed UTF-8 or U+0000), client_id, unavailable (CONNACK 3 while starting or stopping).',
       ['reason'],
     ),
-    publishesRefused: counter(
+    publishesRefused: zeroed(counter(
       'anju_broker_publishes_refused_total',
-      'PUBLISHes ingest could not take (e.g. spool quota full): connection closed without PUBACK so the client resends.',
-      [],
-    ),
+      'PUBLISHes refused, connection closed without PUBACK so the client resends: unavailable (starting, stopping, no ingest), ingest_refused (spool full), retain, bad_status.',
+      ['reason'],
+    ), publishRefusalReasons),
   };
 }

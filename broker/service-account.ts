@@ -9,7 +9,7 @@ import type { ServiceAccount } from './contracts.js';
 export async function serviceAccountFromPassword(
   username: string,
   password: string,
-  patterns: { publish?: readonly string[]; subscribe?: readonly string[] },
+  patterns: { publish?: readonly string[]; subscribe?: readonly string[]; deny?: readonly string[] },
 ): Promise<ServiceAccount> {
   // Same alphabet as device ids: it is used as a client id prefix and appears in logs.
   if (!isValidId(username)) throw new Error(`invalid service account username: ${JSON.stringify(username)}`);
@@ -19,5 +19,6 @@ export async function serviceAccountFromPassword(
     passwordHash: await hashSecret(password),
     publish: [...(patterns.publish ?? [])],
     subscribe: [...(patterns.subscribe ?? [])],
+    deny: [...(patterns.deny ?? [])],
   };
 }

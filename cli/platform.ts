@@ -4,15 +4,15 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { createApp } from '../api/app.js';
 import { ensureAdminToken } from '../api/bootstrap.js';
-import { createBroker, serviceAccountFromPassword, type AnjuBroker } from '../broker/index.js';
+import { createBroker, defaultIngestDelivery, type AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
-import { topics } from '../core/index.js';
+import { ingestAccountRights, topics } from '../core/index.js';
 import { createFleet } from '../devices-sim/index.js';
 import {
   anjuTelemetryRoute, createDefaultTopicMapper, createInProcessSource, createMqttClientSource, createPipeline, createRejectLog,
   createTopicMapper, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache } from '../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { startAlerts } from './alerts.js';
 import { startOpsExport } from './ops-export.js';
@@ -32,14 +32,20 @@ export interface RunningPlatform {
 
 /**
  * The composition root: builds each part with its config and dependencies, in the order the data
- * flows, and stops them in reverse so nothing in flight is lost (sources first, then the writer's
- * flush, then the store).
+ * flows, and opens the broker's listeners last, once everything a publish needs (ingest, spool,
+ * store, latest cache, alerts) is attached. It stops in the opposite order so nothing in flight is
+ * lost: first what brings messages in (the demo fleet, then the broker — which refuses new
+ * publishes and answers those in flight — then the ingest source), then the parts in reverse (the
+ * writer's flush before the store).
  */
 export async function startPlatform(config: AnjuConfig, role: Role, deps: { logger: Logger }): Promise<RunningPlatform> {
   const { logger } = deps;
+  /** What brings messages in, stopped first, in this order. */
+  const inputs: Array<() => Promise<void>> = [];
+  /** The parts, stopped after the inputs, in reverse start order. */
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
-    for (const fn of stops.reverse()) {
+    for (const fn of [...inputs.splice(0), ...stops.splice(0).reverse()]) {
       // Bounded: a store that never recovers must not keep the process from exiting.
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timed out after 20 s')), 20_000); });
@@ -61,29 +67,49 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
     const db = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
     stops.push(() => db.close());
-    const directory = createDeviceDirectory({ state: db.state });
+    // A device and a service account never share an id: the MQTT username names one principal.
+    const directory = createDeviceDirectory({ state: db.state, isTaken: (id) => serviceAccounts.get(id) !== undefined });
+    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts, isTaken: (id) => directory.get(id) !== undefined });
     await directory.load();
+    await serviceAccounts.load();
 
     const runSim = config.sim ?? role === 'all';
     const fleetCredentials = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : [];
 
     let broker: AnjuBroker | undefined;
     if (role === 'all' || role === 'broker') {
-      const serviceAccounts = config.ingest.password
-        ? [await serviceAccountFromPassword(config.ingest.username, config.ingest.password, {
-            publish: ['anju/#'],
-            subscribe: [topics.allTelemetry, topics.allStatus, 'anju/alerts/#', '$SYS/#'],
-          })]
-        : [];
+      // The ingest account exists exactly while ANJU_INGEST_PASSWORD is set (its rights: core/service-accounts.ts).
+      await serviceAccounts.syncFromEnvironment(config.ingest.password
+        ? [{ id: config.ingest.username, password: config.ingest.password, rights: ingestAccountRights }]
+        : []);
       broker = await createBroker(
-        { host: config.mqtt.host, port: config.mqtt.port, wsPort: config.mqtt.wsPort, maxFrameBytes: Math.max(256 * 1024, config.mqtt.maxPayloadBytes * 4), connectRatePerMinute: config.mqtt.connectRatePerMinute, drainTimeoutMs: 30_000 },
-        { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccounts }, logger: logger.child({ part: 'broker' }), metrics },
+        {
+          host: config.mqtt.host, port: config.mqtt.port, wsPort: config.mqtt.wsPort, maxFrameBytes: Math.max(256 * 1024, config.mqtt.maxPayloadBytes * 4),
+          connectRatePerMinute: config.mqtt.connectRatePerMinute, drainTimeoutMs: 30_000,
+          // `all` ingests in this process; the `broker` role's ingest is a hub's persistent session.
+          ingest: role === 'broker' ? { via: 'subscribers', topics: [topics.allTelemetry] } : defaultIngestDelivery,
+        },
+        {
+          policy: {
+            authenticateDevice: (id, secret) => directory.verify(id, secret),
+            serviceAccount: (username) => {
+              const a = serviceAccounts.get(username);
+              return a && { username: a.id, passwordHash: a.secretHash, publish: a.publish, subscribe: a.subscribe, deny: a.deny };
+            },
+          },
+          logger: logger.child({ part: 'broker' }), metrics,
+        },
       );
       const b = broker;
-      stops.push(() => b.close());
+      // A deleted account, or one with a new secret, keeps no connection opened with the old one.
+      serviceAccounts.onChange((id, change) => {
+        if (change === 'deleted' || change === 'secret_rotated') b.disconnect({ kind: 'service', name: id });
+      });
+      inputs.push(() => b.close());
     }
 
     if (role === 'broker') {
+      await broker?.open();
       const urls = { mqtt: `mqtt://${displayHost(config.mqtt.host)}:${broker?.tcpPort}`, ws: `ws://${displayHost(config.mqtt.host)}:${broker?.wsPort}/mqtt` };
       return { role, urls, stop };
     }
@@ -134,7 +160,9 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       );
     }
     await source.start((m) => pipeline.handle(m));
-    stops.push(() => source.stop());
+    inputs.push(() => source.stop());
+    // Everything a publish needs is attached: only now may devices connect.
+    await broker?.open();
 
     const devicesGauge = new Gauge({ name: 'anju_broker_connected_devices', help: 'Devices connected to the embedded broker.', registers: [metrics], collect() { this.set(broker?.connectedDevices() ?? 0); } });
     void devicesGauge;
@@ -144,6 +172,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       { http: { bodyLimit: 64 * 1024 } },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine }, reports: reports.api,
+        ...(broker ? { serviceAccounts } : {}),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );
@@ -158,7 +187,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
         { devices: fleetCredentials, logger: logger.child({ part: 'sim' }) },
       );
       await fleet.start();
-      stops.push(() => fleet.stop());
+      inputs.unshift(() => fleet.stop());
     }
 
     const urls = {

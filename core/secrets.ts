@@ -35,6 +35,16 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+/**
+ * Costs what `verifySecret` costs and always answers false. For a username that does not exist:
+ * answering at once would tell an attacker which device ids and account names do (2.6 ms for an
+ * unknown id against 52 ms for a known one with a wrong secret).
+ */
+export async function verifyNothing(secret: string): Promise<false> {
+  await scryptAsync(secret, randomBytes(16), N, r, p);
+  return false;
+}
+
 /** A new random secret: 24 bytes, base64url (32 characters). */
 export function generateSecret(): string {
   return randomBytes(24).toString('base64url');

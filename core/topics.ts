@@ -22,6 +22,27 @@ export const topics = {
 
 export type DeviceTopicKind = 'telemetry' | 'status' | 'commands';
 
+/**
+ * The channels a device itself publishes on: its readings, and its presence (its Will, or a birth
+ * message). Exact names, case-sensitive (MQTT 3.1.1 §4.7.3: topics are compared byte by byte).
+ */
+export const devicePublishChannels = ['telemetry', 'status'] as const;
+
+/** What a device says on its status channel (DESIGN §3), the broker's own presence vocabulary. */
+export const presenceStates = ['online', 'offline'] as const;
+
+/**
+ * Whether `filter` is a well-formed MQTT topic filter (§4.7.1): non-empty, no U+0000 (§4.7.3),
+ * `#` only as the whole last level, `+` only as a whole level. Bounded to 256 characters, which is
+ * far above any topic Anju or a bridge uses.
+ */
+export function isValidTopicFilter(filter: string): boolean {
+  if (filter.length === 0 || filter.length > 256 || filter.includes('\u0000')) return false;
+  const levels = filter.split('/');
+  return levels.every((level, i) =>
+    level === '#' ? i === levels.length - 1 : level === '+' || (!level.includes('#') && !level.includes('+')));
+}
+
 /** `devices/{id}/{telemetry|status|commands...}` → its parts, or undefined for any other topic. */
 export function parseDeviceTopic(topic: string): { device: string; channel: DeviceTopicKind; rest: string[] } | undefined {
   const parts = topic.split('/');

@@ -8,6 +8,7 @@ import { telemetryRoutes } from './api/devices/telemetry.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
 import { reportRoutes } from './api/reports/index.js';
 import { ruleRoutes } from './api/rules/index.js';
+import { serviceAccountRoutes } from './api/service-accounts/index.js';
 import { sessionRoutes } from './api/session/index.js';
 import { siteRoutes } from './api/sites/index.js';
 import { siteViewRoutes } from './api/sites/overview.js';
@@ -40,6 +41,8 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
     await app.register(alertExportRoutes, { prefix: '/api', ...alertOpts });
     await app.register(ruleRoutes, { prefix: '/api/rules', ...alertOpts });
   }
+  // MQTT service accounts only where the composition root runs the embedded broker they log in to.
+  if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });
   // Reports only where the composition root provides them.
   if (deps.reports) await app.register(reportRoutes, { prefix: '/api/reports', ...opts, reports: deps.reports });
 }

@@ -177,7 +177,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const devices = await provisionDetectors(directory, publishers);
   const broker = await createBroker(
     { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: Math.max(256 * 1024, config.mqtt.maxPayloadBytes * 4), connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
-    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccounts: [] }, logger, metrics },
+    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccount: () => undefined }, logger, metrics },
   );
 
   const storedLat = new Latencies();
@@ -204,6 +204,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   );
   const source = createInProcessSource({}, { broker });
   await source.start((m) => pipe.handle(m));
+  await broker.open();
   const token = randomBytes(24).toString('base64url');
   await ensureAdminToken(token, { state: db.state });
   const app = await createApp(

@@ -259,7 +259,7 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     }
     const broker = await createBroker(
       { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 256 * 1024, connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
-      { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccounts: [] }, logger, metrics },
+      { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccount: () => undefined }, logger, metrics },
     );
     scope.hold('broker', () => broker.close());
     const lat = new Latencies();
@@ -281,6 +281,7 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     });
     const source = createInProcessSource({}, { broker });
     await source.start((m) => pipe.handle(m));
+    await broker.open();
     scope.hold('ingest source', () => source.stop());
 
     const rss = rssSampler();

@@ -105,7 +105,7 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   const metrics = new Registry();
   const broker = await createBroker(
     { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 256 * 1024, connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
-    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccounts: [] }, logger, metrics },
+    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccount: () => undefined }, logger, metrics },
   );
   const lat = new Latencies();
   let lastAt = 0;
@@ -122,6 +122,7 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   });
   const source = createInProcessSource({}, { broker });
   await source.start((m) => pipe.handle(m));
+  await broker.open();
 
   const rss = rssSampler();
   const { acked, errors, connectedAt: started } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices, rate);

@@ -110,6 +110,15 @@ export const migrations: readonly { readonly version: number; readonly descripti
         baseline_from_ts BIGINT, baseline_to_ts BIGINT, created_at BIGINT NOT NULL, origin VARCHAR NOT NULL, data VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 4,
+    description: 'MQTT service accounts (storage/embedded/service-accounts.ts)',
+    sql: [
+      `CREATE TABLE service_accounts (
+        id VARCHAR PRIMARY KEY, publish VARCHAR NOT NULL, subscribe VARCHAR NOT NULL, deny VARCHAR NOT NULL,
+        origin VARCHAR NOT NULL, created_at BIGINT NOT NULL, secret_set_at BIGINT NOT NULL, secret_hash VARCHAR NOT NULL)`,
+    ],
+  },
 ];
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Device, DeviceInput, DevicePatch } from '../../core/index.js';
-import { generateSecret, hashSecret, verifySecret } from '../../core/secrets.js';
+import { generateSecret, hashSecret, verifyNothing, verifySecret } from '../../core/secrets.js';
 import { DuplicateError, type DeviceDirectory, type StateStore } from './contract.js';
 
 /**
@@ -14,7 +14,12 @@ const VERIFY_CACHE_MAX = 10_000;
 
 const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 
-export function createDeviceDirectory(deps: { state: StateStore; clock?: () => number }): DeviceDirectory {
+export function createDeviceDirectory(deps: {
+  state: StateStore;
+  clock?: () => number;
+  /** True when the id belongs to something else that authenticates with it (a service account). */
+  isTaken?: (id: string) => boolean;
+}): DeviceDirectory {
   const { state } = deps;
   const clock = deps.clock ?? Date.now;
   const devices = new Map<string, Device>();
@@ -78,6 +83,7 @@ export function createDeviceDirectory(deps: { state: StateStore; clock?: () => n
 
     async create(input: DeviceInput) {
       if (devices.has(input.id)) throw new DuplicateError(`device ${input.id} already exists`);
+      if (deps.isTaken?.(input.id)) throw new DuplicateError(`${input.id} is a service account; a device needs an id of its own (the MQTT username names one principal)`);
       await ensurePlace(input.site, input.building);
       const secret = generateSecret();
       const gen = generation.get(input.id) ?? 0;
@@ -111,8 +117,12 @@ export function createDeviceDirectory(deps: { state: StateStore; clock?: () => n
       return secret;
     },
     async verify(id, secret) {
-      // Unknown ids are refused without scrypt: a flood of made-up ids must not cost CPU.
-      if (!devices.has(id)) return false;
+      // An unknown id costs the same lookup and scrypt as a wrong secret, so the answer time does
+      // not tell which ids exist; the broker's per-IP connect rate bounds what a flood can cost.
+      if (!devices.has(id)) {
+        await state.getDeviceSecretHash(id);
+        return verifyNothing(secret);
+      }
       const key = `${id}\u0000${digest(secret)}`;
       const now = clock();
       const hit = verified.get(key);

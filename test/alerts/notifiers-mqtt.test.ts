@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm, AlarmEvent } from '../../alerts/contracts.js';
 import { createMqttNotifier, type Notifier } from '../../alerts/notifiers/index.js';
-import { createBroker, serviceAccountFromPassword, type AnjuBroker } from '../../broker/index.js';
+import { createBroker, serviceAccountFromPassword, staticServiceAccounts, type AnjuBroker } from '../../broker/index.js';
 
 /** The MQTT notifier through the real Aedes broker to a real subscribed service account. */
 
@@ -22,9 +22,11 @@ describe('mqtt notifier', () => {
   beforeAll(async () => {
     const account = await serviceAccountFromPassword('alerts-bms', 'bms-pw', { subscribe: ['anju/alerts/#'] });
     broker = await createBroker(
-      { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 64 * 1024, connectRatePerMinute: 1000, drainTimeoutMs: 5000 },
-      { policy: { authenticateDevice: async () => false, serviceAccounts: [account] }, logger: pino({ level: 'silent' }), metrics: new Registry() },
+      // No telemetry here: a broker with no ingest topics is ready as soon as it is open.
+      { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 64 * 1024, connectRatePerMinute: 1000, drainTimeoutMs: 5000, ingest: { via: 'interceptor', topics: [] } },
+      { policy: { authenticateDevice: async () => false, serviceAccount: staticServiceAccounts([account]) }, logger: pino({ level: 'silent' }), metrics: new Registry() },
     );
+    await broker.open();
     notifier = createMqttNotifier({}, { publish: (packet, done) => broker.aedes.publish(packet, done), logger: pino({ level: 'silent' }), metrics });
   });
   afterAll(async () => {
@@ -34,7 +36,7 @@ describe('mqtt notifier', () => {
 
   it('publishes alarm events on anju/alerts/{site}/{type}, QoS 1, not retained; skips plain repeats', async () => {
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.tcpPort}`, {
-      protocolVersion: 4, reconnectPeriod: 0, username: 'alerts-bms', password: 'bms-pw', clientId: 'alerts-bms-1',
+      protocolVersion: 4, reconnectPeriod: 0, username: 'alerts-bms', password: 'bms-pw', clientId: 'alerts-bms:1',
     });
     try {
       const got: Array<{ topic: string; payload: Record<string, unknown>; qos: number; retain: boolean }> = [];

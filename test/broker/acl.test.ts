@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mayPublish, maySubscribe } from '../../broker/index.js';
 import type { ServiceAccount } from '../../broker/index.js';
-import { INGEST, OPS, closedByBroker, device, granted, nextMessage, startBroker } from './harness.js';
+import { BMS, INGEST, OPS, closedByBroker, device, granted, nextMessage, startBroker } from './harness.js';
 import type { TestBroker } from './harness.js';
 
 const SUBACK_FAILURE = 128; // MQTT 3.1.1 §3.9.3
@@ -34,7 +34,21 @@ describe('broker ACL over MQTT', () => {
     await Promise.all([watcher.endAsync(), d2.endAsync()]);
   });
 
-  it('lets a device publish under its own subtree', async () => {
+  it('refuses anything under its own subtree but its telemetry and status channels — never acknowledged and dropped', async () => {
+    const before = await t.metric('anju_broker_acl_denied_total', { action: 'publish' });
+    const typos = ['devices/d1/Telemetry', 'devices/d1/telemetry/x', 'devices/d1/data', 'devices/d1/telemetry/', 'devices/d1/commands/ack', 'devices/d1'];
+    for (const topic of typos) {
+      const d1 = await t.connect(device('d1'));
+      const closed = closedByBroker(d1);
+      let acked = false;
+      void d1.publishAsync(topic, '{"smoke":0.01}', { qos: 1 }).then(() => { acked = true; }, () => undefined);
+      await closed;
+      expect(acked, topic).toBe(false);
+    }
+    expect(await t.metric('anju_broker_acl_denied_total', { action: 'publish' })).toBe(before + typos.length);
+  });
+
+  it('lets a device publish on its own telemetry channel', async () => {
     const watcher = await ingest();
     await watcher.subscribeAsync('devices/d1/telemetry', { qos: 1 });
     const d1 = await t.connect(device('d1'));
@@ -86,9 +100,42 @@ describe('broker ACL over MQTT', () => {
     const ops = await t.connect({ clientId: 'ops', username: OPS.username, password: OPS.password });
     expect(await granted(ops, '$SYS/+/new/clients', 0)).toEqual([0]);
     const announced = new Promise<string>((resolve) => ops.on('message', (topic, payload) => topic.endsWith('/new/clients') && resolve(payload.toString())));
-    const d2 = await t.connect(device('d2', { clientId: 'd2-sys' }));
-    expect(await announced).toBe('d2-sys');
+    const d2 = await t.connect(device('d2', { clientId: 'd2:sys' }));
+    expect(await announced).toBe('d2:sys');
     await Promise.all([ops.endAsync(), d2.endAsync()]);
+  });
+});
+
+describe('service-account deny filters win over publish and subscribe', () => {
+  let t: TestBroker;
+  beforeAll(async () => {
+    t = await startBroker();
+  });
+  afterAll(() => t.close());
+
+  it('withholds denied topics from a granted wider subscription, refuses subscriptions inside a deny filter', async () => {
+    const bms = await t.connect({ clientId: 'bms', username: BMS.username, password: BMS.password });
+    expect(await granted(bms, ['devices/#', 'devices/d2/#', 'devices/d2/telemetry', 'devices/d1/telemetry'])).toEqual([1, SUBACK_FAILURE, SUBACK_FAILURE, 1]);
+    const seen: string[] = [];
+    bms.on('message', (topic) => seen.push(topic));
+    const d1 = await t.connect(device('d1'));
+    const d2 = await t.connect(device('d2'));
+    await d2.publishAsync('devices/d2/telemetry', '{"fill":1}', { qos: 1 });
+    const got = nextMessage(bms, 'devices/d1/telemetry');
+    await d1.publishAsync('devices/d1/telemetry', '{"smoke":0.01}', { qos: 1 });
+    await got;
+    // d1's message came on the same connection after d2's would have: d2's (and its status) was withheld.
+    expect(seen).toContain('devices/d1/telemetry');
+    expect(seen.filter((topic) => topic.startsWith('devices/d2/'))).toEqual([]);
+    await Promise.all([d1.endAsync(), d2.endAsync()]);
+  });
+
+  it('refuses a publish a deny filter matches, even inside its publish filters', async () => {
+    const bms = await t.connect({ clientId: 'bms:cmd', username: BMS.username, password: BMS.password });
+    await bms.publishAsync('devices/d1/commands/silence', '{}', { qos: 1 });
+    expect(bms.connected).toBe(true);
+    bms.publish('devices/d1/commands/reboot', '{}', { qos: 1 });
+    await closedByBroker(bms);
   });
 });
 
@@ -97,10 +144,13 @@ describe('ACL decisions', () => {
   const d1 = { kind: 'device', deviceId: 'd1' } as const;
   const svc = { kind: 'service', account } as const;
 
-  it('devices publish strictly under devices/{id}/', () => {
+  it('devices publish on their own telemetry and status channels only', () => {
     expect(mayPublish(d1, 'devices/d1/telemetry')).toBe(true);
     expect(mayPublish(d1, 'devices/d1/status')).toBe(true);
     expect(mayPublish(d1, 'devices/d1')).toBe(false);
+    expect(mayPublish(d1, 'devices/d1/Telemetry')).toBe(false);
+    expect(mayPublish(d1, 'devices/d1/telemetry/')).toBe(false);
+    expect(mayPublish(d1, 'devices/d1/status/x')).toBe(false);
     expect(mayPublish(d1, 'devices/d10/telemetry')).toBe(false);
     expect(mayPublish(d1, 'devices/d2/telemetry')).toBe(false);
     expect(mayPublish(d1, '$SYS/x')).toBe(false);
@@ -122,5 +172,14 @@ describe('ACL decisions', () => {
     expect(maySubscribe(svc, 'anju/alerts/#')).toBe(true);
     expect(maySubscribe({ kind: 'service', account: { ...account, subscribe: ['#'] } }, '$SYS/#')).toBe(false);
     expect(maySubscribe({ kind: 'service', account: { ...account, subscribe: ['$SYS/#'] } }, '$SYS/+/heartbeat')).toBe(true);
+  });
+
+  it('deny filters win', () => {
+    const gate = { kind: 'service', account: { ...account, publish: ['devices/#'], subscribe: ['devices/#'], deny: ['devices/+/commands/#'] } } as const;
+    expect(mayPublish(gate, 'devices/a/telemetry')).toBe(true);
+    expect(mayPublish(gate, 'devices/a/commands/open')).toBe(false);
+    expect(maySubscribe(gate, 'devices/#')).toBe(true); // overlaps the deny filter: granted, filtered at delivery
+    expect(maySubscribe(gate, 'devices/a/commands/#')).toBe(false);
+    expect(maySubscribe(gate, 'devices/+/commands/open')).toBe(false);
   });
 });

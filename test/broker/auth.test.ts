@@ -32,27 +32,30 @@ describe('broker authentication', () => {
   });
 
   it('accepts a service account by its password', async () => {
-    const c = await t.connect({ clientId: 'ingest-1', username: INGEST.username, password: INGEST.password });
+    const c = await t.connect({ clientId: 'ingest:1', username: INGEST.username, password: INGEST.password });
     expect(c.connected).toBe(true);
     await c.endAsync();
   });
 
-  it('confines client ids to the principal namespace (code 2)', async () => {
+  it('confines client ids to the principal namespace: its id, or its id, ":" and a suffix (code 2)', async () => {
     expect(await refusal(t.connect(device('d1', { clientId: 'd2' })))).toBe(IDENTIFIER_REJECTED);
     expect(await refusal(t.connect(device('d1', { clientId: 'd10' })))).toBe(IDENTIFIER_REJECTED);
-    expect(await refusal(t.connect(device('d1', { clientId: `d1-${'x'.repeat(130)}` })))).toBe(IDENTIFIER_REJECTED);
+    expect(await refusal(t.connect(device('d1', { clientId: `d1:${'x'.repeat(130)}` })))).toBe(IDENTIFIER_REJECTED);
     expect(await refusal(t.connect({ clientId: 'd1', username: INGEST.username, password: INGEST.password }))).toBe(IDENTIFIER_REJECTED);
     expect(await refusal(t.connect({ clientId: 'ingestor', username: INGEST.username, password: INGEST.password }))).toBe(IDENTIFIER_REJECTED);
-    const suffixed = await t.connect(device('d1', { clientId: 'd1-ota' }));
+    // The former `-` separator: `d1-ota` could be another device's id, so it is not d1's any more.
+    expect(await refusal(t.connect(device('d1', { clientId: 'd1-ota' })))).toBe(IDENTIFIER_REJECTED);
+    expect(await refusal(t.connect(device('d1', { clientId: 'd1:' })))).toBe(IDENTIFIER_REJECTED);
+    const suffixed = await t.connect(device('d1', { clientId: 'd1:ota' }));
     expect(suffixed.connected).toBe(true);
     await suffixed.endAsync();
-    expect(await t.metric('anju_broker_connections_refused_total', { reason: 'client_id' })).toBe(5);
+    expect(await t.metric('anju_broker_connections_refused_total', { reason: 'client_id' })).toBe(7);
   });
 
   it('does not let one device take over another device connection', async () => {
     const victim = await t.connect(device('d2'));
     expect(await refusal(t.connect(device('d1', { clientId: 'd2' })))).toBe(IDENTIFIER_REJECTED);
-    // `d1-x` is both in d1's client-id namespace and another device's id: still no takeover.
+    // Device `d1-x` exists: its id is its own, not a client id in d1's namespace.
     const dashed = await t.connect(device('d1-x'));
     expect(await refusal(t.connect(device('d1', { clientId: 'd1-x' })))).toBe(IDENTIFIER_REJECTED);
     await new Promise((r) => setTimeout(r, 50));
@@ -73,10 +76,17 @@ describe('broker authentication', () => {
     await own.endAsync();
   });
 
-  it('clientIdAllowed: exact name or name plus "-" suffix', () => {
+  it('clientIdAllowed: exact name, or name, ":" and a 1–63 character suffix', () => {
     expect(clientIdAllowed('d1', 'd1')).toBe(true);
-    expect(clientIdAllowed('d1', 'd1-a')).toBe(true);
+    expect(clientIdAllowed('d1', 'd1:a')).toBe(true);
+    expect(clientIdAllowed('d1', 'd1:ota:2')).toBe(true);
+    expect(clientIdAllowed('d1', `d1:${'x'.repeat(63)}`)).toBe(true);
+    expect(clientIdAllowed('d1', `d1:${'x'.repeat(64)}`)).toBe(false);
+    expect(clientIdAllowed('d1', 'd1:')).toBe(false);
+    expect(clientIdAllowed('d1', 'd1-a')).toBe(false);
     expect(clientIdAllowed('d1', 'd1a')).toBe(false);
     expect(clientIdAllowed('d1', '')).toBe(false);
+    // No device id contains ":", so no client id is in two namespaces.
+    expect(clientIdAllowed('d1-x', 'd1:x') || clientIdAllowed('d1', 'd1-x:y')).toBe(false);
   });
 });

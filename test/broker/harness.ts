@@ -3,7 +3,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { hashSecret, verifySecret } from '../../core/secrets.js';
-import { createBroker, serviceAccountFromPassword } from '../../broker/index.js';
+import { createBroker, serviceAccountFromPassword, staticServiceAccounts } from '../../broker/index.js';
 import type { AnjuBroker, BrokerConfig, ServiceAccount } from '../../broker/index.js';
 
 /** Device ids → secrets known to the in-test registry. */
@@ -11,6 +11,8 @@ export const DEVICE_SECRETS: Readonly<Record<string, string>> = { d1: 'secret-on
 
 export const INGEST = { username: 'ingest', password: 'ingest-pw' } as const;
 export const OPS = { username: 'ops', password: 'ops-pw' } as const;
+/** A building-management gateway: reads every device, commands them, but never reboots one and never sees d2. */
+export const BMS = { username: 'bms', password: 'bms-pw' } as const;
 
 let fixtures: Promise<{ hashes: Map<string, string>; accounts: ServiceAccount[] }> | undefined;
 
@@ -25,6 +27,11 @@ function loadFixtures() {
         subscribe: ['devices/+/telemetry', 'devices/+/status'],
       }),
       await serviceAccountFromPassword(OPS.username, OPS.password, { subscribe: ['$SYS/#', 'devices/#'] }),
+      await serviceAccountFromPassword(BMS.username, BMS.password, {
+        publish: ['devices/+/commands/#'],
+        subscribe: ['devices/#'],
+        deny: ['devices/+/commands/reboot', 'devices/d2/#'],
+      }),
     ];
     return { hashes, accounts };
   })();
@@ -42,7 +49,12 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {
+/**
+ * A broker on ephemeral ports, open. Unless `ingest: false`, a pass-through interceptor stands in
+ * for ingest (every telemetry message taken at once), so tests about auth or the ACL see telemetry
+ * acknowledged and forwarded as with a working ingest; tests about admission install their own.
+ */
+export async function startBroker(overrides: Partial<BrokerConfig> = {}, options: { ingest?: boolean } = {}): Promise<TestBroker> {
   const { hashes, accounts } = await loadFixtures();
   const registry = new Registry();
   const broker = await createBroker(
@@ -53,12 +65,14 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promis
           const hash = hashes.get(id);
           return hash !== undefined && verifySecret(secret, hash);
         },
-        serviceAccounts: accounts,
+        serviceAccount: staticServiceAccounts(accounts),
       },
       logger: pino({ level: 'silent' }),
       metrics: registry,
     },
   );
+  if (options.ingest !== false) broker.interceptPublish(['#'], async () => undefined);
+  await broker.open();
   const url = `mqtt://127.0.0.1:${broker.tcpPort}`;
   const wsUrl = `ws://127.0.0.1:${broker.wsPort}`;
   const clients = new Set<MqttClient>();

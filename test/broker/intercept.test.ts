@@ -4,7 +4,7 @@ import { DEVICE_SECRETS, INGEST, startBroker, type TestBroker } from './harness.
 /** "PUBACK means durable": the broker acknowledges a QoS 1 PUBLISH only once ingest has taken it. */
 describe('publish interception before the PUBACK', () => {
   let t: TestBroker;
-  beforeEach(async () => { t = await startBroker(); });
+  beforeEach(async () => { t = await startBroker({}, { ingest: false }); });
   afterEach(async () => { await t.close(); });
 
   const device = () => t.connect({ clientId: 'd1', username: 'd1', password: DEVICE_SECRETS.d1 });
@@ -29,7 +29,7 @@ describe('publish interception before the PUBACK', () => {
 
   it('closes the connection without a PUBACK when the interceptor refuses, and delivers nothing', async () => {
     t.broker.interceptPublish(['devices/+/telemetry'], async () => { throw new Error('spool full'); });
-    const watcher = await t.connect({ clientId: 'ingest-w', username: INGEST.username, password: INGEST.password });
+    const watcher = await t.connect({ clientId: 'ingest:w', username: INGEST.username, password: INGEST.password });
     const delivered: string[] = [];
     watcher.on('message', (topic) => delivered.push(topic));
     await watcher.subscribeAsync('devices/+/telemetry', { qos: 1 });
@@ -41,19 +41,16 @@ describe('publish interception before the PUBACK', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(acked).toBe(false);
     expect(delivered).toEqual([]);
-    expect(await t.metric('anju_broker_publishes_refused_total')).toBe(1);
+    expect(await t.metric('anju_broker_publishes_refused_total', { reason: 'ingest_refused' })).toBe(1);
   });
 
   it('does not intercept other topics, and only one interceptor may be installed', async () => {
     const seen: string[] = [];
-    const remove = t.broker.interceptPublish(['devices/+/telemetry'], async (m) => { seen.push(m.topic); });
+    t.broker.interceptPublish(['devices/+/telemetry'], async (m) => { seen.push(m.topic); });
     expect(() => t.broker.interceptPublish(['#'], async () => {})).toThrow(/already installed/);
     const client = await device();
     await client.publishAsync('devices/d1/status', 'online', { qos: 1, retain: true });
     await client.publishAsync('devices/d1/telemetry', '{}', { qos: 1 });
     expect(seen).toEqual(['devices/d1/telemetry']);
-    remove();
-    await client.publishAsync('devices/d1/telemetry', '{}', { qos: 1 });
-    expect(seen).toHaveLength(1);
   });
 });

@@ -4,21 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameScanner } from '../../broker/frame-guard.js';
 import { ConnectRateLimiter } from '../../broker/limits.js';
 import { INGEST, closedByBroker, device, nextMessage, refusal, startBroker } from './harness.js';
+import { remainingLength } from './raw.js';
 import type { TestBroker } from './harness.js';
 
 const MAX_FRAME = 4096;
-
-/** §2.2.3 variable-length encoding of a Remaining Length. */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
 
 function rawSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -94,23 +83,23 @@ describe('FrameScanner', () => {
     const stream = Buffer.concat([publish(10), publish(127), publish(128), publish(300), Buffer.from([0xc0, 0x00])]);
     for (const size of [1, 2, 3, 7, 64, stream.length]) {
       const scanner = new FrameScanner(300);
-      for (let i = 0; i < stream.length; i += size) expect(scanner.scan(stream.subarray(i, i + size))).toBe(true);
+      for (let i = 0; i < stream.length; i += size) expect(scanner.scan(stream.subarray(i, i + size))).toBe('ok');
     }
   });
 
   it('refuses a header above the limit even when its length bytes are split', () => {
     const scanner = new FrameScanner(300);
-    expect(scanner.scan(publish(5))).toBe(true);
+    expect(scanner.scan(publish(5))).toBe('ok');
     const big = Buffer.from([0x30, ...remainingLength(301)]);
     // 301 = 0xad 0x02: the first length byte (45, "more follows") is not yet over the limit…
-    expect(scanner.scan(big.subarray(0, 2))).toBe(true);
+    expect(scanner.scan(big.subarray(0, 2))).toBe('ok');
     // …the second, arriving in the next chunk, is.
-    expect(scanner.scan(big.subarray(2))).toBe(false);
+    expect(scanner.scan(big.subarray(2))).toBe('too_large');
   });
 
   it('refuses as soon as the partial length exceeds the limit, and a fifth length byte', () => {
-    expect(new FrameScanner(100).scan(Buffer.from([0x30, 0xff]))).toBe(false); // ≥ 127 already
-    expect(new FrameScanner(Number.MAX_SAFE_INTEGER).scan(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe(false);
+    expect(new FrameScanner(100).scan(Buffer.from([0x30, 0xff]))).toBe('too_large'); // ≥ 127 already
+    expect(new FrameScanner(Number.MAX_SAFE_INTEGER).scan(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe('too_large');
   });
 });
 
@@ -123,10 +112,10 @@ describe('connection rate limit', () => {
 
   it('refuses the N+1th connection from one IP within a minute', async () => {
     for (let i = 0; i < 3; i++) {
-      const c = await t.connect(device('d1', { clientId: `d1-${i}` }));
+      const c = await t.connect(device('d1', { clientId: `d1:${i}` }));
       await c.endAsync();
     }
-    expect(await refusal(t.connect(device('d1', { clientId: 'd1-3' })))).toBe("Couldn't connect to server");
+    expect(await refusal(t.connect(device('d1', { clientId: 'd1:3' })))).toBe("Couldn't connect to server");
     expect(await t.metric('anju_broker_connections_refused_total', { reason: 'rate_limit' })).toBe(1);
   });
 });

@@ -17,7 +17,7 @@ describe('presence over MQTT', () => {
   const watcher = (clientId: string) => t.connect({ clientId, username: INGEST.username, password: INGEST.password });
   /** The retained status a new subscriber gets. */
   const retainedStatus = async (id: string): Promise<string> => {
-    const w = await watcher(`ingest-r-${id}-${Math.random().toString(36).slice(2, 8)}`);
+    const w = await watcher(`ingest:r-${id}-${Math.random().toString(36).slice(2, 8)}`);
     const got = nextMessage(w, `devices/${id}/status`);
     await w.subscribeAsync(`devices/${id}/status`, { qos: 1 });
     const { payload, retain } = await got;
@@ -37,7 +37,7 @@ describe('presence over MQTT', () => {
   });
 
   it('marks a device online, then offline after a dropped connection (LWT)', async () => {
-    const w = await watcher('ingest-presence');
+    const w = await watcher('ingest:presence');
     await w.subscribeAsync('devices/d1/status', { qos: 1 });
     const online = nextMessage(w, 'devices/d1/status');
     const d1 = await t.connect(device('d1', { will: will('d1') }));
@@ -77,8 +77,8 @@ describe('presence over MQTT', () => {
 
   it('stays online while a second connection of the same device lives', async () => {
     const main = await t.connect(device('d2', { will: will('d2') }));
-    const ota = await t.connect(device('d2', { clientId: 'd2-ota', will: will('d2') }));
-    const w = await watcher('ingest-two');
+    const ota = await t.connect(device('d2', { clientId: 'd2:ota', will: will('d2') }));
+    const w = await watcher('ingest:two');
     await w.subscribeAsync('devices/d2/status', { qos: 1 });
     const seen: string[] = [];
     w.on('message', (_topic, payload, packet) => packet.retain || seen.push(payload.toString()));

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -27,4 +27,17 @@ export function requireBinary(name: string, debianPackage: string): { path?: str
 export function runSync(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 15_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs a command without blocking this process: needed when the server it talks to (an embedded
+ * broker) runs in the test process itself. `status` is null when it was killed at `timeoutMs`.
+ */
+export function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
+      resolve({ status: e ? (e.killed || typeof e.code !== 'number' ? null : e.code) : 0, stdout, stderr });
+    });
+  });
 }

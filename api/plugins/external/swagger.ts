@@ -74,6 +74,7 @@ async function swaggerPlugin(app: FastifyInstance, opts: DocsConfig): Promise<vo
         { name: 'sites', description: 'sites (residential communities) and buildings' },
         { name: 'ingest', description: 'messages ingest refused' },
         { name: 'tokens', description: 'API tokens (admin)' },
+        { name: 'service-accounts', description: 'MQTT service accounts for integrations (admin)' },
       ],
     },
     transform: jsonSchemaTransform,

@@ -1,0 +1,143 @@
+import type { Client, PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { topicMatches, topics } from '../core/topics.js';
+import type { createInterceptors } from './intercept.js';
+import type { BrokerMetrics, PublishRefusalReason } from './metrics.js';
+
+/**
+ * Admission: whether the broker may take a publish at all, and who must take it before the PUBACK.
+ *
+ * The promise is "a PUBACK means the reading is stored", at every moment. So a publish on an
+ * ingest topic is acknowledged only once something durable has it, and refused otherwise — closed
+ * without PUBACK, which is all MQTT 3.1.1 offers (§3.3.5: "MUST either make a positive
+ * acknowledgement ... or close the Network Connection"); the client resends it on reconnect:
+ * - while the broker is starting (before `open()`: no listener exists yet) or stopping (after
+ *   `close()` began), every CONNECT is answered with return code 3 "server unavailable" and every
+ *   PUBLISH refused;
+ * - `interceptor` delivery (roles `all`): ingest runs in this process and takes each message
+ *   before the PUBACK (intercept.ts). No interceptor installed — not yet, or no longer — is a
+ *   refusal, never an acknowledgement; so is an interceptor that rejects or throws;
+ * - `subscribers` delivery (role `broker`, ingest in a hub over MQTT): Aedes queues a QoS ≥ 1
+ *   message for every persistent session subscribed to it (§3.1.2.4), so a message is accepted only
+ *   when at least one such session exists. Before the hub first subscribed, nothing would keep it.
+ */
+
+export type IngestDelivery =
+  | { readonly via: 'interceptor'; readonly topics: readonly string[] }
+  | { readonly via: 'subscribers'; readonly topics: readonly string[] };
+
+/** Anju's own devices, ingested in-process: the `all` role. */
+export const defaultIngestDelivery: IngestDelivery = { via: 'interceptor', topics: [topics.allTelemetry] };
+
+type State = 'starting' | 'open' | 'closing';
+
+/** What admission needs of Aedes's persistence: persistent sessions' QoS > 0 subscriptions. */
+export interface SubscriptionLookup {
+  subscriptionsByTopic(topic: string): Promise<ReadonlyArray<{ qos: number }>>;
+}
+
+export interface Admission {
+  /** Open and, with interceptor delivery, an interceptor attached: CONNECTs are accepted. */
+  ready(): boolean;
+  /** Starts taking connections and publishes (the listeners are about to open). */
+  open(): void;
+  /** Stops taking anything; resolves once every publish in flight was taken or refused, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void>;
+  /** The end of authorizePublish, after the ACL: hands the publish on, or refuses it. */
+  admit(client: Client | null, packet: PublishPacket, done: (err: Error | null) => void): void;
+}
+
+export function createAdmission(
+  config: { ingest: IngestDelivery },
+  deps: {
+    interceptors: ReturnType<typeof createInterceptors>;
+    subscriptions: () => SubscriptionLookup;
+    metrics: BrokerMetrics;
+    logger: Logger;
+  },
+): Admission {
+  const { ingest } = config;
+  const { interceptors, metrics, logger } = deps;
+  let state: State = 'starting';
+  const inFlight = new Set<Promise<unknown>>();
+
+  const needsIngest = (topic: string) => ingest.topics.some((f) => topicMatches(f, topic));
+
+  function refuse(client: Client | null, packet: PublishPacket, reason: PublishRefusalReason, why: string, done: (err: Error | null) => void): void {
+    metrics.publishesRefused.inc({ reason });
+    // A Will refused here is dropped silently by Aedes (lib/client.js close()): nobody to tell.
+    logger.warn({ clientId: client?.id, topic: packet.topic, reason, why }, 'publish refused, closing without PUBACK; the client will resend');
+    done(new Error(why));
+  }
+
+  function intercept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
+    const handler = interceptors.match(packet.topic);
+    if (!handler) {
+      refuse(client, packet, 'unavailable', 'ingest is not attached', done);
+      return;
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    // A handler that throws instead of rejecting is a refusal as well, never an escape into Aedes.
+    const taken = new Promise<void>((resolve) => resolve(handler({ topic: packet.topic, payload, qos: packet.qos, clientId: client.id })));
+    track(taken.then(
+      () => done(null),
+      (err: unknown) => refuse(client, packet, 'ingest_refused', err instanceof Error ? err.message : String(err), done),
+    ));
+  }
+
+  /** Remembers a publish in flight until it is settled (for drain); an error of Aedes's callback is logged, not lost. */
+  function track(settled: Promise<void>): void {
+    const entry = settled.catch((err: unknown) => logger.error({ err }, 'publish admission callback failed'));
+    inFlight.add(entry);
+    void entry.finally(() => inFlight.delete(entry));
+  }
+
+  function toSubscribers(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
+    track(deps.subscriptions().subscriptionsByTopic(packet.topic).then(
+      (subs) => {
+        if (subs.some((s) => s.qos > 0)) done(null);
+        else refuse(client, packet, 'unavailable', 'no ingest subscription would receive it', done);
+      },
+      (err: unknown) => refuse(client, packet, 'unavailable', `subscription lookup failed: ${String(err)}`, done),
+    ));
+  }
+
+  return {
+    ready: () => state === 'open' && (ingest.via !== 'interceptor' || ingest.topics.length === 0 || interceptors.installed()),
+    open() {
+      if (state === 'starting') state = 'open';
+    },
+    async drain(timeoutMs) {
+      state = 'closing';
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          logger.warn({ inFlight: inFlight.size, timeoutMs }, 'publishes still in flight at shutdown; they were not acknowledged');
+          resolve();
+        }, timeoutMs);
+        timer.unref();
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
+      clearTimeout(timer);
+    },
+    admit(client, packet, done) {
+      if (state !== 'open' && (client === null || client.closed)) {
+        // The Will of a connection the broker itself is closing (shutdown): dropped, as the
+        // broker's own presence is, without a warning per device.
+        done(new Error('broker is stopping'));
+        return;
+      }
+      if (state !== 'open') {
+        refuse(client, packet, 'unavailable', state === 'starting' ? 'broker is starting' : 'broker is stopping', done);
+        return;
+      }
+      // No client: a persisted Will of a connection that is gone (acl.ts admits only status ones).
+      if (!client || !needsIngest(packet.topic)) {
+        done(null);
+        return;
+      }
+      if (ingest.via === 'interceptor') intercept(client, packet, done);
+      else toSubscribers(client, packet, done);
+    },
+  };
+}
