@@ -52,6 +52,8 @@ export const rejectReasons = [
   'timestamp_out_of_range',
   'payload_too_large',
   'bad_topic',
+  // A stage failed on this message (a bug, not the device's fault): dead-lettered, counted, logged with its stack.
+  'internal_error',
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 

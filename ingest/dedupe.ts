@@ -13,6 +13,11 @@ export interface Deduper {
   size(): number;
 }
 
+/** The identity of a message for dedupe: device, its counter, and its own timestamp when it sent one. */
+export function dedupeKey(device: string, seq: number, ts: number | undefined): string {
+  return `${device}\u0000${seq}\u0000${ts ?? ''}`;
+}
+
 export function createDeduper(config: { ttlMs: number; maxEntries: number }): Deduper {
   const entries = new Map<string, number>();
 
@@ -23,7 +28,7 @@ export function createDeduper(config: { ttlMs: number; maxEntries: number }): De
     }
   }
 
-  const keyOf = (device: string, seq: number, ts: number | undefined) => `${device}\u0000${seq}\u0000${ts ?? ''}`;
+  const keyOf = dedupeKey;
   return {
     forget(device, seq, ts) {
       entries.delete(keyOf(device, seq, ts));

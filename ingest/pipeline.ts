@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import type { KindPayload, Reading } from '../core/index.js';
 import { isKindName, kinds } from '../core/index.js';
 import type { DeviceLookup, RawMessage, ReadingConsumer, RejectLog, RejectReason } from './contracts.js';
-import { createDeduper } from './dedupe.js';
+import { createDeduper, dedupeKey } from './dedupe.js';
 import { createDefaultTopicMapper, type TopicMapper } from './topic-map.js';
 
 export interface PipelineConfig {
@@ -48,6 +48,14 @@ export interface Pipeline {
 }
 
 const SAMPLE_BYTES = 256;
+
+/** ECMAScript Date range, ±8.64e15 ms (±275,760 years): beyond it `toISOString` throws. */
+const MAX_DATE_MS = 8.64e15;
+
+/** An instant for a message: ISO 8601 when a Date can hold it, else the raw number. */
+function describeInstant(ts: number): string {
+  return Math.abs(ts) <= MAX_DATE_MS ? new Date(ts).toISOString() : `${ts} ms, beyond any date (±8.64e15 ms)`;
+}
 
 /** The first bytes of a payload, printable, for the dead-letter log. */
 function sampleOf(payload: Buffer): string {
@@ -151,21 +159,31 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     const payload: KindPayload = parsed.data;
     const ts = payload.ts ?? message.receivedAt;
     if (ts > message.receivedAt + config.maxFutureSkewMs || ts < message.receivedAt - config.maxAgeMs) {
-      const hint = ts < 1e11 ? ' (it looks like seconds; send epoch milliseconds or ISO 8601)' : '';
-      reject(message, 'timestamp_out_of_range', `ts ${new Date(ts).toISOString()} is outside the accepted window${hint}; check the device clock`, device.id);
+      const hint = ts >= 0 && ts < 1e11 ? ' (it looks like seconds; send epoch milliseconds or ISO 8601)' : '';
+      reject(message, 'timestamp_out_of_range', `ts ${describeInstant(ts)} is outside the accepted window${hint}; check the device clock`, device.id);
       return undefined;
     }
     const fields: Record<string, number | boolean> = {};
     for (const name of Object.keys(kind.fields)) {
       const value = payload[name];
-      if (value !== undefined) fields[name] = value;
+      // -0 is a valid JSON number that equals 0 but prints and sorts apart from it: stored as 0.
+      if (value !== undefined) fields[name] = value === 0 ? 0 : value;
     }
     const reading: Reading = {
       device: device.id, kind: device.kind, site: device.site, building: device.building,
       ...(device.category ? { category: device.category } : {}),
-      ts, ...(payload.seq !== undefined ? { seq: payload.seq } : {}), fields,
+      ts, ...(payload.seq !== undefined ? { seq: payload.seq === 0 ? 0 : payload.seq } : {}), fields,
     };
     return { reading, deviceTs: payload.ts };
+  }
+
+  /** Deliveries not settled yet, by dedupe key: a repeat arriving meanwhile waits for the original's fate. */
+  const inDelivery = new Map<string, Promise<void>>();
+
+  function refuse(err: unknown): never {
+    counts.refused += 1;
+    refused.inc();
+    throw err;
   }
 
   return {
@@ -176,27 +194,43 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       try {
         result = toReading(message);
       } catch (err) {
-        // A bug in a stage must cost one message, not the process.
+        // A bug in a stage must cost one message, not the process: dead-lettered under its own
+        // reason (never passed off as the device's schema violation), with the device when known.
         deps.logger.error({ err, topic: message.topic }, 'ingest stage failed unexpectedly');
-        reject(message, 'schema_violation', 'internal error while validating; the message was kept in the dead-letter log');
+        let device: string | undefined;
+        try {
+          device = mapper.match(message.topic)?.device;
+        } catch {
+          device = undefined;
+        }
+        reject(message, 'internal_error', 'an ingest stage failed on this message (a bug in Anju, not the device: report it with this entry); the message is kept here', device);
         return;
       }
       if (!result) return;
       const { reading, deviceTs } = result;
       // A repeat carries the device's own ts (or none), never our receive time.
-      if (reading.seq !== undefined && dedupe.seen(reading.device, reading.seq, deviceTs, message.receivedAt)) {
+      const key = reading.seq !== undefined ? dedupeKey(reading.device, reading.seq, deviceTs) : undefined;
+      if (reading.seq !== undefined && key !== undefined && dedupe.seen(reading.device, reading.seq, deviceTs, message.receivedAt)) {
+        // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
+        // this copy is acknowledged only once that one is taken, and refused if it is refused.
+        const original = inDelivery.get(key);
+        if (original) await original.catch(refuse);
         counts.duplicates += 1;
         duplicates.inc();
         return;
       }
+      const delivery = deliver([reading]);
+      if (key !== undefined) {
+        inDelivery.set(key, delivery);
+        const settled = () => { if (inDelivery.get(key) === delivery) inDelivery.delete(key); };
+        void delivery.then(settled, settled);
+      }
       try {
-        await deliver([reading]);
+        await delivery;
       } catch (err) {
         // Not taken: forget it in dedupe so the resend is not mistaken for a repeat.
         if (reading.seq !== undefined) dedupe.forget(reading.device, reading.seq, deviceTs);
-        counts.refused += 1;
-        refused.inc();
-        throw err;
+        refuse(err);
       }
       counts.accepted += 1;
       accepted.inc({ kind: reading.kind });

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Device, Reading } from '../../core/index.js';
-import { createPipeline, createRejectLog, defaultPipelineConfig, type RejectReason } from '../../ingest/index.js';
+import { anjuTelemetryRoute, createPipeline, createRejectLog, createTopicMapper, defaultPipelineConfig, type RejectReason } from '../../ingest/index.js';
 import { goldenCases } from '../helpers/fixtures.js';
 
 const registry: Device[] = [
@@ -16,18 +16,21 @@ function setup() {
   const readings: Reading[] = [];
   const metrics = new Registry();
   const rejects = createRejectLog({ capacity: 100 }, { metrics });
+  const errors: unknown[] = [];
   const pipeline = createPipeline(defaultPipelineConfig, {
     devices: { get: (id) => devices.get(id) },
     consumers: [{ name: 'collect', accept: (batch) => void readings.push(...batch) }],
     rejects,
-    logger: pino({ level: 'silent' }),
+    // Anything logged at error is an unexpected failure: no golden case may reach it.
+    logger: pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) }),
     metrics,
+    topics: createTopicMapper({ routes: [anjuTelemetryRoute, { pattern: 'zigbee2mqtt/{id}', codec: 'zigbee2mqtt' }] }),
   });
-  return { pipeline, readings, rejects, metrics };
+  return { pipeline, readings, rejects, metrics, errors };
 }
 
 type Input = { topic: string; payload: string; receivedAt: number };
-type Expected = { reading: Reading } | { reject: RejectReason };
+type Expected = { reading: Reading } | { reject: RejectReason; device?: string; detail?: string };
 
 function payloadOf(input: Input): Buffer {
   return input.payload.startsWith('base64:') ? Buffer.from(input.payload.slice(7), 'base64') : Buffer.from(input.payload);
@@ -36,8 +39,9 @@ function payloadOf(input: Input): Buffer {
 describe('ingest pipeline (golden cases in test/fixtures/ingest)', () => {
   for (const { name, input, expected } of goldenCases<Input, Expected>('ingest')) {
     it(name, async () => {
-      const { pipeline, readings, rejects } = setup();
+      const { pipeline, readings, rejects, errors } = setup();
       await pipeline.handle({ topic: input.topic, payload: payloadOf(input), receivedAt: input.receivedAt, source: 'test' });
+      expect(errors).toEqual([]);
       if ('reading' in expected) {
         expect(rejects.list({ limit: 10, offset: 0 }).items).toEqual([]);
         expect(readings).toEqual([expected.reading]);
@@ -47,6 +51,8 @@ describe('ingest pipeline (golden cases in test/fixtures/ingest)', () => {
         expect(reject?.reason).toBe(expected.reject);
         expect(reject?.detail.length).toBeGreaterThan(10);
         expect(reject?.topic).toBe(input.topic);
+        if (expected.device) expect(reject?.device).toBe(expected.device);
+        if (expected.detail) expect(reject?.detail).toContain(expected.detail);
       }
     });
   }
@@ -128,5 +134,61 @@ describe('durable consumers', () => {
     await pipeline.handle(msg({ smoke: 0.01, seq: 5, ts: now - 10 }));
     expect(later).toHaveLength(1);
     expect(pipeline.stats()).toMatchObject({ accepted: 1, refused: 1, duplicates: 0 });
+  });
+});
+
+describe('every path out of the pipeline is taken, refused or dead-lettered with a reason', () => {
+  const now = Date.UTC(2026, 10, 25);
+  const msg = (payload: unknown) => ({ topic: 'devices/sd-1/telemetry', payload: Buffer.from(JSON.stringify(payload)), receivedAt: now, source: 'test' });
+  const make = (consumers: Parameters<typeof createPipeline>[1]['consumers'], devices: Parameters<typeof createPipeline>[1]['devices'] = { get: (id) => registry.find((d) => d.id === id) }) => {
+    const metrics = new Registry();
+    const rejects = createRejectLog({ capacity: 10 }, { metrics });
+    return { rejects, pipeline: createPipeline(defaultPipelineConfig, { devices, consumers, rejects, logger: pino({ level: 'silent' }), metrics }) };
+  };
+
+  it('a durable consumer that throws synchronously is a refusal (the source must not acknowledge)', async () => {
+    const { pipeline } = make([{ name: 'spool', durable: true, accept: () => { throw new Error('disk gone'); } }]);
+    await expect(pipeline.handle(msg({ smoke: 0.01 }))).rejects.toThrow('disk gone');
+    expect(pipeline.stats()).toMatchObject({ accepted: 0, refused: 1, rejected: 0 });
+  });
+
+  it('a stage that fails unexpectedly dead-letters the message as internal_error, with its device', async () => {
+    const { pipeline, rejects } = make([], { get: () => { throw new Error('registry bug'); } });
+    await pipeline.handle(msg({ smoke: 0.01 }));
+    const [r] = rejects.list({ limit: 1, offset: 0 }).items;
+    expect(r).toMatchObject({ reason: 'internal_error', device: 'sd-1', topic: 'devices/sd-1/telemetry' });
+    expect(rejects.counts().schema_violation).toBe(0);
+  });
+
+  it('a repeat that arrives while its original is still on its way is acknowledged only with it — and refused if it is', async () => {
+    const pending: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+    const stored: Reading[] = [];
+    const { pipeline } = make([{
+      name: 'spool', durable: true,
+      accept: (b) => new Promise<void>((resolve, reject) => pending.push({ resolve: () => { stored.push(...b); resolve(); }, reject })),
+    }]);
+    const reading = { smoke: 0.01, seq: 9, ts: now - 5 };
+    // Taken: the repeat resolves after the original, as a duplicate.
+    const original = pipeline.handle(msg(reading));
+    let repeatDone = false;
+    const repeat = pipeline.handle(msg(reading)).then(() => { repeatDone = true; });
+    await Promise.resolve();
+    expect(repeatDone).toBe(false);
+    pending[0]?.resolve();
+    await Promise.all([original, repeat]);
+    expect(stored).toHaveLength(1);
+    expect(pipeline.stats()).toMatchObject({ accepted: 1, duplicates: 1 });
+
+    // Refused: the repeat is refused too (it was never stored), and the next resend is taken.
+    const second = { smoke: 0.02, seq: 10, ts: now - 4 };
+    const a = pipeline.handle(msg(second));
+    const b = pipeline.handle(msg(second));
+    pending[1]?.reject(new Error('spool full'));
+    await expect(a).rejects.toThrow('spool full');
+    await expect(b).rejects.toThrow('spool full');
+    const c = pipeline.handle(msg(second));
+    pending[2]?.resolve();
+    await c;
+    expect(stored.map((r) => r.seq)).toEqual([9, 10]);
   });
 });
