@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import authPlugin, { createTokenAuthenticator } from './plugins/app/auth.js';
-import errorsPlugin from './plugins/app/errors.js';
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/app/errors.js';
 import httpMetricsPlugin from './plugins/app/metrics.js';
 import swaggerPlugin from './plugins/external/swagger.js';
 import { routes } from './routes/index.js';
@@ -29,6 +29,7 @@ export function resolveApiConfig(config: ApiConfig = {}): ResolvedApiConfig {
     maxPoints: config.maxPoints ?? 10_000,
     maxWindowDays: config.maxWindowDays ?? 400,
     tokenCacheTtlMs: config.tokenCacheTtlMs ?? 10_000,
+    authFailuresPerMinute: config.authFailuresPerMinute ?? 30,
     version: config.version ?? '0.1.0',
     webRoot: config.webRoot ?? defaultWebRoot(),
     alerts: {
@@ -49,11 +50,30 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && safeRequestId.test(given) ? given : randomUUID();
 }
 
+/**
+ * A URL as it may be logged: the value of `access_token` (EventSource's way to send a token, see
+ * routes/api/alerts/stream.ts) replaced, wherever the parameter appears and however it is cased.
+ */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  return url.slice(0, q) + url.slice(q).replace(/([?&]access_token=)[^&#]*/gi, '$1[redacted]');
+}
+
+/** Fastify's own request serializer, with the URL redacted: what `incoming request` lines carry. */
+function loggedRequest(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
 export async function createApp(config: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
   const resolved = resolveApiConfig(config);
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; widening it keeps the instance type the plain one.
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    // A child serializer for `req` takes precedence over Fastify's (lib/logger-pino.js).
+    loggerInstance: deps.logger.child({}, { serializers: { req: loggedRequest } }) as FastifyBaseLogger,
+    // Errors raised before a route exists answer in the coded shape too.
+    frameworkErrors,
+    clientErrorHandler,
     bodyLimit: resolved.bodyLimit,
     trustProxy: resolved.trustProxy,
     genReqId: requestId,
@@ -69,6 +89,8 @@ export async function createApp(config: ApiConfig, deps: ApiDeps): Promise<Fasti
   await app.register(errorsPlugin);
   await app.register(authPlugin, {
     authenticator: createTokenAuthenticator({ cacheTtlMs: resolved.tokenCacheTtlMs }, { state: deps.state, now: deps.now }),
+    failuresPerMinute: resolved.authFailuresPerMinute,
+    now: deps.now,
   });
   await app.register(httpMetricsPlugin, { metrics: deps.metrics });
   await app.register(swaggerPlugin, { version: resolved.version });

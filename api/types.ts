@@ -65,6 +65,8 @@ export interface ApiConfig {
   readonly maxWindowDays?: number;
   /** How long a verified API token is trusted without a state-store lookup. Default 10 s. */
   readonly tokenCacheTtlMs?: number;
+  /** Failed authentications one client address may make per minute (burst as large) before 429. Default 30. */
+  readonly authFailuresPerMinute?: number;
   /** Version shown in the OpenAPI description. */
   readonly version?: string;
   /** The built-in control room: the directory holding its built index.html and assets/. Default `<package>/dist/web`. */
@@ -89,6 +91,7 @@ export interface ResolvedApiConfig {
   readonly maxPoints: number;
   readonly maxWindowDays: number;
   readonly tokenCacheTtlMs: number;
+  readonly authFailuresPerMinute: number;
   readonly version: string;
   readonly webRoot: string;
   readonly alerts: { readonly heartbeatMs: number; readonly maxClientBufferBytes: number; readonly maxPendingEvents: number; readonly maxExportRows: number };

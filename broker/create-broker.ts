@@ -10,7 +10,8 @@ import type { Will } from './authenticate.js';
 import type { BrokerPolicy } from './contracts.js';
 import { guardFrames } from './frame-guard.js';
 import { createInterceptors, type PublishInterceptor } from './intercept.js';
-import { ConnectRateLimiter, connectionLimits, createRateLimitPreConnect } from './limits.js';
+import { KeyedTokenBuckets } from '../core/rate-limit.js';
+import { connectionLimits, createRateLimitPreConnect } from './limits.js';
 import { listenTcp, listenWebSocket } from './listeners.js';
 import type { Listener } from './listeners.js';
 import { createBrokerMetrics } from './metrics.js';
@@ -95,7 +96,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   // Aedes gives authenticate() the username and password but not the Will; preConnect sees the
   // whole CONNECT, so it remembers the Will for the ACL check in authenticate().
   const wills = new WeakMap<Client, NonNullable<Will>>();
-  const limiter = new ConnectRateLimiter(config.connectRatePerMinute);
+  const limiter = new KeyedTokenBuckets(config.connectRatePerMinute);
   const rateLimit = createRateLimitPreConnect(limiter, (ip, clientId) => {
     metrics.connectionsRefused.inc({ reason: 'rate_limit' });
     // client.id is not set before preConnect; the CONNECT's own client id is what we have.

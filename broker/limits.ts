@@ -1,62 +1,5 @@
 import type { Client, ConnectPacket } from 'aedes';
-
-/**
- * Connection-rate limit per remote IP, a token bucket: `perMinute` tokens of capacity, refilled
- * continuously at `perMinute` per minute, one token per CONNECT. A device fleet reconnecting after
- * a broker restart stays within its burst; a client in a reconnect loop (or a password guesser —
- * each attempt costs us a ~30 ms scrypt) is cut off.
- *
- * The map is bounded: buckets that have refilled carry no information and are swept, and when it
- * is still full the least recently used bucket is evicted (Map keeps insertion order and we
- * re-insert on use). Eviction only ever forgives, it never blocks anyone wrongly.
- */
-export class ConnectRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly ratePerMs: number;
-
-  constructor(
-    private readonly perMinute: number,
-    private readonly maxEntries = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.ratePerMs = perMinute / 60_000;
-  }
-
-  /** Takes a token for `key`; false when its bucket is empty. A non-positive rate disables the limit. */
-  tryTake(key: string): boolean {
-    if (!(this.perMinute > 0)) return true;
-    const now = this.now();
-    let bucket = this.buckets.get(key);
-    if (bucket) {
-      this.buckets.delete(key);
-      bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.ratePerMs);
-      bucket.at = now;
-    } else {
-      if (this.buckets.size >= this.maxEntries) this.sweep();
-      if (this.buckets.size >= this.maxEntries) {
-        const oldest = this.buckets.keys().next().value;
-        if (oldest !== undefined) this.buckets.delete(oldest);
-      }
-      bucket = { tokens: this.perMinute, at: now };
-    }
-    this.buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
-
-  /** Drops buckets that are full again (they would be recreated identical). */
-  sweep(): void {
-    const now = this.now();
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + (now - bucket.at) * this.ratePerMs >= this.perMinute) this.buckets.delete(key);
-    }
-  }
-
-  get size(): number {
-    return this.buckets.size;
-  }
-}
+import type { KeyedTokenBuckets } from '../core/rate-limit.js';
 
 /** The peer address of an Aedes client: the socket for TCP, the upgrade request for WebSocket. */
 export function remoteAddressOf(client: Client): string {
@@ -67,11 +10,15 @@ export function remoteAddressOf(client: Client): string {
 export type PreConnectHandler = (client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void) => void;
 
 /**
+ * Connection-rate limit per remote IP: `perMinute` CONNECTs of burst, refilled continuously. A
+ * device fleet reconnecting after a broker restart stays within its burst; a client in a reconnect
+ * loop (or a password guesser — each attempt costs us a ~30 ms scrypt) is cut off.
+ *
  * preConnect runs on CONNECT before authentication (and before we spend a scrypt on it). A
  * refusal closes the connection without a CONNACK: there is no return code for "slow down" in
  * §3.2.2.3, and answering costs us more than hanging up.
  */
-export function createRateLimitPreConnect(limiter: ConnectRateLimiter, onRefused: (ip: string, clientId: string) => void): PreConnectHandler {
+export function createRateLimitPreConnect(limiter: KeyedTokenBuckets, onRefused: (ip: string, clientId: string) => void): PreConnectHandler {
   return (client, packet, done) => {
     const ip = remoteAddressOf(client);
     if (limiter.tryTake(ip)) {

@@ -1,16 +1,10 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { createLogSink } from '../helpers/log-sink.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.js';
 
-/** Log lines, parsed, so tests can see what the API logs (and what it must not). */
-const logLines: Array<Record<string, unknown>> = [];
-const logSink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+/** What the API logs (and what it must not). */
+const { lines: logLines, stream: logSink } = createLogSink();
 
 describe('api system: rejects, metrics, OpenAPI, errors', () => {
   let h: Harness;

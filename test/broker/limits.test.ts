@@ -2,7 +2,7 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameScanner } from '../../broker/frame-guard.js';
-import { ConnectRateLimiter } from '../../broker/limits.js';
+import { KeyedTokenBuckets } from '../../core/rate-limit.js';
 import { INGEST, closedByBroker, device, nextMessage, refusal, startBroker } from './harness.js';
 import { remainingLength } from './raw.js';
 import type { TestBroker } from './harness.js';
@@ -120,13 +120,16 @@ describe('connection rate limit', () => {
   });
 });
 
-describe('ConnectRateLimiter', () => {
+describe('KeyedTokenBuckets', () => {
   it('refills continuously and keeps its map bounded', () => {
     let now = 0;
-    const limiter = new ConnectRateLimiter(60, 2, () => now);
+    const limiter = new KeyedTokenBuckets(60, 2, () => now);
     for (let i = 0; i < 60; i++) expect(limiter.tryTake('a')).toBe(true);
     expect(limiter.tryTake('a')).toBe(false);
+    expect(limiter.waitMs('a')).toBe(1000);
+    expect(limiter.waitMs('fresh')).toBe(0);
     now += 1000; // one token per second
+    expect(limiter.waitMs('a')).toBe(0);
     expect(limiter.tryTake('a')).toBe(true);
     expect(limiter.tryTake('a')).toBe(false);
     limiter.tryTake('b');

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { KeyedTokenBuckets } from '../../../core/rate-limit.js';
 import { hashToken } from '../../../core/secrets.js';
 import type { ApiToken, Role, StateStore } from '../../../storage/state/contract.js';
 import { ApiError } from './errors.js';
@@ -31,7 +32,14 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyInstance {
-    auth: { invalidate(): void };
+    auth: {
+      invalidate(): void;
+      /**
+       * Runs an authentication attempt under the per-address failure limit: a 401 costs the
+       * caller's address a token; with none left the answer is 429 with Retry-After, before any lookup.
+       */
+      throttled<T>(request: FastifyRequest, attempt: () => Promise<T>): Promise<T>;
+    };
   }
 }
 
@@ -92,12 +100,38 @@ export function createTokenAuthenticator(config: AuthConfig, deps: { state: Stat
   };
 }
 
-async function authPlugin(app: FastifyInstance, opts: { authenticator: TokenAuthenticator }): Promise<void> {
+/**
+ * Guessing tokens is hopeless (256 bits), but a client repeating a wrong one — a misconfigured
+ * dashboard, a scanner — costs a state-store lookup each time and fills the log. So each client
+ * address may fail `failuresPerMinute` times (burst as large); beyond that it gets 429 with
+ * Retry-After until its bucket refills. Successful requests cost nothing. Behind a reverse proxy
+ * set `trustProxy` so the address is the client's, not the proxy's.
+ */
+async function authPlugin(app: FastifyInstance, opts: { authenticator: TokenAuthenticator; failuresPerMinute: number; now?: () => number }): Promise<void> {
+  const failures = new KeyedTokenBuckets(opts.failuresPerMinute, 10_000, opts.now ?? Date.now);
+  const sweep = setInterval(() => failures.sweep(), 60_000);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+
+  async function throttled<T>(request: FastifyRequest, attempt: () => Promise<T>): Promise<T> {
+    const waitMs = failures.waitMs(request.ip);
+    if (waitMs > 0) {
+      request.log.warn({ ip: request.ip, retryAfterMs: waitMs }, 'too many failed authentications from this address');
+      throw new ApiError(429, 'too_many_requests', 'too many failed authentications from this address; wait and retry with a valid token', undefined, Math.ceil(waitMs / 1000));
+    }
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 401) failures.tryTake(request.ip);
+      throw err;
+    }
+  }
+
   app.decorateRequest('principal', null);
-  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate() });
+  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate(), throttled });
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public === true) return;
-    const principal = await opts.authenticator.authenticate(request.headers.authorization);
+    const principal = await throttled(request, () => opts.authenticator.authenticate(request.headers.authorization));
     request.principal = principal;
     request.log.debug({ token: principal.tokenId, role: principal.role }, 'authenticated');
   });

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -24,6 +26,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: readonly ErrorDetail[],
+    /** Sent as Retry-After (seconds), e.g. with a 429. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }
@@ -48,8 +52,10 @@ const codeByStatus: Record<number, string> = {
   408: 'request_timeout',
   409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
+  431: 'header_too_large',
 };
 
 interface ZodValidationEntry {
@@ -81,6 +87,7 @@ function send(reply: FastifyReply, request: FastifyRequest, status: number, code
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof ApiError) {
     request.log.info({ code: error.code, status: error.statusCode }, error.message);
+    if (error.retryAfterS !== undefined) reply.header('retry-after', error.retryAfterS);
     return send(reply, request, error.statusCode, error.code, error.message, error.details);
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -107,6 +114,36 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   // Anything else is a bug or an outage: log it whole, answer nothing about it.
   request.log.error({ err: error }, 'unhandled error');
   return send(reply, request, 500, 'internal', 'internal error');
+}
+
+/**
+ * Errors Fastify raises before a route is chosen (its `frameworkErrors` option): a path that is
+ * not valid percent-encoding, a path parameter longer than the router's limit. In the same shape.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_BAD_URL') return send(reply, request, 400, 'bad_url', 'the URL path is not valid percent-encoded UTF-8');
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return send(reply, request, 414, 'uri_too_long', 'a path segment is longer than any id (at most 64 characters)');
+  return handleError(error, request, reply);
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request at all (Fastify's `clientErrorHandler`):
+ * request line and headers over the 16 KiB limit (431; an over-long URL is one of these), a
+ * malformed request, a client too slow to send its headers (408). No route, no reply object: the
+ * answer is written to the socket, in the coded shape, and the connection closed.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'header_too_large', 'the request line and headers exceed 16 KiB (is the URL too long?)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? [408, 'request_timeout', 'the request took too long to arrive']
+        : [400, 'bad_request', 'the request is not valid HTTP/1.1'];
+  this.log.debug({ code: err.code, status }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code, message } });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 export async function errorsPlugin(app: FastifyInstance): Promise<void> {

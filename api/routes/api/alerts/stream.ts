@@ -20,8 +20,9 @@ import type { AlertRouteOptions } from './schemas.js';
  * load `GET /api/alerts` first, then pass the highest seq seen, or resume from a previous stream.
  *
  * Auth: a bearer token as everywhere, or — because a browser's EventSource cannot send headers —
- * `?access_token=<token>` on this route only. The route logs at warn and above only, so the
- * request line carrying the token never reaches the log.
+ * `?access_token=<token>` on this route only (every other route ignores it). The route logs at warn
+ * and above only, and every logged URL has the token's value redacted (app.ts), so it never
+ * reaches the log.
  *
  * Limits: a comment line every `heartbeatMs` keeps proxies from closing an idle stream; a client
  * that leaves more than `maxClientBufferBytes` unread, or whose replay outruns `maxPendingEvents`
@@ -62,7 +63,7 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
         const q = request.query as Record<string, unknown>;
         const token = typeof q.access_token === 'string' && bearerQuery.test(q.access_token) ? q.access_token : undefined;
         const header = request.headers.authorization ?? (token ? `Bearer ${token}` : undefined);
-        request.principal = await authenticator.authenticate(header);
+        request.principal = await app.auth.throttled(request, () => authenticator.authenticate(header));
       },
       schema: {
         tags: ['alerts'],

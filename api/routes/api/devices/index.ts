@@ -55,6 +55,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     async (request, reply) => {
       const input = request.body;
       if (directory.get(input.id)) throw new ApiError(409, 'conflict', `device ${input.id} already exists`);
+      // The MQTT username names one principal: a device cannot take a service account's id.
+      if (deps.serviceAccounts?.get(input.id)) throw new ApiError(409, 'conflict', `${input.id} is a service account; a device needs an id of its own`);
       const { device, secret } = await directory.create(input);
       request.log.info({ device: device.id, kind: device.kind, by: request.principal?.tokenId }, 'device provisioned');
       return reply.code(201).send({ ...toDeviceOut(device), secret });
