@@ -63,7 +63,7 @@ describe('alerts end to end: the simulator\'s kitchen fire raises an alarm on SS
     const sse = readSse(stream);
 
     // A service account subscribed to alarm events over MQTT.
-    const service = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: 'anju-ingest-alarms', username: 'anju-ingest', password: 'service-password-1', reconnectPeriod: 0 });
+    const service = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: 'anju-ingest:alarms', username: 'anju-ingest', password: 'service-password-1', reconnectPeriod: 0 });
     const mqttEvents: Array<{ topic: string; type: string }> = [];
     service.on('message', (topic, payload) => mqttEvents.push({ topic, type: (JSON.parse(payload.toString()) as { type: string }).type }));
     await service.subscribeAsync('anju/alerts/#', { qos: 1 });

@@ -75,7 +75,7 @@ describe('the all role end to end: device → MQTT → ingest → DuckDB → API
     // A device deleted while connected: its messages are now from an unknown device.
     const gone = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: 'e2e-gone', username: 'e2e-gone', password: secrets['e2e-gone'], reconnectPeriod: 0 });
     expect((await api('DELETE', '/api/devices/e2e-gone')).status).toBe(204);
-    const client = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: 'e2e-sd-1-load', username: 'e2e-sd-1', password: secrets['e2e-sd-1'], reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: 'e2e-sd-1:load', username: 'e2e-sd-1', password: secrets['e2e-sd-1'], reconnectPeriod: 0 });
     const before = (await api<Rejects>('GET', '/api/ingest/rejects?limit=1')).body.counts;
 
     const now = Date.now();
@@ -90,6 +90,8 @@ describe('the all role end to end: device → MQTT → ingest → DuckDB → API
       ['schema_violation', '{"smoke": 1e400}'],
       ['timestamp_out_of_range', JSON.stringify({ smoke: 0.1, ts: 0 })],
       ['timestamp_out_of_range', JSON.stringify({ smoke: 0.1, ts: now + 366 * 86_400_000 })],
+      // Past the range a Date can hold: refused with its reason, not an internal error.
+      ['timestamp_out_of_range', JSON.stringify({ smoke: 0.1, ts: Number.MAX_SAFE_INTEGER })],
       ['payload_too_large', JSON.stringify({ smoke: 0.1, pad: 'x'.repeat(70_000) })],
     ];
     const expected: Record<string, number> = {};
@@ -116,6 +118,8 @@ describe('the all role end to end: device → MQTT → ingest → DuckDB → API
       return done ? c : undefined;
     });
     for (const [reason, n] of Object.entries(expected)) expect((counts[reason] ?? 0) - (before[reason] ?? 0), reason).toBe(n);
+    // No hostile value reached the internal-error path.
+    expect((counts.internal_error ?? 0) - (before.internal_error ?? 0)).toBe(0);
 
     const series = await waitFor('all good readings', async () => {
       const r = await api<Series>('GET', `/api/devices/e2e-sd-1/telemetry?from=${start}&to=${start + 1_000 * (good + 1)}&limit=10000`);

@@ -22,6 +22,88 @@ export async function startLoad(url: string, devices: ReadonlyArray<{ id: string
   const clients = await Promise.all(devices.map((d) => mqtt.connectAsync(url, {
     protocolVersion: 4, clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, connectTimeout: 5_000,
   })));
+  const publishing = publishReadings(clients, devices, intervalMs, (a) => acked.push(a));
+  return {
+    acked: () => acked,
+    async stop() {
+      publishing.stop();
+      // Give in-flight PUBACKs a moment, then close forcefully: a graceful end() waits for every
+      // unacknowledged QoS 1 message, forever if the broker was killed.
+      await new Promise((r) => setTimeout(r, 500));
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+      return acked;
+    },
+  };
+}
+
+export interface StormLoad extends Load {
+  /** PUBACKs so far; resolves once `n` more than `from` have arrived (the load is flowing). */
+  waitForAcks(n: number, timeoutMs: number): Promise<void>;
+  /** CONNACKs with a non-zero return code seen so far, by code (3 while Anju starts or stops). */
+  refusals(): Record<number, number>;
+}
+
+/**
+ * QoS 1 load from mqtt.js devices that never give up: each reconnects every `reconnectMs` (as fast
+ * as a misbehaving fleet would after an outage), also after a refused CONNACK, and keeps publishing
+ * a reading with a unique, increasing `ts` every `intervalMs` while connected. mqtt.js resends its
+ * unacknowledged messages after each reconnect, so every reading is either acknowledged eventually
+ * or still pending when the load stops. Unlike `startLoad`, the broker need not be up at the start.
+ */
+export function startStormLoad(
+  url: string,
+  devices: ReadonlyArray<{ id: string; secret: string; username?: string }>,
+  options: { intervalMs: number; reconnectMs: number },
+): StormLoad {
+  const acked: AckedReading[] = [];
+  const refusals: Record<number, number> = {};
+  const waiters = new Set<() => void>();
+  const clients = devices.map((d) => {
+    const client = mqtt.connect(url, {
+      // On Anju's broker the username is the device id; on another broker it may be a shared one.
+      protocolVersion: 4, clientId: d.id, username: d.username ?? d.id, password: d.secret, clean: true,
+      reconnectPeriod: options.reconnectMs, connectTimeout: 2_000, keepalive: 10, reconnectOnConnackError: true,
+    });
+    client.on('error', (err) => {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'number') refusals[code] = (refusals[code] ?? 0) + 1;
+    });
+    return client;
+  });
+  const publishing = publishReadings(clients, devices, options.intervalMs, (a) => {
+    acked.push(a);
+    for (const w of [...waiters]) w();
+  });
+  return {
+    acked: () => acked,
+    refusals: () => ({ ...refusals }),
+    waitForAcks(n, timeoutMs) {
+      const target = acked.length + n;
+      return new Promise((resolve, reject) => {
+        if (acked.length >= target) return resolve();
+        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`fewer than ${n} PUBACKs within ${timeoutMs} ms (${acked.length} in all)`)); }, timeoutMs);
+        const check = () => {
+          if (acked.length < target) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+      });
+    },
+    async stop() {
+      publishing.stop();
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+      return acked;
+    },
+  };
+}
+
+/**
+ * Each client publishes a smoke-detector reading for its device every `intervalMs` while connected,
+ * with a unique, increasing `ts`, at QoS 1; `onAck` is told each one the broker acknowledged.
+ */
+function publishReadings(clients: mqtt.MqttClient[], devices: ReadonlyArray<{ id: string }>, intervalMs: number, onAck: (a: AckedReading) => void): { stop(): void } {
   let stopped = false;
   const timers = clients.map((client, i) => {
     const id = devices[i]!.id;
@@ -33,20 +115,14 @@ export async function startLoad(url: string, devices: ReadonlyArray<{ id: string
       lastTs = ts;
       seq += 1;
       client.publish(`devices/${id}/telemetry`, JSON.stringify({ smoke: 0.01, temperature: 20 + (seq % 10), seq, ts }), { qos: 1 }, (err) => {
-        if (!err) acked.push({ device: id, ts });
+        if (!err) onAck({ device: id, ts });
       });
     }, intervalMs);
   });
   return {
-    acked: () => acked,
-    async stop() {
+    stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);
-      // Give in-flight PUBACKs a moment, then close forcefully: a graceful end() waits for every
-      // unacknowledged QoS 1 message, forever if the broker was killed.
-      await new Promise((r) => setTimeout(r, 500));
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-      return acked;
     },
   };
 }

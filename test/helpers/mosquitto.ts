@@ -19,6 +19,8 @@ export async function freePort(): Promise<number> {
 export interface Mosquitto {
   readonly port: number;
   readonly url: string;
+  /** What mosquitto logged so far (it says when it drops messages for a full session queue). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    log: () => log,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -101,7 +101,7 @@ describe('ingest configuration (core/config)', () => {
   it('parses ANJU_MQTT_TOPICS and the hub source settings', () => {
     const c = loadConfig({ ANJU_MQTT_TOPICS: 'zigbee2mqtt/{id}=zigbee2mqtt, tele/{id}/SENSOR=tasmota', ANJU_MQTT_SHARE_GROUP: 'anju', ANJU_TASMOTA_TIMEZONE: 'Asia/Shanghai' });
     expect(c.ingest.topics).toEqual([{ pattern: 'zigbee2mqtt/{id}', codec: 'zigbee2mqtt' }, { pattern: 'tele/{id}/SENSOR', codec: 'tasmota' }]);
-    expect(c.ingest).toMatchObject({ shareGroup: 'anju', clientId: 'anju-ingest-hub', codecs: { tasmota: { timeZone: 'Asia/Shanghai' }, zigbee2mqtt: { temperatureUnit: 'C' } } });
+    expect(c.ingest).toMatchObject({ shareGroup: 'anju', clientId: 'anju-ingest:hub', codecs: { tasmota: { timeZone: 'Asia/Shanghai' }, zigbee2mqtt: { temperatureUnit: 'C' } } });
     expect(loadConfig({}).ingest.topics).toBeUndefined();
   });
 
