@@ -7,7 +7,9 @@
  * the pipeline/baseline ratio. Two loads: saturation (every publisher as fast as its PUBACKs
  * allow: throughput) and a fixed offered load (--rate msg/s per publisher: latency without a
  * backlog). Options: --publishers N (default 50), --seconds S (default 10), --window W in-flight
- * messages per publisher (default 10), --rate R msg/s per publisher for the fixed load (default 100).
+ * messages per publisher (default 10), --rate R msg/s per publisher for the fixed load (default 100),
+ * --phases a comma list of bare, raw, pipeline, pipeline-nosync, bare-fixed, pipeline-fixed (default
+ * all; e.g. `pipeline-nosync` alone to compare two checkouts' CPU cost per message, run alternately).
  */
 import { provisionDetectors, timedStore } from '../common/hub.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -30,6 +32,7 @@ import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/
 const { values } = parseArgs({ options: {
   publishers: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' },
   window: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' },
+  phases: { type: 'string', default: 'bare,raw,pipeline,pipeline-nosync,bare-fixed,pipeline-fixed' },
 } });
 const publishers = Number(values.publishers);
 const seconds = Number(values.seconds);
@@ -147,23 +150,37 @@ function loadName(rate: number): string {
 async function main(): Promise<void> {
   console.log(`bench/ingest: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase; node ${process.version}, ${new Date().toISOString()}`);
   const results: PhaseResult[] = [];
-  const phases = [() => bareBroker(0), () => rawStore(), () => pipeline(0), () => pipeline(0, false), () => bareBroker(fixedRate), () => pipeline(fixedRate)];
-  for (const phase of phases) {
-    const r = await phase();
+  const all: Record<string, () => Promise<PhaseResult>> = {
+    bare: () => bareBroker(0), raw: () => rawStore(), pipeline: () => pipeline(0), 'pipeline-nosync': () => pipeline(0, false),
+    'bare-fixed': () => bareBroker(fixedRate), 'pipeline-fixed': () => pipeline(fixedRate),
+  };
+  const wanted = (values.phases ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = wanted.filter((p) => !(p in all));
+  if (unknown.length > 0) throw new Error(`unknown phases ${unknown.join(', ')}; known: ${Object.keys(all).join(', ')}`);
+  const byName = new Map<string, PhaseResult>();
+  for (const name of wanted) {
+    const r = await (all[name] as () => Promise<PhaseResult>)();
     results.push(r);
+    byName.set(name, r);
     console.log(`  done: ${r.name}`);
   }
   const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
   console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | peak RSS MiB | errors |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.peakRssMiB} | ${r.errors} |`);
-  const [bare, raw, pipe, pipeNoSync, bareFixed, pipeFixed] = results as [PhaseResult, PhaseResult, PhaseResult, PhaseResult, PhaseResult, PhaseResult];
-  console.log(`\nsaturation throughput, pipeline / bare broker:  ${fmt(pipe.msgPerS / bare.msgPerS, 2)}`);
-  console.log(`saturation throughput, pipeline / raw store:    ${fmt(pipe.msgPerS / raw.msgPerS, 2)}`);
-  console.log(`cost of "PUBACK means durable" (fsync on / off): ${fmt(pipe.msgPerS / pipeNoSync.msgPerS, 2)}`);
-  console.log(`fixed load p50 latency, pipeline / bare broker: ${fmt(pipeFixed.p50 / bareFixed.p50, 1)} (${fmt(pipeFixed.p50, 1)} ms vs ${fmt(bareFixed.p50, 1)} ms)`);
+  const bare = byName.get('bare');
+  const raw = byName.get('raw');
+  const pipe = byName.get('pipeline');
+  const pipeNoSync = byName.get('pipeline-nosync');
+  const bareFixed = byName.get('bare-fixed');
+  const pipeFixed = byName.get('pipeline-fixed');
+  console.log('');
+  if (pipe && bare) console.log(`saturation throughput, pipeline / bare broker:  ${fmt(pipe.msgPerS / bare.msgPerS, 2)}`);
+  if (pipe && raw) console.log(`saturation throughput, pipeline / raw store:    ${fmt(pipe.msgPerS / raw.msgPerS, 2)}`);
+  if (pipe && pipeNoSync) console.log(`cost of "PUBACK means durable" (fsync on / off): ${fmt(pipe.msgPerS / pipeNoSync.msgPerS, 2)}`);
+  if (pipeFixed && bareFixed) console.log(`fixed load p50 latency, pipeline / bare broker: ${fmt(pipeFixed.p50 / bareFixed.p50, 1)} (${fmt(pipeFixed.p50, 1)} ms vs ${fmt(bareFixed.p50, 1)} ms)`);
   for (const r of [pipe, pipeNoSync, pipeFixed]) {
-    if (r.processed < r.acked) {
+    if (r && r.processed < r.acked) {
       console.log(`LOSS: ${r.acked - r.processed} acknowledged messages were not stored (${r.name})`);
       process.exitCode = 1;
     }
