@@ -59,7 +59,13 @@ export function createAdmission(
   const { ingest } = config;
   const { interceptors, metrics, logger } = deps;
   let state: State = 'starting';
-  const inFlight = new Set<Promise<unknown>>();
+  /** Publishes handed on and not answered yet; `drain` waits for them. */
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const settle = () => {
+    inFlight -= 1;
+    if (inFlight === 0) drained?.();
+  };
 
   const needsIngest = (topic: string) => ingest.topics.some((f) => topicMatches(f, topic));
 
@@ -70,36 +76,55 @@ export function createAdmission(
     done(new Error(why));
   }
 
+  /** Answers Aedes once `taken` settles: PUBACK when taken, refusal otherwise; counted in flight until then. */
+  function answer(taken: Promise<unknown>, onTaken: () => void, onRefused: (err: unknown) => void): void {
+    inFlight += 1;
+    taken.then(
+      () => {
+        try {
+          onTaken();
+        } finally {
+          settle();
+        }
+      },
+      (err: unknown) => {
+        try {
+          onRefused(err);
+        } finally {
+          settle();
+        }
+      },
+    );
+  }
+
   function intercept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
+    // The hot path: one topic match finds the interceptor; only a miss asks whether one was needed.
     const handler = interceptors.match(packet.topic);
     if (!handler) {
-      refuse(client, packet, 'unavailable', 'ingest is not attached', done);
+      if (needsIngest(packet.topic)) refuse(client, packet, 'unavailable', 'ingest is not attached', done);
+      else done(null);
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    // A handler that throws instead of rejecting is a refusal as well, never an escape into Aedes.
-    const taken = new Promise<void>((resolve) => resolve(handler({ topic: packet.topic, payload, qos: packet.qos, clientId: client.id })));
-    track(taken.then(
-      () => done(null),
-      (err: unknown) => refuse(client, packet, 'ingest_refused', err instanceof Error ? err.message : String(err), done),
-    ));
-  }
-
-  /** Remembers a publish in flight until it is settled (for drain); an error of Aedes's callback is logged, not lost. */
-  function track(settled: Promise<void>): void {
-    const entry = settled.catch((err: unknown) => logger.error({ err }, 'publish admission callback failed'));
-    inFlight.add(entry);
-    void entry.finally(() => inFlight.delete(entry));
+    let taken: Promise<void>;
+    try {
+      taken = handler({ topic: packet.topic, payload, qos: packet.qos, clientId: client.id });
+    } catch (err) {
+      // A handler that throws instead of rejecting is a refusal as well, never an escape into Aedes.
+      taken = Promise.reject(err);
+    }
+    answer(taken, () => done(null), (err) => refuse(client, packet, 'ingest_refused', err instanceof Error ? err.message : String(err), done));
   }
 
   function toSubscribers(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
-    track(deps.subscriptions().subscriptionsByTopic(packet.topic).then(
-      (subs) => {
-        if (subs.some((s) => s.qos > 0)) done(null);
-        else refuse(client, packet, 'unavailable', 'no ingest subscription would receive it', done);
-      },
-      (err: unknown) => refuse(client, packet, 'unavailable', `subscription lookup failed: ${String(err)}`, done),
-    ));
+    if (!needsIngest(packet.topic)) {
+      done(null);
+      return;
+    }
+    const lookup = deps.subscriptions().subscriptionsByTopic(packet.topic).then((subs) => {
+      if (!subs.some((s) => s.qos > 0)) throw new Error('no ingest subscription would receive it');
+    });
+    answer(lookup, () => done(null), (err) => refuse(client, packet, 'unavailable', err instanceof Error ? err.message : String(err), done));
   }
 
   return {
@@ -109,15 +134,16 @@ export function createAdmission(
     },
     async drain(timeoutMs) {
       state = 'closing';
+      if (inFlight === 0) return;
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
+        drained = resolve;
         timer = setTimeout(() => {
-          logger.warn({ inFlight: inFlight.size, timeoutMs }, 'publishes still in flight at shutdown; they were not acknowledged');
+          logger.warn({ inFlight, timeoutMs }, 'publishes still in flight at shutdown; they were not acknowledged');
           resolve();
         }, timeoutMs);
         timer.unref();
       });
-      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
       clearTimeout(timer);
     },
     admit(client, packet, done) {
@@ -132,7 +158,7 @@ export function createAdmission(
         return;
       }
       // No client: a persisted Will of a connection that is gone (acl.ts admits only status ones).
-      if (!client || !needsIngest(packet.topic)) {
+      if (!client) {
         done(null);
         return;
       }

@@ -220,17 +220,15 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
         return;
       }
       const delivery = deliver([reading]);
-      if (key !== undefined) {
-        inDelivery.set(key, delivery);
-        const settled = () => { if (inDelivery.get(key) === delivery) inDelivery.delete(key); };
-        void delivery.then(settled, settled);
-      }
+      if (key !== undefined) inDelivery.set(key, delivery);
       try {
         await delivery;
       } catch (err) {
         // Not taken: forget it in dedupe so the resend is not mistaken for a repeat.
         if (reading.seq !== undefined) dedupe.forget(reading.device, reading.seq, deviceTs);
         refuse(err);
+      } finally {
+        if (key !== undefined && inDelivery.get(key) === delivery) inDelivery.delete(key);
       }
       counts.accepted += 1;
       accepted.inc({ kind: reading.kind });

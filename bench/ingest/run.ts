@@ -40,7 +40,14 @@ const window = Number(values.window);
 const fixedRate = Number(values.rate);
 const logger = pino({ level: 'warn' });
 
-interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; errors: number }
+/** cpuUsPerMsg: CPU time of this process (broker, ingest, spool, store — the publishers run in a child) per message processed. */
+interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; cpuUsPerMsg: number; errors: number }
+
+/** CPU time (user + system, all threads) this process has used since `from`, µs. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return d.user + d.system;
+}
 
 function runPublishers(url: string, devices: Array<{ id: string; secret: string }>, rate: number): Promise<PublishersResult> {
   return runPublishersChild({ url, devices, seconds, window, ratePerPublisher: rate });
@@ -58,15 +65,17 @@ async function bareBroker(rate: number): Promise<PhaseResult> {
   await sub.subscribeAsync('devices/+/telemetry', { qos: 0 });
   const devices = Array.from({ length: publishers }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
   const { acked, errors, connectedAt: started } = await runPublishers(url, devices, rate);
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
+  const cpuUs = cpuSince(cpu0);
   const elapsed = (Math.max(lastAt, started + 1) - started) / 1000;
   await sub.endAsync();
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
   const s = lat.sorted();
-  return { name: `bare Aedes + 1 subscriber (baseline), ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors };
+  return { name: `bare Aedes + 1 subscriber (baseline), ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / lat.count, errors };
 }
 
 function readingsFor(n: number, t0: number): Reading[] {
@@ -83,6 +92,7 @@ async function rawStore(): Promise<PhaseResult> {
   const total = 200_000;
   const lat = new Latencies();
   const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now() - 86_400_000;
   const all = readingsFor(total, t0);
   const started = performance.now();
@@ -93,10 +103,11 @@ async function rawStore(): Promise<PhaseResult> {
   }
   const elapsed = (performance.now() - started) / 1000;
   const peakRssMiB = rss.stop();
+  const cpuUs = cpuSince(cpu0);
   await db.close();
   await rm(dir, { recursive: true, force: true });
   const s = lat.sorted();
-  return { name: `raw DuckDB write, batches of ${batch} (baseline; latency per batch)`, acked: total, processed: total, msgPerS: total / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: 0 };
+  return { name: `raw DuckDB write, batches of ${batch} (baseline; latency per batch)`, acked: total, processed: total, msgPerS: total / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / total, errors: 0 };
 }
 
 async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
@@ -128,10 +139,12 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   await broker.open();
 
   const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
   const { acked, errors, connectedAt: started } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices, rate);
   await path.forwarder.flush();
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
+  const cpuUs = cpuSince(cpu0);
   const elapsed = (Math.max(lastAt, started + 1) - started) / 1000;
   await source.stop();
   await path.close();
@@ -140,7 +153,7 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   await rm(dir, { recursive: true, force: true });
   const s = lat.sorted();
   const stats = pipe.stats();
-  return { name: `Anju broker (auth, ACL) → ingest → spool (fsync ${fsync ? 'on' : 'off'}) → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, errors: errors + stats.rejected };
+  return { name: `Anju broker (auth, ACL) → ingest → spool (fsync ${fsync ? 'on' : 'off'}) → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / lat.count, errors: errors + stats.rejected };
 }
 
 function loadName(rate: number): string {
@@ -165,9 +178,9 @@ async function main(): Promise<void> {
     console.log(`  done: ${r.name}`);
   }
   const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
-  console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | peak RSS MiB | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of results) console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.peakRssMiB} | ${r.errors} |`);
+  console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/msg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.peakRssMiB} | ${fmt(r.cpuUsPerMsg)} | ${r.errors} |`);
   const bare = byName.get('bare');
   const raw = byName.get('raw');
   const pipe = byName.get('pipeline');

@@ -1,5 +1,6 @@
 import type { ServiceAccountInput } from '../../core/service-accounts.js';
 import { generateSecret, hashSecret, verifySecret } from '../../core/secrets.js';
+import { isValidId } from '../../core/topics.js';
 import { DuplicateError } from '../state/contract.js';
 import type { ServiceAccountRecord, ServiceAccountStore, ServiceAccountWithSecret } from './contract.js';
 
@@ -93,6 +94,9 @@ export function createServiceAccountDirectory(deps: {
 
     async syncFromEnvironment(wanted) {
       for (const { id, password, rights } of wanted) {
+        // The hub may log in to another broker with any user name; an account on ours is an id.
+        if (!isValidId(id)) throw new Error(`ANJU_INGEST_USER ${JSON.stringify(id)} cannot name a service account of Anju's broker: use letters, digits, "_", "-", "." (at most 64)`);
+        if (password.length === 0) throw new Error(`service account ${id}: empty password`);
         const current = accounts.get(id);
         if (current?.origin === 'api') throw new DuplicateError(`service account ${id} was created through the API; ANJU_INGEST_USER must name another account`);
         if (deps.isTaken?.(id)) throw new DuplicateError(`ANJU_INGEST_USER ${id} is a device id; choose another name`);
