@@ -159,14 +159,11 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
         { logger: logger.child({ part: 'ingest-source' }) },
       );
     }
-    await source.start((m) => pipeline.handle(m));
-    inputs.push(() => source.stop());
-    // Everything a publish needs is attached: only now may devices connect.
-    await broker?.open();
-
     const devicesGauge = new Gauge({ name: 'anju_broker_connected_devices', help: 'Devices connected to the embedded broker.', registers: [metrics], collect() { this.set(broker?.connectedDevices() ?? 0); } });
     void devicesGauge;
 
+    // The API before the broker: building it is a few hundred ms of CPU-bound work that, once the
+    // broker listens, would hold up the devices' first CONNECTs after a restart.
     const { generated } = await ensureAdminToken(config.adminToken, { state: db.state });
     const app = await createApp(
       { http: { bodyLimit: 64 * 1024 } },
@@ -176,10 +173,15 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );
-    await app.listen({ host: config.http.host, port: config.http.port });
     stops.push(() => app.close());
+    await app.listen({ host: config.http.host, port: config.http.port });
     const httpPort = (app.server.address() as { port: number }).port;
     const http = `http://${displayHost(config.http.host)}:${httpPort}`;
+
+    await source.start((m) => pipeline.handle(m));
+    inputs.push(() => source.stop());
+    // Everything a publish needs is attached: only now may devices connect.
+    await broker?.open();
 
     if (broker && fleetCredentials.length > 0) {
       const fleet = createFleet(
