@@ -182,6 +182,13 @@ describe('MQTT 3.1.1 edges', () => {
       expect(plain.status, plain.stderr).toBe(0);
     });
 
+    it('a mistyped channel never gets its PUBACK (refused by the ACL, not acknowledged and dropped)', async () => {
+      const before = await t.metric('anju_broker_acl_denied_total', { action: 'publish' });
+      const typo = await pub(['-i', 'd1:mp3', '-q', '1', '-t', 'devices/d1/Telemetry', '-m', '{"smoke":0.01}'], 3_000);
+      expect(typo.status).not.toBe(0);
+      expect(await t.metric('anju_broker_acl_denied_total', { action: 'publish' })).toBeGreaterThan(before);
+    });
+
     it('keep-alive 65535 is accepted (mosquitto_pub itself will not send 0)', async () => {
       const r = await pub(['-i', 'd1:k', '-k', '65535', '-q', '1', '-t', 'devices/d1/telemetry', '-m', '{"smoke":0.01}']);
       expect(r.status, r.stderr).toBe(0);

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,11 +19,29 @@ export interface AnjuProcess {
 }
 
 /**
- * Starts `anju <role>` as a real child process (through tsx, so no build step is needed) on
- * ephemeral ports, and reads the URLs it prints.
+ * `cli/main.ts` bundled by esbuild (its npm dependencies left external, resolved from this
+ * repository's node_modules) into one file under `.anju-e2e/` (git-ignored). For tests that restart
+ * Anju dozens of times: a start then loads one file instead of tsx compiling and resolving every
+ * module, about half the start-up time. Same sources, no build step.
  */
-export async function startAnju(role: string, env: Record<string, string>, timeoutMs = 45_000): Promise<AnjuProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', role], {
+export async function bundleAnju(): Promise<{ entry: string; remove(): Promise<void> }> {
+  const dir = join(root, '.anju-e2e');
+  await mkdir(dir, { recursive: true });
+  const entry = join(dir, `main-${process.pid}-${Date.now()}.mjs`);
+  await build({
+    entryPoints: [join(root, 'cli/main.ts')], outfile: entry, bundle: true, platform: 'node', format: 'esm',
+    packages: 'external', target: 'node20', logLevel: 'warning',
+  });
+  return { entry, remove: () => rm(entry, { force: true }) };
+}
+
+/**
+ * Starts `anju <role>` as a real child process (through tsx, so no build step is needed; or from
+ * a `bundleAnju()` entry) on ephemeral ports, and reads the URLs it prints.
+ */
+export async function startAnju(role: string, env: Record<string, string>, timeoutMs = 45_000, options: { entry?: string } = {}): Promise<AnjuProcess> {
+  const args = options.entry ? [options.entry, role] : ['--import', 'tsx', 'cli/main.ts', role];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
