@@ -5,4 +5,5 @@ export * from './registry.js';
 export * from './demo/chundu.js';
 export * from './alarms.js';
 export * from './labels.js';
+export * from './alarm-text.js';
 export * from './ops-metrics.js';

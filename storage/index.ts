@@ -7,6 +7,7 @@ import type { StateStore } from './state/contract.js';
 export * from './contract.js';
 export * from './state/contract.js';
 export * from './alarms/contract.js';
+export * from './incidents/contract.js';
 export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
 export { createInfluxStore, type InfluxConfig, type InfluxStoreDeps } from './influxdb/index.js';
 export { createDeviceDirectory } from './state/directory.js';

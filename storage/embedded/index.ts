@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { TelemetryStore } from '../contract.js';
 import type { StateStore } from '../state/contract.js';
 import type { AlarmStore } from '../alarms/contract.js';
+import type { IncidentStore } from '../incidents/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
+import { createEmbeddedIncidentStore } from './incidents.js';
 import { createEmbeddedReportStore, type ReportStore } from './reports.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
@@ -29,6 +31,8 @@ export interface EmbeddedDatabase {
   alarms: AlarmStore;
   /** Stored reports (migration 3), on the state connection. */
   reports: ReportStore;
+  /** Incidents (migration 4): writes on the alarm event log's connection, reads on the state connection. */
+  incidents: IncidentStore;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
@@ -80,7 +84,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     return closing;
   };
 
-  let open = 4;
+  let open = 5;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -89,6 +93,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const state = createEmbeddedStateStore({ conn: stateConn, release });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
+  const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: alarmsConn, release });
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
@@ -96,8 +101,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     state,
     alarms,
     reports,
+    incidents,
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), incidents.close()]);
       await closeDatabase();
     },
   };
