@@ -47,8 +47,8 @@ export async function startAlerts(
   escalation.start();
 
   const tick = setInterval(() => { engine.tick(Date.now()).catch((err: Error) => logger.error({ err }, 'alert tick failed')); }, TICK_MS);
-  const offPresence = deps.broker?.onPresence((id, status, ts) => {
-    engine.onPresence(id, status, ts).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
+  const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {
+    engine.onPresence(id, status, ts, cause).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
   });
 
   return {

@@ -76,6 +76,7 @@ const detailSpecs: Readonly<Record<string, DetailSpec>> = {
   residual_current: { zh: '剩余电流', en: 'Residual current', unit: 'mA', digits: 0 },
   current: { zh: '电流', en: 'Current', unit: 'A', digits: 1 },
   rated_current: { zh: '额定电流', en: 'Rated current', unit: 'A', digits: 0 },
+  rmsA: { zh: '30 分钟方均根电流', en: '30-min RMS current', unit: 'A', digits: 1 },
   cable_temperature: { zh: '线缆温度', en: 'Cable temperature', unit: '°C', digits: 1 },
   fill: { zh: '满溢度', en: 'Fill', unit: '%', digits: 0 },
   ratePctPerHour: { zh: '满溢速率', en: 'Fill rate', unit: '%/h', digits: 1 },

@@ -24,6 +24,16 @@ export type MeterPurpose = (typeof meterPurposes)[number];
 export const connectionModes = ['persistent', 'periodic'] as const;
 export type ConnectionMode = (typeof connectionModes)[number];
 
+/**
+ * Why a device's presence changed, as the broker knows it (MQTT 3.1.1): `connected`; `clean` — it
+ * sent DISCONNECT (§3.14: the Will is discarded, it left on purpose); `keepalive` — nothing heard
+ * within 1.5 × its keep alive (§3.1.2.10); `lost` — the network connection closed without a
+ * DISCONNECT (the case §3.1.2.5 publishes the Will for). With an external broker only the Will on
+ * `devices/{id}/status` is seen, which is always `lost`.
+ */
+export const presenceCauses = ['connected', 'clean', 'keepalive', 'lost'] as const;
+export type PresenceCause = (typeof presenceCauses)[number];
+
 export const siteSchema = z.object({
   id: idSchema,
   name: z.string().min(1).max(200),

@@ -29,7 +29,7 @@ describe('escalation', () => {
       engine: harness.engine, clock: () => harness.now.ms, logger: pino({ level: 'silent' }), remind: (e) => reminders.push(e),
     });
     // A critical smoke alarm and a major bin overflow, both at T0.
-    await harness.engine.accept([toReading(dev('sd1'), 0, { smoke: 0.5 }), toReading(dev('bin1'), 0, { fill: 95 })]);
+    await harness.engine.accept([toReading(dev('sd1'), 0, { smoke: 0.5, alarm: true }), toReading(dev('bin1'), 0, { fill: 95 })]);
     await harness.engine.idle();
     const byType = Object.fromEntries(harness.engine.active().map((a) => [a.type, a]));
     expect(byType.smoke?.severity).toBe('critical');

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { createAlertEngine, defaultAlertEngineConfig, type AlarmEvent, type AlarmStore, type AlertEngine, type RulesConfigInput } from '../../alerts/index.js';
 import { parseRulesConfig } from '../../alerts/config.js';
 import { builtinRules } from '../../alerts/rules/index.js';
-import type { Device, FieldValue, Reading } from '../../core/index.js';
+import type { Device, FieldValue, PresenceCause, Reading } from '../../core/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
 
 /** Scenario time 0: 2025-03-03 00:00 at +08:00 (a Monday, local midnight: the day boundary of the balance rule). */
@@ -22,9 +22,13 @@ export interface ScenarioRegistry {
   endT?: number;
   expectLog?: string[];
 }
+/**
+ * A line of `readings.jsonl`: a reading received at scenario time `t` (its device clock `skewS`
+ * off: `ts` = t + skewS, received at t), or a presence change with its cause (default: a Will, `lost`).
+ */
 export type ScenarioLine =
-  | { t: number; device: string; fields: Record<string, FieldValue> }
-  | { t: number; device: string; presence: 'online' | 'offline' };
+  | { t: number; device: string; fields: Record<string, FieldValue>; skewS?: number }
+  | { t: number; device: string; presence: 'online' | 'offline'; cause?: PresenceCause };
 export interface ExpectedEvent {
   t: number; event: string; type: string; severity: string; originator: string;
   count?: number; previousSeverity?: string; details?: Record<string, unknown>;
@@ -62,8 +66,11 @@ export function deviceMap(devices: ScenarioRegistry['devices']): Map<string, Dev
   return new Map(devices.map((d) => [d.id, { ...d, name: d.name ?? d.id, createdAt: T0 } as Device]));
 }
 
-export function toReading(device: Device, t: number, fields: Record<string, FieldValue>): Reading {
-  return { device: device.id, kind: device.kind, site: device.site, building: device.building, ...(device.category ? { category: device.category } : {}), ts: T0 + t * 1000, fields };
+export function toReading(device: Device, t: number, fields: Record<string, FieldValue>, skewS = 0): Reading {
+  return {
+    device: device.id, kind: device.kind, site: device.site, building: device.building, ...(device.category ? { category: device.category } : {}),
+    ts: T0 + (t + skewS) * 1000, receivedAt: T0 + t * 1000, fields,
+  };
 }
 
 export interface Harness {
@@ -151,8 +158,8 @@ export async function playScenario(s: Scenario, opts: { restartAt?: number } = {
     now.ms = T0 + line.t * 1000;
     const device = devices.get(line.device);
     if (!device) throw new Error(`${s.name}: line for unknown device ${line.device}`);
-    if ('presence' in line) await h.engine.onPresence(device.id, line.presence, now.ms);
-    else await h.engine.accept([toReading(device, line.t, line.fields)]);
+    if ('presence' in line) await h.engine.onPresence(device.id, line.presence, now.ms, line.cause ?? (line.presence === 'online' ? 'connected' : 'lost'));
+    else await h.engine.accept([toReading(device, line.t, line.fields, line.skewS)]);
   }
   await tickUntil(end, true);
   await h.engine.idle();

@@ -14,6 +14,10 @@ describe('alert scenarios', () => {
     expect(scenarios.map((s) => s.name)).toEqual(expect.arrayContaining([
       'kitchen-fire', 'smouldering-fire', 'cooking-nuisance', 'test-button', 'electrical-leakage', 'overloaded-circuit',
       'bin-overflow', 'bin-fire', 'night-leak', 'burst', 'compound-imbalance', 'detector-offline', 'low-battery',
+      // How devices really report (sensor resolution, intervals, intermittent signals, clocks, connections):
+      'alarm-only-detectors', 'manual-call-point', 'coarse-heat-resolution', 'cooking-above-threshold', 'clock-skew',
+      'intermittent-leakage', 'slow-leak', 'burst-q3-share', 'infrequent-meter-reports', 'periodic-disconnect',
+      'first-report-critical', 'bin-thermistor-noise',
     ]));
   });
 
