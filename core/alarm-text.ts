@@ -183,12 +183,18 @@ function detailValue(type: string, key: string, v: unknown, opts: TextOptions): 
       return typeof v === 'string' ? reasonName(v, lang) : undefined;
     case 'devices':
       return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((id) => deviceLabel(id, opts)).join(sep[lang].list) : undefined;
-    case 'signals':
+    case 'signals': {
       if (!Array.isArray(v)) return undefined;
-      return v
-        .filter((x): x is { device: string; criterion: string } => typeof x === 'object' && x !== null && typeof (x as { device?: unknown }).device === 'string')
-        .map((x) => `${deviceLabel(x.device, opts)} ${reasonName(x.criterion, lang)}`)
-        .join(sep[lang].list);
+      // Per device, what it sensed: `3-301 厨房烟感（301 kitchen） 温度+烟雾；3-301 客厅烟感 烟雾`.
+      const byDevice = new Map<string, string[]>();
+      for (const x of v) {
+        if (typeof x !== 'object' || x === null) continue;
+        const { device, criterion } = x as { device?: unknown; criterion?: unknown };
+        if (typeof device !== 'string' || typeof criterion !== 'string') continue;
+        byDevice.set(device, [...(byDevice.get(device) ?? []), reasonName(criterion, lang)]);
+      }
+      return [...byDevice].map(([d, c]) => `${deviceLabel(d, opts)} ${c.join('+')}`).join(lang === 'en' ? '; ' : '；');
+    }
     default:
       return typeof v === 'string' ? v : undefined;
   }
@@ -201,7 +207,9 @@ function detailValue(type: string, key: string, v: unknown, opts: TextOptions): 
 export function alarmEvidence(a: Pick<AlarmLike, 'type' | 'details'>, opts: TextOptions): string[] {
   const out: string[] = [];
   const label = (key: string) => (key === 'threshold' ? (opts.lang === 'en' ? 'Threshold' : '阈值') : (opts.lang === 'en' ? detailSpecs[key]?.en : detailSpecs[key]?.zh) ?? key);
-  const keys = [...Object.keys(detailSpecs), 'threshold'].filter((k) => a.details[k] !== undefined && a.details[k] !== null);
+  // The devices of a signal list are in it already.
+  const keys = [...Object.keys(detailSpecs), 'threshold']
+    .filter((k) => a.details[k] !== undefined && a.details[k] !== null && !(k === 'devices' && a.details.signals !== undefined));
   for (const key of keys) {
     const v = detailValue(a.type, key, a.details[key], opts);
     if (v === undefined || v === '') continue;

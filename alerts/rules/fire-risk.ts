@@ -19,7 +19,9 @@ import { enabled, positive } from './common.js';
  * CO on its own, on any number of devices, is a poisoning hazard, not two fire signals.
  * Signals count while their device alarm is active and for `windowS` (2 min) after it cleared.
  * It reads the device rules' decisions (signals), so each criterion keeps its own standard, and
- * clears when every signal's device alarm has cleared.
+ * clears when every signal's device alarm has cleared. While confirmed it repeats at most once a
+ * window: if someone resets it by hand while the fire still burns, it stands again (as a control
+ * unit reset with detectors still in alarm goes straight back into alarm).
  */
 const params = z.object({ ...enabled, windowS: positive });
 type Params = z.infer<typeof params>;
@@ -27,7 +29,7 @@ type Params = z.infer<typeof params>;
 type Criterion = 'smoke' | 'heat' | 'co' | 'manual';
 /** One device alarm type's signal (heat and heat_rise are both the heat criterion, each with its own life). */
 interface Signal { device: string; type: string; criterion: Criterion; ts: number; active: boolean }
-interface BuildingState { on: boolean; signals?: Signal[]; shown?: string[] }
+interface BuildingState { on: boolean; signals?: Signal[]; shown?: string[]; raisedTs?: number }
 
 /** Which fire criterion each device alarm type stands for. */
 const criterionOf: Readonly<Record<string, Criterion>> = { smoke: 'smoke', heat: 'heat', heat_rise: 'heat', co: 'co', manual_call: 'manual' };
@@ -72,9 +74,11 @@ export const fireRiskRule: Rule<Params, Record<string, never>> = {
       return;
     }
     if (!confirmed(signals)) return;
-    // Repeat only when the picture grows (a new device or criterion), not on every sample.
-    if (b.on && pairs.every((p) => b.shown?.includes(p))) return;
+    // Repeat when the picture grows (a new device or criterion), and at most once a window otherwise:
+    // not on every sample, yet soon enough to stand again if someone reset it while the fire burns.
+    if (b.on && pairs.every((p) => b.shown?.includes(p)) && ctx.now - (b.raisedTs ?? 0) < ctx.params.windowS * 1000) return;
     b.on = true;
+    b.raisedTs = ctx.now;
     b.shown = [...new Set([...(b.shown ?? []), ...pairs])];
     ctx.raise({ type: 'fire_risk', severity: 'critical', originator, details });
   },

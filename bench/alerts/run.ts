@@ -196,7 +196,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const latest = createLatestCache({ store: timed });
   await latest.prime();
   const alarmStore = timedAlarms(db.alarms);
-  const alerts = await startAlerts(config, { store: alarmStore.store, directory, broker, metrics, logger });
+  const alerts = await startAlerts(config, { store: alarmStore.store, incidents: db.incidents, directory, broker, metrics, logger });
   const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
   const pipe = createPipeline(
     { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
@@ -208,7 +208,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   await ensureAdminToken(token, { state: db.state });
   const app = await createApp(
     { http: { bodyLimit: 64 * 1024 } },
-    { logger, state: db.state, directory, telemetry: timed, latest, rejects, metrics, alerts: { engine: alerts.engine }, health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: pipe, broker, latest }) },
+    { logger, state: db.state, directory, telemetry: timed, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: pipe, broker, latest }) },
   );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const httpPort = (app.server.address() as { port: number }).port;
@@ -297,7 +297,7 @@ async function engineAlone(pairs: number): Promise<EngineAlone> {
   await directory.load();
   for (let i = 0; i < 10; i++) await directory.create({ id: `solo-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
   const alarmStore = timedAlarms(db.alarms);
-  const alerts = await startAlerts(config, { store: alarmStore.store, directory, metrics: new Registry(), logger });
+  const alerts = await startAlerts(config, { store: alarmStore.store, incidents: db.incidents, directory, metrics: new Registry(), logger });
   const raise = new Latencies();
   const reading = (device: string, ts: number, fire: boolean): Reading => ({
     device, kind: 'smoke_detector', site: 'bench', building: 'b0', ts, seq: ts * 1000,
