@@ -6,7 +6,7 @@ import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '.
 import { createMqttNotifier, createNotifications, createWebhookNotifier, type Notifier } from '../alerts/notifiers/index.js';
 import type { AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
-import type { AlarmStore, DeviceDirectory, IncidentStore } from '../storage/index.js';
+import type { AlarmStore, DeviceDirectory, IncidentStore, StateStore } from '../storage/index.js';
 import { startExternalPresence } from './external-presence.js';
 
 export interface RunningAlerts {
@@ -27,7 +27,7 @@ const TICK_MS = 30_000;
  */
 export async function startAlerts(
   config: AnjuConfig,
-  deps: { store: AlarmStore; incidents: IncidentStore; directory: DeviceDirectory; broker?: AnjuBroker; metrics: Registry; logger: Logger },
+  deps: { store: AlarmStore; incidents: IncidentStore; directory: DeviceDirectory; state?: StateStore; broker?: AnjuBroker; metrics: Registry; logger: Logger },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
   const engine = createAlertEngine(defaultAlertEngineConfig, { store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock: Date.now });
@@ -40,12 +40,13 @@ export async function startAlerts(
     const aedes = deps.broker.aedes;
     notifiers.push(createMqttNotifier({}, { publish: (packet, done) => aedes.publish(packet, (err) => done(err ?? null)), logger, metrics: deps.metrics }));
   }
+  const places = deps.state ? createPlaceNames(deps.state, logger) : undefined;
   if (config.alerts.webhooks.length > 0) {
     const device = (id: string) => {
       const d = deps.directory.get(id);
       return d ? { name: d.name, ...(d.location ? { location: d.location } : {}) } : undefined;
     };
-    notifiers.push(createWebhookNotifier({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device } }));
+    notifiers.push(createWebhookNotifier({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device, ...places?.names } }));
   }
   const notifications = createNotifications({ notifiers }, { incidents, logger });
   const escalation = createEscalation(
@@ -81,6 +82,43 @@ export async function startAlerts(
       // After the engine: its last events reach the incidents (or, stored, the next start's replay).
       await incidents.close();
       await notifications.close();
+      places?.stop();
     },
+  };
+}
+
+/**
+ * Site and building names for the pages (a WeCom message says 3号楼, not b3), read from the
+ * registry now and every minute after: the notifiers' texts are made synchronously, and the
+ * registry's sites and buildings change rarely. Until the first read, ids stand in.
+ */
+function createPlaceNames(state: StateStore, logger: Logger): { names: { site(id: string): string | undefined; building(site: string, id: string): string | undefined }; stop(): void } {
+  let sites = new Map<string, string>();
+  let buildings = new Map<string, string>();
+  const load = async () => {
+    const s = new Map<string, string>();
+    const b = new Map<string, string>();
+    for (let offset = 0; ; offset += 500) {
+      const page = await state.listSites({ limit: 500, offset });
+      for (const site of page.items) {
+        s.set(site.id, site.name);
+        for (let bo = 0; ; bo += 500) {
+          const bp = await state.listBuildings(site.id, { limit: 500, offset: bo });
+          for (const x of bp.items) b.set(`${site.id}/${x.id}`, x.name);
+          if (bp.items.length < 500) break;
+        }
+      }
+      if (page.items.length < 500) break;
+    }
+    sites = s;
+    buildings = b;
+  };
+  const refresh = () => void load().catch((err: Error) => logger.warn({ err }, 'could not read site and building names for notifications; ids are shown'));
+  refresh();
+  const timer = setInterval(refresh, 60_000);
+  timer.unref();
+  return {
+    names: { site: (id) => sites.get(id), building: (site, id) => buildings.get(`${site}/${id}`) },
+    stop: () => clearInterval(timer),
   };
 }

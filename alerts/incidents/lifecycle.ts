@@ -57,25 +57,39 @@ export function openIncident(id: string, a: Alarm, ts: number): IncidentTransiti
 }
 
 /**
+ * An alarm's status as its incident should show it: an alarm is never unacknowledged again once
+ * acknowledged, nor active again once cleared (a clear ends it; a new raise is a new alarm). So
+ * an event decided before the engine applied an incident's ack or clear to this alarm (a repeat
+ * in between) does not undo what the incident already shows.
+ */
+function mergedStatus(shown: AlarmStatus, event: AlarmStatus): AlarmStatus {
+  const acked = shown === 'active_ack' || shown === 'cleared_ack' || event === 'active_ack' || event === 'cleared_ack';
+  const active = isActive(shown) && isActive(event);
+  return active ? (acked ? 'active_ack' : 'active_unack') : acked ? 'cleared_ack' : 'cleared_unack';
+}
+
+/**
  * An alarm joins (a new one) or changes (severity, status) in the incident. Undefined when nothing
  * the incident shows changed (a repeat). Severity and level rising make it unacknowledged again.
  */
 export function applyAlarm(i: Incident, a: Alarm, ts: number): IncidentTransition | undefined {
   const at = i.members.findIndex((m) => m.id === a.id);
   const before = at >= 0 ? i.members[at] : undefined;
-  if (before && before.status === a.status && before.severity === a.severity) return undefined;
-  const members = at >= 0 ? i.members.map((m, k) => (k === at ? memberOf(a) : m)) : [...i.members, memberOf(a)];
+  const status = before ? mergedStatus(before.status, a.status) : a.status;
+  if (before && before.status === status && before.severity === a.severity) return undefined;
+  const member: IncidentMember = { ...memberOf(a), status, ...(before?.clearTs !== undefined && a.clearTs === undefined ? { clearTs: before.clearTs } : {}) };
+  const members = at >= 0 ? i.members.map((m, k) => (k === at ? member : m)) : [...i.members, member];
   const severity = severityRank[a.severity] > severityRank[i.severity] && isActive(a.status) ? a.severity : i.severity;
   const level = maxLevel(i.level, levelOf(i.hazard, members));
   const rose = severity !== i.severity || level !== i.level;
-  const status: AlarmStatus = rose && i.status === 'active_ack' ? 'active_unack' : i.status;
+  const incidentStatus: AlarmStatus = rose && i.status === 'active_ack' ? 'active_unack' : i.status;
   const quiet = allCleared(members) ? (i.quietSinceTs ?? ts) : undefined;
   const timeline = [...i.timeline];
   if (!before) timeline.push(entry(ts, 'updated', { actor: 'rule:incident', details: { alarmId: a.id, type: a.type, joined: true } }));
   if (rose) timeline.push(entry(ts, 'severity_changed', { actor: 'rule:incident', details: { from: { severity: i.severity, level: i.level }, to: { severity, level } } }));
   const { quietSinceTs: _q, ...rest } = i;
   const incident: Incident = {
-    ...rest, members, severity, level, status, lastUpdateTs: Math.max(i.lastUpdateTs, ts), timeline, ...(quiet !== undefined ? { quietSinceTs: quiet } : {}),
+    ...rest, members, severity, level, status: incidentStatus, lastUpdateTs: Math.max(i.lastUpdateTs, ts), timeline, ...(quiet !== undefined ? { quietSinceTs: quiet } : {}),
   };
   return {
     incident,

@@ -268,6 +268,29 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     });
   }
 
+  /** The incident as it stands: from memory when active or just closed, else stored. */
+  async function current(id: string): Promise<Incident | undefined> {
+    return [...active.values()].find((i) => i.id === id) ?? closedRecently.get(id) ?? deps.store.get(id);
+  }
+
+  /** An action on the incident and all its alarms (see ack / clear below). */
+  async function asOne(
+    id: string, actor: string, action: 'ack' | 'clear', applies: (m: Incident['members'][number]) => boolean,
+    change: (i: Incident, ts: number, actor: string) => IncidentTransition, done: 'already_acknowledged' | 'already_cleared',
+  ): Promise<Incident> {
+    const before = await current(id);
+    if (!before) throw new AlarmError('not_found', `no incident ${id}`);
+    change(before, deps.clock(), actor); // refuses what is not allowed (already acknowledged / cleared) before touching its alarms
+    await forMembers(before, action, actor, before.members.filter(applies).map((m) => m.id));
+    await api.idle();
+    try {
+      return await act(id, (cur) => change(cur, deps.clock(), actor));
+    } catch (err) {
+      if (err instanceof AlarmError && err.code === done) return (await current(id)) ?? before;
+      throw err;
+    }
+  }
+
   /** Does to each alarm what was done to their incident; an alarm already in that state is skipped. */
   async function forMembers(i: Incident, action: 'ack' | 'clear', actor: string, ids: readonly string[]): Promise<void> {
     for (const id of ids) {
@@ -279,7 +302,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     }
   }
 
-  return {
+  const api: Incidents = {
     async start() {
       if (started) return;
       await loadActive();
@@ -303,16 +326,10 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     get: (id) => deps.store.get(id),
     list: (query) => deps.store.list(query),
     eventsSince: (seq, limit) => deps.store.eventsSince(seq, limit),
-    async ack(id, actor) {
-      const ts = deps.clock();
-      const unacked = new Set<string>();
-      const i = await act(id, (cur) => {
-        for (const m of cur.members) if (m.status === 'active_unack' || m.status === 'cleared_unack') unacked.add(m.id);
-        return ackIncident(cur, ts, actor);
-      });
-      await forMembers(i, 'ack', actor, [...unacked]);
-      return i;
-    },
+    // Acknowledge / clear: its alarms first, then the incident — so whoever watches sees the
+    // incident acknowledged or cleared only once its alarms are. Acknowledging every alarm may
+    // acknowledge the incident on its own (by the same person): that is the answer then.
+    ack: (id, actor) => asOne(id, actor, 'ack', (m) => m.status === 'active_unack' || m.status === 'cleared_unack', ackIncident, 'already_acknowledged'),
     assign: (id, assignee, actor) => {
       const ts = deps.clock();
       return act(id, (cur) => assignIncident(cur, assignee, ts, actor));
@@ -321,16 +338,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       const ts = deps.clock();
       return act(id, (cur) => commentIncident(cur, text, ts, actor));
     },
-    async clear(id, actor) {
-      const ts = deps.clock();
-      const open = new Set<string>();
-      const i = await act(id, (cur) => {
-        for (const m of cur.members) if (isActive(m.status)) open.add(m.id);
-        return clearIncident(cur, ts, actor);
-      });
-      await forMembers(i, 'clear', actor, [...open]);
-      return i;
-    },
+    clear: (id, actor) => asOne(id, actor, 'clear', (m) => isActive(m.status), clearIncident, 'already_cleared'),
     escalate: (id, actor, text) => {
       const ts = deps.clock();
       return act(id, (cur) => escalateIncident(cur, ts, actor, text));
@@ -355,4 +363,5 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       closed = true;
     },
   };
+  return api;
 }
