@@ -35,9 +35,22 @@ export interface IncidentsConfig {
   readonly settleMs: number;
   /** First retry delay of a refused store write; doubles to 30 s. Default 500 ms. */
   readonly retryMs: number;
+  /**
+   * Alarm events that change no incident (repeats, mostly) move the stored watermark at most this
+   * often (and on close): a write per repeat would double the database's commits for nothing, and
+   * a restart merely replays those few seconds of events, which decide nothing again. Default 5 s.
+   */
+  readonly watermarkEveryMs: number;
+  /**
+   * Least time between two incident commits while alarm events keep coming: what arrives meanwhile
+   * joins the next commit. Incident commits follow alarm commits one for one otherwise, and the
+   * embedded database commits one transaction at a time, so they would slow the alarms down.
+   * Costs an incident event at most this much latency. Default 100 ms.
+   */
+  readonly minCommitIntervalMs: number;
 }
 
-export const defaultIncidentsConfig: IncidentsConfig = { settleMs: 5 * 60_000, retryMs: 500 };
+export const defaultIncidentsConfig: IncidentsConfig = { settleMs: 5 * 60_000, retryMs: 500, watermarkEveryMs: 5_000, minCommitIntervalMs: 100 };
 
 export interface IncidentsDeps {
   engine: Pick<AlertEngine, 'subscribe' | 'eventsSince' | 'ack' | 'clear'>;
@@ -104,6 +117,8 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   /** The highest alarm seq decided (stored with the batch that decided it). */
   let applied = 0;
   let storedWatermark = 0;
+  /** When the watermark was last stored (monotonic ms). */
+  let watermarkAt = 0;
   let running: Promise<void> | undefined;
   let replaying = true;
   const held: AlarmEvent[] = [];
@@ -193,16 +208,23 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     }
   }
 
+  /** When the last commit finished (monotonic ms). */
+  let committedAt = -Infinity;
+
   async function drain(): Promise<void> {
     let delay = config.retryMs;
     while (jobs.length > 0) {
+      const wait = committedAt + config.minCommitIntervalMs - performance.now();
+      // A short, referenced timer: a shutdown in progress waits for it rather than exiting under it.
+      if (wait > 0 && !closing) await new Promise((r) => setTimeout(r, wait));
       const batch = jobs.splice(0, jobs.length);
       const draft = new Map(active);
       const { transitions, answers, maxSeq, closedNow } = decide(batch, draft);
       try {
-        const events = transitions.length > 0 || maxSeq > storedWatermark
-          ? await deps.store.recordMany(transitions, maxSeq > storedWatermark ? maxSeq : undefined)
-          : [];
+        const due = maxSeq > storedWatermark && (transitions.length > 0 || performance.now() - watermarkAt >= config.watermarkEveryMs);
+        const events = transitions.length > 0 || due ? await deps.store.recordMany(transitions, due ? maxSeq : undefined) : [];
+        if (due) watermarkAt = performance.now();
+        if (transitions.length > 0 || due) committedAt = performance.now();
         active.clear();
         for (const [k, v] of draft) active.set(k, v);
         for (const [id, i] of closedNow) {
@@ -211,7 +233,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         }
         while (closedRecently.size > 1_000) closedRecently.delete(closedRecently.keys().next().value as string);
         applied = maxSeq;
-        if (maxSeq > storedWatermark) storedWatermark = maxSeq;
+        if (due) storedWatermark = maxSeq;
         delay = config.retryMs;
         setGauge();
         publish(events);
@@ -360,6 +382,9 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       closing = true;
       unsubscribe?.();
       while (running || jobs.length > 0) await (running ?? kick());
+      if (applied > storedWatermark) {
+        await deps.store.saveAlarmWatermark(applied).then(() => { storedWatermark = applied; }, (err: unknown) => log.warn({ err }, 'could not store the incident watermark at shutdown; the last alarm events are decided again on the next start'));
+      }
       closed = true;
     },
   };

@@ -9,8 +9,8 @@ import { big, inList, newestFirstPage, rows, where, whereEq, whereIn, type Row }
 
 /**
  * The IncidentStore on the embedded database (tables of migration 4: incidents, incident_events,
- * incident_members, incident_meta), on the same two connections as the alarm store:
- * - `events` (the alarm event log's own connection): `recordMany`, the watermark and pruning — one
+ * incident_members, incident_meta), on two connections:
+ * - `events` (its own: an incident commit never delays an alarm commit): `recordMany`, the watermark and pruning — one
  *   transaction per call, strictly in order, which keeps `seq` gap-free and makes the
  *   one-active-incident-per-key check atomic with the write;
  * - `conn` (the state connection): reads.
@@ -121,7 +121,14 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         chunk.flatMap(values),
       );
     }
-    const members = incidents.flatMap((i) => i.members.map((m) => [m.id, i.id] as const));
+    // Only the alarms not indexed yet: an incident's members only ever grow, and rewriting the index on every change would grow with them.
+    const known = new Set<string>();
+    for (let i = 0; i < incidents.length; i += 500) {
+      const params: DuckDBValue[] = [];
+      const ids = incidents.slice(i, i + 500).map((x) => x.id);
+      for (const r of await rows(c, `SELECT alarm_id FROM incident_members WHERE ${inList('incident_id', ids, params)}`, params)) known.add(String(r.alarm_id));
+    }
+    const members = incidents.flatMap((i) => i.members.filter((m) => !known.has(m.id)).map((m) => [m.id, i.id] as const));
     for (let i = 0; i < members.length; i += ROWS_PER_STATEMENT) {
       const chunk = members.slice(i, i + ROWS_PER_STATEMENT);
       await c.run(
