@@ -128,7 +128,8 @@ export async function openHarness(opts: {
   engine.subscribe((e) => events.push(e));
   await engine.start();
   const incidentEvents = opts.incidentEvents ?? [];
-  const incidents = createIncidents({ ...defaultIncidentsConfig, ...opts.incidentsConfig }, { engine, store: db.incidents, logger, metrics, clock: () => now.ms });
+  // No commit throttle: it paces real-time bursts (see IncidentsConfig.minCommitIntervalMs), while a scenario plays its clock as fast as it can.
+  const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, ...opts.incidentsConfig }, { engine, store: db.incidents, logger, metrics, clock: () => now.ms });
   incidents.subscribe((e) => incidentEvents.push(e));
   await incidents.start();
   return { dir: opts.dir, db, engine, incidents, events, incidentEvents, now, logLines: lines, metrics };

@@ -66,7 +66,8 @@ async function openPage(context: BrowserContext, base: string): Promise<Watched>
   const problems: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => { if (!/\/api\/(alerts|incidents)\/stream/.test(r.url())) problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`); });
+  // ERR_ABORTED is the page's own doing (a reload or a route change under a fetch still in flight), not a failure.
+  page.on('requestfailed', (r) => { if (!/\/api\/(alerts|incidents)\/stream/.test(r.url()) && r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`); });
   await page.goto(`${base}/`);
   return { page, problems };
 }
