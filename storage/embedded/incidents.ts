@@ -144,7 +144,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
          VALUES ${chunk.map((_, j) => `(${Array.from({ length: ev }, (__, k) => `$${j * ev + k + 1}`).join(', ')})`).join(', ')}`,
         chunk.flatMap(({ incident, event: e }, j) => [
           BigInt(first + i + j), big(e.ts), e.type, incident.id, e.previousSeverity ?? null, e.previousLevel ?? null, e.alarm?.id ?? null,
-          JSON.stringify(incident), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
+          JSON.stringify({ ...incident, timeline: [] }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
         ]),
       );
     }
@@ -170,7 +170,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         }
         seq = first + entries.length - 1;
         return entries.map(({ incident, event: e }, i) => ({
-          seq: first + i, ts: e.ts, type: e.type, incident,
+          seq: first + i, ts: e.ts, type: e.type, incident: { ...incident, timeline: [] },
           ...(e.previousSeverity ? { previousSeverity: e.previousSeverity } : {}), ...(e.previousLevel ? { previousLevel: e.previousLevel } : {}),
           ...(e.alarm ? { alarm: { ...e.alarm, timeline: [] } } : {}),
         }));

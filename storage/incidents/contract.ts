@@ -66,6 +66,7 @@ export interface IncidentEvent {
   readonly seq: number;
   readonly ts: number;
   readonly type: AlarmEventType;
+  /** The incident as this event left it, without its timeline (the event is the news; the timeline is one GET away). */
   readonly incident: Incident;
   readonly previousSeverity?: Severity;
   /** On an event that raised the level (预警 → 火警): what it was. */

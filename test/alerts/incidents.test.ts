@@ -140,7 +140,8 @@ describe('incidents', () => {
     await h.incidents.tick(T0 + 60_000 + 2 * MIN);
     expect(byBuilding()).toEqual({ 'b1/fire': 'fire' });
     const cleared = h.incidentEvents.filter((e) => e.type === 'cleared');
-    expect(cleared.map((e) => [e.incident.building, e.incident.hazard, e.incident.timeline.at(-1)?.actor])).toEqual([['b2', 'fire', 'rule:incident'], ['b1', 'waste', 'rule:incident']]);
+    const stored = await Promise.all(cleared.map((e) => h!.db.incidents.get(e.incident.id)));
+    expect(stored.map((i) => [i?.building, i?.hazard, i?.timeline.at(-1)?.actor])).toEqual([['b2', 'fire', 'rule:incident'], ['b1', 'waste', 'rule:incident']]);
     await h.incidents.tick(T0 + 60 * MIN);
     expect(byBuilding()).toEqual({ 'b1/fire': 'fire' });
   });

@@ -59,6 +59,10 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       const replay = await store.eventsSince(0);
       expect(replay.map((e) => [e.seq, e.incident.level])).toEqual([[1, 'pre_alarm'], [2, 'alarm'], [3, 'fire']]);
       expect(replay[0]?.alarm).toMatchObject({ id: 'a-i1', timeline: [] });
+      // Events carry the incident without its timeline (an event row must not grow with the incident's history).
+      expect(replay.map((e) => e.incident.timeline)).toEqual([[], [], []]);
+      expect(out.map((e) => e.incident.timeline)).toEqual([[], [], []]);
+      expect(replay[2]?.incident.members).toHaveLength(2);
       expect(replay[2]?.previousLevel).toBe('pre_alarm');
       expect(await store.eventsSince(2)).toHaveLength(1);
       expect(await store.eventsSince(0, 2)).toHaveLength(2);
