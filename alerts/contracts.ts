@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Device, KindName, Reading } from '../core/index.js';
+import type { Device, KindName, PresenceCause, Reading } from '../core/index.js';
 
 /**
  * The alerts contracts: the alarm model (ThingsBoard's, made trustworthy), the events notifiers
@@ -106,6 +106,7 @@ export interface Rule<P extends RuleParams = RuleParams, S = unknown> {
   initialState(): S;
   onReading?(ctx: RuleContext<P, S>, reading: Reading): void;
   onTick?(ctx: RuleContext<P, S>): void;
-  onPresence?(ctx: RuleContext<P, S>, status: 'online' | 'offline'): void;
+  /** Broker presence; `cause` says how a connection ended (core/registry.ts presenceCauses). */
+  onPresence?(ctx: RuleContext<P, S>, status: 'online' | 'offline', cause: PresenceCause): void;
   onSignal?(ctx: RuleContext<P, S>, signal: RuleSignal): void;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
-import type { Reading } from '../core/index.js';
+import type { PresenceCause, Reading } from '../core/index.js';
 import type { Page } from '../storage/state/contract.js';
 import { createParamResolver, parseRulesConfig, type AlertEngineConfig, type RulesConfig } from './config.js';
 import {
@@ -43,8 +43,12 @@ export interface AlertEngine {
   /** ReadingConsumer-compatible: resolves once the alarms these readings caused are stored and published. */
   readonly name: string;
   accept(readings: readonly Reading[]): Promise<void>;
-  /** Broker presence (`devices/{id}/status`, LWT). */
-  onPresence(deviceId: string, status: 'online' | 'offline', ts: number): Promise<void>;
+  /**
+   * Broker presence (`devices/{id}/status`), with how the connection ended: the embedded broker
+   * knows (clean DISCONNECT, keep-alive timeout, lost); from an external broker's status topic
+   * only the Will is seen, so the default is `lost`. `ts` is the server's time.
+   */
+  onPresence(deviceId: string, status: 'online' | 'offline', ts: number, cause?: PresenceCause): Promise<void>;
   /** Time-driven checks (offline, daily balance). Call every ~30–60 s. */
   tick(now: number): Promise<void>;
   ack(id: string, actor: string): Promise<Alarm>;
@@ -388,10 +392,10 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       }
       return schedule(actions);
     },
-    onPresence(deviceId, status, ts) {
+    onPresence(deviceId, status, ts, cause) {
       ensureOpen();
       const device = deps.devices.get(deviceId);
-      return device ? schedule(evaluator.presence(device, status, ts)) : Promise.resolve();
+      return device ? schedule(evaluator.presence(device, status, ts, cause ?? (status === 'online' ? 'connected' : 'lost'))) : Promise.resolve();
     },
     tick(now) {
       ensureOpen();

@@ -1,23 +1,24 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { AlarmError, type Alarm, type Severity } from './contracts.js';
-import type { AlertEngine } from './engine.js';
+import type { Incident } from '../storage/incidents/contract.js';
+import { AlarmError, type Severity } from './contracts.js';
+import type { Incidents } from './incidents/manager.js';
 import type { ReminderEvent } from './notifiers/contract.js';
 
 /**
- * Escalation and reminders (issue 4): an unacknowledged critical alarm goes up a level after
- * `criticalAfterMs` (default 5 min), a major one after `majorAfterMs` (30 min), and again after each
- * further such interval up to `maxLevel`, one level per tick — so a hub that was down does not fire
- * every level at once. The engine records the escalation (timeline, event); webhook targets with
- * `minEscalationLevel` are the people it reaches. An acknowledgement stops it (the engine refuses to
- * escalate an acknowledged alarm).
+ * Escalation and reminders, of incidents (what people acknowledge: one fire, not its five alarms):
+ * an unacknowledged critical incident goes up a level after `criticalAfterMs` (default 5 min), a
+ * major one after `majorAfterMs` (30 min), and again after each further such interval up to
+ * `maxLevel`, one level per tick — so a hub that was down does not fire every level at once. The
+ * incident records the escalation (timeline, event); webhook targets with `minEscalationLevel` are
+ * the people it reaches. An acknowledgement stops it (an acknowledged incident does not escalate).
  *
- * Between escalations, an unacknowledged alarm of a reminded severity is announced again every
- * `reminderEveryMs` (not stored: a reminder changes nothing about the alarm). The reminder clock
- * starts at the alarm's raise or latest escalation; reminders sent are remembered in memory only,
+ * Between escalations, an unacknowledged incident of a reminded severity is announced again every
+ * `reminderEveryMs` (not stored: a reminder changes nothing about it). The reminder clock starts
+ * at the incident's opening or latest escalation; reminders sent are remembered in memory only,
  * so after a restart the next one may come up to one interval early.
  *
- * Ages are measured on the injected clock against the alarm's start (the triggering reading's
+ * Ages are measured on the injected clock against the incident's start (the first alarm's reading
  * time). node-cron only decides when a check runs; `runOnce(now)` is the check, for tests.
  */
 
@@ -29,7 +30,7 @@ export interface EscalationConfig {
   readonly cron: string;
   /** Highest escalation level. Default 3. */
   readonly maxLevel?: number;
-  /** Severities that get reminders. Default critical and major (a reminder per bin fill would be noise). */
+  /** Severities that get reminders. Default critical and major (a reminder per bin overflow would be noise). */
   readonly remindSeverities?: readonly Severity[];
 }
 
@@ -38,7 +39,7 @@ export const defaultEscalationConfig: EscalationConfig = {
 };
 
 export interface EscalationDeps {
-  engine: Pick<AlertEngine, 'active' | 'escalate'>;
+  incidents: Pick<Incidents, 'active' | 'escalate'>;
   clock: () => number;
   logger: Logger;
   /** Where reminders go (Notifications.remind); without it, no reminders. */
@@ -61,15 +62,15 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
   const maxLevel = config.maxLevel ?? 3;
   const remindSeverities = new Set(config.remindSeverities ?? ['critical', 'major']);
   const log = deps.logger.child({ part: 'escalation' });
-  /** alarm id → { ts of the last reminder, how many were sent } */
+  /** incident id → { ts of the last reminder, how many were sent } */
   const reminders = new Map<string, { ts: number; n: number }>();
   let task: ScheduledTask | undefined;
   let running: Promise<EscalationResult> | undefined;
 
   const afterMs = (s: Severity): number | undefined => (s === 'critical' ? config.criticalAfterMs : s === 'major' ? config.majorAfterMs : undefined);
 
-  /** When the alarm was last announced by a raise or an escalation. */
-  const lastAnnounced = (a: Alarm): number => {
+  /** When the incident was last announced by its opening or an escalation. */
+  const lastAnnounced = (a: Incident): number => {
     let ts = a.startTs;
     for (const t of a.timeline) if (t.event === 'escalated' && t.ts > ts) ts = t.ts;
     return ts;
@@ -77,7 +78,7 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
 
   async function check(now: number): Promise<EscalationResult> {
     const out: EscalationResult = { escalated: [], reminded: [] };
-    const unacked = deps.engine.active().filter((a) => a.status === 'active_unack');
+    const unacked = deps.incidents.active().filter((a) => a.status === 'active_unack');
     const live = new Set(unacked.map((a) => a.id));
     for (const id of reminders.keys()) if (!live.has(id)) reminders.delete(id);
 
@@ -87,13 +88,13 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
         const level = a.escalationLevel + 1;
         const minutes = Math.round((now - a.startTs) / 60_000);
         try {
-          await deps.engine.escalate(a.id, 'escalation', `未确认 ${minutes} 分钟，升级至第 ${level} 级 (unacknowledged for ${minutes} min)`);
+          await deps.incidents.escalate(a.id, 'escalation', `未确认 ${minutes} 分钟，升级至第 ${level} 级 (unacknowledged for ${minutes} min)`);
           out.escalated.push(a.id);
           // The escalation is itself a page: the reminder clock restarts from it.
           reminders.set(a.id, { ts: now, n: reminders.get(a.id)?.n ?? 0 });
         } catch (err) {
-          // Acknowledged or cleared between our look and the engine's queue: nothing to do.
-          if (!(err instanceof AlarmError)) log.error({ err, alarm: a.id }, 'escalation failed');
+          // Acknowledged or cleared between our look and the queue: nothing to do.
+          if (!(err instanceof AlarmError)) log.error({ err, incident: a.id }, 'escalation failed');
         }
         continue;
       }
@@ -103,7 +104,7 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
       if (now - since < config.reminderEveryMs) continue;
       const n = (sent?.n ?? 0) + 1;
       reminders.set(a.id, { ts: now, n });
-      deps.remind({ type: 'reminder', seq: 0, ts: now, alarm: a, reminder: n });
+      deps.remind({ type: 'reminder', seq: 0, ts: now, incident: a, reminder: n });
       out.reminded.push(a.id);
     }
     if (out.escalated.length || out.reminded.length) log.info({ escalated: out.escalated.length, reminded: out.reminded.length }, 'escalation check');

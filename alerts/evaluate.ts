@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Device, Reading } from '../core/index.js';
+import type { Device, PresenceCause, Reading } from '../core/index.js';
 import type { ClearRequest, DeviceView, RaiseRequest, Rule, RuleContext, RuleParams, RuleSignal } from './contracts.js';
 import type { AlertMetrics } from './metrics.js';
 import type { RuleStateTable } from './rule-state.js';
@@ -82,9 +82,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
       signal(out);
       return out;
     },
-    presence(device: Device, status: 'online' | 'offline', ts: number): PendingAction[] {
+    presence(device: Device, status: 'online' | 'offline', ts: number, cause: PresenceCause): PendingAction[] {
       const out: PendingAction[] = [];
-      run('onPresence', device, ts, out, (rule, ctx) => rule.onPresence?.(ctx, status));
+      run('onPresence', device, ts, out, (rule, ctx) => rule.onPresence?.(ctx, status, cause));
       signal(out);
       return out;
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
+import type { Incidents } from '../alerts/incidents/manager.js';
 import type { RejectLog } from '../ingest/contracts.js';
 import type { Reports } from '../reports/index.js';
 import type { ReportStore } from '../storage/embedded/reports.js';
@@ -42,12 +43,13 @@ export interface ReportsApiDeps {
   readonly store: Pick<ReportStore, 'list' | 'get'>;
 }
 
-/** What the alert routes use of the alerts part: the engine (it owns alarms, events and the rules config). */
+/** What the alert routes use of the alerts part: the engine (alarms, events, the rules config) and the incidents. */
 export interface AlertsApiDeps {
   readonly engine: Pick<
     AlertEngine,
     'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig'
   >;
+  readonly incidents: Pick<Incidents, 'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince'>;
 }
 
 export interface ApiConfig {

@@ -139,11 +139,12 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     authorizeForward: acl.authorizeForward,
   });
   const presenceListeners = new Set<PresenceListener>();
-  const presence = createPresence(aedes, logger, (deviceId, status, ts) => {
-    for (const listener of presenceListeners) listener(deviceId, status, ts);
+  const presence = createPresence(aedes, logger, (deviceId, status, ts, cause) => {
+    for (const listener of presenceListeners) listener(deviceId, status, ts, cause);
   });
 
   const live = new Set<Client>();
+  const keepaliveExpired = new WeakSet<Client>();
   aedes.on('client', (client) => {
     const principal = principalOf(client);
     if (!principal) return; // cannot happen: Aedes registers only authenticated clients
@@ -158,13 +159,18 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     if (!principal || !live.delete(client)) return;
     if (byClientId.get(client.id) === client) byClientId.delete(client.id);
     metrics.connectedClients.dec({ type: principal.kind });
-    if (principal.kind === 'device') presence.disconnected(client, principal.deviceId);
-    logger.info({ clientId: client.id, username: principalName(principal) }, 'client disconnected');
+    // Aedes marks a client that sent DISCONNECT (§3.14.4) as `_disconnected` before it unregisters it.
+    const cause = (client as Client & { _disconnected?: boolean })._disconnected === true ? 'clean' : keepaliveExpired.has(client) ? 'keepalive' : 'lost';
+    if (principal.kind === 'device') presence.disconnected(client, principal.deviceId, cause);
+    logger.info({ clientId: client.id, username: principalName(principal), cause }, 'client disconnected');
   });
   aedes.on('publish', (packet) => presence.observe(packet));
   aedes.on('clientError', (client, err) => logger.info({ clientId: client.id, err: err.message }, 'client error, connection closed'));
   aedes.on('connectionError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'connection error before session'));
-  aedes.on('keepaliveTimeout', (client) => logger.info({ clientId: client.id }, 'keepalive timeout'));
+  aedes.on('keepaliveTimeout', (client) => {
+    keepaliveExpired.add(client);
+    logger.info({ clientId: client.id }, 'keepalive timeout');
+  });
   // Aedes emits 'error' for persistence failures and orphan Wills refused by the ACL; an
   // unhandled 'error' event would take the whole process down.
   (aedes as EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));

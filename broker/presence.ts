@@ -1,5 +1,6 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
+import type { PresenceCause } from '../core/registry.js';
 import { topics } from '../core/topics.js';
 import { statusTopicDevice } from './acl.js';
 
@@ -18,12 +19,19 @@ import { statusTopicDevice } from './acl.js';
  *   `online` if the device is in fact still connected.
  * Publishes go through `aedes.publish`, which bypasses authorizePublish, at QoS 1 retained so a
  * subscriber that arrives later still learns the current state.
+ *
+ * Listeners are also told *why* a device went offline — the cause of its last connection's end:
+ * a clean DISCONNECT, a keep-alive timeout or a lost connection — because that is what separates
+ * a battery device ending its report from a device that dropped off (alerts/rules/offline.ts).
  */
 export interface Presence {
   /** A device connection was registered. */
   connected(client: Client, deviceId: string): void;
-  /** A device connection was unregistered (clean DISCONNECT, drop, takeover, keepalive…). */
-  disconnected(client: Client, deviceId: string): void;
+  /**
+   * A device connection was unregistered (clean DISCONNECT, drop, takeover, keepalive…), with why
+   * it ended; the cause the listeners hear is that of the device's last connection to end.
+   */
+  disconnected(client: Client, deviceId: string, cause: DisconnectCause): void;
   /**
    * True when `packet` is the Will of a closing `client` on its device's status topic while that
    * device still has another connection: publishing it would mark a connected device offline.
@@ -40,16 +48,22 @@ export interface Presence {
 }
 
 export type Status = 'online' | 'offline';
+export type DisconnectCause = Exclude<PresenceCause, 'connected'>;
 
 interface DeviceState {
   readonly clients: Set<Client>;
+  /** Why the device's most recent connection to end ended. */
+  lastCause: DisconnectCause;
   /** A flush is queued and has not read the state yet: further changes need no new flush. */
   queued: boolean;
   chain: Promise<void>;
 }
 
-/** Told each state the broker publishes (online/offline), in order per device. */
-export type PresenceListener = (deviceId: string, status: Status, ts: number) => void;
+/**
+ * Told each state the broker publishes (online/offline), in order per device, with its cause:
+ * `connected` for online, else how the last connection ended.
+ */
+export type PresenceListener = (deviceId: string, status: Status, ts: number, cause: PresenceCause) => void;
 
 export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, onChange: PresenceListener = () => {}): Presence {
   const devices = new Map<string, DeviceState>();
@@ -58,7 +72,7 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, on
   const stateOf = (deviceId: string): DeviceState => {
     let state = devices.get(deviceId);
     if (!state) {
-      state = { clients: new Set(), queued: false, chain: Promise.resolve() };
+      state = { clients: new Set(), lastCause: 'lost', queued: false, chain: Promise.resolve() };
       devices.set(deviceId, state);
     }
     return state;
@@ -82,9 +96,10 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, on
       state.queued = false;
       if (stopped) return;
       const status: Status = state.clients.size > 0 ? 'online' : 'offline';
+      const cause: PresenceCause = status === 'online' ? 'connected' : state.lastCause;
       await publish(deviceId, status);
       try {
-        onChange(deviceId, status, Date.now());
+        onChange(deviceId, status, Date.now(), cause);
       } catch (err) {
         logger.error({ err, deviceId }, 'presence listener failed');
       }
@@ -100,8 +115,10 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, on
       flush(deviceId);
     },
 
-    disconnected(client, deviceId) {
-      stateOf(deviceId).clients.delete(client);
+    disconnected(client, deviceId, cause) {
+      const state = stateOf(deviceId);
+      state.clients.delete(client);
+      state.lastCause = cause;
       flush(deviceId);
     },
 

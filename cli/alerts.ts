@@ -1,64 +1,124 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createEscalation, defaultEscalationConfig } from '../alerts/escalation.js';
+import { createIncidents, defaultIncidentsConfig, type Incidents } from '../alerts/incidents/manager.js';
 import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '../alerts/index.js';
 import { createMqttNotifier, createNotifications, createWebhookNotifier, type Notifier } from '../alerts/notifiers/index.js';
 import type { AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
-import type { AlarmStore, DeviceDirectory } from '../storage/index.js';
+import type { AlarmStore, DeviceDirectory, IncidentStore, StateStore } from '../storage/index.js';
+import { startExternalPresence } from './external-presence.js';
 
 export interface RunningAlerts {
   readonly engine: AlertEngine;
+  readonly incidents: Incidents;
   stop(): Promise<void>;
 }
 
-/** How often time-driven rules run (offline, hold durations, the daily water balance). */
+/** How often time-driven rules run (offline, hold durations, the daily water balance) and incidents settle. */
 const TICK_MS = 30_000;
 
 /**
  * The alerts part of a hub: the rule engine fed by ingest (as a reading consumer) and by broker
- * presence, its clock tick, the notifiers (MQTT `anju/alerts/{site}/{type}` on the embedded broker,
- * webhooks from ANJU_ALERT_WEBHOOKS) and the escalation schedule.
+ * presence — the embedded broker's, with the disconnect cause, or, with an external broker, the
+ * devices' status topic — its clock tick, the incidents correlating its alarms, the notifiers
+ * (MQTT `anju/alerts/{site}/incident/{hazard}` on the embedded broker, webhooks from
+ * ANJU_ALERT_WEBHOOKS: one message per incident change) and the escalation schedule of incidents.
  */
 export async function startAlerts(
   config: AnjuConfig,
-  deps: { store: AlarmStore; directory: DeviceDirectory; broker?: AnjuBroker; metrics: Registry; logger: Logger },
+  deps: { store: AlarmStore; incidents: IncidentStore; directory: DeviceDirectory; state?: StateStore; broker?: AnjuBroker; metrics: Registry; logger: Logger },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
   const engine = createAlertEngine(defaultAlertEngineConfig, { store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock: Date.now });
   await engine.start();
+  const incidents = createIncidents(defaultIncidentsConfig, { engine, store: deps.incidents, logger, metrics: deps.metrics, clock: Date.now });
+  await incidents.start();
 
   const notifiers: Notifier[] = [];
   if (deps.broker) {
     const aedes = deps.broker.aedes;
     notifiers.push(createMqttNotifier({}, { publish: (packet, done) => aedes.publish(packet, (err) => done(err ?? null)), logger, metrics: deps.metrics }));
   }
+  const places = deps.state ? createPlaceNames(deps.state, logger) : undefined;
   if (config.alerts.webhooks.length > 0) {
-    notifiers.push(createWebhookNotifier(
-      { targets: config.alerts.webhooks },
-      { logger, metrics: deps.metrics, names: { device: (id) => deps.directory.get(id)?.name } },
-    ));
+    const device = (id: string) => {
+      const d = deps.directory.get(id);
+      return d ? { name: d.name, ...(d.location ? { location: d.location } : {}) } : undefined;
+    };
+    notifiers.push(createWebhookNotifier({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device, ...places?.names } }));
   }
-  const notifications = createNotifications({ notifiers }, { engine, logger });
+  const notifications = createNotifications({ notifiers }, { incidents, logger });
   const escalation = createEscalation(
     { ...defaultEscalationConfig, criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
-    { engine, clock: Date.now, logger, remind: (e) => notifications.remind(e) },
+    { incidents, clock: Date.now, logger, remind: (e) => notifications.remind(e) },
   );
   escalation.start();
 
-  const tick = setInterval(() => { engine.tick(Date.now()).catch((err: Error) => logger.error({ err }, 'alert tick failed')); }, TICK_MS);
-  const offPresence = deps.broker?.onPresence((id, status, ts) => {
-    engine.onPresence(id, status, ts).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
+  const tick = setInterval(() => {
+    const now = Date.now();
+    engine.tick(now).then(() => incidents.tick(now)).catch((err: Error) => logger.error({ err }, 'alert tick failed'));
+  }, TICK_MS);
+  const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {
+    engine.onPresence(id, status, ts, cause).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
   });
+  // Without the embedded broker the devices' Wills on `devices/{id}/status` are what tells a lost connection.
+  const stopExternal = !deps.broker && config.ingest.brokerUrl
+    ? await startExternalPresence(
+      { url: config.ingest.brokerUrl, username: config.ingest.username, password: config.ingest.password, clientId: `${config.ingest.clientId}-presence` },
+      { onPresence: (id, status, ts, cause) => engine.onPresence(id, status, ts, cause), logger },
+    )
+    : undefined;
 
   return {
     engine,
+    incidents,
     async stop() {
       offPresence?.();
+      await stopExternal?.();
       clearInterval(tick);
       await escalation.stop();
       await engine.close();
+      // After the engine: its last events reach the incidents (or, stored, the next start's replay).
+      await incidents.close();
       await notifications.close();
+      places?.stop();
     },
+  };
+}
+
+/**
+ * Site and building names for the pages (a WeCom message says 3号楼, not b3), read from the
+ * registry now and every minute after: the notifiers' texts are made synchronously, and the
+ * registry's sites and buildings change rarely. Until the first read, ids stand in.
+ */
+function createPlaceNames(state: StateStore, logger: Logger): { names: { site(id: string): string | undefined; building(site: string, id: string): string | undefined }; stop(): void } {
+  let sites = new Map<string, string>();
+  let buildings = new Map<string, string>();
+  const load = async () => {
+    const s = new Map<string, string>();
+    const b = new Map<string, string>();
+    for (let offset = 0; ; offset += 500) {
+      const page = await state.listSites({ limit: 500, offset });
+      for (const site of page.items) {
+        s.set(site.id, site.name);
+        for (let bo = 0; ; bo += 500) {
+          const bp = await state.listBuildings(site.id, { limit: 500, offset: bo });
+          for (const x of bp.items) b.set(`${site.id}/${x.id}`, x.name);
+          if (bp.items.length < 500) break;
+        }
+      }
+      if (page.items.length < 500) break;
+    }
+    sites = s;
+    buildings = b;
+  };
+  const refresh = () => void load().catch((err: Error) => logger.warn({ err }, 'could not read site and building names for notifications; ids are shown'));
+  refresh();
+  const timer = setInterval(refresh, 60_000);
+  timer.unref();
+  return {
+    names: { site: (id) => sites.get(id), building: (site, id) => buildings.get(`${site}/${id}`) },
+    stop: () => clearInterval(timer),
   };
 }

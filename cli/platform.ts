@@ -122,7 +122,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const latest = createLatestCache({ store: telemetry });
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
     await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
-    const alerts = await startAlerts(config, { store: db.alarms, directory, broker, metrics, logger });
+    const alerts = await startAlerts(config, { store: db.alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger });
     stops.push(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
     const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms: db.alarms, directory, latest, metrics, logger });
@@ -168,7 +168,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const app = await createApp(
       { http: { bodyLimit: 64 * 1024 } },
       {
-        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine }, reports: reports.api,
+        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
         ...(broker ? { serviceAccounts } : {}),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },

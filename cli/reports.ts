@@ -35,7 +35,7 @@ export async function startReports(
     return sites;
   };
   await refresh();
-  const generate = createReports({}, { store: deps.telemetry, alarms: deps.alarms, devices: deps.directory, sites: { get: (id) => siteCache.get(id) } });
+  const generate = createReports({}, { store: deps.telemetry, alarms: deps.alarms, incidents: deps.db.incidents, devices: deps.directory, sites: { get: (id) => siteCache.get(id) } });
   const scheduler = createReportScheduler(
     { defaultTimezone: 'Asia/Shanghai' },
     { reports: generate, store: deps.db.reports, logger, sites: refresh, announce: createReportAnnouncer(config.alerts.webhooks, { logger }) },

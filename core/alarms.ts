@@ -23,6 +23,44 @@ export type TimelineEventType = (typeof timelineEvents)[number];
 export const alarmEventTypes = ['raised', 'updated', 'acked', 'assigned', 'commented', 'cleared', 'escalated'] as const;
 export type AlarmEventType = (typeof alarmEventTypes)[number];
 
+/** The alarm types the built-in rules raise (alerts/rules/), in the order the README's table lists them. */
+export const alarmTypes = [
+  'smoke', 'heat', 'heat_rise', 'co', 'manual_call', 'fire_risk', 'residual_current', 'overcurrent', 'cable_temperature',
+  'bin_fill', 'bin_time_to_full', 'bin_fire', 'bin_tilt', 'bin_lid_open', 'water_leak', 'water_burst', 'water_balance', 'offline', 'battery',
+] as const;
+export type AlarmType = (typeof alarmTypes)[number];
+
+/**
+ * What an incident is about (DESIGN §5 "incidents over alarms"): the alarms of one building that
+ * speak of the same danger are one incident — one fire, one leak — and each alarm is its evidence.
+ */
+export const hazards = ['fire', 'electrical', 'water', 'waste', 'device'] as const;
+export type Hazard = (typeof hazards)[number];
+
+const hazardByType: Readonly<Record<AlarmType, Hazard>> = {
+  // CO with smoke is how a smouldering fire shows first; a bin fire is a fire at the building's bin station.
+  smoke: 'fire', heat: 'fire', heat_rise: 'fire', co: 'fire', manual_call: 'fire', fire_risk: 'fire', bin_fire: 'fire',
+  residual_current: 'electrical', overcurrent: 'electrical', cable_temperature: 'electrical',
+  bin_fill: 'waste', bin_time_to_full: 'waste', bin_tilt: 'waste', bin_lid_open: 'waste',
+  water_leak: 'water', water_burst: 'water', water_balance: 'water',
+  offline: 'device', battery: 'device',
+};
+
+/** The hazard an alarm type belongs to; types this version does not know are device-health matters. */
+export function hazardOf(type: string): Hazard {
+  return Object.prototype.hasOwnProperty.call(hazardByType, type) ? hazardByType[type as AlarmType] : 'device';
+}
+
+/**
+ * How far an incident has got. Fire incidents follow the two-stage logic of GB 50116-2013 §4.1.6
+ * (mandatory as GB 55036-2022 §12.0.11): one alarm signal is a 预警 (pre-alarm) to verify; two
+ * independent signals — two devices, a detector's smoke with its heat or CO element, or a manual
+ * call point (a person) — are a 火警 (fire). Other hazards have one stage, `alarm`.
+ */
+export const incidentLevels = ['pre_alarm', 'alarm', 'fire'] as const;
+export type IncidentLevel = (typeof incidentLevels)[number];
+export const incidentLevelRank: Readonly<Record<IncidentLevel, number>> = { pre_alarm: 1, alarm: 2, fire: 3 };
+
 // ---------------------------------------------------------------- JSON (times ISO 8601, DESIGN §3)
 
 export interface TimelineEntryJson {
@@ -49,6 +87,10 @@ export interface AlarmJson {
   escalationLevel: number;
   count: number;
   details: Record<string, unknown>;
+  /** In the viewer's language (API `lang` / Accept-Language): one line saying what, where and how much. */
+  summary?: string;
+  /** The evidence, one line per value with its unit (温度 62.0 °C, 升温速率 9.1 °C/min). */
+  evidence?: string[];
 }
 
 export interface AlarmWithTimelineJson extends AlarmJson {
@@ -63,4 +105,58 @@ export interface AlarmEventJson {
   previousSeverity?: Severity;
   reminder?: number;
   alarm: AlarmJson;
+}
+
+// ---------------------------------------------------------------- incidents (JSON)
+
+/** A member alarm as its incident lists it: enough to fold it under the incident without another request. */
+export interface IncidentMemberJson {
+  id: string;
+  type: string;
+  originator: { kind: 'device' | 'building'; id: string };
+  severity: Severity;
+  status: AlarmStatus;
+  startTime: string;
+  clearTime?: string;
+  details: Record<string, unknown>;
+  summary?: string;
+}
+
+export interface IncidentJson {
+  id: string;
+  hazard: Hazard;
+  level: IncidentLevel;
+  site: string;
+  building: string;
+  /** The worst severity its alarms reached (only ever upward, like an alarm's). */
+  severity: Severity;
+  status: AlarmStatus;
+  startTime: string;
+  lastUpdateTime: string;
+  ackTime?: string;
+  clearTime?: string;
+  assignee?: string;
+  escalationLevel: number;
+  /** Every alarm that joined it, in the order they joined. */
+  alarmIds: string[];
+  alarms: IncidentMemberJson[];
+  summary?: string;
+  evidence?: string[];
+}
+
+export interface IncidentWithTimelineJson extends IncidentJson {
+  timeline: TimelineEntryJson[];
+}
+
+/** An incident event; `reminder` events carry seq 0 and are not stored. */
+export interface IncidentEventJson {
+  seq: number;
+  time: string;
+  type: AlarmEventType | 'reminder';
+  previousSeverity?: Severity;
+  previousLevel?: IncidentLevel;
+  reminder?: number;
+  /** The member alarm whose change caused this event, when one did. */
+  alarm?: AlarmJson;
+  incident: IncidentJson;
 }

@@ -6,4 +6,5 @@ export * from './service-accounts.js';
 export * from './demo/chundu.js';
 export * from './alarms.js';
 export * from './labels.js';
+export * from './alarm-text.js';
 export * from './ops-metrics.js';

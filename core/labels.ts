@@ -1,12 +1,12 @@
-import type { Severity } from './alarms.js';
+import type { AlarmStatus, AlarmType, Hazard, IncidentLevel, Severity } from './alarms.js';
 import type { BinCategory } from './kinds/index.js';
 import type { MeterPurpose } from './registry.js';
 
 /**
  * What people read for the registry's and the alarm model's words, in Chinese and English — one
  * table for every place that prints them: the built-in control room, the HTML/CSV reports, the
- * WeCom / DingTalk pages and the Grafana panel titles. (Alarm *types* are named by the alerts part,
- * which owns them.) A plain module: the browser bundle imports it too.
+ * WeCom / DingTalk pages and the Grafana panel titles; alarm texts are built from them in
+ * core/alarm-text.ts. A plain module: the browser bundle imports it too.
  */
 
 export const labelLangs = ['zh-CN', 'en'] as const;
@@ -28,6 +28,43 @@ export const meterPurposeNames: Names<MeterPurpose> = {
 export const severityNames: Names<Severity> = {
   'zh-CN': { critical: '紧急', major: '重要', minor: '次要', warning: '提示' },
   en: { critical: 'Critical', major: 'Major', minor: 'Minor', warning: 'Warning' },
+};
+
+export const alarmStatusNames: Names<AlarmStatus> = {
+  'zh-CN': { active_unack: '未确认', active_ack: '已确认', cleared_unack: '已消除（未确认）', cleared_ack: '已消除' },
+  en: { active_unack: 'Unacknowledged', active_ack: 'Acknowledged', cleared_unack: 'Cleared (unacknowledged)', cleared_ack: 'Cleared' },
+};
+
+/** Alarm types, which are also the rules' names (a rule raising several types is named by its first). */
+export const alarmTypeNames: Names<AlarmType> = {
+  'zh-CN': {
+    smoke: '烟雾报警', heat: '温度过高（定温）', heat_rise: '温升过快（差温）', co: '一氧化碳超标', manual_call: '手动报警按钮',
+    fire_risk: '火警确认（两个独立信号）', residual_current: '剩余电流超限（漏电）', overcurrent: '线路过载', cable_temperature: '线缆温度过高',
+    bin_fill: '垃圾桶满溢', bin_time_to_full: '垃圾桶即将满溢', bin_fire: '垃圾桶起火', bin_tilt: '垃圾桶倾倒', bin_lid_open: '垃圾桶盖未关',
+    water_leak: '疑似漏水', water_burst: '疑似爆管', water_balance: '管网疑似暗漏', offline: '设备离线', battery: '电池电量低',
+  },
+  en: {
+    smoke: 'Smoke', heat: 'Heat (fixed temperature)', heat_rise: 'Heat (rate of rise)', co: 'Carbon monoxide', manual_call: 'Manual call point',
+    fire_risk: 'Fire confirmed (two independent signals)', residual_current: 'Residual current (earth leakage)', overcurrent: 'Overcurrent', cable_temperature: 'Cable overheating',
+    bin_fill: 'Bin full', bin_time_to_full: 'Bin nearly full', bin_fire: 'Bin fire', bin_tilt: 'Bin knocked over', bin_lid_open: 'Bin lid left open',
+    water_leak: 'Suspected leak', water_burst: 'Suspected burst', water_balance: 'Network imbalance (hidden leak)', offline: 'Device offline', battery: 'Low battery',
+  },
+};
+
+/** Rules whose name is not one of the alarm types they raise. */
+export const ruleOnlyNames: Names<'bin_position'> = {
+  'zh-CN': { bin_position: '垃圾桶倾倒与桶盖' },
+  en: { bin_position: 'Bin position and lid' },
+};
+
+export const hazardNames: Names<Hazard> = {
+  'zh-CN': { fire: '火灾', electrical: '电气火灾隐患', water: '漏水', waste: '垃圾清运', device: '设备状态' },
+  en: { fire: 'Fire', electrical: 'Electrical hazard', water: 'Water', waste: 'Waste', device: 'Device health' },
+};
+
+export const incidentLevelNames: Names<IncidentLevel> = {
+  'zh-CN': { pre_alarm: '预警', alarm: '告警', fire: '火警' },
+  en: { pre_alarm: 'Pre-alarm', alarm: 'Alarm', fire: 'Fire alarm' },
 };
 
 /** `{a: 'x'}` → `{'<prefix>a': 'x'}`: a names table as message-catalogue entries. */

@@ -13,6 +13,12 @@ export interface Reading {
   readonly category?: BinCategory;
   /** Measurement time, epoch ms (the device's `ts`, or the receive time when it sent none). */
   readonly ts: number;
+  /**
+   * When the platform received it (epoch ms, server clock). Device clocks drift — minutes, for
+   * cheap NB-IoT modules — so liveness (alerts' offline rule) is judged on this, never on `ts`.
+   * Set by ingest; absent for readings that never crossed it (backfill).
+   */
+  readonly receivedAt?: number;
   /** The device's message counter, when it sends one. */
   readonly seq?: number;
   readonly fields: Readonly<Record<string, FieldValue>>;

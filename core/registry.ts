@@ -14,6 +14,26 @@ export const idSchema = z.string().regex(idPattern, 'ids are 1–64 characters: 
 export const meterPurposes = ['household', 'common_lighting', 'water_pump', 'elevator', 'master', 'other'] as const;
 export type MeterPurpose = (typeof meterPurposes)[number];
 
+/**
+ * How a device uses its MQTT connection, which decides what a disconnect means (alerts/rules/offline.ts):
+ * - `persistent`: it stays connected (mains-powered meters, Wi-Fi and gateway devices); losing the
+ *   connection without a DISCONNECT (its Will, a keep-alive timeout) is a fault;
+ * - `periodic`: it connects to report and disconnects cleanly (battery NB-IoT / LTE-M devices);
+ *   a disconnect is normal, and it is offline only when a report is missed.
+ */
+export const connectionModes = ['persistent', 'periodic'] as const;
+export type ConnectionMode = (typeof connectionModes)[number];
+
+/**
+ * Why a device's presence changed, as the broker knows it (MQTT 3.1.1): `connected`; `clean` — it
+ * sent DISCONNECT (§3.14: the Will is discarded, it left on purpose); `keepalive` — nothing heard
+ * within 1.5 × its keep alive (§3.1.2.10); `lost` — the network connection closed without a
+ * DISCONNECT (the case §3.1.2.5 publishes the Will for). With an external broker only the Will on
+ * `devices/{id}/status` is seen, which is always `lost`.
+ */
+export const presenceCauses = ['connected', 'clean', 'keepalive', 'lost'] as const;
+export type PresenceCause = (typeof presenceCauses)[number];
+
 export const siteSchema = z.object({
   id: idSchema,
   name: z.string().min(1).max(200),
@@ -49,6 +69,10 @@ const deviceFields = {
   q3: z.number().positive().max(10_000).optional(),
   /** Water meters: the master meter this household meter hangs under (compound balance). */
   parent: idSchema.optional(),
+  /** Seconds between two reports when the device differs from its kind (an NB-IoT detector reporting every 4 h); offline detection uses it. */
+  report_interval_s: z.number().int().min(1).max(7 * 86_400).optional(),
+  /** `persistent` (default) or `periodic`: see connectionModes. */
+  connection: z.enum(connectionModes).optional(),
 };
 
 /** Kind-specific attributes only make sense on their kind: say so instead of storing nonsense. */
@@ -75,6 +99,7 @@ export const devicePatchSchema = z
     site: deviceFields.site, building: deviceFields.building, name: deviceFields.name.unwrap(),
     location: deviceFields.location.unwrap(), category: deviceFields.category.unwrap(), purpose: deviceFields.purpose.unwrap(),
     rated_current: deviceFields.rated_current.unwrap(), q3: deviceFields.q3.unwrap(), parent: deviceFields.parent.unwrap(),
+    report_interval_s: deviceFields.report_interval_s.unwrap(), connection: deviceFields.connection.unwrap(),
   })
   .partial()
   .strict();

@@ -35,7 +35,7 @@ const UNITS = 2;
 const DOORS = 2; // flats per unit per floor
 const FLOORS = 6;
 const DEMO_FLATS = 4;
-const BUILDING_FIXED = UNITS + 2; // stairwell detectors + lighting + lift
+const BUILDING_FIXED = UNITS + 3; // stairwell detectors + a manual call point + lighting + lift
 const TYPICAL_BUILDING = BUILDING_FIXED + 2 * FLOORS * UNITS * DOORS + 2; // + its share of bins
 const names = ['春华', '和平', '幸福', '阳光', '锦绣', '翠苑', '金桥', '梅园', '桂花', '滨江', '青枫', '新村'];
 const categoryZh: Record<string, string> = { recyclable: '可回收物', kitchen: '厨余垃圾', hazardous: '有害垃圾', residual: '其他垃圾' };
@@ -104,6 +104,7 @@ export function createCommunity(config: CommunityConfig): Registry {
       for (let unit = 1; unit <= UNITS; unit++) {
         devices.push({ id: `${p}-sd-u${unit}`, kind: 'smoke_detector', site, building: bid, name: `${b}号楼${unit}单元楼梯间烟感`, location: `unit ${unit} stairwell ${Math.ceil(floors / 2)}F` });
       }
+      devices.push({ id: `${p}-mcp-1`, kind: 'manual_call_point', site, building: bid, name: `${b}号楼1层手动报警按钮`, location: 'entrance 1F' });
       for (const flat of labels) {
         devices.push({ id: `${p}-sd-${flat}`, kind: 'smoke_detector', site, building: bid, name: `${b}-${flat} 厨房烟感`, location: `${flat} kitchen` });
         devices.push({ id: `${p}-wm-${flat}`, kind: 'water_meter', site, building: bid, name: `${b}-${flat} 户表`, location: flat, purpose: 'household', q3: brng.chance(0.8) ? 2.5 : 4, parent: master });

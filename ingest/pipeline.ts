@@ -172,7 +172,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     const reading: Reading = {
       device: device.id, kind: device.kind, site: device.site, building: device.building,
       ...(device.category ? { category: device.category } : {}),
-      ts, ...(payload.seq !== undefined ? { seq: payload.seq === 0 ? 0 : payload.seq } : {}), fields,
+      ts, receivedAt: message.receivedAt, ...(payload.seq !== undefined ? { seq: payload.seq === 0 ? 0 : payload.seq } : {}), fields,
     };
     return { reading, deviceTs: payload.ts };
   }

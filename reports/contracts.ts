@@ -381,6 +381,19 @@ export interface FireSafetyReport extends ReportHeader {
   readonly tests: { readonly count: number; readonly devices: number };
   readonly offline: { readonly hours: number; readonly incidents: number; readonly byDevice: readonly { readonly device: string; readonly hours: number }[] };
   readonly batteryLow: { readonly thresholdPct: number; readonly detectors: readonly DetectorBattery[] };
+  /**
+   * Incidents opened in the period (alarms correlated per building and hazard, alerts/incidents):
+   * what the control room actually worked. Absent when the report has no incident store.
+   */
+  readonly incidents?: {
+    /** Fire incidents: all, those confirmed by two independent signals (火警), and pre-alarms never confirmed (预警). */
+    readonly fire: number;
+    readonly confirmedFires: number;
+    readonly preAlarmsOnly: number;
+    readonly electrical: number;
+    /** Minutes from the incident's start to its acknowledgement, over those acknowledged; null when none was. */
+    readonly meanTimeToAckMin: number | null;
+  };
 }
 
 export type AnyReport = SavingsReport | WasteReport | FireSafetyReport;

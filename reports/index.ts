@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Device } from '../core/index.js';
 import type { AlarmStore } from '../storage/alarms/contract.js';
 import type { TelemetryStore } from '../storage/contract.js';
+import type { IncidentStore } from '../storage/incidents/contract.js';
 import {
   fireSafetyParamsSchema, ReportError, reportsConfigSchema, savingsParamsSchema, wasteParamsSchema,
   type FireSafetyParams, type FireSafetyReport, type ReportPeriod, type ReportsConfig, type ReportSite, type SavingsParams,
@@ -17,6 +18,8 @@ export * from './contracts.js';
 export interface ReportsDeps {
   store: TelemetryStore;
   alarms: AlarmStore;
+  /** For the fire-safety report's incident counts; without it they are left out. */
+  incidents?: Pick<IncidentStore, 'list'>;
   devices: { list(): readonly Device[] };
   /** Sites by id (name, time zone); a site only known from its devices gets the default zone. */
   sites?: { get(id: string): { id: string; name: string; timezone?: string } | undefined };
@@ -83,7 +86,9 @@ export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports
     async fireSafety(params) {
       const p = parse(fireSafetyParamsSchema, params);
       const site = resolveSite(p.site);
-      return fireSafetyReport(deps.store, deps.alarms, cfg, { site, period: period(p.from, p.to, site.timezone, 'reporting period'), devices: deps.devices.list(), now: now() });
+      return fireSafetyReport(deps.store, deps.alarms, cfg, {
+        site, period: period(p.from, p.to, site.timezone, 'reporting period'), devices: deps.devices.list(), now: now(), ...(deps.incidents ? { incidents: deps.incidents } : {}),
+      });
     },
   };
 }

@@ -1,24 +1,25 @@
-import type { Alarm, AlarmEvent } from '../contracts.js';
+import type { Incident, IncidentEvent } from '../../storage/incidents/contract.js';
 
 /**
- * What a notifier is given. Stored alarm events (they carry a `seq`), and reminders: an alarm still
- * unacknowledged after `reminderEveryMs` is announced again by the escalation scheduler. A reminder
- * is not an alarm change, so it is not stored and has no seq of its own (`seq` is 0); `reminder`
- * counts the reminders sent for the alarm.
+ * What a notifier is given: incident events (DESIGN §5 "incidents over alarms": one message per
+ * change of the incident — one fire, one leak — not one per alarm that is its evidence), and
+ * reminders: an incident still unacknowledged after `reminderEveryMs` is announced again by the
+ * escalation scheduler. A reminder is not a change, so it is not stored and has no seq of its own
+ * (`seq` is 0); `reminder` counts the reminders sent for the incident.
  */
 export interface ReminderEvent {
   readonly type: 'reminder';
   readonly seq: 0;
   readonly ts: number;
-  readonly alarm: Alarm;
+  readonly incident: Incident;
   readonly reminder: number;
 }
 
-export type NotificationEvent = AlarmEvent | ReminderEvent;
+export type NotificationEvent = IncidentEvent | ReminderEvent;
 
 export interface Notifier {
   readonly name: string;
-  /** Called synchronously from the engine listener: queues the delivery and returns at once. */
+  /** Called synchronously from the incident listener: queues the delivery and returns at once. */
   notify(event: NotificationEvent): void;
   /** Resolves once everything queued so far was delivered or given up (tests, shutdown). */
   idle(): Promise<void>;
@@ -27,10 +28,10 @@ export interface Notifier {
 }
 
 /**
- * Is this event worth paging people for? New alarms, escalations, severity upgrades, reminders, and
- * clears (a WeCom group must see that the fire alarm is over). Not repeats that change nothing,
- * nor ack/assign/comment (the people who did them already know). Smoke-detector test-button
- * reports never raise an alarm (the smoke rule logs them), so they never reach a notifier.
+ * Is this event worth paging people for? A new incident, one that went up a level (预警 → 火警)
+ * or a severity, an escalation, a reminder, and the clear (a WeCom group must see that the fire is
+ * over). Not a third detector joining a fire already paged, nor ack/assign/comment (the people who
+ * did them already know). Test-button reports never raise an alarm, so they never reach a notifier.
  */
 export function isPaging(e: NotificationEvent): boolean {
   switch (e.type) {
@@ -40,16 +41,16 @@ export function isPaging(e: NotificationEvent): boolean {
     case 'reminder':
       return true;
     case 'updated':
-      return e.previousSeverity !== undefined;
+      return e.previousSeverity !== undefined || e.previousLevel !== undefined;
     default:
       return false;
   }
 }
 
 /**
- * `<alarm id>:<seq>` for stored events; `<alarm id>:reminder:<ts>` for reminders (their count
+ * `<incident id>:<seq>` for stored events; `<incident id>:reminder:<ts>` for reminders (their count
  * restarts with the process, their time does not repeat).
  */
 export function idempotencyKey(e: NotificationEvent): string {
-  return e.type === 'reminder' ? `${e.alarm.id}:reminder:${e.ts}` : `${e.alarm.id}:${e.seq}`;
+  return e.type === 'reminder' ? `${e.incident.id}:reminder:${e.ts}` : `${e.incident.id}:${e.seq}`;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AlarmEvent } from '../contracts.js';
+import type { IncidentEvent } from '../../storage/incidents/contract.js';
 import type { Notifier, ReminderEvent } from './contract.js';
 import { createMqttNotifier, type AlertPublish, type MqttNotifierConfig } from './mqtt.js';
 import type { PlaceNames } from './text-zh.js';
@@ -8,7 +8,8 @@ import { createWebhookNotifier, type WebhookNotifierConfig } from './webhook.js'
 
 export * from './contract.js';
 export {
-  alarmSummaryToJson, alarmToJson, eventToJson, timelineToJson, type AlarmEventJson, type AlarmJson, type AlarmWithTimelineJson, type TimelineEntryJson,
+  alarmSummaryToJson, alarmToJson, eventToJson, incidentEventToJson, incidentSummaryToJson, incidentToJson, timelineToJson,
+  type AlarmEventJson, type AlarmJson, type AlarmWithTimelineJson, type IncidentEventJson, type IncidentJson, type IncidentWithTimelineJson, type TimelineEntryJson,
 } from './payload.js';
 export { alarmTypeZh, formatTime, pageTextZh, severityZh, type PlaceNames } from './text-zh.js';
 export { alertTopic, createMqttNotifier, type AlertPublish, type AlertPublishPacket, type MqttNotifierConfig } from './mqtt.js';
@@ -37,7 +38,7 @@ export const notifierFactories = {
 export type NotifierName = keyof typeof notifierFactories;
 
 export interface Notifications {
-  /** For the escalation scheduler: announce an alarm again. */
+  /** For the escalation scheduler: announce an incident again. */
   remind(event: ReminderEvent): void;
   idle(): Promise<void>;
   /** Unsubscribes from the engine and closes every notifier. */
@@ -45,14 +46,14 @@ export interface Notifications {
 }
 
 /**
- * Connects notifiers to the engine: every stored event goes to each of them (each decides what it
- * carries), synchronously in seq order, and a throwing notifier cannot stop the others.
+ * Connects notifiers to the incidents: every stored incident event goes to each of them (each
+ * decides what it carries), synchronously in seq order, and a throwing notifier cannot stop the others.
  */
 export function createNotifications(
   config: { notifiers: readonly Notifier[] },
-  deps: { engine: { subscribe(listener: (e: AlarmEvent) => void): () => void }; logger: Logger },
+  deps: { incidents: { subscribe(listener: (e: IncidentEvent) => void): () => void }; logger: Logger },
 ): Notifications {
-  const fanOut = (e: AlarmEvent | ReminderEvent) => {
+  const fanOut = (e: IncidentEvent | ReminderEvent) => {
     for (const n of config.notifiers) {
       try {
         n.notify(e);
@@ -61,7 +62,7 @@ export function createNotifications(
       }
     }
   };
-  const unsubscribe = deps.engine.subscribe(fanOut);
+  const unsubscribe = deps.incidents.subscribe(fanOut);
   return {
     remind: fanOut,
     async idle() {

@@ -1,18 +1,20 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { isPaging, type NotificationEvent, type Notifier } from './contract.js';
+import type { NotificationEvent, Notifier } from './contract.js';
 import { createNotifierMetrics } from './metrics.js';
-import { eventToJson } from './payload.js';
+import { incidentEventToJson } from './payload.js';
 
 /**
- * Alarm events on MQTT, `anju/alerts/{site}/{type}` (DESIGN §3), QoS 1, not retained: a service
- * account subscribed to `anju/alerts/#` (a BMS, a bridge to another platform) gets each event once
- * per session; retaining would replay a stale alarm to every new subscriber.
+ * Incident events on MQTT, `anju/alerts/{site}/incident/{hazard}` (under DESIGN §3's
+ * `anju/alerts/`, so the service accounts allowed there get them), QoS 1, not retained: a service
+ * account subscribed to `anju/alerts/#` (a BMS, a fire-panel gateway, a bridge) gets each event once
+ * per session; retaining would replay a stale incident to every new subscriber.
  *
- * Unlike the webhooks (which page people), this is a machine feed like SSE: besides the paging
- * events it carries ack, assign, comment and clear, so a subscriber can keep its own view of the
- * alarms in step. Repeats that change nothing (`updated` without a severity upgrade) are left out:
- * a chatty sensor would otherwise flood it.
+ * One message per change of an incident (opened, an alarm joining or changing, a level or severity
+ * up, ack, assign, comment, escalation, clear) and its reminders, each carrying the incident with
+ * its alarm ids and the alarm that caused the change — not one message per alarm: a kitchen fire
+ * is one incident, whatever its three detectors repeat. A machine feed like SSE, so it carries
+ * ack / assign / comment too, letting a subscriber keep its own view in step.
  *
  * The broker is not imported (alerts/ may import only core and storage): the composition root passes
  * a publish function shaped like Aedes' own, e.g. `(packet, done) => broker.aedes.publish(packet, done)`.
@@ -41,10 +43,8 @@ export interface MqttNotifierDeps {
 }
 
 export function alertTopic(prefix: string, e: NotificationEvent): string {
-  return `${prefix}/${e.alarm.site}/${e.alarm.type}`;
+  return `${prefix}/${e.incident.site}/incident/${e.incident.hazard}`;
 }
-
-const carried = (e: NotificationEvent) => isPaging(e) || e.type === 'acked' || e.type === 'assigned' || e.type === 'commented';
 
 export function createMqttNotifier(config: MqttNotifierConfig, deps: MqttNotifierDeps): Notifier {
   const prefix = config.topicPrefix ?? 'anju/alerts';
@@ -56,13 +56,12 @@ export function createMqttNotifier(config: MqttNotifierConfig, deps: MqttNotifie
   return {
     name: 'mqtt',
     notify(e) {
-      if (!carried(e)) return;
       if (closed) {
         metrics.count('mqtt', 'dropped');
         return;
       }
       const packet: AlertPublishPacket = {
-        cmd: 'publish', topic: alertTopic(prefix, e), payload: Buffer.from(JSON.stringify(eventToJson(e))), qos: 1, retain: false, dup: false,
+        cmd: 'publish', topic: alertTopic(prefix, e), payload: Buffer.from(JSON.stringify(incidentEventToJson(e))), qos: 1, retain: false, dup: false,
       };
       const done = new Promise<void>((resolve) => {
         try {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { NotificationEvent } from './contract.js';
-import { eventToJson } from './payload.js';
+import { incidentEventToJson } from './payload.js';
 import { pageTextZh, type PlaceNames } from './text-zh.js';
 
 /**
@@ -18,7 +18,8 @@ export interface FormatOptions {
 }
 
 export function webhookBody(format: WebhookFormat, e: NotificationEvent, opts: FormatOptions): string {
-  if (format === 'json') return JSON.stringify(eventToJson(e));
+  // The JSON carries the texts too (in Chinese): a receiver can show them without a registry of its own.
+  if (format === 'json') return JSON.stringify(incidentEventToJson(e, { lang: 'zh-CN', timeZone: opts.timeZone, ...(opts.names ? { names: opts.names } : {}) }));
   const page = pageTextZh(e, opts);
   // WeCom group robot: https://developer.work.weixin.qq.com/document/path/91770 (markdown, ≤ 4096 bytes).
   if (format === 'wecom') return JSON.stringify({ msgtype: 'markdown', markdown: { content: page.markdown } });

@@ -8,7 +8,7 @@ import type { PlaceNames } from './text-zh.js';
 import { anjuSignature, dingtalkSignedUrl, robotOutcome, webhookBody, type WebhookFormat } from './webhook-format.js';
 
 /**
- * Webhooks: each target gets the paging events (contract.ts isPaging) that pass its filters, in
+ * Webhooks: each target gets the paging incident events (contract.ts isPaging) that pass its filters, in
  * order, one at a time: a target's queue waits while its head is retried, so a receiver never sees
  * a `cleared` before the `raised` it clears. Targets do not wait for each other.
  *
@@ -16,7 +16,7 @@ import { anjuSignature, dingtalkSignedUrl, robotOutcome, webhookBody, type Webho
  * retried with exponential backoff and jitter, honouring Retry-After, up to `maxAttempts`; then the
  * event is counted as failed and logged. Other 4xx are the target's configuration (a wrong key), so
  * they fail at once. A receiver may still see an event twice (a timeout after it processed it):
- * `Idempotency-Key: <alarm id>:<seq>` lets it tell.
+ * `Idempotency-Key: <incident id>:<seq>` lets it tell.
  *
  * The queue per target is bounded: when an endpoint is down long enough to fill it, the oldest
  * waiting event is dropped (counted): the newest alarms are the ones someone can still act on.
@@ -31,11 +31,11 @@ export interface WebhookTarget {
   readonly secret?: string;
   /** DingTalk 加签 secret (`SEC...`): `timestamp` and `sign` are appended to the URL. */
   readonly dingtalkSecret?: string;
-  /** Only alarms at or above this severity. */
+  /** Only incidents at or above this severity. */
   readonly minSeverity?: Severity;
-  /** Only alarms of these sites. */
+  /** Only incidents of these sites. */
   readonly sites?: readonly string[];
-  /** Escalation targets: only alarms escalated at least this far (`escalationLevel >= n`). Default 0. */
+  /** Escalation targets: only incidents escalated at least this far (`escalationLevel >= n`). Default 0. */
   readonly minEscalationLevel?: number;
 }
 
@@ -102,9 +102,9 @@ export function createWebhookNotifier(config: WebhookNotifierConfig, deps: Webho
     let running: Promise<void> | undefined;
 
     const wants = (e: NotificationEvent) =>
-      (target.minSeverity === undefined || severityRank[e.alarm.severity] >= severityRank[target.minSeverity]) &&
-      (target.sites === undefined || target.sites.includes(e.alarm.site)) &&
-      e.alarm.escalationLevel >= (target.minEscalationLevel ?? 0);
+      (target.minSeverity === undefined || severityRank[e.incident.severity] >= severityRank[target.minSeverity]) &&
+      (target.sites === undefined || target.sites.includes(e.incident.site)) &&
+      e.incident.escalationLevel >= (target.minEscalationLevel ?? 0);
 
     /** One attempt: 'ok', or whether it is worth another, with the server's Retry-After. */
     async function attempt(job: Job): Promise<{ outcome: 'ok' | 'retry' | 'fail'; detail: string; waitMs?: number }> {
@@ -145,7 +145,7 @@ export function createWebhookNotifier(config: WebhookNotifierConfig, deps: Webho
         }
         if (r.outcome === 'fail' || n >= maxAttempts) {
           metrics.count('webhook', 'failed');
-          log.error({ seq: job.event.seq, alarm: job.event.alarm.id, event: job.event.type, attempts: n, detail: r.detail }, 'webhook delivery given up');
+          log.error({ seq: job.event.seq, incident: job.event.incident.id, event: job.event.type, attempts: n, detail: r.detail }, 'webhook delivery given up');
           return;
         }
         // Equal jitter: half the exponential step fixed, half random, so many hubs retrying one

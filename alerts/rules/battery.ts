@@ -3,7 +3,7 @@ import type { Rule } from '../contracts.js';
 import { enabled, num, severitySchema } from './common.js';
 
 /**
- * Battery: ≤ 20 % → warning; ≤ 10 % → major for smoke detectors (a warning for other kinds).
+ * Battery: ≤ 20 % → warning; ≤ 10 % → major for smoke detectors and manual call points (a warning for other kinds).
  *
  * EN 14604 requires a smoke alarm to warn of a low battery while it can still alarm for at least
  * 30 days; 20 % gives maintenance that month to plan, 10 % says the month is running out — for a
@@ -20,10 +20,10 @@ export const batteryRule: Rule<Params, State> = {
   name: 'battery',
   description: 'Low battery',
   alarmTypes: ['battery'],
-  kinds: ['smoke_detector', 'smart_bin', 'water_meter'],
+  kinds: ['smoke_detector', 'manual_call_point', 'smart_bin', 'water_meter'],
   params,
   defaults: { enabled: true, lowAt: 20, veryLowAt: 10, veryLowSeverity: 'warning', clearAt: 25 },
-  kindDefaults: { smoke_detector: { veryLowSeverity: 'major' } },
+  kindDefaults: { smoke_detector: { veryLowSeverity: 'major' }, manual_call_point: { veryLowSeverity: 'major' } },
   initialState: () => ({ on: false }),
   onReading(ctx, r) {
     const b = num(r, 'battery');

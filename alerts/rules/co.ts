@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Rule } from '../contracts.js';
 import { enabled, MINUTE, num, positive } from './common.js';
+import { maxSampleMs } from './windows.js';
 
 /**
  * Carbon monoxide, time-weighted like UL 2034 → critical.
@@ -14,6 +15,8 @@ import { enabled, MINUTE, num, positive } from './common.js';
  * Below the lowest point the dose recovers linearly over `recoveryMin` (a design choice: UL 2034
  * says nothing on recovery; 60 min roughly matches COHb elimination with fresh air).
  * Clear below 30 ppm (UL 2034's no-alarm level), hysteresis against a draught flapping it.
+ * A sample stands for at most two reporting intervals: a detector silent for hours after reading
+ * 80 ppm has not shown hours of exposure.
  */
 const point = z.object({ ppm: positive, minutes: positive });
 const params = z.object({ ...enabled, points: z.array(point).min(1), clearBelow: positive, recoveryMin: positive });
@@ -44,7 +47,7 @@ export const coRule: Rule<Params, State> = {
     if (ppm === undefined) return;
     const s = ctx.state;
     if (s.lastTs !== undefined && s.lastPpm !== undefined && ctx.now > s.lastTs) {
-      const dtMin = (ctx.now - s.lastTs) / MINUTE;
+      const dtMin = Math.min(ctx.now - s.lastTs, maxSampleMs(ctx.device)) / MINUTE;
       const allowed = allowedMinutes(s.lastPpm, ctx.params.points);
       s.dose = allowed !== undefined ? Math.min(1, s.dose + dtMin / allowed) : Math.max(0, s.dose - dtMin / ctx.params.recoveryMin);
       // Floating sums of dt/T land a hair under 1 at exactly the UL point: round to 1e-9.
@@ -56,10 +59,10 @@ export const coRule: Rule<Params, State> = {
     }
     if (s.dose >= 1 && ppm >= ctx.params.clearBelow) {
       s.on = true;
-      ctx.raise({ type: 'co', severity: 'critical', details: { co: ppm, dose: s.dose } });
+      ctx.raise({ type: 'co', severity: 'critical', details: { co: ppm, dosePct: Math.round(s.dose * 100) } });
     } else if (s.on && ppm < ctx.params.clearBelow) {
       s.on = false;
-      ctx.clear({ type: 'co', details: { co: ppm, dose: s.dose } });
+      ctx.clear({ type: 'co', details: { co: ppm, dosePct: Math.round(s.dose * 100) } });
     }
   },
 };

@@ -31,17 +31,19 @@ export const HOUR = 60 * MINUTE;
 /**
  * A condition that must hold continuously for a while ("held 10 s", "for 5 min"): `since` is the
  * time of the first reading of the current run, cleared as soon as one reading breaks it.
- * Readings are samples, so "held" means every sample over the span met it.
+ * Readings are samples, so "held" means every sample over the span met it — from the first to the
+ * latest, whether they came 5 s or 5 min apart. `start` moves the run's beginning earlier when
+ * the reading speaks for an interval (a register's mean over the time since the previous one).
  */
 export interface HoldState {
   since?: number;
 }
 
-export function held(state: HoldState, condition: boolean, now: number, forMs: number): boolean {
+export function held(state: HoldState, condition: boolean, now: number, forMs: number, start = now): boolean {
   if (!condition) {
     delete state.since;
     return false;
   }
-  state.since ??= now;
+  state.since ??= start;
   return now - state.since >= forMs;
 }

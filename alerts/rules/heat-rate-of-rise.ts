@@ -1,55 +1,52 @@
 import { z } from 'zod';
 import type { Rule } from '../contracts.js';
-import { enabled, MINUTE, num, positive } from './common.js';
+import { enabled, num, positive } from './common.js';
+import { emptySlope, slopeOver, type SlopeState } from './windows.js';
 
 /**
- * Heat, rate of rise: ≥ 8.3 °C/min sustained over at least 60 s → critical.
+ * Heat, rate of rise: the temperature's least-squares slope over the last `windowS` (60 s) at or
+ * above 8.3 °C/min → critical.
  *
- * 8.3 °C/min is the 15 °F/min rate-of-rise setting of UL 521 / NFPA 72 rate-of-rise detectors;
- * requiring it over 60 s (every sample pair in the run) rejects the brief spike of a pan flaring
- * under the detector. Clear once the temperature has stopped rising (≤ 1 °C/min) and is below
- * 50 °C (EN 54-5 A1 maximum application temperature); a hot, stable room stays covered by `heat`.
+ * EN 54-5 class R (the rate-of-rise suffix, e.g. A1R) requires a detector to respond to rates of
+ * rise from 10 K/min starting below its typical application temperature — at 10 K/min within the
+ * class A1 limits of 1 min to 4 min 20 s — and 8.3 °C/min is the 15 °F/min setting of UL 521 /
+ * NFPA 72 rate-of-rise detectors. The slope is fitted over a window rather than taken between two
+ * samples: a 1 °C-resolution sensor sampled every 5 s reads a 10 °C/min ramp as steps of 0 or +1,
+ * and a rate that reset on every flat step would never see the fire (only the fixed 57 °C alarm,
+ * minutes later). The fit must span at least `minSpanS` (45 s) of samples, which also rejects the
+ * few-second flare of a pan under the detector; a device reporting less often than the window is
+ * judged on the rise between its last two reports. Clear once the fitted rise has stopped
+ * (≤ 1 °C/min) and the temperature is below 50 °C (EN 54-5 A1 maximum application temperature);
+ * a hot, stable room stays covered by `heat`.
  */
-const params = z.object({ ...enabled, ratePerMin: positive, sustainS: positive, clearRatePerMin: z.number(), clearBelow: z.number() });
+const params = z.object({ ...enabled, ratePerMin: positive, windowS: positive, minSpanS: positive, clearRatePerMin: z.number(), clearBelow: z.number() })
+  .refine((p) => p.minSpanS <= p.windowS, 'minSpanS must not exceed windowS');
 type Params = z.infer<typeof params>;
-interface State { on: boolean; lastTs?: number; lastTemp?: number; runStart?: number }
+interface State { on: boolean; fit?: SlopeState }
 
 export const heatRateOfRiseRule: Rule<Params, State> = {
   name: 'heat_rise',
-  description: 'Temperature rising faster than the rate-of-rise setting for a sustained period',
+  description: 'Temperature rising faster than the rate-of-rise setting, slope fitted over a window',
   alarmTypes: ['heat_rise'],
   kinds: ['smoke_detector'],
   params,
-  defaults: { enabled: true, ratePerMin: 8.3, sustainS: 60, clearRatePerMin: 1, clearBelow: 50 },
+  defaults: { enabled: true, ratePerMin: 8.3, windowS: 60, minSpanS: 45, clearRatePerMin: 1, clearBelow: 50 },
   initialState: () => ({ on: false }),
   onReading(ctx, r) {
     const t = num(r, 'temperature');
     if (t === undefined) return;
     const s = ctx.state;
-    const prevTs = s.lastTs;
-    const prevTemp = s.lastTemp;
-    if (prevTs === undefined || prevTemp === undefined || ctx.now <= prevTs) {
-      // First sample, or a repeat of the same instant: no rate to compute; keep the first value.
-      if (prevTs === undefined || ctx.now > prevTs) Object.assign(s, { lastTs: ctx.now, lastTemp: t });
-      return;
-    }
-    const rate = ((t - prevTemp) / (ctx.now - prevTs)) * MINUTE;
-    s.lastTs = ctx.now;
-    s.lastTemp = t;
-    const { ratePerMin, sustainS, clearRatePerMin, clearBelow } = ctx.params;
-    if (rate >= ratePerMin) {
-      // The run starts at the beginning of its first rising interval.
-      s.runStart ??= prevTs;
-      if (ctx.now - s.runStart >= sustainS * 1000) {
-        s.on = true;
-        ctx.raise({ type: 'heat_rise', severity: 'critical', details: { temperature: t, ratePerMin: Math.round(rate * 10) / 10, sinceTs: s.runStart } });
-      }
-      return;
-    }
-    delete s.runStart;
-    if (s.on && rate <= clearRatePerMin && t < clearBelow) {
+    const p = ctx.params;
+    s.fit ??= emptySlope();
+    const slope = slopeOver(s.fit, ctx.now, t, p.windowS * 1000, p.minSpanS * 1000);
+    if (!slope) return;
+    const rate = Math.round(slope.perMin * 10) / 10;
+    if (slope.perMin >= p.ratePerMin) {
+      s.on = true;
+      ctx.raise({ type: 'heat_rise', severity: 'critical', details: { temperature: t, ratePerMin: rate, sinceTs: ctx.now - slope.spanMs } });
+    } else if (s.on && slope.perMin <= p.clearRatePerMin && t < p.clearBelow) {
       s.on = false;
-      ctx.clear({ type: 'heat_rise', details: { temperature: t, ratePerMin: Math.round(rate * 10) / 10 } });
+      ctx.clear({ type: 'heat_rise', details: { temperature: t, ratePerMin: rate } });
     }
   },
 };

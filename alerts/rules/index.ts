@@ -9,6 +9,7 @@ import { coRule } from './co.js';
 import { fireRiskRule } from './fire-risk.js';
 import { heatFixedRule } from './heat-fixed.js';
 import { heatRateOfRiseRule } from './heat-rate-of-rise.js';
+import { manualCallRule } from './manual-call.js';
 import { offlineRule } from './offline.js';
 import { overcurrentRule } from './overcurrent.js';
 import { residualCurrentRule } from './residual-current.js';
@@ -27,6 +28,7 @@ export const builtinRules = {
   heat: heatFixedRule,
   heat_rise: heatRateOfRiseRule,
   co: coRule,
+  manual_call: manualCallRule,
   fire_risk: fireRiskRule,
   residual_current: residualCurrentRule,
   overcurrent: overcurrentRule,

@@ -73,7 +73,7 @@ export const waterBalanceRule: Rule<Params, Record<string, never>> = {
     const details = { masterM3: round3(masterM3), householdsM3: round3(households), lossPct: Math.round(lossPct * 10) / 10, households: members.length - 1, fromTs: snap.ts, toTs: ctx.now };
     if (lossPct > p.lossPct) {
       c.on = true;
-      ctx.raise({ type: 'water_balance', severity: 'warning', details, text: 'possible hidden leak in the network' });
+      ctx.raise({ type: 'water_balance', severity: 'warning', details });
     } else if (c.on && lossPct <= p.clearPct) {
       c.on = false;
       ctx.clear({ type: 'water_balance', details });

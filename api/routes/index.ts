@@ -5,6 +5,7 @@ import { alertRoutes } from './api/alerts/index.js';
 import { alertStreamRoutes } from './api/alerts/stream.js';
 import { deviceRoutes } from './api/devices/index.js';
 import { telemetryRoutes } from './api/devices/telemetry.js';
+import { incidentRoutes } from './api/incidents/index.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
 import { reportRoutes } from './api/reports/index.js';
 import { ruleRoutes } from './api/rules/index.js';
@@ -40,6 +41,7 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
     await app.register(alertStreamRoutes, { prefix: '/api/alerts', ...alertOpts });
     await app.register(alertExportRoutes, { prefix: '/api', ...alertOpts });
     await app.register(ruleRoutes, { prefix: '/api/rules', ...alertOpts });
+    await app.register(incidentRoutes, { prefix: '/api/incidents', ...alertOpts });
   }
   // MQTT service accounts only where the composition root runs the embedded broker they log in to.
   if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });

@@ -22,7 +22,9 @@
  * allow, ordinary readings: the spine's throughput with every consumer attached) for the 100 %
  * figure; the load levels offer a fixed rate, that share of it, with the fire readings.
  * Every alarm store commit (`record()` / the engine's group commit `recordMany()`, one DuckDB
- * transaction each) is timed as well, with the events it carried.
+ * transaction each) is timed as well, with the events it carried. Incidents are on (as in
+ * production, `startAlerts`): each fire alarm joins its building's fire incident, and publish →
+ * the incident event carrying that alarm (stored, handed to the notifiers) is measured too.
  *
  * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
  * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
@@ -135,6 +137,8 @@ interface PhaseResult {
   sse50: number; sse99: number;
   /** Send → the `raised` event committed and handed to listeners, inside the hub (no HTTP). */
   event50: number; event99: number;
+  /** Send → the incident event carrying the alarm (its building's fire incident) stored and handed to the notifiers. */
+  incident50: number; incident99: number; incidents: number;
   triggers: number; matched: number; extraRaised: number; cleared: number; triggerEvery: number;
   records: number; recordEvents: number; record50: number; record99: number;
   /** Share of the phase the alarm store spent committing alarm events (its events connection is serial). */
@@ -196,7 +200,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const latest = createLatestCache({ store: timed });
   await latest.prime();
   const alarmStore = timedAlarms(db.alarms);
-  const alerts = await startAlerts(config, { store: alarmStore.store, directory, broker, metrics, logger });
+  const alerts = await startAlerts(config, { store: alarmStore.store, incidents: db.incidents, directory, broker, metrics, logger });
   const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
   const pipe = createPipeline(
     { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
@@ -209,7 +213,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   await ensureAdminToken(token, { state: db.state });
   const app = await createApp(
     { http: { bodyLimit: 64 * 1024 } },
-    { logger, state: db.state, directory, telemetry: timed, latest, rejects, metrics, alerts: { engine: alerts.engine }, health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: pipe, broker, latest }) },
+    { logger, state: db.state, directory, telemetry: timed, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: pipe, broker, latest }) },
   );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const httpPort = (app.server.address() as { port: number }).port;
@@ -217,6 +221,16 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const emittedAt = new Map<string, number>();
   const offEmitted = alerts.engine.subscribe((e) => {
     if (e.type === 'raised' && e.alarm.type === 'smoke') emittedAt.set(`${e.alarm.originator.id}|${e.alarm.startTs}`, Date.now());
+  });
+  // When each smoke alarm first reached the incidents (opening or joining its building's fire incident).
+  const incidentAt = new Map<string, number>();
+  const incidentIds = new Set<string>();
+  const offIncidents = alerts.incidents.subscribe((e) => {
+    incidentIds.add(e.incident.id);
+    const a = e.alarm;
+    if (a?.type !== 'smoke') return;
+    const key = `${a.originator.id}|${a.startTs}`;
+    if (!incidentAt.has(key)) incidentAt.set(key, Date.now());
   });
   const sse = await openSseClient(`http://127.0.0.1:${httpPort}/api/alerts/stream`, token);
 
@@ -230,6 +244,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   await path.forwarder.flush();
   await waitUntil(() => storedLat.count >= pub.acked, 20_000);
   await alerts.engine.idle();
+  await alerts.incidents.idle();
   const matchedNow = () => sse.raised.filter((e) => e.alarmType === 'smoke' && fireSentAt.has(`${e.device}|${e.startMs}`)).length;
   await waitUntil(() => matchedNow() >= pub.triggersAcked, 20_000);
   await new Promise((r) => setTimeout(r, 200)); // any duplicate would arrive right behind
@@ -239,8 +254,10 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const peakRssMiB = rss.stop();
 
   offEmitted();
+  offIncidents();
   const sseLat = new Latencies();
   const eventLat = new Latencies();
+  const incidentLat = new Latencies();
   let extraRaised = 0;
   const seen = new Set<string>();
   for (const e of sse.raised) {
@@ -252,6 +269,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     sseLat.push(e.receivedAt - sent);
     const emitted = emittedAt.get(key);
     if (emitted !== undefined) eventLat.push(emitted - sent);
+    const inIncident = incidentAt.get(key);
+    if (inIncident !== undefined) incidentLat.push(inIncident - sent);
   }
   const cleared = sse.others.get('cleared') ?? 0;
 
@@ -271,10 +290,12 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const a = sseLat.sorted();
   const rec = alarmStore.lat.sorted();
   const ev = eventLat.sorted();
+  const inc = incidentLat.sorted();
   const stats = pipe.stats();
   return {
     name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
     stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50), event99: percentile(ev, 99),
+    incident50: percentile(inc, 50), incident99: percentile(inc, 99), incidents: incidentIds.size,
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
     records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99), recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
     anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.cpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
@@ -298,7 +319,7 @@ async function engineAlone(pairs: number): Promise<EngineAlone> {
   await directory.load();
   for (let i = 0; i < 10; i++) await directory.create({ id: `solo-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
   const alarmStore = timedAlarms(db.alarms);
-  const alerts = await startAlerts(config, { store: alarmStore.store, directory, metrics: new Registry(), logger });
+  const alerts = await startAlerts(config, { store: alarmStore.store, incidents: db.incidents, directory, metrics: new Registry(), logger });
   const raise = new Latencies();
   const reading = (device: string, ts: number, fire: boolean): Reading => ({
     device, kind: 'smoke_detector', site: 'bench', building: 'b0', ts, seq: ts * 1000,
@@ -345,11 +366,11 @@ async function main(): Promise<void> {
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
   console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');

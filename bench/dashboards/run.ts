@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createAlertEngine, defaultAlertEngineConfig } from '../../alerts/index.js';
+import { createIncidents, defaultIncidentsConfig } from '../../alerts/incidents/manager.js';
 import { createApp } from '../../api/app.js';
 import { ensureAdminToken } from '../../api/bootstrap.js';
 import type { DeviceInput, Reading } from '../../core/index.js';
@@ -103,8 +104,10 @@ console.log(`readings: ${written} meter registers for ${meters.length} meters ov
 // ---- alarms: real fire alarms from the engine
 const engine = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: directory, logger, metrics, clock: Date.now });
 await engine.start();
+const incidents = createIncidents(defaultIncidentsConfig, { engine, store: db.incidents, logger, metrics, clock: Date.now });
+await incidents.start();
 const detectors = devices.filter((d) => d.kind === 'smoke_detector').slice(0, opt.alarms);
-await engine.accept(detectors.map((d) => reading(d, now - 30_000, { smoke: 0.6 })));
+await engine.accept(detectors.map((d) => reading(d, now - 30_000, { smoke: 0.6, alarm: true })));
 await engine.idle();
 console.log(`alarms: ${engine.active().length} active`);
 
@@ -113,7 +116,7 @@ const token = generateToken();
 await ensureAdminToken(token, { state: db.state });
 const app = await createApp({}, {
   logger, state: db.state, directory, telemetry: db.telemetry, latest, metrics,
-  rejects: createRejectLog({ capacity: 100 }, { metrics }), health: async () => ({ status: 'ok', checks: {} }), alerts: { engine },
+  rejects: createRejectLog({ capacity: 100 }, { metrics }), health: async () => ({ status: 'ok', checks: {} }), alerts: { engine, incidents },
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -159,5 +162,6 @@ console.log(`\noverview shared / session = ${(overview / session).toFixed(2)}; c
 
 await app.close();
 await engine.close();
+await incidents.close();
 await db.close();
 await rm(dir, { recursive: true, force: true });

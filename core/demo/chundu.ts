@@ -4,8 +4,9 @@ import type { Building, DeviceInput, Site } from '../registry.js';
 /**
  * The demo community `npm start` runs: "Chundu Community" (春都社区), an older six-storey
  * compound of four residential buildings, each with two stairwells (units). Per building:
- * a smoke detector in each stairwell, kitchen detectors in four flats, four household water
- * meters under the site's master meter, a common-lighting and an elevator power meter.
+ * a smoke detector in each stairwell, kitchen detectors in four flats, a manual call point by the
+ * ground-floor entrance, four household water meters under the site's master meter, a
+ * common-lighting and an elevator power meter.
  * Site-wide: two bin stations with the four sorting categories, the master water meter,
  * the booster-pump power meter and a weather station.
  */
@@ -30,6 +31,7 @@ function buildingDevices(n: number): DeviceInput[] {
   for (const unit of [1, 2]) {
     devices.push({ id: `${prefix}-sd-u${unit}`, kind: 'smoke_detector', site: SITE, building: b, name: `${n}号楼${unit}单元楼梯间烟感`, location: `unit ${unit} stairwell 3F` });
   }
+  devices.push({ id: `${prefix}-mcp-1`, kind: 'manual_call_point', site: SITE, building: b, name: `${n}号楼1层手动报警按钮`, location: 'entrance 1F' });
   for (const flat of flats) {
     devices.push({ id: `${prefix}-sd-${flat}`, kind: 'smoke_detector', site: SITE, building: b, name: `${n}-${flat} 厨房烟感`, location: `${flat} kitchen` });
     devices.push({ id: `${prefix}-wm-${flat}`, kind: 'water_meter', site: SITE, building: b, name: `${n}-${flat} 户表`, location: `${flat}`, purpose: 'household', q3: 2.5, parent: MASTER_WATER });

@@ -1,4 +1,5 @@
 import type { KindSpec } from './define.js';
+import { manualCallPoint } from './manual-call-point.js';
 import { powerMeter } from './power-meter.js';
 import { smartBin } from './smart-bin.js';
 import { smokeDetector } from './smoke-detector.js';
@@ -7,7 +8,7 @@ import { weatherStation } from './weather-station.js';
 
 export { binCategories, type BinCategory } from './smart-bin.js';
 export type { FieldSpec, FieldValue, KindPayload, KindSpec } from './define.js';
-export { powerMeter, smartBin, smokeDetector, waterMeter, weatherStation };
+export { manualCallPoint, powerMeter, smartBin, smokeDetector, waterMeter, weatherStation };
 
 /** Every device kind Anju understands, by wire name. Adding a kind is adding a file and a line here. */
 export const kinds = {
@@ -16,6 +17,7 @@ export const kinds = {
   water_meter: waterMeter,
   power_meter: powerMeter,
   weather_station: weatherStation,
+  manual_call_point: manualCallPoint,
 } as const satisfies Record<string, KindSpec>;
 
 export type KindName = keyof typeof kinds;

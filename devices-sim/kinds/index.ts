@@ -1,6 +1,7 @@
 import type { Device } from '../../core/index.js';
 import { deviceRng, type Rng } from '../random.js';
 import type { Profile, ProfileOptions, RateStep } from './common.js';
+import { createManualCallPointProfile } from './manual-call-point.js';
 import { createPowerMeterProfile } from './power-meter.js';
 import { createSmartBinProfile } from './smart-bin.js';
 import { createSmokeDetectorProfile } from './smoke-detector.js';
@@ -13,6 +14,7 @@ export { createPowerMeterProfile, type PowerMeterOptions } from './power-meter.j
 export { createSmartBinProfile } from './smart-bin.js';
 export { createSmokeDetectorProfile } from './smoke-detector.js';
 export { createWeatherStationProfile } from './weather-station.js';
+export { createManualCallPointProfile } from './manual-call-point.js';
 export { createHouseholdDemand, createMasterDemand, createWaterMeterProfile, type WaterDemand, type WaterMeterOptions, type WaterMeterProfile } from './water-meter.js';
 
 /** One device's profile on its own, without links to other devices. */
@@ -23,6 +25,7 @@ export function createProfile(device: Device, rng: Rng, start: number, options: 
     case 'water_meter': return createWaterMeterProfile(device, rng, start, options);
     case 'power_meter': return createPowerMeterProfile(device, rng, start, options);
     case 'weather_station': return createWeatherStationProfile(device, rng, start, options);
+    case 'manual_call_point': return createManualCallPointProfile(device, rng, start, options);
   }
 }
 

@@ -4,6 +4,7 @@ export {
 } from './contract.js';
 export { binFire } from './bin-fire.js';
 export { binOverflow } from './bin-overflow.js';
+export { callPoint } from './call-point.js';
 export { cookingNuisance } from './cooking-nuisance.js';
 export { detectorSilent } from './detector-silent.js';
 export { electricalLeakage } from './electrical-leakage.js';

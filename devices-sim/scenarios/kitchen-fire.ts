@@ -1,6 +1,6 @@
 import type { KindPayload } from '../../core/index.js';
 import type { ScenarioFactory } from './contract.js';
-import { durationOf, endOf, envelope, field, MINUTE, round, targetMatcher } from './common.js';
+import { durationOf, endOf, envelope, field, MINUTE, param, round, targetMatcher } from './common.js';
 
 /**
  * Kitchen fire (flaming): the shape of the EN 54-7 / GB 4715 flaming test fires (TF4 plastics,
@@ -12,10 +12,13 @@ import { durationOf, endOf, envelope, field, MINUTE, round, targetMatcher } from
  * - the detector's own alarm flag once obscuration passes 0.25 dB/m.
  * Lasts until the fleet stops, or `durationMs`; then it is put out and every excess decays with a
  * 2-minute time constant (a ventilated room). Targets smoke detectors of the device, building or
- * site named; detectors in alarm report every 5 s.
+ * site named; detectors in alarm report every 5 s. With `params.alarmOnly = 1` the detectors are
+ * the alarm-only kind (most NB-IoT and Zigbee home smoke alarms): their reports carry only
+ * `alarm` and `battery`.
  */
 export const kitchenFire: ScenarioFactory = (target, startAt, options) => {
   const duration = durationOf(options, undefined);
+  const alarmOnly = param(options, 'alarmOnly', 0) === 1;
   return {
     name: `fire:${target}`,
     startAt,
@@ -27,6 +30,10 @@ export const kitchenFire: ScenarioFactory = (target, startAt, options) => {
       const t = tMs / 1000;
       const baseSmoke = field(payload, 'smoke', 0.02);
       const smoke = baseSmoke + (Math.min(2, baseSmoke + 0.02 * t) - baseSmoke) * fade;
+      if (alarmOnly) {
+        const { ts, seq, battery } = payload;
+        return { ...(ts !== undefined ? { ts } : {}), ...(seq !== undefined ? { seq } : {}), ...(battery !== undefined ? { battery } : {}), alarm: smoke >= 0.25 };
+      }
       return {
         ...payload,
         smoke: round(smoke, 3),

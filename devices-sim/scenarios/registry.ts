@@ -1,5 +1,6 @@
 import { binFire } from './bin-fire.js';
 import { binOverflow } from './bin-overflow.js';
+import { callPoint } from './call-point.js';
 import type { Scenario, ScenarioFactory } from './contract.js';
 import { cookingNuisance } from './cooking-nuisance.js';
 import { detectorSilent } from './detector-silent.js';
@@ -26,6 +27,7 @@ export const scenarioFactories: Readonly<Record<string, ScenarioFactory>> = {
   'detector-silent': detectorSilent,
   'low-battery': lowBattery,
   garbage,
+  'call-point': callPoint,
 };
 
 export const UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

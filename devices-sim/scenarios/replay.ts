@@ -14,7 +14,7 @@ export interface ReplayOptions {
   seed: number;
   /** Simulated epoch ms of the first report; offsets in a scenario file count from here. */
   start: number;
-  /** Normal interval between two reports of a device, for every kind or per kind (default: the kind's reporting interval). */
+  /** Normal interval between two reports of a device, for every kind or per kind (default: the device's `report_interval_s`, else its kind's). */
   stepMs?: number | ((kind: KindName) => number);
   /** Reports strictly before `start + durationMs` are produced. */
   durationMs: number;
@@ -34,9 +34,9 @@ export interface ScenarioMessage {
 export function scenarioReadings(file: string | readonly Scenario[], registry: readonly Device[], options: ReplayOptions): ScenarioMessage[] {
   const scenarios = typeof file === 'string' ? parseScenarioFile(file, options.start) : file;
   const end = options.start + options.durationMs;
-  const normal = (kind: KindName) => {
+  const normal = (device: Device) => {
     const s = options.stepMs;
-    return typeof s === 'function' ? s(kind) : (s ?? kindOf(kind).reportingIntervalS * 1000);
+    return typeof s === 'function' ? s(device.kind) : (s ?? (device.report_interval_s ?? kindOf(device.kind).reportingIntervalS) * 1000);
   };
   const profiles = createProfiles(registry, { seed: options.seed, start: options.start, utcOffsetMin: options.utcOffsetMin });
   const due = registry.map((device) => ({ device, at: options.start }));
@@ -54,7 +54,7 @@ export function scenarioReadings(file: string | readonly Scenario[], registry: r
     if (outcome.type !== 'skip') {
       out.push({ device: device.id, kind: device.kind, ts: at, payload: outcome.payload, ...(outcome.type === 'raw' ? { raw: outcome.raw } : {}) });
     }
-    next.at = at + Math.max(1, scenarioInterval(scenarios, device, at, normal(device.kind)));
+    next.at = at + Math.max(1, scenarioInterval(scenarios, device, at, normal(device)));
   }
   return out;
 }

@@ -154,6 +154,10 @@ function fireTables(r: FireSafetyReport): CsvTable[] {
     ['offline_hours', r.offline.hours],
     ['offline_incidents', r.offline.incidents],
     ['battery_low_threshold_pct', r.batteryLow.thresholdPct],
+    ...(r.incidents ? [
+      ['fire_incidents', r.incidents.fire], ['confirmed_fires', r.incidents.confirmedFires], ['pre_alarms_only', r.incidents.preAlarmsOnly],
+      ['electrical_incidents', r.incidents.electrical], ['incident_mean_time_to_ack_min', r.incidents.meanTimeToAckMin],
+    ] as Array<[string, number | null]> : []),
   ]);
   return [
     meta,

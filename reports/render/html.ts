@@ -334,6 +334,13 @@ function fireHtml(r: FireSafetyReport, c: Ctx): string {
       [esc(t('fire.nuisance')), f.num(r.nuisance.count, 0)],
       [esc(t('fire.tests')), f.num(r.tests.count, 0)],
       [esc(t('fire.testDevices')), f.num(r.tests.devices, 0)],
+      ...(r.incidents ? [
+        [esc(t('fire.incidents')), f.num(r.incidents.fire, 0)],
+        [esc(t('fire.confirmedFires')), f.num(r.incidents.confirmedFires, 0)],
+        [esc(t('fire.preAlarmsOnly')), f.num(r.incidents.preAlarmsOnly, 0)],
+        [esc(t('fire.electricalIncidents')), f.num(r.incidents.electrical, 0)],
+        [esc(t('fire.incidentMtta')), min(r.incidents.meanTimeToAckMin)],
+      ] : []),
     ], c,
   );
   const offlineTable = `<p>${esc(t('fire.offlineHours'))}: ${f.hours(r.offline.hours)} · ${esc(t('fire.offlineIncidents'))}: ${f.num(r.offline.incidents, 0)}</p>${table(

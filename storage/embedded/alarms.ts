@@ -5,6 +5,7 @@ import {
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
+import { big, inList, newestFirstPage, rows, where, whereEq, whereIn, type Row } from './sql.js';
 
 /**
  * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
@@ -31,14 +32,10 @@ import { DatabaseClosedError, toNumber, type SerialConnection } from './connecti
 
 const RULES_CONFIG_KEY = 'rule_config';
 
-type Row = Record<string, DuckDBValue>;
-
 const alarmCols = [
   'id', 'type', 'originator_kind', 'originator_id', 'site', 'building', 'severity', 'status', 'start_ts', 'last_update_ts',
   'ack_ts', 'clear_ts', 'assignee', 'escalation_level', 'count', 'active_key', 'details', 'timeline',
 ] as const;
-
-const big = (n: number | undefined): DuckDBValue => (n === undefined ? null : BigInt(Math.round(n)));
 
 function alarmValues(a: Alarm): DuckDBValue[] {
   const key = isActive(a.status) ? alarmKey({ originator: a.originator, type: a.type, site: a.site }) : null;
@@ -71,20 +68,6 @@ function rowToEvent(r: Row): AlarmEvent {
     alarm: JSON.parse(String(r.alarm)) as Alarm, ...(prev !== null && prev !== undefined ? { previousSeverity: String(prev) as Severity } : {}),
   };
 }
-
-async function rows(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
-  return (await c.runAndReadAll(sql, params)).getRowObjects();
-}
-
-function inList(column: string, values: readonly string[], params: DuckDBValue[]): string {
-  const marks = values.map((v) => {
-    params.push(v);
-    return `$${params.length}`;
-  });
-  return `${column} IN (${marks.join(', ')})`;
-}
-
-const asList = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v as T]);
 
 /** Rows per multi-row INSERT statement (18 parameters per alarm row). */
 const ROWS_PER_STATEMENT = 100;
@@ -191,26 +174,11 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
     },
     async list(q: AlarmQuery): Promise<Page<Alarm>> {
       open();
-      if (!Number.isSafeInteger(q.limit) || q.limit < 0 || !Number.isSafeInteger(q.offset) || q.offset < 0) {
-        throw new RangeError('limit and offset must be non-negative integers');
-      }
-      const params: DuckDBValue[] = [];
-      const where: string[] = [];
-      const statuses = asList(q.status);
-      const sevs = asList(q.severity);
-      if (statuses) where.push(statuses.length ? inList('status', statuses, params) : 'FALSE');
-      if (sevs) where.push(sevs.length ? inList('severity', sevs, params) : 'FALSE');
-      for (const [col, v] of [['type', q.type], ['site', q.site], ['building', q.building], ['originator_id', q.originatorId]] as const) {
-        if (v === undefined) continue;
-        params.push(v);
-        where.push(`${col} = $${params.length}`);
-      }
-      const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = toNumber((await conn.query(`SELECT count(*) AS n FROM alarms ${cond}`, params))[0]?.n ?? null) ?? 0;
-      const page = await conn.query(
-        `SELECT ${alarmCols.join(', ')} FROM alarms ${cond} ORDER BY start_ts DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-        [...params, BigInt(q.limit), BigInt(q.offset)],
-      );
+      const w = where();
+      whereIn(w, 'status', q.status);
+      whereIn(w, 'severity', q.severity);
+      for (const [col, v] of [['type', q.type], ['site', q.site], ['building', q.building], ['originator_id', q.originatorId]] as const) whereEq(w, col, v);
+      const { rows: page, total } = await newestFirstPage(conn, 'alarms', alarmCols, w, q);
       return { items: page.map(rowToAlarm), total };
     },
     async eventsSince(after, limit = 1_000) {

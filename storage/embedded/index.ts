@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { TelemetryStore } from '../contract.js';
 import type { StateStore } from '../state/contract.js';
 import type { AlarmStore } from '../alarms/contract.js';
+import type { IncidentStore } from '../incidents/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
+import { createEmbeddedIncidentStore } from './incidents.js';
 import { createEmbeddedReportStore, type ReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
 import { createEmbeddedServiceAccountStore } from './service-accounts.js';
@@ -33,6 +35,8 @@ export interface EmbeddedDatabase {
   reports: ReportStore;
   /** MQTT service accounts (migration 4), on the state connection. */
   serviceAccounts: ServiceAccountStore;
+  /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
+  incidents: IncidentStore;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
@@ -42,12 +46,13 @@ export const embeddedDatabaseFile = 'anju.duckdb';
 /**
  * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
  *
- * Four connections, each used strictly serially: the writer (telemetry batches; it alone owns the
+ * Five connections, each used strictly serially: the writer (telemetry batches; it alone owns the
  * temp staging tables and, being the only writer of the kind tables, keeps (device, ts) unique), the
  * reader (telemetry queries, so a long series query never delays a commit), state (registry and
  * tokens, alarm reads, the alert rule-state write-behind: small transactions on other tables that
- * cannot conflict with telemetry writes), and alarms (the alarm event log's group commits alone, so
- * a fire alarm never waits behind a registry write or a rule-state flush).
+ * cannot conflict with telemetry writes), alarms (the alarm event log's group commits alone, so
+ * a fire alarm never waits behind a registry write or a rule-state flush), and incidents (their
+ * commits, which follow every alarm commit, so they never delay the next one).
  * The database closes when both stores are closed, whichever way.
  */
 export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, deps: { logger: Logger }): Promise<EmbeddedDatabase> {
@@ -60,12 +65,13 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const reader = serialConnection(await instance.connect(), 'reader');
   const stateConn = serialConnection(await instance.connect(), 'state');
   const alarmsConn = serialConnection(await instance.connect(), 'alarms');
+  const incidentsConn = serialConnection(await instance.connect(), 'incidents');
   try {
     const { from, to } = await migrate(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await createStagingTables(writer);
   } catch (err) {
-    await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close()]);
+    await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close()]);
     instance.closeSync();
     throw err;
   }
@@ -73,7 +79,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   let closing: Promise<void> | undefined;
   const closeDatabase = (): Promise<void> => {
     closing ??= (async () => {
-      await Promise.all([writer.close(), reader.close(), alarmsConn.close()]);
+      await Promise.all([writer.close(), reader.close(), alarmsConn.close(), incidentsConn.close()]);
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
         await c.run('CHECKPOINT');
@@ -94,6 +100,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
+  const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
@@ -102,8 +109,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     alarms,
     reports,
     serviceAccounts,
+    incidents,
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close()]);
       await closeDatabase();
     },
   };

@@ -119,6 +119,23 @@ export const migrations: readonly { readonly version: number; readonly descripti
         origin VARCHAR NOT NULL, created_at BIGINT NOT NULL, secret_set_at BIGINT NOT NULL, secret_hash VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 5,
+    description: 'device reporting interval and connection mode; incidents (storage/embedded/incidents.ts)',
+    sql: [
+      `ALTER TABLE devices ADD COLUMN report_interval_s INTEGER`,
+      `ALTER TABLE devices ADD COLUMN connection VARCHAR`,
+      `CREATE TABLE incidents (
+        id VARCHAR PRIMARY KEY, hazard VARCHAR NOT NULL, site VARCHAR NOT NULL, building VARCHAR NOT NULL, level VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL, status VARCHAR NOT NULL, start_ts BIGINT NOT NULL, last_update_ts BIGINT NOT NULL, ack_ts BIGINT,
+        clear_ts BIGINT, assignee VARCHAR, escalation_level INTEGER NOT NULL, active_key VARCHAR, quiet_since_ts BIGINT,
+        members VARCHAR NOT NULL, timeline VARCHAR NOT NULL)`,
+      `CREATE TABLE incident_events (seq BIGINT PRIMARY KEY, ts BIGINT NOT NULL, type VARCHAR NOT NULL, incident_id VARCHAR NOT NULL,
+        previous_severity VARCHAR, previous_level VARCHAR, alarm_id VARCHAR, incident VARCHAR NOT NULL, alarm VARCHAR)`,
+      `CREATE TABLE incident_members (alarm_id VARCHAR PRIMARY KEY, incident_id VARCHAR NOT NULL)`,
+      `CREATE TABLE incident_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {

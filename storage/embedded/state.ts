@@ -4,7 +4,8 @@ import { DuplicateError, type ApiToken, type DeviceFilter, type Page, type PageQ
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 
 /** Device columns other than id, kind, created_at and secret_hash, in table order; all patchable. */
-const deviceAttrs = ['site', 'building', 'name', 'location', 'category', 'purpose', 'rated_current', 'q3', 'parent'] as const;
+const deviceAttrs = ['site', 'building', 'name', 'location', 'category', 'purpose', 'rated_current', 'q3', 'parent', 'report_interval_s', 'connection'] as const;
+const numericAttrs: ReadonlySet<string> = new Set(['rated_current', 'q3', 'report_interval_s']);
 type DeviceAttr = (typeof deviceAttrs)[number];
 
 /** Never `SELECT *` a device: the secret hash stays in the table unless asked for by name. */
@@ -18,7 +19,7 @@ function rowToDevice(r: Row): Device {
     if (a === 'name') continue;
     const v = r[a];
     if (v === null || v === undefined) continue;
-    d[a] = a === 'rated_current' || a === 'q3' ? toNumber(v) : String(v);
+    d[a] = numericAttrs.has(a) ? toNumber(v) : String(v);
   }
   return d as Device;
 }

@@ -4,7 +4,7 @@ import { createEscalation, defaultEscalationConfig, type EscalationConfig } from
 import type { ReminderEvent } from '../../alerts/notifiers/index.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
 
-/** Escalation and reminders on a real engine and store, with an injected clock and runOnce. */
+/** Escalation and reminders of incidents, on a real engine, incidents and store, with an injected clock and runOnce. */
 
 const MIN = 60_000;
 const devices = deviceMap([
@@ -26,25 +26,26 @@ describe('escalation', () => {
     h = harness;
     const reminders: ReminderEvent[] = [];
     const esc = createEscalation({ ...defaultEscalationConfig, ...config }, {
-      engine: harness.engine, clock: () => harness.now.ms, logger: pino({ level: 'silent' }), remind: (e) => reminders.push(e),
+      incidents: harness.incidents, clock: () => harness.now.ms, logger: pino({ level: 'silent' }), remind: (e) => reminders.push(e),
     });
-    // A critical smoke alarm and a major bin overflow, both at T0.
-    await harness.engine.accept([toReading(dev('sd1'), 0, { smoke: 0.5 }), toReading(dev('bin1'), 0, { fill: 95 })]);
+    // A critical fire pre-alarm (one smoke detector) and a major bin overflow, both at T0: two incidents.
+    await harness.engine.accept([toReading(dev('sd1'), 0, { smoke: 0.5, alarm: true }), toReading(dev('bin1'), 0, { fill: 95 })]);
     await harness.engine.idle();
-    const byType = Object.fromEntries(harness.engine.active().map((a) => [a.type, a]));
-    expect(byType.smoke?.severity).toBe('critical');
-    expect(byType.bin_fill?.severity).toBe('major');
-    return { harness, esc, reminders, smoke: byType.smoke?.id ?? '', bin: byType.bin_fill?.id ?? '' };
+    await harness.incidents.idle();
+    const byHazard = Object.fromEntries(harness.incidents.active().map((i) => [i.hazard, i]));
+    expect(byHazard.fire?.severity).toBe('critical');
+    expect(byHazard.waste?.severity).toBe('major');
+    return { harness, esc, reminders, smoke: byHazard.fire?.id ?? '', bin: byHazard.waste?.id ?? '' };
   }
 
   it('escalates critical after 5 min and major after 30 min, not before', async () => {
     const { harness, esc, smoke, bin } = await setup({ reminderEveryMs: 24 * 60 * MIN });
     expect((await esc.runOnce(T0 + 5 * MIN - 1)).escalated).toEqual([]);
     expect((await esc.runOnce(T0 + 5 * MIN)).escalated).toEqual([smoke]);
-    const a = await harness.engine.get(smoke);
+    const a = await harness.incidents.get(smoke);
     expect(a?.escalationLevel).toBe(1);
     expect(a?.timeline.at(-1)).toMatchObject({ event: 'escalated', actor: 'escalation', details: { level: 1 } });
-    expect(harness.events.at(-1)).toMatchObject({ type: 'escalated', alarm: { id: smoke, escalationLevel: 1 } });
+    expect(harness.incidentEvents.at(-1)).toMatchObject({ type: 'escalated', incident: { id: smoke, escalationLevel: 1 } });
     // The next level after another 5 minutes; the major not before its 30.
     expect((await esc.runOnce(T0 + 9 * MIN)).escalated).toEqual([]);
     expect((await esc.runOnce(T0 + 10 * MIN)).escalated).toEqual([smoke]);
@@ -52,17 +53,19 @@ describe('escalation', () => {
     expect((await esc.runOnce(T0 + 30 * MIN)).escalated).toEqual([bin]);
     // maxLevel (3) reached for the smoke alarm.
     expect((await esc.runOnce(T0 + 59 * MIN)).escalated).toEqual([]);
-    expect((await harness.engine.get(smoke))?.escalationLevel).toBe(3);
+    expect((await harness.incidents.get(smoke))?.escalationLevel).toBe(3);
   });
 
   it('does not escalate or remind once acknowledged', async () => {
     const { harness, esc, reminders, smoke, bin } = await setup();
     harness.now.ms = T0 + MIN;
-    await harness.engine.ack(smoke, 'maintenance');
-    await harness.engine.ack(bin, 'maintenance');
+    await harness.incidents.ack(smoke, 'maintenance');
+    await harness.incidents.ack(bin, 'maintenance');
     const r = await esc.runOnce(T0 + 60 * MIN);
     expect(r).toEqual({ escalated: [], reminded: [] });
     expect(reminders).toEqual([]);
+    // Acknowledged as one: the incident's alarms are acknowledged too, each on its own timeline.
+    for (const a of harness.engine.active()) expect(a.timeline.find((t) => t.event === 'acked')?.actor).toBe('maintenance');
   });
 
   it('reminds every reminderEveryMs after the raise or the latest escalation, until acknowledged', async () => {
@@ -73,9 +76,9 @@ describe('escalation', () => {
     expect((await esc.runOnce(T0 + 20 * MIN - 1)).reminded).toEqual([]);
     expect((await esc.runOnce(T0 + 20 * MIN)).reminded).toEqual([smoke]);
     expect((await esc.runOnce(T0 + 30 * MIN)).reminded).toEqual([bin]);
-    expect(reminders.map((r) => [r.alarm.id, r.reminder, r.type])).toEqual([[bin, 1, 'reminder'], [smoke, 1, 'reminder'], [bin, 2, 'reminder']]);
+    expect(reminders.map((r) => [r.incident.id, r.reminder, r.type])).toEqual([[bin, 1, 'reminder'], [smoke, 1, 'reminder'], [bin, 2, 'reminder']]);
     harness.now.ms = T0 + 31 * MIN;
-    await harness.engine.ack(smoke, 'maintenance');
+    await harness.incidents.ack(smoke, 'maintenance');
     expect((await esc.runOnce(T0 + 35 * MIN)).reminded).toEqual([]);
     expect((await esc.runOnce(T0 + 45 * MIN)).reminded).toEqual([bin]);
   });
@@ -85,12 +88,12 @@ describe('escalation', () => {
     harness.now.ms = T0 + 6 * MIN;
     esc.start();
     const until = Date.now() + 3_500;
-    while ((await harness.engine.get(smoke))?.escalationLevel !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while ((await harness.incidents.get(smoke))?.escalationLevel !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     await esc.stop();
-    expect((await harness.engine.get(smoke))?.escalationLevel).toBe(1);
+    expect((await harness.incidents.get(smoke))?.escalationLevel).toBe(1);
   });
 
   it('refuses an invalid cron expression', () => {
-    expect(() => createEscalation({ ...defaultEscalationConfig, cron: 'every minute' }, { engine: { active: () => [], escalate: async () => { throw new Error('x'); } }, clock: Date.now, logger: pino({ level: 'silent' }) })).toThrow(/cron/);
+    expect(() => createEscalation({ ...defaultEscalationConfig, cron: 'every minute' }, { incidents: { active: () => [], escalate: async () => { throw new Error('x'); } }, clock: Date.now, logger: pino({ level: 'silent' }) })).toThrow(/cron/);
   });
 });

@@ -134,7 +134,8 @@ describe('rule configuration', () => {
       kinds: { smoke_detector: { smoke: { threshold: 1, clearBelow: 0.5 } } },
     };
     h = await openHarness({ dir: await tempDir(), devices, rules });
-    await h.engine.accept([toReading(bin, 0, { fill: 55 }), toReading(sd, 0, { smoke: 0.5 })]);
+    // 0.5 dB/m held 40 s: past the default 0.2 dB/m and its 30 s verification, not past this kind's 1 dB/m.
+    await h.engine.accept([toReading(bin, 0, { fill: 55 }), toReading(sd, 0, { smoke: 0.5 }), toReading(sd, 40, { smoke: 0.5 })]);
     expect(h.engine.active().map((a) => a.type)).toEqual(['bin_fill']);
   });
 

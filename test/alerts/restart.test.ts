@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadScenarios, playScenario, removeTempDirs } from './harness.js';
+import { loadScenarios, playScenario, projectIncidents, removeTempDirs } from './harness.js';
 
 /**
  * Restart mid-scenario: closing engine and database halfway and reopening them on the same data
  * dir must neither lose nor repeat an alarm — every event (repeats included) comes out the same,
- * with the same seq, as in an uninterrupted run. Rule state (hold timers, CO dose, fill regression,
- * quiet-hour clocks, balance snapshots) has to survive for that.
+ * with the same seq, as in an uninterrupted run, and so do the incidents they make. Rule state (hold
+ * timers, CO dose, fill regression, quiet-hour clocks, balance snapshots) has to survive for that.
  */
 const scenarios = await loadScenarios();
 afterAll(removeTempDirs);
@@ -22,6 +22,7 @@ describe('restart mid-scenario', () => {
       const straight = await playScenario(s);
       const restarted = await playScenario(s, { restartAt });
       expect(comparable(restarted.events)).toEqual(comparable(straight.events));
+      expect(projectIncidents(restarted.incidentEvents)).toEqual(projectIncidents(straight.incidentEvents));
     });
   }
 
@@ -34,5 +35,5 @@ describe('restart mid-scenario', () => {
       const restarted = await playScenario(s, { restartAt: at });
       expect(comparable(restarted.events), name).toEqual(comparable(straight.events));
     }
-  });
+  }, 120_000); // ten plays of long scenarios on a real DuckDB: ~18 s alone, more under a full parallel run
 });

@@ -17,9 +17,9 @@ describe('api alerts and rules', () => {
     const sd2 = (await dir.create({ id: 'sd2', kind: 'smoke_detector', site: 'chundu', building: 'b2' })).device;
     const sd3 = (await dir.create({ id: 'sd3', kind: 'smoke_detector', site: 'xinyuan', building: 'b1' })).device;
     const bin = (await dir.create({ id: 'bin1', kind: 'smart_bin', site: 'chundu', building: 'b1', category: 'residual' })).device;
-    await feed(engine, sd1, T0, { smoke: 0.5 });
-    await feed(engine, sd2, T0 + 1_000, { smoke: 0.6 });
-    await feed(engine, sd3, T0 + 2_000, { smoke: 0.7 });
+    await feed(engine, sd1, T0, { smoke: 0.5, alarm: true });
+    await feed(engine, sd2, T0 + 1_000, { smoke: 0.6, alarm: true });
+    await feed(engine, sd3, T0 + 2_000, { smoke: 0.7, alarm: true });
     await feed(engine, bin, T0 + 3_000, { fill: 85 });
     await engine.idle();
     for (const a of engine.active()) ids[a.originator.id] = a.id;
@@ -112,15 +112,26 @@ describe('api alerts and rules', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const text = bytes.toString('utf8').slice(1);
     const lines = text.split('\r\n').filter(Boolean);
-    expect(lines[0]).toBe('id,type,type_zh,severity,status,site,building,originator_kind,originator_id,start_time,last_update_time,ack_time,clear_time,assignee,escalation_level,count,details');
+    expect(lines[0]).toBe('id,type,type_zh,severity,status,site,building,originator_kind,originator_id,start_time,last_update_time,ack_time,clear_time,assignee,escalation_level,count,details,summary');
     expect(lines).toHaveLength(4);
     const sd1 = lines.find((l) => l.startsWith(ids.sd1 ?? '-'));
-    expect(sd1).toContain(',smoke,烟感报警,critical,cleared_ack,chundu,b1,device,sd1,');
-    expect(sd1).toContain(',"王师傅, ""班长""",0,1,"{""smoke"":0.5,""deviceAlarm"":false,""threshold"":0.2}"');
+    expect(sd1).toContain(',smoke,烟雾报警,critical,cleared_ack,chundu,b1,device,sd1,');
+    expect(sd1).toContain(',"王师傅, ""班长""",0,1,"{""smoke"":0.5,""deviceAlarm"":true,""threshold"":0.2}",');
+    expect(sd1).toMatch(/sd1：烟雾报警，探测器自身报警，烟雾浓度 0\.50 dB\/m$/);
 
     const other = await get('/api/alerts/export.csv?severity=warning');
     expect(other.body.split('\r\n').filter(Boolean)).toHaveLength(2);
     expect(other.body).toContain('垃圾桶满溢');
+  });
+
+  it('GET /api/rules/catalog names every rule in the reader\'s language, with what it raises and its defaults', async () => {
+    const zh = (await get('/api/rules/catalog')).json() as { items: Array<{ rule: string; name: string; alarmTypes: Array<{ type: string; name: string; hazard: string }>; defaults: Record<string, unknown> }> };
+    const smoke = zh.items.find((r) => r.rule === 'smoke');
+    expect(smoke).toMatchObject({ name: '烟雾报警', alarmTypes: [{ type: 'smoke', name: '烟雾报警', hazard: 'fire' }], defaults: { threshold: 0.2, verifyS: 30 } });
+    expect(zh.items.find((r) => r.rule === 'bin_position')?.name).toBe('垃圾桶倾倒与桶盖');
+    expect(zh.items.find((r) => r.rule === 'water_burst')?.defaults).toMatchObject({ majorPctQ3: 20, criticalPctQ3: 50, holdMin: 30 });
+    const en = (await get('/api/rules/catalog?lang=en')).json() as typeof zh;
+    expect(en.items.find((r) => r.rule === 'fire_risk')?.name).toBe('Fire confirmed (two independent signals)');
   });
 
   it('GET /api/rules for every role, PUT for admin only, validated with the path of the mistake', async () => {
@@ -154,12 +165,14 @@ describe('api alerts and rules', () => {
     expect(await h.db.alarms.loadRulesConfig()).toMatchObject({ all: wanted.all });
     expect((await h.db.alarms.loadRuleState()).has('rule_config')).toBe(false);
 
-    // Applied live: 0.25 dB/m was an alarm under the default 0.2, not under 0.3.
+    // Applied live: 0.25 dB/m held 40 s was an alarm under the default 0.2, not under 0.3.
     const sd4 = (await h.deps.directory.create({ id: 'sd4', kind: 'smoke_detector', site: 'chundu', building: 'b3' })).device;
     await feed(engine, sd4, T0 + 120_000, { smoke: 0.25 });
+    await feed(engine, sd4, T0 + 160_000, { smoke: 0.25 });
     await engine.idle();
     expect(engine.active().some((a) => a.originator.id === 'sd4')).toBe(false);
-    await feed(engine, sd4, T0 + 121_000, { smoke: 0.35 });
+    await feed(engine, sd4, T0 + 161_000, { smoke: 0.35 });
+    await feed(engine, sd4, T0 + 201_000, { smoke: 0.35 });
     await engine.idle();
     expect(engine.active().some((a) => a.originator.id === 'sd4')).toBe(true);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { createIncidents, defaultIncidentsConfig, type Incidents } from '../../alerts/incidents/manager.js';
 import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '../../alerts/index.js';
 import { createApp, type ApiConfig, type ApiDeps, type HealthReport } from '../../api/app.js';
 import { ensureAdminToken } from '../../api/bootstrap.js';
@@ -93,20 +94,24 @@ export async function startHarness(
 /** 2025-03-03 08:00 at +08:00. */
 export const T0 = Date.UTC(2025, 2, 3, 0, 0, 0);
 
-/** The harness with a started alert engine (its clock is `now`) as the `alerts` dep. */
+/** The harness with a started alert engine and its incidents (their clock is `now`) as the `alerts` dep. */
 export async function startAlertsHarness(
   now: { ms: number },
   config: ApiConfig = {},
   override: (deps: ApiDeps) => ApiDeps = (d) => d,
-): Promise<{ h: Harness; engine: AlertEngine }> {
+): Promise<{ h: Harness; engine: AlertEngine; incidents: Incidents }> {
   let engine: AlertEngine | undefined;
+  let incidents: Incidents | undefined;
   const h = await startHarness(config, override, async (db, deps) => {
     const e = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: deps.directory, logger: deps.logger, metrics: deps.metrics, clock: () => now.ms });
     await e.start();
+    const i = createIncidents(defaultIncidentsConfig, { engine: e, store: db.incidents, logger: deps.logger, metrics: deps.metrics, clock: () => now.ms });
+    await i.start();
     engine = e;
-    return { deps: { ...deps, alerts: { engine: e } }, close: () => e.close() };
+    incidents = i;
+    return { deps: { ...deps, alerts: { engine: e, incidents: i } }, close: async () => { await e.close(); await i.close(); } };
   });
-  return { h, engine: engine as AlertEngine };
+  return { h, engine: engine as AlertEngine, incidents: incidents as Incidents };
 }
 
 export function feed(engine: AlertEngine, device: Device, ts: number, fields: Record<string, FieldValue>): Promise<void> {

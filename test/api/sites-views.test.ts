@@ -41,7 +41,7 @@ describe('site views for the control room', () => {
       ({ device: d.id, kind: d.kind, site: d.site, building: d.building, ...(d.category ? { category: d.category } : {}), ts, fields });
     readings.push(reading(dev['bin-r'] as Device, NOW - 60_000, { fill: 30 }), reading(dev['bin-k'] as Device, NOW - 60_000, { fill: 85 }));
     readings.push(reading(dev.sd2 as Device, NOW - 60_000, { smoke: 0.02 }), reading(dev.sd3 as Device, NOW - 600_000, { smoke: 0.01 }));
-    readings.push(reading(dev.sd1 as Device, NOW - 30_000, { smoke: 0.6 }));
+    readings.push(reading(dev.sd1 as Device, NOW - 30_000, { smoke: 0.6, alarm: true }));
     // Registers every 15 min: the power meter uses 2 kWh per hour today and 3 kWh per hour on the compare day;
     // the master water meter 0.5 m³/h; the household meter under it 0.1 m³/h (must not be added again).
     for (const [date, kwh] of [['2025-03-12', 2], ['2025-03-05', 3]] as const) {
@@ -91,7 +91,7 @@ describe('site views for the control room', () => {
     expect(b2(before.json())).toBe('warning');
     // sd2 (b2) sees smoke: the next read must show b2 critical, although the last answer is < 1 s old.
     const sd2 = dev.sd2 as Device;
-    await engine.accept([{ device: sd2.id, kind: sd2.kind, site: sd2.site, building: sd2.building, ts: NOW - 10_000, fields: { smoke: 0.7 } }]);
+    await engine.accept([{ device: sd2.id, kind: sd2.kind, site: sd2.site, building: sd2.building, ts: NOW - 10_000, fields: { smoke: 0.7, alarm: true } }]);
     await engine.idle();
     const after = (await h.call('viewer', { method: 'GET', url: '/api/sites/chundu/overview' })).json();
     expect(b2(after)).toBe('critical');

@@ -7,7 +7,7 @@ import { createBroker, serviceAccountFromPassword, staticServiceAccounts } from 
 import type { AnjuBroker, BrokerConfig, ServiceAccount } from '../../broker/index.js';
 
 /** Device ids → secrets known to the in-test registry. */
-export const DEVICE_SECRETS: Readonly<Record<string, string>> = { d1: 'secret-one', d2: 'secret-two', 'd1-x': 'secret-dash' };
+export const DEVICE_SECRETS: Readonly<Record<string, string>> = { d1: 'secret-one', d2: 'secret-two', d3: 'secret-three', 'd1-x': 'secret-dash' };
 
 export const INGEST = { username: 'ingest', password: 'ingest-pw' } as const;
 export const OPS = { username: 'ops', password: 'ops-pw' } as const;

@@ -1,4 +1,6 @@
+import { connect as tcpConnect } from 'node:net';
 import type { Client, PublishPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPresence } from '../../broker/presence.js';
@@ -33,6 +35,25 @@ describe('presence over MQTT', () => {
     await vi.waitFor(() => expect(seen).toEqual(['online']));
     d2.stream.destroy();
     await vi.waitFor(() => expect(seen).toEqual(['online', 'offline']));
+    off();
+  });
+
+  it('tells listeners why a device went offline: clean DISCONNECT, lost connection, keep-alive timeout', async () => {
+    const seen: string[] = [];
+    const off = t.broker.onPresence((id, status, _ts, cause) => { if (id === 'd3') seen.push(`${status}:${cause}`); });
+    const clean = await t.connect(device('d3'));
+    await clean.endAsync(); // DISCONNECT (§3.14)
+    await vi.waitFor(() => expect(seen).toEqual(['online:connected', 'offline:clean']));
+    const dropped = await t.connect(device('d3', { will: will('d3') }));
+    dropped.stream.destroy(); // no DISCONNECT: the broker publishes the Will
+    await vi.waitFor(() => expect(seen.slice(2)).toEqual(['online:connected', 'offline:lost']));
+    // A raw client that connects with keep alive 1 s and then says nothing: Aedes closes it after 1.5 s (§3.1.2.10).
+    const port = Number(new URL(t.url).port);
+    const socket = tcpConnect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'd3', keepalive: 1, username: 'd3', password: Buffer.from(device('d3').password as string) }));
+    await vi.waitFor(() => expect(seen.slice(4)).toEqual(['online:connected', 'offline:keepalive']), { timeout: 5_000 });
+    socket.destroy();
     off();
   });
 
@@ -124,7 +145,7 @@ describe('presence state machine', () => {
     presence.connected(old, 'd1');
     await presence.settled();
     presence.connected(fresh, 'd1');
-    presence.disconnected(old, 'd1'); // after the new connect
+    presence.disconnected(old, 'd1', 'lost'); // after the new connect
     await presence.settled();
     expect(published.at(-1)).toBe('devices/d1/status=online');
     expect(presence.onlineDevices()).toBe(1);
@@ -147,7 +168,7 @@ describe('presence state machine', () => {
     const { presence, published } = setup();
     const a = fakeClient();
     presence.connected(a, 'd9');
-    presence.disconnected(a, 'd9');
+    presence.disconnected(a, 'd9', 'clean');
     await presence.settled();
     expect(published).toEqual(['devices/d9/status=offline']);
     expect(presence.onlineDevices()).toBe(0);

@@ -1,20 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPaging } from '../../alerts/notifiers/contract.js';
 import { buildWeb } from '../../dashboards/web/build.js';
+import type { IncidentEvent } from '../../storage/incidents/contract.js';
 import { apiClient, startAnju, waitFor, type AnjuProcess } from '../helpers/anju-process.js';
 import { requireBinary } from '../helpers/servers.js';
+import { openStream } from '../helpers/sse.js';
 
 /**
  * The built-in control room end to end: `anju all` with the demo community as a real child
- * process, the web UI freshly built, Debian's chromium driving it. A kitchen fire from `anju sim`
- * must turn its building's tile critical within 2 s of the alarm arriving on the page's SSE
- * stream; it is acknowledged from the feed with the keyboard; a viewer sees no actions; both
- * languages; device, energy and report pages; labelled controls; no console errors.
+ * process, the web UI freshly built, Debian's chromium driving it, and a real HTTP server standing
+ * in for the WeCom group robot. A kitchen fire from `anju sim` must turn its building's tile
+ * critical within 2 s of the alarm arriving on the page's SSE stream and show as ONE incident in
+ * the feed (its alarms folded under it), acknowledged from the feed with the keyboard and cleared
+ * as one; the WeCom robot gets one message per incident change, not per alarm; a viewer sees no
+ * actions; both languages; device, energy and report pages; labelled controls; no console errors.
  */
 
 const bin = requireBinary('chromium', 'chromium');
@@ -29,13 +35,19 @@ const SHOT = join(root, 'test-results', 'control-room.png');
  */
 const probe = `(() => {
   window.__sse = [];
+  window.__incidents = [];
   window.__tileCritical = {};
   const Orig = window.EventSource;
   window.EventSource = class extends Orig {
     constructor(...args) {
       super(...args);
+      const incidents = String(args[0]).includes('/api/incidents/');
       for (const type of ['raised', 'escalated', 'updated']) this.addEventListener(type, (ev) => {
-        try { const d = JSON.parse(ev.data); window.__sse.push({ type, at: performance.now(), id: d.alarm.id, building: d.alarm.building, severity: d.alarm.severity }); } catch {}
+        try {
+          const d = JSON.parse(ev.data);
+          if (incidents) window.__incidents.push({ type, at: performance.now(), id: d.incident.id, building: d.incident.building, hazard: d.incident.hazard, level: d.incident.level });
+          else window.__sse.push({ type, at: performance.now(), id: d.alarm.id, building: d.alarm.building, severity: d.alarm.severity });
+        } catch {}
       });
     }
   };
@@ -54,7 +66,8 @@ async function openPage(context: BrowserContext, base: string): Promise<Watched>
   const problems: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => { if (!r.url().includes('/api/alerts/stream')) problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`); });
+  // ERR_ABORTED is the page's own doing (a reload or a route change under a fetch still in flight), not a failure.
+  page.on('requestfailed', (r) => { if (!/\/api\/(alerts|incidents)\/stream/.test(r.url()) && r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`); });
   await page.goto(`${base}/`);
   return { page, problems };
 }
@@ -82,7 +95,25 @@ const unnamedScript = `(() => {
 
 const unnamedControls = (page: Page): Promise<string[]> => page.evaluate<string[]>(unnamedScript);
 
+/** The WeCom group robot: a real HTTP server that answers like it and keeps every markdown message. */
+interface Robot { server: Server; url: string; messages: string[] }
+async function startRobot(): Promise<Robot> {
+  const messages: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => { body += c; });
+    req.on('end', () => {
+      try { messages.push((JSON.parse(body) as { markdown: { content: string } }).markdown.content); } catch { /* counted as nothing */ }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/cgi-bin/webhook/send?key=e2e`, messages };
+}
+
 describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.skip ? ` (skipped: ${bin.skip})` : ''}`, () => {
+  let robot: Robot;
   let dataDir: string;
   let anju: AnjuProcess;
   let browser: Browser;
@@ -93,9 +124,13 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'anju-web-e2e-'));
+    robot = await startRobot();
     const [, started] = await Promise.all([
       buildWeb(),
-      startAnju('all', { ANJU_DATA_DIR: dataDir, ANJU_SIM: '1', ANJU_ADMIN_TOKEN: ADMIN }),
+      startAnju('all', {
+        ANJU_DATA_DIR: dataDir, ANJU_SIM: '1', ANJU_ADMIN_TOKEN: ADMIN,
+        ANJU_ALERT_WEBHOOKS: JSON.stringify([{ url: robot.url, format: 'wecom', minSeverity: 'critical' }]),
+      }),
     ]);
     anju = started;
     const api = apiClient(anju.http, ADMIN);
@@ -111,10 +146,25 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
     await adminContext.addInitScript(probe);
   }, 120_000);
 
+  /** The WeCom messages about one incident (each names it: 编号). */
+  const robotFor = (incidentId: string) => robot.messages.filter((m) => m.includes(`编号：${incidentId}`));
+  /** The incident's stored events that page people, replayed from the incident stream. */
+  async function pagingEvents(incidentId: string): Promise<IncidentEvent[]> {
+    const s = await openStream(`${anju.http}/api/incidents/stream?lastEventId=0&access_token=${ADMIN}`);
+    expect(s.res.status).toBe(200);
+    // Replayed from the store first: everything stored so far arrives within a moment.
+    await s.waitFor(() => s.events.some((e) => e.data?.includes(incidentId) === true));
+    await new Promise((r) => setTimeout(r, 500));
+    await s.close();
+    return s.events.map((e) => ({ ...(JSON.parse(e.data ?? '{}') as IncidentEvent), type: e.event as IncidentEvent['type'] }))
+      .filter((e) => (e.incident as unknown as { id: string }).id === incidentId && isPaging(e));
+  }
+
   afterAll(async () => {
     sim?.kill('SIGINT');
     await browser?.close();
     await anju?.stop();
+    await new Promise((r) => robot?.server.close(r));
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -159,38 +209,66 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
     expect(tileText).toMatch(/紧急 ×\d+/);
     expect(tileText).toContain('▲');
     expect(await page.textContent('.kpi[data-kpi="critical"] .kpi-value')).not.toBe('0');
-    // Announced to screen readers by the assertive live region.
-    expect(await page.textContent('#alert-region')).toMatch(/紧急告警：3号楼/);
+    // One incident for the fire, leading the feed, its alarms folded under it.
+    const incidentSel = 'li.incident[data-building="b3"][data-hazard="fire"]';
+    // 预警 at once; 火警 once the detector's heat element confirms it (a fitted rise over ≥ 45 s of readings).
+    await page.waitForSelector(incidentSel, { timeout: 5_000 });
+    await page.waitForSelector(`${incidentSel}[data-level="fire"]`, { timeout: 90_000 });
+    expect(await page.$$(incidentSel)).toHaveLength(1);
+    const incidentId = (await page.getAttribute(incidentSel, 'data-incident-id')) as string;
+    expect(await page.textContent(`${incidentSel} .level`)).toBe('火警');
+    expect(await page.textContent(`${incidentSel} .incident-title`)).toBe('3号楼 Building 3 火灾');
+    expect(await page.$eval('ol.feed > li', (el) => el.getAttribute('data-hazard'))).toBe('fire');
+    const members = await page.$$eval(`${incidentSel} li.member`, (els) => els.map((e) => e.getAttribute('data-type')));
+    expect(members).toEqual(expect.arrayContaining(['smoke', 'fire_risk']));
+    expect(await page.$$(`li.alarm[data-alarm-id="${event.id}"]`)).toHaveLength(0); // not a row of its own
+    // Announced to screen readers by the assertive live region, as an incident.
+    expect(await page.textContent('#alert-region')).toMatch(/(预警|火警)：3号楼 Building 3 火灾（紧急）/);
 
-    // The alarm is in the feed; acknowledge it with the keyboard.
-    const row = `li.alarm[data-alarm-id="${event.id}"]`;
-    await page.waitForSelector(`${row}[data-status="active_unack"]`);
-    expect(await page.textContent(`${row} .badge`)).toContain('紧急');
-    const ack = page.locator(`${row} button[data-action="ack"]`);
-    expect(await ack.getAttribute('aria-label')).toMatch(/^确认告警：紧急/);
+    // Acknowledge the incident with the keyboard: its alarms are acknowledged with it.
+    const ack = page.locator(`${incidentSel} button[data-action="ack"]`);
+    expect(await ack.getAttribute('aria-label')).toBe('确认事件及其告警：紧急 火警 · 3号楼 Building 3 火灾');
     await ack.focus();
     await page.keyboard.press('Enter');
-    await page.waitForSelector(`${row}[data-status="active_ack"]`, { timeout: 5_000 });
-    expect(await page.textContent(`${row} .status`)).toBe('已确认');
-    expect(await page.$(`${row} button[data-action="ack"]`)).toBeNull();
-    const stored = await apiClient(anju.http, ADMIN)<{ status: string; timeline: Array<{ event: string; actor?: string }> }>('GET', `/api/alerts/${event.id}`);
+    await page.waitForSelector(`${incidentSel}[data-status="active_ack"]`, { timeout: 5_000 });
+    expect(await page.textContent(`${incidentSel} > .alarm-main .status`)).toBe('已确认');
+    expect(await page.$(`${incidentSel} button[data-action="ack"]`)).toBeNull();
+    const api = apiClient(anju.http, ADMIN);
+    const stored = await api<{ status: string; alarmIds: string[]; timeline: Array<{ event: string; actor?: string }> }>('GET', `/api/incidents/${incidentId}`);
     expect(stored.body.status).toBe('active_ack');
     expect(stored.body.timeline.find((t) => t.event === 'acked')?.actor).toBe('bootstrap-admin');
+    // Its alarms follow as the server acknowledges each (right after the incident's own event).
+    const fireAlarm = await waitFor('the fire alarm acknowledged with its incident', async () => {
+      const a = await api<{ status: string; timeline: Array<{ event: string; actor?: string }> }>('GET', `/api/alerts/${event.id}`);
+      return a.body.status === 'active_ack' ? a : undefined;
+    });
+    expect(fireAlarm.body.timeline.find((t) => t.event === 'acked')?.actor).toBe('bootstrap-admin');
 
-    // The detail panel: timeline with the acknowledgement, and an inline comment form.
-    await page.click(`${row} a[data-focus^="details:"]`);
+    // The detail panel of one of its alarms: timeline with the acknowledgement, evidence in Chinese, a comment form.
+    await page.click(`${incidentSel} details.incident-alarms > summary`);
+    await page.click(`${incidentSel} li.member[data-alarm-id="${event.id}"] a[data-focus^="details:"]`);
     await page.waitForSelector('.timeline li[data-event="acked"]');
+    expect(await page.textContent('.detail-body ul.evidence')).toMatch(/烟雾浓度 [\d.]+ dB\/m/);
     await page.fill('form[data-form="comment"] input', '消防队已到场');
     await page.press('form[data-form="comment"] input', 'Enter');
     await page.waitForSelector('.timeline li[data-event="commented"]');
     expect(await page.textContent('.timeline')).toContain('消防队已到场');
+
+    // WeCom: one message per change of the incident that pages (opened, 火警), in Chinese — not one per alarm.
+    const paging = await pagingEvents(incidentId);
+    expect(paging.length).toBeGreaterThanOrEqual(1);
+    expect(stored.body.alarmIds.length).toBeGreaterThan(paging.length);
+    await waitFor('the WeCom messages of the fire', async () => (robotFor(incidentId).length >= paging.length ? true : undefined), 20_000);
+    expect(robotFor(incidentId)).toHaveLength(paging.length);
+    expect(robotFor(incidentId).at(-1)).toContain('【火警·紧急】3号楼 Building 3 火灾');
+    expect(robotFor(incidentId).join('\n')).toMatch(/3-601 厨房烟感（601 kitchen）/);
 
     await page.click('nav a[href="#/"]');
     await page.waitForSelector('.tile[data-building="b3"][data-severity="critical"]');
     await mkdir(join(root, 'test-results'), { recursive: true });
     await page.screenshot({ path: SHOT, fullPage: true });
     expect(admin.problems).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it('switches language: strings and <html lang> follow, and the choice is remembered', async () => {
     const { page } = admin;
@@ -212,7 +290,7 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
 
   it('device detail with charts, energy and water, and the savings report', async () => {
     const { page } = admin;
-    await page.click(`li.alarm[data-building="b3"] a.device-link[href="#/devices/${FIRE_DEVICE}"] >> nth=0`);
+    await page.evaluate("location.hash = '#/devices/" + FIRE_DEVICE + "'");
     await page.waitForSelector('.chart[data-field="smoke"] canvas');
     expect(await page.textContent('h1')).toContain('3-601 厨房烟感');
     expect(await page.$$('.chart canvas')).not.toHaveLength(0);
@@ -252,9 +330,9 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
       expect(await page.$$('main')).toHaveLength(1);
     }
     await page.evaluate("location.hash = '#/'");
-    await page.waitForSelector('li.alarm');
+    await page.waitForSelector('li.incident, li.alarm');
     // Every alarm and every tile with an alarm names its severity in words.
-    const severityText = await page.$$eval('li.alarm, .tile[data-severity]:not([data-severity="none"])', (els) =>
+    const severityText = await page.$$eval('li.alarm, li.incident, .tile[data-severity]:not([data-severity="none"])', (els) =>
       els.map((el) => ({ sev: el.getAttribute('data-severity'), text: el.querySelector('.badge')?.textContent ?? '' })));
     const words: Record<string, string> = { critical: '紧急', major: '重要', minor: '次要', warning: '提示' };
     for (const s of severityText) expect(s.text).toContain(words[s.sev ?? ''] ?? '?');
@@ -272,10 +350,11 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
       expect(await viewer.page.getAttribute('html', 'lang')).toBe('en');
       await login(viewer.page, viewerToken);
       expect(await viewer.page.textContent('header')).toContain('viewer');
-      await viewer.page.waitForSelector('li.alarm[data-severity="critical"]');
+      await viewer.page.waitForSelector('li.incident[data-severity="critical"]');
       expect(await viewer.page.$$('[data-action]')).toHaveLength(0);
       expect(await viewer.page.textContent('.feed-summary')).toContain('Read-only');
-      await viewer.page.click('li.alarm a[data-focus^="details:"] >> nth=0');
+      await viewer.page.click('li.incident details.incident-alarms > summary >> nth=0');
+      await viewer.page.click('li.incident li.member a[data-focus^="details:"] >> nth=0');
       await viewer.page.waitForSelector('.timeline li');
       expect(await viewer.page.$$('.detail-forms form, .detail-forms button')).toHaveLength(0);
       expect(await unnamedControls(viewer.page)).toEqual([]);
@@ -284,4 +363,27 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
       await context.close();
     }
   }, 30_000);
+
+  it('clears the fire as one from the feed: its alarms cleared with it, and one more WeCom message (已恢复)', async () => {
+    const { page } = admin;
+    await page.click('nav a[href="#/alarms"]');
+    const incidentSel = 'li.incident[data-building="b3"][data-hazard="fire"]';
+    await page.waitForSelector(incidentSel);
+    const incidentId = (await page.getAttribute(incidentSel, 'data-incident-id')) as string;
+    const before = robotFor(incidentId).length;
+    // The fire is out by now (the sim ran 90 s at most): a confirmed fire stays until cleared by hand.
+    await page.click(`${incidentSel} button[data-action="clear"]`);
+    await page.waitForSelector(`li.incident[data-incident-id="${incidentId}"]`, { state: 'detached', timeout: 5_000 });
+    const api = apiClient(anju.http, ADMIN);
+    const cleared = await api<{ status: string; alarmIds: string[] }>('GET', `/api/incidents/${incidentId}`);
+    expect(cleared.body.status).toBe('cleared_ack');
+    for (const id of cleared.body.alarmIds) {
+      const a = await api<{ status: string }>('GET', `/api/alerts/${id}`);
+      expect(a.body.status).toMatch(/^cleared_/);
+    }
+    await waitFor('the 已恢复 message', async () => (robotFor(incidentId).length > before ? true : undefined), 20_000);
+    expect(robotFor(incidentId)).toHaveLength(before + 1);
+    expect(robotFor(incidentId).at(-1)).toContain('【已恢复】3号楼 Building 3 火灾');
+    expect(admin.problems).toEqual([]);
+  }, 60_000);
 });

@@ -26,6 +26,9 @@ const cases: Array<{ file: string; registry: string; minutes: number; raised: st
   { file: 'detector-offline', registry: 'detector-offline', minutes: 90, raised: ['offline'] },
   { file: 'low-battery', registry: 'low-battery', minutes: 150, raised: ['battery'] },
   { file: 'garbage', registry: 'detector-offline', minutes: 120, raised: [] },
+  // A call point confirms the fire on its own; two alarm-only detectors are two independent signals.
+  { file: 'manual-call-point', registry: 'manual-call-point', minutes: 40, raised: ['fire_risk', 'manual_call'] },
+  { file: 'alarm-only-detectors', registry: 'alarm-only-detectors', minutes: 40, raised: ['fire_risk', 'smoke'] },
 ];
 
 describe('scenario shapes raise their intended alarms through ingest and the alerts engine', () => {

@@ -7,7 +7,7 @@ import { scenarioFile } from './replay-alerts.js';
 describe('scenario files', () => {
   it('reads several scenarios with offsets, ISO instants, durations, filters and params', async () => {
     const scenarios = parseScenarioFile(await scenarioFile('bad-day'), START);
-    expect(scenarios).toHaveLength(12);
+    expect(scenarios).toHaveLength(13);
     expect(new Set(scenarios.map((s) => s.name.split(':')[0]))).toEqual(new Set(Object.keys(scenarioFactories)));
     expect(scenarios[0]).toMatchObject({ name: 'fire:chundu-b3-sd-301', startAt: START + 2 * MIN, endAt: START + 7 * MIN });
     const [s] = parseScenarioFile('[{"kind":"household-leak","target":"b2","at":"2026-01-06T02:00:00+08:00","for":"1.5h","params":{"lpm":0.4}}]', START);

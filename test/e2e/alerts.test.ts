@@ -79,7 +79,9 @@ describe('alerts end to end: the simulator\'s kitchen fire raises an alarm on SS
       expect(['smoke', 'heat', 'heat_rise']).toContain(raised.data.alarm.type);
       const id = raised.data.alarm.id;
 
-      await waitFor('the raised event over MQTT', async () => mqttEvents.find((m) => m.type === 'raised' && m.topic === `anju/alerts/al/${raised.data.alarm.type}`));
+      // Over MQTT: one message per change of the fire incident, not per alarm.
+      await waitFor('the incident over MQTT', async () => mqttEvents.find((m) => m.type === 'raised' && m.topic === 'anju/alerts/al/incident/fire'));
+      expect(mqttEvents.filter((m) => m.type === 'raised').map((m) => m.topic)).toEqual(['anju/alerts/al/incident/fire']);
 
       const list = await admin<{ items: Array<{ id: string; status: string }> }>('GET', '/api/alerts?status=active_unack&site=al');
       expect(list.body.items.map((a) => a.id)).toContain(id);
@@ -107,4 +109,34 @@ describe('alerts end to end: the simulator\'s kitchen fire raises an alarm on SS
       await service.endAsync();
     }
   }, 90_000);
+
+  it('a persistent device that loses its connection is offline at once; one that disconnects cleanly is not', async () => {
+    const admin = apiClient(anju.http, ADMIN);
+    const made: Record<string, { secret: string }> = {};
+    for (const id of ['al-bin-lost', 'al-bin-clean']) {
+      const r = await admin<{ secret: string }>('POST', '/api/devices', { id, kind: 'smart_bin', site: 'al', building: 'b5', category: 'residual' });
+      expect(r.status).toBe(201);
+      made[id] = r.body;
+    }
+    const stream = await fetch(`${anju.http}/api/alerts/stream?access_token=${encodeURIComponent(ADMIN)}`);
+    const sse = readSse(stream);
+    const connect = (id: string) => mqtt.connectAsync(anju.mqtt, {
+      protocolVersion: 4, clientId: id, username: id, password: made[id]?.secret, reconnectPeriod: 0,
+      will: { topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    try {
+      const clean = await connect('al-bin-clean');
+      const lost = await connect('al-bin-lost');
+      for (const c of [clean, lost]) await c.publishAsync(`devices/${c.options.clientId}/telemetry`, JSON.stringify({ fill: 20 }), { qos: 1 });
+      await clean.endAsync(); // DISCONNECT (§3.14): left on purpose
+      lost.stream.destroy(); // the line drops: the broker says `lost`
+      const offline = await waitFor('the offline alarm of the dropped bin', async () =>
+        sse.events.find((e) => e.event === 'raised' && e.data.alarm.type === 'offline' && e.data.alarm.originator.id === 'al-bin-lost'), 15_000);
+      expect((offline.data.alarm as unknown as { details: { reason: string } }).details.reason).toBe('lost');
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(sse.events.some((e) => e.data.alarm.originator.id === 'al-bin-clean')).toBe(false);
+    } finally {
+      sse.stop();
+    }
+  }, 60_000);
 });

@@ -7,7 +7,7 @@ import type { Device, Reading } from '../../core/index.js';
 import { createReports } from '../../reports/index.js';
 import { localMidnight } from '../../reports/time.js';
 import type { Alarm, Severity } from '../../storage/alarms/contract.js';
-import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
+import { createEmbeddedDatabase, type EmbeddedDatabase, type Incident } from '../../storage/index.js';
 
 /**
  * Fire-safety report on a hand-built alarm history (real DuckDB AlarmStore) and detector readings.
@@ -69,6 +69,24 @@ const readings: Reading[] = [
   reading('sd-3', P + 2 * H, { alarm: false }),
 ];
 
+/**
+ * Incidents: a confirmed fire in b1 (acknowledged after 3 min), a pre-alarm in b2 never confirmed
+ * nor acknowledged, an electrical one in b1 (acknowledged after 7 min), a water one (not fire
+ * safety) and a fire before the period. → fire 2, confirmed 1, pre-alarm only 1, electrical 1,
+ * mean time to acknowledge (3 + 7) / 2 = 5 min.
+ */
+const incident = (id: string, over: Partial<Incident>): Incident => ({
+  id, hazard: 'fire', site: 's1', building: 'b1', level: 'fire', severity: 'critical', status: 'cleared_ack', startTs: P + 4 * H, lastUpdateTs: P + 5 * H,
+  escalationLevel: 0, members: [], timeline: [], ...over,
+});
+const incidents: Incident[] = [
+  incident('i1', { ackTs: P + 4 * H + 3 * MIN, clearTs: P + 5 * H }),
+  incident('i2', { building: 'b2', level: 'pre_alarm', status: 'cleared_unack', startTs: P + 8 * H, clearTs: P + 9 * H }),
+  incident('i3', { hazard: 'electrical', level: 'alarm', severity: 'major', startTs: P + 30 * H, ackTs: P + 30 * H + 7 * MIN, clearTs: P + 31 * H }),
+  incident('i4', { hazard: 'water', level: 'alarm', severity: 'major', building: 'b3', startTs: P + 2 * H, clearTs: P + 3 * H }),
+  incident('i5', { building: 'b4', startTs: P - 3 * H, clearTs: P - 2 * H }),
+];
+
 describe('fire-safety report (hand-computed, embedded DuckDB)', () => {
   let dir: string;
   let db: EmbeddedDatabase;
@@ -77,6 +95,7 @@ describe('fire-safety report (hand-computed, embedded DuckDB)', () => {
     db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '256MB', threads: 2 }, { logger });
     await db.telemetry.write(readings);
     for (const a of alarms) await db.alarms.record(a, { type: 'raised', ts: a.startTs });
+    await db.incidents.recordMany(incidents.map((i) => ({ incident: i, event: { type: 'raised' as const, ts: i.startTs } })));
   }, 60_000);
   afterAll(async () => {
     await db?.close();
@@ -100,5 +119,12 @@ describe('fire-safety report (hand-computed, embedded DuckDB)', () => {
       { device: 'sd-2', building: 'b1', location: 'sd-2 hall', battery: 15, ts: P + 20 * H },
       { device: 'sd-3', building: 'b1', location: 'sd-3 hall', battery: 20, ts: P + H },
     ]);
+    expect(r.incidents).toBeUndefined();
+  });
+
+  it('counts the incidents the control room worked: fires confirmed or only pre-alarms, electrical, time to acknowledge', async () => {
+    const reports = createReports({}, { store: db.telemetry, alarms: db.alarms, incidents: db.incidents, devices: { list: () => devices }, clock: () => P + 72 * H });
+    const r = await reports.fireSafety({ site: 's1', from: '2026-03-02', to: '2026-03-04' });
+    expect(r.incidents).toEqual({ fire: 2, confirmedFires: 1, preAlarmsOnly: 1, electrical: 1, meanTimeToAckMin: 5 });
   });
 });

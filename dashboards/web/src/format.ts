@@ -1,5 +1,5 @@
 import { lang, t, tOr } from './i18n/index.js';
-import type { AlarmStatus, BinCategory, Role, Severity } from './types.js';
+import type { AlarmStatus, BinCategory, Hazard, IncidentLevel, Role, Severity } from './types.js';
 
 /** Labels and formats shared by the views: everything the user reads goes through t(). */
 
@@ -10,6 +10,8 @@ export const severityLabel = (s: Severity): string => t(`sev.${s}`);
 export const statusLabel = (s: AlarmStatus): string => t(`status.${s}`);
 export const roleLabel = (r: Role): string => t(`role.${r}`);
 export const typeLabel = (type: string): string => tOr(`type.${type}`, type);
+export const hazardLabel = (h: Hazard): string => t(`hazard.${h}`);
+export const levelLabel = (l: IncidentLevel): string => t(`level.${l}`);
 export const kindLabel = (kind: string): string => tOr(`kind.${kind}`, kind);
 export const fieldLabel = (field: string): string => tOr(`field.${field}`, field);
 export const categoryLabel = (c: BinCategory | null | undefined): string => (c ? t(`cat.${c}`) : t('cat.none'));

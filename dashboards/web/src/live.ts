@@ -1,8 +1,6 @@
 /// <reference lib="dom" />
-import type { AlarmEvent } from './types.js';
-
 /**
- * One EventSource on the alarm stream for the whole app. The browser reconnects by itself after a
+ * One EventSource per stream for the whole app (alarms, incidents). The browser reconnects by itself after a
  * dropped connection and sends `Last-Event-ID`, so the server replays what was missed. When the
  * server refuses the stream (an HTTP error: a revoked token, a restart in progress) EventSource
  * gives up for good; then we check the session (`onClosed`, which logs out on 401) and open a new
@@ -10,6 +8,7 @@ import type { AlarmEvent } from './types.js';
  */
 
 export type LiveState = 'connecting' | 'open' | 'down';
+/** The `event:` names both streams use (alarm and incident events share the vocabulary). */
 const eventTypes = ['raised', 'updated', 'acked', 'assigned', 'commented', 'cleared', 'escalated', 'reminder'] as const;
 
 export interface Live {
@@ -17,15 +16,17 @@ export interface Live {
   close(): void;
 }
 
-export interface LiveOptions {
+export interface LiveOptions<E> {
+  /** `/api/alerts/stream` or `/api/incidents/stream`. */
+  path: string;
   token: string;
-  onEvent(e: AlarmEvent): void;
+  onEvent(e: E): void;
   onState(s: LiveState): void;
   /** The stream was refused; resolves false when the app should stop (logged out). */
   onClosed(): Promise<boolean>;
 }
 
-export function connectLive(opts: LiveOptions): Live {
+export function connectLive<E>(opts: LiveOptions<E>): Live {
   let es: EventSource | undefined;
   let state: LiveState = 'connecting';
   let lastId: string | undefined;
@@ -43,7 +44,7 @@ export function connectLive(opts: LiveOptions): Live {
     if (closed) return;
     const q = new URLSearchParams({ access_token: opts.token });
     if (lastId !== undefined) q.set('lastEventId', lastId);
-    es = new EventSource(`/api/alerts/stream?${q.toString()}`);
+    es = new EventSource(`${opts.path}?${q.toString()}`);
     es.onopen = () => {
       backoff = 1_000;
       setState('open');
@@ -66,7 +67,7 @@ export function connectLive(opts: LiveOptions): Live {
       // Reminders carry seq 0: only a higher id moves the resume point.
       if (ev.lastEventId && (lastId === undefined || Number(ev.lastEventId) > Number(lastId))) lastId = ev.lastEventId;
       try {
-        opts.onEvent(JSON.parse(ev.data) as AlarmEvent);
+        opts.onEvent(JSON.parse(ev.data) as E);
       } catch {
         // A malformed event is skipped; the next one or a refresh brings the state back.
       }

@@ -2,11 +2,11 @@
 import { ApiError, createApiClient, fetchSession, type ApiClient } from './api.js';
 import { disposeCharts } from './charts.js';
 import { h, replace, uid } from './dom.js';
-import { roleLabel, typeLabel } from './format.js';
+import { hazardLabel, levelLabel, roleLabel, severityLabel } from './format.js';
 import { initialLang, langNames, langs, setLang, t, type Lang } from './i18n/index.js';
 import { connectLive, type Live, type LiveState } from './live.js';
-import { AlarmStore, buildingName, type Ctx } from './store.js';
-import type { AlarmEvent, Building, Device, Page, Session, Site } from './types.js';
+import { AlarmStore, buildingName, IncidentStore, type Ctx } from './store.js';
+import type { AlarmEvent, Building, Device, IncidentEvent, Page, Session, Site } from './types.js';
 import { alarmsView } from './views/alarms.js';
 import { deviceView } from './views/device.js';
 import { energyView } from './views/energy.js';
@@ -16,8 +16,9 @@ import { reportView } from './views/report.js';
 
 /**
  * The control room: sign in, then one shell (header with navigation, site and language, the live
- * indicator and the user) around the view the hash names. One EventSource feeds the alarm store;
- * views subscribe to the store and re-fetch only what an event changes.
+ * indicator and the user) around the view the hash names. Two EventSources feed the stores — the
+ * incidents (what people work: one fire, not its alarms) and the alarms (their evidence); views
+ * subscribe to the stores and re-fetch only what an event changes.
  */
 
 const TOKEN_KEY = 'anju.token';
@@ -36,8 +37,8 @@ interface Signed {
   api: ApiClient;
   sites: Site[];
   ctx?: Ctx;
-  live?: Live;
-  liveState: LiveState;
+  lives: Live[];
+  liveStates: { alarms: LiveState; incidents: LiveState };
 }
 let signed: Signed | undefined;
 let cleanupView: (() => void) | undefined;
@@ -91,7 +92,7 @@ function showLogin(notice?: string): void {
 }
 
 function logout(notice?: string): void {
-  signed?.live?.close();
+  for (const l of signed?.lives ?? []) l.close();
   signed = undefined;
   storeToken(undefined);
   showLogin(notice);
@@ -101,7 +102,7 @@ function logout(notice?: string): void {
 
 async function enter(token: string, session: Session): Promise<void> {
   const api = createApiClient(token, () => { if (signed?.token === token) logout(t('login.bad')); });
-  signed = { token, session, api, sites: [], liveState: 'connecting' };
+  signed = { token, session, api, sites: [], lives: [], liveStates: { alarms: 'connecting', incidents: 'connecting' } };
   replace(app, h('main', { id: 'main', class: 'loading' }, h('p', { class: 'muted' }, t('common.loading'))));
   try {
     signed.sites = (await api.get<Page<Site>>('/api/sites', { limit: 500 })).items;
@@ -149,6 +150,7 @@ async function loadSite(s: Signed, site: Site): Promise<void> {
     loadDevices(s.api, site.id),
   ]);
   const alarms = new AlarmStore();
+  const incidents = new IncidentStore();
   const status = (text: string) => {
     const el = document.getElementById('status-region');
     if (el) { el.textContent = ''; window.setTimeout(() => { el.textContent = text; }, 50); }
@@ -164,9 +166,9 @@ async function loadSite(s: Signed, site: Site): Promise<void> {
     api: s.api, session: s.session, sites: s.sites, site,
     buildings: new Map(buildings.items.map((b) => [b.id, b])),
     devices: new Map(devices.map((d) => [d.id, d])),
-    alarms, status,
+    alarms, incidents, status,
   };
-  await alarms.load(s.api, site.id);
+  await Promise.all([alarms.load(s.api, site.id), incidents.load(s.api, site.id)]);
   s.ctx = ctx;
 }
 
@@ -179,49 +181,64 @@ async function loadDevices(api: ApiClient, site: string): Promise<Device[]> {
   }
 }
 
+/** Both streams open: live; either down: reconnecting; else connecting. */
+function liveState(s: Signed): LiveState {
+  const { alarms, incidents } = s.liveStates;
+  return alarms === 'open' && incidents === 'open' ? 'open' : alarms === 'down' || incidents === 'down' ? 'down' : 'connecting';
+}
+
 function startLive(): void {
   const s = signed;
   if (!s) return;
-  s.live?.close();
-  s.live = connectLive({
-    token: s.token,
-    onState: (state) => {
-      // Each (re)connection reloads the alarm list once: what changed before the stream opened
-      // is in the list, what changes after arrives on the stream (the newer state wins).
-      if (state === 'open' && s.liveState !== 'open' && s.ctx) {
-        const ctx = s.ctx;
-        void ctx.alarms.load(s.api, ctx.site.id).catch(() => undefined);
-      }
-      s.liveState = state;
-      const el = document.getElementById('live-indicator');
-      if (el) renderLive(el, state);
-    },
-    onEvent: (e) => onAlarmEvent(e),
-    onClosed: async () => {
-      // Refused: a revoked token logs out (the client's 401 handler); anything else retries.
-      try {
-        await s.api.get<Session>('/api/session');
-        return signed === s;
-      } catch (err) {
-        return !(err instanceof ApiError && err.status === 401) && signed === s;
-      }
-    },
-  });
+  for (const l of s.lives) l.close();
+  const onClosed = async () => {
+    // Refused: a revoked token logs out (the client's 401 handler); anything else retries.
+    try {
+      await s.api.get<Session>('/api/session');
+      return signed === s;
+    } catch (err) {
+      return !(err instanceof ApiError && err.status === 401) && signed === s;
+    }
+  };
+  const onState = (stream: 'alarms' | 'incidents') => (state: LiveState) => {
+    // Each (re)connection reloads that list once: what changed before the stream opened is in
+    // the list, what changes after arrives on the stream (the newer state wins).
+    if (state === 'open' && s.liveStates[stream] !== 'open' && s.ctx) {
+      const ctx = s.ctx;
+      void (stream === 'alarms' ? ctx.alarms : ctx.incidents).load(s.api, ctx.site.id).catch(() => undefined);
+    }
+    s.liveStates[stream] = state;
+    const el = document.getElementById('live-indicator');
+    if (el) renderLive(el, liveState(s));
+  };
+  s.lives = [
+    connectLive<AlarmEvent>({ path: '/api/alerts/stream', token: s.token, onState: onState('alarms'), onEvent: (e) => onAlarmEvent(e), onClosed }),
+    connectLive<IncidentEvent>({ path: '/api/incidents/stream', token: s.token, onState: onState('incidents'), onEvent: (e) => onIncidentEvent(e), onClosed }),
+  ];
 }
 
 function onAlarmEvent(e: AlarmEvent): void {
   const ctx = signed?.ctx;
   if (!ctx || e.alarm.site !== ctx.site.id) return;
   ctx.alarms.upsert(e.alarm, true, e);
-  if ((e.type === 'raised' || e.type === 'escalated') && e.alarm.severity === 'critical') {
-    const el = document.getElementById('alert-region');
-    // Emptied first, then set on the next tick: the same words twice (a second detector in the same
-    // building) are announced again. The device is named so the two are told apart.
-    if (el) {
-      el.textContent = '';
-      const device = ctx.devices.get(e.alarm.originator.id)?.name ?? e.alarm.originator.id;
-      window.setTimeout(() => { el.textContent = `${t('announce.critical', { type: typeLabel(e.alarm.type), building: buildingName(ctx, e.alarm.building) })} · ${device}`; }, 50);
-    }
+}
+
+/** Announced to screen readers: a new incident, or one going up a level (预警 → 火警) — not each alarm. */
+function onIncidentEvent(e: IncidentEvent): void {
+  const ctx = signed?.ctx;
+  const i = e.incident;
+  if (!ctx || i.site !== ctx.site.id) return;
+  ctx.incidents.upsert(i, true, e);
+  const news = e.type === 'raised' || e.type === 'escalated' || (e.type === 'updated' && (e.previousLevel !== undefined || e.previousSeverity !== undefined));
+  if (!news || (i.severity !== 'critical' && i.level !== 'fire')) return;
+  const el = document.getElementById('alert-region');
+  // Emptied first, then set on the next tick: the same words twice are announced again.
+  if (el) {
+    el.textContent = '';
+    const first = i.alarms.find((m) => m.originator.kind === 'device');
+    const device = first ? (ctx.devices.get(first.originator.id)?.name ?? first.originator.id) : '';
+    const text = t('announce.incident', { level: levelLabel(i.level), building: buildingName(ctx, i.building), hazard: hazardLabel(i.hazard), severity: severityLabel(i.severity) });
+    window.setTimeout(() => { el.textContent = `${text}${device ? ` · ${device}` : ''}`; }, 50);
   }
 }
 
@@ -268,7 +285,7 @@ function render(): void {
     })()
     : h('span', { class: 'site-name' }, ctx.site.name);
   const live = h('span', { id: 'live-indicator', role: 'status' });
-  renderLive(live, s.liveState);
+  renderLive(live, liveState(s));
   const main = h('main', { id: 'main', tabindex: '-1' });
 
   replace(app,

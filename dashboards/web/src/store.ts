@@ -1,5 +1,7 @@
 import type { ApiClient } from './api.js';
-import { isActive, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Role, type Session, type Site } from './types.js';
+import {
+  incidentLevelRank, isActive, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent, type Role, type Session, type Site,
+} from './types.js';
 
 /**
  * What every view shares once signed in: the client, the session, the current site with its
@@ -12,43 +14,36 @@ export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign'):
   return rank[role] >= (action === 'assign' ? rank.operator : rank.maintenance);
 }
 
-type Listener = (e?: AlarmEvent) => void;
-
 const MAX_CLEARED = 200;
 
-/** The alarms of one site: active ones (all) and the recently cleared, newest state wins. */
-export class AlarmStore {
-  private readonly byId = new Map<string, Alarm>();
-  private readonly listeners = new Set<Listener>();
+interface Versioned { readonly id: string; readonly status: Alarm['status']; readonly lastUpdateTime: string }
 
-  async load(api: ApiClient, site: string): Promise<void> {
-    const [active, cleared] = await Promise.all([
-      api.get<{ items: Alarm[] }>('/api/alerts', { site, status: 'active_unack,active_ack', limit: 500 }),
-      api.get<{ items: Alarm[] }>('/api/alerts', { site, status: 'cleared_unack,cleared_ack', limit: 50 }),
-    ]);
-    for (const a of [...cleared.items, ...active.items]) this.upsert(a, false);
-    this.emit();
-  }
+/**
+ * Things of one site kept current from a list answer and an event stream, newest state winning:
+ * the alarms, and the incidents they are correlated into. Active ones all, and the recently cleared.
+ */
+class LiveSet<T extends Versioned, E> {
+  protected readonly byId = new Map<string, T>();
+  private readonly listeners = new Set<(e?: E) => void>();
 
   /**
-   * Keeps the newer of two states of an alarm (events may cross a list answer). On equal times an
-   * event wins and a list answer does not: an ack keeps its alarm's time when the device's clock was
-   * ahead, and a list read before the ack must not bring the Ack button back.
+   * Keeps the newer of two states (events may cross a list answer). On equal times an event wins
+   * and a list answer does not: an ack keeps its alarm's time when the device's clock was ahead,
+   * and a list read before the ack must not bring the Ack button back.
    */
-  upsert(alarm: Alarm, notify = true, event?: AlarmEvent): void {
-    const { id } = alarm;
-    const prev = this.byId.get(id);
-    const t = Date.parse(alarm.lastUpdateTime);
+  upsert(item: T, notify = true, event?: E): void {
+    const prev = this.byId.get(item.id);
+    const t = Date.parse(item.lastUpdateTime);
     const prevT = prev ? Date.parse(prev.lastUpdateTime) : -Infinity;
     if (t > prevT || (event !== undefined && t === prevT)) {
-      const { timeline: _timeline, ...summary } = alarm as Alarm & { timeline?: unknown };
-      this.byId.set(id, summary);
+      const { timeline: _timeline, ...summary } = item as T & { timeline?: unknown };
+      this.byId.set(item.id, summary as T);
       if (!isActive(summary.status)) this.pruneCleared();
     }
     if (notify) this.emit(event);
   }
 
-  /** A screen that runs for months keeps the newest MAX_CLEARED cleared alarms, not every one. */
+  /** A screen that runs for months keeps the newest MAX_CLEARED cleared ones, not every one. */
   private pruneCleared(): void {
     const cleared = [...this.byId.values()].filter((a) => !isActive(a.status));
     if (cleared.length <= MAX_CLEARED + MAX_CLEARED / 4) return;
@@ -56,8 +51,29 @@ export class AlarmStore {
     for (const a of cleared.slice(MAX_CLEARED)) this.byId.delete(a.id);
   }
 
-  get(id: string): Alarm | undefined {
+  get(id: string): T | undefined {
     return this.byId.get(id);
+  }
+
+  subscribe(fn: (e?: E) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(e?: E): void {
+    for (const fn of [...this.listeners]) fn(e);
+  }
+}
+
+/** The alarms of one site. */
+export class AlarmStore extends LiveSet<Alarm, AlarmEvent> {
+  async load(api: ApiClient, site: string): Promise<void> {
+    const [active, cleared] = await Promise.all([
+      api.get<{ items: Alarm[] }>('/api/alerts', { site, status: 'active_unack,active_ack', limit: 500 }),
+      api.get<{ items: Alarm[] }>('/api/alerts', { site, status: 'cleared_unack,cleared_ack', limit: 50 }),
+    ]);
+    for (const a of [...cleared.items, ...active.items]) this.upsert(a, false);
+    this.emit();
   }
 
   /** Active first, then most severe, then newest. */
@@ -70,13 +86,29 @@ export class AlarmStore {
         || Date.parse(b.startTime) - Date.parse(a.startTime));
   }
 
-  subscribe(fn: Listener): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+}
+
+/** The incidents of one site: what the feed leads with, their alarms folded under them. */
+export class IncidentStore extends LiveSet<Incident, IncidentEvent> {
+  async load(api: ApiClient, site: string): Promise<void> {
+    const [active, cleared] = await Promise.all([
+      api.get<{ items: Incident[] }>('/api/incidents', { site, status: 'active_unack,active_ack', limit: 500 }),
+      api.get<{ items: Incident[] }>('/api/incidents', { site, status: 'cleared_unack,cleared_ack', limit: 20 }),
+    ]);
+    for (const i of [...cleared.items, ...active.items]) this.upsert(i, false);
+    this.emit();
   }
 
-  emit(e?: AlarmEvent): void {
-    for (const fn of [...this.listeners]) fn(e);
+  /** Active first, then a fire before a pre-alarm before the rest, then most severe, then newest. */
+  list(filter: { building?: string; includeCleared?: boolean; device?: string } = {}): Incident[] {
+    return [...this.byId.values()]
+      .filter((i) => (filter.includeCleared || isActive(i.status)) && (!filter.building || i.building === filter.building)
+        && (!filter.device || i.alarms.some((m) => m.originator.id === filter.device)))
+      .sort((a, b) =>
+        Number(isActive(b.status)) - Number(isActive(a.status))
+        || incidentLevelRank[b.level] - incidentLevelRank[a.level]
+        || severityRank[b.severity] - severityRank[a.severity]
+        || Date.parse(b.startTime) - Date.parse(a.startTime));
   }
 }
 
@@ -88,6 +120,7 @@ export interface Ctx {
   readonly buildings: Map<string, Building>;
   readonly devices: Map<string, Device>;
   readonly alarms: AlarmStore;
+  readonly incidents: IncidentStore;
   /** Polite status messages (action results). */
   status(text: string): void;
 }

@@ -1,13 +1,18 @@
 /** The shapes of the API answers the control room reads (see api/routes/api/**). */
 
 // The alarm vocabulary and its JSON come from core (one definition for server, wire and UI).
-import type { AlarmEventJson, AlarmJson, AlarmWithTimelineJson, Severity, TimelineEntryJson } from '../../../core/alarms.js';
+import type {
+  AlarmEventJson, AlarmJson, AlarmWithTimelineJson, IncidentEventJson, IncidentJson, IncidentMemberJson, Severity, TimelineEntryJson,
+} from '../../../core/alarms.js';
 
-export { isActive, severities, severityRank, type AlarmStatus, type Severity } from '../../../core/alarms.js';
+export { incidentLevelRank, isActive, severities, severityRank, type AlarmStatus, type Hazard, type IncidentLevel, type Severity } from '../../../core/alarms.js';
 export type Alarm = AlarmJson;
 export type TimelineEntry = TimelineEntryJson;
 export type AlarmWithTimeline = AlarmWithTimelineJson;
 export type AlarmEvent = AlarmEventJson;
+export type Incident = IncidentJson;
+export type IncidentMember = IncidentMemberJson;
+export type IncidentEvent = IncidentEventJson;
 
 export const roles = ['viewer', 'maintenance', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];

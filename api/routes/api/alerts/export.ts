@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Alarm } from '../../../../alerts/contracts.js';
 import { alarmTypeZh } from '../../../../alerts/notifiers/text-zh.js';
+import { alarmSummary, type TextOptions } from '../../../../core/alarm-text.js';
 import { authErrors } from '../../../schemas.js';
+import { createTextResolver, requestLang } from '../../../services/text.js';
 import { alarmFilterQuery, toAlarmQuery, type AlertRouteOptions } from './schemas.js';
 
 /**
@@ -12,11 +14,12 @@ import { alarmFilterQuery, toAlarmQuery, type AlertRouteOptions } from './schema
  * file as GBK and the 类型 column becomes mojibake. Text a person typed (assignee) is guarded
  * against formula injection (a cell starting with = + - @ runs as a formula in Excel: OWASP).
  * `limit`/`offset` page the export like the list; without a limit, everything up to `maxExportRows`.
+ * The last column is the alarm in words (`lang`, Accept-Language, else Chinese) with device names.
  */
 
 const columns = [
   'id', 'type', 'type_zh', 'severity', 'status', 'site', 'building', 'originator_kind', 'originator_id',
-  'start_time', 'last_update_time', 'ack_time', 'clear_time', 'assignee', 'escalation_level', 'count', 'details',
+  'start_time', 'last_update_time', 'ack_time', 'clear_time', 'assignee', 'escalation_level', 'count', 'details', 'summary',
 ] as const;
 
 export function csvField(value: unknown): string {
@@ -28,16 +31,17 @@ export function csvField(value: unknown): string {
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-function row(a: Alarm): string {
+function row(a: Alarm, text: TextOptions): string {
   const cells: unknown[] = [
     a.id, a.type, alarmTypeZh[a.type] ?? a.type, a.severity, a.status, a.site, a.building, a.originator.kind, a.originator.id,
-    iso(a.startTs), iso(a.lastUpdateTs), iso(a.ackTs), iso(a.clearTs), a.assignee, a.escalationLevel, a.count, a.details,
+    iso(a.startTs), iso(a.lastUpdateTs), iso(a.ackTs), iso(a.clearTs), a.assignee, a.escalationLevel, a.count, a.details, alarmSummary(a, text),
   ];
   return cells.map(csvField).join(',');
 }
 
-export const alertExportRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { config, alerts }) => {
+export const alertExportRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { config, deps, alerts }) => {
   const maxRows = config.alerts.maxExportRows;
+  const texts = createTextResolver({ state: deps.state, directory: deps.directory, ...(deps.now ? { now: deps.now } : {}) });
   // The list's filters; the page size may go up to the export cap.
   const querystring = alarmFilterQuery(maxRows).partial({ limit: true });
 
@@ -63,7 +67,8 @@ export const alertExportRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
         for (let offset = filter.offset; lines.length - 1 < want; ) {
           const pageSize = Math.min(1_000, want - (lines.length - 1));
           const page = await alerts.engine.list({ ...base, limit: pageSize, offset });
-          for (const a of page.items) lines.push(row(a));
+          const text = await texts.forSites(requestLang(request, filter.lang), page.items.map((a) => a.site));
+          for (const a of page.items) lines.push(row(a, text(a.site)));
           offset += page.items.length;
           if (page.items.length < pageSize) break;
         }

@@ -2,24 +2,26 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Alarm } from '../../../../alerts/contracts.js';
 import { alarmSummaryToJson, alarmToJson } from '../../../../alerts/notifiers/payload.js';
-import { requireRole } from '../../../plugins/app/auth.js';
-import { ApiError, notFound } from '../../../plugins/app/errors.js';
+import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
-import { alarmFilterQuery, alarmParams, alarmSchema, alarmSummarySchema, toAlarmQuery, toApiError, type AlertRouteOptions } from './schemas.js';
+import { createTextResolver, langQuery, requestLang } from '../../../services/text.js';
+import { actionRoutes } from './actions.js';
+import { alarmFilterQuery, alarmParams, alarmSchema, alarmSummarySchema, toAlarmQuery, type AlertRouteOptions } from './schemas.js';
 
 /**
  * Alarms: `/api/alerts` (list), `/api/alerts/{id}` (with its timeline) and the lifecycle actions.
  * Roles (issue 4): every role reads; maintenance (and above) acknowledges, comments and clears;
  * operator (and admin) also assigns. The actor recorded on the timeline is the token's name.
  * The engine decides whether an action is allowed in the alarm's state (AlarmError → 404/400/409).
+ * Every alarm answered carries `summary` and `evidence` in the reader's language (`lang`,
+ * Accept-Language, else Chinese), with devices by name and location.
  */
 
-const maintenance = requireRole('maintenance');
-const operator = requireRole('operator');
-
-export const alertRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { config, alerts }) => {
+export const alertRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { config, deps, alerts }) => {
   const { engine } = alerts;
-  const actionErrors = { 404: errorSchema, 409: errorSchema, ...authErrors };
+  const texts = createTextResolver({ state: deps.state, directory: deps.directory, ...(deps.now ? { now: deps.now } : {}) });
+  const textFor = async (request: Parameters<typeof requestLang>[0], alarms: readonly Alarm[], lang?: Parameters<typeof requestLang>[1]) =>
+    texts.forSites(requestLang(request, lang), alarms.map((a) => a.site));
 
   app.get(
     '/',
@@ -33,7 +35,8 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app,
     },
     async (request) => {
       const page = await engine.list(toAlarmQuery(request.query));
-      return { items: page.items.map(alarmSummaryToJson), total: page.total };
+      const text = await textFor(request, page.items, request.query.lang);
+      return { items: page.items.map((a) => alarmSummaryToJson(a, text(a.site))), total: page.total };
     },
   );
 
@@ -44,79 +47,18 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app,
         tags: ['alerts'],
         summary: 'Get an alarm with its timeline',
         params: alarmParams,
+        querystring: z.object(langQuery),
         response: { 200: alarmSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (request) => {
       const alarm = await engine.get(request.params.id);
       if (!alarm) throw notFound(`alarm ${request.params.id}`);
-      return alarmToJson(alarm);
+      return alarmToJson(alarm, (await textFor(request, [alarm], request.query.lang))(alarm.site));
     },
   );
 
-  /** Runs a lifecycle action as the caller and answers the alarm as it now stands. */
-  const act = async (action: () => Promise<Alarm>) => {
-    try {
-      return alarmToJson(await action());
-    } catch (err) {
-      throw toApiError(err);
-    }
-  };
-  const actor = (p: { name: string } | null) => {
-    if (!p) throw new ApiError(401, 'unauthorized', 'a bearer token is required');
-    return p.name;
-  };
-
-  app.post(
-    '/:id/ack',
-    {
-      preHandler: maintenance,
-      schema: { tags: ['alerts'], summary: 'Acknowledge an alarm (maintenance); stops its escalation', params: alarmParams, response: { 200: alarmSchema, ...actionErrors } },
-    },
-    async (request) => act(() => engine.ack(request.params.id, actor(request.principal))),
-  );
-
-  app.post(
-    '/:id/assign',
-    {
-      preHandler: operator,
-      schema: {
-        tags: ['alerts'],
-        summary: 'Assign an alarm to someone (operator)',
-        params: alarmParams,
-        body: z.object({ assignee: z.string().trim().min(1).max(128) }).strict(),
-        response: { 200: alarmSchema, ...actionErrors },
-      },
-    },
-    async (request) => act(() => engine.assign(request.params.id, request.body.assignee, actor(request.principal))),
-  );
-
-  app.post(
-    '/:id/comment',
-    {
-      preHandler: maintenance,
-      schema: {
-        tags: ['alerts'],
-        summary: 'Add a comment to the timeline (maintenance)',
-        params: alarmParams,
-        body: z.object({ text: z.string().trim().min(1).max(4_000) }).strict(),
-        response: { 200: alarmSchema, ...actionErrors },
-      },
-    },
-    async (request) => act(() => engine.comment(request.params.id, actor(request.principal), request.body.text)),
-  );
-
-  app.post(
-    '/:id/clear',
-    {
-      preHandler: maintenance,
-      schema: {
-        tags: ['alerts'],
-        summary: 'Clear an alarm by hand (maintenance); 409 when it is already cleared',
-        params: alarmParams,
-        response: { 200: alarmSchema, ...actionErrors },
-      },
-    },
-    async (request) => act(() => engine.clear(request.params.id, actor(request.principal))),
-  );
+  actionRoutes<Alarm>(app, {
+    tag: 'alerts', noun: 'alarm', params: alarmParams, response: alarmSchema, service: engine, texts, toJson: (a, text) => alarmToJson(a, text),
+  });
 };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AlarmError, alarmStatuses, severities, type AlarmQuery } from '../../../../alerts/contracts.js';
 import { ApiError } from '../../../plugins/app/errors.js';
 import { isoTime, pageQuery } from '../../../schemas.js';
+import { langQuery } from '../../../services/text.js';
 import type { AlertsApiDeps, RouteOptions } from '../../../types.js';
 
 /** Options of the alert route plugins: the usual ones plus the alerts part (present when registered). */
@@ -17,10 +18,8 @@ const timelineEntry = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
-const alarmBase = z.object({
-  id: z.string(),
-  type: z.string(),
-  originator: z.object({ kind: z.enum(['device', 'building']), id: z.string() }),
+/** What alarms and incidents share: where, how bad, where in their lifecycle. */
+export const workedFields = {
   site: z.string(),
   building: z.string(),
   severity: z.enum(severities),
@@ -31,15 +30,24 @@ const alarmBase = z.object({
   clearTime: isoTime.optional(),
   assignee: z.string().optional(),
   escalationLevel: z.number().int(),
+};
+
+const alarmBase = z.object({
+  id: z.string(),
+  type: z.string(),
+  originator: z.object({ kind: z.enum(['device', 'building']), id: z.string() }),
+  ...workedFields,
   count: z.number().int(),
   details: z.record(z.string(), z.unknown()).describe('the values that triggered it, as of the latest repeat'),
+  summary: z.string().optional().describe('what, where and how much, in the language asked for (`lang`, Accept-Language; default zh-CN)'),
+  evidence: z.array(z.string()).optional().describe('one line per value, with its unit and the device by name and location'),
 });
 /** In lists (no timeline: one alarm's GET has it). */
 export const alarmSummarySchema = alarmBase.meta({ id: 'AlarmSummary' });
 export const alarmSchema = alarmBase.extend({ timeline: z.array(timelineEntry) }).meta({ id: 'Alarm' });
 
 /** `a,b` or a repeated parameter, each value one of `values`. */
-function listOf<T extends string>(values: readonly [T, ...T[]], what: string) {
+export function listOf<T extends string>(values: readonly [T, ...T[]], what: string) {
   return z
     .union([z.string(), z.array(z.string())])
     .describe(`one or more of ${values.join(', ')}, comma-separated`)
@@ -63,6 +71,7 @@ export function alarmFilterQuery(maxLimit: number) {
     site: name.optional(),
     building: name.optional(),
     originator: name.optional().describe('device id, or building id'),
+    ...langQuery,
     ...pageQuery(maxLimit),
   });
 }
@@ -79,6 +88,7 @@ export function toAlarmQuery(q: AlarmFilter): AlarmQuery {
 
 /** Alarm ids are UUIDs; this bounds what reaches the store without assuming their format. */
 export const alarmParams = z.object({ id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'not an alarm id') });
+export { timelineEntry };
 
 /** AlarmError → the coded 4xx it means: not_found 404, invalid 400, a refused transition 409. */
 export function toApiError(err: unknown): unknown {

@@ -1,17 +1,20 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
 import type { AlarmEvent } from '../../../../alerts/contracts.js';
 import { eventToJson } from '../../../../alerts/notifiers/payload.js';
 import { createTokenAuthenticator } from '../../../plugins/app/auth.js';
 import { ApiError } from '../../../plugins/app/errors.js';
 import { errorSchema } from '../../../schemas.js';
+import type { RouteOptions } from '../../../types.js';
 import type { AlertRouteOptions } from './schemas.js';
 
 /**
- * `GET /api/alerts/stream`: alarm events as Server-Sent Events (WHATWG HTML §9.2):
- * `id: <seq>`, `event: <type>`, `data: <event JSON>` — the JSON of MQTT and webhooks.
+ * `GET /api/alerts/stream` (and `GET /api/incidents/stream`, through `eventStreamRoute`): events as
+ * Server-Sent Events (WHATWG HTML §9.2): `id: <seq>`, `event: <type>`, `data: <event JSON>` — the
+ * JSON of MQTT and webhooks. Alarm events and incident events each have their own seq.
  *
  * Resuming: with `Last-Event-ID` (the header EventSource sends on reconnect, or `?lastEventId=`)
  * the stored events after it are replayed before live ones, with no gap and no duplicate at the
@@ -36,8 +39,19 @@ function metric<T>(reg: Registry, name: string, make: () => T): T {
 const seqText = z.string().regex(/^\d{1,15}$/, 'expected an event id (a non-negative integer)');
 const bearerQuery = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { config, deps, alerts }) => {
-  const { engine } = alerts;
+/** What a stream serves: stored events with a seq, live ones, and how each is written. */
+export interface EventSource<E extends { readonly seq: number; readonly type: string }> {
+  subscribe(listener: (e: E) => void): () => void;
+  eventsSince(seq: number, limit?: number): Promise<E[]>;
+  /** The `data:` JSON of an event. */
+  toJson(e: E): unknown;
+  /** What the OpenAPI summary says it streams. */
+  readonly what: string;
+}
+
+/** Registers `GET <prefix>/stream` for `source` on `app`. */
+export function eventStreamRoute<E extends { readonly seq: number; readonly type: string }>(app: FastifyInstance, { config, deps }: RouteOptions, source: EventSource<E>, tag: string): void {
+  const engine = source;
   const { heartbeatMs, maxClientBufferBytes, maxPendingEvents } = config.alerts;
   const reg = deps.metrics;
   const clientsGauge = metric(reg, 'anju_sse_clients', () => new Gauge({ name: 'anju_sse_clients', help: 'Connected alarm SSE clients', registers: [reg] }));
@@ -53,7 +67,7 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
     for (const end of [...open]) end('shutdown');
   });
 
-  app.get(
+  (app.withTypeProvider<ZodTypeProvider>()).get(
     '/stream',
     {
       // Authenticated by the route's own hook below (header or ?access_token=).
@@ -66,8 +80,8 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
         request.principal = await app.auth.throttled(request, () => authenticator.authenticate(header));
       },
       schema: {
-        tags: ['alerts'],
-        summary: 'Alarm events as Server-Sent Events, resumable with Last-Event-ID',
+        tags: [tag],
+        summary: `${source.what} as Server-Sent Events, resumable with Last-Event-ID`,
         description: 'EventSource cannot send headers: pass the token as `?access_token=` (this route only). Reconnects send `Last-Event-ID`; `?lastEventId=` does the same.',
         querystring: z.object({ access_token: z.string().optional(), lastEventId: seqText.optional() }),
         headers: z.object({ 'last-event-id': seqText.optional() }).loose(),
@@ -94,7 +108,7 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
       let lastSent = resumeFrom ?? -1;
       let live = false;
       let ended = false;
-      const held: AlarmEvent[] = [];
+      const held: E[] = [];
 
       const end = (reason: 'client' | 'slow' | 'shutdown' | 'error') => {
         if (ended) return;
@@ -114,10 +128,10 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
         res.write(text);
         if (res.writableLength > maxClientBufferBytes) end('slow');
       };
-      const send = (e: AlarmEvent) => {
+      const send = (e: E) => {
         if (e.seq <= lastSent) return;
         lastSent = e.seq;
-        write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventToJson(e))}\n\n`);
+        write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(source.toJson(e))}\n\n`);
       };
       const unsubscribe = engine.subscribe((e) => {
         if (live) return send(e);
@@ -143,9 +157,16 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
         for (const e of held.splice(0)) send(e);
         live = true;
       } catch (err) {
-        request.log.error({ err }, 'alarm stream replay failed');
+        request.log.error({ err }, 'event stream replay failed');
         end('error');
       }
     },
   );
+}
+
+export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, opts) => {
+  const { engine } = opts.alerts;
+  eventStreamRoute<AlarmEvent>(app, opts, {
+    what: 'Alarm events', subscribe: (l) => engine.subscribe(l), eventsSince: (seq, limit) => engine.eventsSince(seq, limit), toJson: (e) => eventToJson(e),
+  }, 'alerts');
 };

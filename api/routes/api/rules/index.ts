@@ -1,9 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { rulesConfigSchema } from '../../../../alerts/config.js';
+import { builtinRules } from '../../../../alerts/rules/index.js';
+import { alarmTypeName, hazardOf, ruleName } from '../../../../core/index.js';
 import { RulesConfigError } from '../../../../alerts/contracts.js';
 import { requireRole } from '../../../plugins/app/auth.js';
 import { validationFailed } from '../../../plugins/app/errors.js';
 import { authErrors } from '../../../schemas.js';
+import { langQuery, requestLang } from '../../../services/text.js';
 import type { AlertRouteOptions } from '../alerts/schemas.js';
 
 /**
@@ -13,7 +17,18 @@ import type { AlertRouteOptions } from '../alerts/schemas.js';
  * twice: its shape by the body schema, then every override against its rule (unknown rules and
  * parameters, out-of-range values) by the engine, which stores it and applies it to the next
  * reading — both refusals answer 400 with the path of what to fix.
+ * `GET /api/rules/catalog?lang` lists the rules themselves: names in the reader's language, what
+ * they raise, for which kinds, and their default parameters (the thresholds, citing their sources
+ * in alerts/rules/).
  */
+
+const catalogSchema = z.object({
+  items: z.array(z.object({
+    rule: z.string(), name: z.string(), description: z.string(),
+    alarmTypes: z.array(z.object({ type: z.string(), name: z.string(), hazard: z.string() })),
+    kinds: z.array(z.string()), defaults: z.record(z.string(), z.unknown()),
+  })),
+}).meta({ id: 'RuleCatalog' });
 
 export const ruleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { alerts }) => {
   const { engine } = alerts;
@@ -23,6 +38,23 @@ export const ruleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, 
     '/',
     { schema: { tags: ['rules'], summary: 'The alert rules configuration in force', response: { 200: configSchema, ...authErrors } } },
     async () => engine.rulesConfig(),
+  );
+
+  app.get(
+    '/catalog',
+    {
+      schema: { tags: ['rules'], summary: 'The built-in rules: names (zh-CN / en), alarm types, kinds and default parameters', querystring: z.object(langQuery), response: { 200: catalogSchema, ...authErrors } },
+    },
+    async (request) => {
+      const lang = requestLang(request, request.query.lang);
+      return {
+        items: Object.entries(builtinRules).map(([rule, r]) => ({
+          rule, name: ruleName(rule, lang), description: r.description,
+          alarmTypes: r.alarmTypes.map((type) => ({ type, name: alarmTypeName(type, lang), hazard: hazardOf(type) })),
+          kinds: [...r.kinds], defaults: { ...(r.defaults as unknown as Record<string, unknown>) },
+        })),
+      };
+    },
   );
 
   app.put(

@@ -1,4 +1,4 @@
-import { binCategoryNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
+import { alarmStatusNames, alarmTypeNames, binCategoryNames, hazardNames, incidentLevelNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
 
 /**
  * English strings. The keys of this object are the message keys: zh-CN must have every one of
@@ -40,35 +40,18 @@ export const en = {
   ...prefixedNames('sev.', severityNames.en),
   'sev.none': 'Normal',
 
-  'status.active_unack': 'Active',
-  'status.active_ack': 'Acknowledged',
-  'status.cleared_unack': 'Cleared (unacknowledged)',
-  'status.cleared_ack': 'Cleared',
+  ...prefixedNames('status.', alarmStatusNames.en),
 
-  'type.smoke': 'Smoke',
-  'type.heat': 'Heat (fixed)',
-  'type.heat_rise': 'Heat (rate of rise)',
-  'type.co': 'Carbon monoxide',
-  'type.fire_risk': 'Fire risk (building)',
-  'type.bin_fill': 'Bin full',
-  'type.bin_fire': 'Bin fire',
-  'type.bin_tilt': 'Bin knocked over',
-  'type.bin_lid_open': 'Bin lid open',
-  'type.bin_time_to_full': 'Bin filling fast',
-  'type.cable_temperature': 'Cable overheating',
-  'type.overcurrent': 'Overcurrent',
-  'type.residual_current': 'Residual current (leakage)',
-  'type.water_leak': 'Water leak',
-  'type.water_burst': 'Pipe burst',
-  'type.water_balance': 'Water balance (hidden leak)',
-  'type.offline': 'Device offline',
-  'type.battery': 'Low battery',
+  ...prefixedNames('type.', alarmTypeNames.en),
+  ...prefixedNames('hazard.', hazardNames.en),
+  ...prefixedNames('level.', incidentLevelNames.en),
 
   'kind.smoke_detector': 'Smoke detector',
   'kind.smart_bin': 'Smart bin',
   'kind.water_meter': 'Water meter',
   'kind.power_meter': 'Power meter',
   'kind.weather_station': 'Weather station',
+  'kind.manual_call_point': 'Manual call point',
 
   ...prefixedNames('cat.', binCategoryNames.en),
   'cat.none': 'Uncategorised',
@@ -148,6 +131,16 @@ export const en = {
   'feed.escalated': 'Escalation level {level}',
   'feed.readOnly': 'Read-only: your role cannot act on alarms.',
   'feed.count': 'Active alarms: {count}',
+  'feed.incidentCount': 'Incidents: {count}',
+  'feed.loose': 'Alarms outside an incident',
+  'incident.alarms': '{count} alarms',
+  'incident.devices': '{count} devices',
+  'incident.fold': 'Its alarms ({count})',
+  'incident.latched': 'Stays until cleared by hand (fire alarm reset)',
+  'incident.quiet': 'All its alarms have cleared',
+  'incident.ackLabel': 'Acknowledge incident and its alarms: {incident}',
+  'incident.clearLabel': 'Clear incident and its alarms: {incident}',
+  'incident.evidence': 'Evidence',
 
   'action.ack': 'Acknowledge',
   'action.clear': 'Clear',
@@ -169,7 +162,7 @@ export const en = {
   'detail.title': 'Alarm details',
   'detail.none': 'Select an alarm to see its timeline.',
   'detail.timeline': 'Timeline',
-  'detail.values': 'Values',
+  'detail.values': 'Evidence',
   'timeline.raised': 'Raised',
   'timeline.updated': 'Repeated',
   'timeline.severity_changed': 'Severity changed',
@@ -179,7 +172,7 @@ export const en = {
   'timeline.cleared': 'Cleared',
   'timeline.escalated': 'Escalated',
 
-  'announce.critical': 'Critical alarm: {type} in {building}',
+  'announce.incident': '{level}: {building} {hazard} ({severity})',
 
   'device.title': 'Device {id}',
   'device.info': 'Device',
@@ -222,30 +215,6 @@ export const en = {
   'report.help': 'Dates are local dates at the site. The baseline must not overlap the reporting period.',
   'report.failed': 'The report could not be produced: {message}',
 
-  'detail.k.threshold': 'Threshold',
-  'detail.k.ratePerMin': 'Rate of rise (per min)',
-  'detail.k.ratePctPerHour': 'Fill rate (%/h)',
-  'detail.k.sinceTs': 'Since',
-  'detail.k.lastSeenTs': 'Last seen',
-  'detail.k.limitS': 'Silence limit (s)',
-  'detail.k.limitLpm': 'Flow limit (L/min)',
-  'detail.k.reason': 'Reason',
-  'detail.k.deviceAlarm': 'Device alarm',
-  'detail.k.dose': 'CO dose (ppm·min)',
-  'detail.k.emptied': 'Emptied',
-  'detail.k.evidence': 'Evidence',
-  'detail.k.lastCleared': 'Last cleared',
-  'detail.k.lastQuietHourTs': 'Last quiet hour',
-  'detail.k.predictedFullAt': 'Predicted full at',
-  'detail.k.predictedFullTs': 'Predicted full',
-  'detail.k.quietSinceTs': 'Quiet since',
-  'detail.k.criteria': 'Criteria',
-  'detail.k.masterM3': 'Master meter (m³)',
-  'detail.k.householdsM3': 'Household meters (m³)',
-  'detail.k.lossPct': 'Loss (%)',
-  'detail.k.households': 'Household meters',
-  'detail.k.fromTs': 'From',
-  'detail.k.toTs': 'To',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { ApiError } from '../api.js';
 import { h, replace, uid } from '../dom.js';
-import { formatNumber, formatTime, statusLabel, typeLabel } from '../format.js';
+import { formatTime, statusLabel, typeLabel } from '../format.js';
 import { t, tOr } from '../i18n/index.js';
 import { buildingName, can, type Ctx } from '../store.js';
 import { isActive, type Alarm, type AlarmWithTimeline } from '../types.js';
-import { describeAlarm, originatorText, runAction, severityBadge, timeText } from './alarm-common.js';
+import { describeAlarm, evidenceOf, originatorText, runAction, severityBadge, timeText } from './alarm-common.js';
 import { createFeed } from './feed.js';
 
 /**
@@ -64,7 +64,7 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
     if (!full) return;
     const a: Alarm = ctx.alarms.get(full.id) ?? full;
     const alarmText = describeAlarm(ctx, a);
-    const details = Object.entries(a.details ?? {}).filter(([, v]) => v !== null && typeof v !== 'object');
+    const evidence = evidenceOf(ctx, a);
     replace(body,
       h('div', { class: `detail-head sev-${a.severity}`, 'data-alarm-id': a.id, 'data-status': a.status },
         severityBadge(a.severity), ' ', h('strong', null, typeLabel(a.type)), ' · ', h('span', { class: `status status-${a.status}` }, statusLabel(a.status))),
@@ -73,7 +73,7 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
         h('dt', null, t('feed.device')), h('dd', null, a.originator.kind === 'device' ? h('a', { href: `#/devices/${encodeURIComponent(a.originator.id)}` }, originatorText(ctx, a)) : originatorText(ctx, a)),
         h('dt', null, t('feed.started')), h('dd', null, timeText(ctx, a.startTime)),
         a.assignee ? [h('dt', null, t('action.assignee')), h('dd', null, a.assignee)] : null),
-      details.length ? [h('h3', null, t('detail.values')), h('dl', { class: 'facts' }, details.map(([k, v]) => [h('dt', null, detailLabel(k)), h('dd', null, detailValue(ctx, k, v))]))] : null,
+      evidence.length ? [h('h3', null, t('detail.values')), h('ul', { class: 'evidence' }, evidence.map((line) => h('li', null, line)))] : null,
       h('h3', null, t('detail.timeline')),
       h('ol', { class: 'timeline' }, full.timeline.map((e) => h('li', { 'data-event': e.event },
         h('time', { datetime: e.time }, formatTime(e.time, ctx.site.timezone)), ' ',
@@ -137,17 +137,4 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
     feed.destroy();
     if (reload !== undefined) window.clearTimeout(reload);
   };
-}
-
-/** A rule's detail key: a reading field's name, a known rule term, or the key as it is. */
-function detailLabel(key: string): string {
-  return tOr(`field.${key}`, tOr(`detail.k.${key}`, key));
-}
-
-/** Epoch-ms times (`…Ts`) as local times at the site, flags as yes/no, numbers in the locale. */
-function detailValue(ctx: Ctx, key: string, v: unknown): string {
-  if (typeof v === 'boolean') return t(v ? 'common.yes' : 'common.no');
-  if (typeof v === 'number' && key.endsWith('Ts')) return formatTime(v, ctx.site.timezone);
-  if (typeof v === 'number') return formatNumber(v, Number.isInteger(v) ? 0 : 2);
-  return String(v);
 }

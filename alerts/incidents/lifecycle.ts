@@ -1,0 +1,168 @@
+import { hazardOf, incidentLevelRank, type IncidentLevel } from '../../core/alarms.js';
+import type { Incident, IncidentEventInput, IncidentMember } from '../../storage/incidents/contract.js';
+import { AlarmError, isActive, severityRank, type Alarm, type AlarmStatus, type TimelineEntry } from '../contracts.js';
+
+/**
+ * The incident lifecycle as pure functions, like the alarm one (../lifecycle.ts): each takes an
+ * incident and returns its next version with the event that says so, or throws an AlarmError
+ * when a human action is not allowed. Status follows the alarm model (active_unack → active_ack →
+ * cleared_ack, or cleared_unack); severity and level only ever go up while it is active.
+ *
+ * Level (core/alarms.ts incidentLevels): a fire incident is a 预警 (pre-alarm) until it holds the
+ * building's `fire_risk` alarm — two independent signals (GB 50116-2013 §4.1.6) — and from then a
+ * 火警 (fire). Going up a level or a severity makes it unacknowledged again: a new situation needs
+ * someone to take it on. A 火警 stays until a person clears it, as a fire alarm control unit holds
+ * its fire alarm condition until it is reset by hand (GB 4717-2005, EN 54-2); every other incident
+ * clears itself once all its alarms have been clear for the settle time.
+ */
+
+export interface IncidentTransition {
+  readonly incident: Incident;
+  readonly event: IncidentEventInput;
+}
+
+const entry = (ts: number, event: TimelineEntry['event'], extra: Omit<TimelineEntry, 'ts' | 'event'> = {}): TimelineEntry => ({ ts, event, ...extra });
+
+/** An alarm as its incident keeps it (details as of now; timeline left to the alarm itself). */
+export function memberOf(a: Alarm): IncidentMember {
+  return {
+    id: a.id, type: a.type, originator: a.originator, site: a.site, building: a.building, severity: a.severity, status: a.status,
+    startTs: a.startTs, ...(a.clearTs !== undefined ? { clearTs: a.clearTs } : {}), details: a.details,
+  };
+}
+
+/** The alarm without its timeline, for an event (the alarm's GET has the timeline). */
+export const eventAlarm = (a: Alarm): Alarm => ({ ...a, timeline: [] });
+
+export function levelOf(hazard: Incident['hazard'], members: readonly Pick<IncidentMember, 'type'>[]): IncidentLevel {
+  if (hazard !== 'fire') return 'alarm';
+  return members.some((m) => m.type === 'fire_risk') ? 'fire' : 'pre_alarm';
+}
+
+/** Whether the incident waits for a person to clear it (a confirmed fire), whatever its alarms do. */
+export const latched = (i: Pick<Incident, 'level'>): boolean => i.level === 'fire';
+
+const allCleared = (members: readonly IncidentMember[]) => members.every((m) => !isActive(m.status));
+const maxLevel = (a: IncidentLevel, b: IncidentLevel): IncidentLevel => (incidentLevelRank[b] > incidentLevelRank[a] ? b : a);
+
+export function openIncident(id: string, a: Alarm, ts: number): IncidentTransition {
+  const hazard = hazardOf(a.type);
+  const members = [memberOf(a)];
+  const incident: Incident = {
+    id, hazard, site: a.site, building: a.building, level: levelOf(hazard, members), severity: a.severity, status: 'active_unack',
+    startTs: ts, lastUpdateTs: ts, escalationLevel: 0, members,
+    timeline: [entry(ts, 'raised', { actor: 'rule:incident', details: { alarmId: a.id, type: a.type } })],
+  };
+  return { incident, event: { type: 'raised', ts, alarm: eventAlarm(a) } };
+}
+
+/**
+ * An alarm's status as its incident should show it: an alarm is never unacknowledged again once
+ * acknowledged, nor active again once cleared (a clear ends it; a new raise is a new alarm). So
+ * an event decided before the engine applied an incident's ack or clear to this alarm (a repeat
+ * in between) does not undo what the incident already shows.
+ */
+function mergedStatus(shown: AlarmStatus, event: AlarmStatus): AlarmStatus {
+  const acked = shown === 'active_ack' || shown === 'cleared_ack' || event === 'active_ack' || event === 'cleared_ack';
+  const active = isActive(shown) && isActive(event);
+  return active ? (acked ? 'active_ack' : 'active_unack') : acked ? 'cleared_ack' : 'cleared_unack';
+}
+
+/**
+ * An alarm joins (a new one) or changes (severity, status) in the incident. Undefined when nothing
+ * the incident shows changed (a repeat). Severity and level rising make it unacknowledged again.
+ */
+export function applyAlarm(i: Incident, a: Alarm, ts: number): IncidentTransition | undefined {
+  const at = i.members.findIndex((m) => m.id === a.id);
+  const before = at >= 0 ? i.members[at] : undefined;
+  const status = before ? mergedStatus(before.status, a.status) : a.status;
+  if (before && before.status === status && before.severity === a.severity) return undefined;
+  const member: IncidentMember = { ...memberOf(a), status, ...(before?.clearTs !== undefined && a.clearTs === undefined ? { clearTs: before.clearTs } : {}) };
+  const members = at >= 0 ? i.members.map((m, k) => (k === at ? member : m)) : [...i.members, member];
+  const severity = severityRank[a.severity] > severityRank[i.severity] && isActive(a.status) ? a.severity : i.severity;
+  const level = maxLevel(i.level, levelOf(i.hazard, members));
+  const rose = severity !== i.severity || level !== i.level;
+  const incidentStatus: AlarmStatus = rose && i.status === 'active_ack' ? 'active_unack' : i.status;
+  const quiet = allCleared(members) ? (i.quietSinceTs ?? ts) : undefined;
+  const timeline = [...i.timeline];
+  if (!before) timeline.push(entry(ts, 'updated', { actor: 'rule:incident', details: { alarmId: a.id, type: a.type, joined: true } }));
+  if (rose) timeline.push(entry(ts, 'severity_changed', { actor: 'rule:incident', details: { from: { severity: i.severity, level: i.level }, to: { severity, level } } }));
+  const { quietSinceTs: _q, ...rest } = i;
+  const incident: Incident = {
+    ...rest, members, severity, level, status: incidentStatus, lastUpdateTs: Math.max(i.lastUpdateTs, ts), timeline, ...(quiet !== undefined ? { quietSinceTs: quiet } : {}),
+  };
+  return {
+    incident,
+    event: {
+      type: 'updated', ts, alarm: eventAlarm(a),
+      ...(severity !== i.severity ? { previousSeverity: i.severity } : {}), ...(level !== i.level ? { previousLevel: i.level } : {}),
+    },
+  };
+}
+
+/** Whether an incident whose alarms are all clear has waited out `settleMs` and may clear itself. */
+export function settled(i: Incident, now: number, settleMs: number): boolean {
+  return isActive(i.status) && !latched(i) && i.quietSinceTs !== undefined && allCleared(i.members) && now - i.quietSinceTs >= settleMs;
+}
+
+/** Members' statuses after a human ack / clear of the incident: what the engine is about to record for each. */
+function membersAfter(members: readonly IncidentMember[], action: 'ack' | 'clear', ts: number): IncidentMember[] {
+  return members.map((m) => {
+    if (action === 'ack') return m.status === 'active_unack' ? { ...m, status: 'active_ack' } : m.status === 'cleared_unack' ? { ...m, status: 'cleared_ack' } : m;
+    if (!isActive(m.status)) return m;
+    return { ...m, status: m.status === 'active_ack' ? 'cleared_ack' : 'cleared_unack', clearTs: ts };
+  });
+}
+
+export function ackIncident(i: Incident, ts: number, actor: string): IncidentTransition {
+  if (i.status === 'active_ack' || i.status === 'cleared_ack') throw new AlarmError('already_acknowledged', `incident ${i.id} is already acknowledged`);
+  const incident: Incident = {
+    ...i, status: i.status === 'active_unack' ? 'active_ack' : 'cleared_ack', ackTs: ts, lastUpdateTs: Math.max(i.lastUpdateTs, ts),
+    members: membersAfter(i.members, 'ack', ts), timeline: [...i.timeline, entry(ts, 'acked', { actor })],
+  };
+  return { incident, event: { type: 'acked', ts } };
+}
+
+/** Cleared by a person (all its active alarms with it) or by itself once settled (`rule:incident`). */
+export function clearIncident(i: Incident, ts: number, actor: string): IncidentTransition {
+  if (!isActive(i.status)) throw new AlarmError('already_cleared', `incident ${i.id} is already cleared`);
+  const { quietSinceTs: _q, ...rest } = i;
+  const incident: Incident = {
+    ...rest, status: i.status === 'active_ack' ? 'cleared_ack' : 'cleared_unack', clearTs: ts, lastUpdateTs: Math.max(i.lastUpdateTs, ts),
+    members: membersAfter(i.members, 'clear', ts), timeline: [...i.timeline, entry(ts, 'cleared', { actor })],
+  };
+  return { incident, event: { type: 'cleared', ts } };
+}
+
+export function assignIncident(i: Incident, assignee: string, ts: number, actor: string): IncidentTransition {
+  if (assignee.trim() === '') throw new AlarmError('invalid', 'assignee must not be empty');
+  const incident: Incident = {
+    ...i, assignee, lastUpdateTs: Math.max(i.lastUpdateTs, ts),
+    timeline: [...i.timeline, entry(ts, 'assigned', { actor, details: { assignee, ...(i.assignee ? { previous: i.assignee } : {}) } })],
+  };
+  return { incident, event: { type: 'assigned', ts } };
+}
+
+export function commentIncident(i: Incident, text: string, ts: number, actor: string): IncidentTransition {
+  if (text.trim() === '') throw new AlarmError('invalid', 'a comment needs text');
+  const incident: Incident = { ...i, lastUpdateTs: Math.max(i.lastUpdateTs, ts), timeline: [...i.timeline, entry(ts, 'commented', { actor, text })] };
+  return { incident, event: { type: 'commented', ts } };
+}
+
+export function escalateIncident(i: Incident, ts: number, actor: string, text?: string): IncidentTransition {
+  if (i.status !== 'active_unack') throw new AlarmError('not_active', `incident ${i.id} is ${i.status}: only active, unacknowledged incidents escalate`);
+  const level = i.escalationLevel + 1;
+  const incident: Incident = {
+    ...i, escalationLevel: level, lastUpdateTs: Math.max(i.lastUpdateTs, ts),
+    timeline: [...i.timeline, entry(ts, 'escalated', { actor, details: { level }, ...(text ? { text } : {}) })],
+  };
+  return { incident, event: { type: 'escalated', ts } };
+}
+
+/** Who acknowledged an alarm last, from its timeline (an incident acknowledged through its alarms names them). */
+export function lastAckActor(a: Alarm): string {
+  return [...a.timeline].reverse().find((t) => t.event === 'acked')?.actor ?? 'unknown';
+}
+
+/** Every member acknowledged (none unacknowledged)? */
+export const allAcked = (members: readonly IncidentMember[]): boolean => members.every((m) => m.status === 'active_ack' || m.status === 'cleared_ack');

@@ -1,0 +1,392 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { hazardOf } from '../../core/alarms.js';
+import {
+  ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
+} from '../../storage/incidents/contract.js';
+import type { Page } from '../../storage/state/contract.js';
+import { AlarmError, activeStatuses, isActive, type AlarmEvent } from '../contracts.js';
+import type { AlertEngine } from '../engine.js';
+import {
+  ackIncident, allAcked, applyAlarm, assignIncident, clearIncident, commentIncident, escalateIncident, lastAckActor, openIncident, settled,
+  type IncidentTransition,
+} from './lifecycle.js';
+
+/**
+ * Incidents over alarms (DESIGN §5): every stored alarm event is correlated into the one active
+ * incident of its (site, building, hazard) — opening it, joining it, or changing a member — and
+ * people acknowledge, assign, comment on and clear the incident as one, the engine doing the same
+ * to each of its alarms (which keep their own timelines).
+ *
+ * One queue decides, in alarm event seq order, against the active incidents in memory; each batch
+ * of decisions is one IncidentStore transaction, which also stores the alarm seq it got to (the
+ * watermark). Only then do listeners (SSE, notifiers) see the events. So:
+ * - one active incident per key: the queue decides one thing at a time, and the store refuses a
+ *   second active one anyway (another writer: its incident is loaded and the batch decided again);
+ * - restart: the alarm events after the watermark are replayed through the same decisions before
+ *   live ones (held while the replay runs, deduplicated by seq) — nothing missed, nothing twice;
+ * - a store that refuses a batch for another reason: the batch is retried with backoff, the
+ *   alarm events waiting behind it are kept, and nothing is published before it is stored.
+ */
+
+export interface IncidentsConfig {
+  /** An incident whose alarms are all clear closes after this long (a new alarm within it rejoins). Default 5 min. */
+  readonly settleMs: number;
+  /** First retry delay of a refused store write; doubles to 30 s. Default 500 ms. */
+  readonly retryMs: number;
+  /**
+   * Alarm events that change no incident (repeats, mostly) move the stored watermark at most this
+   * often (and on close): a write per repeat would double the database's commits for nothing, and
+   * a restart merely replays those few seconds of events, which decide nothing again. Default 5 s.
+   */
+  readonly watermarkEveryMs: number;
+  /**
+   * Least time between two incident commits while alarm events keep coming: what arrives meanwhile
+   * joins the next commit. Incident commits follow alarm commits one for one otherwise, and the
+   * embedded database commits one transaction at a time, so they would slow the alarms down.
+   * Costs an incident event at most this much latency. Default 100 ms.
+   */
+  readonly minCommitIntervalMs: number;
+}
+
+export const defaultIncidentsConfig: IncidentsConfig = { settleMs: 5 * 60_000, retryMs: 500, watermarkEveryMs: 5_000, minCommitIntervalMs: 100 };
+
+export interface IncidentsDeps {
+  engine: Pick<AlertEngine, 'subscribe' | 'eventsSince' | 'ack' | 'clear'>;
+  store: IncidentStore;
+  logger: Logger;
+  metrics: Registry;
+  /** Time of human actions and of the settle check. */
+  clock: () => number;
+  newId?: () => string;
+}
+
+export type IncidentListener = (event: IncidentEvent) => void;
+
+export interface Incidents {
+  start(): Promise<void>;
+  /** Active incidents, from memory. */
+  active(): Incident[];
+  get(id: string): Promise<Incident | undefined>;
+  list(query: IncidentQuery): Promise<Page<Incident>>;
+  eventsSince(seq: number, limit?: number): Promise<IncidentEvent[]>;
+  ack(id: string, actor: string): Promise<Incident>;
+  assign(id: string, assignee: string, actor: string): Promise<Incident>;
+  comment(id: string, actor: string, text: string): Promise<Incident>;
+  clear(id: string, actor: string): Promise<Incident>;
+  /** For the escalation scheduler. */
+  escalate(id: string, actor: string, text?: string): Promise<Incident>;
+  /** Closes settled incidents (call with the engine's tick). */
+  tick(now: number): Promise<void>;
+  /** Listeners run after each event is stored, in seq order; a throwing listener is logged. */
+  subscribe(listener: IncidentListener): () => void;
+  /** Resolves when every alarm event seen so far is decided, stored and published. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Job =
+  | { readonly kind: 'alarm'; readonly event: AlarmEvent }
+  | {
+    readonly kind: 'act'; readonly id: string; readonly change: (i: Incident) => IncidentTransition;
+    /** The stored version, when the incident was not active as the action was asked for. */
+    readonly stored?: Incident;
+    readonly done: (r: { ok: Incident } | { err: unknown }) => void;
+  }
+  | { readonly kind: 'tick'; readonly now: number };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): Incidents {
+  const log = deps.logger.child({ part: 'incidents' });
+  const newId = deps.newId ?? randomUUID;
+  const reg = deps.metrics;
+  const opened = (reg.getSingleMetric('anju_incidents_opened_total') as Counter | undefined) ?? new Counter({
+    name: 'anju_incidents_opened_total', help: 'Incidents opened, by hazard', labelNames: ['hazard'], registers: [reg],
+  });
+  const activeGauge = (reg.getSingleMetric('anju_incidents_active') as Gauge | undefined) ?? new Gauge({
+    name: 'anju_incidents_active', help: 'Active incidents, by hazard and level', labelNames: ['hazard', 'level'], registers: [reg],
+  });
+  /** Active incidents by key (site/building/hazard). */
+  const active = new Map<string, Incident>();
+  /** Incidents closed lately, latest version: an ack or comment right after the close sees it. Bounded. */
+  const closedRecently = new Map<string, Incident>();
+  const listeners = new Set<IncidentListener>();
+  const jobs: Job[] = [];
+  /** The highest alarm seq decided (stored with the batch that decided it). */
+  let applied = 0;
+  let storedWatermark = 0;
+  /** When the watermark was last stored (monotonic ms). */
+  let watermarkAt = 0;
+  let running: Promise<void> | undefined;
+  let replaying = true;
+  const held: AlarmEvent[] = [];
+  let started = false;
+  let closing = false;
+  let closed = false;
+  let unsubscribe: (() => void) | undefined;
+
+  const setGauge = () => {
+    activeGauge.reset();
+    for (const i of active.values()) activeGauge.inc({ hazard: i.hazard, level: i.level });
+  };
+
+  function publish(events: readonly IncidentEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'raised') opened.inc({ hazard: e.incident.hazard });
+      for (const l of listeners) {
+        try {
+          l(e);
+        } catch (err) {
+          log.error({ err, seq: e.seq }, 'incident listener failed');
+        }
+      }
+    }
+  }
+
+  /** Decides a batch of jobs against a draft of the active map; human-action jobs are answered after the store took them. */
+  function decide(batch: readonly Job[], draft: Map<string, Incident>): {
+    transitions: IncidentTransition[]; answers: Array<() => void>; maxSeq: number; closedNow: Map<string, Incident>;
+  } {
+    const transitions: IncidentTransition[] = [];
+    const answers: Array<() => void> = [];
+    let maxSeq = applied;
+    const closedNow = new Map<string, Incident>();
+    const put = (t: IncidentTransition) => {
+      transitions.push(t);
+      const key = incidentKey(t.incident);
+      if (isActive(t.incident.status)) draft.set(key, t.incident);
+      else {
+        if (draft.get(key)?.id === t.incident.id) draft.delete(key);
+        closedNow.set(t.incident.id, t.incident);
+      }
+    };
+    for (const job of batch) {
+      if (job.kind === 'alarm') {
+        const e = job.event;
+        if (e.seq <= applied) continue;
+        maxSeq = Math.max(maxSeq, e.seq);
+        const a = e.alarm;
+        const key = incidentKey({ site: a.site, building: a.building, hazard: hazardOf(a.type) });
+        const current = draft.get(key);
+        if (current?.members.some((m) => m.id === a.id)) {
+          const t = applyAlarm(current, a, e.ts);
+          if (!t) continue;
+          put(t);
+          // Every alarm acknowledged, by whoever did it through the alarms: the incident is too.
+          if (t.incident.status === 'active_unack' && e.type === 'acked' && allAcked(t.incident.members)) put(ackIncident(t.incident, e.ts, lastAckActor(a)));
+        } else if (e.type === 'raised' && isActive(a.status)) {
+          put(current ? (applyAlarm(current, a, e.ts) as IncidentTransition) : openIncident(newId(), a, e.ts));
+        }
+        // Anything else is an alarm of an incident already closed (its ack, a late clear): nothing to decide.
+      } else if (job.kind === 'tick') {
+        for (const i of [...draft.values()]) if (settled(i, job.now, config.settleMs)) put(clearIncident(i, job.now, 'rule:incident'));
+      } else {
+        const current = [...draft.values()].find((i) => i.id === job.id) ?? closedNow.get(job.id) ?? closedRecently.get(job.id) ?? job.stored;
+        if (!current) {
+          answers.push(() => job.done({ err: new AlarmError('not_found', `no incident ${job.id}`) }));
+          continue;
+        }
+        try {
+          const t = job.change(current);
+          put(t);
+          answers.push(() => job.done({ ok: t.incident }));
+        } catch (err) {
+          answers.push(() => job.done({ err }));
+        }
+      }
+    }
+    return { transitions, answers, maxSeq, closedNow };
+  }
+
+  async function loadActive(keys?: ReadonlySet<string>): Promise<void> {
+    for (let offset = 0; ; offset += 1_000) {
+      const page = await deps.store.list({ status: activeStatuses, limit: 1_000, offset });
+      for (const i of page.items) if (!keys || keys.has(incidentKey(i))) active.set(incidentKey(i), i);
+      if (page.items.length < 1_000) break;
+    }
+  }
+
+  /** When the last commit finished (monotonic ms). */
+  let committedAt = -Infinity;
+
+  async function drain(): Promise<void> {
+    let delay = config.retryMs;
+    while (jobs.length > 0) {
+      const wait = committedAt + config.minCommitIntervalMs - performance.now();
+      // A short, referenced timer: a shutdown in progress waits for it rather than exiting under it.
+      if (wait > 0 && !closing) await new Promise((r) => setTimeout(r, wait));
+      const batch = jobs.splice(0, jobs.length);
+      const draft = new Map(active);
+      const { transitions, answers, maxSeq, closedNow } = decide(batch, draft);
+      try {
+        const due = maxSeq > storedWatermark && (transitions.length > 0 || performance.now() - watermarkAt >= config.watermarkEveryMs);
+        const events = transitions.length > 0 || due ? await deps.store.recordMany(transitions, due ? maxSeq : undefined) : [];
+        if (due) watermarkAt = performance.now();
+        if (transitions.length > 0 || due) committedAt = performance.now();
+        active.clear();
+        for (const [k, v] of draft) active.set(k, v);
+        for (const [id, i] of closedNow) {
+          closedRecently.delete(id);
+          closedRecently.set(id, i);
+        }
+        while (closedRecently.size > 1_000) closedRecently.delete(closedRecently.keys().next().value as string);
+        applied = maxSeq;
+        if (due) storedWatermark = maxSeq;
+        delay = config.retryMs;
+        setGauge();
+        publish(events);
+        for (const answer of answers) answer();
+      } catch (err) {
+        // Decided again after the wait, against what is stored: the batch goes back first in line.
+        jobs.unshift(...batch);
+        if (err instanceof ActiveIncidentConflictError) {
+          log.warn({ err: err.message }, 'another writer holds an active incident for a key: loading it and deciding again');
+          await loadActive(new Set(transitions.map((t) => incidentKey(t.incident))));
+          continue;
+        }
+        if (closing) {
+          // Shutting down with the store refusing: what was not stored is replayed from the watermark on the next start.
+          for (const j of jobs) if (j.kind === 'act') j.done({ err });
+          jobs.length = 0;
+          log.warn({ err, watermark: storedWatermark }, 'incident store unavailable at shutdown; alarm events after the watermark are decided on the next start');
+          return;
+        }
+        log.error({ err, retryInMs: delay }, 'incident store refused a batch; retrying');
+        await sleep(delay);
+        delay = Math.min(30_000, delay * 2);
+      }
+    }
+  }
+
+  function kick(): Promise<void> {
+    running ??= drain().catch((err: unknown) => log.error({ err }, 'incident queue stopped')).finally(() => {
+      running = undefined;
+      if (jobs.length > 0 && !closed) void kick();
+    });
+    return running;
+  }
+
+  function onAlarm(e: AlarmEvent): void {
+    if (closing) return;
+    if (replaying) held.push(e);
+    else {
+      jobs.push({ kind: 'alarm', event: e });
+      void kick();
+    }
+  }
+
+  /** A human action, through the queue (its event is stored and published in seq order with the rest). */
+  async function act(id: string, change: (i: Incident) => IncidentTransition): Promise<Incident> {
+    if (!started || closing) throw new Error('incidents are not running');
+    // Not active: a cleared incident may still be acknowledged or commented on.
+    const known = [...active.values()].some((i) => i.id === id) || closedRecently.has(id);
+    const stored = known ? undefined : await deps.store.get(id);
+    if (!known && !stored) throw new AlarmError('not_found', `no incident ${id}`);
+    return new Promise<Incident>((resolve, reject) => {
+      jobs.push({ kind: 'act', id, change, ...(stored ? { stored } : {}), done: (r) => ('ok' in r ? resolve(r.ok) : reject(r.err)) });
+      void kick();
+    });
+  }
+
+  /** The incident as it stands: from memory when active or just closed, else stored. */
+  async function current(id: string): Promise<Incident | undefined> {
+    return [...active.values()].find((i) => i.id === id) ?? closedRecently.get(id) ?? deps.store.get(id);
+  }
+
+  /** An action on the incident and all its alarms (see ack / clear below). */
+  async function asOne(
+    id: string, actor: string, action: 'ack' | 'clear', applies: (m: Incident['members'][number]) => boolean,
+    change: (i: Incident, ts: number, actor: string) => IncidentTransition, done: 'already_acknowledged' | 'already_cleared',
+  ): Promise<Incident> {
+    const before = await current(id);
+    if (!before) throw new AlarmError('not_found', `no incident ${id}`);
+    change(before, deps.clock(), actor); // refuses what is not allowed (already acknowledged / cleared) before touching its alarms
+    await forMembers(before, action, actor, before.members.filter(applies).map((m) => m.id));
+    await api.idle();
+    try {
+      return await act(id, (cur) => change(cur, deps.clock(), actor));
+    } catch (err) {
+      if (err instanceof AlarmError && err.code === done) return (await current(id)) ?? before;
+      throw err;
+    }
+  }
+
+  /** Does to each alarm what was done to their incident; an alarm already in that state is skipped. */
+  async function forMembers(i: Incident, action: 'ack' | 'clear', actor: string, ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      try {
+        await (action === 'ack' ? deps.engine.ack(id, actor) : deps.engine.clear(id, actor));
+      } catch (err) {
+        if (!(err instanceof AlarmError)) log.error({ err, incident: i.id, alarm: id }, `could not ${action} an alarm of its incident`);
+      }
+    }
+  }
+
+  const api: Incidents = {
+    async start() {
+      if (started) return;
+      await loadActive();
+      applied = storedWatermark = await deps.store.alarmWatermark();
+      unsubscribe = deps.engine.subscribe(onAlarm);
+      // Replay what was stored after the watermark, then what arrived meanwhile, without a gap or a repeat.
+      for (;;) {
+        const page = await deps.engine.eventsSince(applied, 1_000);
+        for (const e of page) jobs.push({ kind: 'alarm', event: e });
+        await kick();
+        if (page.length < 1_000) break;
+      }
+      replaying = false;
+      for (const e of held.splice(0)) if (e.seq > applied) jobs.push({ kind: 'alarm', event: e });
+      started = true;
+      await kick();
+      setGauge();
+      log.info({ active: active.size, watermark: applied }, 'incidents started');
+    },
+    active: () => [...active.values()],
+    get: (id) => deps.store.get(id),
+    list: (query) => deps.store.list(query),
+    eventsSince: (seq, limit) => deps.store.eventsSince(seq, limit),
+    // Acknowledge / clear: its alarms first, then the incident — so whoever watches sees the
+    // incident acknowledged or cleared only once its alarms are. Acknowledging every alarm may
+    // acknowledge the incident on its own (by the same person): that is the answer then.
+    ack: (id, actor) => asOne(id, actor, 'ack', (m) => m.status === 'active_unack' || m.status === 'cleared_unack', ackIncident, 'already_acknowledged'),
+    assign: (id, assignee, actor) => {
+      const ts = deps.clock();
+      return act(id, (cur) => assignIncident(cur, assignee, ts, actor));
+    },
+    comment: (id, actor, text) => {
+      const ts = deps.clock();
+      return act(id, (cur) => commentIncident(cur, text, ts, actor));
+    },
+    clear: (id, actor) => asOne(id, actor, 'clear', (m) => isActive(m.status), clearIncident, 'already_cleared'),
+    escalate: (id, actor, text) => {
+      const ts = deps.clock();
+      return act(id, (cur) => escalateIncident(cur, ts, actor, text));
+    },
+    async tick(now) {
+      if (!started || closing) return;
+      jobs.push({ kind: 'tick', now });
+      await kick();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async idle() {
+      while (running || jobs.length > 0) await (running ?? kick());
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      unsubscribe?.();
+      while (running || jobs.length > 0) await (running ?? kick());
+      if (applied > storedWatermark) {
+        await deps.store.saveAlarmWatermark(applied).then(() => { storedWatermark = applied; }, (err: unknown) => log.warn({ err }, 'could not store the incident watermark at shutdown; the last alarm events are decided again on the next start'));
+      }
+      closed = true;
+    },
+  };
+  return api;
+}

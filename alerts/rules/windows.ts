@@ -1,0 +1,135 @@
+import { kindOf, type Device } from '../../core/index.js';
+
+/**
+ * How the rules read a condition over time from samples that arrive every 5 s or every 5 min, at a
+ * sensor's resolution, with gaps. Each reading stands for the interval until the next one (a
+ * sample-and-hold, as a meter's register or a detector's averaged value does), but never for more
+ * than a couple of its reporting intervals: a missing report is not evidence.
+ *
+ * - `dutyWithin`: time a condition held within a sliding window — what an intermittent fault
+ *   (leakage current alternating 250/450 mA) accumulates when it never holds on two reports in a row.
+ * - `slopeOver`: the least-squares slope over a window — a rate of rise that survives a 1 °C
+ *   resolution (a 10 °C/min ramp sampled every 5 s reads 0 or +1 °C per step; a step-by-step rate
+ *   would reset on every flat step).
+ * State is plain JSON (rule state is persisted), bounded by the window.
+ */
+
+/** The device's nominal reporting interval: its own (`report_interval_s`), else its kind's. */
+export function reportIntervalMs(device: Pick<Device, 'kind' | 'report_interval_s'>): number {
+  return (device.report_interval_s ?? kindOf(device.kind).reportingIntervalS) * 1000;
+}
+
+/** How long one sample may stand for the condition: two reporting intervals. */
+export function maxSampleMs(device: Pick<Device, 'kind' | 'report_interval_s'>): number {
+  return 2 * reportIntervalMs(device);
+}
+
+export interface DutyState {
+  /** The previous sample. */
+  last?: { ts: number; on: boolean };
+  /** [start, end] spans the condition held, oldest first, none ending before the window. */
+  spans: Array<[number, number]>;
+  /** Times of the samples that met the condition, within the window. */
+  hits: number[];
+}
+
+export const emptyDuty = (): DutyState => ({ spans: [], hits: [] });
+
+export interface Duty {
+  /** Milliseconds within (now − window, now] the condition held. */
+  onMs: number;
+  /** Samples within the window that met it. */
+  samples: number;
+}
+
+/** Adds the sample at `now` and returns the condition's time within the window ending at `now`. */
+export function dutyWithin(s: DutyState, on: boolean, now: number, windowMs: number, sampleMs: number): Duty {
+  const prev = s.last;
+  if (prev?.on && now > prev.ts) {
+    const end = Math.min(now, prev.ts + sampleMs);
+    const tail = s.spans[s.spans.length - 1];
+    if (tail && tail[1] >= prev.ts) tail[1] = Math.max(tail[1], end);
+    else s.spans.push([prev.ts, end]);
+  }
+  if (!prev || now >= prev.ts) s.last = { ts: now, on };
+  if (on) s.hits.push(now);
+  const from = now - windowMs;
+  s.spans = s.spans.filter(([, end]) => end > from);
+  s.hits = s.hits.filter((t) => t > from);
+  let onMs = 0;
+  for (const [start, end] of s.spans) onMs += Math.max(0, Math.min(end, now) - Math.max(start, from));
+  return { onMs, samples: s.hits.length };
+}
+
+export interface SlopeState {
+  /** [ts, value] samples: those in the window, and always at least the two latest. */
+  pts: Array<[number, number]>;
+}
+
+export const emptySlope = (): SlopeState => ({ pts: [] });
+
+export interface Slope {
+  /** Least-squares slope, per minute. */
+  perMin: number;
+  /** Time the fitted samples span. */
+  spanMs: number;
+  n: number;
+}
+
+/**
+ * Adds the sample and fits a line through the samples of the last `windowMs` (at least the two
+ * latest, so a device reporting less often than the window is judged on its last interval).
+ * Undefined until the fitted samples span at least `minSpanMs`: two samples a few seconds apart at
+ * 1 °C resolution would read as a huge rate.
+ */
+export function slopeOver(s: SlopeState, now: number, value: number, windowMs: number, minSpanMs: number): Slope | undefined {
+  const last = s.pts[s.pts.length - 1];
+  if (last && now < last[0]) return undefined;
+  if (last && now === last[0]) last[1] = value;
+  else s.pts.push([now, value]);
+  while (s.pts.length > 2 && (s.pts[0] as [number, number])[0] < now - windowMs) s.pts.shift();
+  // A bound for devices that report many times a second.
+  if (s.pts.length > 240) s.pts.splice(0, s.pts.length - 240);
+  const n = s.pts.length;
+  if (n < 2) return undefined;
+  const t0 = (s.pts[0] as [number, number])[0];
+  const spanMs = now - t0;
+  if (spanMs < minSpanMs) return undefined;
+  let sx = 0; let sy = 0; let sxx = 0; let sxy = 0;
+  for (const [t, v] of s.pts) {
+    const x = (t - t0) / 60_000;
+    sx += x; sy += v; sxx += x * x; sxy += x * v;
+  }
+  const den = n * sxx - sx * sx;
+  if (den <= 0) return undefined;
+  return { perMin: (n * sxy - sx * sy) / den, spanMs, n };
+}
+
+export interface MeanSquareState {
+  last?: { ts: number; v: number };
+  /** [start, end, value²] spans, oldest first, none ending before the window. */
+  segs: Array<[number, number, number]>;
+}
+
+export const emptyMeanSquare = (): MeanSquareState => ({ segs: [] });
+
+/**
+ * Adds the sample and returns the root mean square of the value over the time the window's samples
+ * cover (each standing until the next, at most `sampleMs`) — the equivalent steady value for
+ * anything that heats as the square (a conductor: I²R) — and how much of the window is covered.
+ */
+export function rmsWithin(s: MeanSquareState, v: number, now: number, windowMs: number, sampleMs: number): { rms: number; coveredMs: number } {
+  const prev = s.last;
+  if (prev && now > prev.ts) s.segs.push([prev.ts, Math.min(now, prev.ts + sampleMs), prev.v * prev.v]);
+  if (!prev || now >= prev.ts) s.last = { ts: now, v };
+  const from = now - windowMs;
+  s.segs = s.segs.filter(([, end]) => end > from);
+  let covered = 0;
+  let sum = 0;
+  for (const [start, end, sq] of s.segs) {
+    const ms = Math.max(0, Math.min(end, now) - Math.max(start, from));
+    covered += ms;
+    sum += ms * sq;
+  }
+  return { rms: covered > 0 ? Math.sqrt(sum / covered) : Math.abs(v), coveredMs: covered };
+}

@@ -1,0 +1,58 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+
+/** Small SQL helpers the embedded state stores share. Values always travel as bound parameters. */
+
+export type Row = Record<string, DuckDBValue>;
+
+export async function rows(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  return (await c.runAndReadAll(sql, params)).getRowObjects();
+}
+
+/** `column IN ($n, …)`, pushing the values onto `params`. */
+export function inList(column: string, values: readonly string[], params: DuckDBValue[]): string {
+  const marks = values.map((v) => {
+    params.push(v);
+    return `$${params.length}`;
+  });
+  return `${column} IN (${marks.join(', ')})`;
+}
+
+export const asList = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v as T]);
+
+/** Epoch ms as BIGINT, or NULL. */
+export const big = (n: number | undefined): DuckDBValue => (n === undefined ? null : BigInt(Math.round(n)));
+
+/** A WHERE clause being built: conditions and their bound values. */
+export interface Where {
+  readonly params: DuckDBValue[];
+  readonly conds: string[];
+}
+export const where = (): Where => ({ params: [], conds: [] });
+
+/** `col IN (…)` for one value or a list; an empty list matches nothing. */
+export function whereIn(w: Where, col: string, v: string | readonly string[] | undefined): void {
+  const list = asList<string>(v);
+  if (list) w.conds.push(list.length ? inList(col, list, w.params) : 'FALSE');
+}
+
+export function whereEq(w: Where, col: string, v: string | undefined): void {
+  if (v === undefined) return;
+  w.params.push(v);
+  w.conds.push(`${col} = $${w.params.length}`);
+}
+
+/** One page of `table` newest `start_ts` first (then id), with the total of every matching row. */
+export async function newestFirstPage(
+  conn: { query(sql: string, params?: DuckDBValue[]): Promise<Row[]> }, table: string, cols: readonly string[], w: Where, page: { limit: number; offset: number },
+): Promise<{ rows: Row[]; total: number }> {
+  if (!Number.isSafeInteger(page.limit) || page.limit < 0 || !Number.isSafeInteger(page.offset) || page.offset < 0) {
+    throw new RangeError('limit and offset must be non-negative integers');
+  }
+  const cond = w.conds.length ? `WHERE ${w.conds.join(' AND ')}` : '';
+  const n = (await conn.query(`SELECT count(*) AS n FROM ${table} ${cond}`, w.params))[0]?.n ?? null;
+  const rows = await conn.query(
+    `SELECT ${cols.join(', ')} FROM ${table} ${cond} ORDER BY start_ts DESC, id LIMIT $${w.params.length + 1} OFFSET $${w.params.length + 2}`,
+    [...w.params, BigInt(page.limit), BigInt(page.offset)],
+  );
+  return { rows, total: typeof n === 'bigint' ? Number(n) : Number(n ?? 0) };
+}
