@@ -6,3 +6,4 @@ export * from './demo/chundu.js';
 export * from './alarms.js';
 export * from './labels.js';
 export * from './ops-metrics.js';
+export * from './emission-factors.js';

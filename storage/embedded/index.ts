@@ -7,6 +7,9 @@ import type { StateStore } from '../state/contract.js';
 import type { AlarmStore } from '../alarms/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
 import { createEmbeddedReportStore, type ReportStore } from './reports.js';
+import { createEmbeddedRollups } from './rollups.js';
+import { isValidTimezone } from '../../core/time.js';
+import { defaultRollupTimezone } from '../rollups/contract.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
@@ -29,6 +32,8 @@ export interface EmbeddedDatabase {
   alarms: AlarmStore;
   /** Stored reports (migration 3), on the state connection. */
   reports: ReportStore;
+  /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
+  siteTimezone(site: string): string;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
@@ -85,10 +90,21 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     open -= 1;
     if (open === 0) await closeDatabase();
   };
-  const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release });
-  const state = createEmbeddedStateStore({ conn: stateConn, release });
+  // Site zones for the daily rollups, from the registry, kept current by the state store's writes.
+  const zones = new Map<string, string>();
+  for (const r of await stateConn.query('SELECT id, timezone FROM sites')) zones.set(String(r.id), String(r.timezone));
+  const siteTimezone = (site: string): string => {
+    const tz = zones.get(site);
+    return tz !== undefined && isValidTimezone(tz) ? tz : defaultRollupTimezone;
+  };
+  const rollups = createEmbeddedRollups({ writer, reader, siteTimezone });
+  const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release, rollups });
+  const state = createEmbeddedStateStore({ conn: stateConn, release, onSite: (s) => zones.set(s.id, s.timezone) });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
+  // First open after the rollups arrived (or a file restored without them): build them from the readings.
+  const built = await rollups.buildIfMissing();
+  if (built > 0) log.info({ rows: built }, 'daily register rollups built from the stored readings');
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
@@ -96,6 +112,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     state,
     alarms,
     reports,
+    siteTimezone,
     async close() {
       await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close()]);
       await closeDatabase();

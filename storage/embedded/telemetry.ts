@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesSql } from './series.js';
 
@@ -110,6 +111,8 @@ export interface EmbeddedTelemetryDeps {
   writer: SerialConnection;
   reader: SerialConnection;
   logger: Logger;
+  /** Daily register rollups, kept in each write's transaction. */
+  rollups: EmbeddedRollups;
   /** Called once when this store is closed; the database closes when all its stores have. */
   release(): Promise<void>;
 }
@@ -124,6 +127,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
 
   return {
     name: 'embedded',
+    rollups: deps.rollups,
 
     async write(batch) {
       ensureOpen();
@@ -144,6 +148,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
             await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
             await conn.run(`DELETE FROM ${t.staging}`);
           }
+          await deps.rollups.maintain(conn, [...groups.values()].flat());
         });
       } catch (err) {
         if (err instanceof DatabaseClosedError) throw err;

@@ -6,6 +6,7 @@ import { InvalidBatchError, StoreUnavailableError, storeFactories, type Telemetr
 import { createInfluxStore, toLine } from '../../storage/influxdb/index.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { registerRollupsContract } from './rollups.contract.js';
 import { telemetryStoreContract } from './store.contract.js';
 
 const { skip } = influxdAvailability();
@@ -29,9 +30,11 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
     await influxd?.cleanup();
   });
 
-  telemetryStoreContract('InfluxDB 1.x (v1 /write, InfluxQL /query)', async () => {
+  /** A fresh database per suite run; `reopen` makes a new client on it; site zones from a map. */
+  async function contractHarness() {
     const db = await freshDb();
-    const open = () => createInfluxStore({ url: influxd.url, db }, { logger });
+    const zones = new Map<string, string>();
+    const open = () => createInfluxStore({ url: influxd.url, db }, { logger, siteTimezone: (site) => zones.get(site) });
     let store = open();
     return {
       store,
@@ -40,12 +43,16 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
         store = open();
         return store;
       },
+      async setSiteTimezone(site: string, timezone: string) { zones.set(site, timezone); },
       async cleanup() {
         await store.close();
         await influxd.dropDatabase(db);
       },
     };
-  });
+  }
+
+  telemetryStoreContract('InfluxDB 1.x (v1 /write, InfluxQL /query)', contractHarness);
+  registerRollupsContract('InfluxDB 1.x (rollups maintained by the store)', contractHarness);
 
   describe('schema, escaping and failures', () => {
     let db: string;
