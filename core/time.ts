@@ -32,12 +32,21 @@ export function localDate(ts: number, tz: string): string {
   return new Date(ts + tzOffsetMs(ts, tz)).toISOString().slice(0, 10);
 }
 
+/** Local midnights already found: Intl is slow enough to show in a year's report (two calls a date). */
+const midnights = new Map<string, number>();
+
 /** The instant of local midnight starting `date`. */
 export function localMidnight(date: string, tz: string): number {
+  const key = `${tz}\u0000${date}`;
+  const known = midnights.get(key);
+  if (known !== undefined) return known;
   const naive = Date.parse(`${date}T00:00:00Z`);
   let ts = naive - tzOffsetMs(naive, tz);
   // Second pass settles zones whose offset differs on either side of the first guess (DST).
   ts = naive - tzOffsetMs(ts, tz);
+  // Bounded: a long-running process asks for a few zones over a few years of dates.
+  if (midnights.size >= 100_000) midnights.clear();
+  midnights.set(key, ts);
   return ts;
 }
 
@@ -73,12 +82,18 @@ export function wholeDays(from: number, to: number, tz: string): { from: number;
   return { from: localMidnight(firstDate, tz), to: localMidnight(addDays(lastDate, 1), tz), firstDate, lastDate, days: dates.length };
 }
 
-/** Largest bucket (≤ 1 h) whose epoch-aligned edges fall on the zone's local midnights in [from, to). */
+/**
+ * Largest bucket (≤ 1 h) whose epoch-aligned edges fall on the zone's local midnights in [from, to).
+ * The offset is sampled every 30 days and at `to`: a zone changes its offset at most twice a year,
+ * months apart, so no offset in force between two samples goes unseen.
+ */
 export function alignedBucketMs(from: number, to: number, tz: string): number {
   let bucket = 3_600_000;
-  for (let t = from; t <= to; t += DAY) {
+  const check = (t: number) => {
     const off = tzOffsetMs(t, tz);
     while (bucket > 60_000 && off % bucket !== 0) bucket = bucket === 3_600_000 ? 900_000 : 60_000;
-  }
+  };
+  for (let t = from; t < to; t += 30 * DAY) check(t);
+  check(to);
   return bucket;
 }

@@ -184,35 +184,59 @@ async function registerDays(store: TelemetryStore, kind: KindName, field: string
   return devices.flatMap((device) => rowsFromReads((reads.get(device) ?? []).sort((a, b) => a.ts - b.ts), { device, kind, site: q.site, building: '', field, timezone: q.timezone }));
 }
 
-/** Daily consumption of every given meter over [firstDate, lastDate] (local dates, inclusive). */
-export async function dailyConsumption(store: TelemetryStore, meters: readonly MeterRef[], q: ConsumptionQuery): Promise<MeterConsumption[]> {
-  const dates = datesBetween(q.firstDate, q.lastDate);
-  // The intervals across the period's edges: the days just outside it, as far as a bridged interval reaches.
+/** Periods further apart than this are read separately rather than with the days between them. */
+const JOIN_GAP_DAYS = 400;
+
+/**
+ * Daily consumption of every given meter over each period [firstDate, lastDate] (local dates,
+ * inclusive): one answer per period, in order. Periods close together (a baseline and the reporting
+ * period after it) are read from the store in one query per meter kind.
+ */
+export async function dailyConsumption(
+  store: TelemetryStore, meters: readonly MeterRef[], q: Omit<ConsumptionQuery, 'firstDate' | 'lastDate'>,
+  periods: readonly { readonly firstDate: string; readonly lastDate: string }[],
+): Promise<MeterConsumption[][]> {
+  // The intervals across a period's edges: the days just outside it, as far as a bridged interval reaches.
   const margin = 1 + Math.ceil(q.maxGapMs / DAY);
-  const out: MeterConsumption[] = [];
+  const out: MeterConsumption[][] = periods.map(() => []);
   const byKind = new Map<KindName, MeterRef[]>();
   for (const m of meters) if (meterFields[m.kind]) byKind.set(m.kind, [...(byKind.get(m.kind) ?? []), m]);
+  const spans = [...periods].sort((a, b) => (a.firstDate < b.firstDate ? -1 : 1)).reduce<{ from: string; to: string }[]>((acc, p) => {
+    const from = addDays(p.firstDate, -margin);
+    const to = addDays(p.lastDate, margin);
+    const last = acc[acc.length - 1];
+    if (last && from <= addDays(last.to, JOIN_GAP_DAYS)) last.to = to > last.to ? to : last.to;
+    else acc.push({ from, to });
+    return acc;
+  }, []);
   for (const [kind, refs] of byKind) {
     const spec = meterFields[kind] as NonNullable<(typeof meterFields)[KindName]>;
-    const rows = await registerDays(store, kind, spec.field, q, refs.map((r) => r.device), addDays(q.firstDate, -margin), addDays(q.lastDate, margin));
     const byDevice = new Map<string, RegisterDay[]>();
-    for (const row of rows) {
-      let list = byDevice.get(row.device);
-      if (!list) byDevice.set(row.device, (list = []));
-      list.push(row);
+    for (const span of spans) {
+      for (const row of await registerDays(store, kind, spec.field, { ...q, firstDate: span.from, lastDate: span.to }, refs.map((r) => r.device), span.from, span.to)) {
+        let list = byDevice.get(row.device);
+        if (!list) byDevice.set(row.device, (list = []));
+        list.push(row);
+      }
     }
-    for (const ref of refs) {
-      const mine = (byDevice.get(ref.device) ?? []).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-      const { days, resets, gaps } = daysFromRollups(mine, dates, q.timezone, q.maxGapMs);
-      const withData = days.filter((d) => d.value !== null);
-      out.push({
-        device: ref.device, ...(ref.name !== undefined ? { name: ref.name } : {}), kind, building: ref.building, purpose: ref.purpose,
-        utility: spec.utility, field: spec.field, unit: spec.unit,
-        days, total: round(withData.reduce((s, d) => s + (d.value as number), 0)),
-        daysWithData: withData.length, daysInPeriod: dates.length, completeness: dates.length === 0 ? 0 : withData.length / dates.length,
-        resets, gaps,
-      });
-    }
+    for (const list of byDevice.values()) list.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    periods.forEach((p, i) => {
+      const dates = datesBetween(p.firstDate, p.lastDate);
+      const lo = addDays(p.firstDate, -margin);
+      const hi = addDays(p.lastDate, margin);
+      for (const ref of refs) {
+        const mine = (byDevice.get(ref.device) ?? []).filter((r) => r.date >= lo && r.date <= hi);
+        const { days, resets, gaps } = daysFromRollups(mine, dates, q.timezone, q.maxGapMs);
+        const withData = days.filter((d) => d.value !== null);
+        (out[i] as MeterConsumption[]).push({
+          device: ref.device, ...(ref.name !== undefined ? { name: ref.name } : {}), kind, building: ref.building, purpose: ref.purpose,
+          utility: spec.utility, field: spec.field, unit: spec.unit,
+          days, total: round(withData.reduce((s, d) => s + (d.value as number), 0)),
+          daysWithData: withData.length, daysInPeriod: dates.length, completeness: dates.length === 0 ? 0 : withData.length / dates.length,
+          resets, gaps,
+        });
+      }
+    });
   }
   return out;
 }

@@ -9,7 +9,7 @@ import type {
 import { emissionFactor } from './emissions.js';
 import { englishNote } from './render/notes.js';
 import { savingsLine, type LineSpec } from './savings-line.js';
-import { datesBetween } from './time.js';
+import { addDays, datesBetween } from './time.js';
 import { dailyOutdoorTemperature } from './weather.js';
 
 export interface SavingsInput {
@@ -64,11 +64,13 @@ export async function savingsReport(store: TelemetryStore, config: ResolvedRepor
   const { site, period, baseline } = input;
   const refs = input.devices.filter((d) => d.site === site.id && isMeter(d)).map(meterRef);
   const q = { site: site.id, timezone: site.timezone, maxGapMs: config.maxInterpolationGapMs };
-  const base = await dailyConsumption(store, refs, { ...q, firstDate: baseline.firstDate, lastDate: baseline.lastDate });
-  const rep = await dailyConsumption(store, refs, { ...q, firstDate: period.firstDate, lastDate: period.lastDate });
+  const [base = [], rep = []] = await dailyConsumption(store, refs, q, [baseline, period]);
   const factor = emissionFactor(config, site);
   const temperatures = new Map<string, number>();
-  for (const p of [baseline, period]) {
+  // One read of the station for both periods when they are close (the usual baseline before reporting).
+  const [a, b] = baseline.firstDate < period.firstDate ? [baseline, period] : [period, baseline];
+  const spans = addDays(a.lastDate, 400) >= b.firstDate ? [{ firstDate: a.firstDate, lastDate: b.lastDate > a.lastDate ? b.lastDate : a.lastDate }] : [a, b];
+  for (const p of spans) {
     const station = await dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices });
     for (const [date, t] of station) temperatures.set(date, t);
   }

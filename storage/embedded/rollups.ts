@@ -171,9 +171,34 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
         devices = ` AND device IN (${q.devices.map((_, i) => `$${i + 6}`).join(', ')})`;
         params.push(...q.devices);
       }
-      const rows = await reader.query(`SELECT * FROM ${registerDaysTable}
-        WHERE site = $1 AND kind = $2 AND field = $3 AND date >= $4 AND date <= $5${devices} ORDER BY device, date`, params);
-      return rows.map(rowToDay);
+      // One row per device with its days as JSON lists: a year of a site's meters is ~10,000 rows,
+      // and turning each into a JS object costs several times what one JSON.parse per device does.
+      const rows = await reader.query(`SELECT device, any_value(building) AS building,
+          to_json(list(date ORDER BY date))::VARCHAR AS dates,
+          to_json(list(timezone ORDER BY date))::VARCHAR AS zones,
+          to_json(list([first_ts::DOUBLE, first_value, last_ts::DOUBLE, last_value, advance, covered_ms::DOUBLE, reads::DOUBLE] ORDER BY date))::VARCHAR AS nums,
+          to_json(list(resets::JSON ORDER BY date))::VARCHAR AS resets
+        FROM ${registerDaysTable}
+        WHERE site = $1 AND kind = $2 AND field = $3 AND date >= $4 AND date <= $5${devices}
+        GROUP BY device ORDER BY device`, params);
+      const out: RegisterDay[] = [];
+      for (const r of rows) {
+        const device = String(r.device);
+        const building = String(r.building);
+        const dates = JSON.parse(String(r.dates)) as string[];
+        const zones = JSON.parse(String(r.zones)) as string[];
+        const nums = JSON.parse(String(r.nums)) as number[][];
+        const resets = JSON.parse(String(r.resets)) as RegisterReset[][];
+        dates.forEach((date, i) => {
+          const [firstTs, firstValue, lastTs, lastValue, advance, coveredMs, reads] = nums[i] as number[];
+          out.push({
+            device, kind: q.kind, site: q.site, building, field: q.field, date, timezone: zones[i] as string, reads: reads as number,
+            firstTs: firstTs as number, firstValue: firstValue as number, lastTs: lastTs as number, lastValue: lastValue as number,
+            advance: advance as number, coveredMs: coveredMs as number, resets: resets[i] ?? [],
+          });
+        });
+      }
+      return out;
     },
 
     async rebuild(q) {

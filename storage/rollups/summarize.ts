@@ -79,6 +79,12 @@ export function dayBoundaries(timezone: string): { dateOf(ts: number): { date: s
     startOf,
     dateOf(ts) {
       if (cur && ts >= cur.start && ts < cur.end) return cur;
+      // Instants in time order step from one day to the next: no Intl lookup but the midnight's.
+      if (cur && ts >= cur.end && ts < cur.end + 2 * 86_400_000) {
+        const next = addDays(cur.date, 1);
+        const end = startOf(addDays(next, 1));
+        if (ts < end) return (cur = { date: next, start: cur.end, end });
+      }
       const date = localDate(ts, timezone);
       cur = { date, start: startOf(date), end: startOf(addDays(date, 1)) };
       return cur;
