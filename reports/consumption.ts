@@ -172,7 +172,11 @@ async function registerDays(store: TelemetryStore, kind: KindName, field: string
   const from = localMidnight(fromDate, q.timezone);
   const to = localMidnight(addDays(toDate, 1), q.timezone);
   const bucket = alignedBucketMs(from, to, q.timezone);
-  const points = await store.series({ kind, site: q.site, from, to, every: bucket, agg: 'first', fields: [field] });
+  // At most 360 days of hourly buckets per query: influxd answers at most 10,000 rows per series.
+  const points = [];
+  for (let start = from; start < to; start += 360 * DAY) {
+    points.push(...await store.series({ kind, site: q.site, from: start, to: Math.min(to, start + 360 * DAY), every: bucket, agg: 'first', fields: [field] }));
+  }
   const reads = new Map<string, RegisterRead[]>();
   for (const p of points) {
     const v = p.values[field];
@@ -209,15 +213,20 @@ export async function dailyConsumption(
     else acc.push({ from, to });
     return acc;
   }, []);
-  for (const [kind, refs] of byKind) {
+  // The kinds are read side by side (InfluxDB answers concurrent queries on its own cores).
+  const kindRows = await Promise.all([...byKind].map(async ([kind, refs]) => {
+    const field = (meterFields[kind] as NonNullable<(typeof meterFields)[KindName]>).field;
+    const rows: RegisterDay[] = [];
+    for (const span of spans) rows.push(...await registerDays(store, kind, field, { ...q, firstDate: span.from, lastDate: span.to }, refs.map((r) => r.device), span.from, span.to));
+    return rows;
+  }));
+  [...byKind].forEach(([kind, refs], k) => {
     const spec = meterFields[kind] as NonNullable<(typeof meterFields)[KindName]>;
     const byDevice = new Map<string, RegisterDay[]>();
-    for (const span of spans) {
-      for (const row of await registerDays(store, kind, spec.field, { ...q, firstDate: span.from, lastDate: span.to }, refs.map((r) => r.device), span.from, span.to)) {
-        let list = byDevice.get(row.device);
-        if (!list) byDevice.set(row.device, (list = []));
-        list.push(row);
-      }
+    for (const row of kindRows[k] as RegisterDay[]) {
+      let list = byDevice.get(row.device);
+      if (!list) byDevice.set(row.device, (list = []));
+      list.push(row);
     }
     for (const list of byDevice.values()) list.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
     periods.forEach((p, i) => {
@@ -237,6 +246,6 @@ export async function dailyConsumption(
         });
       }
     });
-  }
+  });
   return out;
 }

@@ -119,10 +119,10 @@ export function savingsLine(spec: LineSpec, c: LineContext): { line?: SavingsLin
   const withData = rDaily.filter((v) => v !== null).length;
   const completeness = { baseline: baseComplete, reporting: withData / c.repDates.length };
   const withheldBase = sufficiency.status === 'insufficient';
-  const g14 = g14Assessment(fit, projected, avoided, m, withheldBase);
+  const g14 = g14Assessment(fit, projected, avoided, m, withheldBase, withData);
   const claim = lineClaim({ sufficiency, range, compared: m, withData, g14 });
   const g14Final = claim.status === 'withheld' ? { ...g14, status: 'withheld' as const } : g14;
-  const limits = g14Limits(reportingMonths(m));
+  const limits = g14Limits(reportingMonths(withData));
 
   if (baseComplete < 0.9 || completeness.reporting < 0.9) {
     notes.push({ code: 'low_completeness', line: spec.key, params: { baselinePct: baseComplete, reportingPct: completeness.reporting } });

@@ -64,16 +64,17 @@ export async function savingsReport(store: TelemetryStore, config: ResolvedRepor
   const { site, period, baseline } = input;
   const refs = input.devices.filter((d) => d.site === site.id && isMeter(d)).map(meterRef);
   const q = { site: site.id, timezone: site.timezone, maxGapMs: config.maxInterpolationGapMs };
-  const [base = [], rep = []] = await dailyConsumption(store, refs, q, [baseline, period]);
   const factor = emissionFactor(config, site);
-  const temperatures = new Map<string, number>();
-  // One read of the station for both periods when they are close (the usual baseline before reporting).
+  // One read of the station for both periods when they are close (the usual baseline before
+  // reporting), side by side with the meters'.
   const [a, b] = baseline.firstDate < period.firstDate ? [baseline, period] : [period, baseline];
   const spans = addDays(a.lastDate, 400) >= b.firstDate ? [{ firstDate: a.firstDate, lastDate: b.lastDate > a.lastDate ? b.lastDate : a.lastDate }] : [a, b];
-  for (const p of spans) {
-    const station = await dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices });
-    for (const [date, t] of station) temperatures.set(date, t);
-  }
+  const [[base = [], rep = []], stations] = await Promise.all([
+    dailyConsumption(store, refs, q, [baseline, period]),
+    Promise.all(spans.map((p) => dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices }))),
+  ]);
+  const temperatures = new Map<string, number>();
+  for (const station of stations) for (const [date, t] of station) temperatures.set(date, t);
   for (const [date, t] of input.temperatures) temperatures.set(date, t);
 
   const notes: Note[] = [];

@@ -31,8 +31,8 @@ export const g14Confidence: ConfidenceLevel = 68;
 /** G14 net determination bias limit (0.005 %): met by construction, see above. */
 export const g14BiasMax = 0.00005;
 
-/** Months of reporting data (Q days / the mean month). */
-export const reportingMonths = (days: number): number => days / (365.25 / 12);
+/** Months of reporting data: days with data, 365 of them to 12 months. */
+export const reportingMonths = (days: number): number => (days * 12) / 365;
 
 /** G14 prescriptive CV(RMSE) limit for energy use, by months of reporting data. */
 export function g14CvrmseMax(months: number): number {
@@ -111,9 +111,13 @@ export function savingsUncertainty(fit: FitMetrics, projected: number, avoided: 
   };
 }
 
-/** The G14 whole-building criteria for a line, or `withheld` when its baseline cannot support a claim. */
-export function g14Assessment(fit: FitMetrics, projected: number, avoided: number, m: number, withheld: boolean): G14Assessment {
-  const months = reportingMonths(m);
+/**
+ * The G14 whole-building criteria for a line, or `withheld` when its baseline cannot support a
+ * claim. `daysOfData`: reporting days with data (what G14's "months of post-retrofit data" counts),
+ * which may exceed the m days compared (days outside the baseline's temperatures are not compared).
+ */
+export function g14Assessment(fit: FitMetrics, projected: number, avoided: number, m: number, withheld: boolean, daysOfData = m): G14Assessment {
+  const months = reportingMonths(daysOfData);
   const u68 = savingsUncertainty(fit, projected, avoided, m, g14Confidence);
   const cvrmseMax = g14CvrmseMax(months);
   const fsu68 = u68.fractional;

@@ -25,8 +25,11 @@ import { chunkLines } from './lines.js';
  * next write of that day repairs — live days are rewritten with every reading.
  *
  * Series key (device, register) and time = the date's UTC midnight (a label, not an instant), so a
- * row is replaced whatever zone built it; the zone is a field. A row with `reads = 0` is a
- * tombstone left by `rebuild` (InfluxQL over /query cannot delete on 2.x): readers skip it.
+ * row is replaced whatever zone built it. Two fields: `advance` (float: the day's own use, for
+ * InfluxQL panels) and `day`, the whole row as one JSON string — influxd's query time grows with the
+ * number of fields read, and a year of a site's meters read as one field answers about five times
+ * faster than as nine. A row with `reads = 0` is a tombstone left by `rebuild` (InfluxQL over /query
+ * cannot delete on 2.x): readers skip it.
  */
 
 const measurement = 'anju_register_day';
@@ -37,14 +40,13 @@ const dateTime = (date: string): number => Date.parse(`${date}T00:00:00Z`);
 const dateOfTime = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const stringField = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
+/** The `day` field: [firstTs, firstValue, lastTs, lastValue, advance, coveredMs, reads, timezone, resets]. */
+type Packed = [number, number, number, number, number, number, number, string, RegisterReset[]];
+
 function toLine(d: RegisterDay): string {
   const tags = `building=${escape.tag(d.building)},device=${escape.tag(d.device)},kind=${escape.tag(d.kind)},register=${escape.tag(d.field)},site=${escape.tag(d.site)}`;
-  const fields = [
-    `advance=${String(d.advance)}`, `covered_ms=${d.coveredMs}i`, `first_ts=${d.firstTs}i`, `first_value=${String(d.firstValue)}`,
-    `last_ts=${d.lastTs}i`, `last_value=${String(d.lastValue)}`, `reads=${d.reads}i`, `resets=${stringField(JSON.stringify(d.resets))}`,
-    `timezone=${stringField(d.timezone)}`,
-  ];
-  return `${measurement},${tags} ${fields.join(',')} ${dateTime(d.date)}`;
+  const day: Packed = [d.firstTs, d.firstValue, d.lastTs, d.lastValue, d.advance, d.coveredMs, d.reads, d.timezone, [...d.resets]];
+  return `${measurement},${tags} advance=${String(d.advance)},day=${stringField(JSON.stringify(day))} ${dateTime(d.date)}`;
 }
 
 function tombstone(key: Pick<RegisterDay, 'device' | 'kind' | 'site' | 'building' | 'field' | 'date' | 'timezone'>): RegisterDay {
@@ -66,11 +68,10 @@ function rowsOf(results: readonly QueryResult[]): Record<string, unknown>[] {
 }
 
 function toDay(r: Record<string, unknown>): RegisterDay {
+  const [firstTs, firstValue, lastTs, lastValue, advance, coveredMs, reads, timezone, resets] = JSON.parse(String(r.day)) as Packed;
   return {
     device: String(r.device), kind: String(r.kind) as KindName, site: String(r.site), building: String(r.building), field: String(r.register),
-    date: dateOfTime(Number(r.time)), timezone: String(r.timezone), reads: Number(r.reads ?? 0),
-    firstTs: Number(r.first_ts ?? 0), firstValue: Number(r.first_value ?? 0), lastTs: Number(r.last_ts ?? 0), lastValue: Number(r.last_value ?? 0),
-    advance: Number(r.advance ?? 0), coveredMs: Number(r.covered_ms ?? 0), resets: JSON.parse(String(r.resets ?? '[]')) as RegisterReset[],
+    date: dateOfTime(Number(r.time)), timezone, reads, firstTs, firstValue, lastTs, lastValue, advance, coveredMs, resets,
   };
 }
 
@@ -123,7 +124,7 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
       if (!s) span.set(k, { device: t.device, field: t.field, lo: t.date, hi: t.date });
       else { if (t.date < s.lo) s.lo = t.date; if (t.date > s.hi) s.hi = t.date; }
     }
-    const statements = [...span.values()].map((s) => `SELECT * FROM ${measurement} WHERE "device" = ${quoteString(s.device)} AND "register" = ${quoteString(s.field)} AND time >= ${dateTime(s.lo)}ms AND time <= ${dateTime(s.hi)}ms GROUP BY *`);
+    const statements = [...span.values()].map((s) => `SELECT "day" FROM ${measurement} WHERE "device" = ${quoteString(s.device)} AND "register" = ${quoteString(s.field)} AND time >= ${dateTime(s.lo)}ms AND time <= ${dateTime(s.hi)}ms GROUP BY *`);
     const out = new Map<string, RegisterDay>();
     for (const r of rowsOf(await queryAll(http, statements))) {
       const d = toDay(r);
@@ -156,14 +157,14 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
       if (q.devices && q.devices.length === 0) return [];
       const devices = q.devices ? ` AND (${q.devices.map((d) => `"device" = ${quoteString(d)}`).join(' OR ')})` : '';
       // GROUP BY device: influxd's row limit counts per series, so a long range stays answerable.
-      const rows = rowsOf(await http.query([`SELECT * FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms${devices} GROUP BY *`]));
+      const rows = rowsOf(await http.query([`SELECT "day" FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms${devices} GROUP BY *`]));
       return rows.map(toDay).filter((d) => d.reads > 0).sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
     },
 
     rebuild(q) {
       return serial(async () => {
         const bounds = dayBoundaries(q.timezone);
-        const existing = rowsOf(await http.query([`SELECT * FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms GROUP BY *`])).map(toDay);
+        const existing = rowsOf(await http.query([`SELECT "day" FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms GROUP BY *`])).map(toDay);
         const devices = new Map<string, { site: string; building: string }>();
         for (const d of existing) devices.set(d.device, { site: d.site, building: d.building });
         // Devices with readings in the range but no rows yet.

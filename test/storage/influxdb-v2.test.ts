@@ -167,7 +167,8 @@ describe('InfluxDB 2.x/3.x write path', () => {
     const rows = (posts[0] as Recorded).body.split('\n');
     expect(rows).toHaveLength(10);
     // 2025-01-01 is the local date of T0 in Asia/Shanghai; the point's time is that date's UTC midnight (a label).
-    expect(rows[1]).toBe(`anju_register_day,building=b1,device=wm-1,kind=water_meter,register=volume,site=s1 advance=0,covered_ms=0i,first_ts=${T0 + 1}i,first_value=1.5,last_ts=${T0 + 1}i,last_value=1.5,reads=1i,resets="[]",timezone="Asia/Shanghai" ${Date.UTC(2025, 0, 1)}`);
+    // `day`: [firstTs, firstValue, lastTs, lastValue, advance, coveredMs, reads, timezone, resets], one JSON string field.
+    expect(rows[1]).toBe(`anju_register_day,building=b1,device=wm-1,kind=water_meter,register=volume,site=s1 advance=0,day="[${T0 + 1},1.5,${T0 + 1},1.5,0,0,1,\\"Asia/Shanghai\\",[]]" ${Date.UTC(2025, 0, 1)}`);
     // A rollup step that fails — the server down, or a statement error — fails the write as retryable:
     // the spool forwarder sends the whole batch again, never drops it as invalid.
     rollupResponder = reject(503);
