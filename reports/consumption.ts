@@ -1,5 +1,5 @@
 import type { Device, KindName, MeterPurpose } from '../core/index.js';
-import type { TelemetryStore } from '../storage/contract.js';
+import type { SeriesPoint, TelemetryStore } from '../storage/contract.js';
 import type { RegisterDay } from '../storage/rollups/contract.js';
 import { dayBoundaries, summarizeDay, type RegisterRead } from '../storage/rollups/summarize.js';
 import type { DataGap, DailyValue, MeterConsumption, RegisterReset, Utility } from './contracts.js';
@@ -172,10 +172,10 @@ async function registerDays(store: TelemetryStore, kind: KindName, field: string
   const from = localMidnight(fromDate, q.timezone);
   const to = localMidnight(addDays(toDate, 1), q.timezone);
   const bucket = alignedBucketMs(from, to, q.timezone);
-  // At most 360 days of hourly buckets per query: influxd answers at most 10,000 rows per series.
-  const points = [];
-  for (let start = from; start < to; start += 360 * DAY) {
-    points.push(...await store.series({ kind, site: q.site, from: start, to: Math.min(to, start + 360 * DAY), every: bucket, agg: 'first', fields: [field] }));
+  // At most 366 days of hourly buckets per query (8,784): influxd answers at most 10,000 rows per series.
+  const points: SeriesPoint[] = [];
+  for (let start = from; start < to; start += 366 * DAY) {
+    for (const p of await store.series({ kind, site: q.site, from: start, to: Math.min(to, start + 366 * DAY), every: bucket, agg: 'first', fields: [field] })) points.push(p);
   }
   const reads = new Map<string, RegisterRead[]>();
   for (const p of points) {

@@ -1,5 +1,5 @@
 import type { Device } from '../core/index.js';
-import type { TelemetryStore } from '../storage/contract.js';
+import type { SeriesPoint, TelemetryStore } from '../storage/contract.js';
 import { dayBoundaries } from '../storage/rollups/summarize.js';
 import { addDays, alignedBucketMs, datesBetween, localMidnight } from './time.js';
 
@@ -23,10 +23,10 @@ export async function dailyOutdoorTemperature(
   const from = localMidnight(q.firstDate, q.timezone);
   const to = localMidnight(addDays(q.lastDate, 1), q.timezone);
   const bucket = alignedBucketMs(from, to, q.timezone);
-  // At most a year of hourly buckets per query: under influxd's 10,000-row answers for one station.
-  const points = [];
-  for (let start = from; start < to; start += 360 * 86_400_000) {
-    points.push(...await store.series({ kind: 'weather_station', site: q.site, from: start, to: Math.min(to, start + 360 * 86_400_000), every: bucket, agg: 'mean', fields: ['temperature'] }));
+  // At most a year (366 days) of hourly buckets per query: under influxd's 10,000-row answers for one station.
+  const points: SeriesPoint[] = [];
+  for (let start = from; start < to; start += 366 * 86_400_000) {
+    for (const p of await store.series({ kind: 'weather_station', site: q.site, from: start, to: Math.min(to, start + 366 * 86_400_000), every: bucket, agg: 'mean', fields: ['temperature'] })) points.push(p);
   }
   // Mean over stations per bucket.
   const buckets = new Map<number, { sum: number; n: number }>();
