@@ -13,6 +13,9 @@ import { kindTables, quoteIdent, registerDaysColumnList, registerDaysStaging, re
  * together or not at all, so the table is complete by construction — a day without a row had no
  * register reading, which lets a new day's row be made from the batch alone. A late, replayed or
  * rewritten reading (at or before the row's last read) recomputes its day from the kind table.
+ *
+ * The writer alone writes the table, so it keeps each meter's latest row in memory (applied only once
+ * the transaction committed): a live batch, which extends today's rows, reads nothing back.
  */
 
 type Row = Record<string, DuckDBValue>;
@@ -79,14 +82,27 @@ async function readRegister(conn: DuckDBConnection, kind: KindName, field: strin
 }
 
 export interface EmbeddedRollups extends RegisterRollups {
-  /** Inside the writer's transaction, after the batch's merge: keeps the touched days' rows. */
-  maintain(conn: DuckDBConnection, batch: readonly Reading[]): Promise<void>;
+  /**
+   * Inside the writer's transaction, after the batch's merge: keeps the touched days' rows. Returns
+   * what to run once the transaction has committed (nothing of a rolled-back batch is remembered).
+   */
+  maintain(conn: DuckDBConnection, batch: readonly Reading[]): Promise<() => void>;
   /** Builds every row from the kind tables when the table is empty but register readings exist (first open after the upgrade). */
   buildIfMissing(): Promise<number>;
 }
 
 export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: SerialConnection; siteTimezone: (site: string) => string }): EmbeddedRollups {
   const { writer, reader, siteTimezone } = deps;
+  /** Each (device, field)'s latest row as committed by this writer. */
+  const latest = new Map<string, RegisterDay>();
+  const remember = (rows: readonly RegisterDay[]) => {
+    if (latest.size > 200_000) latest.clear();
+    for (const r of rows) {
+      const k = `${r.device}\u0000${r.field}`;
+      const have = latest.get(k);
+      if (!have || have.date <= r.date) latest.set(k, r);
+    }
+  };
 
   async function recompute(conn: DuckDBConnection, days: readonly TouchedDay[]): Promise<RegisterDay[]> {
     const out: RegisterDay[] = [];
@@ -141,15 +157,23 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
   return {
     async maintain(conn, batch) {
       const touched = touchedDays(batch, siteTimezone);
-      if (touched.length === 0) return;
-      const devices = [...new Set(touched.map((t) => t.device))];
-      const dates = touched.map((t) => t.date).sort();
+      if (touched.length === 0) return () => undefined;
       const stored = new Map<string, RegisterDay>();
-      const rows = await queryRows(conn, `SELECT * FROM ${registerDaysTable} WHERE date >= $1 AND date <= $2
-        AND device IN (${devices.map((_, i) => `$${i + 3}`).join(', ')})`, [dates[0] as string, dates[dates.length - 1] as string, ...devices]);
-      for (const r of rows) {
-        const d = rowToDay(r);
-        stored.set(`${d.device}\u0000${d.field}\u0000${d.date}`, d);
+      const unknown: TouchedDay[] = [];
+      for (const t of touched) {
+        const mem = latest.get(`${t.device}\u0000${t.field}`);
+        if (mem && mem.date === t.date) stored.set(`${t.device}\u0000${t.field}\u0000${t.date}`, mem);
+        else unknown.push(t);
+      }
+      if (unknown.length > 0) {
+        const devices = [...new Set(unknown.map((t) => t.device))];
+        const dates = unknown.map((t) => t.date).sort();
+        const rows = await queryRows(conn, `SELECT * FROM ${registerDaysTable} WHERE date >= $1 AND date <= $2
+          AND device IN (${devices.map((_, i) => `$${i + 3}`).join(', ')})`, [dates[0] as string, dates[dates.length - 1] as string, ...devices]);
+        for (const r of rows) {
+          const d = rowToDay(r);
+          stored.set(`${d.device}\u0000${d.field}\u0000${d.date}`, d);
+        }
       }
       const next: RegisterDay[] = [];
       const again: TouchedDay[] = [];
@@ -161,6 +185,7 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
       }
       next.push(...(await recompute(conn, again)));
       await upsert(conn, next);
+      return () => remember(next);
     },
 
     async days(q: RegisterDayQuery) {
@@ -202,6 +227,7 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
     },
 
     async rebuild(q) {
+      latest.clear();
       const bounds = dayBoundaries(q.timezone);
       const from = bounds.startOf(q.fromDate);
       const to = bounds.startOf(addDays(q.toDate, 1));
@@ -219,6 +245,7 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
       const done = await reader.query(`SELECT value FROM rollup_state WHERE key = 'register_days'`);
       if (done.length > 0) return 0;
       // Not built yet (the upgrade that introduced them), or a build cut short: start over, then mark it done.
+      latest.clear();
       await writer.run(`DELETE FROM ${registerDaysTable}`);
       let written = 0;
       for (const kind of kindNames) {

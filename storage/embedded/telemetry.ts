@@ -134,6 +134,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
       if (batch.length === 0) return;
       const groups = groupBatch(batch);
       const started = performance.now();
+      let committed: (() => void) | undefined;
       try {
         await writer.transaction(async (conn) => {
           for (const [kind, rows] of groups) {
@@ -148,8 +149,9 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
             await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
             await conn.run(`DELETE FROM ${t.staging}`);
           }
-          await deps.rollups.maintain(conn, [...groups.values()].flat());
+          committed = await deps.rollups.maintain(conn, [...groups.values()].flat());
         });
+        committed?.();
       } catch (err) {
         if (err instanceof DatabaseClosedError) throw err;
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.
