@@ -162,7 +162,7 @@ export function dailyFromRegister(reads: readonly RegisterRead[], dates: readonl
  */
 async function registerDays(store: TelemetryStore, kind: KindName, field: string, q: ConsumptionQuery, devices: readonly string[], fromDate: string, toDate: string): Promise<RegisterDay[]> {
   const rollups = store.rollups;
-  if (rollups) {
+  if (rollups && (await rollups.ready?.() ?? true)) {
     const ask = { site: q.site, kind, field, fromDate, toDate, devices };
     const rows = await rollups.days(ask);
     if (rows.every((r) => r.timezone === q.timezone)) return rows;

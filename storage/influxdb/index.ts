@@ -7,6 +7,7 @@ import { createInfluxHttp, type QueryResult, type QuerySeries } from './http.js'
 import { kindFields, latestAllStatements, latestStatements, needsTrueCount, seriesPlan, type SeriesPlan } from './influxql.js';
 import { chunkLines, mergeBatch, toLine } from './lines.js';
 import { createInfluxRollups } from './rollups.js';
+import { registerFields } from '../rollups/summarize.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
 
 export type { InfluxConfig } from './config.js';
@@ -134,7 +135,7 @@ function aggregatedPoints(plan: SeriesPlan, results: QueryResult[]): SeriesPoint
 export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): TelemetryStore {
   const http = createInfluxHttp(config, deps);
   const { logger } = deps;
-  const rollups = createInfluxRollups({ http, siteTimezone: (site) => deps.siteTimezone?.(site) ?? defaultRollupTimezone });
+  const rollups = createInfluxRollups({ http, siteTimezone: (site) => deps.siteTimezone?.(site) ?? defaultRollupTimezone, logger });
   let closed = false;
   const inFlight = new Set<Promise<void>>();
   const ensureOpen = () => {
@@ -145,6 +146,12 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     const merged = mergeBatch(batch);
     const lines = merged.map(toLine).filter((l): l is string => l !== undefined);
     const started = performance.now();
+    // The first meter readings a database gets decide whether it needs its rollups built (rollups.ts).
+    if (merged.some((r) => registerFields(r.kind).some((f) => r.fields[f] !== undefined))) {
+      await rollups.prepare().catch((err: unknown) => {
+        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`daily register rollups not ready: ${(err as Error).message}`, undefined, { cause: err });
+      });
+    }
     for (const body of chunkLines(lines, BODY_LINES, BODY_BYTES)) await http.write(body);
     // The batch is not done until the days it touched are rolled up: any failure here is retried
     // whole (the readings overwrite themselves), never reported as an invalid batch to be dropped.

@@ -1,8 +1,9 @@
 import { escape } from '@influxdata/influxdb-client';
-import type { KindName, Reading } from '../../core/index.js';
+import type { Logger } from 'pino';
+import { kindNames, type KindName, type Reading } from '../../core/index.js';
 import { addDays } from '../../core/time.js';
 import type { RegisterDay, RegisterDayQuery, RegisterReset, RegisterRollups } from '../rollups/contract.js';
-import { dayBoundaries, planDay, summarizeDay, touchedDays, type RegisterRead, type TouchedDay } from '../rollups/summarize.js';
+import { dayBoundaries, planDay, registerFields, summarizeDay, touchedDays, type RegisterRead, type TouchedDay } from '../rollups/summarize.js';
 import type { InfluxHttp, QueryResult } from './http.js';
 import { quoteIdent, quoteString } from './influxql.js';
 import { chunkLines } from './lines.js';
@@ -23,6 +24,10 @@ import { chunkLines } from './lines.js';
  * with stale rows. Within a process the updates run one at a time; across processes (a backfill
  * into the same database while a hub runs) two updates of one device-day can interleave, which the
  * next write of that day repairs — live days are rewritten with every reading.
+ *
+ * A database that held register readings before Anju kept rollups in it gets them built, in the
+ * background, the first time a reader asks (`ready`); until the build has written its mark
+ * (`anju_rollup_state`), readers read raw readings.
  *
  * Series key (device, register) and time = the date's UTC midnight (a label, not an instant), so a
  * row is replaced whatever zone built it. Two fields: `advance` (float: the day's own use, for
@@ -82,12 +87,49 @@ async function queryAll(http: InfluxHttp, statements: readonly string[]): Promis
 }
 
 export interface InfluxRollups extends RegisterRollups {
+  /**
+   * Before the first write of this process: a database without register readings is marked built
+   * (everything from now on is rolled up as it is written), so readers need no build.
+   */
+  prepare(): Promise<void>;
   /** After a batch is acknowledged: keeps the rows of the days it touched. */
   maintain(batch: readonly Reading[]): Promise<void>;
 }
 
-export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (site: string) => string }): InfluxRollups {
+export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (site: string) => string; logger?: Logger }): InfluxRollups {
   const { http, siteTimezone } = deps;
+  let built = false;
+  let building: Promise<void> | undefined;
+  const markBuilt = async () => {
+    await http.write([`anju_rollup_state,name=register_days built=true ${Date.now()}`]);
+    built = true;
+  };
+  /** Every site's register readings, month by month, into rows; then the mark. */
+  const buildAll = async () => {
+    for (const kind of kindNames) {
+      for (const field of registerFields(kind)) {
+        const sites = await http.query([`SHOW TAG VALUES FROM ${quoteIdent(kind)} WITH KEY = "site"`]);
+        for (const row of rowsOf(sites)) {
+          const site = String(row.value);
+          const timezone = siteTimezone(site);
+          const span = await http.query([
+            `SELECT first(${quoteIdent(field)}) FROM ${quoteIdent(kind)} WHERE "site" = ${quoteString(site)}`,
+            `SELECT last(${quoteIdent(field)}) FROM ${quoteIdent(kind)} WHERE "site" = ${quoteString(site)}`,
+          ]);
+          const lo = span[0]?.series?.[0]?.values[0]?.[0];
+          const hi = span[1]?.series?.[0]?.values[0]?.[0];
+          if (typeof lo !== 'number' || typeof hi !== 'number') continue;
+          const bounds = dayBoundaries(timezone);
+          const last = bounds.dateOf(hi).date;
+          for (let date = bounds.dateOf(lo).date; date <= last; date = addDays(date, 31)) {
+            const to = addDays(date, 30);
+            await self.rebuild({ site, kind, field, fromDate: date, toDate: to < last ? to : last, timezone });
+          }
+        }
+      }
+    }
+    await markBuilt();
+  };
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(job: () => Promise<T>): Promise<T> => {
     const next = tail.then(job, job);
@@ -133,7 +175,39 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
     return out;
   }
 
-  return {
+  /** Marked built, or now marked because there is nothing to build; false: readings without rollups exist. */
+  const checkMark = async (): Promise<boolean> => {
+    if (built) return true;
+    const mark = await http.query(['SELECT "built" FROM anju_rollup_state LIMIT 1']);
+    if (mark[0]?.series?.length) return (built = true);
+    const any = await http.query(kindNames.flatMap((k) => registerFields(k).map((f) => `SELECT first(${quoteIdent(f)}) FROM ${quoteIdent(k)}`)));
+    if (any.some((r) => r.series?.length)) return false;
+    await markBuilt();
+    return true;
+  };
+  let prepared: Promise<void> | undefined;
+
+  const self: InfluxRollups = {
+    prepare() {
+      prepared ??= checkMark().then(() => undefined, (err: unknown) => {
+        prepared = undefined;
+        throw err;
+      });
+      return prepared;
+    },
+
+    async ready() {
+      if (await checkMark()) return true;
+      building ??= buildAll().then(
+        () => deps.logger?.info('daily register rollups built from the readings stored before them'),
+        (err: unknown) => {
+          building = undefined;
+          deps.logger?.warn({ err }, 'building the daily register rollups failed; the next report tries again');
+        },
+      );
+      return false;
+    },
+
     maintain(batch) {
       return serial(async () => {
         const touched = touchedDays(batch, siteTimezone);
@@ -186,4 +260,5 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
       });
     },
   };
+  return self;
 }

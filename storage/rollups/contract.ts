@@ -71,6 +71,12 @@ export interface RegisterRollups {
    * in `timezone` from the stored readings; returns the number of rows written.
    */
   rebuild(q: Omit<RegisterDayQuery, 'devices'> & { readonly timezone: string }): Promise<number>;
+  /**
+   * Whether every stored reading is in the rollups. False while a store that held readings before
+   * it kept rollups (an InfluxDB database written by an older release) builds them: readers then
+   * read raw readings. Absent: always true.
+   */
+  ready?(): Promise<boolean>;
 }
 
 /** Where no site zone is known (as reports' default). */

@@ -31,9 +31,9 @@ let rollupResponder: Responder | undefined;
 
 /** Rollup statements: reads of `anju_register_day`, and one register field of one device-day. */
 function isRollupTraffic(rec: Recorded): boolean {
-  if (rec.body.startsWith('anju_register_day')) return true;
+  if (rec.body.startsWith('anju_register_day') || rec.body.startsWith('anju_rollup_state')) return true;
   const q = new URL(rec.url, 'http://x').searchParams.get('q') ?? '';
-  return /anju_register_day/.test(q) || /^SELECT "(energy|volume)" FROM "\w+" WHERE "device" = /.test(q);
+  return /anju_register_day|anju_rollup_state/.test(q) || /^SELECT "(energy|volume)" FROM "\w+" WHERE "device" = /.test(q) || /^SELECT first\("(energy|volume)"\)/.test(q);
 }
 const emptyResults: Responder = (req, res) => {
   if (req.method === 'POST') return void res.writeHead(204).end();
@@ -162,7 +162,9 @@ describe('InfluxDB 2.x/3.x write path', () => {
     await store.write(many(10));
     // The raw write first, then the rollups: read stored rows, recompute, write rows.
     expect(requests).toHaveLength(1);
-    const posts = rollupRequests.filter((r) => r.method === 'POST');
+    // The first write of the process marked the (empty) database as rolled up from the start.
+    expect(rollupRequests.filter((r) => r.body.startsWith('anju_rollup_state'))).toHaveLength(1);
+    const posts = rollupRequests.filter((r) => r.method === 'POST' && r.body.startsWith('anju_register_day'));
     expect(posts).toHaveLength(1);
     const rows = (posts[0] as Recorded).body.split('\n');
     expect(rows).toHaveLength(10);
