@@ -15,7 +15,8 @@ export interface DeviceCredential {
  */
 export async function seedDemoCommunity(deps: { state: StateStore; directory: DeviceDirectory; logger: Logger }): Promise<DeviceCredential[]> {
   const demo = chunduCommunity();
-  await deps.state.upsertSite(demo.site);
+  // Once: an operator's changes to the site (its grid region, say) survive restarts.
+  if (!(await deps.state.getSite(demo.site.id))) await deps.state.upsertSite(demo.site);
   for (const building of demo.buildings) await deps.state.upsertBuilding(building);
   const credentials: DeviceCredential[] = [];
   let created = 0;

@@ -115,7 +115,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     }
 
     // hub: ingest, alerts, api
-    const telemetry = selectTelemetryStore(config, db.telemetry, { logger, metrics });
+    const telemetry = selectTelemetryStore(config, db.telemetry, { logger, metrics, siteTimezone: db.siteTimezone });
     if (telemetry !== db.telemetry) stops.push(() => telemetry.close());
     const path = await openTelemetryPath({ dataDir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: telemetry, logger, metrics });
     stops.push(() => path.close());

@@ -17,6 +17,15 @@ async function loadSites(state: StateStore): Promise<Site[]> {
   }
 }
 
+async function loadBuildingNames(state: StateStore, site: string): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (let offset = 0; ; offset += 500) {
+    const page = await state.listBuildings(site, { limit: 500, offset });
+    for (const b of page.items) names.set(b.id, b.name);
+    if (page.items.length < 500) return names;
+  }
+}
+
 /**
  * Reports for a hub: on-demand generation for the API, the stored-report list, and the monthly
  * schedule (1st at 02:00 in each site's zone, missed months caught up on start) announced on the
@@ -28,14 +37,28 @@ export async function startReports(
 ) {
   const logger = deps.logger.child({ part: 'reports' });
   const siteCache = new Map<string, Site>();
+  const buildingCache = new Map<string, Map<string, string>>();
   const refresh = async () => {
     const sites = await loadSites(deps.db.state);
     siteCache.clear();
-    for (const s of sites) siteCache.set(s.id, s);
+    buildingCache.clear();
+    for (const s of sites) {
+      siteCache.set(s.id, s);
+      buildingCache.set(s.id, await loadBuildingNames(deps.db.state, s.id));
+    }
     return sites;
   };
   await refresh();
-  const generate = createReports({}, { store: deps.telemetry, alarms: deps.alarms, incidents: deps.db.incidents, devices: deps.directory, sites: { get: (id) => siteCache.get(id) } });
+  const reports = createReports({}, {
+    store: deps.telemetry, alarms: deps.alarms, incidents: deps.db.incidents, devices: deps.directory,
+    sites: { get: (id) => siteCache.get(id) }, buildings: { names: (site) => buildingCache.get(site) ?? new Map() },
+  });
+  // A site's zone, name or grid region may have changed through the API since: read them again per report.
+  const generate: typeof reports = {
+    savings: async (p) => { await refresh(); return reports.savings(p); },
+    waste: async (p) => { await refresh(); return reports.waste(p); },
+    fireSafety: async (p) => { await refresh(); return reports.fireSafety(p); },
+  };
   const scheduler = createReportScheduler(
     { defaultTimezone: 'Asia/Shanghai' },
     { reports: generate, store: deps.db.reports, logger, sites: refresh, announce: createReportAnnouncer(config.alerts.webhooks, { logger }) },

@@ -89,7 +89,7 @@ export async function runBackfillCommand(argv: string[], config: AnjuConfig, dep
       if (devices.length === 0) throw new ConfigError(`no devices are registered in ${dataDir}: run \`anju all\` once (it registers the demo community), or pass --registry FILE or --sites N`);
     }
     // For InfluxDB selectTelemetryStore builds a client and never reads the embedded store it is given.
-    store = db && config.store === 'embedded' ? db.telemetry : selectTelemetryStore(config, db?.telemetry as TelemetryStore, { logger: deps.logger, metrics: new Metrics() });
+    store = db && config.store === 'embedded' ? db.telemetry : selectTelemetryStore(config, db?.telemetry as TelemetryStore, { logger: deps.logger, metrics: new Metrics(), siteTimezone: db?.siteTimezone });
     const started = Date.now();
     let done = 0;
     let total = 0;

@@ -18,11 +18,15 @@ export interface TelemetryPath {
 const MiB = 1024 * 1024;
 
 /** The telemetry store `ANJU_STORE` names; the embedded one is opened with the state store. */
-export function selectTelemetryStore(config: AnjuConfig, embedded: TelemetryStore, deps: { logger: Logger; metrics: Registry }): TelemetryStore {
+export function selectTelemetryStore(
+  config: AnjuConfig, embedded: TelemetryStore,
+  deps: { logger: Logger; metrics: Registry; siteTimezone?: (site: string) => string | undefined },
+): TelemetryStore {
   if (config.store === 'embedded') return embedded;
   const { url, ...rest } = config.influx;
   if (!url) throw new Error('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
-  return createInfluxStore({ url, ...rest }, { logger: deps.logger.child({ part: 'influxdb' }), metrics: deps.metrics });
+  // Site zones (for the daily register rollups' local days) come from the registry.
+  return createInfluxStore({ url, ...rest }, { logger: deps.logger.child({ part: 'influxdb' }), metrics: deps.metrics, siteTimezone: deps.siteTimezone });
 }
 
 /**

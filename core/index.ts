@@ -8,3 +8,4 @@ export * from './alarms.js';
 export * from './labels.js';
 export * from './alarm-text.js';
 export * from './ops-metrics.js';
+export * from './emission-factors.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gridRegions } from './emission-factors.js';
 import { binCategories, kindNames, type KindName } from './kinds/index.js';
 import { idPattern } from './topics.js';
 
@@ -40,8 +41,32 @@ export const siteSchema = z.object({
   address: z.string().max(500).optional(),
   /** IANA zone, for day boundaries in reports. */
   timezone: z.string().min(1).max(64).default('Asia/Shanghai'),
+  /**
+   * The regional power grid the site draws from (core/emission-factors.ts): its published CO₂
+   * factor is used in savings reports; without one, the national average is.
+   */
+  gridRegion: z.enum(gridRegions).optional(),
 });
 export type Site = z.infer<typeof siteSchema>;
+
+/** Body of `PATCH /api/sites/{id}`: what an operator may change about a site (`gridRegion: null` unsets it). */
+export const sitePatchSchema = z
+  .object({
+    name: siteSchema.shape.name,
+    address: siteSchema.shape.address.unwrap(),
+    timezone: z.string().min(1).max(64).refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Asia/Shanghai'),
+    gridRegion: z.enum(gridRegions).nullable(),
+  })
+  .partial()
+  .strict();
+export type SitePatch = z.infer<typeof sitePatchSchema>;
 
 export const buildingSchema = z.object({
   id: idSchema,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BinCategory, KindName, MeterPurpose } from '../core/index.js';
+import type { BinCategory, GridRegion, KindName, MeterPurpose } from '../core/index.js';
 import type { Severity } from '../storage/alarms/contract.js';
 
 /**
@@ -70,7 +70,10 @@ export const reportsConfigSchema = z.object({
   currency: z.string().default('CNY'),
   /** Tariffs per utility, currency per unit (¥/kWh, ¥/m³). */
   tariffs: z.object({ electricity: z.number().nonnegative().default(0.617), water: z.number().nonnegative().default(5.0) }).prefault({}),
-  /** Key into the emission-factor table (reports/emissions.ts), e.g. `national-2023`. */
+  /**
+   * Key into the emission-factor table (core/emission-factors.ts) used for sites without a grid
+   * region; a site's own `gridRegion` selects its regional factor instead.
+   */
   gridFactor: z.string().default('national-2023'),
   /** Extra/overriding grid factors by key. */
   customGridFactors: z.record(z.string(), z.object({ kgCO2PerKWh: z.number().positive(), year: z.number().int(), source: z.string() })).optional(),
@@ -109,6 +112,8 @@ export interface ReportSite {
   readonly id: string;
   readonly name: string;
   readonly timezone: string;
+  /** The regional grid the site draws from, when the registry says (selects the CO₂ factor). */
+  readonly gridRegion?: GridRegion;
 }
 
 export interface ReportPeriod {
@@ -129,10 +134,20 @@ export interface ReportHeader {
   readonly warnings: readonly ReportWarning[];
 }
 
+export const reportWarningCodes = [
+  'register_reset', 'data_gap', 'low_completeness', 'fit_fails_g14', 'no_baseline_data', 'no_weather', 'savings_not_significant', 'other',
+  'insufficient_baseline', 'baseline_truncated', 'temperature_out_of_range', 'exceeds_site', 'no_model',
+] as const;
+
 export interface ReportWarning {
-  readonly code: 'register_reset' | 'data_gap' | 'low_completeness' | 'fit_fails_g14' | 'no_baseline_data' | 'no_weather' | 'savings_not_significant' | 'other';
+  readonly code: (typeof reportWarningCodes)[number];
+  /** English text as generated; renderers print `code` and `params` in the report's language. */
   readonly message: string;
   readonly device?: string;
+  /** The savings line the note is about (SavingsLine.key). */
+  readonly line?: string;
+  /** What the text says, as data (numbers, dates, names), for rendering in any language. */
+  readonly params?: Readonly<Record<string, string | number>>;
 }
 
 // ───────────────────────────── consumption ─────────────────────────────
@@ -161,6 +176,8 @@ export interface DataGap {
 
 export interface MeterConsumption {
   readonly device: string;
+  /** The meter's registry name (what reports print). */
+  readonly name?: string;
   readonly kind: KindName;
   readonly building: string;
   readonly purpose: MeterPurpose;
@@ -212,8 +229,12 @@ export interface FitMetrics {
 }
 
 export interface FitLimits {
-  /** Which G14 criteria were applied. */
-  readonly basis: 'hourly' | 'monthly';
+  /**
+   * Which G14 criteria were applied: `whole_building` (the whole-building approach's CV(RMSE)
+   * limit for the reporting length and its 0.005 % net determination bias) since CalTRACK rules
+   * came in; `hourly`/`monthly` (calibration criteria) in reports made before.
+   */
+  readonly basis: 'hourly' | 'monthly' | 'whole_building';
   /** Fractions. */
   readonly cvrmseMax: number;
   readonly nmbeMax: number;
@@ -225,6 +246,51 @@ export interface FitJudgement {
   readonly cvrmse: boolean;
   readonly nmbe: boolean;
   readonly pass: boolean;
+}
+
+/**
+ * CalTRACK 2.0 §2.2.1 baseline data sufficiency: 365 days (§2.2.1.1, §3.1.3) of which at least
+ * 90 % have usable consumption (and temperature, for a degree-day model) (§2.2.1.2).
+ */
+export interface BaselineSufficiency {
+  readonly status: 'sufficient' | 'insufficient';
+  /** Calendar days of the baseline period used. */
+  readonly days: number;
+  readonly requiredDays: number;
+  /** Usable days / days (per line; the whole report: the worst site line). */
+  readonly coverage: number;
+  readonly minCoverage: number;
+  readonly reasons: readonly ('too_short' | 'low_coverage')[];
+}
+
+/** ASHRAE Guideline 14-2014 whole-building criteria as applied to a line. */
+export interface G14Assessment {
+  /** `withheld`: not assessed, the baseline cannot support it (see the line's claim). */
+  readonly status: 'met' | 'not_met' | 'withheld';
+  /** Fractional savings uncertainty at 68 % confidence (null without a saving). */
+  readonly fsu68: number | null;
+  readonly fsuMax: number;
+  readonly cvrmse: number;
+  /** The CV(RMSE) limit for the reporting length (20 % < 12 months, 25 % 12–60, 30 % beyond). */
+  readonly cvrmseMax: number;
+  readonly reportingMonths: number;
+}
+
+/** What a line may claim. */
+export interface SavingsClaim {
+  /** `significant`: meets the G14 whole-building criteria; `withheld`: the data cannot support any claim. */
+  readonly status: 'significant' | 'not_significant' | 'withheld';
+  readonly reasons: readonly ('insufficient_baseline' | 'temperature_out_of_range' | 'no_reporting_data' | 'fsu_too_high' | 'cvrmse_too_high' | 'exceeds_site')[];
+}
+
+/** Reporting days whose outdoor temperature lies outside the baseline's: never projected (no extrapolation). */
+export interface TemperatureRange {
+  readonly baselineMin: number;
+  readonly baselineMax: number;
+  /** Reporting days with data and a temperature. */
+  readonly days: number;
+  /** Of those, outside [baselineMin, baselineMax]: left out of the comparison. */
+  readonly outside: number;
 }
 
 export interface SavingsUncertainty {
@@ -252,7 +318,8 @@ export interface MonthlyComparison {
 
 export interface DailyComparison {
   readonly date: string;
-  readonly projected: number;
+  /** null: the model cannot speak for the day (no temperature, or one outside the baseline's range). */
+  readonly projected: number | null;
   readonly actual: number | null;
 }
 
@@ -269,7 +336,10 @@ export interface EmissionFactorInfo {
   readonly key: string;
   readonly kgCO2PerKWh: number;
   readonly year: number;
+  /** Where the factor is published (English; renderers print the publication in the report's language for the built-in table). */
   readonly source: string;
+  /** `national` or the regional grid (core/emission-factors.ts); absent for a custom factor. */
+  readonly scope?: string;
   /** Water: kWh per m³ of supply used to convert water to CO₂. */
   readonly waterKWhPerM3: number;
 }
@@ -297,8 +367,15 @@ export interface SavingsLine {
   /** avoided / projected, fraction. */
   readonly avoidedFraction: number;
   readonly uncertainty: SavingsUncertainty;
-  /** |avoided| > uncertainty.absolute. */
+  /** claim.status === 'significant' (G14 whole-building criteria met on a sufficient baseline). */
   readonly significant: boolean;
+  readonly claim?: SavingsClaim;
+  readonly g14?: G14Assessment;
+  readonly sufficiency?: BaselineSufficiency;
+  /** Degree-day lines: the baseline's temperature range and reporting days outside it. */
+  readonly temperatureRange?: TemperatureRange;
+  /** A building's registry name (building lines). */
+  readonly buildingName?: string;
   readonly cost: CostAndCarbon;
   readonly monthly: readonly MonthlyComparison[];
   readonly daily: readonly DailyComparison[];
@@ -306,13 +383,19 @@ export interface SavingsLine {
 
 export interface SavingsReport extends ReportHeader {
   readonly type: 'savings';
+  /** The baseline period used (the last 365 days of a longer one asked for, CalTRACK §3.1.3). */
   readonly baseline: ReportPeriod;
+  /** The baseline period asked for, when a longer one was cut to 365 days. */
+  readonly requestedBaseline?: ReportPeriod;
+  /** The report's headline status: insufficient when any site line's baseline is. */
+  readonly sufficiency?: BaselineSufficiency;
   readonly method: { readonly ipmvp: 'Option C'; readonly model: BaselineModelChoice; readonly description: string };
   readonly emissionFactor: EmissionFactorInfo;
   readonly tariffs: { readonly currency: string; readonly electricity: number; readonly water: number };
   readonly lines: readonly SavingsLine[];
   readonly meters: readonly Omit<MeterConsumption, 'days'>[];
-  readonly totals: { readonly currency: string; readonly costAvoided: number; readonly co2AvoidedKg: number };
+  /** Cost and CO₂ of the site lines whose saving is significant; the others are not counted. */
+  readonly totals: { readonly currency: string; readonly costAvoided: number; readonly co2AvoidedKg: number; readonly basis?: 'significant_site_lines' };
 }
 
 // ───────────────────────────── waste ─────────────────────────────

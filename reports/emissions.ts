@@ -1,21 +1,20 @@
-import type { EmissionFactorInfo, ResolvedReportsConfig } from './contracts.js';
+import { gridEmissionFactors, gridFactorKey, gridFactorSource } from '../core/index.js';
+import type { EmissionFactorInfo, ReportSite, ResolvedReportsConfig } from './contracts.js';
 
 /**
- * Grid emission factors, kgCO₂/kWh, by key. `national-2023`: 0.5306 kgCO₂/kWh, the 2023 national
- * average grid factor published by China's Ministry of Ecology and Environment (MEE, with the
- * National Bureau of Statistics). Regional/provincial factors are added by key through
- * `customGridFactors` in the config (e.g. `east-china-2023`), with their year and source, so the
- * report always prints the factor, its year and where it comes from.
+ * The grid CO₂ factor of a site's savings report: its regional grid's published factor when the
+ * registry names the region (core/emission-factors.ts: MEE/NBS 2023), else `config.gridFactor`
+ * (the national average by default). `customGridFactors` in the config adds or overrides keys, with
+ * their own year and source. The report prints the factor, its year and its source.
  */
-export const gridFactors: Readonly<Record<string, { kgCO2PerKWh: number; year: number; source: string }>> = {
-  'national-2023': { kgCO2PerKWh: 0.5306, year: 2023, source: 'MEE (China), national average grid emission factor for 2023' },
-};
-
-export function emissionFactor(config: ResolvedReportsConfig): EmissionFactorInfo {
-  const table = { ...gridFactors, ...(config.customGridFactors ?? {}) };
-  const f = Object.prototype.hasOwnProperty.call(table, config.gridFactor) ? table[config.gridFactor] : undefined;
-  if (!f) throw new Error(`unknown grid emission factor "${config.gridFactor}"; known: ${Object.keys(table).join(', ')}`);
+export function emissionFactor(config: ResolvedReportsConfig, site?: Pick<ReportSite, 'gridRegion'>): EmissionFactorInfo {
+  const key = site?.gridRegion ? gridFactorKey(site.gridRegion) : config.gridFactor;
+  const custom = config.customGridFactors ?? {};
+  const own = Object.prototype.hasOwnProperty.call(custom, key) ? custom[key] : undefined;
+  const builtIn = Object.prototype.hasOwnProperty.call(gridEmissionFactors, key) ? gridEmissionFactors[key] : undefined;
   // Water's CO₂ goes through the electricity it takes to supply it (kWh/m³, configurable: use the
   // local water company's figure; the default 0.6 kWh/m³ is an assumption, not a published value).
-  return { key: config.gridFactor, kgCO2PerKWh: f.kgCO2PerKWh, year: f.year, source: f.source, waterKWhPerM3: config.waterKWhPerM3 };
+  if (own) return { key, kgCO2PerKWh: own.kgCO2PerKWh, year: own.year, source: own.source, waterKWhPerM3: config.waterKWhPerM3 };
+  if (builtIn) return { key, kgCO2PerKWh: builtIn.kgCO2PerKWh, year: builtIn.year, source: gridFactorSource.en, scope: builtIn.scope, waterKWhPerM3: config.waterKWhPerM3 };
+  throw new Error(`unknown grid emission factor "${key}"; known: ${[...Object.keys(gridEmissionFactors), ...Object.keys(custom)].join(', ')}`);
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Device } from '../core/index.js';
+import type { Device, GridRegion } from '../core/index.js';
 import type { AlarmStore } from '../storage/alarms/contract.js';
 import type { TelemetryStore } from '../storage/contract.js';
 import type { IncidentStore } from '../storage/incidents/contract.js';
@@ -10,7 +10,8 @@ import {
 } from './contracts.js';
 import { fireSafetyReport } from './fire-safety.js';
 import { savingsReport } from './savings.js';
-import { isValidTimezone, localMidnight, wholeDays } from './time.js';
+import { caltrackBaselineDays } from './baseline/sufficiency.js';
+import { addDays, isValidTimezone, localMidnight, wholeDays } from './time.js';
 import { wasteReport } from './waste.js';
 
 export * from './contracts.js';
@@ -21,8 +22,10 @@ export interface ReportsDeps {
   /** For the fire-safety report's incident counts; without it they are left out. */
   incidents?: Pick<IncidentStore, 'list'>;
   devices: { list(): readonly Device[] };
-  /** Sites by id (name, time zone); a site only known from its devices gets the default zone. */
-  sites?: { get(id: string): { id: string; name: string; timezone?: string } | undefined };
+  /** Sites by id (name, time zone, grid region); a site only known from its devices gets the default zone. */
+  sites?: { get(id: string): { id: string; name: string; timezone?: string; gridRegion?: GridRegion } | undefined };
+  /** Building names of a site, by building id (the savings report names building lines by them). */
+  buildings?: { names(site: string): ReadonlyMap<string, string> };
   clock?: () => number;
 }
 
@@ -48,7 +51,7 @@ export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports
     if (!known && devices.length === 0) throw new ReportError('unknown_site', `no site "${id}": it has no registry entry and no devices`);
     const timezone = known?.timezone ?? cfg.defaultTimezone;
     if (!isValidTimezone(timezone)) throw new ReportError('invalid_params', `site "${id}" has an unknown time zone "${timezone}"`);
-    return { id, name: known?.name ?? id, timezone };
+    return { id, name: known?.name ?? id, timezone, ...(known?.gridRegion ? { gridRegion: known.gridRegion } : {}) };
   }
 
   function toMs(t: number | string, tz: string): number {
@@ -74,8 +77,14 @@ export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports
         throw new ReportError('baseline_overlap', `the baseline (${baseline.firstDate}…${baseline.lastDate}) overlaps the reporting period (${reporting.firstDate}…${reporting.lastDate})`);
       }
       const temperatures = new Map((p.temperatures ?? []).map((t) => [t.date, t.temperature] as const));
+      // CalTRACK 2.0 §3.1.3: the model is fit to the 365 days immediately before the reporting side.
+      const used = baseline.days > caltrackBaselineDays
+        ? wholeDays(localMidnight(addDays(baseline.lastDate, 1 - caltrackBaselineDays), site.timezone), baseline.to, site.timezone)
+        : baseline;
       return savingsReport(deps.store, cfg, {
-        site, period: reporting, baseline, devices: deps.devices.list(), confidence: p.confidence ?? 90, model: p.model ?? 'auto', temperatures, now: now(),
+        site, period: reporting, baseline: used, ...(used !== baseline ? { requestedBaseline: baseline } : {}),
+        devices: deps.devices.list(), buildingNames: deps.buildings?.names(site.id),
+        confidence: p.confidence ?? 90, model: p.model ?? 'auto', temperatures, now: now(),
       });
     },
     async waste(params) {

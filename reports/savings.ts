@@ -1,22 +1,27 @@
-import type { Device, MeterPurpose } from '../core/index.js';
+import type { Device } from '../core/index.js';
 import type { TelemetryStore } from '../storage/contract.js';
-import { fitDayType, type DailyPoint, type FittedModel } from './baseline/day-type.js';
-import { fitDegreeDay } from './baseline/degree-day.js';
-import { fitMetrics, g14Limits, judge, savingsUncertainty } from './baseline/fit.js';
+import { reportSufficiency } from './baseline/sufficiency.js';
+import { reconcile } from './claims.js';
 import { dailyConsumption, isMeter, meterRef } from './consumption.js';
 import type {
-  BaselineModelChoice, ConfidenceLevel, DailyComparison, MeterConsumption, MonthlyComparison, ReportPeriod, ReportSite,
-  ReportWarning, ResolvedReportsConfig, SavingsLine, SavingsReport, SavingsScope, Utility,
+  BaselineModelChoice, ConfidenceLevel, MeterConsumption, ReportPeriod, ReportSite, ReportWarning, ResolvedReportsConfig, SavingsLine, SavingsReport,
 } from './contracts.js';
 import { emissionFactor } from './emissions.js';
-import { datesBetween } from './time.js';
+import { englishNote } from './render/notes.js';
+import { savingsLine, type LineSpec } from './savings-line.js';
+import { addDays, datesBetween } from './time.js';
 import { dailyOutdoorTemperature } from './weather.js';
 
 export interface SavingsInput {
   readonly site: ReportSite;
   readonly period: ReportPeriod;
+  /** The baseline used (at most the 365 days before its end, CalTRACK §3.1.3). */
   readonly baseline: ReportPeriod;
+  /** The baseline asked for, when it was longer. */
+  readonly requestedBaseline?: ReportPeriod;
   readonly devices: readonly Device[];
+  /** Building names by id, for the building lines. */
+  readonly buildingNames?: ReadonlyMap<string, string>;
   readonly confidence: ConfidenceLevel;
   readonly model: BaselineModelChoice;
   /**
@@ -27,10 +32,10 @@ export interface SavingsInput {
   readonly now: number;
 }
 
-interface LineSpec { key: string; scope: SavingsScope; utility: Utility; purpose?: MeterPurpose; building?: string; meters: string[] }
+type Note = Omit<ReportWarning, 'message'>;
 
 /** The lines of the report: whole site per utility (IPMVP Option C), per purpose, per building. */
-function lineSpecs(meters: readonly MeterConsumption[]): LineSpec[] {
+function lineSpecs(meters: readonly MeterConsumption[], buildingNames?: ReadonlyMap<string, string>): LineSpec[] {
   const specs: LineSpec[] = [];
   for (const utility of ['electricity', 'water'] as const) {
     const ms = meters.filter((m) => m.utility === utility);
@@ -43,23 +48,14 @@ function lineSpecs(meters: readonly MeterConsumption[]): LineSpec[] {
       specs.push({ key: `purpose:${utility}:${purpose}`, scope: 'purpose', utility, purpose, meters: ms.filter((m) => m.purpose === purpose).map((m) => m.device) });
     }
     for (const building of [...new Set(ms.filter((m) => m.purpose !== 'master').map((m) => m.building))].sort()) {
-      specs.push({ key: `building:${utility}:${building}`, scope: 'building', utility, building, meters: ms.filter((m) => m.building === building && m.purpose !== 'master').map((m) => m.device) });
+      const name = buildingNames?.get(building);
+      specs.push({
+        key: `building:${utility}:${building}`, scope: 'building', utility, building, ...(name ? { buildingName: name } : {}),
+        meters: ms.filter((m) => m.building === building && m.purpose !== 'master').map((m) => m.device),
+      });
     }
   }
   return specs;
-}
-
-/** Sum of the meters per day; null where any meter lacks the day. */
-function groupDaily(meters: readonly MeterConsumption[], dates: readonly string[]): (number | null)[] {
-  return dates.map((_, i) => {
-    let s = 0;
-    for (const m of meters) {
-      const v = m.days[i]?.value;
-      if (v === null || v === undefined) return null;
-      s += v;
-    }
-    return s;
-  });
 }
 
 const r = (x: number, d = 3): number => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
@@ -68,99 +64,65 @@ export async function savingsReport(store: TelemetryStore, config: ResolvedRepor
   const { site, period, baseline } = input;
   const refs = input.devices.filter((d) => d.site === site.id && isMeter(d)).map(meterRef);
   const q = { site: site.id, timezone: site.timezone, maxGapMs: config.maxInterpolationGapMs };
-  const base = await dailyConsumption(store, refs, { ...q, firstDate: baseline.firstDate, lastDate: baseline.lastDate });
-  const rep = await dailyConsumption(store, refs, { ...q, firstDate: period.firstDate, lastDate: period.lastDate });
-  const baseDates = datesBetween(baseline.firstDate, baseline.lastDate);
-  const repDates = datesBetween(period.firstDate, period.lastDate);
-  const factor = emissionFactor(config);
+  const factor = emissionFactor(config, site);
+  // One read of the station for both periods when they are close (the usual baseline before
+  // reporting), side by side with the meters'.
+  const [a, b] = baseline.firstDate < period.firstDate ? [baseline, period] : [period, baseline];
+  const spans = addDays(a.lastDate, 400) >= b.firstDate ? [{ firstDate: a.firstDate, lastDate: b.lastDate > a.lastDate ? b.lastDate : a.lastDate }] : [a, b];
+  const [[base = [], rep = []], stations] = await Promise.all([
+    dailyConsumption(store, refs, q, [baseline, period]),
+    Promise.all(spans.map((p) => dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices }))),
+  ]);
   const temperatures = new Map<string, number>();
-  for (const p of [baseline, period]) {
-    const station = await dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices });
-    for (const [date, t] of station) temperatures.set(date, t);
-  }
+  for (const station of stations) for (const [date, t] of station) temperatures.set(date, t);
   for (const [date, t] of input.temperatures) temperatures.set(date, t);
-  const warnings: ReportWarning[] = [];
+
+  const notes: Note[] = [];
+  if (input.requestedBaseline) {
+    notes.push({ code: 'baseline_truncated', params: { requestedFrom: input.requestedBaseline.firstDate, requestedTo: input.requestedBaseline.lastDate, usedFrom: baseline.firstDate, usedTo: baseline.lastDate } });
+  }
   for (const m of [...base, ...rep]) {
-    for (const x of m.resets) warnings.push({ code: 'register_reset', device: m.device, message: `register went from ${x.previous} to ${x.value} at ${new Date(x.ts).toISOString()}: treated as a reset, not counted` });
-    for (const g of m.gaps) warnings.push({ code: 'data_gap', device: m.device, message: `no reads from ${new Date(g.from).toISOString()} to ${new Date(g.to).toISOString()} (${r(g.unallocated)} ${m.unit} not allocated to days)` });
+    const meter = m.name ?? m.device;
+    for (const x of m.resets) notes.push({ code: 'register_reset', device: m.device, params: { meter, ts: x.ts, previous: x.previous, value: x.value } });
+    for (const g of m.gaps) notes.push({ code: 'data_gap', device: m.device, params: { meter, from: g.from, to: g.to, unallocated: r(g.unallocated), unit: m.unit } });
   }
 
+  const ctx = {
+    config, factor, baseline, baseDates: datesBetween(baseline.firstDate, baseline.lastDate), repDates: datesBetween(period.firstDate, period.lastDate),
+    base, rep, temperatures, model: input.model, confidence: input.confidence,
+  };
   const lines: SavingsLine[] = [];
-  for (const spec of lineSpecs(rep)) {
-    const bm = base.filter((m) => spec.meters.includes(m.device));
-    const rm = rep.filter((m) => spec.meters.includes(m.device));
-    const bDaily = groupDaily(bm, baseDates);
-    const rDaily = groupDaily(rm, repDates);
-    const bPoints: DailyPoint[] = baseDates.flatMap((date, i) => (bDaily[i] === null ? [] : [{ date, value: bDaily[i] as number }]));
-    if (bPoints.length < 2) {
-      warnings.push({ code: 'no_baseline_data', message: `${spec.key}: fewer than 2 complete baseline days; no savings computed` });
-      continue;
-    }
-    const tempCover = (dates: readonly string[]) => dates.filter((d) => temperatures.has(d)).length / Math.max(dates.length, 1);
-    let fitted: FittedModel | undefined;
-    const wantDD = input.model === 'degree_day' || (input.model === 'auto' && tempCover(bPoints.map((p) => p.date)) >= 0.9 && tempCover(repDates) >= 0.9);
-    if (wantDD) {
-      fitted = fitDegreeDay(bPoints, temperatures);
-      if (!fitted) warnings.push({ code: 'no_weather', message: `${spec.key}: too little temperature data for a degree-day model; using the day-type model` });
-    }
-    fitted ??= fitDayType(bPoints);
-    const model = fitted;
-    const used = bPoints.filter((p) => Number.isFinite(model.predict(p.date)));
-    const fit = fitMetrics(used.map((p) => p.value), used.map((p) => model.predict(p.date)), model.p);
-    const limits = g14Limits.hourly;
-    const judgement = judge(fit, limits);
-    if (!judgement.pass) warnings.push({ code: 'fit_fails_g14', message: `${spec.key}: baseline fit CV(RMSE) ${r(fit.cvrmse * 100, 1)} %, NMBE ${r(fit.nmbe * 100, 2)} % outside ${limits.source}` });
-
-    const daily: DailyComparison[] = [];
-    const months = new Map<string, { projected: number; actual: number; days: number }>();
-    let projected = 0;
-    let actual = 0;
-    let m = 0;
-    repDates.forEach((date, i) => {
-      const pr = model.predict(date);
-      const ac = rDaily[i] as number | null;
-      daily.push({ date, projected: r(pr), actual: ac === null ? null : r(ac) });
-      if (ac === null || !Number.isFinite(pr)) return;
-      projected += pr;
-      actual += ac;
-      m += 1;
-      const key = date.slice(0, 7);
-      const mo = months.get(key) ?? { projected: 0, actual: 0, days: 0 };
-      mo.projected += pr; mo.actual += ac; mo.days += 1;
-      months.set(key, mo);
-    });
-    const avoided = projected - actual;
-    const uncertainty = savingsUncertainty(fit, projected, avoided, m, input.confidence);
-    const completeness = { baseline: bPoints.length / baseDates.length, reporting: m / repDates.length };
-    if (completeness.baseline < 0.9 || completeness.reporting < 0.9) {
-      warnings.push({ code: 'low_completeness', message: `${spec.key}: data completeness baseline ${r(completeness.baseline * 100, 1)} %, reporting ${r(completeness.reporting * 100, 1)} %` });
-    }
-    const significant = Math.abs(avoided) > uncertainty.absolute;
-    if (spec.scope !== 'building' && !significant) warnings.push({ code: 'savings_not_significant', message: `${spec.key}: avoided ${r(avoided)} is within its ±${r(uncertainty.absolute)} uncertainty at ${input.confidence} %` });
-    const tariff = spec.utility === 'electricity' ? config.tariffs.electricity : config.tariffs.water;
-    const co2Factor = spec.utility === 'electricity' ? factor.kgCO2PerKWh : factor.kgCO2PerKWh * factor.waterKWhPerM3;
-    const monthly: MonthlyComparison[] = [...months].map(([month, v]) => ({ month, projected: r(v.projected), actual: r(v.actual), avoided: r(v.projected - v.actual), days: v.days }));
-    lines.push({
-      key: spec.key, scope: spec.scope, utility: spec.utility, unit: spec.utility === 'electricity' ? 'kWh' : 'm³',
-      ...(spec.purpose ? { purpose: spec.purpose } : {}), ...(spec.building ? { building: spec.building } : {}),
-      meters: spec.meters, model: model.model, fit, limits, judgement, completeness,
-      projected: r(projected), actual: r(actual), avoided: r(avoided), avoidedFraction: projected !== 0 ? avoided / projected : 0,
-      uncertainty, significant,
-      cost: { currency: config.currency, tariff, costAvoided: r(avoided * tariff, 2), co2AvoidedKg: r(avoided * co2Factor, 2), co2Factor },
-      monthly, daily,
-    });
+  for (const spec of lineSpecs(rep, input.buildingNames)) {
+    const out = savingsLine(spec, ctx);
+    notes.push(...out.notes);
+    if (out.line) lines.push(out.line);
   }
+  notes.push(...reconcile(lines, (l, s, lineRate, siteRate) => ({
+    code: 'exceeds_site', line: l.key, message: '', params: { lineRate: r(lineRate, 2), siteRate: r(siteRate, 2), unit: l.unit, siteLine: s.key },
+  })));
+
   const siteLines = lines.filter((l) => l.scope === 'site');
-  return {
-    type: 'savings', generatedAt: input.now, site, period, baseline, warnings,
+  const sufficiency = reportSufficiency(baseline.days, (siteLines.length ? siteLines : lines).flatMap((l) => (l.sufficiency ? [l.sufficiency] : [])));
+  if (sufficiency.status === 'insufficient') {
+    notes.unshift({ code: 'insufficient_baseline', params: { days: sufficiency.days, required: sufficiency.requiredDays, coveragePct: sufficiency.coverage, minCoveragePct: sufficiency.minCoverage } });
+  }
+  // Money and CO₂ are claimed only for what the report can defend: significant whole-site savings.
+  const claimed = siteLines.filter((l) => l.significant);
+  const report: SavingsReport = {
+    type: 'savings', generatedAt: input.now, site, period, baseline, ...(input.requestedBaseline ? { requestedBaseline: input.requestedBaseline } : {}),
+    sufficiency, warnings: [],
     method: {
       ipmvp: 'Option C', model: input.model,
-      description: 'IPMVP Option C (whole facility): avoided use = baseline model projected onto the reporting period − actual, over days with complete meter data',
+      description: 'IPMVP Option C (whole facility): avoided use = baseline model projected onto the reporting period − actual, over days with complete meter data; CalTRACK 2.0 daily methods; ASHRAE Guideline 14-2014 whole-building criteria',
     },
     emissionFactor: factor,
     tariffs: { currency: config.currency, electricity: config.tariffs.electricity, water: config.tariffs.water },
     lines,
     meters: rep.map(({ days: _days, ...rest }) => rest),
-    totals: { currency: config.currency, costAvoided: r(siteLines.reduce((s, l) => s + l.cost.costAvoided, 0), 2), co2AvoidedKg: r(siteLines.reduce((s, l) => s + l.cost.co2AvoidedKg, 0), 2) },
+    totals: {
+      currency: config.currency, basis: 'significant_site_lines',
+      costAvoided: r(claimed.reduce((s, l) => s + l.cost.costAvoided, 0), 2), co2AvoidedKg: r(claimed.reduce((s, l) => s + l.cost.co2AvoidedKg, 0), 2),
+    },
   };
+  return { ...report, warnings: notes.map((n) => ({ ...n, message: englishNote(n, report) })) };
 }

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { ReportStore, StoredReport, StoredReportKind } from '../storage/embedded/reports.js';
 import { ReportError, type AnyReport } from './contracts.js';
 import type { Reports } from './index.js';
-import { isValidTimezone, localDate, localMidnight } from './time.js';
+import { caltrackBaselineDays } from './baseline/sufficiency.js';
+import { addDays, isValidTimezone, localDate, localMidnight } from './time.js';
 
 /**
  * Monthly reports: on the 1st of every month at 02:00 in each site's time zone, last month's
@@ -21,7 +22,11 @@ import { isValidTimezone, localDate, localMidnight } from './time.js';
  * A month the calculations refuse (ReportError: no data, unknown site …) is logged and skipped
  * for good: it would fail the same way every time, and it must not hold up the months after it.
  *
- * Savings baseline: the same month a year earlier, or a configured period (per site, or for all).
+ * Savings baseline: a configured period (per site, or for all) — for retrofit M&V, the year before
+ * the retrofit — or else the 365 days before the reported month, what CalTRACK 2.0 (§2.2.1.1,
+ * §3.1.3) needs for a sufficient baseline: a monthly report then compares the month with a model of
+ * the year before it, weather-normalised. (A one-month baseline, the same month a year earlier,
+ * could never be sufficient and was dropped.)
  * One cron task per time zone in use (node-cron's `timezone` option); zones of sites added later
  * are picked up after each run.
  */
@@ -33,7 +38,7 @@ export interface ReportScheduleConfig {
   readonly defaultTimezone?: string;
   /** Fixed savings baseline, local dates `YYYY-MM-DD` (`to` exclusive), per site id … */
   readonly baselines?: Readonly<Record<string, { readonly from: string; readonly to: string }>>;
-  /** … or for every site without its own. Without either: the same month a year earlier. */
+  /** … or for every site without its own. Without either: the 365 days before the reported month. */
   readonly baseline?: { readonly from: string; readonly to: string };
   /** Most missed months generated per site and kind after a long outage. Default 12. */
   readonly maxCatchUpMonths?: number;
@@ -113,7 +118,7 @@ export function createReportScheduler(config: ReportScheduleConfig, deps: Report
     const to = firstDay(addMonths(month, 1));
     if (kind === 'waste') return deps.reports.waste({ site, from, to });
     if (kind === 'fire_safety') return deps.reports.fireSafety({ site, from, to });
-    const b = config.baselines?.[site] ?? config.baseline ?? { from: firstDay(addMonths(month, -12)), to: firstDay(addMonths(month, -11)) };
+    const b = config.baselines?.[site] ?? config.baseline ?? { from: addDays(from, -caltrackBaselineDays), to: from };
     return deps.reports.savings({ site, from, to, baselineFrom: b.from, baselineTo: b.to });
   }
 

@@ -1,6 +1,7 @@
 import type { Device } from '../core/index.js';
-import type { TelemetryStore } from '../storage/contract.js';
-import { addDays, alignedBucketMs, datesBetween, localDate, localMidnight } from './time.js';
+import type { SeriesPoint, TelemetryStore } from '../storage/contract.js';
+import { dayBoundaries } from '../storage/rollups/summarize.js';
+import { addDays, alignedBucketMs, datesBetween, localMidnight } from './time.js';
 
 /**
  * Daily mean outdoor temperature (°C) per local day from a site's `weather_station` devices.
@@ -22,7 +23,11 @@ export async function dailyOutdoorTemperature(
   const from = localMidnight(q.firstDate, q.timezone);
   const to = localMidnight(addDays(q.lastDate, 1), q.timezone);
   const bucket = alignedBucketMs(from, to, q.timezone);
-  const points = await store.series({ kind: 'weather_station', site: q.site, from, to, every: bucket, agg: 'mean', fields: ['temperature'] });
+  // At most a year (366 days) of hourly buckets per query: under influxd's 10,000-row answers for one station.
+  const points: SeriesPoint[] = [];
+  for (let start = from; start < to; start += 366 * 86_400_000) {
+    for (const p of await store.series({ kind: 'weather_station', site: q.site, from: start, to: Math.min(to, start + 366 * 86_400_000), every: bucket, agg: 'mean', fields: ['temperature'] })) points.push(p);
+  }
   // Mean over stations per bucket.
   const buckets = new Map<number, { sum: number; n: number }>();
   for (const p of points) {
@@ -34,8 +39,9 @@ export async function dailyOutdoorTemperature(
     buckets.set(p.ts, b);
   }
   const days = new Map<string, { sum: number; n: number }>();
-  for (const [ts, b] of buckets) {
-    const date = localDate(ts, q.timezone);
+  const bounds = dayBoundaries(q.timezone);
+  for (const [ts, b] of [...buckets].sort((x, y) => x[0] - y[0])) {
+    const date = bounds.dateOf(ts).date;
     const d = days.get(date) ?? { sum: 0, n: 0 };
     d.sum += b.sum / b.n;
     d.n += 1;

@@ -1,4 +1,5 @@
 import type { FieldValue, KindName, Reading } from '../core/index.js';
+import type { RegisterRollups } from './rollups/contract.js';
 
 /**
  * The TelemetryStore contract. Every implementation (embedded DuckDB, InfluxDB) passes the same
@@ -19,6 +20,11 @@ export interface TelemetryStore {
   /** The most recent reading of every device (primes the in-memory latest cache on start). */
   latestAll(): Promise<Reading[]>;
   series(query: SeriesQuery): Promise<SeriesPoint[]>;
+  /**
+   * Daily rollups of cumulative registers, maintained by `write` (rollups/contract.ts); both stores
+   * keep them. Optional for wrappers and test doubles: readers fall back to `series`.
+   */
+  readonly rollups?: RegisterRollups;
   close(): Promise<void>;
 }
 

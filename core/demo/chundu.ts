@@ -67,7 +67,8 @@ export function chunduCommunity(): Community {
     { id: 'chundu-ws-1', kind: 'weather_station', site: SITE, building: 'b1', name: '小区气象站', location: 'roof of building 1' },
   ];
   return {
-    site: { id: SITE, name: '春都社区 Chundu Community', address: 'Chundu Road, demo city', timezone: 'Asia/Shanghai' },
+    // A Shanghai-like climate (devices-sim's weather): the East China grid's CO₂ factor applies.
+    site: { id: SITE, name: '春都社区 Chundu Community', address: 'Chundu Road, demo city', timezone: 'Asia/Shanghai', gridRegion: 'east' },
     buildings,
     devices,
   };

@@ -1,6 +1,7 @@
 import type { AnyReport, FireSafetyReport, ReportHeader, ReportPeriod, SavingsReport, WasteCategoryStats, WasteReport } from '../contracts.js';
 import { csvDocument, type CsvTable } from './csv.js';
-import { iso } from './format.js';
+import { iso, type ReportLang } from './format.js';
+import { notesIn } from './notes.js';
 
 /**
  * The CSV rendering: one file, one table per report section (see csvDocument: a `# <section>`
@@ -42,14 +43,19 @@ function headerRows(r: ReportHeader & { type: string }): [string, unknown][] {
   ];
 }
 
-function warnings(r: ReportHeader): CsvTable {
-  return { section: 'warnings', header: ['code', 'device', 'message'], rows: r.warnings.map((w) => [w.code, w.device, w.message]) };
+function warnings(r: AnyReport, lang?: ReportLang): CsvTable {
+  const notes = lang ? notesIn(r, lang) : r.warnings;
+  return { section: 'warnings', header: ['code', 'device', 'line', 'message'], rows: notes.map((w) => [w.code, w.device, w.line, w.message]) };
 }
 
-function savingsTables(r: SavingsReport): CsvTable[] {
+function savingsTables(r: SavingsReport, lang?: ReportLang): CsvTable[] {
   const meta = kv([
     ...headerRows(r),
     ...periodRows('baseline', r.baseline),
+    ...(r.requestedBaseline ? periodRows('requested_baseline', r.requestedBaseline) : []),
+    ['baseline_sufficiency', r.sufficiency?.status],
+    ['baseline_coverage', r.sufficiency?.coverage],
+    ['baseline_required_days', r.sufficiency?.requiredDays],
     ['ipmvp', r.method.ipmvp],
     ['model_choice', r.method.model],
     ['method', r.method.description],
@@ -57,12 +63,14 @@ function savingsTables(r: SavingsReport): CsvTable[] {
     ['kgco2_per_kwh', r.emissionFactor.kgCO2PerKWh],
     ['emission_factor_year', r.emissionFactor.year],
     ['emission_factor_source', r.emissionFactor.source],
+    ['emission_factor_scope', r.emissionFactor.scope],
     ['water_kwh_per_m3', r.emissionFactor.waterKWhPerM3],
     ['currency', r.tariffs.currency],
     ['tariff_electricity_per_kwh', r.tariffs.electricity],
     ['tariff_water_per_m3', r.tariffs.water],
     ['total_cost_avoided', r.totals.costAvoided],
     ['total_co2_avoided_kg', r.totals.co2AvoidedKg],
+    ['totals_basis', r.totals.basis],
   ]);
   const lines: CsvTable = {
     section: 'lines',
@@ -70,12 +78,16 @@ function savingsTables(r: SavingsReport): CsvTable[] {
       'line', 'scope', 'utility', 'unit', 'purpose', 'building', 'meters', 'model', 'projected', 'actual', 'avoided', 'avoided_fraction',
       'uncertainty', 'uncertainty_fractional', 'confidence', 'significant', 'cost_avoided', 'currency', 'co2_avoided_kg', 'co2_factor',
       'n', 'p', 'r2', 'adj_r2', 'cvrmse', 'nmbe', 'g14_basis', 'cvrmse_max', 'nmbe_max', 'g14_pass', 'completeness_baseline', 'completeness_reporting',
+      'claim', 'claim_reasons', 'g14_status', 'fsu_68', 'days_compared', 'baseline_sufficiency', 'baseline_coverage',
+      'baseline_temp_min', 'baseline_temp_max', 'reporting_days_outside_temp_range', 'building_name',
     ],
     rows: r.lines.map((l) => [
       l.key, l.scope, l.utility, l.unit, l.purpose, l.building, l.meters.join(' '), l.model.type, l.projected, l.actual, l.avoided, l.avoidedFraction,
       l.uncertainty.absolute, l.uncertainty.fractional, l.uncertainty.confidence, l.significant, l.cost.costAvoided, l.cost.currency, l.cost.co2AvoidedKg, l.cost.co2Factor,
       l.fit.n, l.fit.p, l.fit.r2, l.fit.adjR2, l.fit.cvrmse, l.fit.nmbe, l.limits.basis, l.limits.cvrmseMax, l.limits.nmbeMax, l.judgement.pass,
       l.completeness.baseline, l.completeness.reporting,
+      l.claim?.status, l.claim?.reasons.join(' '), l.g14?.status, l.g14?.fsu68, l.uncertainty.m, l.sufficiency?.status, l.sufficiency?.coverage,
+      l.temperatureRange?.baselineMin, l.temperatureRange?.baselineMax, l.temperatureRange?.outside, l.buildingName,
     ]),
   };
   const monthly: CsvTable = {
@@ -96,10 +108,10 @@ function savingsTables(r: SavingsReport): CsvTable[] {
   };
   const meters: CsvTable = {
     section: 'meters',
-    header: ['device', 'kind', 'building', 'purpose', 'utility', 'unit', 'total', 'days_with_data', 'days_in_period', 'completeness', 'resets', 'gaps'],
-    rows: r.meters.map((m) => [m.device, m.kind, m.building, m.purpose, m.utility, m.unit, m.total, m.daysWithData, m.daysInPeriod, m.completeness, m.resets.length, m.gaps.length]),
+    header: ['device', 'kind', 'building', 'purpose', 'utility', 'unit', 'total', 'days_with_data', 'days_in_period', 'completeness', 'resets', 'gaps', 'name'],
+    rows: r.meters.map((m) => [m.device, m.kind, m.building, m.purpose, m.utility, m.unit, m.total, m.daysWithData, m.daysInPeriod, m.completeness, m.resets.length, m.gaps.length, m.name]),
   };
-  return [meta, lines, monthly, daily, meters, warnings(r)];
+  return [meta, lines, monthly, daily, meters, warnings(r, lang)];
 }
 
 const categoryRow = (period: string, c: WasteCategoryStats): unknown[] => [
@@ -172,10 +184,10 @@ function fireTables(r: FireSafetyReport): CsvTable[] {
   ];
 }
 
-export function reportTables(report: AnyReport): CsvTable[] {
+export function reportTables(report: AnyReport, opts: { lang?: ReportLang } = {}): CsvTable[] {
   switch (report.type) {
     case 'savings':
-      return savingsTables(report);
+      return savingsTables(report, opts.lang);
     case 'waste':
       return wasteTables(report);
     case 'fire_safety':
@@ -183,6 +195,6 @@ export function reportTables(report: AnyReport): CsvTable[] {
   }
 }
 
-export function renderCsv(report: AnyReport): string {
-  return csvDocument(reportTables(report));
+export function renderCsv(report: AnyReport, opts: { lang?: ReportLang } = {}): string {
+  return csvDocument(reportTables(report, opts));
 }

@@ -25,7 +25,21 @@ export interface Formatter {
 
 const dash = '–';
 
+/** Intl formatters are costly to make (~1 ms each): one set per language and zone. */
+const formatters = new Map<string, Formatter>();
+
 export function formatter(lang: ReportLang, timeZone: string): Formatter {
+  const key = `${lang}\u0000${timeZone}`;
+  let f = formatters.get(key);
+  if (!f) {
+    if (formatters.size >= 64) formatters.clear();
+    f = makeFormatter(lang, timeZone);
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+function makeFormatter(lang: ReportLang, timeZone: string): Formatter {
   const nf = new Map<number, Intl.NumberFormat>();
   const numFmt = (digits: number) => {
     let f = nf.get(digits);
@@ -35,7 +49,15 @@ export function formatter(lang: ReportLang, timeZone: string): Formatter {
     }
     return f;
   };
-  const pctFmt = (digits: number) => new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const pf = new Map<number, Intl.NumberFormat>();
+  const pctFmt = (digits: number) => {
+    let f = pf.get(digits);
+    if (!f) {
+      f = new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: digits, minimumFractionDigits: digits });
+      pf.set(digits, f);
+    }
+    return f;
+  };
   const money = new Intl.NumberFormat(lang, { style: 'currency', currency: 'CNY', maximumFractionDigits: 2 });
   const dateF = new Intl.DateTimeFormat(lang, { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
   const dateTimeF = new Intl.DateTimeFormat(lang, { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });

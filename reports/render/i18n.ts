@@ -1,5 +1,6 @@
 import { binCategoryNames, meterPurposeNames, prefixedNames, severityNames } from '../../core/labels.js';
 import type { ReportLang } from './format.js';
+import { savingsStrings } from './i18n-savings.js';
 
 /**
  * Every piece of text the HTML report prints, in Chinese (the default) and English. Both tables
@@ -138,40 +139,13 @@ const en = {
   'series.previous': 'Previous period',
   'basis.weight': 'by weight',
   'basis.volume': 'by volume',
-  'model.day_type': 'Mean daily use by day type (weekday {weekday}, weekend {weekend} per day)',
-  'model.intercept_only': 'Intercept only: {intercept} per day',
-  'model.hdd': 'Heating degree-days: {intercept} + {betaHdd} × HDD({hddBalance} °C) per day',
-  'model.cdd': 'Cooling degree-days: {intercept} + {betaCdd} × CDD({cddBalance} °C) per day',
-  'model.hdd_cdd': 'Heating and cooling degree-days: {intercept} + {betaHdd} × HDD({hddBalance} °C) + {betaCdd} × CDD({cddBalance} °C) per day',
-  'metric.n': 'Baseline days (n)',
-  'metric.p': 'Model parameters (p)',
-  'metric.r2': 'R²',
-  'metric.adjR2': 'Adjusted R²',
-  'metric.cvrmse': 'CV(RMSE)',
-  'metric.nmbe': 'NMBE',
-  'metric.fsu': 'Fractional savings uncertainty ({confidence} % confidence)',
-  'method.ipmvp':
-    'Avoided energy and water follow IPMVP Option C (whole facility): a baseline model fitted on the baseline period is projected onto the reporting period, and the actual consumption is subtracted. Only days on which every meter of a line has complete register reads are compared; register resets and rollovers are detected and gaps are reported, never filled.',
-  'method.model': 'Baseline model selection: {model}.',
-  'method.modelChoice.auto': 'automatic (degree-day models when daily outdoor temperature covers the baseline, otherwise mean daily use by day type)',
-  'method.modelChoice.day_type': 'mean daily use by day type (weekday/weekend)',
-  'method.modelChoice.degree_day': 'CalTRACK-style daily degree-day models (intercept only, HDD, CDD, HDD+CDD; balance points by grid search; coefficients constrained positive; best adjusted R²)',
-  'method.g14':
-    'Fit metrics follow ASHRAE Guideline 14-2014 with n − p denominators: CV(RMSE) = √(Σ(y−ŷ)²/(n−p)) / ȳ and NMBE = Σ(y−ŷ) / ((n−p)·ȳ). Limits applied: {basis}.',
-  'method.basis.hourly': 'hourly/daily-data criteria',
-  'method.basis.monthly': 'monthly-data criteria',
-  'method.uncertainty': 'Savings uncertainty: {method}; savings are called significant when they exceed their uncertainty.',
-  'method.co2':
-    'CO₂ avoided uses a grid emission factor of {factor} kgCO₂/kWh ({year}, {source}); water is converted through a supply and treatment intensity of {water} kWh/m³.',
-  'method.tariffs': 'Costs use tariffs of {electricity} per kWh and {water} per m³.',
   'method.waste':
     'A collection is a fill drop of at least {drop} percentage points between consecutive readings; an overflow incident starts when fill reaches {overflow} % and its hours run until fill falls below it. Shares are by weight where bins report weight, otherwise by emptied volume.',
   'method.fire':
     'Times to acknowledge and to clear are measured from the alarm start. A nuisance alarm is one cleared within {minutes} minutes without being acknowledged. Detectors at or below {battery} % battery are listed for replacement.',
-  'g14.passAll': 'The baseline fit meets ASHRAE Guideline 14.',
-  'g14.failSome': 'The baseline fit does not meet ASHRAE Guideline 14: treat these savings with caution.',
   ...prefixedNames('severity.', severityNames.en),
   ...prefixedNames('category.', binCategoryNames.en),
+  ...savingsStrings.en,
   'fire.nuisance': 'Nuisance activations',
   'fire.tests': 'Test activations',
   'fire.testDevices': 'Detectors tested',
@@ -320,38 +294,12 @@ const zh = {
   'series.previous': '上一期',
   'basis.weight': '按重量',
   'basis.volume': '按体积',
-  'model.day_type': '按日类型的日均用量（工作日每天 {weekday}，周末每天 {weekend}）',
-  'model.intercept_only': '仅截距：每天 {intercept}',
-  'model.hdd': '采暖度日模型：每天 {intercept} + {betaHdd} × HDD（{hddBalance} °C）',
-  'model.cdd': '制冷度日模型：每天 {intercept} + {betaCdd} × CDD（{cddBalance} °C）',
-  'model.hdd_cdd': '采暖与制冷度日模型：每天 {intercept} + {betaHdd} × HDD（{hddBalance} °C）+ {betaCdd} × CDD（{cddBalance} °C）',
-  'metric.n': '基准期天数（n）',
-  'metric.p': '模型参数个数（p）',
-  'metric.r2': 'R²',
-  'metric.adjR2': '调整后 R²',
-  'metric.cvrmse': 'CV(RMSE)',
-  'metric.nmbe': 'NMBE',
-  'metric.fsu': '节约量相对不确定度（置信度 {confidence}%）',
-  'method.ipmvp':
-    '节约量按 IPMVP 选项 C（整体设施法）计算：用基准期数据拟合基准模型，投射到报告期，再减去报告期实际用量。只比较一条线路内所有表计读数完整的日期；计数器复位和翻转会被识别，数据缺口只报告、不填补。',
-  'method.model': '基准模型选择：{model}。',
-  'method.modelChoice.auto': '自动（基准期有逐日室外温度时用度日模型，否则用按日类型的日均用量）',
-  'method.modelChoice.day_type': '按日类型（工作日/周末）的日均用量',
-  'method.modelChoice.degree_day': 'CalTRACK 式逐日度日模型（仅截距、HDD、CDD、HDD+CDD；平衡点网格搜索；系数约束为正；取调整后 R² 最优者）',
-  'method.g14':
-    '拟合指标按 ASHRAE Guideline 14-2014，分母取 n − p：CV(RMSE) = √(Σ(y−ŷ)²/(n−p)) / ȳ，NMBE = Σ(y−ŷ) / ((n−p)·ȳ)。采用的限值：{basis}。',
-  'method.basis.hourly': '逐时/逐日数据判据',
-  'method.basis.monthly': '逐月数据判据',
-  'method.uncertainty': '节约量不确定度：{method}；节约量超过其不确定度时判为显著。',
-  'method.co2': '减排 CO₂ 采用电网排放因子 {factor} kgCO₂/kWh（{year} 年，{source}）；用水按供水与处理能耗 {water} kWh/m³ 折算。',
-  'method.tariffs': '费用按电价每 kWh {electricity}、水价每 m³ {water} 计算。',
   'method.waste':
     '相邻两次读数之间满溢度下降至少 {drop} 个百分点计为一次清运；满溢度达到 {overflow}% 即计一次满溢，满溢时长计至满溢度回落到该值以下。有称重数据的桶按重量计算占比，否则按清运体积计算。',
   'method.fire': '确认时间和恢复时间从告警开始时起算。{minutes} 分钟内恢复且未被确认的告警计为误报。电量不高于 {battery}% 的探测器列入换电池清单。',
-  'g14.passAll': '基准模型拟合满足 ASHRAE Guideline 14 要求。',
-  'g14.failSome': '基准模型拟合未满足 ASHRAE Guideline 14 要求，节约量仅供参考。',
   ...prefixedNames('severity.', severityNames['zh-CN']),
   ...prefixedNames('category.', binCategoryNames['zh-CN']),
+  ...savingsStrings['zh-CN'],
   'fire.nuisance': '误报次数',
   'fire.tests': '测试触发次数',
   'fire.testDevices': '已测试探测器',

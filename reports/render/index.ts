@@ -28,9 +28,9 @@ export function renderReport(report: AnyReport, format: ReportFormat, opts: { la
   const filename = `anju-${report.type.replace('_', '-')}-${slug(report.site.id)}-${report.period.firstDate}_${report.period.lastDate}.${format}`;
   switch (format) {
     case 'json':
-      return { body: renderJson(report), contentType: 'application/json; charset=utf-8', filename };
+      return { body: renderJson(report, { lang: opts.lang ?? defaultLang }), contentType: 'application/json; charset=utf-8', filename };
     case 'csv':
-      return { body: renderCsv(report), contentType: 'text/csv; charset=utf-8', filename };
+      return { body: renderCsv(report, { lang: opts.lang ?? defaultLang }), contentType: 'text/csv; charset=utf-8', filename };
     case 'html':
       return { body: renderHtml(report, { lang: opts.lang ?? defaultLang }), contentType: 'text/html; charset=utf-8', filename };
   }

@@ -1,4 +1,6 @@
 import type { AnyReport } from '../contracts.js';
+import type { ReportLang } from './format.js';
+import { notesIn } from './notes.js';
 
 /**
  * The JSON rendering: the data model as it is, with its instants as ISO 8601 UTC strings instead
@@ -20,11 +22,15 @@ function isoize(value: unknown, key?: string): unknown {
   return value;
 }
 
-/** The report with ISO times, as a plain object (for a JSON response body or a file). */
-export function reportToJson(report: AnyReport): unknown {
-  return isoize(report);
+/**
+ * The report with ISO times, as a plain object (for a JSON response body or a file); with a
+ * language, its notes' `message` in that language (render/notes.ts) and a `lang` field.
+ */
+export function reportToJson(report: AnyReport, opts: { lang?: ReportLang } = {}): unknown {
+  if (!opts.lang) return isoize(report);
+  return isoize({ ...report, lang: opts.lang, warnings: notesIn(report, opts.lang) });
 }
 
-export function renderJson(report: AnyReport): string {
-  return `${JSON.stringify(reportToJson(report), null, 2)}\n`;
+export function renderJson(report: AnyReport, opts: { lang?: ReportLang } = {}): string {
+  return `${JSON.stringify(reportToJson(report, opts), null, 2)}\n`;
 }

@@ -11,6 +11,9 @@ import { createEmbeddedIncidentStore } from './incidents.js';
 import { createEmbeddedReportStore, type ReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
 import { createEmbeddedServiceAccountStore } from './service-accounts.js';
+import { createEmbeddedRollups } from './rollups.js';
+import { isValidTimezone } from '../../core/time.js';
+import { defaultRollupTimezone } from '../rollups/contract.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
@@ -37,6 +40,8 @@ export interface EmbeddedDatabase {
   serviceAccounts: ServiceAccountStore;
   /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
   incidents: IncidentStore;
+  /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
+  siteTimezone(site: string): string;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
@@ -95,12 +100,23 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     open -= 1;
     if (open === 0) await closeDatabase();
   };
-  const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release });
-  const state = createEmbeddedStateStore({ conn: stateConn, release });
+  // Site zones for the daily rollups, from the registry, kept current by the state store's writes.
+  const zones = new Map<string, string>();
+  for (const r of await stateConn.query('SELECT id, timezone FROM sites')) zones.set(String(r.id), String(r.timezone));
+  const siteTimezone = (site: string): string => {
+    const tz = zones.get(site);
+    return tz !== undefined && isValidTimezone(tz) ? tz : defaultRollupTimezone;
+  };
+  const rollups = createEmbeddedRollups({ writer, reader, siteTimezone });
+  const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release, rollups });
+  const state = createEmbeddedStateStore({ conn: stateConn, release, onSite: (s) => zones.set(s.id, s.timezone) });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
   const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
+  // First open after the rollups arrived (or a file restored without them): build them from the readings.
+  const built = await rollups.buildIfMissing();
+  if (built > 0) log.info({ rows: built }, 'daily register rollups built from the stored readings');
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
@@ -110,6 +126,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     reports,
     serviceAccounts,
     incidents,
+    siteTimezone,
     async close() {
       await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close()]);
       await closeDatabase();

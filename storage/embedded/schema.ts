@@ -70,6 +70,18 @@ function createKindTableSql(t: KindTable, temp: boolean): string {
   return `CREATE ${temp ? 'TEMP ' : ''}TABLE IF NOT EXISTS ${temp ? t.staging : t.table} (${cols.join(', ')})`;
 }
 
+/** Daily register rollups (storage/rollups/contract.ts), in column order; `ts`-like columns are epoch ms. */
+export const registerDaysTable = 'register_days';
+export const registerDaysStaging = 'stage_register_days';
+export const registerDaysColumnList = [
+  'device', 'field', 'date', 'kind', 'site', 'building', 'timezone', 'reads', 'first_ts', 'first_value', 'last_ts', 'last_value',
+  'advance', 'covered_ms', 'resets',
+] as const;
+const registerDaysColumns = `device VARCHAR NOT NULL, field VARCHAR NOT NULL, date VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+  site VARCHAR NOT NULL, building VARCHAR NOT NULL, timezone VARCHAR NOT NULL, reads INTEGER NOT NULL,
+  first_ts BIGINT NOT NULL, first_value DOUBLE NOT NULL, last_ts BIGINT NOT NULL, last_value DOUBLE NOT NULL,
+  advance DOUBLE NOT NULL, covered_ms BIGINT NOT NULL, resets VARCHAR NOT NULL`;
+
 /** State tables. Append new migrations at the end; never edit one that has shipped. */
 export const migrations: readonly { readonly version: number; readonly description: string; readonly sql: readonly string[] }[] = [
   {
@@ -136,6 +148,18 @@ export const migrations: readonly { readonly version: number; readonly descripti
       `CREATE TABLE incident_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`,
     ],
   },
+  {
+    version: 6,
+    description: 'site grid region; daily rollups of cumulative registers (storage/embedded/rollups.ts)',
+    sql: [
+      `ALTER TABLE sites ADD COLUMN grid_region VARCHAR`,
+      // One row per (device, field, date), kept unique by the single writer (no PRIMARY KEY: see
+      // createKindTableSql on what an ART index costs); resets as a JSON array.
+      `CREATE TABLE ${registerDaysTable} (${registerDaysColumns})`,
+      // `register_days` = built: set once every stored reading is in the rollups (storage/embedded/rollups.ts).
+      `CREATE TABLE rollup_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+    ],
+  },
 ];
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {
@@ -169,4 +193,5 @@ export async function migrate(conn: SerialConnection): Promise<{ from: number; t
 /** Temp staging tables live per connection (and outside the WAL): create them on the writer. */
 export async function createStagingTables(conn: SerialConnection): Promise<void> {
   for (const t of Object.values(kindTables)) await conn.run(createKindTableSql(t, true));
+  await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${registerDaysStaging} (${registerDaysColumns})`);
 }

@@ -1,5 +1,5 @@
 import type { DuckDBValue } from '@duckdb/node-api';
-import type { Building, Device, DeviceInput, DevicePatch, Site } from '../../core/index.js';
+import type { Building, Device, DeviceInput, DevicePatch, Site, SitePatch } from '../../core/index.js';
 import { DuplicateError, type ApiToken, type DeviceFilter, type Page, type PageQuery, type Role, type StateStore } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 
@@ -26,7 +26,11 @@ function rowToDevice(r: Row): Device {
 
 function rowToSite(r: Row): Site {
   const address = toStringOrUndefined(r.address ?? null);
-  return { id: String(r.id), name: String(r.name), ...(address !== undefined ? { address } : {}), timezone: String(r.timezone) };
+  const gridRegion = toStringOrUndefined(r.grid_region ?? null) as Site['gridRegion'];
+  return {
+    id: String(r.id), name: String(r.name), ...(address !== undefined ? { address } : {}), timezone: String(r.timezone),
+    ...(gridRegion !== undefined ? { gridRegion } : {}),
+  };
 }
 
 function rowToBuilding(r: Row): Building {
@@ -55,6 +59,8 @@ const value = (v: string | number | undefined): DuckDBValue => (v === undefined 
 export interface EmbeddedStateDeps {
   conn: SerialConnection;
   release(): Promise<void>;
+  /** Told about every site written (the telemetry writer keeps site zones for its daily rollups). */
+  onSite?(site: Site): void;
 }
 
 /** The StateStore on the embedded database. Every call is one statement or one transaction on its own connection. */
@@ -66,6 +72,21 @@ export function createEmbeddedStateStore(deps: EmbeddedStateDeps): StateStore {
     if (closed) throw new DatabaseClosedError('embedded state store is closed');
   };
 
+  const upsertSite = async (site: Site): Promise<void> => {
+    open();
+    await conn.run(
+      `INSERT INTO sites (id, name, address, timezone, grid_region) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, timezone = excluded.timezone, grid_region = excluded.grid_region`,
+      [site.id, site.name, value(site.address), site.timezone, value(site.gridRegion)],
+    );
+    deps.onSite?.(site);
+  };
+  const getSite = async (id: string): Promise<Site | undefined> => {
+    open();
+    const rows = await conn.query('SELECT * FROM sites WHERE id = $1', [id]);
+    return rows[0] ? rowToSite(rows[0]) : undefined;
+  };
+
   const getDevice = async (id: string): Promise<Device | undefined> => {
     open();
     const rows = await conn.query(`SELECT ${deviceCols} FROM devices WHERE id = $1`, [id]);
@@ -73,19 +94,18 @@ export function createEmbeddedStateStore(deps: EmbeddedStateDeps): StateStore {
   };
 
   return {
-    async upsertSite(site) {
-      open();
-      await conn.run(
-        `INSERT INTO sites (id, name, address, timezone) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, timezone = excluded.timezone`,
-        [site.id, site.name, value(site.address), site.timezone],
-      );
+    upsertSite,
+    async updateSite(id, patch: SitePatch) {
+      const current = await getSite(id);
+      if (!current) return undefined;
+      const { gridRegion, ...rest } = patch;
+      const next: Site = { ...current, ...rest };
+      if (gridRegion === null) delete next.gridRegion;
+      else if (gridRegion !== undefined) next.gridRegion = gridRegion;
+      await upsertSite(next);
+      return next;
     },
-    async getSite(id) {
-      open();
-      const rows = await conn.query('SELECT * FROM sites WHERE id = $1', [id]);
-      return rows[0] ? rowToSite(rows[0]) : undefined;
-    },
+    getSite,
     async listSites(p) {
       open();
       const [limit, offset] = page(p);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesSql } from './series.js';
 
@@ -110,6 +111,8 @@ export interface EmbeddedTelemetryDeps {
   writer: SerialConnection;
   reader: SerialConnection;
   logger: Logger;
+  /** Daily register rollups, kept in each write's transaction. */
+  rollups: EmbeddedRollups;
   /** Called once when this store is closed; the database closes when all its stores have. */
   release(): Promise<void>;
 }
@@ -124,12 +127,14 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
 
   return {
     name: 'embedded',
+    rollups: deps.rollups,
 
     async write(batch) {
       ensureOpen();
       if (batch.length === 0) return;
       const groups = groupBatch(batch);
       const started = performance.now();
+      let committed: (() => void) | undefined;
       try {
         await writer.transaction(async (conn) => {
           for (const [kind, rows] of groups) {
@@ -144,7 +149,9 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
             await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
             await conn.run(`DELETE FROM ${t.staging}`);
           }
+          committed = await deps.rollups.maintain(conn, [...groups.values()].flat());
         });
+        committed?.();
       } catch (err) {
         if (err instanceof DatabaseClosedError) throw err;
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.

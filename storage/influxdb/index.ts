@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
-import type { SeriesPoint, SeriesQuery, TelemetryStore } from '../contract.js';
+import { StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
 import type { InfluxConfig } from './config.js';
 import { createInfluxHttp, type QueryResult, type QuerySeries } from './http.js';
 import { kindFields, latestAllStatements, latestStatements, needsTrueCount, seriesPlan, type SeriesPlan } from './influxql.js';
 import { chunkLines, mergeBatch, toLine } from './lines.js';
+import { createInfluxRollups } from './rollups.js';
+import { registerFields } from '../rollups/summarize.js';
+import { defaultRollupTimezone } from '../rollups/contract.js';
 
 export type { InfluxConfig } from './config.js';
 export { parseRetryAfter } from './http.js';
@@ -17,6 +20,8 @@ export interface InfluxStoreDeps {
   metrics?: Registry;
   /** Used for `/query`; writes go through the client's own Node HTTP transport. */
   fetch?: typeof fetch;
+  /** A site's IANA zone, for the local days of the daily register rollups (default Asia/Shanghai). */
+  siteTimezone?: (site: string) => string | undefined;
 }
 
 /** Lines per request body (InfluxData's recommended batch size) and a byte cap well under 25 MB. */
@@ -130,6 +135,7 @@ function aggregatedPoints(plan: SeriesPlan, results: QueryResult[]): SeriesPoint
 export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): TelemetryStore {
   const http = createInfluxHttp(config, deps);
   const { logger } = deps;
+  const rollups = createInfluxRollups({ http, siteTimezone: (site) => deps.siteTimezone?.(site) ?? defaultRollupTimezone, logger });
   let closed = false;
   const inFlight = new Set<Promise<void>>();
   const ensureOpen = () => {
@@ -137,9 +143,21 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   };
 
   async function writeAll(batch: readonly Reading[]): Promise<void> {
-    const lines = mergeBatch(batch).map(toLine).filter((l): l is string => l !== undefined);
+    const merged = mergeBatch(batch);
+    const lines = merged.map(toLine).filter((l): l is string => l !== undefined);
     const started = performance.now();
+    // The first meter readings a database gets decide whether it needs its rollups built (rollups.ts).
+    if (merged.some((r) => registerFields(r.kind).some((f) => r.fields[f] !== undefined))) {
+      await rollups.prepare().catch((err: unknown) => {
+        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`daily register rollups not ready: ${(err as Error).message}`, undefined, { cause: err });
+      });
+    }
     for (const body of chunkLines(lines, BODY_LINES, BODY_BYTES)) await http.write(body);
+    // The batch is not done until the days it touched are rolled up: any failure here is retried
+    // whole (the readings overwrite themselves), never reported as an invalid batch to be dropped.
+    await rollups.maintain(merged).catch((err: unknown) => {
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`daily register rollups not updated: ${(err as Error).message}`, undefined, { cause: err });
+    });
     logger.trace({ readings: batch.length, lines: lines.length, ms: Math.round(performance.now() - started) }, 'influxdb batch acknowledged');
   }
 
@@ -161,6 +179,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
 
   return {
     name: 'influxdb',
+    rollups,
 
     async write(batch) {
       ensureOpen();

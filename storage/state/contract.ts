@@ -1,4 +1,4 @@
-import type { Building, Device, DeviceInput, DevicePatch, KindName, Site } from '../../core/index.js';
+import type { Building, Device, DeviceInput, DevicePatch, KindName, Site, SitePatch } from '../../core/index.js';
 
 /**
  * The state store: registry (sites, buildings, devices), device secret hashes and API tokens.
@@ -33,6 +33,8 @@ export interface DeviceFilter extends PageQuery {
 
 export interface StateStore {
   upsertSite(site: Site): Promise<void>;
+  /** Changes some of a site's attributes; undefined when there is no such site. */
+  updateSite(id: string, patch: SitePatch): Promise<Site | undefined>;
   getSite(id: string): Promise<Site | undefined>;
   listSites(page: PageQuery): Promise<Page<Site>>;
   upsertBuilding(building: Building): Promise<void>;

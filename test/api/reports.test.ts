@@ -110,11 +110,16 @@ describe('report routes: formats and stored reports', () => {
     const r = await get('/api/reports/savings?site=site-1&from=2025-03-01&to=1746028800000&baselineFrom=2024-03-01T00:00:00%2B08:00&baselineTo=2024-05-01&confidence=68');
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-    const body = JSON.parse(r.body) as { type: string; period: { from: string }; lines: unknown[] };
+    const body = JSON.parse(r.body) as { type: string; lang: string; period: { from: string }; lines: unknown[]; warnings: { code: string; message: string }[] };
     expect(body.type).toBe('savings');
     expect(body.period.from).toBe('2025-02-28T16:00:00.000Z');
-    expect(body.lines).toHaveLength(3);
+    expect(body.lines).toHaveLength(4);
+    // Notes in the asked language (zh-CN by default), English with lang=en.
+    expect(body.lang).toBe('zh-CN');
+    expect(body.warnings.find((w) => w.code === 'register_reset')?.message).toMatch(/^2号楼 "住户" 电表：读数于 /);
     expect(asked.at(-1)).toEqual({ site: 'site-1', from: '2025-03-01', to: 1746028800000, baselineFrom: Date.parse('2024-03-01T00:00:00+08:00'), baselineTo: '2024-05-01', confidence: 68 });
+    const en = JSON.parse((await get('/api/reports/savings?site=site-1&from=2025-03-01&to=2025-04-01&baselineFrom=2024-03-01&baselineTo=2025-03-01&lang=en')).body) as typeof body;
+    expect(en.warnings.find((w) => w.code === 'register_reset')?.message).toMatch(/: the register went from 99,999.5 to 0.2 at /);
   });
 
   it('takes uploaded daily temperatures as CSV or JSON for the savings report; bad CSV is a coded 400', async () => {
@@ -170,7 +175,7 @@ describe('report routes: formats and stored reports', () => {
     expect((JSON.parse(json.body) as { id: string; generatedAt: string }).generatedAt).toBe('2025-05-01T02:03:04.000Z');
     const html = await get('/api/reports/monthly-savings-site-1-2025-04?format=html&lang=en');
     expect(html.body).toContain('Energy and water savings report');
-    expect(html.body).toContain('0.5306 kgCO₂/kWh (2023');
+    expect(html.body).toContain('0.55 kgCO₂/kWh (East China grid, 2023');
     const csv = await get('/api/reports/monthly-waste-site-1-2025-03?format=csv');
     expect(csv.body.startsWith('\uFEFF# report')).toBe(true);
     const missing = await get('/api/reports/nope');

@@ -133,6 +133,24 @@ describe('site views for the control room', () => {
     expect((await h.call(null, { method: 'GET', url: '/api/sites/chundu/overview' })).statusCode).toBe(401);
   });
 
+  it("an admin sets a site's grid region (for its CO₂ factor), validated; others may only read it", async () => {
+    const patch = (role: 'admin' | 'operator', payload: object, site = 'chundu') => h.call(role, { method: 'PATCH', url: `/api/sites/${site}`, payload });
+    const set = await patch('admin', { gridRegion: 'east' });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({ id: 'chundu', name: '春都社区', timezone: 'Asia/Shanghai', gridRegion: 'east' });
+    const listed = (await h.call('viewer', { method: 'GET', url: '/api/sites' })).json() as { items: { id: string; gridRegion?: string }[] };
+    expect(listed.items.find((x) => x.id === 'chundu')?.gridRegion).toBe('east');
+    expect((await patch('operator', { gridRegion: 'south' })).statusCode).toBe(403);
+    const bad = await patch('admin', { gridRegion: 'mars' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('validation_failed');
+    expect((await patch('admin', { timezone: 'Mars/Olympus' })).statusCode).toBe(400);
+    expect((await patch('admin', { secret: 'x' })).statusCode).toBe(400);
+    expect((await patch('admin', { gridRegion: 'south' }, 'nowhere')).statusCode).toBe(404);
+    const unset = await patch('admin', { gridRegion: null });
+    expect(unset.json()).toEqual({ id: 'chundu', name: '春都社区', timezone: 'Asia/Shanghai' });
+  });
+
   it('tells the caller who they are', async () => {
     const res = await h.call('maintenance', { method: 'GET', url: '/api/session' });
     expect(res.json()).toEqual({ tokenId: 't-maintenance', name: 'test maintenance', role: 'maintenance' });

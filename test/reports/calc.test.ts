@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fitDayType } from '../../reports/baseline/day-type.js';
-import { fitDegreeDay, hdd, cdd } from '../../reports/baseline/degree-day.js';
-import { fitMetrics, savingsUncertainty } from '../../reports/baseline/fit.js';
+import { autocorrelationFactor, fitMetrics, savingsUncertainty } from '../../reports/baseline/fit.js';
 import { dailyFromRegister } from '../../reports/consumption.js';
 import { createReports, ReportError } from '../../reports/index.js';
 import { tCritical } from '../../reports/stats.js';
@@ -31,12 +30,33 @@ describe('consumption from registers', () => {
     expect(r.resets).toEqual([{ ts: m0 + 30 * H, previous: 99_990 + 29, value: 0 }]);
     expect(r.days.map((d) => d.value)).toEqual([24, null, 24]);
   });
-  it('reports a long gap, allocates nothing to it, bridges a short one', () => {
-    const reads = [];
-    for (let h = 0; h <= 72; h++) if (!(h > 26 && h < 40) && h !== 60) reads.push({ ts: m0 + h * H, value: 2 * h });
-    const r = dailyFromRegister(reads, dates, TZ, 3 * H);
-    expect(r.gaps).toEqual([{ from: m0 + 26 * H, to: m0 + 40 * H, unallocated: 28 }]);
-    expect(r.days.map((d) => d.value)).toEqual([48, null, 48]);
+  it('a long silence inside one day loses nothing; across a midnight it is a gap, allocated to no day; a short one is split', () => {
+    // 2 kWh an hour over Jan 5–7 (hours 0–72 from Jan 5 00:00 local).
+    const readsExcept = (lo: number, hi: number) => {
+      const out = [];
+      for (let h = 0; h <= 72; h++) if (!(h > lo && h < hi)) out.push({ ts: m0 + h * H, value: 2 * h });
+      return out;
+    };
+    // No reads 26:00–40:00: both ends on Jan 6, so its register advance is Jan 6's, exactly.
+    const inDay = dailyFromRegister(readsExcept(26, 40), dates, TZ, 3 * H);
+    expect(inDay.gaps).toEqual([]);
+    expect(inDay.days.map((d) => d.value)).toEqual([48, 48, 48]);
+    // No reads 44:00–52:00: 8 h across midnight, over the 3 h bridge — 16 kWh no day gets.
+    const across = dailyFromRegister(readsExcept(44, 52), dates, TZ, 3 * H);
+    expect(across.gaps).toEqual([{ from: m0 + 44 * H, to: m0 + 52 * H, unallocated: 16 }]);
+    expect(across.days.map((d) => d.value)).toEqual([48, null, null]);
+    // No reads 46:00–49:00: 3 h across midnight, bridged and split 2 h | 1 h pro rata.
+    const bridged = dailyFromRegister(readsExcept(46, 49), dates, TZ, 3 * H);
+    expect(bridged.gaps).toEqual([]);
+    expect(bridged.days.map((d) => d.value)).toEqual([48, 48, 48]);
+    const narrower = dailyFromRegister(readsExcept(46, 49), dates, TZ, 2 * H);
+    expect(narrower.gaps).toEqual([{ from: m0 + 46 * H, to: m0 + 49 * H, unallocated: 6 }]);
+    expect(narrower.days.map((d) => d.value)).toEqual([48, null, null]);
+  });
+
+  it('a meter read once a day at local midnight gives exact daily values (no bridge needed)', () => {
+    const reads = [0, 1, 2, 3].map((d) => ({ ts: m0 + d * 24 * H, value: 10 * d * d }));
+    expect(dailyFromRegister(reads, dates, TZ, 3 * H).days.map((d) => d.value)).toEqual([10, 30, 50]);
   });
 });
 
@@ -54,27 +74,23 @@ describe('baselines and G14 metrics', () => {
     expect(fit.nmbe).toBeCloseTo(0, 12);
     expect(fitMetrics([10, 12], [9, 10], 1).nmbe).toBeCloseTo(3 / (1 * 11), 12);
   });
-  it('t quantiles and savings uncertainty', () => {
+  it('t quantiles and the CalTRACK §4.3.1.4 savings uncertainty, hand-computed', () => {
     expect(tCritical(0.9, 10)).toBeCloseTo(1.812, 3);
     expect(tCritical(0.68, 1000)).toBeCloseTo(0.995, 2);
-    const u = savingsUncertainty({ n: 100, p: 2, meanY: 10, r2: 0, adjR2: 0, rmse: 1, cvrmse: 0.1, nmbe: 0, rho: 0 }, 1000, 200, 100, 90);
-    expect(u.absolute).toBeCloseTo(tCritical(0.9, 98) * 1.26 * 0.1 * 1000 * Math.sqrt(1.02 / 100), 9);
-  });
-  it('degree-day grid search recovers a known HDD+CDD model', () => {
-    const temps = new Map<string, number>();
-    const pts = [];
-    for (let i = 0; i < 200; i++) {
-      const date = new Date(Date.UTC(2025, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
-      const t = -5 + (40 * ((i * 37) % 200)) / 200;
-      temps.set(date, t);
-      pts.push({ date, value: 100 + 3 * hdd(t, 15) + 5 * cdd(t, 22.22) });
-    }
-    const m = fitDegreeDay(pts, temps);
-    expect(m?.model).toMatchObject({ type: 'hdd_cdd', hddBalance: 15, cddBalance: 22.22 });
-    const mm = m?.model as { intercept: number; betaHdd: number; betaCdd: number };
-    expect(mm.intercept).toBeCloseTo(100, 6);
-    expect(mm.betaHdd).toBeCloseTo(3, 6);
-    expect(mm.betaCdd).toBeCloseTo(5, 6);
+    // n = 100 baseline days, ρ = 0 (n′ = n), CV 10 %, Q = 100 reporting days projected to 1000, saving 200.
+    const fit = { n: 100, p: 2, meanY: 10, r2: 0, adjR2: 0, rmse: 1, cvrmse: 0.1, nmbe: 0, rho: 0 };
+    const u = savingsUncertainty(fit, 1000, 200, 100, 90);
+    const M = 100 / 30;
+    const sunBaltazar = -0.00024 * M * M + 0.03535 * M + 1.00286;
+    expect(autocorrelationFactor(M)).toBeCloseTo(sunBaltazar, 12);
+    expect(u.absolute).toBeCloseTo(tCritical(0.9, 98) * sunBaltazar * 0.1 * 1000 * Math.sqrt((1 + 2 / 100) / 100), 9);
+    expect(u.fractional).toBeCloseTo(u.absolute / 200, 12);
+    expect(u.onFraction).toBeCloseTo(u.absolute / 1000, 12);
+    // Residual autocorrelation ρ = 0.5: n′ = 100 · 0.5 / 1.5 = 33.3; a negative ρ counts as 0 (n′ ≤ n).
+    const rho = savingsUncertainty({ ...fit, rho: 0.5 }, 1000, 200, 100, 90);
+    expect(rho.nEffective).toBeCloseTo(100 / 3, 9);
+    expect(rho.absolute).toBeCloseTo(tCritical(0.9, 98) * sunBaltazar * 0.1 * 1000 * Math.sqrt(3 * (1 + 2 / (100 / 3)) / 100), 9);
+    expect(savingsUncertainty({ ...fit, rho: -0.4 }, 1000, 200, 100, 90).nEffective).toBe(100);
   });
 });
 

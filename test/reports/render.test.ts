@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AnyReport } from '../../reports/contracts.js';
 import { csvDocument, csvField, renderCsv, renderHtml, renderJson, renderReport, reportLangs, reportTables, strings } from '../../reports/render/index.js';
 import { chartSvg, niceStep } from '../../reports/render/svg.js';
-import { allReports, fireSafetyReport, savingsReport, wasteReport } from './render-fixtures.js';
+import { englishWords, visibleText } from './english.js';
+import { allReports, fireSafetyReport, insufficientSavingsReport, savingsReport, wasteReport } from './render-fixtures.js';
 
 /** Minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF), to check what the writer wrote. */
 function parseCsv(text: string): string[][] {
@@ -64,28 +65,90 @@ describe('HTML', () => {
     expect(renderHtml(wasteReport, { lang: 'en' })).toContain('Waste by sorting category (by weight)');
   });
 
-  it('states the method, G14 metrics with limits and pass/fail, and the CO₂ factor with its year', () => {
+  it('states the method with its CalTRACK sections, which G14 criterion each line meets, and the CO₂ factor with its grid, year and source', () => {
     const en = renderHtml(savingsReport, { lang: 'en' });
     expect(en).toContain('IPMVP Option C');
-    expect(en).toContain('ASHRAE Guideline 14-2014');
-    expect(en).toContain('CV(RMSE)');
-    expect(en).toContain('≤ 30%');
-    expect(en).toContain('± 10%');
-    expect(en).toMatch(/class="pass">Pass/);
-    expect(en).toMatch(/class="fail">Fail/);
-    expect(en).toContain('0.5306 kgCO₂/kWh (2023, MEE China national grid average)');
+    expect(en).toContain('CalTRACK 2.0 daily model (Section 3)');
+    expect(en).toContain('(§3.2.2.2)');
+    expect(en).toContain('CalTRACK 2.0 has no p-value screen');
+    expect(en).toContain('ASHRAE Guideline 14-2014 whole-building criteria');
+    expect(en).toContain('≤ 20%');
+    expect(en).toContain('< 50%');
+    expect(en).toContain('zero by construction, not a test');
+    expect(en).toMatch(/class="pass">Met/);
+    expect(en).toMatch(/class="fail">Not met/);
+    expect(en).toContain('0.55 kgCO₂/kWh (East China grid, 2023; MEE and NBS (China), announcement of the 2023 electricity CO₂ emission factors)');
     const zh = renderHtml(savingsReport);
     expect(zh).toContain('<html lang="zh-CN">');
-    expect(zh).toContain('0.5306 kgCO₂/kWh（2023 年');
-    expect(zh).toContain('未通过');
+    expect(zh).toContain('0.55 kgCO₂/kWh（华东区域电网，2023 年；生态环境部、国家统计局《关于发布2023年电力二氧化碳排放因子的公告》）');
+    expect(zh).toContain('未满足');
+    expect(zh).toContain('第 3.2.2.2 条');
+    // Without a region: the national factor, and the report says why.
+    const national = { ...savingsReport, emissionFactor: { ...savingsReport.emissionFactor, key: 'national-2023', kgCO2PerKWh: 0.5306, scope: 'national' } };
+    expect(renderHtml(national)).toContain('0.5306 kgCO₂/kWh（全国电力平均，2023 年');
+    expect(renderHtml(national)).toContain('本小区未设置所属区域电网，采用全国平均因子。');
+  });
+
+  it('leads with what may be claimed: a sufficient baseline, significant savings with numbers, the rest labelled with why', () => {
+    const zh = renderHtml(savingsReport);
+    expect(zh).toContain('<section class="status">');
+    expect(zh).toContain('基准期满足 CalTRACK 2.0 数据充分性要求');
+    expect(zh).toContain('全小区 2 项中有 1 项满足 ASHRAE Guideline 14 整栋建筑判据');
+    expect(zh).toContain('<span class="pass">显著</span>');
+    expect(zh).toContain('不显著</span>（不确定度达到节约量的一半；基准模型 CV(RMSE) 超限）');
+    expect(zh).toContain('超出全小区可支撑的节约量');
+    expect(zh).toContain('仅计入统计显著的全小区节约量');
+    // Building lines and meters by their registry names.
+    expect(zh).toContain('水 · 3号楼');
+    expect(zh).toContain('<td>1号楼公共照明</td>');
+    expect(zh).not.toContain('<td>m-1</td>');
+  });
+
+  it('an insufficient baseline: a prominent status, every claim withheld, no money or CO₂ claimed, the estimates still shown', () => {
+    const zh = renderHtml(insufficientSavingsReport);
+    expect(zh).toContain('<section class="status insufficient" role="alert"><h2>基准期数据不足：不认定任何节约量</h2>');
+    expect(zh).toContain('基准期共 61 天，可用数据占 100.0%；CalTRACK 2.0 要求 365 天且可用数据不低于 90.0%');
+    expect(zh).not.toContain('<span class="pass">显著</span>');
+    expect(zh).toContain('<span class="withheld">不予认定</span>（基准期不足）');
+    expect(zh).toContain('不予认定：基准期不足');
+    expect(zh).toContain('无可认定的节约量');
+    expect(zh).toContain('<span class="withheld">不评定</span>');
+    // The estimate itself (2,781.6 kWh) is still printed, labelled as above.
+    expect(zh).toContain('<td class="n">2,782</td>');
+    const en = renderHtml(insufficientSavingsReport, { lang: 'en' });
+    expect(en).toContain('Insufficient baseline: no saving is claimed');
+    expect(en).toContain('not claimed: insufficient baseline');
+  });
+
+  it('zh-CN has no English left but units and standard names — page, notes and JSON notes alike', () => {
+    const data = [
+      savingsReport.site.name, savingsReport.site.id, savingsReport.site.timezone, savingsReport.id as string, insufficientSavingsReport.id as string,
+      ...savingsReport.meters.flatMap((m) => [m.name ?? '', m.device]), ...savingsReport.warnings.map((w) => String(w.params?.meter ?? '')),
+    ];
+    for (const r of [savingsReport, insufficientSavingsReport]) {
+      expect(englishWords(visibleText(renderHtml(r)), data)).toEqual([]);
+      const json = JSON.parse(renderJson(r, { lang: 'zh-CN' })) as { lang: string; warnings: { message: string }[] };
+      expect(json.lang).toBe('zh-CN');
+      expect(englishWords(json.warnings.map((w) => w.message).join('\n'), data)).toEqual([]);
+    }
+    // The English rendering is English (the same check finds plenty).
+    expect(englishWords(visibleText(renderHtml(savingsReport, { lang: 'en' })), data).length).toBeGreaterThan(50);
+  });
+
+  it('notes in the report language: meters by name, instants in the site zone, fractions as percentages', () => {
+    const zh = visibleText(renderHtml(savingsReport));
+    expect(zh).toContain('2号楼 "住户" 电表：读数于 2025/04/02 11:00 从 99,999.5 变为 0.2，按计数器复位（换表或翻转）处理，不计入用量。');
+    expect(zh).toContain('水 · 全小区：节约量未满足 ASHRAE Guideline 14 整栋建筑判据（68% 置信度下不确定度为节约量的 62.0%，限值 50%；基准模型 CV(RMSE) 为 38.0%，限值 20.0%）。');
+    const en = visibleText(renderHtml(savingsReport, { lang: 'en' }));
+    expect(en).toContain('Water · 3号楼: 12.5 m³ a day saved is more than the whole site supports (9.75 m³ a day at most');
   });
 
   it('formats numbers per language', () => {
     // 6954 kWh projected: grouped in both; Chinese currency sign and month names.
     expect(renderHtml(savingsReport, { lang: 'en' })).toContain('6,954');
-    expect(renderHtml(savingsReport, { lang: 'en' })).toContain('CN¥4,003.75');
+    expect(renderHtml(savingsReport, { lang: 'en' })).toContain('CN¥1,716.25');
     const zh = renderHtml(savingsReport, { lang: 'zh-CN' });
-    expect(zh).toContain('¥4,003.75');
+    expect(zh).toContain('¥1,716.25');
     expect(zh).toContain('2025年3月');
     expect(renderHtml(savingsReport, { lang: 'en' })).toContain('Mar 2025');
   });
@@ -140,12 +203,22 @@ describe('CSV', () => {
     const meta = new Map(rows.filter((r) => r.length === 2).map((r) => [r[0], r[1]]));
     expect(meta.get('site_name')).toBe('翠湖花园 "East", A&B <1>');
     expect(meta.get('period_from')).toBe('2025-02-28T16:00:00.000Z');
-    expect(meta.get('kgco2_per_kwh')).toBe('0.5306');
+    expect(meta.get('kgco2_per_kwh')).toBe('0.55');
+    expect(meta.get('emission_factor_scope')).toBe('east');
+    expect(meta.get('baseline_sufficiency')).toBe('sufficient');
     expect(meta.get('emission_factor_year')).toBe('2023');
     const warn = rows.find((r) => r[0] === 'data_gap');
-    expect(warn?.[2]).toBe('no reads from 2025-03-11 02:00 to 09:00, "=cmd" 7 h');
+    expect(warn?.[3]).toBe('no reads from 2025-03-11 02:00 to 09:00, "=cmd" 7 h');
+    // In a language, notes are worded from their params; a text cell starting with = is guarded.
+    const zhRows = parseCsv(renderCsv(savingsReport, { lang: 'zh-CN' }).slice(1));
+    expect(zhRows.find((r) => r[0] === 'data_gap')?.[3]).toBe("'=cmd 表：2025/03/11 02:00 至 2025/03/11 09:00 无读数，其间用量 3.2 kWh 不分摊到各日。");
+    const lineRow = rows.find((r) => r[0] === 'site:water');
+    const lineHeader = rows.find((r) => r[0] === 'line') as string[];
+    expect(lineRow?.[lineHeader.indexOf('claim')]).toBe('not_significant');
+    expect(lineRow?.[lineHeader.indexOf('claim_reasons')]).toBe('fsu_too_high cvrmse_too_high');
+    expect(lineRow?.[lineHeader.indexOf('g14_status')]).toBe('not_met');
     // Cumulative savings in the monthly table.
-    const monthly = rows.filter((r) => r[0] === 'electricity/site' && r.length === 7);
+    const monthly = rows.filter((r) => r[0] === 'site:electricity' && r.length === 7);
     expect(monthly.map((r) => Number(r[6]))).toEqual([1413.6, 1413.6 + 1368]);
     // Every table's rows are as wide as its header.
     for (const t of reportTables(savingsReport)) for (const r of t.rows) expect(r.length, t.section).toBe(t.header.length);

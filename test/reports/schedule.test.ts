@@ -74,13 +74,13 @@ describe('monthly report schedule', () => {
 
   const sites = [{ id: 'site-1', timezone: SH }];
 
-  it('generates last month for each kind, stores and announces it; the baseline is the same month a year earlier', async () => {
+  it('generates last month for each kind, stores and announces it; the baseline is the 365 days before the month', async () => {
     const stub = stubReports({});
     const announced: ScheduledReport[] = [];
     const s = createReportScheduler({}, { reports: stub.reports, store: db.reports, sites: async () => sites, announce: (r) => { announced.push(r); }, logger });
     const r = await s.runDue(Date.UTC(2025, 3, 30, 18, 30)); // 2025-05-01 02:30 +08:00
     expect(r.generated.map((g) => `${g.kind}/${g.month}`)).toEqual(['savings/2025-04', 'waste/2025-04', 'fire_safety/2025-04']);
-    expect(stub.calls[0]?.params).toEqual({ site: 'site-1', from: '2025-04-01', to: '2025-05-01', baselineFrom: '2024-04-01', baselineTo: '2024-05-01' });
+    expect(stub.calls[0]?.params).toEqual({ site: 'site-1', from: '2025-04-01', to: '2025-05-01', baselineFrom: '2024-04-01', baselineTo: '2025-04-01' });
     expect(announced.map((a) => a.id)).toEqual(['monthly-savings-site-1-2025-04', 'monthly-waste-site-1-2025-04', 'monthly-fire-safety-site-1-2025-04']);
     const list = await db.reports.list({ limit: 10, offset: 0, site: 'site-1' });
     expect(list.total).toBe(3);

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeviceInput, Reading } from '../../core/index.js';
+import { sitePatchSchema, type DeviceInput, type Reading } from '../../core/index.js';
 import { hashToken } from '../../core/secrets.js';
 import {
   createDeviceDirectory, createEmbeddedDatabase, createLatestCache, DatabaseClosedError, DuplicateError,
   embeddedDatabaseFile, storeFactories, type EmbeddedDatabase, type StateStore,
 } from '../../storage/index.js';
+import { registerRollupsContract } from './rollups.contract.js';
 import { telemetryStoreContract } from './store.contract.js';
 
 const logger = pino({ level: 'silent' });
@@ -27,7 +28,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-telemetryStoreContract('embedded DuckDB', async () => {
+/** A fresh database for the contract suites; `reopen` closes it and opens the same file again. */
+async function contractHarness() {
   const dir = await freshDir();
   let db = await openDb(dir);
   return {
@@ -37,9 +39,13 @@ telemetryStoreContract('embedded DuckDB', async () => {
       db = await openDb(dir);
       return db.telemetry;
     },
+    setSiteTimezone: (site: string, timezone: string) => db.state.upsertSite({ id: site, name: site, timezone }),
     cleanup: () => db.close(),
   };
-});
+}
+
+telemetryStoreContract('embedded DuckDB', contractHarness);
+registerRollupsContract('embedded DuckDB', contractHarness);
 
 const reading = (device: string, ts: number, smoke = 0.1): Reading => ({ device, kind: 'smoke_detector', site: 's1', building: 'b1', ts, fields: { smoke } });
 
@@ -92,6 +98,24 @@ describe('embedded database', () => {
     expect((await db.telemetry.latest('old'))?.fields).toEqual({ smoke: 0.3 });
   });
 
+  it('an existing store gets its daily register rollups built on the first open after the upgrade', async () => {
+    const pm = (i: number): Reading => ({ device: 'pm-1', kind: 'power_meter', site: 's1', building: 'b1', ts: T0 + i * 3_600_000, fields: { energy: 100 + i } });
+    await db.telemetry.write(Array.from({ length: 48 }, (_, i) => pm(i)));
+    const q = { site: 's1', kind: 'power_meter' as const, field: 'energy', fromDate: '2024-12-31', toDate: '2025-01-03' };
+    const expected = await db.telemetry.rollups?.days(q);
+    expect(expected?.map((d) => [d.date, d.reads])).toEqual([['2025-01-01', 16], ['2025-01-02', 24], ['2025-01-03', 8]]);
+    await db.close();
+    // As a release before the rollups left the file: readings, no rollup rows, no "built" mark.
+    const raw = await DuckDBInstance.create(join(dir, embeddedDatabaseFile));
+    const c = await raw.connect();
+    await c.run('DELETE FROM register_days');
+    await c.run('DELETE FROM rollup_state');
+    c.closeSync();
+    raw.closeSync();
+    db = await openDb(dir);
+    expect(await db.telemetry.rollups?.days(q)).toEqual(expected);
+  });
+
   it('state survives reopen and the schema is not migrated twice', async () => {
     await db.state.upsertSite({ id: 's1', name: 'Site', timezone: 'Asia/Shanghai' });
     await db.close();
@@ -110,6 +134,18 @@ describe('embedded state store', () => {
   afterEach(() => db.close());
 
   const input = (id: string, extra: Partial<DeviceInput> = {}): DeviceInput => ({ id, kind: 'smoke_detector', site: 's1', building: 'b1', ...extra });
+
+  it("a site's grid region: stored, changed and unset; the patch schema refuses an unknown region", async () => {
+    await state.upsertSite({ id: 's1', name: 'One', timezone: 'Asia/Shanghai', gridRegion: 'east' });
+    expect(await state.getSite('s1')).toEqual({ id: 's1', name: 'One', timezone: 'Asia/Shanghai', gridRegion: 'east' });
+    expect(await state.updateSite('s1', { gridRegion: 'south', name: 'One B' })).toEqual({ id: 's1', name: 'One B', timezone: 'Asia/Shanghai', gridRegion: 'south' });
+    expect(await state.updateSite('s1', { gridRegion: null })).toEqual({ id: 's1', name: 'One B', timezone: 'Asia/Shanghai' });
+    expect(await state.getSite('s1')).toEqual({ id: 's1', name: 'One B', timezone: 'Asia/Shanghai' });
+    expect(await state.updateSite('nope', { name: 'x' })).toBeUndefined();
+    expect(sitePatchSchema.safeParse({ gridRegion: 'mars' }).success).toBe(false);
+    expect(sitePatchSchema.safeParse({ timezone: 'Mars/Olympus' }).success).toBe(false);
+    expect(sitePatchSchema.safeParse({ gridRegion: 'southwest', timezone: 'Asia/Chongqing' }).success).toBe(true);
+  });
 
   it('sites and buildings: upsert, get, list with total', async () => {
     await state.upsertSite({ id: 's2', name: 'Two', timezone: 'Asia/Shanghai' });

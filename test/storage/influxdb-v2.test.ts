@@ -25,10 +25,27 @@ let server: Server;
 let url: string;
 let requests: Recorded[];
 let responders: Responder[];
+/** The daily register rollups' own traffic (storage/influxdb/rollups.ts), kept apart from `requests`. */
+let rollupRequests: Recorded[];
+let rollupResponder: Responder | undefined;
+
+/** Rollup statements: reads of `anju_register_day`, and one register field of one device-day. */
+function isRollupTraffic(rec: Recorded): boolean {
+  if (rec.body.startsWith('anju_register_day') || rec.body.startsWith('anju_rollup_state')) return true;
+  const q = new URL(rec.url, 'http://x').searchParams.get('q') ?? '';
+  return /anju_register_day|anju_rollup_state/.test(q) || /^SELECT "(energy|volume)" FROM "\w+" WHERE "device" = /.test(q) || /^SELECT first\("(energy|volume)"\)/.test(q);
+}
+const emptyResults: Responder = (req, res) => {
+  if (req.method === 'POST') return void res.writeHead(204).end();
+  const n = (new URL(req.url, 'http://x').searchParams.get('q') ?? '').split(';\n').length;
+  res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ results: Array.from({ length: n }, (_, i) => ({ statement_id: i })) }));
+};
 
 beforeEach(async () => {
   requests = [];
   responders = [];
+  rollupRequests = [];
+  rollupResponder = undefined;
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -36,6 +53,10 @@ beforeEach(async () => {
       let raw = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
       const rec = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: raw.toString('utf8') };
+      if (isRollupTraffic(rec)) {
+        rollupRequests.push(rec);
+        return (rollupResponder ?? emptyResults)(rec, res);
+      }
       requests.push(rec);
       (responders.shift() ?? ok204)(rec, res);
     });
@@ -124,6 +145,40 @@ describe('InfluxDB 2.x/3.x write path', () => {
     responders.push(reject(413));
     await store.write(many(10));
     expect(requests.map((r) => r.body.split('\n').length)).toEqual([10, 5, 5]);
+  });
+
+  it('the days a batch touched are rolled up after it is acknowledged; a rollup failure rejects it as retryable', async () => {
+    // No rows stored yet: each touched device-day is recomputed from the store's readings, which
+    // this server answers with the reading just written (wm-k: one read at T0 + k, volume k + 0.5).
+    rollupResponder = (req, res) => {
+      if (req.method === 'POST') return void res.writeHead(204).end();
+      const statements = (new URL(req.url, 'http://x').searchParams.get('q') ?? '').split(';\n');
+      const results = statements.map((q, i) => {
+        const k = Number(/"device" = 'wm-(\d+)'/.exec(q)?.[1]);
+        return /^SELECT "volume"/.test(q) ? { statement_id: i, series: [{ name: 'water_meter', columns: ['time', 'volume'], values: [[T0 + k, k + 0.5]] }] } : { statement_id: i };
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ results }));
+    };
+    await store.write(many(10));
+    // The raw write first, then the rollups: read stored rows, recompute, write rows.
+    expect(requests).toHaveLength(1);
+    // The first write of the process marked the (empty) database as rolled up from the start.
+    expect(rollupRequests.filter((r) => r.body.startsWith('anju_rollup_state'))).toHaveLength(1);
+    const posts = rollupRequests.filter((r) => r.method === 'POST' && r.body.startsWith('anju_register_day'));
+    expect(posts).toHaveLength(1);
+    const rows = (posts[0] as Recorded).body.split('\n');
+    expect(rows).toHaveLength(10);
+    // 2025-01-01 is the local date of T0 in Asia/Shanghai; the point's time is that date's UTC midnight (a label).
+    // `day`: [firstTs, firstValue, lastTs, lastValue, advance, coveredMs, reads, timezone, resets], one JSON string field.
+    expect(rows[1]).toBe(`anju_register_day,building=b1,device=wm-1,kind=water_meter,register=volume,site=s1 advance=0,day="[${T0 + 1},1.5,${T0 + 1},1.5,0,0,1,\\"Asia/Shanghai\\",[]]" ${Date.UTC(2025, 0, 1)}`);
+    // A rollup step that fails — the server down, or a statement error — fails the write as retryable:
+    // the spool forwarder sends the whole batch again, never drops it as invalid.
+    rollupResponder = reject(503);
+    await expect(store.write([reading(1)])).rejects.toBeInstanceOf(StoreUnavailableError);
+    rollupResponder = (_req, res) => { res.writeHead(200).end('{"results":[{"statement_id":0,"error":"shard is busy"}]}'); };
+    const err = await store.write([reading(2)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/rollups not updated: InfluxQL error: shard is busy/);
   });
 });
 

@@ -1,11 +1,12 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, storeFactories, type TelemetryStore } from '../../storage/index.js';
 import { createInfluxStore, toLine } from '../../storage/influxdb/index.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { registerRollupsContract } from './rollups.contract.js';
 import { telemetryStoreContract } from './store.contract.js';
 
 const { skip } = influxdAvailability();
@@ -29,9 +30,11 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
     await influxd?.cleanup();
   });
 
-  telemetryStoreContract('InfluxDB 1.x (v1 /write, InfluxQL /query)', async () => {
+  /** A fresh database per suite run; `reopen` makes a new client on it; site zones from a map. */
+  async function contractHarness() {
     const db = await freshDb();
-    const open = () => createInfluxStore({ url: influxd.url, db }, { logger });
+    const zones = new Map<string, string>();
+    const open = () => createInfluxStore({ url: influxd.url, db }, { logger, siteTimezone: (site) => zones.get(site) });
     let store = open();
     return {
       store,
@@ -40,11 +43,48 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
         store = open();
         return store;
       },
+      async setSiteTimezone(site: string, timezone: string) { zones.set(site, timezone); },
       async cleanup() {
         await store.close();
         await influxd.dropDatabase(db);
       },
     };
+  }
+
+  telemetryStoreContract('InfluxDB 1.x (v1 /write, InfluxQL /query)', contractHarness);
+  registerRollupsContract('InfluxDB 1.x (rollups maintained by the store)', contractHarness);
+
+  it('a database written before the rollups existed gets them built, in the background, when a report first asks', async () => {
+    const db = await freshDb();
+    // As an older release left it: readings, no rollup rows, no mark.
+    const lines = Array.from({ length: 48 }, (_, i) => `power_meter,building=b1,device=pm-old,site=s-old energy=${100 + i} ${T0 + i * 3_600_000}`).join('\n');
+    const res = await fetch(`${influxd.url}/write?db=${db}&precision=ms`, { method: 'POST', body: lines });
+    expect(res.status).toBe(204);
+    const store = createInfluxStore({ url: influxd.url, db }, { logger });
+    try {
+      const rollups = store.rollups as NonNullable<TelemetryStore['rollups']>;
+      const q = { site: 's-old', kind: 'power_meter' as const, field: 'energy', fromDate: '2024-12-31', toDate: '2025-01-03' };
+      expect(await rollups.days(q)).toEqual([]);
+      // Not ready: readers read raw readings meanwhile; the build runs and marks it.
+      expect(await rollups.ready?.()).toBe(false);
+      await vi.waitFor(async () => expect(await rollups.ready?.()).toBe(true), { timeout: 30_000, interval: 200 });
+      expect((await rollups.days(q)).map((d) => [d.date, d.reads, d.advance])).toEqual([['2025-01-01', 16, 15], ['2025-01-02', 24, 23], ['2025-01-03', 8, 7]]);
+    } finally {
+      await store.close();
+      await influxd.dropDatabase(db);
+    }
+  }, 60_000);
+
+  it('a fresh database is marked rolled up by its first write, so reports use the rollups at once', async () => {
+    const db = await freshDb();
+    const store = createInfluxStore({ url: influxd.url, db }, { logger });
+    try {
+      await store.write([{ device: 'pm-new', kind: 'power_meter', site: 's-new', building: 'b1', ts: T0, fields: { energy: 1 } }]);
+      expect(await store.rollups?.ready?.()).toBe(true);
+    } finally {
+      await store.close();
+      await influxd.dropDatabase(db);
+    }
   });
 
   describe('schema, escaping and failures', () => {

@@ -1,13 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { gridRegions, sitePatchSchema } from '../../../../core/index.js';
+import { requireRole } from '../../../plugins/app/auth.js';
 import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, pageQuery, withoutNulls } from '../../../schemas.js';
 import type { RouteOptions } from '../../../types.js';
 
-/** Sites (residential communities) and their buildings, read-only (any role). */
+/**
+ * Sites (residential communities) and their buildings: read by any role; a site's name, address,
+ * time zone and grid region changed by an admin (`PATCH /api/sites/{id}`; `gridRegion: null` unsets
+ * the region, and savings reports then use the national CO₂ factor).
+ */
 
 const siteSchema = z
-  .object({ id: z.string(), name: z.string(), address: z.string().optional(), timezone: z.string().describe('IANA zone of the site') })
+  .object({
+    id: z.string(), name: z.string(), address: z.string().optional(), timezone: z.string().describe('IANA zone of the site'),
+    gridRegion: z.enum(gridRegions).optional().describe('the regional power grid the site draws from (its MEE/NBS CO₂ factor is used in savings reports)'),
+  })
   .meta({ id: 'Site' });
 const buildingSchema = z
   .object({ id: z.string(), site: z.string(), name: z.string(), floors: z.number().int().optional() })
@@ -29,6 +38,27 @@ export const siteRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { con
     async (request) => {
       const page = await state.listSites(request.query);
       return { items: page.items.map(withoutNulls), total: page.total };
+    },
+  );
+
+  app.patch(
+    '/:id',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['sites'],
+        summary: 'Change a site (admin): name, address, time zone, grid region',
+        params: idParams,
+        body: sitePatchSchema,
+        response: { 200: siteSchema, 404: errorSchema, ...authErrors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const updated = await state.updateSite(id, request.body);
+      if (!updated) throw notFound(`site ${id}`);
+      request.log.info({ site: id, fields: Object.keys(request.body), by: request.principal?.tokenId }, 'site changed');
+      return withoutNulls(updated);
     },
   );
 

@@ -212,7 +212,7 @@ export const en = {
   'report.generate': 'Show report',
   'report.print': 'Print',
   'report.frame': 'Savings report',
-  'report.help': 'Dates are local dates at the site. The baseline must not overlap the reporting period.',
+  'report.help': 'Dates are local dates at the site. The baseline must not overlap the reporting period; savings are claimed only on a baseline of 365 days (CalTRACK 2.0).',
   'report.failed': 'The report could not be produced: {message}',
 
 } as const;

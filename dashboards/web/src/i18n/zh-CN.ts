@@ -210,7 +210,7 @@ export const zhCN = {
   'report.generate': '生成报告',
   'report.print': '打印',
   'report.frame': '节能报告',
-  'report.help': '日期为小区当地日期。基准期不能与报告期重叠。',
+  'report.help': '日期为小区当地日期。基准期不能与报告期重叠；基准期须满 365 天（CalTRACK 2.0）才认定节约量。',
   'report.failed': '无法生成报告：{message}',
 
 } as const satisfies Messages;

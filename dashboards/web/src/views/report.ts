@@ -8,8 +8,9 @@ import type { Ctx } from '../store.js';
  * `#/report`: the savings report (api/routes/api/reports), rendered by the server as printable
  * HTML and embedded through `srcdoc` — an iframe cannot send the bearer header, so the page
  * fetches it and hands the text over. The frame is sandboxed without scripts (the report has
- * none). Default periods: the last 30 days against the 30 days before them, as local dates at
- * the site; the API's own message is shown when a period has no data.
+ * none). Default periods: the last 30 days against the 365 days before them (the baseline CalTRACK
+ * needs for a claim), as local dates at the site; the API's own message is shown when a period has
+ * no data.
  */
 
 export function reportView(root: HTMLElement, ctx: Ctx): () => void {
@@ -22,7 +23,7 @@ export function reportView(root: HTMLElement, ctx: Ctx): () => void {
   };
   const from = dateInput(t('report.from'), addDays(today, -30));
   const to = dateInput(t('report.to'), today);
-  const bFrom = dateInput(t('report.from'), addDays(today, -60));
+  const bFrom = dateInput(t('report.from'), addDays(today, -30 - 365));
   const bTo = dateInput(t('report.to'), addDays(today, -30));
   const out = h('div', { class: 'report-out' });
   const printBtn = h('button', { type: 'button', class: 'btn', hidden: true, onclick: () => frame?.contentWindow?.print() }, t('report.print'));
