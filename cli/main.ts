@@ -37,8 +37,11 @@ async function main(argv: string[]): Promise<number> {
 
   const platform = await startPlatform(config, role as Role, { logger });
   const lines = [`Anju is running (role: ${role}, store: ${config.store}, data: ${config.dataDir})`];
-  if (platform.urls.http) lines.push(`  control room   ${platform.urls.http}/  (log in with an API token)`, `  API            ${platform.urls.http}`, `  API docs       ${platform.urls.docs}`, `  health         ${platform.urls.http}/health`);
+  const web = platform.urls.http ?? platform.urls.https;
+  if (web) lines.push(`  control room   ${web}/  (log in with an API token)`, `  API            ${web}`, `  API docs       ${platform.urls.docs}`, `  health         ${web}/health`);
+  if (platform.urls.http && platform.urls.https) lines.push(`  HTTPS          ${platform.urls.https}`);
   if (platform.urls.mqtt) lines.push(`  MQTT           ${platform.urls.mqtt}`, `  MQTT/WebSocket ${platform.urls.ws}`);
+  if (platform.urls.mqtts) lines.push(`  MQTT/TLS       ${platform.urls.mqtts}`, `  MQTT/WSS       ${platform.urls.wss}`);
   if (platform.generatedAdminToken) {
     lines.push('', '  A bootstrap admin API token was generated. It is shown this once; store it now:', `  ANJU_ADMIN_TOKEN=${platform.generatedAdminToken}`);
   }
