@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '../core/config.js';
+import { backupUsage, runBackupCommand, runRestoreCommand } from './backup.js';
 import { createLogger } from './logger.js';
 import { startPlatform, type Role } from './platform.js';
 import { backfillUsage, runBackfillCommand } from './sim-backfill.js';
@@ -13,6 +14,7 @@ Usage:
   anju hub            ingest + API, consuming from ANJU_MQTT_URL
 ${simUsage}
 ${backfillUsage}
+${backupUsage}
 
 Configuration is read from ANJU_* environment variables; see README.md.`;
 
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel });
 
+  if (role === 'backup') return runBackupCommand(rest, config, { stdout: process.stdout });
+  if (role === 'restore') return runRestoreCommand(rest, config, { stdout: process.stdout });
   if (role === 'sim') {
     const deps = { logger, stderr: process.stderr, adminToken: config.adminToken };
     return rest[0] === 'backfill' ? runBackfillCommand(rest.slice(1), config, deps) : runSimCommand(rest, deps);

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { createApp } from '../api/app.js';
@@ -12,7 +12,7 @@ import {
   anjuTelemetryRoute, createDefaultTopicMapper, createInProcessSource, createMqttClientSource, createPipeline, createRejectLog,
   createTopicMapper, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
+import { createBackupStaging, createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { startAlerts } from './alerts.js';
 import { startOpsExport } from './ops-export.js';
@@ -183,6 +183,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
         ...(broker ? { serviceAccounts } : {}),
+        // `anju backup`: the database snapshot and the spool, staged under the data dir.
+        backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: { dataDir, snapshot: (file) => db.snapshot(file) } }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );
