@@ -20,6 +20,7 @@ import { startReports } from './reports.js';
 import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
 import { listenHttps, loadTlsMaterial } from './tls.js';
+import { startBackupSchedule } from './backup-schedule.js';
 
 export type Role = 'all' | 'broker' | 'hub';
 
@@ -143,6 +144,12 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger });
     stops.push(() => reports.stop());
 
+    const backupSource = { dataDir, snapshot: (file: string) => db.snapshot(file) };
+    if (config.backupSchedule) {
+      const schedule = startBackupSchedule(config.backupSchedule, { source: backupSource, logger, metrics });
+      stops.push(() => schedule.stop());
+    }
+
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     // The embedded broker's devices follow its ACL (devices/{id}/telemetry); an external broker
     // carries whatever ANJU_MQTT_TOPICS maps (Zigbee2MQTT, Tasmota, SenML), decoded per pattern.
@@ -184,7 +191,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
         ...(broker ? { serviceAccounts } : {}),
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
-        backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: { dataDir, snapshot: (file) => db.snapshot(file) } }),
+        backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );

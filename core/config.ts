@@ -141,6 +141,13 @@ export const envSchema = z.object({
   /** `0` switches the plaintext MQTT, WebSocket and HTTP listeners off (TLS only; needs ANJU_TLS_CERT/_KEY). */
   ANJU_PLAINTEXT: flag.default(true),
 
+  /** Scheduled backups by the node: a cron expression (node-cron, checked at start-up), the folder, how many to keep. */
+  ANJU_BACKUP_SCHEDULE: optionalString,
+  ANJU_BACKUP_DIR: optionalString,
+  ANJU_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  /** Zone the schedule is read in (default: the process's). */
+  ANJU_BACKUP_TIMEZONE: timeZone.optional(),
+
   ANJU_INFLUX_URL: z.url().optional(),
   ANJU_INFLUX_TOKEN: optionalString,
   ANJU_INFLUX_ORG: optionalString,
@@ -158,6 +165,8 @@ export interface AnjuConfig {
   plaintext: boolean;
   /** Undefined: no TLS listener. File paths only; the files are read at start-up and on reload. */
   tls?: TlsConfig;
+  /** Undefined: no scheduled backups (`anju backup` still works). */
+  backupSchedule?: BackupScheduleConfig;
   dataDir: string;
   adminToken?: string;
   /** Undefined: the role decides (`all` runs the demo fleet, the others do not). */
@@ -196,6 +205,13 @@ export interface TlsConfig {
   httpsPort: number;
 }
 
+export interface BackupScheduleConfig {
+  cron: string;
+  dir: string;
+  keep: number;
+  timezone?: string;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -226,7 +242,11 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
   if (!tls && (e.ANJU_TLS_CA || e.ANJU_TLS_REQUIRE_CLIENT_CERT)) throw new ConfigError('ANJU_TLS_CA and ANJU_TLS_REQUIRE_CLIENT_CERT need ANJU_TLS_CERT and ANJU_TLS_KEY');
   if (e.ANJU_TLS_REQUIRE_CLIENT_CERT && !e.ANJU_TLS_CA) throw new ConfigError('ANJU_TLS_REQUIRE_CLIENT_CERT=1 needs ANJU_TLS_CA: the CA that signs device certificates');
   if (!e.ANJU_PLAINTEXT && !tls) throw new ConfigError('ANJU_PLAINTEXT=0 leaves no listener: set ANJU_TLS_CERT and ANJU_TLS_KEY');
+  if (Boolean(e.ANJU_BACKUP_SCHEDULE) !== Boolean(e.ANJU_BACKUP_DIR)) throw new ConfigError('scheduled backups need both ANJU_BACKUP_SCHEDULE (a cron expression) and ANJU_BACKUP_DIR (where to keep them)');
   return {
+    backupSchedule: e.ANJU_BACKUP_SCHEDULE && e.ANJU_BACKUP_DIR
+      ? { cron: e.ANJU_BACKUP_SCHEDULE, dir: e.ANJU_BACKUP_DIR, keep: e.ANJU_BACKUP_KEEP, timezone: e.ANJU_BACKUP_TIMEZONE }
+      : undefined,
     plaintext: e.ANJU_PLAINTEXT,
     tls,
     mqtt: { port: e.ANJU_MQTT_PORT, wsPort: e.ANJU_WS_PORT, host: e.ANJU_HOST, maxPayloadBytes: e.ANJU_MAX_PAYLOAD, connectRatePerMinute: e.ANJU_CONNECT_RATE },

@@ -28,3 +28,12 @@ describe('TLS configuration', () => {
     expect(() => loadConfig({ ANJU_MQTTS_PORT: '70000' })).toThrow(/ANJU_MQTTS_PORT/);
   });
 });
+
+describe('scheduled backup configuration', () => {
+  it('is off by default, and needs the schedule and the folder together', () => {
+    expect(loadConfig({}).backupSchedule).toBeUndefined();
+    expect(loadConfig({ ANJU_BACKUP_SCHEDULE: '30 2 * * *', ANJU_BACKUP_DIR: '/srv/backups' }).backupSchedule).toEqual({ cron: '30 2 * * *', dir: '/srv/backups', keep: 7, timezone: undefined });
+    expect(() => loadConfig({ ANJU_BACKUP_SCHEDULE: '30 2 * * *' })).toThrow(/ANJU_BACKUP_DIR/);
+    expect(() => loadConfig({ ANJU_BACKUP_DIR: '/x', ANJU_BACKUP_SCHEDULE: '0 3 * * *', ANJU_BACKUP_KEEP: '0' })).toThrow(/ANJU_BACKUP_KEEP/);
+  });
+});
