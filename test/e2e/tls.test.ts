@@ -1,15 +1,19 @@
+import { createHash, createPublicKey } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildWeb } from '../../dashboards/web/build.js';
 import { startAnju, type AnjuProcess } from '../helpers/anju-process.js';
 import { requireBinary, run } from '../helpers/servers.js';
 import { httpsJson, makeCa, makeCert, openssl, servedFingerprint, type Pem } from '../helpers/tls.js';
 
 const ADMIN = 'e2e-tls-admin-token-0123456789';
 const mosquittoPub = requireBinary('mosquitto_pub', 'mosquitto-clients');
+const chromiumBin = requireBinary('chromium', 'chromium');
 
 type Series = { items: Array<{ ts: string; values: Record<string, unknown> }>; total: number };
 
@@ -35,6 +39,7 @@ describe.skipIf(openssl.skip)(`anju all over TLS only ${openssl.skip ?? ''}`, ()
     first = makeCert(dir, ca, 'first', { cn: 'localhost', use: 'server' });
     copyFileSync(first.certFile, join(dir, 'tls.crt'));
     copyFileSync(first.keyFile, join(dir, 'tls.key'));
+    await buildWeb();
     anju = await startAnju('all', {
       ANJU_DATA_DIR: dataDir, ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN, ANJU_PLAINTEXT: '0',
       ANJU_TLS_CERT: join(dir, 'tls.crt'), ANJU_TLS_KEY: join(dir, 'tls.key'), ANJU_TLS_CA: ca.certFile,
@@ -100,6 +105,28 @@ describe.skipIf(openssl.skip)(`anju all over TLS only ${openssl.skip ?? ''}`, ()
     const stranger = makeCert(dir, ca, 'stranger', { cn: 'tls-unknown', use: 'client' });
     await expect(connect(anju.mqtts, { clientId: 'tls-unknown', cert: stranger.cert, key: stranger.key })).rejects.toMatchObject({ code: 4 });
   });
+
+  it.skipIf(chromiumBin.skip)(`serves the control room to Chromium over HTTPS, its live stream included ${chromiumBin.skip ?? ''}`, async () => {
+    // Chromium trusts exactly this server key (its SPKI hash), as a site would trust its own CA.
+    const spki = createHash('sha256').update(createPublicKey(first.cert).export({ type: 'spki', format: 'der' })).digest('base64');
+    const browser = await chromium.launch({
+      executablePath: chromiumBin.path ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', `--ignore-certificate-errors-spki-list=${spki}`],
+    });
+    try {
+      const page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+      const response = await page.goto(`${anju.http}/`);
+      expect(response?.status()).toBe(200);
+      expect(new URL(page.url()).protocol).toBe('https:');
+      await page.fill('#login-token', ADMIN);
+      await page.press('#login-token', 'Enter');
+      await page.waitForSelector('.tile[data-building]', { timeout: 30_000 });
+      // Server-sent events over HTTPS: the live indicator says the stream is open.
+      await page.waitForSelector('#live-indicator[data-state="open"]', { timeout: 30_000 });
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('rotates the certificate on SIGHUP without dropping the connected device', async () => {
     const second = makeCert(dir, ca, 'second', { cn: 'localhost', use: 'server' });
