@@ -31,10 +31,11 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 # 1883 MQTT over TCP · 8083 MQTT over WebSocket · 8080 REST API, SSE, web UI, /health
-EXPOSE 1883 8083 8080
+# 8883 MQTT over TLS · 8084 MQTT over secure WebSocket · 8443 HTTPS (with ANJU_TLS_CERT/_KEY)
+EXPOSE 1883 8083 8080 8883 8084 8443
 # For the roles that serve HTTP (all, hub); the broker role has none, so compose gives anju-broker
 # a TCP check of its MQTT port instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ANJU_HTTP_PORT||8080)+'/health').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ANJU_HTTP_PORT||8080)+'/health').then((r)=>process.exit(r.ok?0:1),()=>require('node:https').get('https://127.0.0.1:'+(process.env.ANJU_HTTPS_PORT||8443)+'/health',{rejectUnauthorized:false},(r)=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["all"]

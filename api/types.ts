@@ -8,6 +8,7 @@ import type { ReportStore } from '../storage/embedded/reports.js';
 import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
 import type { ServiceAccountDirectory } from '../storage/service-accounts/directory.js';
+import type { BackupStaging } from '../storage/backup/staging.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
 
@@ -35,6 +36,8 @@ export interface ApiDeps {
   readonly reports?: ReportsApiDeps;
   /** MQTT service accounts of the embedded broker; without them `/api/service-accounts` is not served. */
   readonly serviceAccounts?: ServiceAccountDirectory;
+  /** Backups of the node's data dir; without them `/api/backups` is not served. */
+  readonly backups?: BackupStaging;
 }
 
 /** What the report routes use: the calculations (reports/index.ts createReports) and the stored reports. */

@@ -3,15 +3,18 @@ import type { Logger } from 'pino';
 import { isValidId } from '../core/topics.js';
 import { verifyNothing, verifySecret } from '../core/secrets.js';
 import type { BrokerPolicy } from './contracts.js';
+import type { ClientCertificate } from './client-certificate.js';
 import { devicePublishProblem, mayPublish } from './acl.js';
 import type { AuthFailureReason, BrokerMetrics } from './metrics.js';
-import { setPrincipal } from './principal.js';
+import { principalName, setPrincipal } from './principal.js';
 import type { Principal } from './principal.js';
 
 /**
  * CONNECT authentication. No anonymous access: a username naming a service account is checked
  * against its scrypt hash; any other username is a device id and its password the device secret,
- * checked by the injected policy (the registry).
+ * checked by the injected policy (the registry). Over TLS, a client certificate verified against
+ * the configured CA names a device by its CN instead (client-certificate.ts); a certificate that
+ * does not verify, or names another id than the username given, is refused with code 4.
  *
  * CONNACK return codes, MQTT 3.1.1 §3.2.2.3 — only 0–5 are ever sent (6 and up are reserved;
  * keep-alive is never refused, see limits.ts):
@@ -54,9 +57,8 @@ type AuthenticateHandler = (
   done: (error: AuthenticateError | null, success: boolean | null) => void,
 ) => void;
 
-type Outcome =
-  | { ok: true; principal: Principal }
-  | { ok: false; returnCode: 2 | 3 | 4 | 5; message: string; reason: AuthFailureReason | 'client_id' | 'unavailable' };
+type Refusal = { ok: false; returnCode: 2 | 3 | 4 | 5; message: string; reason: AuthFailureReason | 'client_id' | 'unavailable'; detail?: string };
+type Outcome = { ok: true; principal: Principal } | Refusal;
 
 export interface AuthenticateDeps {
   policy: BrokerPolicy;
@@ -68,6 +70,8 @@ export interface AuthenticateDeps {
   holderOf(clientId: string): Principal | undefined;
   /** False while the broker is starting or stopping: every CONNECT is then answered with code 3. */
   ready(): boolean;
+  /** The connection's TLS client certificate, if any (default: none). */
+  clientCertificate?(client: Client): ClientCertificate;
 }
 
 /** Same device, or same service account. */
@@ -81,6 +85,17 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
   async function decide(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Outcome> {
     // Before any scrypt: a starting or stopping broker takes nothing (the client retries).
     if (!deps.ready()) return refuse(3, 'unavailable');
+    const certificate = deps.clientCertificate?.(client) ?? { status: 'none' };
+    if (certificate.status === 'refused') return { ...refuse(4, 'bad_certificate'), detail: certificate.problem };
+    if (certificate.status === 'verified') {
+      const id = certificate.commonName;
+      // The username may be left out (§3.1.2.8 allows it) or repeat the CN; another name is a
+      // mistake or an attempt to borrow a certificate, so it is refused rather than ignored.
+      if (username !== undefined && username !== id) return refuse(4, 'bad_certificate');
+      // A certificate outlives a deleted device: the registry still has the last word.
+      if (!isValidId(id) || !(await policy.deviceRegistered?.(id))) return refuse(4, 'bad_certificate');
+      return admitted(client, id, { kind: 'device', deviceId: id });
+    }
     // §3.1.2.9: a password without a username is a protocol error; either way, no anonymous access.
     if (!username || !password) return refuse(4, 'missing_credentials');
     const secret = password.toString('utf8');
@@ -96,7 +111,11 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       if (!ok) return refuse(4, 'bad_credentials');
       principal = { kind: 'device', deviceId: username };
     }
+    return admitted(client, username, principal);
+  }
 
+  /** The checks after the credentials (or the certificate) named the principal. */
+  function admitted(client: Client, username: string, principal: Principal): Outcome {
     // Checked after the credentials, so an unauthenticated peer learns nothing from code 2.
     if (!clientIdAllowed(username, client.id)) return refuse(2, 'client_id');
     // Defence in depth (the `:` namespace already rules it out): only the same principal may
@@ -120,7 +139,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       (outcome) => {
         if (outcome.ok) {
           setPrincipal(client, outcome.principal);
-          logger.info({ clientId: client.id, username, type: outcome.principal.kind }, 'client authenticated');
+          logger.info({ clientId: client.id, username: username ?? principalName(outcome.principal), type: outcome.principal.kind }, 'client authenticated');
           done(null, true);
           return;
         }
@@ -129,7 +148,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
         // The password is never logged, not even its length.
         const hint = outcome.reason === 'client_id' ? `client ids are the username, or the username, "${CLIENT_ID_SEPARATOR}" and a suffix` : undefined;
         const log = outcome.reason === 'unavailable' ? logger.debug.bind(logger) : logger.warn.bind(logger);
-        log({ clientId: client.id, username, reason: outcome.reason, returnCode: outcome.returnCode, ...(hint ? { hint } : {}) }, 'connect refused');
+        log({ clientId: client.id, username, reason: outcome.reason, returnCode: outcome.returnCode, ...(hint ? { hint } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) }, 'connect refused');
         done(authError(outcome.returnCode, outcome.message), null);
       },
       (err: unknown) => {
@@ -141,7 +160,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
   };
 }
 
-function refuse(returnCode: 2 | 3 | 4 | 5, reason: AuthFailureReason | 'client_id' | 'unavailable'): Outcome {
+function refuse(returnCode: 2 | 3 | 4 | 5, reason: AuthFailureReason | 'client_id' | 'unavailable'): Refusal {
   const messages = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized' } as const;
   return { ok: false, returnCode, message: messages[returnCode], reason };
 }

@@ -20,6 +20,11 @@ export interface BrokerPolicy {
   /** Verifies a device's id and secret against the registry. */
   authenticateDevice(deviceId: string, secret: string): Promise<boolean>;
   /**
+   * Whether a device with this id is registered: asked when a TLS client certificate names it
+   * (the certificate stands in for the secret). Absent: no certificate authenticates anyone.
+   */
+  deviceRegistered?(deviceId: string): boolean | Promise<boolean>;
+  /**
    * The service account with this username, if any. Looked up at each CONNECT, so an account
    * created, rotated or deleted through the API applies to the next connection.
    */

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { SecureContextOptions } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Client } from 'aedes';
 import type { Logger } from 'pino';
@@ -12,7 +13,8 @@ import { guardFrames } from './frame-guard.js';
 import { createInterceptors, type PublishInterceptor } from './intercept.js';
 import { KeyedTokenBuckets } from '../core/rate-limit.js';
 import { connectionLimits, createRateLimitPreConnect } from './limits.js';
-import { listenTcp, listenWebSocket } from './listeners.js';
+import { clientCertificateOf } from './client-certificate.js';
+import { listenTcp, listenWebSocket, tlsServerOptions } from './listeners.js';
 import type { Listener } from './listeners.js';
 import { createBrokerMetrics } from './metrics.js';
 import { createPresence, type PresenceListener } from './presence.js';
@@ -27,7 +29,8 @@ import { principalName, principalOf } from './principal.js';
  *   presence.ts     — retained online/offline status
  *   limits.ts       — connect rate, keepalive/connect/drain timeouts
  *   frame-guard.ts  — maximum packet size and UTF-8 strings, checked before Aedes parses a packet
- *   listeners.ts    — TCP and WebSocket transports
+ *   listeners.ts    — TCP and WebSocket transports, plain and over TLS
+ *   client-certificate.ts — a TLS client certificate as a device's identity
  *
  * Two phases: `createBroker` builds everything but opens no socket; `open()` listens once the
  * whole path behind the broker is attached (the composition root calls it last), and `close()`
@@ -48,6 +51,25 @@ export interface BrokerConfig {
   drainTimeoutMs: number;
   /** Who takes telemetry before it is acknowledged (admission.ts); default: the in-process interceptor on `devices/+/telemetry`. */
   ingest?: IngestDelivery;
+  /** False: no plaintext listener (`port` and `wsPort` unused), TLS only. Default true. */
+  plaintext?: boolean;
+  /** MQTT over TLS and over secure WebSocket, beside or instead of the plaintext listeners. */
+  tls?: BrokerTlsConfig;
+}
+
+export interface BrokerTlsConfig {
+  /** MQTT over TLS (8883); 0 = ephemeral. */
+  port: number;
+  /** MQTT over secure WebSocket (8084); 0 = ephemeral. */
+  wsPort: number;
+  /** Certificate, key and (for client certificates) the CA, as PEM. */
+  context: SecureContextOptions;
+  /**
+   * Device client certificates: `none` (not asked for), `optional` (asked for; a verified one
+   * authenticates the device named by its CN, a device without one uses its password), `required`
+   * (the handshake fails without a certificate from the CA).
+   */
+  clientCerts: 'none' | 'optional' | 'required';
 }
 
 export interface BrokerDeps {
@@ -58,9 +80,16 @@ export interface BrokerDeps {
 
 export interface AnjuBroker {
   readonly aedes: Aedes;
-  /** The listening ports, once `open()` resolved (0 before). */
+  /** The listening ports, once `open()` resolved (0 before, and for a listener switched off). */
   readonly tcpPort: number;
   readonly wsPort: number;
+  readonly tlsPort: number;
+  readonly wssPort: number;
+  /**
+   * A new certificate (and CA) for TLS handshakes from now on; connections already up keep theirs
+   * and stay connected. Nothing to do without TLS.
+   */
+  setSecureContext(context: SecureContextOptions): void;
   /**
    * Opens the TCP and WebSocket listeners. Call it once everything a publish needs is attached
    * (ingest, spool, store, latest cache, alerts): before that no socket accepts a connection.
@@ -89,6 +118,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
 const RATE_SWEEP_INTERVAL_MS = 60_000;
 
 export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Promise<AnjuBroker> {
+  // The certificate in force: replaced by setSecureContext, used by listeners opened after.
+  let tlsContext = config.tls?.context;
   const logger = deps.logger.child({ component: 'broker' });
   const metrics = createBrokerMetrics(deps.metrics);
   const acl = createAcl({ metrics, logger });
@@ -111,6 +142,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     willOf: (client) => wills.get(client),
     holderOf: (clientId) => principalOf(byClientId.get(clientId)),
     ready: () => admission.ready(),
+    clientCertificate: config.tls && config.tls.clientCerts !== 'none' ? clientCertificateOf : undefined,
   });
 
   const interceptors = createInterceptors();
@@ -192,7 +224,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     aedes.handle(conn, req);
   };
 
-  const listeners: Listener[] = [];
+  const listeners: { tcp?: Listener; ws?: Listener; tls?: Listener; wss?: Listener } = {};
   const sweep = setInterval(() => limiter.sweep(), RATE_SWEEP_INTERVAL_MS);
   sweep.unref();
 
@@ -209,7 +241,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       clearInterval(sweep);
       // Destroying the sockets lets Aedes see every client go; aedes.close() then closes what is
       // left (and clients still authenticating) and its emitter.
-      const listenersClosed = Promise.all(listeners.map((l) => l.close()));
+      const listenersClosed = Promise.all(Object.values(listeners).map((l) => l.close()));
       const aedesClosed = new Promise<void>((resolve) => aedes.close(() => resolve()));
       const done = Promise.all([listenersClosed, aedesClosed]).then(() => undefined);
       let timer: NodeJS.Timeout | undefined;
@@ -232,19 +264,34 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       // Admitting first: the first CONNECT may arrive before listen() has even called back.
       admission.open();
       try {
-        listeners.push(await listenTcp(config.host, config.port, handle));
-        listeners.push(await listenWebSocket(config.host, config.wsPort, config.maxFrameBytes, handle));
+        if (config.plaintext !== false) {
+          listeners.tcp = await listenTcp(config.host, config.port, handle);
+          listeners.ws = await listenWebSocket(config.host, config.wsPort, config.maxFrameBytes, handle);
+        }
+        if (config.tls) {
+          const options = tlsServerOptions(tlsContext ?? config.tls.context, config.tls.clientCerts);
+          listeners.tls = await listenTcp(config.host, config.tls.port, handle, options);
+          listeners.wss = await listenWebSocket(config.host, config.tls.wsPort, config.maxFrameBytes, handle, options);
+        }
       } catch (err) {
         await close();
         throw err;
       }
-      logger.info({ host: config.host, tcpPort: listeners[0]?.port, wsPort: listeners[1]?.port }, 'broker listening');
+      logger.info({ host: config.host, tcpPort: listeners.tcp?.port, wsPort: listeners.ws?.port, tlsPort: listeners.tls?.port, wssPort: listeners.wss?.port }, 'broker listening');
     })());
 
   return {
     aedes,
-    get tcpPort() { return listeners[0]?.port ?? 0; },
-    get wsPort() { return listeners[1]?.port ?? 0; },
+    get tcpPort() { return listeners.tcp?.port ?? 0; },
+    get wsPort() { return listeners.ws?.port ?? 0; },
+    get tlsPort() { return listeners.tls?.port ?? 0; },
+    get wssPort() { return listeners.wss?.port ?? 0; },
+    setSecureContext(context) {
+      // Kept for listeners opened later, and applied to those already listening.
+      tlsContext = context;
+      listeners.tls?.setSecureContext?.(context);
+      listeners.wss?.setSecureContext?.(context);
+    },
     open,
     connectedDevices: () => presence.onlineDevices(),
     interceptPublish: (filters, handler) => interceptors.set(filters, handler),

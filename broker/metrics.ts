@@ -10,7 +10,8 @@ export interface BrokerMetrics {
   readonly publishesRefused: Counter<'reason'>;
 }
 
-export type AuthFailureReason = 'missing_credentials' | 'bad_credentials' | 'will_topic' | 'error';
+/** `bad_certificate`: a TLS client certificate that does not verify, names no registered device, or another id than the username. */
+export type AuthFailureReason = 'missing_credentials' | 'bad_credentials' | 'bad_certificate' | 'will_topic' | 'error';
 export type RefusalReason = 'rate_limit' | 'frame_too_large' | 'invalid_string' | 'client_id' | 'unavailable';
 /**
  * Why a PUBLISH was refused (connection closed without PUBACK, §3.3.5):

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '../core/config.js';
+import { backupUsage, runBackupCommand, runRestoreCommand } from './backup.js';
 import { createLogger } from './logger.js';
 import { startPlatform, type Role } from './platform.js';
 import { backfillUsage, runBackfillCommand } from './sim-backfill.js';
@@ -13,6 +14,7 @@ Usage:
   anju hub            ingest + API, consuming from ANJU_MQTT_URL
 ${simUsage}
 ${backfillUsage}
+${backupUsage}
 
 Configuration is read from ANJU_* environment variables; see README.md.`;
 
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel });
 
+  if (role === 'backup') return runBackupCommand(rest, config, { stdout: process.stdout });
+  if (role === 'restore') return runRestoreCommand(rest, config, { stdout: process.stdout });
   if (role === 'sim') {
     const deps = { logger, stderr: process.stderr, adminToken: config.adminToken };
     return rest[0] === 'backfill' ? runBackfillCommand(rest.slice(1), config, deps) : runSimCommand(rest, deps);
@@ -37,8 +41,11 @@ async function main(argv: string[]): Promise<number> {
 
   const platform = await startPlatform(config, role as Role, { logger });
   const lines = [`Anju is running (role: ${role}, store: ${config.store}, data: ${config.dataDir})`];
-  if (platform.urls.http) lines.push(`  control room   ${platform.urls.http}/  (log in with an API token)`, `  API            ${platform.urls.http}`, `  API docs       ${platform.urls.docs}`, `  health         ${platform.urls.http}/health`);
+  const web = platform.urls.http ?? platform.urls.https;
+  if (web) lines.push(`  control room   ${web}/  (log in with an API token)`, `  API            ${web}`, `  API docs       ${platform.urls.docs}`, `  health         ${web}/health`);
+  if (platform.urls.http && platform.urls.https) lines.push(`  HTTPS          ${platform.urls.https}`);
   if (platform.urls.mqtt) lines.push(`  MQTT           ${platform.urls.mqtt}`, `  MQTT/WebSocket ${platform.urls.ws}`);
+  if (platform.urls.mqtts) lines.push(`  MQTT/TLS       ${platform.urls.mqtts}`, `  MQTT/WSS       ${platform.urls.wss}`);
   if (platform.generatedAdminToken) {
     lines.push('', '  A bootstrap admin API token was generated. It is shown this once; store it now:', `  ANJU_ADMIN_TOKEN=${platform.generatedAdminToken}`);
   }

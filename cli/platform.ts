@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { createApp } from '../api/app.js';
@@ -12,19 +12,22 @@ import {
   anjuTelemetryRoute, createDefaultTopicMapper, createInProcessSource, createMqttClientSource, createPipeline, createRejectLog,
   createTopicMapper, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
+import { createBackupStaging, createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
 import { startAlerts } from './alerts.js';
 import { startOpsExport } from './ops-export.js';
 import { startReports } from './reports.js';
 import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
+import { listenHttps, loadTlsMaterial } from './tls.js';
+import { startBackupSchedule } from './backup-schedule.js';
 
 export type Role = 'all' | 'broker' | 'hub';
 
 export interface RunningPlatform {
   readonly role: Role;
-  readonly urls: { mqtt?: string; ws?: string; http?: string; docs?: string };
+  /** What listens; a listener switched off (ANJU_PLAINTEXT=0, no TLS) has no URL. */
+  readonly urls: { mqtt?: string; ws?: string; http?: string; docs?: string; mqtts?: string; wss?: string; https?: string };
   /** A bootstrap admin token generated on this start (printed once, never logged). */
   readonly generatedAdminToken?: string;
   stop(): Promise<void>;
@@ -64,6 +67,9 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await mkdir(dataDir, { recursive: true });
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'anju_process_' });
+    // Read first: a certificate that cannot be used stops start-up before anything listens.
+    const tls = config.tls ? await loadTlsMaterial(config.tls, { logger, metrics }) : undefined;
+    if (tls) stops.push(async () => tls.stop());
 
     const db = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
     stops.push(() => db.close());
@@ -88,10 +94,18 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
           connectRatePerMinute: config.mqtt.connectRatePerMinute, drainTimeoutMs: 30_000,
           // `all` ingests in this process; the `broker` role's ingest is a hub's persistent session.
           ingest: role === 'broker' ? { via: 'subscribers', topics: [topics.allTelemetry] } : defaultIngestDelivery,
+          plaintext: config.plaintext,
+          ...(config.tls && tls ? {
+            tls: {
+              port: config.tls.mqttsPort, wsPort: config.tls.wssPort, context: tls.context,
+              clientCerts: !config.tls.caFile ? 'none' as const : config.tls.requireClientCert ? 'required' as const : 'optional' as const,
+            },
+          } : {}),
         },
         {
           policy: {
             authenticateDevice: (id, secret) => directory.verify(id, secret),
+            deviceRegistered: (id) => directory.get(id) !== undefined,
             serviceAccount: (username) => {
               const a = serviceAccounts.get(username);
               return a && { username: a.id, passwordHash: a.secretHash, publish: a.publish, subscribe: a.subscribe, deny: a.deny };
@@ -101,6 +115,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
         },
       );
       const b = broker;
+      tls?.onReload((context) => b.setSecureContext(context));
       // A deleted account, or one with a new secret, keeps no connection opened with the old one.
       serviceAccounts.onChange((id, change) => {
         if (change === 'deleted' || change === 'secret_rotated') b.disconnect({ kind: 'service', name: id });
@@ -110,8 +125,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
     if (role === 'broker') {
       await broker?.open();
-      const urls = { mqtt: `mqtt://${displayHost(config.mqtt.host)}:${broker?.tcpPort}`, ws: `ws://${displayHost(config.mqtt.host)}:${broker?.wsPort}/mqtt` };
-      return { role, urls, stop };
+      return { role, urls: broker ? brokerUrls(config.mqtt.host, broker) : {}, stop };
     }
 
     // hub: ingest, alerts, api
@@ -129,6 +143,12 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     if (stopOpsExport) stops.push(stopOpsExport);
     const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger });
     stops.push(() => reports.stop());
+
+    const backupSource = { dataDir, snapshot: (file: string) => db.snapshot(file) };
+    if (config.backupSchedule) {
+      const schedule = startBackupSchedule(config.backupSchedule, { source: backupSource, logger, metrics });
+      stops.push(() => schedule.stop());
+    }
 
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
     // The embedded broker's devices follow its ACL (devices/{id}/telemetry); an external broker
@@ -170,13 +190,27 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
         ...(broker ? { serviceAccounts } : {}),
+        // `anju backup`: the database snapshot and the spool, staged under the data dir.
+        backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );
     stops.push(() => app.close());
-    await app.listen({ host: config.http.host, port: config.http.port });
-    const httpPort = (app.server.address() as { port: number }).port;
-    const http = `http://${displayHost(config.http.host)}:${httpPort}`;
+    let http: string | undefined;
+    if (config.plaintext) {
+      await app.listen({ host: config.http.host, port: config.http.port });
+      http = `http://${displayHost(config.http.host)}:${(app.server.address() as { port: number }).port}`;
+    } else {
+      await app.ready();
+    }
+    let https: string | undefined;
+    if (config.tls && tls) {
+      // Closed before the app (stops run in reverse), so no request arrives at a closed app.
+      const listener = await listenHttps(config.http.host, config.tls.httpsPort, tls, (req, res) => app.routing(req, res));
+      stops.push(() => listener.close());
+      https = `https://${displayHost(config.http.host)}:${listener.port}`;
+    }
+    const web = http ?? https;
 
     await source.start((m) => pipeline.handle(m));
     inputs.push(() => source.stop());
@@ -185,7 +219,11 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
     if (broker && fleetCredentials.length > 0) {
       const fleet = createFleet(
-        { brokerUrl: `mqtt://127.0.0.1:${broker.tcpPort}`, qos: 1, intervalMs: 10_000, seed: 2026, reconnectMinMs: 1_000, reconnectMaxMs: 30_000 },
+        {
+          // TLS only: the demo devices reach this process over loopback, where the certificate's
+          // host name cannot match; they skip the check (real devices must not).
+          ...(broker.tcpPort ? { brokerUrl: `mqtt://127.0.0.1:${broker.tcpPort}` } : { brokerUrl: `mqtts://127.0.0.1:${broker.tlsPort}`, rejectUnauthorized: false }),
+          qos: 1, intervalMs: 10_000, seed: 2026, reconnectMinMs: 1_000, reconnectMaxMs: 30_000 },
         { devices: fleetCredentials, logger: logger.child({ part: 'sim' }) },
       );
       await fleet.start();
@@ -193,14 +231,23 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     }
 
     const urls = {
-      http, docs: `${http}/docs`,
-      ...(broker ? { mqtt: `mqtt://${displayHost(config.mqtt.host)}:${broker.tcpPort}`, ws: `ws://${displayHost(config.mqtt.host)}:${broker.wsPort}/mqtt` } : {}),
+      http, https, docs: `${web}/docs`,
+      ...(broker ? brokerUrls(config.mqtt.host, broker) : {}),
     };
     return { role, urls, generatedAdminToken: generated, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The broker's URLs, for the listeners that are open. */
+function brokerUrls(host: string, broker: AnjuBroker): { mqtt?: string; ws?: string; mqtts?: string; wss?: string } {
+  const h = displayHost(host);
+  return {
+    ...(broker.tcpPort ? { mqtt: `mqtt://${h}:${broker.tcpPort}`, ws: `ws://${h}:${broker.wsPort}/mqtt` } : {}),
+    ...(broker.tlsPort ? { mqtts: `mqtts://${h}:${broker.tlsPort}`, wss: `wss://${h}:${broker.wssPort}/mqtt` } : {}),
+  };
 }
 
 function displayHost(host: string): string {

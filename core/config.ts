@@ -122,6 +122,32 @@ export const envSchema = z.object({
   /** `ANJU_STORE=influxdb`: seconds between fleet status points (alarms by severity, devices offline) in InfluxDB; 0 = none. */
   ANJU_OPS_STATUS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
 
+  /**
+   * TLS (PEM file paths): with a certificate and key, MQTT over TLS, MQTT over secure WebSocket
+   * and HTTPS listen beside (or, with ANJU_PLAINTEXT=0, instead of) the plaintext listeners.
+   */
+  ANJU_TLS_CERT: optionalString,
+  ANJU_TLS_KEY: optionalString,
+  /** CA bundle (PEM) for device client certificates: a verified certificate's CN is the device id. */
+  ANJU_TLS_CA: optionalString,
+  /** `1`: a TLS client without a certificate from ANJU_TLS_CA is refused (Mosquitto's require_certificate). */
+  ANJU_TLS_REQUIRE_CLIENT_CERT: flag.default(false),
+  /** Seconds between checks of the certificate files for a change (SIGHUP reloads at once). */
+  ANJU_TLS_RELOAD_INTERVAL_S: z.coerce.number().min(0.1).max(86_400).default(10),
+  ANJU_MQTTS_PORT: port.default(8883),
+  /** MQTT over secure WebSocket (EMQX's port). */
+  ANJU_WSS_PORT: port.default(8084),
+  ANJU_HTTPS_PORT: port.default(8443),
+  /** `0` switches the plaintext MQTT, WebSocket and HTTP listeners off (TLS only; needs ANJU_TLS_CERT/_KEY). */
+  ANJU_PLAINTEXT: flag.default(true),
+
+  /** Scheduled backups by the node: a cron expression (node-cron, checked at start-up), the folder, how many to keep. */
+  ANJU_BACKUP_SCHEDULE: optionalString,
+  ANJU_BACKUP_DIR: optionalString,
+  ANJU_BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  /** Zone the schedule is read in (default: the process's). */
+  ANJU_BACKUP_TIMEZONE: timeZone.optional(),
+
   ANJU_INFLUX_URL: z.url().optional(),
   ANJU_INFLUX_TOKEN: optionalString,
   ANJU_INFLUX_ORG: optionalString,
@@ -135,6 +161,12 @@ export const envSchema = z.object({
 export interface AnjuConfig {
   mqtt: { port: number; wsPort: number; host: string; maxPayloadBytes: number; connectRatePerMinute: number };
   http: { port: number; host: string };
+  /** False: no plaintext MQTT, WebSocket or HTTP listener (TLS only). */
+  plaintext: boolean;
+  /** Undefined: no TLS listener. File paths only; the files are read at start-up and on reload. */
+  tls?: TlsConfig;
+  /** Undefined: no scheduled backups (`anju backup` still works). */
+  backupSchedule?: BackupScheduleConfig;
   dataDir: string;
   adminToken?: string;
   /** Undefined: the role decides (`all` runs the demo fleet, the others do not). */
@@ -161,6 +193,25 @@ export interface AnjuConfig {
   };
 }
 
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA for device client certificates; undefined = no client certificates asked for. */
+  caFile?: string;
+  requireClientCert: boolean;
+  reloadIntervalMs: number;
+  mqttsPort: number;
+  wssPort: number;
+  httpsPort: number;
+}
+
+export interface BackupScheduleConfig {
+  cron: string;
+  dir: string;
+  keep: number;
+  timezone?: string;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -181,7 +232,23 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
       throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_TOKEN, _ORG and _BUCKET (InfluxDB 2.x/3.x) or ANJU_INFLUX_DB (1.x)');
     }
   }
+  if (Boolean(e.ANJU_TLS_CERT) !== Boolean(e.ANJU_TLS_KEY)) throw new ConfigError('TLS needs both ANJU_TLS_CERT and ANJU_TLS_KEY (PEM files)');
+  const tls: TlsConfig | undefined = e.ANJU_TLS_CERT && e.ANJU_TLS_KEY
+    ? {
+      certFile: e.ANJU_TLS_CERT, keyFile: e.ANJU_TLS_KEY, caFile: e.ANJU_TLS_CA, requireClientCert: e.ANJU_TLS_REQUIRE_CLIENT_CERT,
+      reloadIntervalMs: e.ANJU_TLS_RELOAD_INTERVAL_S * 1000, mqttsPort: e.ANJU_MQTTS_PORT, wssPort: e.ANJU_WSS_PORT, httpsPort: e.ANJU_HTTPS_PORT,
+    }
+    : undefined;
+  if (!tls && (e.ANJU_TLS_CA || e.ANJU_TLS_REQUIRE_CLIENT_CERT)) throw new ConfigError('ANJU_TLS_CA and ANJU_TLS_REQUIRE_CLIENT_CERT need ANJU_TLS_CERT and ANJU_TLS_KEY');
+  if (e.ANJU_TLS_REQUIRE_CLIENT_CERT && !e.ANJU_TLS_CA) throw new ConfigError('ANJU_TLS_REQUIRE_CLIENT_CERT=1 needs ANJU_TLS_CA: the CA that signs device certificates');
+  if (!e.ANJU_PLAINTEXT && !tls) throw new ConfigError('ANJU_PLAINTEXT=0 leaves no listener: set ANJU_TLS_CERT and ANJU_TLS_KEY');
+  if (Boolean(e.ANJU_BACKUP_SCHEDULE) !== Boolean(e.ANJU_BACKUP_DIR)) throw new ConfigError('scheduled backups need both ANJU_BACKUP_SCHEDULE (a cron expression) and ANJU_BACKUP_DIR (where to keep them)');
   return {
+    backupSchedule: e.ANJU_BACKUP_SCHEDULE && e.ANJU_BACKUP_DIR
+      ? { cron: e.ANJU_BACKUP_SCHEDULE, dir: e.ANJU_BACKUP_DIR, keep: e.ANJU_BACKUP_KEEP, timezone: e.ANJU_BACKUP_TIMEZONE }
+      : undefined,
+    plaintext: e.ANJU_PLAINTEXT,
+    tls,
     mqtt: { port: e.ANJU_MQTT_PORT, wsPort: e.ANJU_WS_PORT, host: e.ANJU_HOST, maxPayloadBytes: e.ANJU_MAX_PAYLOAD, connectRatePerMinute: e.ANJU_CONNECT_RATE },
     http: { port: e.ANJU_HTTP_PORT, host: e.ANJU_HOST },
     dataDir: e.ANJU_DATA_DIR,

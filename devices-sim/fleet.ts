@@ -43,6 +43,8 @@ export interface FleetConfig {
   announceStatus?: boolean;
   /** Local time offset for daily rhythms, minutes (default +480, Asia/Shanghai). */
   utcOffsetMin?: number;
+  /** `mqtts:`/`wss:` only: false skips the server certificate check (the platform's own loopback demo fleet). */
+  rejectUnauthorized?: boolean;
   connectTimeoutMs?: number;
   /** MQTT keep alive, s (default 60): the idle cost of a device is one PINGREQ per keep alive. */
   keepaliveS?: number;
@@ -192,6 +194,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       password: sim.secret,
       protocolVersion: 4,
       clean: true,
+      ...(config.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
       // We reconnect ourselves (backoff with jitter, through the gate): mqtt.js only knows a fixed period.
       reconnectPeriod: 0,
       connectTimeout: config.connectTimeoutMs ?? 10_000,

@@ -15,6 +15,7 @@ export { createInfluxStore, type InfluxConfig, type InfluxStoreDeps } from './in
 export { createDeviceDirectory } from './state/directory.js';
 export { createLatestCache } from './latest-cache.js';
 export * from './spool/index.js';
+export * from './backup/index.js';
 
 /** What a store factory opens: the telemetry store, and the state store when the backend holds one. */
 export interface OpenedStores {

@@ -3,6 +3,7 @@ import type { RouteOptions } from '../types.js';
 import { alertExportRoutes } from './api/alerts/export.js';
 import { alertRoutes } from './api/alerts/index.js';
 import { alertStreamRoutes } from './api/alerts/stream.js';
+import { backupRoutes } from './api/backups/index.js';
 import { deviceRoutes } from './api/devices/index.js';
 import { telemetryRoutes } from './api/devices/telemetry.js';
 import { incidentRoutes } from './api/incidents/index.js';
@@ -45,6 +46,8 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
   }
   // MQTT service accounts only where the composition root runs the embedded broker they log in to.
   if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });
+  // Backups only where the node holds a data dir worth backing up (the embedded database).
+  if (deps.backups) await app.register(backupRoutes, { prefix: '/api/backups', ...opts, backups: deps.backups });
   // Reports only where the composition root provides them.
   if (deps.reports) await app.register(reportRoutes, { prefix: '/api/reports', ...opts, reports: deps.reports });
 }

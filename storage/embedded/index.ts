@@ -42,6 +42,12 @@ export interface EmbeddedDatabase {
   incidents: IncidentStore;
   /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
   siteTimezone(site: string): string;
+  /**
+   * Copies the whole database, as of one transaction, into a new DuckDB file while writes go on
+   * (ATTACH + COPY FROM DATABASE on a connection of its own; temp staging tables are not part of
+   * it). The copy is a database Anju opens as it is. Resolves with its schema version.
+   */
+  snapshot(file: string): Promise<{ schemaVersion: number }>;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
   close(): Promise<void>;
 }
@@ -127,6 +133,25 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     serviceAccounts,
     incidents,
     siteTimezone,
+    async snapshot(file) {
+      if (closing) throw new Error('the embedded database is closed');
+      const conn = await instance.connect();
+      try {
+        const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
+        const ident = (v: string) => `"${v.replace(/"/g, '""')}"`;
+        const source = String((await conn.runAndReadAll('SELECT current_database() AS d')).getRowObjects()[0]?.d);
+        await conn.run(`ATTACH ${literal(file)} AS anju_snapshot`);
+        try {
+          await conn.run(`COPY FROM DATABASE ${ident(source)} TO anju_snapshot`);
+          const v = (await conn.runAndReadAll('SELECT max(version) AS v FROM anju_snapshot.schema_version')).getRowObjects()[0]?.v;
+          return { schemaVersion: Number(v ?? 0) };
+        } finally {
+          await conn.run('DETACH anju_snapshot');
+        }
+      } finally {
+        conn.closeSync();
+      }
+    },
     async close() {
       await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close()]);
       await closeDatabase();

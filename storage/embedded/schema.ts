@@ -166,6 +166,12 @@ export async function migrate(conn: SerialConnection): Promise<{ from: number; t
   await conn.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)');
   const rows = await conn.query('SELECT coalesce(max(version), 0) AS v FROM schema_version');
   const from = Number(rows[0]?.v ?? 0);
+  // Forward only: a file a newer Anju migrated may hold what this version cannot read or would
+  // overwrite wrongly; refuse it whole rather than run on half a schema.
+  const known = migrations.at(-1)?.version ?? 0;
+  if (from > known) {
+    throw new Error(`the embedded database is at schema version ${from}, written by a newer Anju; this version knows up to ${known}. Run the newer version again, or restore a backup taken before the upgrade (README, "Operating Anju")`);
+  }
   let to = from;
   for (const m of migrations) {
     if (m.version <= from) continue;

@@ -65,6 +65,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, options
           const hash = hashes.get(id);
           return hash !== undefined && verifySecret(secret, hash);
         },
+        deviceRegistered: (id) => hashes.has(id),
         serviceAccount: staticServiceAccounts(accounts),
       },
       logger: pino({ level: 'silent' }),

@@ -157,7 +157,10 @@ describe('docker-compose.yml', () => {
       const cfg = loadConfig(envOf(service(name)));
       const containerPorts = portsOf(service(name)).map((p) => p.container);
       const role = commandOf(service(name))[0];
-      const expected = role === 'broker' ? [cfg.mqtt.port, cfg.mqtt.wsPort] : role === 'hub' ? [cfg.http.port] : [cfg.mqtt.port, cfg.mqtt.wsPort, cfg.http.port];
+      // `anju` also publishes its TLS ports (listening once ANJU_TLS_CERT/_KEY are set).
+      const env = envOf(service(name));
+      const tlsPorts = (['ANJU_MQTTS_PORT', 'ANJU_WSS_PORT', 'ANJU_HTTPS_PORT'] as const).filter((k) => env[k]).map((k) => envSchema.shape[k].parse(env[k]));
+      const expected = role === 'broker' ? [cfg.mqtt.port, cfg.mqtt.wsPort] : role === 'hub' ? [cfg.http.port] : [cfg.mqtt.port, cfg.mqtt.wsPort, cfg.http.port, ...tlsPorts];
       expect(containerPorts.sort(), name).toEqual(expected.sort());
     }
   });
@@ -201,6 +204,18 @@ describe('docker-compose.yml', () => {
       return m?.source;
     });
     expect(new Set(dataVolumes).size).toBe(anjuServices.length);
+  });
+
+  it('mounts the TLS certificates read-only for anju, and .env.example switches TLS on with paths under that mount', () => {
+    const certs = mountsOf(service('anju')).find((m) => m.target === '/certs');
+    expect(certs).toMatchObject({ type: 'bind', readOnly: true });
+    const env = envOf(service('anju'));
+    // TLS stays off with .env.example (empty paths); set, the same env passes the config schema.
+    expect(loadConfig(env).tls).toBeUndefined();
+    const on = loadConfig({ ...env, ANJU_TLS_CERT: '/certs/tls.crt', ANJU_TLS_KEY: '/certs/tls.key', ANJU_TLS_CA: '/certs/ca.crt', ANJU_PLAINTEXT: '0' });
+    expect(on.tls).toMatchObject({ certFile: '/certs/tls.crt', mqttsPort: 8883, wssPort: 8084, httpsPort: 8443 });
+    expect(on.plaintext).toBe(false);
+    expect(healthcheckText(service('anju'))).toContain(`127.0.0.1:${on.tls?.httpsPort}/health`);
   });
 
   it('gives every service a healthcheck that checks the right thing', () => {

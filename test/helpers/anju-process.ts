@@ -11,6 +11,9 @@ export interface AnjuProcess {
   readonly http: string;
   readonly mqtt: string;
   readonly ws: string;
+  /** TLS listeners, when ANJU_TLS_CERT/_KEY are set ('' otherwise). */
+  readonly mqtts: string;
+  readonly wss: string;
   readonly mqttPort: number;
   output(): string;
   alive(): boolean;
@@ -53,7 +56,7 @@ export async function startAnju(role: string, env: Record<string, string>, timeo
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => { exited = true; resolve(code); }));
 
   const started = Date.now();
-  while (!/API\s+(http\S+)/.test(out) || (role !== 'hub' && !/MQTT\/WebSocket\s+(\S+)/.test(out))) {
+  while (!/API\s+(http\S+)/.test(out) || (role !== 'hub' && !/MQTT\/(?:WebSocket|WSS)\s+(\S+)/.test(out))) {
     if (exited) throw new Error(`anju ${role} exited during start-up:\n${out}`);
     if (Date.now() - started > timeoutMs) { child.kill('SIGKILL'); throw new Error(`anju ${role} did not start in ${timeoutMs} ms:\n${out}`); }
     await new Promise((r) => setTimeout(r, 50));
@@ -61,8 +64,10 @@ export async function startAnju(role: string, env: Record<string, string>, timeo
   const http = /API\s+(http\S+)/.exec(out)?.[1] ?? '';
   const mqtt = /MQTT\s+(mqtt:\S+)/.exec(out)?.[1] ?? '';
   const ws = /MQTT\/WebSocket\s+(\S+)/.exec(out)?.[1] ?? '';
+  const mqtts = /MQTT\/TLS\s+(\S+)/.exec(out)?.[1] ?? '';
+  const wss = /MQTT\/WSS\s+(\S+)/.exec(out)?.[1] ?? '';
   return {
-    child, http, mqtt, ws,
+    child, http, mqtt, ws, mqtts, wss,
     mqttPort: Number(new URL(mqtt || 'mqtt://x:0').port),
     output: () => out,
     alive: () => !exited && child.exitCode === null,
