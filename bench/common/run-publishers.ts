@@ -9,6 +9,11 @@ export interface PublishersJob {
   window: number;
   /** msg/s per publisher; 0 = as fast as PUBACKs allow. */
   ratePerPublisher: number;
+  /**
+   * Count mode: each device sends exactly this many readings (their ts 1 ms apart, so all distinct)
+   * and `seconds` only bounds how long the parent waits; absent or 0 = time mode (`seconds`).
+   */
+  messages?: number;
   /** One message in this many (per device) is a fire reading (bench/alerts); 0 or absent = none. */
   triggerEvery?: number;
 }
@@ -22,6 +27,9 @@ export interface PublishersResult {
   connectedAt: number;
   /** CPU time the publishers' process used, ms. */
   cpuMs: number;
+  /** In the publishers' clock (the same host clock): first publish and last PUBACK, epoch ms. */
+  firstAt: number;
+  lastAckAt: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -52,9 +60,9 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<Pub
       // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
-    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; message?: string }) => {
+    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; firstAt?: number; lastAckAt?: number; message?: string }) => {
       if (m.type === 'connected') connectedAt = Date.now();
-      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN });
+      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });
     child.on('error', reject);
