@@ -43,9 +43,10 @@ export function killPublishers(): void {
 /**
  * Runs the publishers (./publishers.ts) in a child process, as real devices would be: their CPU stays
  * off the broker's event loop. Bounded: a child that has not finished `graceMs` after its deadline
- * is killed and the promise rejects.
+ * is killed and the promise rejects. `onConnected` is called once every client is connected (the
+ * measured interval starts).
  */
-export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<PublishersResult> {
+export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?: () => void): Promise<PublishersResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
     running.add(child);
@@ -61,7 +62,10 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<Pub
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
     child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; firstAt?: number; lastAckAt?: number; message?: string }) => {
-      if (m.type === 'connected') connectedAt = Date.now();
+      if (m.type === 'connected') {
+        connectedAt = Date.now();
+        onConnected?.();
+      }
       if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });

@@ -15,13 +15,15 @@
  *
  * Loads (default both, as in the issue): 50 devices × 2,000 messages and 500 × 200, window 10.
  * Options: --loads 50x2000,500x200 --window 10 --rounds R (bare/anju pairs per load, default 1)
- * --only bare|anju (one side, e.g. under `node --cpu-prof`).
+ * --only bare|anju (one side) --profile DIR (a V8 CPU profile of Anju's process per Anju phase, from
+ * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Aedes } from 'aedes';
@@ -37,7 +39,7 @@ import { rssSampler } from '../common/stats.js';
 
 const { values } = parseArgs({ options: {
   loads: { type: 'string', default: '50x2000,500x200' }, window: { type: 'string', default: '10' },
-  rounds: { type: 'string', default: '1' }, only: { type: 'string' },
+  rounds: { type: 'string', default: '1' }, only: { type: 'string' }, profile: { type: 'string' },
 } });
 const window = Number(values.window);
 const rounds = Number(values.rounds);
@@ -66,8 +68,8 @@ async function bare(l: { devices: number; messages: number }): Promise<Side> {
   const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
-  const cpu0 = process.cpuUsage();
-  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages });
+  let cpu0 = process.cpuUsage();
+  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => { cpu0 = process.cpuUsage(); });
   const cpu = process.cpuUsage(cpu0);
   const peakRssMiB = rss.stop();
   await new Promise<void>((r) => aedes.close(() => r()));
@@ -122,16 +124,24 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     const http = platform.urls.http!;
     let pub: PublishersResult;
     const rss = rssSampler();
-    const cpu0 = process.cpuUsage();
+    // CPU and profile from the moment every device is connected (CONNECTs cost a scrypt each) to the spool drained.
+    let profiler: Promise<{ stop(file: string): Promise<void> }> | undefined;
+    let cpu0 = process.cpuUsage();
+    let cpu: NodeJS.CpuUsage;
+    let drainedAt: number;
     try {
-      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages });
+      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => {
+        cpu0 = process.cpuUsage();
+        if (values.profile) profiler = startProfile();
+      });
       const deadline = Date.now() + 120_000;
       while ((await spoolDepth(http, token)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      drainedAt = Date.now();
+      cpu = process.cpuUsage(cpu0);
+      await (await profiler)?.stop(join(values.profile!, `anju-${l.devices}x${l.messages}-${Date.now()}.cpuprofile`));
     } finally {
       await platform.stop();
     }
-    const drainedAt = Date.now();
-    const cpu = process.cpuUsage(cpu0);
     const peakRssMiB = rss.stop();
     const stored = await countStored(dir, 'bench-');
     return {
@@ -141,6 +151,24 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The V8 profiler of this process (the Anju side), over one measured window. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  CPU profile: ${file}`);
+    },
+  };
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
