@@ -210,7 +210,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       const { reading, deviceTs } = result;
       // A repeat carries the device's own ts (or none), never our receive time.
       const key = reading.seq !== undefined ? dedupeKey(reading.device, reading.seq, deviceTs) : undefined;
-      if (reading.seq !== undefined && key !== undefined && dedupe.seen(reading.device, reading.seq, deviceTs, message.receivedAt)) {
+      if (key !== undefined && dedupe.seen(key, message.receivedAt)) {
         // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
         // this copy is acknowledged only once that one is taken, and refused if it is refused.
         const original = inDelivery.get(key);
@@ -225,7 +225,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
         await delivery;
       } catch (err) {
         // Not taken: forget it in dedupe so the resend is not mistaken for a repeat.
-        if (reading.seq !== undefined) dedupe.forget(reading.device, reading.seq, deviceTs);
+        if (key !== undefined) dedupe.forget(key);
         refuse(err);
       } finally {
         if (key !== undefined && inDelivery.get(key) === delivery) inDelivery.delete(key);
