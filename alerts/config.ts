@@ -65,10 +65,16 @@ export function parseRulesConfig(input: unknown, rules: RuleMap): RulesConfig {
 
 /** Resolves and memoises each rule's parameters per device (keyed on what they depend on). */
 export function createParamResolver(config: RulesConfig, rules: RuleMap) {
-  const memo = new Map<string, RuleParams>();
+  // By device id, then rule: no key string is built per reading. A device moved to another site or
+  // re-registered as another kind resolves afresh (its params depend on both).
+  const memo = new Map<string, { site: string; kind: string; byRule: Map<string, RuleParams> }>();
   return function paramsFor(ruleName: string, device: Device): RuleParams {
-    const key = `${ruleName}|${device.id}|${device.site}|${device.kind}`;
-    const hit = memo.get(key);
+    let entry = memo.get(device.id);
+    if (!entry || entry.site !== device.site || entry.kind !== device.kind) {
+      entry = { site: device.site, kind: device.kind, byRule: new Map() };
+      memo.set(device.id, entry);
+    }
+    const hit = entry.byRule.get(ruleName);
     if (hit) return hit;
     const rule = rules[ruleName];
     if (!rule) throw new Error(`unknown rule ${ruleName}`);
@@ -81,7 +87,7 @@ export function createParamResolver(config: RulesConfig, rules: RuleMap) {
       ...config.devices[device.id]?.[ruleName],
     };
     const params = rule.params.parse(merged);
-    memo.set(key, params);
+    entry.byRule.set(ruleName, params);
     return params;
   };
 }

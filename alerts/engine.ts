@@ -357,8 +357,11 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   }
 
   /** Out-of-order readings are not evaluated (windows and rates assume time moves forward). */
+  const lastKeys = new Map<string, string>();
   function inOrder(device: string, ts: number): boolean {
-    const last = state.get<{ ts: number }>(`engine/last/${device}`, () => ({ ts }));
+    let key = lastKeys.get(device);
+    if (key === undefined) lastKeys.set(device, (key = `engine/last/${device}`));
+    const last = state.get<{ ts: number }>(key, () => ({ ts }));
     if (ts < last.ts) return false;
     last.ts = ts;
     return true;

@@ -33,19 +33,21 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const entries = Object.entries(deps.rules);
   const log = deps.logger;
 
+  // One child logger per rule, made once: pino's child() serialises its bindings, too dear per reading.
+  const ruleLogs = new Map(entries.map(([name]) => [name, log.child({ rule: name })]));
+
+  // Each rule's per-device state key (`<rule>/device/<id>`), built once per device, not per reading.
+  const stateKeys = new Map<string, Map<string, string>>();
+  function stateKey(name: string, device: Device): string {
+    let keys = stateKeys.get(device.id);
+    if (!keys) stateKeys.set(device.id, (keys = new Map()));
+    let key = keys.get(name);
+    if (key === undefined) keys.set(name, (key = `${name}/device/${device.id}`));
+    return key;
+  }
+
   function context(name: string, rule: Rule, device: Device, now: number, params: RuleParams, out: PendingAction[]): RuleContext<RuleParams, unknown> {
-    let own: unknown;
-    const ruleLog = log.child({ rule: name });
-    return {
-      now, device, params, devices: deps.devices, log: ruleLog,
-      get state() {
-        own ??= deps.state.get(`${name}/device/${device.id}`, () => rule.initialState());
-        return own;
-      },
-      stateOf: <T>(scope: string, init: () => T) => deps.state.get(`${name}/scope/${scope}`, init),
-      raise: (request) => out.push({ op: 'raise', rule: name, device, ts: now, request }),
-      clear: (request) => out.push({ op: 'clear', rule: name, device, ts: now, request }),
-    };
+    return new Context(name, rule, device, now, params, out, ruleLogs.get(name) ?? log, deps, stateKey);
   }
 
   function run(hook: Hook, device: Device, now: number, out: PendingAction[], call: (rule: Rule, ctx: RuleContext<RuleParams, unknown>) => void): void {
@@ -95,4 +97,43 @@ export function createEvaluator(deps: EvaluatorDeps) {
       return out;
     },
   };
+}
+
+/**
+ * What a rule sees for one evaluation. A class, not an object literal of closures: one is made per
+ * rule per reading, and its methods live on the prototype instead of being allocated each time.
+ */
+class Context implements RuleContext<RuleParams, unknown> {
+  private own: unknown;
+  readonly devices: DeviceView;
+  constructor(
+    private readonly name: string,
+    private readonly rule: Rule,
+    readonly device: Device,
+    readonly now: number,
+    readonly params: RuleParams,
+    private readonly out: PendingAction[],
+    readonly log: Logger,
+    private readonly deps: Pick<EvaluatorDeps, 'state' | 'devices'>,
+    private readonly stateKey: (name: string, device: Device) => string,
+  ) {
+    this.devices = deps.devices;
+  }
+
+  get state(): unknown {
+    this.own ??= this.deps.state.get(this.stateKey(this.name, this.device), () => this.rule.initialState());
+    return this.own;
+  }
+
+  stateOf<T>(scope: string, init: () => T): T {
+    return this.deps.state.get(`${this.name}/scope/${scope}`, init);
+  }
+
+  raise(request: RaiseRequest): void {
+    this.out.push({ op: 'raise', rule: this.name, device: this.device, ts: this.now, request });
+  }
+
+  clear(request: ClearRequest): void {
+    this.out.push({ op: 'clear', rule: this.name, device: this.device, ts: this.now, request });
+  }
 }

@@ -6,10 +6,10 @@
  * bounded by `maxEntries` (oldest evicted first — a Map iterates in insertion order).
  */
 export interface Deduper {
-  /** True if this (device, seq, ts) was seen within the window; records it otherwise. */
-  seen(device: string, seq: number, ts: number | undefined, now: number): boolean;
+  /** True if this message (its `dedupeKey`) was seen within the window; records it otherwise. */
+  seen(key: string, now: number): boolean;
   /** Forgets a key, so a message that was not taken can be accepted when it is resent. */
-  forget(device: string, seq: number, ts: number | undefined): void;
+  forget(key: string): void;
   size(): number;
 }
 
@@ -28,13 +28,12 @@ export function createDeduper(config: { ttlMs: number; maxEntries: number }): De
     }
   }
 
-  const keyOf = dedupeKey;
+  // Keyed by the caller's dedupeKey, built once per message (ingest also keys its in-delivery map on it).
   return {
-    forget(device, seq, ts) {
-      entries.delete(keyOf(device, seq, ts));
+    forget(key) {
+      entries.delete(key);
     },
-    seen(device, seq, ts, now) {
-      const key = keyOf(device, seq, ts);
+    seen(key, now) {
       const at = entries.get(key);
       if (at !== undefined && now - at < config.ttlMs) return true;
       entries.delete(key);

@@ -69,12 +69,33 @@ function sampleOf(payload: Buffer): string {
  * decode ▶ validate ▶ enrich ▶ dedupe ▶ consumers. Each refusal names its reason and what the
  * device should do differently; good messages around a bad one are unaffected.
  */
+/** Each kind's field names, listed once rather than per message. */
+const fieldNames = Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, Object.keys(v.fields)])) as Record<keyof typeof kinds, string[]>;
+
 export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipeline {
   const dedupe = createDeduper(config.dedupe);
   const mapper = deps.topics ?? createDefaultTopicMapper();
   const topicHint = mapper.routes.map((r) => r.pattern).join(', ');
-  const received = new Counter({ name: 'anju_ingest_messages_total', help: 'Messages received by ingest.', labelNames: ['source'], registers: [deps.metrics] });
-  const accepted = new Counter({ name: 'anju_ingest_accepted_total', help: 'Readings accepted and handed to consumers.', labelNames: ['kind'], registers: [deps.metrics] });
+  // The two per-message counters are kept as plain numbers and handed to prom-client at scrape
+  // time (collect), so a message costs no label hashing; the exposed series are the same.
+  const receivedBy = new Map<string, number>();
+  const acceptedBy = new Map<string, number>();
+  const reported = { received: new Map<string, number>(), accepted: new Map<string, number>() };
+  const sync = (counter: Counter<string>, label: string, counts: Map<string, number>, done: Map<string, number>) => {
+    for (const [value, n] of counts) {
+      const delta = n - (done.get(value) ?? 0);
+      if (delta > 0) counter.inc({ [label]: value }, delta);
+      done.set(value, n);
+    }
+  };
+  new Counter({
+    name: 'anju_ingest_messages_total', help: 'Messages received by ingest.', labelNames: ['source'], registers: [deps.metrics],
+    collect() { sync(this, 'source', receivedBy, reported.received); },
+  });
+  new Counter({
+    name: 'anju_ingest_accepted_total', help: 'Readings accepted and handed to consumers.', labelNames: ['kind'], registers: [deps.metrics],
+    collect() { sync(this, 'kind', acceptedBy, reported.accepted); },
+  });
   const duplicates = new Counter({ name: 'anju_ingest_duplicates_total', help: 'Repeated messages (same device, seq, ts) dropped by dedupe.', registers: [deps.metrics] });
   const refused = new Counter({ name: 'anju_ingest_refused_total', help: 'Valid readings a durable consumer could not take (not acknowledged; the device resends).', registers: [deps.metrics] });
   const consumerErrors = new Counter({ name: 'anju_ingest_consumer_errors_total', help: 'Errors thrown by reading consumers.', labelNames: ['consumer'], registers: [deps.metrics] });
@@ -96,18 +117,26 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     deps.logger.error({ err, consumer: consumer.name }, 'a reading consumer failed; the others still got the reading');
   };
   // Non-durable consumers are called in arrival order but not awaited, so alert evaluation never
-  // delays a PUBACK; each may have this many batches in flight before ingest waits for it.
+  // delays a PUBACK. They take readings in batches: every reading whose durable consumers finished
+  // in the same turn (one spool group commit resolves many at once) goes to each of them in one
+  // call, on a microtask, so the alert engine pays its per-call work once per group, not per
+  // reading. Each may have this many batches in flight before ingest waits for it.
   const inFlight = new Map<string, number>();
   const MAX_IN_FLIGHT = 1_000;
+  let forOthers: Reading[] = [];
+  let flushScheduled = false;
+  /** Settles when the batch handed over last has settled with every congested consumer. */
+  let congestion: Promise<unknown> | undefined;
 
-  async function deliver(readings: Reading[]): Promise<void> {
-    // Durable consumers first: a reading the spool refused must not reach alerts or the live view
-    // as if it had been taken — the device will send it again.
-    for (const consumer of durable) await consumer.accept(readings);
+  function flushOthers(): void {
+    flushScheduled = false;
+    const batch = forOthers;
+    forOthers = [];
+    const waits: Promise<unknown>[] = [];
     for (const consumer of others) {
       let result: void | Promise<void>;
       try {
-        result = consumer.accept(readings);
+        result = consumer.accept(batch);
       } catch (err) {
         failed(consumer)(err);
         continue;
@@ -116,8 +145,23 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       const n = (inFlight.get(consumer.name) ?? 0) + 1;
       inFlight.set(consumer.name, n);
       const settled = result.catch(failed(consumer)).finally(() => inFlight.set(consumer.name, (inFlight.get(consumer.name) ?? 1) - 1));
-      if (n >= MAX_IN_FLIGHT) await settled;
+      if (n >= MAX_IN_FLIGHT) waits.push(settled);
     }
+    congestion = waits.length > 0 ? Promise.all(waits) : undefined;
+  }
+
+  async function deliver(readings: Reading[]): Promise<void> {
+    // Durable consumers first: a reading the spool refused must not reach alerts or the live view
+    // as if it had been taken — the device will send it again.
+    for (const consumer of durable) await consumer.accept(readings);
+    if (others.length === 0) return;
+    for (const r of readings) forOthers.push(r);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      queueMicrotask(flushOthers);
+    }
+    // A consumer this far behind holds ingest (and so the PUBACKs) back until it catches up.
+    if (congestion) await congestion;
   }
 
   function toReading(message: RawMessage): { reading: Reading; deviceTs: number | undefined } | undefined {
@@ -164,7 +208,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       return undefined;
     }
     const fields: Record<string, number | boolean> = {};
-    for (const name of Object.keys(kind.fields)) {
+    for (const name of fieldNames[device.kind]) {
       const value = payload[name];
       // -0 is a valid JSON number that equals 0 but prints and sorts apart from it: stored as 0.
       if (value !== undefined) fields[name] = value === 0 ? 0 : value;
@@ -189,7 +233,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   return {
     async handle(message) {
       counts.received += 1;
-      received.inc({ source: message.source });
+      receivedBy.set(message.source, (receivedBy.get(message.source) ?? 0) + 1);
       let result: ReturnType<typeof toReading>;
       try {
         result = toReading(message);
@@ -210,7 +254,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       const { reading, deviceTs } = result;
       // A repeat carries the device's own ts (or none), never our receive time.
       const key = reading.seq !== undefined ? dedupeKey(reading.device, reading.seq, deviceTs) : undefined;
-      if (reading.seq !== undefined && key !== undefined && dedupe.seen(reading.device, reading.seq, deviceTs, message.receivedAt)) {
+      if (key !== undefined && dedupe.seen(key, message.receivedAt)) {
         // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
         // this copy is acknowledged only once that one is taken, and refused if it is refused.
         const original = inDelivery.get(key);
@@ -225,13 +269,13 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
         await delivery;
       } catch (err) {
         // Not taken: forget it in dedupe so the resend is not mistaken for a repeat.
-        if (reading.seq !== undefined) dedupe.forget(reading.device, reading.seq, deviceTs);
+        if (key !== undefined) dedupe.forget(key);
         refuse(err);
       } finally {
         if (key !== undefined && inDelivery.get(key) === delivery) inDelivery.delete(key);
       }
       counts.accepted += 1;
-      accepted.inc({ kind: reading.kind });
+      acceptedBy.set(reading.kind, (acceptedBy.get(reading.kind) ?? 0) + 1);
     },
     stats: () => ({ ...counts }),
   };

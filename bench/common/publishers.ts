@@ -13,11 +13,20 @@ import type { PublishersJob } from './run-publishers.js';
 
 
 async function run(job: PublishersJob): Promise<void> {
-  const clients = await Promise.all(job.devices.map((d) => mqtt.connectAsync(job.url, {
-    protocolVersion: 4, clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, keepalive: 60,
-  })));
+  // Connected 50 at a time, with a long CONNACK timeout: each CONNECT costs the broker a scrypt
+  // verification, and 500 at once would take longer than MQTT.js's default 30 s on a loaded machine.
+  const clients: mqtt.MqttClient[] = [];
+  for (let i = 0; i < job.devices.length; i += 50) {
+    clients.push(...await Promise.all(job.devices.slice(i, i + 50).map((d) => mqtt.connectAsync(job.url, {
+      protocolVersion: 4, clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, keepalive: 60, connectTimeout: 120_000,
+    }))));
+  }
   send({ type: 'connected' });
-  const deadline = Date.now() + job.seconds * 1000;
+  // Count mode (`messages`): each device sends exactly that many readings, no deadline.
+  const quota = job.messages ?? 0;
+  const deadline = quota > 0 ? Infinity : Date.now() + job.seconds * 1000;
+  const firstAt = Date.now();
+  let lastAckAt = firstAt;
   const triggerEvery = job.triggerEvery ?? 0;
   let acked = 0;
   let triggersAcked = 0;
@@ -30,9 +39,13 @@ async function run(job: PublishersJob): Promise<void> {
     let lastTs = 0;
     const topic = `devices/${id}/telemetry`;
     const interval = job.ratePerPublisher > 0 ? 1000 / job.ratePerPublisher : 0;
+    // Count mode: the device's readings are exactly 1 ms apart from one start, so each is distinct in the store (device, ts).
+    const t0 = firstAt - (quota > 0 ? quota : 0);
+    let issued = 0;
     const lane = async (): Promise<void> => {
       let next = Date.now();
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && (quota === 0 || issued < quota)) {
+        const k = (issued += 1);
         if (interval > 0) {
           next += interval * job.window;
           const wait = next - Date.now();
@@ -42,7 +55,7 @@ async function run(job: PublishersJob): Promise<void> {
         // saturation it may run a little ahead, so latency is measured from `seq` instead, which
         // carries the send time: seq = send ms × 1000 + a counter (unique and increasing).
         const sent = Date.now();
-        const ts = Math.max(sent, lastTs + 1);
+        const ts = quota > 0 ? t0 + k : Math.max(sent, lastTs + 1);
         lastTs = ts;
         seq = Math.max(seq + 1, sent * 1000);
         n += 1;
@@ -53,6 +66,7 @@ async function run(job: PublishersJob): Promise<void> {
         try {
           await client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
           acked += 1;
+          lastAckAt = Date.now();
           if (fire) triggersAcked += 1;
         } catch {
           errors += 1;
@@ -62,7 +76,7 @@ async function run(job: PublishersJob): Promise<void> {
     await Promise.all(Array.from({ length: job.window }, lane));
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
-  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs() });
+  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs(), firstAt, lastAckAt });
 }
 
 /** CPU time this process used (user + system), ms. */

@@ -9,6 +9,11 @@ export interface PublishersJob {
   window: number;
   /** msg/s per publisher; 0 = as fast as PUBACKs allow. */
   ratePerPublisher: number;
+  /**
+   * Count mode: each device sends exactly this many readings (their ts 1 ms apart, so all distinct)
+   * and `seconds` only bounds how long the parent waits; absent or 0 = time mode (`seconds`).
+   */
+  messages?: number;
   /** One message in this many (per device) is a fire reading (bench/alerts); 0 or absent = none. */
   triggerEvery?: number;
 }
@@ -22,6 +27,9 @@ export interface PublishersResult {
   connectedAt: number;
   /** CPU time the publishers' process used, ms. */
   cpuMs: number;
+  /** In the publishers' clock (the same host clock): first publish and last PUBACK, epoch ms. */
+  firstAt: number;
+  lastAckAt: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -35,9 +43,10 @@ export function killPublishers(): void {
 /**
  * Runs the publishers (./publishers.ts) in a child process, as real devices would be: their CPU stays
  * off the broker's event loop. Bounded: a child that has not finished `graceMs` after its deadline
- * is killed and the promise rejects.
+ * is killed and the promise rejects. `onConnected` is called once every client is connected (the
+ * measured interval starts).
  */
-export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<PublishersResult> {
+export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?: () => void): Promise<PublishersResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
     running.add(child);
@@ -52,9 +61,12 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000): Promise<Pub
       // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
-    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; message?: string }) => {
-      if (m.type === 'connected') connectedAt = Date.now();
-      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN });
+    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; firstAt?: number; lastAckAt?: number; message?: string }) => {
+      if (m.type === 'connected') {
+        connectedAt = Date.now();
+        onConnected?.();
+      }
+      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });
     child.on('error', reject);

@@ -26,9 +26,9 @@ export class Latencies {
 
 /** Samples this process's RSS every 100 ms; stop() returns the peak in MiB. */
 export function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
-  return { stop() { clearInterval(t); return Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20); } };
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 100);
+  return { stop() { clearInterval(t); return Math.round(Math.max(peak, process.memoryUsage.rss()) / 2 ** 20); } };
 }
 
 /** Polls cond every 20 ms until it holds or timeoutMs passed (then returns anyway). */

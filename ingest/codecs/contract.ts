@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { KindName } from '../../core/index.js';
 
 /**
@@ -32,8 +33,12 @@ export const refuse = (detail: string): DecodeResult => ({ ok: false, reason: 's
 
 /** Strict UTF-8 JSON parse: invalid UTF-8 is malformed, not silently replaced with U+FFFD. */
 export function parseJson(payload: Buffer): { ok: true; value: unknown } | { ok: false; reason: 'malformed_json'; detail: string } {
+  // isUtf8 is one native pass; a decoder object per message was a measurable share of ingest.
+  if (!isUtf8(payload)) return { ok: false, reason: 'malformed_json', detail: 'not valid UTF-8 JSON: the payload is not well-formed UTF-8' };
   try {
-    return { ok: true, value: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as unknown };
+    // A leading byte order mark is dropped, as TextDecoder does (and RFC 8259 §8.1 lets a parser).
+    const bom = payload.length >= 3 && payload[0] === 0xef && payload[1] === 0xbb && payload[2] === 0xbf ? 3 : 0;
+    return { ok: true, value: JSON.parse(payload.toString('utf8', bom)) as unknown };
   } catch (err) {
     return { ok: false, reason: 'malformed_json', detail: `not valid UTF-8 JSON: ${(err as Error).message}` };
   }

@@ -73,6 +73,23 @@ describe('ingest pipeline', () => {
     expect(pipeline.stats()).toMatchObject({ received: 5, accepted: 3, duplicates: 2, rejected: 0 });
   });
 
+  it('counts messages by source and accepted readings by kind, across scrapes', async () => {
+    const { pipeline, metrics } = setup();
+    await pipeline.handle(msg({ smoke: 0.01, seq: 1 }));
+    await pipeline.handle(msg({ smoke: 0.01, seq: 1 })); // a repeat: received, not accepted
+    await pipeline.handle(msg({ energy: 12.5 }, 'devices/pm-1/telemetry'));
+    await pipeline.handle({ ...msg({}), payload: Buffer.from('not json') });
+    expect(await metrics.getSingleMetricAsString('anju_ingest_messages_total')).toContain('source="test"} 4');
+    let accepted = await metrics.getSingleMetricAsString('anju_ingest_accepted_total');
+    expect(accepted).toContain('kind="smoke_detector"} 1');
+    expect(accepted).toContain('kind="power_meter"} 1');
+    await pipeline.handle({ ...msg({ smoke: 0.02 }), source: 'mqtt' });
+    expect(await metrics.getSingleMetricAsString('anju_ingest_messages_total')).toMatch(/source="test"} 4[\s\S]*source="mqtt"} 1/);
+    accepted = await metrics.getSingleMetricAsString('anju_ingest_accepted_total');
+    expect(accepted).toContain('kind="smoke_detector"} 2');
+    expect(accepted).toContain('kind="power_meter"} 1');
+  });
+
   it('keeps going when a consumer throws, and counts it', async () => {
     const metrics = new Registry();
     const got: Reading[] = [];
@@ -115,6 +132,27 @@ describe('ingest pipeline', () => {
 describe('durable consumers', () => {
   const now = Date.UTC(2026, 10, 25);
   const msg = (payload: unknown) => ({ topic: 'devices/sd-1/telemetry', payload: Buffer.from(JSON.stringify(payload)), receivedAt: now, source: 'test' });
+
+  it('readings the durable consumer took together reach the others in one batch, in order, without the refused ones', async () => {
+    const metrics = new Registry();
+    const batches: Reading[][] = [];
+    // A group commit: appends wait for one release, which settles them all at once.
+    let release!: () => void;
+    const group = new Promise<void>((r) => { release = r; });
+    const pipeline = createPipeline(defaultPipelineConfig, {
+      devices: { get: (id) => registry.find((d) => d.id === id) },
+      consumers: [
+        { name: 'spool', durable: true, accept: async (b) => { await group; if (b[0]?.seq === 3) throw new Error('spool full'); } },
+        { name: 'alerts', accept: (b) => void batches.push([...b]) },
+      ],
+      rejects: createRejectLog({ capacity: 10 }, { metrics }), logger: pino({ level: 'silent' }), metrics,
+    });
+    const handled = [1, 2, 3, 4].map((seq) => pipeline.handle(msg({ smoke: 0.01, seq, ts: now - 100 + seq })));
+    release();
+    const outcomes = await Promise.allSettled(handled);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(batches.map((b) => b.map((r) => r.seq))).toEqual([[1, 2, 4]]);
+  });
 
   it('refuses (rejects) a message the durable consumer could not take, and accepts its resend', async () => {
     const metrics = new Registry();

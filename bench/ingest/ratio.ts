@@ -1,0 +1,209 @@
+/**
+ * `npm run bench:ratio`: Anju against the bare broker, measured from outside, in the same run.
+ *
+ * Devices (MQTT.js, QoS 1, each keeping `window` messages in flight) run in a child process and
+ * each sends exactly N smoke-detector readings, their timestamps 1 ms apart, so every reading is a
+ * distinct row in the store. Two servers, alternately, per load:
+ *   - bare: a default Aedes on TCP — no authentication, no ACL, no subscriber, nothing stored;
+ *   - anju: the real composition root, `startPlatform(config, 'all')` with the demo fleet off (scrypt
+ *     device auth, ACL, admission, in-process ingest, durable spool with fsync — the PUBACK waits for
+ *     it —, forwarder, DuckDB, latest cache, alerts engine, API), its devices provisioned beforehand.
+ * msg/s = PUBACKs received / (first publish → last PUBACK), in the publishers' process. For Anju the
+ * run then waits for the spool to drain (`anju_spool_depth_readings` on /metrics), stops the
+ * platform, opens its DuckDB file and counts the rows: every acknowledged reading must be there.
+ * Also printed: "stored msg/s" (first publish → spool drained) and the server's CPU per message.
+ *
+ * Loads (default both, as in the issue): 50 devices × 2,000 messages and 500 × 200, window 10.
+ * Options: --loads 50x2000,500x200 --window 10 --rounds R (bare/anju pairs per load, default 1)
+ * --only bare|anju (one side) --profile DIR (a V8 CPU profile of Anju's process per Anju phase, from
+ * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Aedes } from 'aedes';
+import pino from 'pino';
+import { startPlatform } from '../../cli/platform.js';
+import { loadConfig } from '../../core/config.js';
+import { kindTables } from '../../storage/embedded/schema.js';
+import { storedReportKinds } from '../../storage/embedded/reports.js';
+import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile } from '../../storage/index.js';
+import { provisionDetectors } from '../common/hub.js';
+import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
+import { rssSampler } from '../common/stats.js';
+
+const { values } = parseArgs({ options: {
+  loads: { type: 'string', default: '50x2000,500x200' }, window: { type: 'string', default: '10' },
+  rounds: { type: 'string', default: '1' }, only: { type: 'string' }, profile: { type: 'string' },
+} });
+const window = Number(values.window);
+const rounds = Number(values.rounds);
+const loads = values.loads.split(',').map((l) => {
+  const [d, m] = l.split('x').map(Number);
+  return { devices: d ?? NaN, messages: m ?? NaN };
+});
+if (!loads.every((l) => l.devices > 0 && l.messages > 0) || !(window > 0) || !(rounds > 0) || (values.only && !['bare', 'anju'].includes(values.only))) {
+  console.error('bench/ingest/ratio: --loads DxM[,DxM…] --window W --rounds R --only bare|anju');
+  process.exit(2);
+}
+const logger = pino({ level: 'warn' });
+
+interface Side {
+  acked: number; stored: number; msgPerS: number; storedPerS: number;
+  cpuUsPerMsg: number; peakRssMiB: number; errors: number; load: number;
+}
+
+/** Generous: the count-mode publishers stop by count; this only bounds a hung run. */
+const publishSeconds = (l: { devices: number; messages: number }) => Math.max(60, (l.devices * l.messages) / 500);
+
+async function bare(l: { devices: number; messages: number }): Promise<Side> {
+  const aedes = await Aedes.createBroker();
+  const server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
+  const rss = rssSampler();
+  let cpu0 = process.cpuUsage();
+  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => { cpu0 = process.cpuUsage(); });
+  const cpu = process.cpuUsage(cpu0);
+  const peakRssMiB = rss.stop();
+  await new Promise<void>((r) => aedes.close(() => r()));
+  server.close();
+  const msgPerS = pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000);
+  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors, load: loadavg()[0] ?? NaN };
+}
+
+async function spoolDepth(http: string, token: string): Promise<number> {
+  const res = await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  const m = /^anju_spool_depth_readings (\d+)/m.exec(text);
+  if (!m) throw new Error(`no anju_spool_depth_readings on /metrics (HTTP ${res.status})`);
+  return Number(m[1]);
+}
+
+async function countStored(dir: string, prefix: string): Promise<number> {
+  const instance = await DuckDBInstance.create(join(dir, embeddedDatabaseFile));
+  const conn = await instance.connect();
+  try {
+    const reader = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${kindTables.smoke_detector.table} WHERE starts_with(device, $1)`, [prefix]);
+    return Number(reader.getRowObjects()[0]?.n ?? NaN);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function anju(l: { devices: number; messages: number }): Promise<Side> {
+  const dir = await mkdtemp(join(tmpdir(), 'anju-bench-ratio-'));
+  try {
+    // Provisioned the way an operator's API call would, before the platform opens the file.
+    const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
+    const directory = createDeviceDirectory({ state: db.state });
+    await directory.load();
+    const devices = await provisionDetectors(directory, l.devices);
+    // A deployment in mid-month, not one catching up: a freshly created site would otherwise have
+    // last month's reports generated on start (500 devices' latest values read), during the run.
+    const now = Date.now();
+    for (const kind of storedReportKinds) {
+      await db.reports.save({ id: `bench-${kind}`, kind, site: 'bench', from: now - 86_400_000, to: now, createdAt: now, origin: 'schedule', data: {} });
+    }
+    await db.close();
+    const token = `anju_bench_${randomBytes(16).toString('hex')}`;
+    // Production defaults (fsync on, DuckDB 512MB / 2 threads, 1 GiB spool) but for ports, the demo
+    // fleet, and the per-IP connect rate (every device connects from 127.0.0.1 here).
+    const config = loadConfig({
+      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0',
+      ANJU_SIM: '0', ANJU_CONNECT_RATE: '1000000', ANJU_ADMIN_TOKEN: token,
+    });
+    const platform = await startPlatform(config, 'all', { logger });
+    const http = platform.urls.http!;
+    let pub: PublishersResult;
+    const rss = rssSampler();
+    // CPU and profile from the moment every device is connected (CONNECTs cost a scrypt each) to the spool drained.
+    let profiler: Promise<{ stop(file: string): Promise<void> }> | undefined;
+    let cpu0 = process.cpuUsage();
+    let cpu: NodeJS.CpuUsage;
+    let drainedAt: number;
+    try {
+      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => {
+        cpu0 = process.cpuUsage();
+        if (values.profile) profiler = startProfile();
+      });
+      const deadline = Date.now() + 120_000;
+      while ((await spoolDepth(http, token)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      drainedAt = Date.now();
+      cpu = process.cpuUsage(cpu0);
+      await (await profiler)?.stop(join(values.profile!, `anju-${l.devices}x${l.messages}-${Date.now()}.cpuprofile`));
+    } finally {
+      await platform.stop();
+    }
+    const peakRssMiB = rss.stop();
+    const stored = await countStored(dir, 'bench-');
+    return {
+      acked: pub.acked, stored, msgPerS: pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000), storedPerS: stored / ((drainedAt - pub.firstAt) / 1000),
+      cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors, load: loadavg()[0] ?? NaN,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The V8 profiler of this process (the Anju side), over one measured window. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  CPU profile: ${file}`);
+    },
+  };
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+
+async function main(): Promise<void> {
+  console.log(`bench/ingest/ratio: QoS 1, window ${window}, ${rounds} round(s) per load; node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const rows: string[] = [];
+  const summary: string[] = [];
+  for (const l of loads) {
+    const name = `${l.devices} devices × ${l.messages.toLocaleString('en')}`;
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const b = values.only === 'anju' ? undefined : await bare(l);
+      const a = values.only === 'bare' ? undefined : await anju(l);
+      const ratio = a && b ? a.msgPerS / b.msgPerS : NaN;
+      if (Number.isFinite(ratio)) ratios.push(ratio);
+      if (b) rows.push(`| ${name} | bare Aedes (no auth, no subscriber) | ${b.acked} | — | ${fmt(b.msgPerS)} | — | ${fmt(b.cpuUsPerMsg)} | ${b.peakRssMiB} | ${fmt(b.load, 1)} | ${b.errors} |`);
+      if (a) rows.push(`| ${name} | Anju (all: auth, ACL, ingest, spool fsync, DuckDB, alerts) | ${a.acked} | ${a.stored} | ${fmt(a.msgPerS)} | ${fmt(a.storedPerS)} | ${fmt(a.cpuUsPerMsg)} | ${a.peakRssMiB} | ${fmt(a.load, 1)} | ${a.errors} |`);
+      console.log(`  ${name}, round ${r + 1}: bare ${fmt(b?.msgPerS ?? NaN)} msg/s, anju ${fmt(a?.msgPerS ?? NaN)} msg/s (${a?.stored ?? '—'} / ${a?.acked ?? '—'} stored), ratio ${fmt(ratio, 2)}`);
+      if (a && a.stored !== a.acked) {
+        console.log(`LOSS: ${a.acked - a.stored} acknowledged readings not in the store (${name})`);
+        process.exitCode = 1;
+      }
+    }
+    if (ratios.length > 0) {
+      const sorted = [...ratios].sort((x, y) => x - y);
+      summary.push(`${name}, window ${window}: Anju / bare ${sorted.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(sorted[Math.floor(sorted.length / 2)]!, 2)})`);
+    }
+  }
+  console.log('\n| load | server | PUBACKs | rows stored | msg/s (PUBACKs) | stored msg/s | server CPU µs/msg | peak RSS MiB | load avg | errors |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(r);
+  console.log('');
+  for (const s of summary) console.log(s);
+}
+
+process.once('SIGINT', () => { killPublishers(); process.exit(130); });
+main().then(() => process.exit(), (err: Error) => { console.error(err); killPublishers(); process.exit(1); });
