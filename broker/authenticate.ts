@@ -120,7 +120,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       (outcome) => {
         if (outcome.ok) {
           setPrincipal(client, outcome.principal);
-          logger.info({ clientId: client.id, username, type: outcome.principal.kind }, 'client authenticated');
+          logger.debug({ clientId: client.id, username, type: outcome.principal.kind }, 'client authenticated');
           done(null, true);
           return;
         }

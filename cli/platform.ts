@@ -1,11 +1,10 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { createApp } from '../api/app.js';
 import { ensureAdminToken } from '../api/bootstrap.js';
 import { createBroker, defaultIngestDelivery, type AnjuBroker } from '../broker/index.js';
-import type { AnjuConfig } from '../core/config.js';
+import { ConfigError, type AnjuConfig } from '../core/config.js';
 import { ingestAccountRights, topics } from '../core/index.js';
 import { createFleet } from '../devices-sim/index.js';
 import {
@@ -19,6 +18,7 @@ import { startOpsExport } from './ops-export.js';
 import { startReports } from './reports.js';
 import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
+import { listenError, prepareDataDir } from './startup-errors.js';
 
 export type Role = 'all' | 'broker' | 'hub';
 
@@ -27,6 +27,8 @@ export interface RunningPlatform {
   readonly urls: { mqtt?: string; ws?: string; http?: string; docs?: string };
   /** A bootstrap admin token generated on this start (printed once, never logged). */
   readonly generatedAdminToken?: string;
+  /** What the operator must know at start-up although Anju runs (an unreachable store, say); shown in the banner. */
+  readonly warnings: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -38,8 +40,16 @@ export interface RunningPlatform {
  * publishes and answers those in flight — then the ingest source), then the parts in reverse (the
  * writer's flush before the store).
  */
-export async function startPlatform(config: AnjuConfig, role: Role, deps: { logger: Logger }): Promise<RunningPlatform> {
+export async function startPlatform(config: AnjuConfig, role: Role, deps: { logger: Logger; version?: string }): Promise<RunningPlatform> {
   const { logger } = deps;
+  // Before anything opens a file: the hub's one required setting.
+  if (role === 'hub' && !config.ingest.brokerUrl) {
+    throw new ConfigError(
+      'anju hub needs ANJU_MQTT_URL: the broker its ingest subscribes to, e.g. ANJU_MQTT_URL=mqtt://broker.example:1883\n' +
+      '  (with ANJU_INGEST_PASSWORD, the password of its service account on that broker). To run broker and hub in one process, use `anju all`.',
+    );
+  }
+  const warnings: string[] = [];
   /** What brings messages in, stopped first, in this order. */
   const inputs: Array<() => Promise<void>> = [];
   /** The parts, stopped after the inputs, in reverse start order. */
@@ -61,7 +71,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
   try {
     const dataDir = resolve(config.dataDir);
-    await mkdir(dataDir, { recursive: true });
+    await prepareDataDir(dataDir);
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'anju_process_' });
 
@@ -108,10 +118,20 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       inputs.push(() => b.close());
     }
 
+    const openBroker = async () => {
+      try {
+        await broker?.open();
+      } catch (err) {
+        // Which listener failed: the error carries the port it tried (ports are distinct, core/config).
+        const ws = (err as { port?: number }).port === config.mqtt.wsPort && config.mqtt.wsPort !== 0;
+        throw listenError(err, ws ? 'MQTT over WebSocket' : 'MQTT', ws ? 'ANJU_WS_PORT' : 'ANJU_MQTT_PORT', config.mqtt.host, ws ? config.mqtt.wsPort : config.mqtt.port);
+      }
+    };
+
     if (role === 'broker') {
-      await broker?.open();
+      await openBroker();
       const urls = { mqtt: `mqtt://${displayHost(config.mqtt.host)}:${broker?.tcpPort}`, ws: `ws://${displayHost(config.mqtt.host)}:${broker?.wsPort}/mqtt` };
-      return { role, urls, stop };
+      return { role, urls, warnings, stop };
     }
 
     // hub: ingest, alerts, api
@@ -121,7 +141,16 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     stops.push(() => path.close());
     const latest = createLatestCache({ store: telemetry });
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
-    await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
+    await latest.prime().catch((err: Error) => {
+      logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report');
+      if (config.store === 'influxdb') {
+        warnings.push(
+          `InfluxDB at ${config.influx.url} did not answer: ${err.message}.\n` +
+          'Readings wait in the spool and are written once it answers. Check ANJU_INFLUX_URL (and _TOKEN/_ORG/_BUCKET,\n' +
+          'or _DB/_USER/_PASSWORD for 1.x); /health shows the store status.',
+        );
+      }
+    });
     const alerts = await startAlerts(config, { store: db.alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger });
     stops.push(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
@@ -150,10 +179,9 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     if (broker) {
       source = createInProcessSource({}, { broker });
     } else {
-      if (!config.ingest.brokerUrl) throw new Error('the hub role needs ANJU_MQTT_URL: the broker its ingest connects to');
       source = createMqttClientSource(
         {
-          url: config.ingest.brokerUrl, username: config.ingest.username, password: config.ingest.password, clientId: config.ingest.clientId,
+          url: config.ingest.brokerUrl as string, username: config.ingest.username, password: config.ingest.password, clientId: config.ingest.clientId,
           topics: topicMapper.filters, shareGroup: config.ingest.shareGroup,
         },
         { logger: logger.child({ part: 'ingest-source' }) },
@@ -166,7 +194,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // broker listens, would hold up the devices' first CONNECTs after a restart.
     const { generated } = await ensureAdminToken(config.adminToken, { state: db.state });
     const app = await createApp(
-      { http: { bodyLimit: 64 * 1024 } },
+      { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
         ...(broker ? { serviceAccounts } : {}),
@@ -174,14 +202,16 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       },
     );
     stops.push(() => app.close());
-    await app.listen({ host: config.http.host, port: config.http.port });
+    await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
+      throw listenError(err, 'HTTP (API and control room)', 'ANJU_HTTP_PORT', config.http.host, config.http.port);
+    });
     const httpPort = (app.server.address() as { port: number }).port;
     const http = `http://${displayHost(config.http.host)}:${httpPort}`;
 
     await source.start((m) => pipeline.handle(m));
     inputs.push(() => source.stop());
     // Everything a publish needs is attached: only now may devices connect.
-    await broker?.open();
+    await openBroker();
 
     if (broker && fleetCredentials.length > 0) {
       const fleet = createFleet(
@@ -196,7 +226,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       http, docs: `${http}/docs`,
       ...(broker ? { mqtt: `mqtt://${displayHost(config.mqtt.host)}:${broker.tcpPort}`, ws: `ws://${displayHost(config.mqtt.host)}:${broker.wsPort}/mqtt` } : {}),
     };
-    return { role, urls, generatedAdminToken: generated, stop };
+    return { role, urls, generatedAdminToken: generated, warnings, stop };
   } catch (err) {
     await stop();
     throw err;

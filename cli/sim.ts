@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError } from '../core/config.js';
 import { deviceSchema, type Device, type DeviceInput } from '../core/index.js';
 import { createCommunity, createFleet, parseRegistry, parseScenario, parseScenarioFile, type Scenario } from '../devices-sim/index.js';
+import { parseCommandArgs } from './args.js';
 import { provisionDevices } from './sim-provision.js';
 import { barLine, fleetLine, peakRssMiB, startTicker, type ProgressStream } from './sim-progress.js';
 
@@ -68,8 +69,8 @@ export interface SimDeps {
 }
 
 /** `anju sim`: a fleet against any broker, from credentials, a registry or a synthetic community. */
-export async function runSimCommand(argv: string[], deps: SimDeps): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options, strict: true });
+export async function runSimCommand(argv: string[], usage: string, deps: SimDeps): Promise<number> {
+  const { values: v } = parseCommandArgs(argv, options, usage);
   const seed = num('seed', v.seed, Number.isInteger, 'an integer') as number;
   const qos = num('qos', v.qos, (n) => n === 0 || n === 1, '0 or 1') as 0 | 1;
   if (v.rate !== undefined && v.interval !== undefined) throw new ConfigError('give --rate or --interval, not both');

@@ -174,6 +174,13 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     throw new ConfigError(`invalid configuration, fix these environment variables and start again:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // Two listeners on one port: the second would fail with "address in use" against our own first.
+  const ports = [['ANJU_MQTT_PORT', e.ANJU_MQTT_PORT], ['ANJU_WS_PORT', e.ANJU_WS_PORT], ['ANJU_HTTP_PORT', e.ANJU_HTTP_PORT]] as const;
+  for (const [i, [a, pa]] of ports.entries()) {
+    for (const [b, pb] of ports.slice(i + 1)) {
+      if (pa !== 0 && pa === pb) throw new ConfigError(`${a} and ${b} are both ${pa}: each listener needs its own port (0 picks a free one)`);
+    }
+  }
   if (e.ANJU_STORE === 'influxdb') {
     if (!e.ANJU_INFLUX_URL) throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
     const v2 = e.ANJU_INFLUX_TOKEN && e.ANJU_INFLUX_ORG && e.ANJU_INFLUX_BUCKET;
