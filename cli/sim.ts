@@ -165,8 +165,15 @@ async function runFleet(
   const s = fleet.stats();
   deps.stderr.write(
     `sim finished after ${((Date.now() - started) / 1000).toFixed(1)} s: connected ${last.connected}/${last.devices} (peak ${peakConnected}), ` +
-    `published ${s.published}, acked ${s.acked}, errors ${s.errors}, suppressed ${s.suppressed}, skipped ${s.skipped}, reconnects ${s.reconnects}, ` +
+    `published ${s.published}, acked ${s.acked}, errors ${s.errors}, closed before CONNACK ${s.closedBeforeConnack}, suppressed ${s.suppressed}, skipped ${s.skipped}, reconnects ${s.reconnects}, ` +
     `peak RSS ${peakRssMiB().toFixed(1)} MiB\n`,
   );
+  if (s.closedBeforeConnack > 0) {
+    deps.stderr.write(
+      `warning: the broker closed ${s.closedBeforeConnack} connection attempts without answering CONNACK. Anju's broker does that to an ` +
+      'address that connects faster than ANJU_CONNECT_RATE allows (default 120 per minute per IP): for a large simulated fleet from ' +
+      'one host, start the platform with ANJU_CONNECT_RATE raised (e.g. ANJU_CONNECT_RATE=100000), or lower --connect-concurrency.\n',
+    );
+  }
   return peakConnected > 0 || deps.devices.length === 0 ? 0 : 1;
 }

@@ -35,6 +35,8 @@ export interface BackfillDeps {
   logger: Logger;
   onProgress?: (done: number, total: number) => void;
   clock?: () => number;
+  /** Stops the backfill between two batches (it then rejects with the signal's reason); what was written stays. */
+  signal?: AbortSignal;
 }
 
 export interface BackfillResult {
@@ -108,7 +110,14 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
       const profile = profiles.get(device.id) as Profile;
       const outcome = playScenarios(scenarios, device, t, () => profile.next(t));
       if (outcome.type === 'payload') batch.push(toReading(device, t, outcome.payload));
-      if (batch.length >= batchSize) await flush();
+      if (batch.length >= batchSize) {
+        if (deps.signal?.aborted) {
+          // The write in flight finishes first: the caller may close the store once this rejects.
+          await inFlight;
+          deps.signal.throwIfAborted();
+        }
+        await flush();
+      }
     }
   }
   await flush();

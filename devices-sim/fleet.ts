@@ -4,6 +4,7 @@ import { topics, type Device, type KindName } from '../core/index.js';
 import { backoffMs, createGate, createRateMeter, endClient, releaseOnOutcome } from './fleet-support.js';
 import { createProfiles, type Profile } from './kinds/index.js';
 import { createRng, type Rng } from './random.js';
+import { retrofitSteps, type Retrofit } from './retrofit.js';
 import { playScenarios, scenarioInterval, type Scenario } from './scenarios/contract.js';
 
 /**
@@ -48,6 +49,14 @@ export interface FleetConfig {
   keepaliveS?: number;
   /** Scenarios (fire, leak, silent detector, garbage…) bending the devices they target; see scenarios/. */
   scenarios?: readonly Scenario[];
+  /**
+   * Where the devices' history begins (default: the simulated start). Cumulative registers (energy,
+   * volume), batteries and bins run from here, so a fleet continues a backfill that began at this
+   * instant with the same seed and retrofits instead of starting its registers over (a cliff).
+   */
+  historyStart?: number;
+  /** Retrofits in that history (see ../retrofit.ts): the same consumption steps as the backfill. */
+  retrofits?: readonly Retrofit[];
 }
 
 export interface FleetDeps {
@@ -70,6 +79,12 @@ export interface FleetStats {
   /** Ticks a scenario kept silent on purpose (a dead detector): not a fault of the fleet. */
   suppressed: number;
   reconnects: number;
+  /**
+   * Connection attempts the broker closed without a CONNACK and without a socket error: how a
+   * broker refuses before authentication (Anju's does so over its per-IP connect rate,
+   * ANJU_CONNECT_RATE; Mosquitto over max_connections). Retried with backoff like any other failure.
+   */
+  closedBeforeConnack: number;
   /** Telemetry messages per second over the last 10 s. */
   rate: number;
 }
@@ -93,6 +108,8 @@ interface SimDevice {
   attempts: number;
   inflight: number;
   everConnected: boolean;
+  /** This connection attempt got a CONNACK (accepted or refused) or a socket error. */
+  answered: boolean;
   /** Resolves start()'s wait for this device's first attempt. */
   settle: () => void;
 }
@@ -111,7 +128,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
   if (ids.size !== deps.devices.length) throw new Error('fleet: device ids must be unique');
   if (!(config.reconnectMinMs > 0) || config.reconnectMaxMs < config.reconnectMinMs) throw new Error('fleet: need 0 < reconnectMinMs ≤ reconnectMaxMs');
 
-  const counters = { published: 0, acked: 0, errors: 0, skipped: 0, suppressed: 0, reconnects: 0 };
+  const counters = { published: 0, acked: 0, errors: 0, skipped: 0, suppressed: 0, reconnects: 0, closedBeforeConnack: 0 };
   const meter = createRateMeter(10, clock);
   const gate = createGate(Math.max(1, config.maxPendingConnects ?? 64));
   let connected = 0;
@@ -175,6 +192,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
         sim.settle();
         return;
       }
+      sim.answered = false;
       if (sim.client) {
         releaseOnOutcome(sim.client, release);
         sim.client.reconnect();
@@ -207,6 +225,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
     sim.client = client;
     releaseOnOutcome(client, release);
     client.on('connect', () => {
+      sim.answered = true;
       if (sim.attempts > 0) counters.reconnects++;
       if (!sim.online) connected++;
       sim.online = true;
@@ -217,12 +236,15 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       sim.settle();
     });
     client.on('error', (err) => {
+      sim.answered = true;
       counters.errors++;
       // Refused credentials or an unreachable broker repeat on every attempt: warn once per device.
       const log = sim.everConnected || sim.attempts > 0 ? logger.debug.bind(logger) : logger.warn.bind(logger);
       log({ device: id, err: err.message }, 'device connection error');
     });
     client.on('close', () => {
+      if (!sim.answered && state === 'running') counters.closedBeforeConnack++;
+      sim.answered = true;
       if (sim.online) connected--;
       sim.online = false;
       sim.settle();
@@ -242,7 +264,11 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       state = 'running';
       wallStart = clock();
       simStart = config.simStart ?? wallStart;
-      const profiles = createProfiles(deps.devices.map((d) => d.device), { seed: config.seed, start: simStart, utcOffsetMin: config.utcOffsetMin });
+      const retrofits = config.retrofits ?? [];
+      const profiles = createProfiles(deps.devices.map((d) => d.device), {
+        seed: config.seed, start: Math.min(config.historyStart ?? simStart, simStart), utcOffsetMin: config.utcOffsetMin,
+        ...(retrofits.length > 0 ? { scaleFor: (d: Device) => retrofitSteps(retrofits, d) } : {}),
+      });
       const firstAttempts: Array<Promise<void>> = [];
       sims = deps.devices.map(({ device, secret }) => {
         let settle = () => undefined as void;
@@ -257,6 +283,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
           attempts: 0,
           inflight: 0,
           everConnected: false,
+          answered: false,
           settle,
         };
       });
