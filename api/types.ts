@@ -35,6 +35,13 @@ export interface ApiDeps {
   readonly reports?: ReportsApiDeps;
   /** MQTT service accounts of the embedded broker; without them `/api/service-accounts` is not served. */
   readonly serviceAccounts?: ServiceAccountDirectory;
+  /** The running demo fleet; without it `/api/demo` is not served. */
+  readonly demo?: DemoApiDeps;
+}
+
+/** Plays `kind:target@+offset` on the demo fleet; throws on a spec it cannot read. */
+export interface DemoApiDeps {
+  play(spec: string): { name: string; startsAt: number; devices: number };
 }
 
 /** What the report routes use: the calculations (reports/index.ts createReports) and the stored reports. */

@@ -26,11 +26,11 @@ export const isHelpFlag = (arg: string | undefined): boolean => arg === '--help'
  * `parseArgs` in strict mode, with `--help`/`-h` understood everywhere and node's
  * ERR_PARSE_ARGS_* errors turned into a UsageError carrying this command's usage.
  */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string, opts: { positionals?: boolean } = {}) {
   // Help wins over everything else on the line, even over options that are wrong.
   if (argv.some((a) => a === '--help' || a === '-h')) throw new HelpRequested(usage);
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: opts.positionals ?? false });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code?.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((err as Error).message, usage);

@@ -9,7 +9,8 @@ import { runBackfillCommand } from './sim-backfill.js';
 import { runSimCommand } from './sim.js';
 import { StartupError } from './startup-errors.js';
 import { runTokenCommand } from './token.js';
-import { backfillCommandUsage, mainUsage, roleUsage, simCommandUsage, tokenCommandUsage } from './usage.js';
+import { backfillCommandUsage, demoCommandUsage, mainUsage, roleUsage, simCommandUsage, tokenCommandUsage } from './usage.js';
+import { runDemoCommand } from './demo-command.js';
 
 const isRole = (command: string): command is Role => command === 'all' || command === 'broker' || command === 'hub';
 
@@ -18,6 +19,7 @@ function usageOf(command: string, rest: string[]): string {
   if (isRole(command)) return roleUsage[command];
   if (command === 'sim') return rest[0] === 'backfill' ? backfillCommandUsage : simCommandUsage;
   if (command === 'token') return tokenCommandUsage;
+  if (command === 'demo') return demoCommandUsage;
   return mainUsage;
 }
 
@@ -32,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`anju ${packageVersion()}`);
     return 0;
   }
-  if (!isRole(command) && command !== 'sim' && command !== 'token') {
+  if (!isRole(command) && command !== 'sim' && command !== 'token' && command !== 'demo') {
     throw new UsageError(command.startsWith('-') ? `unknown option "${command}"` : `unknown command "${command}"`, mainUsage);
   }
   // Help never starts anything, and is given even when the environment is invalid.
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     return rest[0] === 'backfill' ? runBackfillCommand(rest.slice(1), config, usage, deps) : runSimCommand(rest, usage, deps);
   }
   if (command === 'token') return runTokenCommand(rest, config, usage, { logger, stdout: process.stdout });
+  if (command === 'demo') return runDemoCommand(rest, usage, { httpPort: config.http.port, adminToken: config.adminToken, stdout: process.stdout });
 
   const version = packageVersion();
   const platform = await startPlatform(config, command, { logger, version });

@@ -6,13 +6,14 @@ import { ensureAdminToken } from '../api/bootstrap.js';
 import { createBroker, defaultIngestDelivery, type AnjuBroker } from '../broker/index.js';
 import { ConfigError, type AnjuConfig } from '../core/config.js';
 import { ingestAccountRights, topics } from '../core/index.js';
-import { createFleet } from '../devices-sim/index.js';
+import { createFleet, parseScenario, type Fleet } from '../devices-sim/index.js';
 import {
   anjuTelemetryRoute, createDefaultTopicMapper, createInProcessSource, createMqttClientSource, createPipeline, createRejectLog,
   createTopicMapper, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
+import { fleetHistory, planDemoHistory, startDemoBackfill } from './demo-history.js';
 import { startAlerts } from './alerts.js';
 import { startOpsExport } from './ops-export.js';
 import { startReports } from './reports.js';
@@ -21,6 +22,9 @@ import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
 import { listenError, prepareDataDir } from './startup-errors.js';
 
 export type Role = 'all' | 'broker' | 'hub';
+
+/** The demo fleet's random seed; `anju sim backfill` defaults to it, so both draw the same devices. */
+const DEMO_SEED = 2026;
 
 export interface RunningPlatform {
   readonly role: Role;
@@ -84,7 +88,12 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await serviceAccounts.load();
 
     const runSim = config.sim ?? role === 'all';
-    const fleetCredentials = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : [];
+    const demo = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : undefined;
+    const fleetCredentials = demo?.credentials ?? [];
+    // The demo's recent history (demo-history.ts): planned on the start that registers it.
+    const demoHistory = demo ? await planDemoHistory(dataDir, { created: demo.createdNow, days: config.demoHistoryDays, seed: DEMO_SEED, now: Date.now() }) : undefined;
+    let demoHistoryWritten: () => void = () => undefined;
+    const historyReady = demoHistory && !demoHistory.completedAt ? new Promise<void>((r) => { demoHistoryWritten = r; }) : undefined;
 
     let broker: AnjuBroker | undefined;
     if (role === 'all' || role === 'broker') {
@@ -156,7 +165,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
     const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms: db.alarms, directory, latest, metrics, logger });
     if (stopOpsExport) stops.push(stopOpsExport);
-    const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger });
+    // Monthly reports wait for the demo's history: a month computed from half of it would be stored.
+    const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger, after: historyReady });
     stops.push(() => reports.stop());
 
     const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
@@ -193,11 +203,21 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // The API before the broker: building it is a few hundred ms of CPU-bound work that, once the
     // broker listens, would hold up the devices' first CONNECTs after a restart.
     const { generated } = await ensureAdminToken(config.adminToken, { state: db.state });
+    // The demo fleet starts after the API: scenarios played before it runs are refused.
+    let fleet: Fleet | undefined;
+    const demoApi = broker && fleetCredentials.length > 0 ? {
+      play(spec: string) {
+        if (!fleet) throw new Error('the demo fleet is still starting; try again in a few seconds');
+        // A demo's fire or burst pipe is over after 10 minutes (then it decays), so the alarm can be cleared.
+        const scenario = parseScenario(spec, Date.now(), { durationMs: 10 * 60_000 });
+        return { name: scenario.name, startsAt: scenario.startAt, devices: fleet.play(scenario) };
+      },
+    } : undefined;
     const app = await createApp(
       { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
-        ...(broker ? { serviceAccounts } : {}),
+        ...(broker ? { serviceAccounts } : {}), ...(demoApi ? { demo: demoApi } : {}),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
       },
     );
@@ -214,12 +234,21 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await openBroker();
 
     if (broker && fleetCredentials.length > 0) {
-      const fleet = createFleet(
-        { brokerUrl: `mqtt://127.0.0.1:${broker.tcpPort}`, qos: 1, intervalMs: 10_000, seed: 2026, reconnectMinMs: 1_000, reconnectMaxMs: 30_000 },
+      fleet = createFleet(
+        // Registers continue the demo's history: same seed, same origin, same retrofits.
+        { brokerUrl: `mqtt://127.0.0.1:${broker.tcpPort}`, qos: 1, intervalMs: 10_000, seed: DEMO_SEED, reconnectMinMs: 1_000, reconnectMaxMs: 30_000, ...fleetHistory(demoHistory) },
         { devices: fleetCredentials, logger: logger.child({ part: 'sim' }) },
       );
-      await fleet.start();
-      inputs.unshift(() => fleet.stop());
+      // Not awaited: bringing the demo's registers up to now (fleet.ts catchUp) must not hold up start-up.
+      const running = fleet;
+      running.start().catch((err: unknown) => logger.error({ err }, 'the demo fleet could not start'));
+      inputs.unshift(() => running.stop());
+    }
+    if (demoHistory && historyReady) {
+      const backfill = startDemoBackfill(demoHistory, { dataDir, store: telemetry, devices: fleetCredentials.map((c) => c.device), logger: logger.child({ part: 'demo-history' }) });
+      void backfill.done.then((complete) => { if (complete) demoHistoryWritten(); });
+      // Stopped before the store closes (parts stop in reverse order).
+      stops.push(() => backfill.stop());
     }
 
     const urls = {

@@ -5,6 +5,7 @@ import type { Device, DeviceInput } from '../core/index.js';
 import { DEFAULT_BACKFILL_STEP_MS, createCommunity, parseRegistry, parseRetrofits, parseScenarioFile, runBackfill } from '../devices-sim/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase, type TelemetryStore } from '../storage/index.js';
 import { parseCommandArgs } from './args.js';
+import { writeDemoHistoryPlan } from './demo-history.js';
 import { barLine, duration, startTicker } from './sim-progress.js';
 import { readText, type SimDeps } from './sim.js';
 import { selectTelemetryStore } from './telemetry-path.js';
@@ -99,6 +100,10 @@ export async function runBackfillCommand(argv: string[], config: AnjuConfig, usa
       { days, end, stepMs, seed, retrofits, scenarios },
       { store, devices, logger: deps.logger, onProgress: (d, t) => { done = d; total = t; } },
     ).finally(() => ticker.stop());
+    // The registered devices' history: the demo fleet continues its registers from it (demo-history.ts).
+    if (!v.registry && !(v.sites ?? v.buildings ?? v.devices) && !v['scenario-file']) {
+      await writeDemoHistoryPlan(dataDir, { origin: result.from, end: result.to, seed, stepMs, retrofits: v.retrofit ?? '', completedAt: Date.now() });
+    }
     deps.stderr.write(`backfilled ${result.readings} readings from ${new Date(result.from).toISOString()} to ${new Date(result.to).toISOString()} in ${duration(result.ms / 1000)} (${result.rate.toLocaleString('en-US')} readings/s)\n`);
     return 0;
   } finally {

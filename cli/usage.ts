@@ -1,3 +1,4 @@
+import { demoUsage } from './demo-command.js';
 import { backfillUsage } from './sim-backfill.js';
 import { simUsage } from './sim.js';
 import { tokenUsage } from './token.js';
@@ -38,6 +39,7 @@ Usage:
 ${simUsage}
 ${backfillUsage}
 ${tokenUsage}
+${demoUsage}
   anju --version      print the version
   anju <command> --help   help on one command (nothing is started)
 
@@ -46,3 +48,4 @@ ${settings}`;
 export const simCommandUsage = `Usage:\n${simUsage}\n\n${settings}`;
 export const backfillCommandUsage = `Usage:\n${backfillUsage}\n\n${settings}`;
 export const tokenCommandUsage = `Usage:\n${tokenUsage}\n\n${settings}`;
+export const demoCommandUsage = `Usage:\n${demoUsage}\n\n${settings}`;

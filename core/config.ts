@@ -82,6 +82,8 @@ export const envSchema = z.object({
   ANJU_DATA_DIR: z.string().min(1).default('./data'),
   ANJU_ADMIN_TOKEN: z.string().min(16, 'ANJU_ADMIN_TOKEN must be at least 16 characters').optional(),
   ANJU_SIM: flag.optional(),
+  /** Days of history written for the demo community on the first start (0 = none): 400 covers a CalTRACK baseline year before a 30-day reporting period. */
+  ANJU_DEMO_HISTORY_DAYS: z.coerce.number().int().min(0).max(800).default(400),
   ANJU_STORE: z.enum(['embedded', 'influxdb']).default('embedded'),
   ANJU_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -139,6 +141,8 @@ export interface AnjuConfig {
   adminToken?: string;
   /** Undefined: the role decides (`all` runs the demo fleet, the others do not). */
   sim?: boolean;
+  /** Days of recent history the demo community gets on its first start (0 = none). */
+  demoHistoryDays: number;
   store: 'embedded' | 'influxdb';
   logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
   ingest: {
@@ -194,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     dataDir: e.ANJU_DATA_DIR,
     adminToken: e.ANJU_ADMIN_TOKEN,
     sim: e.ANJU_SIM,
+    demoHistoryDays: e.ANJU_DEMO_HISTORY_DAYS,
     store: e.ANJU_STORE,
     logLevel: e.ANJU_LOG_LEVEL,
     ingest: {

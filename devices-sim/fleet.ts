@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { topics, type Device, type KindName } from '../core/index.js';
+import { catchUpProfiles } from './catch-up.js';
 import { backoffMs, createGate, createRateMeter, endClient, releaseOnOutcome } from './fleet-support.js';
 import { createProfiles, type Profile } from './kinds/index.js';
 import { createRng, type Rng } from './random.js';
@@ -95,6 +96,12 @@ export interface Fleet {
   /** Stops ticks and reconnects and ends every connection. */
   stop(): Promise<void>;
   stats(): FleetStats;
+  /**
+   * Plays a scenario on the running fleet (a fire in building 3, a burst pipe…) from its start
+   * time; answers how many of the fleet's devices it bends (0: it targets none of them, nothing
+   * was added).
+   */
+  play(scenario: Scenario): number;
 }
 
 interface SimDevice {
@@ -121,7 +128,8 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
   const jitter = config.jitter ?? 0.1;
   const maxInflight = config.maxInflight ?? 10;
   const announce = config.announceStatus ?? true;
-  const scenarios = config.scenarios ?? [];
+  // Grows when a scenario is played on the running fleet (play()).
+  const scenarios: Scenario[] = [...(config.scenarios ?? [])];
   if (!(speed > 0)) throw new Error('fleet: speed must be positive');
   // Two connections with one client id would take each other over forever (MQTT 3.1.1 §3.1.4-2).
   const ids = new Set(deps.devices.map((d) => d.device.id));
@@ -265,10 +273,13 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       wallStart = clock();
       simStart = config.simStart ?? wallStart;
       const retrofits = config.retrofits ?? [];
+      const historyStart = Math.min(config.historyStart ?? simStart, simStart);
       const profiles = createProfiles(deps.devices.map((d) => d.device), {
-        seed: config.seed, start: Math.min(config.historyStart ?? simStart, simStart), utcOffsetMin: config.utcOffsetMin,
+        seed: config.seed, start: historyStart, utcOffsetMin: config.utcOffsetMin,
         ...(retrofits.length > 0 ? { scaleFor: (d: Device) => retrofitSteps(retrofits, d) } : {}),
       });
+      await catchUpProfiles(profiles.values(), historyStart, simStart, { cancelled: () => state !== 'running' });
+      if (state !== 'running') return;
       const firstAttempts: Array<Promise<void>> = [];
       sims = deps.devices.map(({ device, secret }) => {
         let settle = () => undefined as void;
@@ -313,6 +324,13 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
 
     stats() {
       return { devices: sims.length, connected, ...counters, rate: meter.rate() };
+    },
+
+    play(scenario) {
+      const targets = deps.devices.filter(({ device }) => scenario.appliesTo(device)).length;
+      if (targets > 0) scenarios.push(scenario);
+      logger.info({ scenario: scenario.name, devices: targets, startAt: new Date(scenario.startAt).toISOString() }, 'scenario played on the running fleet');
+      return targets;
     },
   };
 }

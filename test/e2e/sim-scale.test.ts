@@ -10,16 +10,18 @@ import { waitForProgress } from '../helpers/progress.js';
 /**
  * The simulator at test scale, in one command against a real `anju all`: `anju sim --api --token
  * --devices 2000` provisions a synthetic community through the REST API, opens 2,000 MQTT
- * connections from one process and publishes for 30 s. Everything it had acknowledged must be in
+ * connections from one process and publishes until every device has reported at least once more
+ * after all are connected, then is interrupted (SIGINT). Everything it had acknowledged must be in
  * the store, the broker must have seen all 2,000 devices at once, and the simulator's memory must
  * stay bounded. Full-size figures are bench/connections' job.
  *
  * Time: provisioning costs Anju one scrypt per device (~20 ms of CPU; the first CONNECT reuses the
- * verification) and dominates: on 2 cores ~60 s of provisioning + 30 s of run (≈ 95 s with other
- * test files running alongside, ~175 s on a machine at load 5–7). So no fixed deadline close to that:
- * the test follows what it measures — the devices provisioned (the sim's progress lines), then the
- * 30 s run, then the readings written — and fails when one of them stops moving for a minute. The
- * vitest timeout is only a last-resort bound, far above any loaded run.
+ * verification) and dominates: on 2 cores ~60 s of provisioning + ~30 s of run (≈ 95 s with other
+ * test files running alongside, ~200 s on a machine at load 5–7, where 2,000 CONNECTs also take
+ * longer than 30 s). So no fixed deadline or run length: the test follows what it measures — the
+ * devices provisioned (the sim's progress lines), the devices connected (the broker's count), the
+ * readings published after that, then the readings written — and fails when one of them stops
+ * moving for a minute. The vitest timeout is only a last-resort bound, far above any loaded run.
  */
 
 const ADMIN = 'scale-admin-token-0123456789';
@@ -30,7 +32,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 interface Health { checks: Record<string, { detail?: string }> }
 const figure = (detail: string | undefined, re: RegExp): number => Number(re.exec(detail ?? '')?.[1] ?? NaN);
 
-describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', () => {
+describe('anju sim at scale: 2,000 devices provisioned through the API, all connected, then interrupted', () => {
   let dataDir: string;
   let anju: AnjuProcess;
 
@@ -50,7 +52,10 @@ describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', (
     const started = Date.now();
     const sim = spawn(process.execPath, [
       '--import', 'tsx', 'cli/main.ts', 'sim', '--api', anju.http, '--token', ADMIN, '--broker', anju.mqtt,
-      '--sites', '2', '--devices', String(DEVICES), '--duration', '30', '--rate', String(RATE), '--seed', '7',
+      '--sites', '2', '--devices', String(DEVICES), '--rate', String(RATE), '--seed', '7',
+      // CONNECTs in flight × the broker's scrypt time must stay under the 10 s connect timeout on a
+      // starved machine: at 64 (the default) and load 15 on 2 cores, none got through in a minute.
+      '--connect-concurrency', '16',
     ], { cwd: root, env: { PATH: process.env.PATH ?? '', ANJU_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     sim.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -60,10 +65,12 @@ describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', (
 
     // The broker's own count, sampled while the fleet runs.
     let brokerPeak = 0;
+    let brokerNow = 0;
     let running = true;
     const sampling = (async () => {
       while (running) {
-        brokerPeak = Math.max(brokerPeak, figure((await health().catch(() => undefined))?.checks.broker?.detail, /(\d+) devices connected/));
+        brokerNow = figure((await health().catch(() => undefined))?.checks.broker?.detail, /(\d+) devices connected/) || brokerNow;
+        brokerPeak = Math.max(brokerPeak, brokerNow);
         await new Promise((r) => setTimeout(r, 1_000));
       }
     })();
@@ -77,9 +84,12 @@ describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', (
     };
     try {
       await waitForProgress('provisioning', () => (exited ? 100 : provisionedSoFar()), (n) => n >= 100, { stallMs: 60_000 });
-      // The run prints "published N" every 10 s; it ends by itself after --duration.
+      await waitForProgress('connecting', () => (exited ? Infinity : brokerNow), (n) => n >= DEVICES, { stallMs: 60_000 });
+      // The run prints "published N" every 10 s: once all are connected, a round of readings more.
       const published = () => Number([...out.matchAll(/published (\d+)/g)].at(-1)?.[1] ?? 0);
-      await waitForProgress('the sim run', () => (exited ? Infinity : published()), (n) => n === Infinity, { stallMs: 60_000 });
+      const atConnect = published();
+      await waitForProgress('publishing', () => (exited ? Infinity : published()), (n) => n >= atConnect + DEVICES, { stallMs: 60_000 });
+      sim.kill('SIGINT');
     } catch (err) {
       running = false;
       sim.kill('SIGKILL');
@@ -101,8 +111,8 @@ describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', (
     expect(brokerPeak).toBe(DEVICES);
     expect(errors).toBe(0);
     expect(acked).toBe(published);
-    // Every device published (its share of the nominal 2,000 × 12/min × 30 s depends on how fast a
-    // loaded machine connects them: a figure for bench/connections, not a pass mark here).
+    // Every device published (how fast a loaded machine connects them is a figure for
+    // bench/connections, not a pass mark here).
     expect(acked).toBeGreaterThanOrEqual(DEVICES);
     expect(rss).toBeLessThan(600);
 
@@ -113,6 +123,6 @@ describe('anju sim at scale: 2,000 devices provisioned through the API, 30 s', (
     expect(figure(final.checks.ingest?.detail, /(\d+) refused/)).toBe(0);
     expect(figure(final.checks.devices?.detail, /(\d+) devices have reported/)).toBe(DEVICES);
     const provisioning = /provisioned \d+ devices via \S+ in ([\d.]+) s/.exec(out)?.[1];
-    console.log(`sim-scale: ${DEVICES} devices, ${acked} readings acked and stored (${((100 * (acked as number)) / (DEVICES * (RATE / 60) * 30)).toFixed(0)} % of nominal), sim peak RSS ${rss} MiB, ${elapsed.toFixed(1)} s in all, ${provisioning} s of it provisioning`);
+    console.log(`sim-scale: ${DEVICES} devices, ${acked} readings acked and stored, sim peak RSS ${rss} MiB, ${elapsed.toFixed(1)} s in all, ${provisioning} s of it provisioning`);
   }, 20 * 60_000);
 });

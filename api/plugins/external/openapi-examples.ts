@@ -37,6 +37,10 @@ export const operationExamples: Record<string, Example> = {
   },
   'post /api/alerts/{id}/assign': { request: { assignee: '王师傅 (3号楼维修)' } },
   'post /api/alerts/{id}/comment': { request: { text: '现场确认为厨房油烟，已通风' } },
+  'post /api/demo/scenarios': {
+    request: { scenario: 'fire:b3' },
+    response: { status: '202', body: { scenario: 'fire', startsAt: '2026-11-25T08:00:00.000Z', devices: 6 } },
+  },
   'post /api/service-accounts': {
     request: { id: 'bms-gateway', publish: ['devices/+/telemetry'], subscribe: ['anju/alerts/#'], deny: [] },
   },

@@ -71,6 +71,7 @@ async function swaggerPlugin(app: FastifyInstance, opts: DocsConfig): Promise<vo
         { name: 'rules', description: 'alarm rule parameters' },
         { name: 'reports', description: 'energy and water savings, waste and fire-safety reports' },
         { name: 'tokens', description: 'API tokens (admin)' },
+        { name: 'demo', description: 'the demo community\'s simulated devices (admin; anju all with the demo fleet)' },
         { name: 'service-accounts', description: 'MQTT service accounts for integrations (admin)' },
       ],
     },
