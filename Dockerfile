@@ -7,7 +7,8 @@
 # Roles: CMD is `all`; `docker run … anju broker|hub|sim` (docker-compose.yml uses all, broker, hub).
 # No Docker engine on the project's CI machines: test/deploy/compose.test.ts checks this file by reading it.
 
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS: Node 20 reached its end of life in April 2026 (README: minimum versions).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -18,7 +19,7 @@ RUN npm run build \
  && { test -f dist/web/index.html || { echo "dist/web/index.html missing: npm run build must bundle dashboards/web" >&2; exit 1; }; } \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     ANJU_DATA_DIR=/data \
     ANJU_HOST=0.0.0.0

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import authPlugin, { createTokenAuthenticator } from './plugins/app/auth.js';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/app/errors.js';
@@ -65,6 +65,23 @@ function loggedRequest(req: { method: string; url: string; host?: string; ip?: s
   return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }
 
+/**
+ * Fastify logs every request at info, which buries what an operator reads (the start-up banner,
+ * warnings) under a line per control-room poll: requests are logged at debug
+ * (ANJU_LOG_LEVEL=debug shows them); a request that errored stays at error.
+ */
+class QuietRequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 export async function createApp(config: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
   const resolved = resolveApiConfig(config);
   const app = Fastify({
@@ -77,6 +94,7 @@ export async function createApp(config: ApiConfig, deps: ApiDeps): Promise<Fasti
     bodyLimit: resolved.bodyLimit,
     trustProxy: resolved.trustProxy,
     genReqId: requestId,
+    logController: new QuietRequestLog(),
     // The router is strict about `/api/devices/` vs `/api/devices`; answering both is friendlier.
     routerOptions: { ignoreTrailingSlash: true },
   });

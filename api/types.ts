@@ -38,6 +38,13 @@ export interface ApiDeps {
   readonly serviceAccounts?: ServiceAccountDirectory;
   /** Backups of the node's data dir; without them `/api/backups` is not served. */
   readonly backups?: BackupStaging;
+  /** The running demo fleet; without it `/api/demo` is not served. */
+  readonly demo?: DemoApiDeps;
+}
+
+/** Plays `kind:target@+offset` on the demo fleet; throws on a spec it cannot read. */
+export interface DemoApiDeps {
+  play(spec: string): { name: string; startsAt: number; devices: number };
 }
 
 /** What the report routes use: the calculations (reports/index.ts createReports) and the stored reports. */

@@ -139,7 +139,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       (outcome) => {
         if (outcome.ok) {
           setPrincipal(client, outcome.principal);
-          logger.info({ clientId: client.id, username: username ?? principalName(outcome.principal), type: outcome.principal.kind }, 'client authenticated');
+          logger.debug({ clientId: client.id, username: username ?? principalName(outcome.principal), type: outcome.principal.kind }, 'client authenticated');
           done(null, true);
           return;
         }

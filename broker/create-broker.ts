@@ -194,7 +194,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     // Aedes marks a client that sent DISCONNECT (§3.14.4) as `_disconnected` before it unregisters it.
     const cause = (client as Client & { _disconnected?: boolean })._disconnected === true ? 'clean' : keepaliveExpired.has(client) ? 'keepalive' : 'lost';
     if (principal.kind === 'device') presence.disconnected(client, principal.deviceId, cause);
-    logger.info({ clientId: client.id, username: principalName(principal), cause }, 'client disconnected');
+    logger.debug({ clientId: client.id, username: principalName(principal), cause }, 'client disconnected');
   });
   aedes.on('publish', (packet) => presence.observe(packet));
   aedes.on('clientError', (client, err) => logger.info({ clientId: client.id, err: err.message }, 'client error, connection closed'));

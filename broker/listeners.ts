@@ -111,6 +111,10 @@ export async function listenWebSocket(host: string, port: number, maxFrameBytes:
     // accepts the first one offered by default.
     clientTracking: true,
   });
+  // ws re-emits the HTTP server's errors (EADDRINUSE at listen, say) on the WebSocketServer; without
+  // a listener that is an unhandled 'error' event that kills the process. listen() below already
+  // rejects with the same error, and the caller reports it.
+  wss.on('error', () => undefined);
   wss.on('connection', (ws, req) => {
     req.socket.setNoDelay(true);
     req.socket.setKeepAlive(true, TCP_KEEPALIVE_IDLE_MS);

@@ -13,7 +13,7 @@ export interface DeviceCredential {
  * be recovered on the next start: each start rotates the demo devices' secrets and hands the new
  * plaintexts to the simulator in memory — they are never printed or written to disk.
  */
-export async function seedDemoCommunity(deps: { state: StateStore; directory: DeviceDirectory; logger: Logger }): Promise<DeviceCredential[]> {
+export async function seedDemoCommunity(deps: { state: StateStore; directory: DeviceDirectory; logger: Logger }): Promise<{ credentials: DeviceCredential[]; createdNow: boolean }> {
   const demo = chunduCommunity();
   // Once: an operator's changes to the site (its grid region, say) survive restarts.
   if (!(await deps.state.getSite(demo.site.id))) await deps.state.upsertSite(demo.site);
@@ -31,5 +31,6 @@ export async function seedDemoCommunity(deps: { state: StateStore; directory: De
     if (secret) credentials.push({ device: existing, secret });
   }
   deps.logger.info({ site: demo.site.id, devices: credentials.length, created }, 'demo community ready');
-  return credentials;
+  // Registered on this start: the first start of this data directory (for its recent history, demo-history.ts).
+  return { credentials, createdNow: created === demo.devices.length };
 }

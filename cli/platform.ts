@@ -1,19 +1,19 @@
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { createApp } from '../api/app.js';
 import { ensureAdminToken } from '../api/bootstrap.js';
 import { createBroker, defaultIngestDelivery, type AnjuBroker } from '../broker/index.js';
-import type { AnjuConfig } from '../core/config.js';
+import { ConfigError, type AnjuConfig } from '../core/config.js';
 import { ingestAccountRights, topics } from '../core/index.js';
-import { createFleet } from '../devices-sim/index.js';
+import { createFleet, parseScenario, type Fleet } from '../devices-sim/index.js';
 import {
   anjuTelemetryRoute, createDefaultTopicMapper, createInProcessSource, createMqttClientSource, createPipeline, createRejectLog,
   createTopicMapper, defaultPipelineConfig, type IngestSource,
 } from '../ingest/index.js';
 import { createBackupStaging, createDeviceDirectory, createEmbeddedDatabase, createLatestCache, createServiceAccountDirectory } from '../storage/index.js';
 import { seedDemoCommunity } from './demo.js';
+import { fleetHistory, planDemoHistory, startDemoBackfill } from './demo-history.js';
 import { startAlerts } from './alerts.js';
 import { startOpsExport } from './ops-export.js';
 import { startReports } from './reports.js';
@@ -21,8 +21,12 @@ import { buildHealth } from './health.js';
 import { openTelemetryPath, selectTelemetryStore } from './telemetry-path.js';
 import { listenHttps, loadTlsMaterial } from './tls.js';
 import { startBackupSchedule } from './backup-schedule.js';
+import { listenError, prepareDataDir } from './startup-errors.js';
 
 export type Role = 'all' | 'broker' | 'hub';
+
+/** The demo fleet's random seed; `anju sim backfill` defaults to it, so both draw the same devices. */
+const DEMO_SEED = 2026;
 
 export interface RunningPlatform {
   readonly role: Role;
@@ -30,6 +34,8 @@ export interface RunningPlatform {
   readonly urls: { mqtt?: string; ws?: string; http?: string; docs?: string; mqtts?: string; wss?: string; https?: string };
   /** A bootstrap admin token generated on this start (printed once, never logged). */
   readonly generatedAdminToken?: string;
+  /** What the operator must know at start-up although Anju runs (an unreachable store, say); shown in the banner. */
+  readonly warnings: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -41,8 +47,16 @@ export interface RunningPlatform {
  * publishes and answers those in flight — then the ingest source), then the parts in reverse (the
  * writer's flush before the store).
  */
-export async function startPlatform(config: AnjuConfig, role: Role, deps: { logger: Logger }): Promise<RunningPlatform> {
+export async function startPlatform(config: AnjuConfig, role: Role, deps: { logger: Logger; version?: string }): Promise<RunningPlatform> {
   const { logger } = deps;
+  // Before anything opens a file: the hub's one required setting.
+  if (role === 'hub' && !config.ingest.brokerUrl) {
+    throw new ConfigError(
+      'anju hub needs ANJU_MQTT_URL: the broker its ingest subscribes to, e.g. ANJU_MQTT_URL=mqtt://broker.example:1883\n' +
+      '  (with ANJU_INGEST_PASSWORD, the password of its service account on that broker). To run broker and hub in one process, use `anju all`.',
+    );
+  }
+  const warnings: string[] = [];
   /** What brings messages in, stopped first, in this order. */
   const inputs: Array<() => Promise<void>> = [];
   /** The parts, stopped after the inputs, in reverse start order. */
@@ -64,7 +78,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
   try {
     const dataDir = resolve(config.dataDir);
-    await mkdir(dataDir, { recursive: true });
+    await prepareDataDir(dataDir);
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'anju_process_' });
     // Read first: a certificate that cannot be used stops start-up before anything listens.
@@ -80,7 +94,12 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await serviceAccounts.load();
 
     const runSim = config.sim ?? role === 'all';
-    const fleetCredentials = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : [];
+    const demo = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : undefined;
+    const fleetCredentials = demo?.credentials ?? [];
+    // The demo's recent history (demo-history.ts): planned on the start that registers it.
+    const demoHistory = demo ? await planDemoHistory(dataDir, { created: demo.createdNow, days: config.demoHistoryDays, seed: DEMO_SEED, now: Date.now() }) : undefined;
+    let demoHistoryWritten: () => void = () => undefined;
+    const historyReady = demoHistory && !demoHistory.completedAt ? new Promise<void>((r) => { demoHistoryWritten = r; }) : undefined;
 
     let broker: AnjuBroker | undefined;
     if (role === 'all' || role === 'broker') {
@@ -123,9 +142,25 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
       inputs.push(() => b.close());
     }
 
+    const openBroker = async () => {
+      try {
+        await broker?.open();
+      } catch (err) {
+        // Which listener failed: the error carries the port it tried (ports are distinct, core/config).
+        const port = (err as { port?: number }).port;
+        const listeners: [string, string, number | undefined][] = [
+          ['MQTT over WebSocket', 'ANJU_WS_PORT', config.mqtt.wsPort],
+          ['MQTT over TLS', 'ANJU_MQTTS_PORT', config.tls?.mqttsPort],
+          ['MQTT over secure WebSocket', 'ANJU_WSS_PORT', config.tls?.wssPort],
+        ];
+        const [what, variable, listenerPort] = listeners.find(([, , p]) => p !== undefined && p !== 0 && p === port) ?? ['MQTT', 'ANJU_MQTT_PORT', config.mqtt.port];
+        throw listenError(err, what, variable, config.mqtt.host, listenerPort ?? config.mqtt.port);
+      }
+    };
+
     if (role === 'broker') {
-      await broker?.open();
-      return { role, urls: broker ? brokerUrls(config.mqtt.host, broker) : {}, stop };
+      await openBroker();
+      return { role, urls: broker ? brokerUrls(config.mqtt.host, broker) : {}, warnings, stop };
     }
 
     // hub: ingest, alerts, api
@@ -135,13 +170,23 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     stops.push(() => path.close());
     const latest = createLatestCache({ store: telemetry });
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
-    await latest.prime().catch((err: Error) => logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report'));
+    await latest.prime().catch((err: Error) => {
+      logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report');
+      if (config.store === 'influxdb') {
+        warnings.push(
+          `InfluxDB at ${config.influx.url} did not answer: ${err.message}.\n` +
+          'Readings wait in the spool and are written once it answers. Check ANJU_INFLUX_URL (and _TOKEN/_ORG/_BUCKET,\n' +
+          'or _DB/_USER/_PASSWORD for 1.x); /health shows the store status.',
+        );
+      }
+    });
     const alerts = await startAlerts(config, { store: db.alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger });
     stops.push(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
     const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms: db.alarms, directory, latest, metrics, logger });
     if (stopOpsExport) stops.push(stopOpsExport);
-    const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger });
+    // Monthly reports wait for the demo's history: a month computed from half of it would be stored.
+    const reports = await startReports(config, { telemetry, alarms: db.alarms, db, directory, logger, after: historyReady });
     stops.push(() => reports.stop());
 
     const backupSource = { dataDir, snapshot: (file: string) => db.snapshot(file) };
@@ -170,10 +215,9 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     if (broker) {
       source = createInProcessSource({}, { broker });
     } else {
-      if (!config.ingest.brokerUrl) throw new Error('the hub role needs ANJU_MQTT_URL: the broker its ingest connects to');
       source = createMqttClientSource(
         {
-          url: config.ingest.brokerUrl, username: config.ingest.username, password: config.ingest.password, clientId: config.ingest.clientId,
+          url: config.ingest.brokerUrl as string, username: config.ingest.username, password: config.ingest.password, clientId: config.ingest.clientId,
           topics: topicMapper.filters, shareGroup: config.ingest.shareGroup,
         },
         { logger: logger.child({ part: 'ingest-source' }) },
@@ -185,11 +229,21 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // The API before the broker: building it is a few hundred ms of CPU-bound work that, once the
     // broker listens, would hold up the devices' first CONNECTs after a restart.
     const { generated } = await ensureAdminToken(config.adminToken, { state: db.state });
+    // The demo fleet starts after the API: scenarios played before it runs are refused.
+    let fleet: Fleet | undefined;
+    const demoApi = broker && fleetCredentials.length > 0 ? {
+      play(spec: string) {
+        if (!fleet) throw new Error('the demo fleet is still starting; try again in a few seconds');
+        // A demo's fire or burst pipe is over after 10 minutes (then it decays), so the alarm can be cleared.
+        const scenario = parseScenario(spec, Date.now(), { durationMs: 10 * 60_000 });
+        return { name: scenario.name, startsAt: scenario.startAt, devices: fleet.play(scenario) };
+      },
+    } : undefined;
     const app = await createApp(
-      { http: { bodyLimit: 64 * 1024 } },
+      { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
-        ...(broker ? { serviceAccounts } : {}),
+        ...(broker ? { serviceAccounts } : {}), ...(demoApi ? { demo: demoApi } : {}),
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline, broker, latest }),
@@ -198,7 +252,9 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     stops.push(() => app.close());
     let http: string | undefined;
     if (config.plaintext) {
-      await app.listen({ host: config.http.host, port: config.http.port });
+      await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
+        throw listenError(err, 'HTTP (API and control room)', 'ANJU_HTTP_PORT', config.http.host, config.http.port);
+      });
       http = `http://${displayHost(config.http.host)}:${(app.server.address() as { port: number }).port}`;
     } else {
       await app.ready();
@@ -206,7 +262,10 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     let https: string | undefined;
     if (config.tls && tls) {
       // Closed before the app (stops run in reverse), so no request arrives at a closed app.
-      const listener = await listenHttps(config.http.host, config.tls.httpsPort, tls, (req, res) => app.routing(req, res));
+      const httpsPort = config.tls.httpsPort;
+      const listener = await listenHttps(config.http.host, httpsPort, tls, (req, res) => app.routing(req, res)).catch((err: unknown) => {
+        throw listenError(err, 'HTTPS (API and control room)', 'ANJU_HTTPS_PORT', config.http.host, httpsPort);
+      });
       stops.push(() => listener.close());
       https = `https://${displayHost(config.http.host)}:${listener.port}`;
     }
@@ -215,26 +274,36 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     await source.start((m) => pipeline.handle(m));
     inputs.push(() => source.stop());
     // Everything a publish needs is attached: only now may devices connect.
-    await broker?.open();
+    await openBroker();
 
     if (broker && fleetCredentials.length > 0) {
-      const fleet = createFleet(
+      fleet = createFleet(
         {
           // TLS only: the demo devices reach this process over loopback, where the certificate's
           // host name cannot match; they skip the check (real devices must not).
           ...(broker.tcpPort ? { brokerUrl: `mqtt://127.0.0.1:${broker.tcpPort}` } : { brokerUrl: `mqtts://127.0.0.1:${broker.tlsPort}`, rejectUnauthorized: false }),
-          qos: 1, intervalMs: 10_000, seed: 2026, reconnectMinMs: 1_000, reconnectMaxMs: 30_000 },
+          qos: 1, intervalMs: 10_000, seed: DEMO_SEED, reconnectMinMs: 1_000, reconnectMaxMs: 30_000,
+          // Registers continue the demo's history: same seed, same origin, same retrofits.
+          ...fleetHistory(demoHistory) },
         { devices: fleetCredentials, logger: logger.child({ part: 'sim' }) },
       );
-      await fleet.start();
-      inputs.unshift(() => fleet.stop());
+      // Not awaited: bringing the demo's registers up to now (fleet.ts catchUp) must not hold up start-up.
+      const running = fleet;
+      running.start().catch((err: unknown) => logger.error({ err }, 'the demo fleet could not start'));
+      inputs.unshift(() => running.stop());
+    }
+    if (demoHistory && historyReady) {
+      const backfill = startDemoBackfill(demoHistory, { dataDir, store: telemetry, devices: fleetCredentials.map((c) => c.device), logger: logger.child({ part: 'demo-history' }) });
+      void backfill.done.then((complete) => { if (complete) demoHistoryWritten(); });
+      // Stopped before the store closes (parts stop in reverse order).
+      stops.push(() => backfill.stop());
     }
 
     const urls = {
       http, https, docs: `${web}/docs`,
       ...(broker ? brokerUrls(config.mqtt.host, broker) : {}),
     };
-    return { role, urls, generatedAdminToken: generated, stop };
+    return { role, urls, generatedAdminToken: generated, warnings, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -33,7 +33,7 @@ async function loadBuildingNames(state: StateStore, site: string): Promise<Map<s
  */
 export async function startReports(
   config: AnjuConfig,
-  deps: { telemetry: TelemetryStore; alarms: AlarmStore; db: EmbeddedDatabase; directory: DeviceDirectory; logger: Logger },
+  deps: { telemetry: TelemetryStore; alarms: AlarmStore; db: EmbeddedDatabase; directory: DeviceDirectory; logger: Logger; after?: Promise<void> },
 ) {
   const logger = deps.logger.child({ part: 'reports' });
   const siteCache = new Map<string, Site>();
@@ -64,7 +64,8 @@ export async function startReports(
     { reports: generate, store: deps.db.reports, logger, sites: refresh, announce: createReportAnnouncer(config.alerts.webhooks, { logger }) },
   );
   // The catch-up runs in the background: a year of missed months must not hold up start-up.
-  scheduler.start().catch((err: Error) => logger.error({ err }, 'report schedule failed to start'));
+  // `after`: history still being written (the demo's first start) that the catch-up must see whole.
+  void Promise.resolve(deps.after).then(() => scheduler.start()).catch((err: Error) => logger.error({ err }, 'report schedule failed to start'));
   return {
     api: { generate, store: deps.db.reports },
     stop: () => scheduler.stop(),

@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Registry as Metrics } from 'prom-client';
 import { ConfigError, type AnjuConfig } from '../core/config.js';
 import type { Device, DeviceInput } from '../core/index.js';
 import { DEFAULT_BACKFILL_STEP_MS, createCommunity, parseRegistry, parseRetrofits, parseScenarioFile, runBackfill } from '../devices-sim/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase, type TelemetryStore } from '../storage/index.js';
+import { parseCommandArgs } from './args.js';
+import { writeDemoHistoryPlan } from './demo-history.js';
 import { barLine, duration, startTicker } from './sim-progress.js';
 import { readText, type SimDeps } from './sim.js';
 import { selectTelemetryStore } from './telemetry-path.js';
@@ -39,8 +40,8 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
  * with a progress bar on stderr. The embedded DuckDB file takes one process at a time: while
  * `anju all` runs on the same data directory it cannot be opened, and the error says so.
  */
-export async function runBackfillCommand(argv: string[], config: AnjuConfig, deps: SimDeps): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options, strict: true });
+export async function runBackfillCommand(argv: string[], config: AnjuConfig, usage: string, deps: SimDeps): Promise<number> {
+  const { values: v } = parseCommandArgs(argv, options, usage);
   const days = Number(v.days);
   if (!(days > 0 && days <= 3_660)) throw new ConfigError('--days must be a number of days, 0 < days ≤ 3660');
   const seed = Number(v.seed);
@@ -99,6 +100,10 @@ export async function runBackfillCommand(argv: string[], config: AnjuConfig, dep
       { days, end, stepMs, seed, retrofits, scenarios },
       { store, devices, logger: deps.logger, onProgress: (d, t) => { done = d; total = t; } },
     ).finally(() => ticker.stop());
+    // The registered devices' history: the demo fleet continues its registers from it (demo-history.ts).
+    if (!v.registry && !(v.sites ?? v.buildings ?? v.devices) && !v['scenario-file']) {
+      await writeDemoHistoryPlan(dataDir, { origin: result.from, end: result.to, seed, stepMs, retrofits: v.retrofit ?? '', completedAt: Date.now() });
+    }
     deps.stderr.write(`backfilled ${result.readings} readings from ${new Date(result.from).toISOString()} to ${new Date(result.to).toISOString()} in ${duration(result.ms / 1000)} (${result.rate.toLocaleString('en-US')} readings/s)\n`);
     return 0;
   } finally {

@@ -40,6 +40,7 @@ export function startTicker(stream: ProgressStream, line: () => string, interval
 export function fleetLine(s: FleetStats): string {
   return [
     `connected ${s.connected}/${s.devices}`, `published ${s.published}`, `acked ${s.acked}`, `errors ${s.errors}`,
+    ...(s.closedBeforeConnack > 0 ? [`closed before CONNACK ${s.closedBeforeConnack}`] : []),
     ...(s.suppressed > 0 ? [`suppressed ${s.suppressed}`] : []), ...(s.skipped > 0 ? [`skipped ${s.skipped}`] : []),
     `${s.rate.toFixed(1)} msg/s`,
   ].join('  ');

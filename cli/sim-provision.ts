@@ -45,9 +45,11 @@ export async function provisionDevices(config: ProvisionConfig, deps: ProvisionD
   const doFetch = deps.fetch ?? fetch;
   const base = config.api.replace(/\/+$/, '');
   const attempts = config.attempts ?? 4;
-  const headers = { authorization: `Bearer ${config.token}`, 'content-type': 'application/json' };
+  const authorization = `Bearer ${config.token}`;
 
   async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+    // A content-type only with a body: Fastify refuses an empty body that claims to be JSON (the secret rotation has none).
+    const headers: Record<string, string> = body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' };
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await doFetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

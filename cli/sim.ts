@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError } from '../core/config.js';
 import { deviceSchema, type Device, type DeviceInput } from '../core/index.js';
 import { createCommunity, createFleet, parseRegistry, parseScenario, parseScenarioFile, type Scenario } from '../devices-sim/index.js';
+import { parseCommandArgs } from './args.js';
 import { provisionDevices } from './sim-provision.js';
 import { barLine, fleetLine, peakRssMiB, startTicker, type ProgressStream } from './sim-progress.js';
 
@@ -68,8 +69,8 @@ export interface SimDeps {
 }
 
 /** `anju sim`: a fleet against any broker, from credentials, a registry or a synthetic community. */
-export async function runSimCommand(argv: string[], deps: SimDeps): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options, strict: true });
+export async function runSimCommand(argv: string[], usage: string, deps: SimDeps): Promise<number> {
+  const { values: v } = parseCommandArgs(argv, options, usage);
   const seed = num('seed', v.seed, Number.isInteger, 'an integer') as number;
   const qos = num('qos', v.qos, (n) => n === 0 || n === 1, '0 or 1') as 0 | 1;
   if (v.rate !== undefined && v.interval !== undefined) throw new ConfigError('give --rate or --interval, not both');
@@ -164,8 +165,15 @@ async function runFleet(
   const s = fleet.stats();
   deps.stderr.write(
     `sim finished after ${((Date.now() - started) / 1000).toFixed(1)} s: connected ${last.connected}/${last.devices} (peak ${peakConnected}), ` +
-    `published ${s.published}, acked ${s.acked}, errors ${s.errors}, suppressed ${s.suppressed}, skipped ${s.skipped}, reconnects ${s.reconnects}, ` +
+    `published ${s.published}, acked ${s.acked}, errors ${s.errors}, closed before CONNACK ${s.closedBeforeConnack}, suppressed ${s.suppressed}, skipped ${s.skipped}, reconnects ${s.reconnects}, ` +
     `peak RSS ${peakRssMiB().toFixed(1)} MiB\n`,
   );
+  if (s.closedBeforeConnack > 0) {
+    deps.stderr.write(
+      `warning: the broker closed ${s.closedBeforeConnack} connection attempts without answering CONNACK. Anju's broker does that to an ` +
+      'address that connects faster than ANJU_CONNECT_RATE allows (default 120 per minute per IP): for a large simulated fleet from ' +
+      'one host, start the platform with ANJU_CONNECT_RATE raised (e.g. ANJU_CONNECT_RATE=100000), or lower --connect-concurrency.\n',
+    );
+  }
   return peakConnected > 0 || deps.devices.length === 0 ? 0 : 1;
 }

@@ -82,6 +82,8 @@ export const envSchema = z.object({
   ANJU_DATA_DIR: z.string().min(1).default('./data'),
   ANJU_ADMIN_TOKEN: z.string().min(16, 'ANJU_ADMIN_TOKEN must be at least 16 characters').optional(),
   ANJU_SIM: flag.optional(),
+  /** Days of history written for the demo community on the first start (0 = none): 400 covers a CalTRACK baseline year before a 30-day reporting period. */
+  ANJU_DEMO_HISTORY_DAYS: z.coerce.number().int().min(0).max(800).default(400),
   ANJU_STORE: z.enum(['embedded', 'influxdb']).default('embedded'),
   ANJU_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -171,6 +173,8 @@ export interface AnjuConfig {
   adminToken?: string;
   /** Undefined: the role decides (`all` runs the demo fleet, the others do not). */
   sim?: boolean;
+  /** Days of recent history the demo community gets on its first start (0 = none). */
+  demoHistoryDays: number;
   store: 'embedded' | 'influxdb';
   logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
   ingest: {
@@ -225,6 +229,13 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     throw new ConfigError(`invalid configuration, fix these environment variables and start again:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // Two listeners on one port: the second would fail with "address in use" against our own first.
+  const ports = [['ANJU_MQTT_PORT', e.ANJU_MQTT_PORT], ['ANJU_WS_PORT', e.ANJU_WS_PORT], ['ANJU_HTTP_PORT', e.ANJU_HTTP_PORT]] as const;
+  for (const [i, [a, pa]] of ports.entries()) {
+    for (const [b, pb] of ports.slice(i + 1)) {
+      if (pa !== 0 && pa === pb) throw new ConfigError(`${a} and ${b} are both ${pa}: each listener needs its own port (0 picks a free one)`);
+    }
+  }
   if (e.ANJU_STORE === 'influxdb') {
     if (!e.ANJU_INFLUX_URL) throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
     const v2 = e.ANJU_INFLUX_TOKEN && e.ANJU_INFLUX_ORG && e.ANJU_INFLUX_BUCKET;
@@ -254,6 +265,7 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     dataDir: e.ANJU_DATA_DIR,
     adminToken: e.ANJU_ADMIN_TOKEN,
     sim: e.ANJU_SIM,
+    demoHistoryDays: e.ANJU_DEMO_HISTORY_DAYS,
     store: e.ANJU_STORE,
     logLevel: e.ANJU_LOG_LEVEL,
     ingest: {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Device, FieldValue, KindName, KindPayload, Reading } from '../core/index.js';
 import type { TelemetryStore } from '../storage/contract.js';
 import { createProfiles, type Profile } from './kinds/index.js';
+import { CATCH_UP_STEP_MS, catchUpProfiles } from './catch-up.js';
 import { retrofitSteps, type Retrofit } from './retrofit.js';
 import { playScenarios, type Scenario } from './scenarios/contract.js';
 
@@ -27,6 +28,12 @@ export interface BackfillConfig {
   /** Scenarios during the period (a silent detector stores nothing; garbage is refused, as ingest would). */
   scenarios?: readonly Scenario[];
   utcOffsetMin?: number;
+  /**
+   * Write only from this instant on (a multiple of the step after the start): before it the
+   * profiles are stepped an hour at a time without writing, so the registers arrive where a full
+   * backfill would have them. Lets the most recent part of a long history be written first.
+   */
+  writeFrom?: number;
 }
 
 export interface BackfillDeps {
@@ -35,6 +42,8 @@ export interface BackfillDeps {
   logger: Logger;
   onProgress?: (done: number, total: number) => void;
   clock?: () => number;
+  /** Stops the backfill between two batches (it then rejects with the signal's reason); what was written stays. */
+  signal?: AbortSignal;
 }
 
 export interface BackfillResult {
@@ -79,7 +88,11 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
     seed: config.seed, start: from, utcOffsetMin: config.utcOffsetMin, scaleFor: (d) => retrofitSteps(retrofits, d),
   });
   const scenarios = config.scenarios ?? [];
-  const total = devices.reduce((sum, d) => sum + Math.ceil((to - from) / d.every), 0);
+  // Before writeFrom: caught up, not written.
+  const writeFrom = Math.min(to, Math.max(from, Math.floor((config.writeFrom ?? from) / step) * step));
+  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step), cancelled: () => deps.signal?.aborted === true });
+  deps.signal?.throwIfAborted();
+  const total = devices.reduce((sum, d) => sum + Math.ceil((to - writeFrom) / d.every), 0);
   deps.logger.info({ devices: devices.length, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepMs: step, total, retrofits: retrofits.map((r) => r.name ?? r.purpose ?? r.field) }, 'backfill starting');
 
   const started = performance.now();
@@ -101,20 +114,27 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
     });
   };
 
-  for (let t = from; t < to; t += step) {
+  for (let t = writeFrom; t < to; t += step) {
     for (const { device, every } of devices) {
       if ((t - from) % every !== 0) continue;
       done += 1;
       const profile = profiles.get(device.id) as Profile;
       const outcome = playScenarios(scenarios, device, t, () => profile.next(t));
       if (outcome.type === 'payload') batch.push(toReading(device, t, outcome.payload));
-      if (batch.length >= batchSize) await flush();
+      if (batch.length >= batchSize) {
+        if (deps.signal?.aborted) {
+          // The write in flight finishes first: the caller may close the store once this rejects.
+          await inFlight;
+          deps.signal.throwIfAborted();
+        }
+        await flush();
+      }
     }
   }
   await flush();
   await inFlight;
   const ms = performance.now() - started;
-  const result = { readings: stored, batches, from, to, ms: Math.round(ms), rate: Math.round(stored / (ms / 1000)) };
+  const result = { readings: stored, batches, from: writeFrom, to, ms: Math.round(ms), rate: Math.round(stored / (ms / 1000)) };
   deps.logger.info({ ...result, generated: done }, 'backfill done');
   return result;
 }

@@ -1,9 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { topics, type Device, type KindName } from '../core/index.js';
+import { catchUpProfiles } from './catch-up.js';
 import { backoffMs, createGate, createRateMeter, endClient, releaseOnOutcome } from './fleet-support.js';
 import { createProfiles, type Profile } from './kinds/index.js';
 import { createRng, type Rng } from './random.js';
+import { retrofitSteps, type Retrofit } from './retrofit.js';
 import { playScenarios, scenarioInterval, type Scenario } from './scenarios/contract.js';
 
 /**
@@ -50,6 +52,14 @@ export interface FleetConfig {
   keepaliveS?: number;
   /** Scenarios (fire, leak, silent detector, garbage…) bending the devices they target; see scenarios/. */
   scenarios?: readonly Scenario[];
+  /**
+   * Where the devices' history begins (default: the simulated start). Cumulative registers (energy,
+   * volume), batteries and bins run from here, so a fleet continues a backfill that began at this
+   * instant with the same seed and retrofits instead of starting its registers over (a cliff).
+   */
+  historyStart?: number;
+  /** Retrofits in that history (see ../retrofit.ts): the same consumption steps as the backfill. */
+  retrofits?: readonly Retrofit[];
 }
 
 export interface FleetDeps {
@@ -72,6 +82,12 @@ export interface FleetStats {
   /** Ticks a scenario kept silent on purpose (a dead detector): not a fault of the fleet. */
   suppressed: number;
   reconnects: number;
+  /**
+   * Connection attempts the broker closed without a CONNACK and without a socket error: how a
+   * broker refuses before authentication (Anju's does so over its per-IP connect rate,
+   * ANJU_CONNECT_RATE; Mosquitto over max_connections). Retried with backoff like any other failure.
+   */
+  closedBeforeConnack: number;
   /** Telemetry messages per second over the last 10 s. */
   rate: number;
 }
@@ -82,6 +98,12 @@ export interface Fleet {
   /** Stops ticks and reconnects and ends every connection. */
   stop(): Promise<void>;
   stats(): FleetStats;
+  /**
+   * Plays a scenario on the running fleet (a fire in building 3, a burst pipe…) from its start
+   * time; answers how many of the fleet's devices it bends (0: it targets none of them, nothing
+   * was added).
+   */
+  play(scenario: Scenario): number;
 }
 
 interface SimDevice {
@@ -95,6 +117,8 @@ interface SimDevice {
   attempts: number;
   inflight: number;
   everConnected: boolean;
+  /** This connection attempt got a CONNACK (accepted or refused) or a socket error. */
+  answered: boolean;
   /** Resolves start()'s wait for this device's first attempt. */
   settle: () => void;
 }
@@ -106,14 +130,15 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
   const jitter = config.jitter ?? 0.1;
   const maxInflight = config.maxInflight ?? 10;
   const announce = config.announceStatus ?? true;
-  const scenarios = config.scenarios ?? [];
+  // Grows when a scenario is played on the running fleet (play()).
+  const scenarios: Scenario[] = [...(config.scenarios ?? [])];
   if (!(speed > 0)) throw new Error('fleet: speed must be positive');
   // Two connections with one client id would take each other over forever (MQTT 3.1.1 §3.1.4-2).
   const ids = new Set(deps.devices.map((d) => d.device.id));
   if (ids.size !== deps.devices.length) throw new Error('fleet: device ids must be unique');
   if (!(config.reconnectMinMs > 0) || config.reconnectMaxMs < config.reconnectMinMs) throw new Error('fleet: need 0 < reconnectMinMs ≤ reconnectMaxMs');
 
-  const counters = { published: 0, acked: 0, errors: 0, skipped: 0, suppressed: 0, reconnects: 0 };
+  const counters = { published: 0, acked: 0, errors: 0, skipped: 0, suppressed: 0, reconnects: 0, closedBeforeConnack: 0 };
   const meter = createRateMeter(10, clock);
   const gate = createGate(Math.max(1, config.maxPendingConnects ?? 64));
   let connected = 0;
@@ -177,6 +202,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
         sim.settle();
         return;
       }
+      sim.answered = false;
       if (sim.client) {
         releaseOnOutcome(sim.client, release);
         sim.client.reconnect();
@@ -210,6 +236,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
     sim.client = client;
     releaseOnOutcome(client, release);
     client.on('connect', () => {
+      sim.answered = true;
       if (sim.attempts > 0) counters.reconnects++;
       if (!sim.online) connected++;
       sim.online = true;
@@ -220,12 +247,15 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       sim.settle();
     });
     client.on('error', (err) => {
+      sim.answered = true;
       counters.errors++;
       // Refused credentials or an unreachable broker repeat on every attempt: warn once per device.
       const log = sim.everConnected || sim.attempts > 0 ? logger.debug.bind(logger) : logger.warn.bind(logger);
       log({ device: id, err: err.message }, 'device connection error');
     });
     client.on('close', () => {
+      if (!sim.answered && state === 'running') counters.closedBeforeConnack++;
+      sim.answered = true;
       if (sim.online) connected--;
       sim.online = false;
       sim.settle();
@@ -245,7 +275,14 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       state = 'running';
       wallStart = clock();
       simStart = config.simStart ?? wallStart;
-      const profiles = createProfiles(deps.devices.map((d) => d.device), { seed: config.seed, start: simStart, utcOffsetMin: config.utcOffsetMin });
+      const retrofits = config.retrofits ?? [];
+      const historyStart = Math.min(config.historyStart ?? simStart, simStart);
+      const profiles = createProfiles(deps.devices.map((d) => d.device), {
+        seed: config.seed, start: historyStart, utcOffsetMin: config.utcOffsetMin,
+        ...(retrofits.length > 0 ? { scaleFor: (d: Device) => retrofitSteps(retrofits, d) } : {}),
+      });
+      await catchUpProfiles(profiles.values(), historyStart, simStart, { cancelled: () => state !== 'running' });
+      if (state !== 'running') return;
       const firstAttempts: Array<Promise<void>> = [];
       sims = deps.devices.map(({ device, secret }) => {
         let settle = () => undefined as void;
@@ -260,6 +297,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
           attempts: 0,
           inflight: 0,
           everConnected: false,
+          answered: false,
           settle,
         };
       });
@@ -289,6 +327,13 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
 
     stats() {
       return { devices: sims.length, connected, ...counters, rate: meter.rate() };
+    },
+
+    play(scenario) {
+      const targets = deps.devices.filter(({ device }) => scenario.appliesTo(device)).length;
+      if (targets > 0) scenarios.push(scenario);
+      logger.info({ scenario: scenario.name, devices: targets, startAt: new Date(scenario.startAt).toISOString() }, 'scenario played on the running fleet');
+      return targets;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { binFire } from './bin-fire.js';
 import { binOverflow } from './bin-overflow.js';
 import { callPoint } from './call-point.js';
-import type { Scenario, ScenarioFactory } from './contract.js';
+import type { Scenario, ScenarioFactory, ScenarioOptions } from './contract.js';
 import { cookingNuisance } from './cooking-nuisance.js';
 import { detectorSilent } from './detector-silent.js';
 import { electricalLeakage } from './electrical-leakage.js';
@@ -43,11 +43,11 @@ export function scenarioFactory(kind: string): ScenarioFactory {
  * Parses `kind:target@+offset` (offset like `30s`, `2m`, `1h`, `1d`; default `+0s`) relative to
  * `now`. Throws a message naming the known kinds when the spec cannot be read.
  */
-export function parseScenario(spec: string, now: number): Scenario {
+export function parseScenario(spec: string, now: number, options?: ScenarioOptions): Scenario {
   const m = /^([a-z_-]+):([A-Za-z0-9_.-]+)(?:@\+(\d+(?:\.\d+)?)([smhd]))?$/.exec(spec);
   if (!m) throw new Error(`cannot read scenario "${spec}": write kind:target@+offset, e.g. fire:b3@+2m`);
   const [, kind, target, amount, unit] = m as unknown as [string, string, string, string | undefined, string | undefined];
   const factory = scenarioFactory(kind);
   const offset = amount && unit ? Number(amount) * (UNIT_MS[unit] ?? 0) : 0;
-  return factory(target, now + offset);
+  return factory(target, now + offset, options);
 }

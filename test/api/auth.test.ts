@@ -20,7 +20,6 @@ const protectedRoutes: Array<{ method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url:
   { method: 'GET', url: '/api/tokens' },
   { method: 'POST', url: '/api/tokens' },
   { method: 'DELETE', url: '/api/tokens/t1' },
-  { method: 'GET', url: '/docs/json' },
   { method: 'GET', url: '/no/such/route' },
 ];
 

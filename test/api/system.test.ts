@@ -66,8 +66,8 @@ describe('api system: rejects, metrics, OpenAPI, errors', () => {
     expect(res.body).toContain('anju_ingest_rejected_total{reason="malformed_json"} 2');
   });
 
-  it('describes the API in OpenAPI 3 (token needed), Swagger UI page public', async () => {
-    const res = await h.call('viewer', { method: 'GET', url: '/docs/json' });
+  it('describes the API in OpenAPI 3, readable without a token like the Swagger UI page; the operations are not', async () => {
+    const res = await h.call(null, { method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toMatch(/^3\./);
@@ -95,8 +95,28 @@ describe('api system: rejects, metrics, OpenAPI, errors', () => {
     expect(ui.headers['content-type']).toContain('text/html');
     const init = await h.app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
     expect(init.statusCode).toBe(200);
-    expect(init.body).toContain('requestInterceptor');
-    expect((await h.app.inject({ method: 'GET', url: '/docs/yaml' })).statusCode).toBe(401);
+    const yaml = await h.app.inject({ method: 'GET', url: '/docs/yaml' });
+    expect(yaml.statusCode).toBe(200);
+    expect(yaml.body).toContain('openapi: 3.0.3');
+    // The operations it describes still need a token.
+    for (const url of ['/api/devices', '/api/sites', '/api/tokens']) expect((await h.call(null, { method: 'GET', url })).statusCode, url).toBe(401);
+  });
+
+  it('documents the MQTT contract and carries worked examples on the main operations', async () => {
+    const doc = (await h.call(null, { method: 'GET', url: '/docs/json' })).json();
+    const text: string = doc.info.description;
+    expect(text).toContain('press **Authorize**');
+    expect(text).toContain('## MQTT contract');
+    expect(text).toContain('`devices/{id}/telemetry`');
+    expect(text).toMatch(/\| `power_meter` 电表 \| \*\*`energy` \(kWh\)\*\*, `power` \(W\)/);
+    expect(text).toContain('`schema_violation`');
+    expect(text).toMatch(/QoS/);
+    const post = doc.paths['/api/devices'].post;
+    expect(post.requestBody.content['application/json'].example).toMatchObject({ id: 'chundu-b3-sd-301', kind: 'smoke_detector', site: 'chundu', building: 'b3' });
+    expect(post.responses['201'].content['application/json'].example.secret).toEqual(expect.any(String));
+    expect(doc.paths['/api/devices/{id}/latest'].get.responses['200'].content['application/json'].example.fields).toMatchObject({ smoke: 0.03 });
+    expect(doc.paths['/api/devices/{id}/telemetry'].get.responses['200'].content['application/json'].example.items).toHaveLength(2);
+    expect(doc.paths['/api/tokens'].post.requestBody.content['application/json'].example).toEqual({ name: 'grafana', role: 'viewer' });
   });
 
   it('answers 500 internal without the cause, and logs it under the request id', async () => {

@@ -34,7 +34,7 @@ describe('reports end to end: backfill with a retrofit, then the savings report 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'anju-reports-e2e-'));
     // First start seeds the demo community's registry; stop it so the backfill can open the store.
-    const seed = await startAnju('all', { ANJU_DATA_DIR: dataDir, ANJU_SIM: '1', ANJU_ADMIN_TOKEN: ADMIN });
+    const seed = await startAnju('all', { ANJU_DATA_DIR: dataDir, ANJU_SIM: '1', ANJU_DEMO_HISTORY_DAYS: '0', ANJU_ADMIN_TOKEN: ADMIN });
     await seed.stop();
     const r = await backfill(dataDir, ['--days', '44', '--retrofit', `led:${retrofit}`, '--seed', '7']);
     expect(r.code, r.out).toBe(0);

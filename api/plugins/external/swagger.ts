@@ -3,37 +3,33 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { mqttContractMarkdown } from './mqtt-contract.js';
+import { withExamples } from './openapi-examples.js';
 
 /**
  * OpenAPI 3 generated from the routes' zod schemas, and Swagger UI at `/docs`.
  *
- * Who may read what: the UI page and its static assets (`/docs`, `/docs/static/*`) are public —
- * they are the stock Swagger UI bundle and say nothing about this deployment. The description
- * itself (`/docs/json`, `/docs/yaml`) needs a token of any role, like every other route (DESIGN
- * §3). To keep the UI usable, its request interceptor asks for the token once per browser tab
- * (kept in sessionStorage, as Swagger UI's own "persist authorization" would keep it in
- * localStorage) and sends it with the description request and with "Try it out" calls.
+ * Who may read what (DESIGN §3): the UI, its assets and the description itself (`/docs/json`,
+ * `/docs/yaml`) are public, so a browser opens `/docs` without a token — the description says no
+ * more than the open-source code does. The operations are not: Swagger UI's Authorize button takes
+ * an API token (bearer) and sends it with "Try it out" calls; without one they answer 401.
  */
 
 export interface DocsConfig {
   readonly version: string;
 }
 
-// Built with `new Function` so that the code Swagger UI receives (the plugin serialises functions
-// with toString()) is exactly this text, whatever the TypeScript toolchain does to our own code.
-const TOKEN_KEY = 'anju.apiToken';
-const requestInterceptor = new Function(
-  'req',
-  `var t = window.sessionStorage.getItem('${TOKEN_KEY}');
-  if (!t && /\\/json(\\?|$)/.test(req.url)) {
-    t = window.prompt('Anju API token (any role) to load the API description:');
-    if (t) { t = t.trim(); window.sessionStorage.setItem('${TOKEN_KEY}', t); }
-  }
-  if (t && !req.headers.Authorization) req.headers.Authorization = 'Bearer ' + t;
-  return req;`,
-);
-// A refused token is forgotten, so reloading the page asks again instead of failing forever.
-const responseInterceptor = new Function('res', `if (res.status === 401) window.sessionStorage.removeItem('${TOKEN_KEY}'); return res;`);
+const description = [
+  'Smart-property telemetry: device registry and provisioning, latest readings and history, sites, alarms and incidents, ' +
+    'reports, ingest dead letters, API tokens and MQTT service accounts.',
+  '',
+  '**Trying it here.** Every operation but `/health` needs `Authorization: Bearer <token>`: press **Authorize** and paste an API ' +
+    'token — the admin token printed when Anju first started (or `ANJU_ADMIN_TOKEN`), one minted with `anju token`, or one made by ' +
+    '`POST /api/tokens`. Times are epoch ms or ISO 8601 in, ISO 8601 out; lists answer `{items, total}` with `limit`/`offset`; ' +
+    'errors answer `{error: {code, message}}` with a 4xx that fits.',
+  '',
+  mqttContractMarkdown(),
+].join('\n');
 
 /**
  * The zod transform puts every registered schema in `components` twice (an input and an output
@@ -59,13 +55,10 @@ async function swaggerPlugin(app: FastifyInstance, opts: DocsConfig): Promise<vo
       openapi: '3.0.3',
       info: {
         title: 'Anju API',
-        description:
-          'Smart-property telemetry: device registry, latest readings and history, sites, ingest dead letters, API tokens. ' +
-          'Every route but /health needs `Authorization: Bearer <token>`. Times are epoch ms or ISO 8601 in, ISO 8601 out; ' +
-          'lists answer {items, total} with limit/offset; errors answer {error: {code, message}}.',
+        description,
         version: opts.version,
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API token (anju_...)' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API token (anju_…): the admin token printed on the first start, `anju token`, or POST /api/tokens' } } },
       security: [{ bearer: [] }],
       tags: [
         { name: 'system', description: 'health and metrics' },
@@ -73,23 +66,28 @@ async function swaggerPlugin(app: FastifyInstance, opts: DocsConfig): Promise<vo
         { name: 'telemetry', description: 'latest readings and history' },
         { name: 'sites', description: 'sites (residential communities) and buildings' },
         { name: 'ingest', description: 'messages ingest refused' },
+        { name: 'alerts', description: 'alarms: list, acknowledge, assign, comment, clear; live stream (SSE)' },
+        { name: 'incidents', description: 'correlated alarms: one per site, building and hazard' },
+        { name: 'rules', description: 'alarm rule parameters' },
+        { name: 'reports', description: 'energy and water savings, waste and fire-safety reports' },
         { name: 'tokens', description: 'API tokens (admin)' },
+        { name: 'demo', description: 'the demo community\'s simulated devices (admin; anju all with the demo fleet)' },
         { name: 'service-accounts', description: 'MQTT service accounts for integrations (admin)' },
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: (doc) => pruneUnusedSchemas(jsonSchemaTransformObject(doc)),
+    transformObject: (doc) => withExamples(pruneUnusedSchemas(jsonSchemaTransformObject(doc))),
   });
 
   // A child context, so the hook below only sees the routes Swagger UI adds.
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => {
-      const isSpec = /\/(json|yaml)$/.test(route.url);
-      if (!isSpec) route.config = { ...route.config, public: true };
+      route.config = { ...route.config, public: true };
     });
     await docs.register(swaggerUi, {
       routePrefix: '/docs',
-      uiConfig: { deepLinking: true, requestInterceptor, responseInterceptor } as Record<string, unknown>,
+      // The token stays in the page (not persisted): an admin token is not left in the browser's storage.
+      uiConfig: { deepLinking: true, persistAuthorization: false, displayRequestDuration: true, tryItOutEnabled: false },
     });
   });
 }
