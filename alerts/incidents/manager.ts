@@ -303,10 +303,25 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     const before = await current(id);
     if (!before) throw new AlarmError('not_found', `no incident ${id}`);
     change(before, deps.clock(), actor); // refuses what is not allowed (already acknowledged / cleared) before touching its alarms
-    await forMembers(before, action, actor, before.members.filter(applies).map((m) => m.id));
-    await api.idle();
+    const handled = new Set<string>();
+    const unhandled = (i: Incident) => i.members.filter((m) => applies(m) && !handled.has(m.id)).map((m) => m.id);
+    const handle = async (i: Incident, ids: readonly string[]) => {
+      for (const m of ids) handled.add(m);
+      await forMembers(i, action, actor, ids);
+      await api.idle();
+    };
+    await handle(before, unhandled(before));
+    // An alarm may join while its fellows are being acknowledged or cleared (a detector going into
+    // alarm as the fire is cleared): the incident records every member as acknowledged / cleared,
+    // so each such latecomer gets the same action from the engine, after the incident's change.
+    let late: string[] = [];
     try {
-      return await act(id, (cur) => change(cur, deps.clock(), actor));
+      const after = await act(id, (cur) => {
+        late = unhandled(cur);
+        return change(cur, deps.clock(), actor);
+      });
+      if (late.length > 0) await handle(after, late);
+      return late.length > 0 ? ((await current(id)) ?? after) : after;
     } catch (err) {
       if (err instanceof AlarmError && err.code === done) return (await current(id)) ?? before;
       throw err;

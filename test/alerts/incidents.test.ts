@@ -127,6 +127,36 @@ describe('incidents', () => {
     expect(next[0]?.id).not.toBe(incident!.id);
   });
 
+  it('cleared as one while a third detector goes into alarm mid-clear: the latecomer is cleared too, never left active under a cleared incident', async () => {
+    h = await openHarness({ dir: await tempDir(), devices });
+    const x = h;
+    await x.engine.accept([toReading(dev('sd-k'), 0, fire), toReading(dev('sd-h'), 0, fire)]);
+    await settle(x);
+    const [incident] = x.incidents.active();
+    // The stairwell detector alarms while the incident's first alarm is being cleared.
+    const clear = x.engine.clear.bind(x.engine);
+    let joined = false;
+    x.engine.clear = async (id, actor) => {
+      const result = await clear(id, actor);
+      if (!joined) {
+        joined = true;
+        await x.engine.accept([toReading(dev('sd-s'), 5, fire)]);
+        await x.engine.idle();
+      }
+      return result;
+    };
+    await x.incidents.clear(incident!.id, 'zhao');
+    await settle(x);
+    const stored = await x.incidents.get(incident!.id);
+    const late = stored!.members.find((m) => m.originator.id === 'sd-s');
+    expect(late, 'the stairwell alarm joined the incident being cleared').toBeDefined();
+    for (const m of stored!.members) {
+      const a = await x.engine.get(m.id);
+      expect({ id: m.id, status: a?.status }).toEqual({ id: m.id, status: expect.stringMatching(/^cleared_/) });
+      expect(a?.timeline.at(-1)).toMatchObject({ event: 'cleared', actor: 'zhao' });
+    }
+  });
+
   it('a 火警 stays until cleared by hand; a pre-alarm and other incidents clear themselves once their alarms stayed clear for the settle time', async () => {
     h = await openHarness({ dir: await tempDir(), devices, incidentsConfig: { settleMs: 2 * MIN } });
     await h.engine.accept([toReading(dev('sd-k'), 0, fire), toReading(dev('sd-h'), 0, fire), toReading(dev('sd-x'), 0, fire), toReading(dev('bin-1'), 0, { fill: 95 })]);
