@@ -1,9 +1,10 @@
-import { DuckDBDataChunk, BIGINT, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { kindNames, type KindName, type Reading } from '../../core/index.js';
 import { addDays } from '../../core/time.js';
 import type { RegisterDay, RegisterDayQuery, RegisterReset, RegisterRollups } from '../rollups/contract.js';
 import { dayBoundaries, planDay, registerFields, summarizeDay, touchedDays, type RegisterRead, type TouchedDay } from '../rollups/summarize.js';
 import { toNumber, type SerialConnection } from './connection.js';
+import { appendToStaging } from './sql.js';
 import { kindTables, quoteIdent, registerDaysColumnList, registerDaysStaging, registerDaysTable } from './schema.js';
 
 /**
@@ -36,24 +37,12 @@ function rowToDay(r: Row): RegisterDay {
 /** Replaces the rows with the same (device, field, date) by `rows`: stage, delete, insert. */
 async function upsert(conn: DuckDBConnection, rows: readonly RegisterDay[]): Promise<void> {
   if (rows.length === 0) return;
-  const appender = await conn.createAppender(registerDaysStaging, null, 'temp');
-  try {
-    for (let off = 0; off < rows.length; off += 2048) {
-      const part = rows.slice(off, off + 2048);
-      const columns: DuckDBValue[][] = [
-        part.map((d) => d.device), part.map((d) => d.field), part.map((d) => d.date), part.map((d) => d.kind), part.map((d) => d.site),
-        part.map((d) => d.building), part.map((d) => d.timezone), part.map((d) => d.reads), part.map((d) => BigInt(d.firstTs)),
-        part.map((d) => d.firstValue), part.map((d) => BigInt(d.lastTs)), part.map((d) => d.lastValue), part.map((d) => d.advance),
-        part.map((d) => BigInt(d.coveredMs)), part.map((d) => JSON.stringify(d.resets)),
-      ];
-      const chunk = DuckDBDataChunk.create(types, part.length);
-      chunk.setColumns(columns);
-      appender.appendDataChunk(chunk);
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
+  await appendToStaging(conn, registerDaysStaging, types, rows, (part) => [
+    part.map((d) => d.device), part.map((d) => d.field), part.map((d) => d.date), part.map((d) => d.kind), part.map((d) => d.site),
+    part.map((d) => d.building), part.map((d) => d.timezone), part.map((d) => d.reads), part.map((d) => BigInt(d.firstTs)),
+    part.map((d) => d.firstValue), part.map((d) => BigInt(d.lastTs)), part.map((d) => d.lastValue), part.map((d) => d.advance),
+    part.map((d) => BigInt(d.coveredMs)), part.map((d) => JSON.stringify(d.resets)),
+  ]);
   await conn.run(`DELETE FROM ${registerDaysTable} AS t USING ${registerDaysStaging} AS s
     WHERE t.device = s.device AND t.field = s.field AND t.date = s.date`);
   await conn.run(`INSERT INTO ${registerDaysTable} SELECT ${registerDaysColumnList.join(', ')} FROM ${registerDaysStaging}`);

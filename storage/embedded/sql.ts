@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 
 /** Small SQL helpers the embedded state stores share. Values always travel as bound parameters. */
 
@@ -55,4 +55,29 @@ export async function newestFirstPage(
     [...w.params, BigInt(page.limit), BigInt(page.offset)],
   );
   return { rows, total: typeof n === 'bigint' ? Number(n) : Number(n ?? 0) };
+}
+
+/** Rows per DuckDB data chunk (its vector size): appending more at once is refused. */
+export const CHUNK_ROWS = 2048;
+
+/**
+ * Appends `rows` to a temp staging table through DuckDB's Appender, a data chunk of columns at a
+ * time (far faster than INSERT statements); `columns` turns a chunk of rows into its columns, in
+ * the table's order and `types`.
+ */
+export async function appendToStaging<T>(
+  conn: DuckDBConnection, table: string, types: readonly DuckDBType[], rows: readonly T[], columns: (part: readonly T[]) => DuckDBValue[][],
+): Promise<void> {
+  const appender = await conn.createAppender(table, null, 'temp');
+  try {
+    for (let off = 0; off < rows.length; off += CHUNK_ROWS) {
+      const part = rows.slice(off, off + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create([...types], part.length);
+      chunk.setColumns(columns(part));
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }

@@ -1,4 +1,4 @@
-import { DuckDBDataChunk, BIGINT, BOOLEAN, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, BOOLEAN, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
@@ -6,9 +6,7 @@ import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnecti
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesSql } from './series.js';
-
-/** DuckDB's vector size: a data chunk holds at most this many rows. */
-const CHUNK_ROWS = 2048;
+import { appendToStaging } from './sql.js';
 
 /**
  * Writes go Appender → temp staging table → MERGE into the kind table, all in one transaction on
@@ -63,27 +61,15 @@ function groupBatch(batch: readonly Reading[]): Map<KindName, Reading[]> {
 
 async function appendStaged(conn: DuckDBConnection, t: KindTable, rows: readonly Reading[]): Promise<void> {
   const types = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, ...t.fields.map((f) => (f.type === 'bool' ? BOOLEAN : DOUBLE))];
-  const appender = await conn.createAppender(`stage_${t.kind}`, null, 'temp');
-  try {
-    for (let off = 0; off < rows.length; off += CHUNK_ROWS) {
-      const part = rows.slice(off, off + CHUNK_ROWS);
-      const columns: DuckDBValue[][] = [
-        part.map((r) => BigInt(r.ts)),
-        part.map((r) => r.device),
-        part.map((r) => r.site),
-        part.map((r) => r.building),
-        part.map((r) => r.category ?? null),
-        part.map((r) => (r.seq === undefined ? null : BigInt(r.seq))),
-        ...t.fields.map((f) => part.map((r) => r.fields[f.name] ?? null)),
-      ];
-      const chunk = DuckDBDataChunk.create(types, part.length);
-      chunk.setColumns(columns);
-      appender.appendDataChunk(chunk);
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
+  await appendToStaging(conn, `stage_${t.kind}`, types, rows, (part) => [
+    part.map((r) => BigInt(r.ts)),
+    part.map((r) => r.device),
+    part.map((r) => r.site),
+    part.map((r) => r.building),
+    part.map((r) => r.category ?? null),
+    part.map((r) => (r.seq === undefined ? null : BigInt(r.seq))),
+    ...t.fields.map((f) => part.map((r) => r.fields[f.name] ?? null)),
+  ]);
 }
 
 function rowToReading(kind: KindName, row: Record<string, DuckDBValue>): Reading {
