@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
 import type { PresenceCause, Reading } from '../core/index.js';
 import type { Page } from '../storage/state/contract.js';
 import { createParamResolver, parseRulesConfig, type AlertEngineConfig, type RulesConfig } from './config.js';
 import { createAlarmWriter, type DecidedView } from './alarm-writer.js';
 import {
-  activeStatuses, AlarmError, RulesConfigError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
+  activeStatuses, AlarmError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
   type AlarmQuery, type AlarmStore, type ClearRequest, type DeviceView, type RaiseRequest, type Rule,
 } from './contracts.js';
 import { createEvaluator, type PendingAction } from './evaluate.js';
@@ -315,15 +314,7 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     rulesConfig: () => rulesConfig,
     async setRulesConfig(input) {
       ensureOpen();
-      let parsed: RulesConfig;
-      try {
-        parsed = parseRulesConfig(input, rules);
-      } catch (err) {
-        if (err instanceof z.ZodError) throw new RulesConfigError(err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-        // parseRulesConfig's own refusals read `<path>: <message>`.
-        const m = /^(\S+): ([\s\S]*)$/.exec((err as Error).message);
-        throw new RulesConfigError([{ path: m?.[1] ?? '', message: m?.[2] ?? (err as Error).message }]);
-      }
+      const parsed = parseRulesConfig(input, rules);
       // Through the queue: concurrent PUTs are stored and applied in the same order.
       return enqueue(async () => {
         await deps.store.saveRulesConfig(parsed);
