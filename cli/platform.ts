@@ -32,9 +32,9 @@ export interface RunningPlatform {
  * (cli/assemble/), and the broker's listeners last, once the hub has attached everything a publish
  * needs (ingest, spool, store, latest cache, alerts). It stops in the opposite order so nothing in
  * flight is lost: first what brings messages in (the demo fleet, then the broker — which refuses new
- * publishes and answers those in flight — then the hub, whose ingest source stops first), then the
- * parts in reverse (the writer's flush before the store). Role requirements were checked by
- * `loadConfig(env, role)`.
+ * publishes and answers those in flight), then the parts in reverse: the demo's backfill, the hub
+ * (its ingest source first, then its parts in reverse — the writer's flush before the store), the
+ * database. Role requirements were checked by `loadConfig(env, role)`.
  */
 export async function startPlatform(config: AnjuConfig, role: Role, deps: { logger: Logger; version?: string }): Promise<RunningPlatform> {
   const { logger } = deps;
