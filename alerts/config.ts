@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { idSchema, kindNames, type Device, type KindName } from '../core/index.js';
-import type { Rule, RuleParams } from './contracts.js';
+import { RulesConfigError, type Rule, type RuleParams } from './contracts.js';
 
 /**
  * Rule configuration: every number has a default in its rule file, citing its source. Operators
@@ -37,22 +37,26 @@ type RuleMap = Readonly<Record<string, Rule>>;
 
 /**
  * Parses a rules config and checks every override against its rule (unknown rule names and
- * out-of-range values are refused with their path), so a bad config stops start-up or a PUT.
+ * out-of-range values are refused with a RulesConfigError naming their path), so a bad config
+ * stops start-up or a PUT.
  */
 export function parseRulesConfig(input: unknown, rules: RuleMap): RulesConfig {
-  const config = rulesConfigSchema.parse(input);
+  const parsed = rulesConfigSchema.safeParse(input);
+  if (!parsed.success) throw new RulesConfigError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  const config = parsed.data;
+  const refuse = (path: string, message: string) => new RulesConfigError([{ path, message }]);
   const check = (where: string, o: Record<string, Record<string, unknown>>) => {
     for (const [name, partial] of Object.entries(o)) {
       const rule = rules[name];
-      if (!rule) throw new Error(`${where}: unknown rule "${name}" (known: ${Object.keys(rules).join(', ')})`);
+      if (!rule) throw refuse(where, `unknown rule "${name}" (known: ${Object.keys(rules).join(', ')})`);
       // Each value is checked on its own here; cross-field constraints (clearBelow < threshold)
       // depend on the layers beneath, so they are checked when a device's parameters are resolved.
       const shape = (rule.params as unknown as { shape?: Record<string, z.ZodType> }).shape ?? {};
       for (const [param, value] of Object.entries(partial)) {
         const field = shape[param];
-        if (!field) throw new Error(`${where}.${name}: unknown parameter "${param}" (known: ${Object.keys(shape).join(', ')})`);
+        if (!field) throw refuse(`${where}.${name}`, `unknown parameter "${param}" (known: ${Object.keys(shape).join(', ')})`);
         const r = field.safeParse(value);
-        if (!r.success) throw new Error(`${where}.${name}.${param}: ${z.prettifyError(r.error)}`);
+        if (!r.success) throw refuse(`${where}.${name}.${param}`, z.prettifyError(r.error));
       }
     }
   };

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { CodedError } from '../core/errors.js';
 import type { Device, KindName, PresenceCause, Reading } from '../core/index.js';
 
 /**
@@ -21,19 +22,19 @@ import type { AlarmOriginator, Severity } from '../storage/alarms/contract.js';
 export const alarmErrorCodes = ['not_found', 'already_acknowledged', 'already_cleared', 'not_active', 'invalid'] as const;
 export type AlarmErrorCode = (typeof alarmErrorCodes)[number];
 
-/** A refused lifecycle action. The API maps `not_found` → 404, `invalid` → 400, the rest → 409. */
-export class AlarmError extends Error {
+/** A refused lifecycle action: `not_found`, `invalid` (an empty comment), or a state that does not allow it (a conflict). */
+export class AlarmError extends CodedError {
   override name = 'AlarmError';
-  constructor(readonly code: AlarmErrorCode, message: string) {
-    super(message);
+  constructor(override readonly code: AlarmErrorCode, message: string) {
+    super(code, code === 'not_found' ? 'not_found' : code === 'invalid' ? 'invalid' : 'conflict', message);
   }
 }
 
-/** A rules configuration refused by parseRulesConfig, with the path of what to fix (`PUT /api/rules` → 400). */
-export class RulesConfigError extends Error {
+/** A rules configuration refused by parseRulesConfig, with the path of each mistake inside it (`PUT /api/rules` → 400). */
+export class RulesConfigError extends CodedError {
   override name = 'RulesConfigError';
   constructor(readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) {
-    super(issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '));
+    super('validation_failed', 'invalid', issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '), { details: issues });
   }
 }
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { z } from 'zod';
+import type { Registry } from 'prom-client';
 import type { PresenceCause, Reading } from '../core/index.js';
 import type { Page } from '../storage/state/contract.js';
 import { createParamResolver, parseRulesConfig, type AlertEngineConfig, type RulesConfig } from './config.js';
+import { createAlarmWriter, type DecidedView } from './alarm-writer.js';
 import {
-  ActiveAlarmConflictError, activeStatuses, AlarmError, RulesConfigError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
-  type AlarmQuery, type AlarmRecordEntry, type AlarmStore, type ClearRequest, type DeviceView, type RaiseRequest, type Rule,
+  activeStatuses, AlarmError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmOriginator,
+  type AlarmQuery, type AlarmStore, type ClearRequest, type DeviceView, type RaiseRequest, type Rule,
 } from './contracts.js';
 import { createEvaluator, type PendingAction } from './evaluate.js';
 import {
@@ -32,11 +32,6 @@ export interface AlertEngineDeps {
 }
 
 export type AlarmListener = (event: AlarmEvent) => void;
-
-/** Reuses a metric already registered on the registry (prom-client refuses duplicates). */
-function reuse<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
 
 /** The alerts part, as the composition root and the delivery side use it. */
 export interface AlertEngine {
@@ -88,13 +83,8 @@ export interface AlertEngine {
  *
  * Decisions are taken against the in-memory view (the authoritative one: the active alarms and
  * the versions still on their way to the store), synchronously, so deciding never waits for the
- * store. Each decision's event joins the write-behind queue; the writer stores the queue as one
- * group commit (`AlarmStore.recordMany`: every event decided while the previous commit was in
- * flight, in one transaction, seqs in decision order), and only then hands the events to the
- * listeners, in seq order — an event is always stored before anyone sees it. A group the store
- * refuses is retried event by event; an event that cannot be stored is dropped with the later
- * queued events of the same alarm (which were decided on top of it), its key in memory returns
- * to the last stored version, and the rule's next repeat decides again — as before.
+ * store. Each decision's event goes to the write-behind group commit (alarm-writer.ts), which
+ * stores it, then hands it to the listeners, and rolls the view back when the store refuses it.
  */
 export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDeps): AlertEngine {
   const rules = deps.rules ?? builtinRules;
@@ -107,13 +97,6 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     paramsFor = createParamResolver(c, rules);
   };
   const metrics = createAlertMetrics(deps.metrics);
-  const storeCommits = reuse(deps.metrics, 'anju_alarm_store_commits_total', () => new Counter({
-    name: 'anju_alarm_store_commits_total', help: 'Alarm store transactions for alarm events (group commits; a refused group is retried event by event)', labelNames: ['outcome'], registers: [deps.metrics],
-  }));
-  const eventsPerCommit = reuse(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
-    name: 'anju_alarm_store_events_per_commit', help: 'Alarm events written per committed alarm store transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [deps.metrics],
-  }));
-  const maxPerCommit = Math.max(1, deps.maxEventsPerCommit ?? 1_000);
   const state = createRuleStateTable({ store: deps.store, logger: log, flushMs: config.stateFlushMs });
   const evaluator = createEvaluator({ rules, paramsFor: (rule, device) => paramsFor(rule, device), state, devices: deps.devices, logger: log, metrics });
   const newId = deps.newId ?? randomUUID;
@@ -163,156 +146,52 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     return (key ? active.get(key) : undefined) ?? unstored.get(id)?.alarm;
   }
 
-  // ------------------------------------------------------------ write-behind, group commit
-
-  interface Pending {
-    readonly t: Transition;
-    readonly ts: number;
-    /** For a rule's raise: repeated onto the other writer's alarm if the store holds the key already. */
-    readonly raise?: { readonly request: RaiseRequest; readonly actor: string };
-    dropped: boolean;
-    resolve(ev: AlarmEvent): void;
-    reject(err: unknown): void;
-  }
-  const queue: Pending[] = [];
-  let writing: Promise<void> | undefined;
-
-  const entryOf = (p: Pending): AlarmRecordEntry => ({
-    alarm: p.t.alarm, event: { type: p.t.event, ts: p.ts, ...(p.t.previousSeverity ? { previousSeverity: p.t.previousSeverity } : {}) },
+  /** What the writer sees of the view: it applies decisions, and rolls a refused one back. */
+  const view: DecidedView = {
+    decided(a) {
+      remember(a);
+      const u = unstored.get(a.id);
+      unstored.set(a.id, { alarm: a, n: (u?.n ?? 0) + 1 });
+    },
+    settled(a) {
+      const u = unstored.get(a.id);
+      if (u && --u.n <= 0) unstored.delete(a.id);
+    },
+    stored: rememberStored,
+    rollBack(a) {
+      // Back to what is stored, where memory shows this alarm's failed version (or what was decided on top of it).
+      const key = keyOf(a);
+      const now = active.get(key);
+      const stored = storedActive.get(key);
+      if (now?.id === a.id || (!now && stored?.id === a.id)) {
+        if (now) {
+          active.delete(key);
+          activeKeyById.delete(a.id);
+        }
+        if (stored) remember(stored);
+      }
+    },
+    hasActive: (a) => active.has(keyOf(a)),
+    adopt(a) {
+      rememberStored(a);
+      remember(a);
+    },
+  };
+  const writer = createAlarmWriter({ maxEventsPerCommit: deps.maxEventsPerCommit }, {
+    store: deps.store, view, logger: log, metrics: deps.metrics,
+    afterGroup: () => metrics.setActive(active.values()),
+    publish(ev) {
+      if (ev.type === 'raised') metrics.raised(ev.alarm);
+      for (const l of listeners) {
+        try {
+          l(ev);
+        } catch (err) {
+          log.error({ err, seq: ev.seq }, 'alarm listener failed');
+        }
+      }
+    },
   });
-
-  /** A decision: applied to the in-memory view now, stored by the writer, then published. */
-  function submit(t: Transition, ts: number, raise?: Pending['raise']): Promise<AlarmEvent> {
-    remember(t.alarm);
-    const u = unstored.get(t.alarm.id);
-    unstored.set(t.alarm.id, { alarm: t.alarm, n: (u?.n ?? 0) + 1 });
-    return new Promise<AlarmEvent>((resolve, reject) => {
-      queue.push({ t, ts, ...(raise ? { raise } : {}), dropped: false, resolve, reject });
-      writing ??= drain();
-    });
-  }
-
-  function settled(p: Pending): void {
-    const u = unstored.get(p.t.alarm.id);
-    if (u && --u.n <= 0) unstored.delete(p.t.alarm.id);
-  }
-
-  async function drain(): Promise<void> {
-    // Let the decisions of the current turn (one accept's actions, concurrent accepts) join the group.
-    await Promise.resolve();
-    try {
-      while (queue.length > 0) {
-        const group = queue.splice(0, maxPerCommit).filter((p) => !p.dropped);
-        if (group.length > 0) await writeGroup(group);
-        metrics.setActive(active.values());
-      }
-    } finally {
-      writing = undefined;
-    }
-  }
-
-  async function store(entries: readonly AlarmRecordEntry[]): Promise<AlarmEvent[]> {
-    try {
-      const out = await deps.store.recordMany(entries);
-      storeCommits.inc({ outcome: 'committed' });
-      eventsPerCommit.observe(entries.length);
-      return out;
-    } catch (err) {
-      storeCommits.inc({ outcome: 'failed' });
-      throw err;
-    }
-  }
-
-  async function writeGroup(group: Pending[]): Promise<void> {
-    let events: AlarmEvent[] | undefined;
-    try {
-      events = await store(group.map(entryOf));
-    } catch (err) {
-      if (group.length === 1) {
-        await failed(group[0]!, err, group);
-        return;
-      }
-      log.warn({ err, events: group.length }, 'alarm group commit refused; storing its events one by one');
-    }
-    if (events) {
-      group.forEach((p, i) => published(p, events[i]!));
-      return;
-    }
-    for (const p of group) {
-      if (p.dropped) continue;
-      try {
-        const [ev] = await store([entryOf(p)]);
-        published(p, ev!);
-      } catch (err) {
-        await failed(p, err, group);
-      }
-    }
-  }
-
-  /** Stored: the stored view follows, then the listeners see the event (callers run in seq order). */
-  function published(p: Pending, ev: AlarmEvent): void {
-    rememberStored(p.t.alarm);
-    settled(p);
-    if (ev.type === 'raised') metrics.raised(ev.alarm);
-    for (const l of listeners) {
-      try {
-        l(ev);
-      } catch (err) {
-        log.error({ err, seq: ev.seq }, 'alarm listener failed');
-      }
-    }
-    p.resolve(ev);
-  }
-
-  /**
-   * The store refused an event: drop it and the later queued events of the same alarm (decided on
-   * top of it), and put the key back to what is stored. A rule's raise refused because the store
-   * holds another active alarm for the key (a second writer) is repeated onto that alarm instead.
-   */
-  async function failed(p: Pending, err: unknown, group: readonly Pending[]): Promise<void> {
-    const id = p.t.alarm.id;
-    const key = keyOf(p.t.alarm);
-    settled(p);
-    const superseded = new Error(`not stored: an earlier event of alarm ${id} could not be stored`, { cause: err });
-    for (const q of [...group, ...queue]) {
-      if (q === p || q.dropped || q.t.alarm.id !== id || !needsDrop(q, group, p)) continue;
-      q.dropped = true;
-      settled(q);
-      q.reject(superseded);
-    }
-    p.dropped = true;
-    // Back to what is stored, where memory shows this alarm's failed version (or what was decided on top of it).
-    const now = active.get(key);
-    const stored = storedActive.get(key);
-    if (now?.id === id || (!now && stored?.id === id)) {
-      if (now) {
-        active.delete(key);
-        activeKeyById.delete(id);
-      }
-      if (stored) remember(stored);
-    }
-    if (err instanceof ActiveAlarmConflictError && p.raise && !active.has(key)) {
-      const theirs = await deps.store.findActive({ originator: p.t.alarm.originator, type: p.t.alarm.type, site: p.t.alarm.site }).catch(() => undefined);
-      if (theirs && !active.has(key)) {
-        // Decided now, so it queues behind everything decided before: seq order stays decision order.
-        rememberStored(theirs);
-        remember(theirs);
-        submit(repeatAlarm(theirs, p.raise.request, p.ts, p.raise.actor), p.ts).then(p.resolve, p.reject);
-        return;
-      }
-    }
-    p.reject(err);
-  }
-  /** Events of the failed alarm queued after it (in the group or the queue) were decided on top of it. */
-  function needsDrop(q: Pending, group: readonly Pending[], p: Pending): boolean {
-    const gi = group.indexOf(q);
-    return gi === -1 || gi > group.indexOf(p);
-  }
-
-  /** Resolves once every event submitted so far is stored (or dropped) and published. */
-  async function written(): Promise<void> {
-    while (writing) await writing;
-  }
+  const submit = writer.submit;
 
   function placeOf(a: PendingAction): { originator: AlarmOriginator; site: string; building: string } {
     const originator = a.request.originator ?? { kind: 'device' as const, id: a.device.id };
@@ -435,15 +314,7 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     rulesConfig: () => rulesConfig,
     async setRulesConfig(input) {
       ensureOpen();
-      let parsed: RulesConfig;
-      try {
-        parsed = parseRulesConfig(input, rules);
-      } catch (err) {
-        if (err instanceof z.ZodError) throw new RulesConfigError(err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-        // parseRulesConfig's own refusals read `<path>: <message>`.
-        const m = /^(\S+): ([\s\S]*)$/.exec((err as Error).message);
-        throw new RulesConfigError([{ path: m?.[1] ?? '', message: m?.[2] ?? (err as Error).message }]);
-      }
+      const parsed = parseRulesConfig(input, rules);
       // Through the queue: concurrent PUTs are stored and applied in the same order.
       return enqueue(async () => {
         await deps.store.saveRulesConfig(parsed);
@@ -480,13 +351,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     },
     async idle() {
       await tail;
-      await written();
+      await writer.written();
     },
     async close() {
       if (closed || !started) return;
       closed = true;
       await tail;
-      await written();
+      await writer.written();
       await state.close();
       log.info({ active: active.size }, 'alert engine closed; rule state persisted');
     },

@@ -78,8 +78,22 @@ export interface BrokerDeps {
   metrics: Registry;
 }
 
+/** A message the platform itself publishes (alarm events, commands): delivered to subscribers as any other. */
+export interface BrokerMessage {
+  readonly topic: string;
+  readonly payload: Buffer | string;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+}
+
 export interface AnjuBroker {
-  readonly aedes: Aedes;
+  /**
+   * Publishes on behalf of the platform, past the ACL (it is no client's publish) and past ingest:
+   * resolves once Aedes has handed the message to its subscribers' queues.
+   */
+  publish(message: BrokerMessage): Promise<void>;
+  /** True once `close()` has closed Aedes (for /health). */
+  readonly closed: boolean;
   /** The listening ports, once `open()` resolved (0 before, and for a listener switched off). */
   readonly tcpPort: number;
   readonly wsPort: number;
@@ -281,7 +295,11 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     })());
 
   return {
-    aedes,
+    publish: (message) => new Promise<void>((resolve, reject) => {
+      const payload = typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload;
+      aedes.publish({ cmd: 'publish', topic: message.topic, payload, qos: message.qos, retain: message.retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+    }),
+    get closed() { return aedes.closed; },
     get tcpPort() { return listeners.tcp?.port ?? 0; },
     get wsPort() { return listeners.ws?.port ?? 0; },
     get tlsPort() { return listeners.tls?.port ?? 0; },

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { createEscalation, defaultEscalationConfig } from '../alerts/escalation.js';
 import { createIncidents, defaultIncidentsConfig, type Incidents } from '../alerts/incidents/manager.js';
 import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '../alerts/index.js';
-import { createMqttNotifier, createNotifications, createWebhookNotifier, type Notifier } from '../alerts/notifiers/index.js';
+import { createNotifications, notifierFactories, type Notifier } from '../alerts/notifiers/index.js';
 import type { AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
 import type { AlarmStore, DeviceDirectory, IncidentStore, StateStore } from '../storage/index.js';
@@ -36,9 +36,9 @@ export async function startAlerts(
   await incidents.start();
 
   const notifiers: Notifier[] = [];
-  if (deps.broker) {
-    const aedes = deps.broker.aedes;
-    notifiers.push(createMqttNotifier({}, { publish: (packet, done) => aedes.publish(packet, (err) => done(err ?? null)), logger, metrics: deps.metrics }));
+  const broker = deps.broker;
+  if (broker) {
+    notifiers.push(notifierFactories.mqtt({}, { publish: (packet, done) => void broker.publish(packet).then(() => done(null), done), logger, metrics: deps.metrics }));
   }
   const places = deps.state ? createPlaceNames(deps.state, logger) : undefined;
   if (config.alerts.webhooks.length > 0) {
@@ -46,7 +46,7 @@ export async function startAlerts(
       const d = deps.directory.get(id);
       return d ? { name: d.name, ...(d.location ? { location: d.location } : {}) } : undefined;
     };
-    notifiers.push(createWebhookNotifier({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device, ...places?.names } }));
+    notifiers.push(notifierFactories.webhook({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device, ...places?.names } }));
   }
   const notifications = createNotifications({ notifiers }, { incidents, logger });
   const escalation = createEscalation(

@@ -6,7 +6,7 @@ interface HealthSources {
   forwarder: { stats(): SpoolForwarderStats };
   pipeline: { stats(): { received: number; accepted: number; duplicates: number; rejected: number; refused: number } };
   latest: { size(): number };
-  broker?: { connectedDevices(): number; aedes: { closed: boolean } };
+  broker?: { connectedDevices(): number; readonly closed: boolean };
   clock?: () => number;
 }
 
@@ -35,7 +35,7 @@ export function buildHealth(sources: HealthSources): () => Promise<HealthReport>
       devices: { status: 'ok', detail: `${sources.latest.size()} devices have reported` },
     };
     if (sources.broker) {
-      checks.broker = { status: sources.broker.aedes.closed ? 'down' : 'ok', detail: `${sources.broker.connectedDevices()} devices connected` };
+      checks.broker = { status: sources.broker.closed ? 'down' : 'ok', detail: `${sources.broker.connectedDevices()} devices connected` };
     }
     const statuses = Object.values(checks).map((c) => c.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';

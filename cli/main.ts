@@ -45,8 +45,8 @@ async function main(argv: string[]): Promise<number> {
   // Roles take no options: their settings are environment variables.
   if (isRole(command)) parseCommandArgs(rest, {}, usage);
 
-  // The one place the environment is read (core/config validates it).
-  const config = loadConfig(process.env);
+  // The one place the environment is read (core/config validates it, and what the role needs).
+  const config = loadConfig(process.env, isRole(command) ? command : undefined);
   const logger = createLogger({ level: config.logLevel });
 
   if (command === 'backup' || command === 'restore') {

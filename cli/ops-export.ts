@@ -15,10 +15,8 @@ export function startOpsExport(
   deps: { engine: AlertEngine; alarms: AlarmStore; directory: DeviceDirectory; latest: LatestCache; metrics: Registry; logger: Logger },
 ): (() => Promise<void>) | undefined {
   if (config.store !== 'influxdb') return undefined;
-  const { url, ...rest } = config.influx;
-  if (!url) throw new Error('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
   const exporter = createOpsExporter(
-    { influx: { url, ...rest }, statusIntervalMs: config.opsExport.statusIntervalMs },
+    { influx: config.influx, statusIntervalMs: config.opsExport.statusIntervalMs },
     { engine: deps.engine, lastSeq: () => deps.alarms.lastSeq(), devices: deps.directory, latest: deps.latest, logger: deps.logger, metrics: deps.metrics },
   );
   exporter.start();

@@ -23,10 +23,8 @@ export function selectTelemetryStore(
   deps: { logger: Logger; metrics: Registry; siteTimezone?: (site: string) => string | undefined },
 ): TelemetryStore {
   if (config.store === 'embedded') return embedded;
-  const { url, ...rest } = config.influx;
-  if (!url) throw new Error('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
   // Site zones (for the daily register rollups' local days) come from the registry.
-  return createInfluxStore({ url, ...rest }, { logger: deps.logger.child({ part: 'influxdb' }), metrics: deps.metrics, siteTimezone: deps.siteTimezone });
+  return createInfluxStore(config.influx, { logger: deps.logger.child({ part: 'influxdb' }), metrics: deps.metrics, siteTimezone: deps.siteTimezone });
 }
 
 /**

@@ -160,7 +160,19 @@ export const envSchema = z.object({
   ANJU_INFLUX_PASSWORD: optionalString,
 });
 
-export interface AnjuConfig {
+/** What `anju <role>` runs (DESIGN §3); each role's required settings are checked by `loadConfig`. */
+export type PlatformRole = 'all' | 'broker' | 'hub';
+
+/** InfluxDB 2.x/3.x (token, org, bucket) or 1.x (db, rp, user, password). */
+export interface InfluxSettings {
+  url: string; token?: string; org?: string; bucket?: string;
+  db?: string; rp?: string; user?: string; password?: string;
+}
+
+/** `influx` is there exactly when `store` is `influxdb` (checked in `loadConfig`), so no part checks it again. */
+export type AnjuConfig = BaseConfig & ({ store: 'embedded'; influx?: undefined } | { store: 'influxdb'; influx: InfluxSettings });
+
+interface BaseConfig {
   mqtt: { port: number; wsPort: number; host: string; maxPayloadBytes: number; connectRatePerMinute: number };
   http: { port: number; host: string };
   /** False: no plaintext MQTT, WebSocket or HTTP listener (TLS only). */
@@ -175,7 +187,6 @@ export interface AnjuConfig {
   sim?: boolean;
   /** Days of recent history the demo community gets on its first start (0 = none). */
   demoHistoryDays: number;
-  store: 'embedded' | 'influxdb';
   logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
   ingest: {
     brokerUrl?: string; username: string; password?: string;
@@ -191,10 +202,6 @@ export interface AnjuConfig {
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
   /** The alarm & fleet status exporter (`ANJU_STORE=influxdb` only): fleet status period, 0 = no status points. */
   opsExport: { statusIntervalMs: number };
-  influx: {
-    url?: string; token?: string; org?: string; bucket?: string;
-    db?: string; rp?: string; user?: string; password?: string;
-  };
 }
 
 export interface TlsConfig {
@@ -220,7 +227,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: Record<string, string | undefined>): AnjuConfig {
+/**
+ * The one place the environment is read. With `role`, that role's own requirements are checked too
+ * (`anju hub` needs the broker it consumes from), before anything opens a file.
+ */
+export function loadConfig(env: Record<string, string | undefined>, role?: PlatformRole): AnjuConfig {
   // Empty strings mean "unset", as in a docker-compose file with `VAR=`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('ANJU_') && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
@@ -236,12 +247,23 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
       if (pa !== 0 && pa === pb) throw new ConfigError(`${a} and ${b} are both ${pa}: each listener needs its own port (0 picks a free one)`);
     }
   }
+  if (role === 'hub' && !e.ANJU_MQTT_URL) {
+    throw new ConfigError(
+      'anju hub needs ANJU_MQTT_URL: the broker its ingest subscribes to, e.g. ANJU_MQTT_URL=mqtt://broker.example:1883\n' +
+      '  (with ANJU_INGEST_PASSWORD, the password of its service account on that broker). To run broker and hub in one process, use `anju all`.',
+    );
+  }
+  let influx: InfluxSettings | undefined;
   if (e.ANJU_STORE === 'influxdb') {
     if (!e.ANJU_INFLUX_URL) throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_URL');
     const v2 = e.ANJU_INFLUX_TOKEN && e.ANJU_INFLUX_ORG && e.ANJU_INFLUX_BUCKET;
     if (!v2 && !e.ANJU_INFLUX_DB) {
       throw new ConfigError('ANJU_STORE=influxdb needs ANJU_INFLUX_TOKEN, _ORG and _BUCKET (InfluxDB 2.x/3.x) or ANJU_INFLUX_DB (1.x)');
     }
+    influx = {
+      url: e.ANJU_INFLUX_URL, token: e.ANJU_INFLUX_TOKEN, org: e.ANJU_INFLUX_ORG, bucket: e.ANJU_INFLUX_BUCKET,
+      db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,
+    };
   }
   if (Boolean(e.ANJU_TLS_CERT) !== Boolean(e.ANJU_TLS_KEY)) throw new ConfigError('TLS needs both ANJU_TLS_CERT and ANJU_TLS_KEY (PEM files)');
   const tls: TlsConfig | undefined = e.ANJU_TLS_CERT && e.ANJU_TLS_KEY
@@ -266,7 +288,6 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
     adminToken: e.ANJU_ADMIN_TOKEN,
     sim: e.ANJU_SIM,
     demoHistoryDays: e.ANJU_DEMO_HISTORY_DAYS,
-    store: e.ANJU_STORE,
     logLevel: e.ANJU_LOG_LEVEL,
     ingest: {
       brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD,
@@ -282,9 +303,6 @@ export function loadConfig(env: Record<string, string | undefined>): AnjuConfig 
       escalateMajorAfterMs: e.ANJU_ESCALATE_MAJOR_MIN * 60_000,
     },
     opsExport: { statusIntervalMs: e.ANJU_OPS_STATUS_INTERVAL_S * 1000 },
-    influx: {
-      url: e.ANJU_INFLUX_URL, token: e.ANJU_INFLUX_TOKEN, org: e.ANJU_INFLUX_ORG, bucket: e.ANJU_INFLUX_BUCKET,
-      db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,
-    },
+    ...(influx ? { store: 'influxdb' as const, influx } : { store: 'embedded' as const }),
   };
 }

@@ -9,3 +9,4 @@ export * from './labels.js';
 export * from './alarm-text.js';
 export * from './ops-metrics.js';
 export * from './emission-factors.js';
+export * from './errors.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CodedError, type ErrorCategory } from '../core/errors.js';
 import type { BinCategory, GridRegion, KindName, MeterPurpose } from '../core/index.js';
 import type { Severity } from '../storage/alarms/contract.js';
 
@@ -98,11 +99,18 @@ export type ResolvedReportsConfig = z.output<typeof reportsConfigSchema>;
 export const reportErrorCodes = ['invalid_params', 'empty_range', 'baseline_overlap', 'unknown_site', 'range_too_long', 'no_data'] as const;
 export type ReportErrorCode = (typeof reportErrorCodes)[number];
 
-/** A bad request for a report; the API maps it to 400 (404 for unknown_site, 422 for no_data). */
-export class ReportError extends Error {
+const reportErrorCategory: Record<ReportErrorCode, ErrorCategory> = {
+  invalid_params: 'invalid', empty_range: 'invalid', baseline_overlap: 'invalid', range_too_long: 'invalid',
+  unknown_site: 'not_found',
+  // The request is well-formed, but the data cannot support a report.
+  no_data: 'unprocessable',
+};
+
+/** A report that cannot be made as asked: a bad request (invalid), an unknown site (not_found), or no data (unprocessable). */
+export class ReportError extends CodedError {
   override name = 'ReportError';
-  constructor(readonly code: ReportErrorCode, message: string, readonly details?: Readonly<Record<string, unknown>>) {
-    super(message);
+  constructor(override readonly code: ReportErrorCode, message: string) {
+    super(code, reportErrorCategory[code], message);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FieldValue, KindName, Reading } from '../core/index.js';
 import type { RegisterRollups } from './rollups/contract.js';
+import { CodedError } from '../core/errors.js';
 
 /**
  * The TelemetryStore contract. Every implementation (embedded DuckDB, InfluxDB) passes the same
@@ -62,10 +63,10 @@ export interface SeriesPoint {
 }
 
 /** Thrown by a store that cannot take a write right now; the caller retries. */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends CodedError {
   override name = 'StoreUnavailableError';
   constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
-    super(message, options);
+    super('unavailable', 'unavailable', message, options);
   }
 }
 
@@ -73,8 +74,11 @@ export class StoreUnavailableError extends Error {
  * Thrown by a store that refuses a batch as malformed (unknown kind, ts not epoch ms, a field of the
  * wrong type). Nothing of the batch is stored and retrying cannot help, so the writer drops and counts it.
  */
-export class InvalidBatchError extends Error {
+export class InvalidBatchError extends CodedError {
   override name = 'InvalidBatchError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_batch', 'invalid', message, options);
+  }
 }
 
 /**

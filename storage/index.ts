@@ -1,9 +1,3 @@
-import type { Logger } from 'pino';
-import type { TelemetryStore } from './contract.js';
-import { createEmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
-import { createInfluxStore, type InfluxConfig } from './influxdb/index.js';
-import type { StateStore } from './state/contract.js';
-
 export * from './contract.js';
 export * from './state/contract.js';
 export * from './alarms/contract.js';
@@ -16,36 +10,3 @@ export { createDeviceDirectory } from './state/directory.js';
 export { createLatestCache } from './latest-cache.js';
 export * from './spool/index.js';
 export * from './backup/index.js';
-
-/** What a store factory opens: the telemetry store, and the state store when the backend holds one. */
-export interface OpenedStores {
-  telemetry: TelemetryStore;
-  /** The embedded database also holds state; InfluxDB does not (state then needs its own store). */
-  state?: StateStore;
-  close(): Promise<void>;
-}
-
-export interface StoreFactoryConfig {
-  /** Used by `embedded`. */
-  embedded?: EmbeddedDatabaseConfig;
-  /** Used by `influxdb`. */
-  influxdb?: InfluxConfig;
-}
-
-export type StoreFactory = (config: StoreFactoryConfig, deps: { logger: Logger }) => Promise<OpenedStores>;
-
-/** `ANJU_STORE` → factory. */
-export const storeFactories = {
-  embedded: async (config, deps) => {
-    if (!config.embedded) throw new Error('the embedded store needs its config (dataDir, memoryLimit, threads)');
-    return createEmbeddedDatabase(config.embedded, deps);
-  },
-  // Telemetry only: device, alarm and report state then needs a state store of its own.
-  influxdb: async (config, deps): Promise<OpenedStores> => {
-    if (!config.influxdb) throw new Error('the influxdb store needs its config (url, and token/org/bucket or db)');
-    const telemetry = createInfluxStore(config.influxdb, deps);
-    return { telemetry, close: () => telemetry.close() };
-  },
-} satisfies Record<string, StoreFactory>;
-
-export type StoreName = keyof typeof storeFactories;

@@ -17,7 +17,7 @@ import { incidentEventToJson } from './payload.js';
  * ack / assign / comment too, letting a subscriber keep its own view in step.
  *
  * The broker is not imported (alerts/ may import only core and storage): the composition root passes
- * a publish function shaped like Aedes' own, e.g. `(packet, done) => broker.aedes.publish(packet, done)`.
+ * a publish function shaped like Aedes' own, e.g. `(packet, done) => broker.publish(packet).then(() => done(null), done)`.
  */
 
 export interface AlertPublishPacket {

@@ -3,7 +3,8 @@
  * pipeline's sustained throughput, beside publish → stored latency measured in the same run (the
  * baseline: the same readings, the same process, the same moment).
  *
- * Each phase builds a fresh hub the way `cli/platform.ts` does — embedded broker (scrypt device
+ * Each phase builds a fresh hub with `assembleBroker` and `assembleHub` (cli/assemble/), as
+ * `cli/platform.ts` does — embedded broker (scrypt device
  * auth, ACL) → in-process ingest → durable spool (fsync on; PUBACK after the group commit) →
  * forwarder → DuckDB, with the latest cache and the alert engine (`startAlerts`: rules, DuckDB alarm
  * store, MQTT notifier, escalation) as the pipeline's other consumers, and the Fastify app from
@@ -29,7 +30,7 @@
  * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
  * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
  */
-import { provisionDetectors, timedStore } from '../common/hub.js';
+import { benchConfig, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,16 +40,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createApp } from '../../api/app.js';
-import { ensureAdminToken } from '../../api/bootstrap.js';
-import { createBroker } from '../../broker/index.js';
 import { startAlerts } from '../../cli/alerts.js';
-import { buildHealth } from '../../cli/health.js';
-import { openTelemetryPath } from '../../cli/telemetry-path.js';
+import { assembleBroker, assembleHub } from '../../cli/assemble/index.js';
 import { loadConfig } from '../../core/config.js';
-import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
 import type { Reading } from '../../core/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createLatestCache, type AlarmStore } from '../../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, type AlarmStore } from '../../storage/index.js';
 import { Latencies, percentile, rssSampler, sentAt, waitUntil } from '../common/stats.js';
 import { killPublishers, runPublishers } from '../common/run-publishers.js';
 import type { SseRaised } from './sse-client.js';
@@ -173,16 +169,16 @@ function timedAlarms(store: AlarmStore): { store: AlarmStore; lat: Latencies; ev
 async function phase(name: string, offered: number, phaseSeconds: number, triggerEvery: number): Promise<PhaseResult> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-bench-alerts-'));
   tempDirs.add(dir);
-  // The composition of cli/platform.ts (hub + embedded broker), with the store write timed.
+  // The composition of cli/platform.ts (hub + embedded broker), with the store writes and alarm commits timed.
   const metrics = new Registry();
+  const token = randomBytes(24).toString('base64url');
+  const phaseConfig = benchConfig(dir, { ANJU_ADMIN_TOKEN: token });
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
   await directory.load();
   const devices = await provisionDetectors(directory, publishers);
-  const broker = await createBroker(
-    { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: Math.max(256 * 1024, config.mqtt.maxPayloadBytes * 4), connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
-    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccount: () => undefined }, logger, metrics },
-  );
+  await storeThisMonthsReports(db);
+  const broker = await assembleBroker(phaseConfig, { directory, logger, metrics });
 
   const storedLat = new Latencies();
   /** `${device}|${ts}` of each stored fire reading → its send time. */
@@ -196,27 +192,10 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     }
     lastStoredAt = now;
   });
-  const path = await openTelemetryPath({ dataDir: dir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: timed, logger, metrics });
-  const latest = createLatestCache({ store: timed });
-  await latest.prime();
   const alarmStore = timedAlarms(db.alarms);
-  const alerts = await startAlerts(config, { store: alarmStore.store, incidents: db.incidents, directory, broker, metrics, logger });
-  const rejects = createRejectLog({ capacity: 1_000 }, { metrics });
-  const pipe = createPipeline(
-    { ...defaultPipelineConfig, maxPayloadBytes: config.mqtt.maxPayloadBytes },
-    { devices: directory, consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest, alerts.engine], rejects, logger, metrics },
-  );
-  const source = createInProcessSource({}, { broker });
-  await source.start((m) => pipe.handle(m));
+  const hub = await assembleHub(phaseConfig, { db, directory, broker, telemetry: timed, alarms: alarmStore.store, logger, metrics });
   await broker.open();
-  const token = randomBytes(24).toString('base64url');
-  await ensureAdminToken(token, { state: db.state });
-  const app = await createApp(
-    { http: { bodyLimit: 64 * 1024 } },
-    { logger, state: db.state, directory, telemetry: timed, latest, rejects, metrics, alerts: { engine: alerts.engine, incidents: alerts.incidents }, health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: pipe, broker, latest }) },
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const httpPort = (app.server.address() as { port: number }).port;
+  const { alerts, path, pipeline: pipe } = hub;
   // In-process split of the alarm path: when the engine hands the `raised` event to its listeners.
   const emittedAt = new Map<string, number>();
   const offEmitted = alerts.engine.subscribe((e) => {
@@ -232,7 +211,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     const key = `${a.originator.id}|${a.startTs}`;
     if (!incidentAt.has(key)) incidentAt.set(key, Date.now());
   });
-  const sse = await openSseClient(`http://127.0.0.1:${httpPort}/api/alerts/stream`, token);
+  const sse = await openSseClient(`${hub.urls.http}/api/alerts/stream`, token);
 
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
@@ -276,11 +255,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
 
   // Stopped in the reverse of the start order, as startPlatform does.
   sse.stop();
-  await app.close();
-  await source.stop();
-  await alerts.stop();
-  await path.close();
   await broker.close();
+  await hub.stop();
   await db.close();
   await rm(dir, { recursive: true, force: true });
   tempDirs.delete(dir);

@@ -1,5 +1,7 @@
+import { loadConfig, type AnjuConfig } from '../../core/config.js';
 import type { Reading } from '../../core/index.js';
-import type { DeviceDirectory, TelemetryStore } from '../../storage/index.js';
+import type { DeviceDirectory, EmbeddedDatabase, TelemetryStore } from '../../storage/index.js';
+import { storedReportKinds } from '../../storage/embedded/reports.js';
 
 /**
  * A store that reports each batch after the inner store acknowledged it (DuckDB's commit,
@@ -27,4 +29,25 @@ export async function provisionDetectors(directory: DeviceDirectory, n: number, 
     devices.push({ id: device.id, secret });
   }
   return devices;
+}
+
+/**
+ * What each bench's platform runs with: the defaults, on loopback with ephemeral ports and a
+ * connect rate that does not hold back N publishers from one address; `env` adds or overrides.
+ */
+export function benchConfig(dataDir: string, env: Record<string, string> = {}): AnjuConfig {
+  return loadConfig({
+    ANJU_DATA_DIR: dataDir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_CONNECT_RATE: '100000', ...env,
+  });
+}
+
+/**
+ * A deployment in mid-month, not one catching up: a freshly created site would otherwise have last
+ * month's reports generated when the hub starts (every device's values read), during the run.
+ */
+export async function storeThisMonthsReports(db: EmbeddedDatabase, site = 'bench'): Promise<void> {
+  const now = Date.now();
+  for (const kind of storedReportKinds) {
+    await db.reports.save({ id: `${site}-${kind}`, kind, site, from: now - 86_400_000, to: now, createdAt: now, origin: 'schedule', data: {} });
+  }
 }

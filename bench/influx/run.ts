@@ -13,7 +13,7 @@
  * than PUBACKs prints LOSS and exits 1. Options: --publishers N (50), --seconds S (10), --window W
  * (10), --points M (2,000,000: cap of phase a), --ceiling-writers K (1).
  */
-import { provisionDetectors, timedStore } from '../common/hub.js';
+import { benchConfig, provisionDetectors, timedStore } from '../common/hub.js';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,9 +22,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createBroker } from '../../broker/index.js';
+import { assembleBroker, assembleIngest } from '../../cli/assemble/index.js';
 import { openTelemetryPath } from '../../cli/telemetry-path.js';
-import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createInfluxStore, createLatestCache, type TelemetryStore } from '../../storage/index.js';
 import { toLine } from '../../storage/influxdb/index.js';
 import { startInfluxd, type Influxd } from '../../test/helpers/influxd.js';
@@ -257,10 +256,8 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
       scope.hold('influxdb store', () => influxStore.close());
       inner = influxStore;
     }
-    const broker = await createBroker(
-      { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 256 * 1024, connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
-      { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccount: () => undefined }, logger, metrics },
-    );
+    const config = benchConfig(dir);
+    const broker = await assembleBroker(config, { directory, logger, metrics });
     scope.hold('broker', () => broker.close());
     const lat = new Latencies();
     let lastAt = 0;
@@ -274,15 +271,11 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     scope.hold('spool and forwarder', () => path.close());
     const latest = createLatestCache({ store: timed });
     await latest.prime();
-    const rejects = createRejectLog({ capacity: 100 }, { metrics });
-    const pipe = createPipeline(defaultPipelineConfig, {
-      devices: directory, rejects, logger, metrics,
-      consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }, latest],
-    });
-    const source = createInProcessSource({}, { broker });
-    await source.start((m) => pipe.handle(m));
+    const ingest = assembleIngest(config, { devices: directory, spool: path.spool, consumers: [latest], broker, logger, metrics });
+    const pipe = ingest.pipeline;
+    await ingest.start();
     await broker.open();
-    scope.hold('ingest source', () => source.stop());
+    scope.hold('ingest source', () => ingest.stop());
 
     const rss = rssSampler();
     const cpu0 = { anju: ownCpuMs(), influxd: procCpuMs(target?.pid) };

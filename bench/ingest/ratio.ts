@@ -31,9 +31,8 @@ import pino from 'pino';
 import { startPlatform } from '../../cli/platform.js';
 import { loadConfig } from '../../core/config.js';
 import { kindTables } from '../../storage/embedded/schema.js';
-import { storedReportKinds } from '../../storage/embedded/reports.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile } from '../../storage/index.js';
-import { provisionDetectors } from '../common/hub.js';
+import { provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
 import { rssSampler } from '../common/stats.js';
 
@@ -106,12 +105,7 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     const directory = createDeviceDirectory({ state: db.state });
     await directory.load();
     const devices = await provisionDetectors(directory, l.devices);
-    // A deployment in mid-month, not one catching up: a freshly created site would otherwise have
-    // last month's reports generated on start (500 devices' latest values read), during the run.
-    const now = Date.now();
-    for (const kind of storedReportKinds) {
-      await db.reports.save({ id: `bench-${kind}`, kind, site: 'bench', from: now - 86_400_000, to: now, createdAt: now, origin: 'schedule', data: {} });
-    }
+    await storeThisMonthsReports(db);
     await db.close();
     const token = `anju_bench_${randomBytes(16).toString('hex')}`;
     // Production defaults (fsync on, DuckDB 512MB / 2 threads, 1 GiB spool) but for ports, the demo

@@ -11,7 +11,7 @@
  * --phases a comma list of bare, raw, pipeline, pipeline-nosync, bare-fixed, pipeline-fixed (default
  * all; e.g. `pipeline-nosync` alone to compare two checkouts' CPU cost per message, run alternately).
  */
-import { provisionDetectors, timedStore } from '../common/hub.js';
+import { benchConfig, provisionDetectors, timedStore } from '../common/hub.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,9 +21,8 @@ import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createBroker } from '../../broker/index.js';
+import { assembleBroker, assembleIngest } from '../../cli/assemble/index.js';
 import type { Reading } from '../../core/index.js';
-import { createInProcessSource, createPipeline, createRejectLog, defaultPipelineConfig } from '../../ingest/index.js';
 import { openTelemetryPath } from '../../cli/telemetry-path.js';
 import { createDeviceDirectory, createEmbeddedDatabase } from '../../storage/index.js';
 import { runPublishers as runPublishersChild, type PublishersResult } from '../common/run-publishers.js';
@@ -117,10 +116,8 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   await directory.load();
   const devices = await provisionDetectors(directory, publishers);
   const metrics = new Registry();
-  const broker = await createBroker(
-    { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 256 * 1024, connectRatePerMinute: 100_000, drainTimeoutMs: 30_000 },
-    { policy: { authenticateDevice: (id, secret) => directory.verify(id, secret), serviceAccount: () => undefined }, logger, metrics },
-  );
+  const config = benchConfig(dir);
+  const broker = await assembleBroker(config, { directory, logger, metrics });
   const lat = new Latencies();
   let lastAt = 0;
   // Measure at the store boundary: a reading counts once write() resolved (committed).
@@ -129,13 +126,10 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
     lastAt = now;
   });
   const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync }, { store: timed, logger, metrics });
-  const rejects = createRejectLog({ capacity: 100 }, { metrics });
-  const pipe = createPipeline(defaultPipelineConfig, {
-    devices: directory, rejects, logger, metrics,
-    consumers: [{ name: 'spool', durable: true, accept: (readings) => path.spool.append(readings) }],
-  });
-  const source = createInProcessSource({}, { broker });
-  await source.start((m) => pipe.handle(m));
+  // The spool alone as consumer: the ingest path without the alerts and the API (bench/alerts has the whole hub).
+  const ingest = assembleIngest(config, { devices: directory, spool: path.spool, broker, logger, metrics });
+  const pipe = ingest.pipeline;
+  await ingest.start();
   await broker.open();
 
   const rss = rssSampler();
@@ -146,7 +140,7 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   const peakRssMiB = rss.stop();
   const cpuUs = cpuSince(cpu0);
   const elapsed = (Math.max(lastAt, started + 1) - started) / 1000;
-  await source.stop();
+  await ingest.stop();
   await path.close();
   await broker.close();
   await db.close();

@@ -13,6 +13,7 @@ export {
   activeStatuses, alarmEventTypes, alarmStatuses, isActive, severities, severityRank, timelineEvents,
   type AlarmEventType, type AlarmStatus, type Severity, type TimelineEventType,
 } from '../../core/alarms.js';
+import { CodedError } from '../../core/errors.js';
 
 export interface AlarmOriginator {
   readonly kind: 'device' | 'building';
@@ -142,6 +143,9 @@ export interface AlarmStore {
   close(): Promise<void>;
 }
 
-export class ActiveAlarmConflictError extends Error {
+export class ActiveAlarmConflictError extends CodedError {
   override name = 'ActiveAlarmConflictError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('active_alarm_exists', 'conflict', message, options);
+  }
 }

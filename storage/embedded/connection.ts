@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { CodedError } from '../../core/errors.js';
 
 /**
  * One DuckDB connection used by one caller at a time. A DuckDB connection holds a single active
@@ -20,8 +21,12 @@ export interface SerialConnection {
   close(last?: (conn: DuckDBConnection) => Promise<void>): Promise<void>;
 }
 
-export class DatabaseClosedError extends Error {
+/** The database was closed (shutdown): nothing more is read or written. */
+export class DatabaseClosedError extends CodedError {
   override name = 'DatabaseClosedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('database_closed', 'unavailable', message, options);
+  }
 }
 
 export function serialConnection(conn: DuckDBConnection, label: string): SerialConnection {

@@ -1,6 +1,7 @@
 import type { AlarmEventType, AlarmStatus, Hazard, IncidentLevel, Severity } from '../../core/alarms.js';
 import type { Alarm, AlarmOriginator, TimelineEntry } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
+import { CodedError } from '../../core/errors.js';
 
 /**
  * Incidents (DESIGN §5): the alarms of one site, building and hazard correlated into one thing
@@ -128,8 +129,11 @@ export interface IncidentStore {
   close(): Promise<void>;
 }
 
-export class ActiveIncidentConflictError extends Error {
+export class ActiveIncidentConflictError extends CodedError {
   override name = 'ActiveIncidentConflictError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('active_incident_exists', 'conflict', message, options);
+  }
 }
 
 export type { Page };

@@ -1,4 +1,5 @@
 import type { Reading } from '../../core/index.js';
+import { CodedError } from '../../core/errors.js';
 
 /**
  * The durable spool between ingest and any store (issue 3): an append-only log on disk of segment
@@ -83,12 +84,18 @@ export interface SpoolLog extends Spool {
   endPosition(): SpoolPosition;
 }
 
-export class SpoolFullError extends Error {
+export class SpoolFullError extends CodedError {
   override name = 'SpoolFullError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('spool_full', 'unavailable', message, options);
+  }
 }
 
-export class SpoolClosedError extends Error {
+export class SpoolClosedError extends CodedError {
   override name = 'SpoolClosedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('spool_closed', 'unavailable', message, options);
+  }
 }
 
 export function comparePositions(a: SpoolPosition, b: SpoolPosition): number {

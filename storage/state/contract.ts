@@ -1,4 +1,5 @@
 import type { Building, Device, DeviceInput, DevicePatch, KindName, Site, SitePatch } from '../../core/index.js';
+import { CodedError } from '../../core/errors.js';
 
 /**
  * The state store: registry (sites, buildings, devices), device secret hashes and API tokens.
@@ -59,8 +60,12 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-export class DuplicateError extends Error {
+/** An id already taken (a device, a service account, a token name): the API answers 409 `conflict`. */
+export class DuplicateError extends CodedError {
   override name = 'DuplicateError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('conflict', 'conflict', message, options);
+  }
 }
 
 /**

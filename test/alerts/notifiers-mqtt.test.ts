@@ -33,7 +33,7 @@ describe('mqtt notifier', () => {
       { policy: { authenticateDevice: async () => false, serviceAccount: staticServiceAccounts([account]) }, logger: pino({ level: 'silent' }), metrics: new Registry() },
     );
     await broker.open();
-    notifier = createMqttNotifier({}, { publish: (packet, done) => broker.aedes.publish(packet, done), logger: pino({ level: 'silent' }), metrics });
+    notifier = createMqttNotifier({}, { publish: (packet, done) => void broker.publish(packet).then(() => done(null), done), logger: pino({ level: 'silent' }), metrics });
   });
   afterAll(async () => {
     await notifier.close();

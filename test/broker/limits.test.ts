@@ -65,7 +65,7 @@ describe('frame guard', () => {
     const ok = nextMessage(w, 'devices/d2/telemetry');
     await d2.publishAsync('devices/d2/telemetry', '{"fill":10}', { qos: 1 });
     expect((await ok).payload).toBe('{"fill":10}');
-    expect(t.broker.aedes.closed).toBe(false);
+    expect(t.broker.closed).toBe(false);
     await Promise.all([w.endAsync(), d2.endAsync()]);
   });
 

@@ -37,7 +37,7 @@ describe('WebSocket listener', () => {
     await other.broker.close();
     await other.broker.close();
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(other.broker.aedes.closed).toBe(true);
+    expect(other.broker.closed).toBe(true);
     await other.close();
   });
 });

@@ -37,3 +37,20 @@ describe('scheduled backup configuration', () => {
     expect(() => loadConfig({ ANJU_BACKUP_DIR: '/x', ANJU_BACKUP_SCHEDULE: '0 3 * * *', ANJU_BACKUP_KEEP: '0' })).toThrow(/ANJU_BACKUP_KEEP/);
   });
 });
+
+describe('role requirements', () => {
+  it('anju hub needs the broker it consumes from; the other roles do not', () => {
+    expect(() => loadConfig({}, 'hub')).toThrow(/anju hub needs ANJU_MQTT_URL/);
+    expect(loadConfig({ ANJU_MQTT_URL: 'mqtt://broker.example:1883' }, 'hub').ingest.brokerUrl).toBe('mqtt://broker.example:1883');
+    expect(loadConfig({}, 'all').ingest.brokerUrl).toBeUndefined();
+    expect(loadConfig({}, 'broker').ingest.brokerUrl).toBeUndefined();
+  });
+
+  it('ANJU_STORE=influxdb carries its InfluxDB settings; the embedded store has none', () => {
+    expect(loadConfig({}).influx).toBeUndefined();
+    const c = loadConfig({ ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: 'http://influx:8086', ANJU_INFLUX_DB: 'anju' });
+    expect(c.store).toBe('influxdb');
+    expect(c.influx).toMatchObject({ url: 'http://influx:8086', db: 'anju' });
+    expect(() => loadConfig({ ANJU_STORE: 'influxdb', ANJU_INFLUX_DB: 'anju' })).toThrow(/needs ANJU_INFLUX_URL/);
+  });
+});

@@ -138,7 +138,8 @@ describe('docker-compose.yml', () => {
     const influx = envOf(service('influxdb'));
     for (const name of ['anju', 'anju-hub']) {
       const { influx: cfg } = loadConfig(envOf(service(name)));
-      const url = new URL(cfg.url as string);
+      if (!cfg) throw new Error(`${name} has no InfluxDB settings`);
+      const url = new URL(cfg.url);
       expect(url.hostname, name).toBe('influxdb');
       expect(url.port, name).toBe('8086');
       expect(cfg.org, name).toBe(influx.DOCKER_INFLUXDB_INIT_ORG);

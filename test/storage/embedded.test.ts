@@ -8,7 +8,7 @@ import { sitePatchSchema, type DeviceInput, type Reading } from '../../core/inde
 import { hashToken } from '../../core/secrets.js';
 import {
   createDeviceDirectory, createEmbeddedDatabase, createLatestCache, DatabaseClosedError, DuplicateError,
-  embeddedDatabaseFile, storeFactories, type EmbeddedDatabase, type StateStore,
+  embeddedDatabaseFile, type EmbeddedDatabase, type StateStore,
 } from '../../storage/index.js';
 import { registerRollupsContract } from './rollups.contract.js';
 import { telemetryStoreContract } from './store.contract.js';
@@ -58,9 +58,9 @@ describe('embedded database', () => {
   });
   afterEach(() => db.close());
 
-  it('creates the data dir and one anju.duckdb file, and is registered as "embedded"', async () => {
+  it('creates the data dir and one anju.duckdb file', async () => {
     const nested = join(dir, 'a', 'b');
-    const other = await storeFactories.embedded({ embedded: { dataDir: nested, memoryLimit: '128MB', threads: 1 } }, { logger });
+    const other = await createEmbeddedDatabase({ dataDir: nested, memoryLimit: '128MB', threads: 1 }, { logger });
     expect(other.state).toBeDefined();
     await other.close();
     expect((await readdir(nested)).filter((f) => f.endsWith('.duckdb'))).toEqual([embeddedDatabaseFile]);

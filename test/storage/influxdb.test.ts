@@ -2,7 +2,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Reading } from '../../core/index.js';
-import { InvalidBatchError, StoreUnavailableError, storeFactories, type TelemetryStore } from '../../storage/index.js';
+import { selectTelemetryStore } from '../../cli/telemetry-path.js';
+import { loadConfig } from '../../core/config.js';
+import { InvalidBatchError, StoreUnavailableError, type TelemetryStore } from '../../storage/index.js';
 import { createInfluxStore, toLine } from '../../storage/influxdb/index.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/mosquitto.js';
@@ -195,11 +197,13 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
       await s.close();
     });
 
-    it('is registered as "influxdb" in storeFactories', async () => {
-      const opened = await storeFactories.influxdb({ influxdb: { url: influxd.url, db } }, { logger });
-      expect(opened.telemetry.name).toBe('influxdb');
-      expect(opened.state).toBeUndefined();
-      await opened.close();
+    it('is what ANJU_STORE=influxdb selects, instead of the embedded store', async () => {
+      const config = loadConfig({ ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influxd.url, ANJU_INFLUX_DB: db });
+      const embedded = { name: 'embedded' } as TelemetryStore;
+      const selected = selectTelemetryStore(config, embedded, { logger, metrics: new Registry() });
+      expect(selected.name).toBe('influxdb');
+      expect(selectTelemetryStore(loadConfig({}), embedded, { logger, metrics: new Registry() })).toBe(embedded);
+      await selected.close();
     });
 
     it('the harness restarts influxd on the same data after a clean stop and after SIGKILL', async () => {

@@ -3,8 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { StoreUnavailableError } from '../../../storage/contract.js';
-import { DuplicateError } from '../../../storage/state/contract.js';
+import { CodedError, type ErrorCategory, type ErrorDetail } from '../../../core/errors.js';
 
 /**
  * The one place an error becomes an HTTP answer. Every answer has the DESIGN §3 shape
@@ -12,11 +11,7 @@ import { DuplicateError } from '../../../storage/state/contract.js';
  * cause go to the log, keyed by the request id that the answer does carry.
  */
 
-export interface ErrorDetail {
-  readonly in?: string;
-  readonly path: string;
-  readonly message: string;
-}
+export type { ErrorDetail };
 
 /** An error a route throws on purpose: the status, code and message reach the caller as they are. */
 export class ApiError extends Error {
@@ -36,10 +31,28 @@ export class ApiError extends Error {
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 
 export function validationFailed(details: readonly ErrorDetail[]): ApiError {
-  const first = details[0];
-  const message = first ? `${first.in ? `${first.in}.` : ''}${first.path || '(root)'}: ${first.message}` : 'invalid request';
-  return new ApiError(400, 'validation_failed', message, details);
+  return new ApiError(400, 'validation_failed', detailMessage(details) ?? 'invalid request', details);
 }
+
+/** The first mistake, with where it is: `body.all.smoke.threshold: Too small`. */
+function detailMessage(details: readonly ErrorDetail[]): string | undefined {
+  const first = details[0];
+  return first ? `${first.in ? `${first.in}.` : ''}${first.path || '(root)'}: ${first.message}` : undefined;
+}
+
+/**
+ * For a route that hands one part of the request whole to the domain (`PUT /api/rules` its body):
+ * the paths in the domain's error details are then paths in that part, and the answer says so.
+ */
+export function inRequest(part: 'body' | 'querystring', err: unknown): unknown {
+  if (!(err instanceof CodedError) || !err.details) return err;
+  return new CodedError(err.code, err.category, err.message, { cause: err, details: err.details.map((d) => ({ in: part, ...d })) });
+}
+
+/** The one mapping from what a refusal is (core/errors.ts) to the HTTP status that says so. */
+export const statusByCategory: Readonly<Record<ErrorCategory, number>> = {
+  invalid: 400, not_found: 404, conflict: 409, unprocessable: 422, unavailable: 503,
+};
 
 /** Codes for the 4xx fastify itself raises (body parsing, media type, size). */
 const codeByStatus: Record<number, string> = {
@@ -95,14 +108,19 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     request.log.info({ code: e.code, details: e.details }, 'request refused: validation failed');
     return send(reply, request, 400, e.code, e.message, e.details);
   }
-  if (error instanceof DuplicateError) {
-    return send(reply, request, 409, 'conflict', error.message || 'already exists');
-  }
-  if (error instanceof StoreUnavailableError) {
-    // An outage, not a bug: the client may retry; the cause stays in the log.
-    request.log.warn({ err: error }, 'store unavailable');
-    if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-    return send(reply, request, 503, 'unavailable', 'storage is unavailable, retry later');
+  if (error instanceof CodedError) {
+    const status = statusByCategory[error.category];
+    if (error.category === 'unavailable') {
+      // An outage, not a bug: the client may retry; the cause (which may name internals) stays in the log.
+      request.log.warn({ err: error, code: error.code }, 'storage unavailable');
+      const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+      if (retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(retryAfterMs / 1000)));
+      return send(reply, request, status, 'unavailable', 'storage is unavailable, retry later');
+    }
+    // A refusal the domain made on purpose: its code and message are for the caller.
+    request.log.info({ code: error.code, status }, error.message);
+    const details = error.details?.map((d) => ({ ...d }));
+    return send(reply, request, status, error.code, (details && detailMessage(details)) ?? error.message, details);
   }
   const status = (error as FastifyError).statusCode;
   // Fastify's own client errors (unparseable JSON, wrong media type, body too large) are safe to

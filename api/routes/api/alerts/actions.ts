@@ -6,7 +6,6 @@ import { requireRole } from '../../../plugins/app/auth.js';
 import { ApiError } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
 import { requestLang, type TextResolver } from '../../../services/text.js';
-import { toApiError } from './schemas.js';
 
 /**
  * The lifecycle actions of alarms and incidents, one definition for both: `POST /{id}/ack`,
@@ -47,12 +46,8 @@ export function actionRoutes<T extends { readonly site: string }>(app: FastifyIn
     return p.name;
   };
   const answer = async (request: Parameters<typeof requestLang>[0], action: () => Promise<T>) => {
-    let item: T;
-    try {
-      item = await action();
-    } catch (err) {
-      throw toApiError(err);
-    }
+    // A refused action (AlarmError) is answered by the error handler: 404, 400 or 409 with its code.
+    const item = await action();
     return o.toJson(item, (await o.texts.forSites(requestLang(request), [item.site]))(item.site));
   };
   const also = o.also ? ` ${o.also}` : '';

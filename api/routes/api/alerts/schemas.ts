@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { AlarmError, alarmStatuses, severities, type AlarmQuery } from '../../../../alerts/contracts.js';
-import { ApiError } from '../../../plugins/app/errors.js';
+import { alarmStatuses, severities, type AlarmQuery } from '../../../../alerts/contracts.js';
 import { isoTime, pageQuery } from '../../../schemas.js';
 import { langQuery } from '../../../services/text.js';
 import type { AlertsApiDeps, RouteOptions } from '../../../types.js';
@@ -90,9 +89,3 @@ export function toAlarmQuery(q: AlarmFilter): AlarmQuery {
 export const alarmParams = z.object({ id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'not an alarm id') });
 export { timelineEntry };
 
-/** AlarmError → the coded 4xx it means: not_found 404, invalid 400, a refused transition 409. */
-export function toApiError(err: unknown): unknown {
-  if (!(err instanceof AlarmError)) return err;
-  const status = err.code === 'not_found' ? 404 : err.code === 'invalid' ? 400 : 409;
-  return new ApiError(status, err.code, err.message);
-}

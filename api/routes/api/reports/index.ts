@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { baselineModelChoices, ReportError, timeInputSchema, type AnyReport, type ReportErrorCode } from '../../../../reports/contracts.js';
+import { baselineModelChoices, timeInputSchema, type AnyReport } from '../../../../reports/contracts.js';
 import { defaultLang, renderReport, reportFormats, reportLangs } from '../../../../reports/render/index.js';
 import { storedReportKinds } from '../../../../storage/embedded/reports.js';
 import { ApiError, notFound } from '../../../plugins/app/errors.js';
@@ -17,22 +17,13 @@ import type { ReportsApiDeps, RouteOptions } from '../../../types.js';
  *   `GET /api/reports/{id}?format&lang` renders one.
  *
  * Times are epoch ms, ISO 8601 with a zone, or a local date `YYYY-MM-DD` (local midnight in the
- * site's zone); `to` is exclusive. A ReportError from the calculations becomes a coded 4xx:
- * 400 invalid_params / empty_range / baseline_overlap / range_too_long, 404 unknown_site,
- * 422 no_data.
+ * site's zone); `to` is exclusive. A ReportError from the calculations is answered by the error
+ * handler by its category: 400 invalid_params / empty_range / baseline_overlap / range_too_long,
+ * 404 unknown_site, 422 no_data.
  */
 
 export interface ReportRouteOptions extends RouteOptions {
   readonly reports: ReportsApiDeps;
-}
-
-const statusByCode: Record<ReportErrorCode, number> = {
-  invalid_params: 400, empty_range: 400, baseline_overlap: 400, range_too_long: 400, unknown_site: 404, no_data: 422,
-};
-
-function toApiError(err: unknown): unknown {
-  if (err instanceof ReportError) return new ApiError(statusByCode[err.code] ?? 400, err.code, err.message);
-  return err;
 }
 
 const time = (what: string) => timeInputSchema.describe(`${what}: epoch ms, ISO 8601 with a zone, or a local date YYYY-MM-DD (local midnight at the site)`);
@@ -129,7 +120,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
-      const report = await generate.savings(params).catch((e: unknown) => { throw toApiError(e); });
+      const report = await generate.savings(params);
       return send(reply, report, format, lang);
     },
   );
@@ -152,7 +143,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
       const temperatures = typeof request.body === 'string' ? parseTemperatureCsv(request.body) : request.body.temperatures;
-      const report = await generate.savings({ ...params, temperatures }).catch((e: unknown) => { throw toApiError(e); });
+      const report = await generate.savings({ ...params, temperatures });
       return send(reply, report, format, lang);
     },
   );
@@ -169,7 +160,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
-      const report = await generate.waste(params).catch((e: unknown) => { throw toApiError(e); });
+      const report = await generate.waste(params);
       return send(reply, report, format, lang);
     },
   );
@@ -186,7 +177,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
-      const report = await generate.fireSafety(params).catch((e: unknown) => { throw toApiError(e); });
+      const report = await generate.fireSafety(params);
       return send(reply, report, format, lang);
     },
   );

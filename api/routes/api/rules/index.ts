@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { rulesConfigSchema } from '../../../../alerts/config.js';
 import { builtinRules } from '../../../../alerts/rules/index.js';
 import { alarmTypeName, hazardOf, ruleName } from '../../../../core/index.js';
-import { RulesConfigError } from '../../../../alerts/contracts.js';
 import { requireRole } from '../../../plugins/app/auth.js';
-import { validationFailed } from '../../../plugins/app/errors.js';
+import { inRequest } from '../../../plugins/app/errors.js';
 import { authErrors } from '../../../schemas.js';
 import { langQuery, requestLang } from '../../../services/text.js';
 import type { AlertRouteOptions } from '../alerts/schemas.js';
@@ -69,14 +68,10 @@ export const ruleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, 
       },
     },
     async (request) => {
-      try {
-        const applied = await engine.setRulesConfig(request.body);
-        request.log.info({ by: request.principal?.tokenId }, 'alert rules configuration replaced');
-        return applied;
-      } catch (err) {
-        if (err instanceof RulesConfigError) throw validationFailed(err.issues.map((i) => ({ in: 'body', ...i })));
-        throw err;
-      }
+      // A refused configuration (RulesConfigError) answers 400 validation_failed with the path of each mistake in the body.
+      const applied = await engine.setRulesConfig(request.body).catch((err: unknown) => { throw inRequest('body', err); });
+      request.log.info({ by: request.principal?.tokenId }, 'alert rules configuration replaced');
+      return applied;
     },
   );
 };

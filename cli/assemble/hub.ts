@@ -1,0 +1,160 @@
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { createApp, type ApiDeps } from '../../api/app.js';
+import { ensureAdminToken } from '../../api/bootstrap.js';
+import type { AnjuBroker } from '../../broker/index.js';
+import type { AnjuConfig } from '../../core/config.js';
+import type { Pipeline, RejectLog } from '../../ingest/index.js';
+import {
+  createBackupStaging, createLatestCache, type AlarmStore, type DeviceDirectory, type EmbeddedDatabase, type LatestCache,
+  type ServiceAccountDirectory, type TelemetryStore,
+} from '../../storage/index.js';
+import { startAlerts, type RunningAlerts } from '../alerts.js';
+import { startBackupSchedule } from '../backup-schedule.js';
+import { buildHealth } from '../health.js';
+import { startOpsExport } from '../ops-export.js';
+import { startReports } from '../reports.js';
+import { listenError } from '../startup-errors.js';
+import { openTelemetryPath, selectTelemetryStore, type TelemetryPath } from '../telemetry-path.js';
+import { listenHttps, type TlsMaterial } from '../tls.js';
+import { displayHost } from './broker.js';
+import { assembleIngest } from './ingest.js';
+import { createShutdown } from './shutdown.js';
+
+export interface AssembleHubDeps {
+  /** The embedded database: state, alarms, incidents, reports, and telemetry when ANJU_STORE=embedded. */
+  db: EmbeddedDatabase;
+  directory: DeviceDirectory;
+  /** With the embedded broker: service accounts are managed through the API. */
+  serviceAccounts?: ServiceAccountDirectory;
+  /** The embedded broker (`anju all`), not yet open; without it ingest subscribes to ANJU_MQTT_URL. */
+  broker?: AnjuBroker;
+  /** Instead of the store ANJU_STORE names (benchmarks time its writes). */
+  telemetry?: TelemetryStore;
+  /** Instead of `db.alarms` (benchmarks time its commits). */
+  alarms?: AlarmStore;
+  tls?: TlsMaterial;
+  /** `/api/demo`, when a demo fleet runs. */
+  demo?: ApiDeps['demo'];
+  /** Monthly reports wait for this (the demo's history being written). */
+  reportsAfter?: Promise<void>;
+  version?: string;
+  logger: Logger;
+  metrics: Registry;
+}
+
+export interface AssembledHub {
+  readonly telemetry: TelemetryStore;
+  readonly path: TelemetryPath;
+  readonly latest: LatestCache;
+  readonly alerts: RunningAlerts;
+  readonly pipeline: Pipeline;
+  readonly rejects: RejectLog;
+  readonly app: FastifyInstance;
+  readonly urls: { http?: string; https?: string; docs: string };
+  /** A bootstrap admin token generated on this start (printed once, never logged). */
+  readonly generatedAdminToken?: string;
+  /** What the operator must know although the hub runs (an unreachable store); shown in the banner. */
+  readonly warnings: readonly string[];
+  /** Stops the ingest source first, then the parts in reverse start order. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The hub (ingest, alerts, reports, API), built in the order the data flows: store ▶ spool and
+ * forwarder ▶ latest cache ▶ alerts ▶ reports ▶ pipeline ▶ API (listening) ▶ ingest source
+ * attached. It resolves once everything a publish needs is attached, so the caller opens the
+ * embedded broker after it: before that the broker answers CONNACK 3, never acknowledging a
+ * publish it has nowhere to put. On a failure it stops what it started and rethrows.
+ */
+export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Promise<AssembledHub> {
+  const { db, directory, broker, logger, metrics, tls } = deps;
+  const shutdown = createShutdown(logger);
+  try {
+    const dataDir = resolve(config.dataDir);
+    const warnings: string[] = [];
+    const telemetry = deps.telemetry ?? selectTelemetryStore(config, db.telemetry, { logger, metrics, siteTimezone: db.siteTimezone });
+    if (!deps.telemetry && telemetry !== db.telemetry) shutdown.part(() => telemetry.close());
+    const path = await openTelemetryPath({ dataDir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: telemetry, logger, metrics });
+    shutdown.part(() => path.close());
+    const latest = createLatestCache({ store: telemetry });
+    // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
+    await latest.prime().catch((err: Error) => {
+      logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report');
+      if (config.store === 'influxdb') {
+        warnings.push(
+          `InfluxDB at ${config.influx.url} did not answer: ${err.message}.\n` +
+          'Readings wait in the spool and are written once it answers. Check ANJU_INFLUX_URL (and _TOKEN/_ORG/_BUCKET,\n' +
+          'or _DB/_USER/_PASSWORD for 1.x); /health shows the store status.',
+        );
+      }
+    });
+    const alarms = deps.alarms ?? db.alarms;
+    const alerts = await startAlerts(config, { store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger });
+    shutdown.part(() => alerts.stop());
+    // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
+    const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms, directory, latest, metrics, logger });
+    if (stopOpsExport) shutdown.part(stopOpsExport);
+    // Monthly reports wait for the demo's history: a month computed from half of it would be stored.
+    const reports = await startReports(config, { telemetry, alarms, db, directory, logger, after: deps.reportsAfter });
+    shutdown.part(() => reports.stop());
+
+    const backupSource = { dataDir, snapshot: (file: string) => db.snapshot(file) };
+    if (config.backupSchedule) {
+      const schedule = startBackupSchedule(config.backupSchedule, { source: backupSource, logger, metrics });
+      shutdown.part(() => schedule.stop());
+    }
+
+    const ingest = assembleIngest(config, { devices: directory, spool: path.spool, consumers: [latest, alerts.engine], broker, logger, metrics });
+    const devicesGauge = new Gauge({ name: 'anju_broker_connected_devices', help: 'Devices connected to the embedded broker.', registers: [metrics], collect() { this.set(broker?.connectedDevices() ?? 0); } });
+    void devicesGauge;
+
+    // The API before the broker opens: building it is a few hundred ms of CPU-bound work that, once
+    // the broker listens, would hold up the devices' first CONNECTs after a restart.
+    const { generated } = await ensureAdminToken(config.adminToken, { state: db.state });
+    const app = await createApp(
+      { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
+      {
+        logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
+        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
+        ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
+        // `anju backup`: the database snapshot and the spool, staged under the data dir.
+        backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
+        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest }),
+      },
+    );
+    shutdown.part(() => app.close());
+    let http: string | undefined;
+    if (config.plaintext) {
+      await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
+        throw listenError(err, 'HTTP (API and control room)', 'ANJU_HTTP_PORT', config.http.host, config.http.port);
+      });
+      http = `http://${displayHost(config.http.host)}:${(app.server.address() as { port: number }).port}`;
+    } else {
+      await app.ready();
+    }
+    let https: string | undefined;
+    if (config.tls && tls) {
+      // Closed before the app (parts stop in reverse), so no request arrives at a closed app.
+      const httpsPort = config.tls.httpsPort;
+      const listener = await listenHttps(config.http.host, httpsPort, tls, (req, res) => app.routing(req, res)).catch((err: unknown) => {
+        throw listenError(err, 'HTTPS (API and control room)', 'ANJU_HTTPS_PORT', config.http.host, httpsPort);
+      });
+      shutdown.part(() => listener.close());
+      https = `https://${displayHost(config.http.host)}:${listener.port}`;
+    }
+
+    await ingest.start();
+    shutdown.input(() => ingest.stop());
+    return {
+      telemetry, path, latest, alerts, pipeline: ingest.pipeline, rejects: ingest.rejects, app,
+      urls: { http, https, docs: `${http ?? https}/docs` },
+      generatedAdminToken: generated, warnings, stop: () => shutdown.run(),
+    };
+  } catch (err) {
+    await shutdown.run();
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { assembleBroker, assembleHub, type AssembledBroker, type AssembledHub } from '../../cli/assemble/index.js';
+import { loadConfig } from '../../core/config.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createServiceAccountDirectory, type EmbeddedDatabase } from '../../storage/index.js';
+import { refusal } from '../broker/harness.js';
+
+// MQTT 3.1.1 §3.2.2.3.
+const SERVER_UNAVAILABLE = 3;
+const logger = pino({ level: 'silent' });
+
+/**
+ * The composition the CLI, the benchmarks and these tests share (cli/assemble/): an embedded
+ * broker and a hub in one process, on real Aedes, DuckDB, spool and Fastify.
+ */
+describe('assembleBroker and assembleHub', () => {
+  let dir: string | undefined;
+  let db: EmbeddedDatabase | undefined;
+  let broker: AssembledBroker | undefined;
+  let hub: AssembledHub | undefined;
+  afterEach(async () => {
+    await broker?.close();
+    await hub?.stop();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = db = broker = hub = undefined;
+  });
+
+  it('a broker opened before the hub answers CONNACK 3; once the hub is assembled a publish is stored and a platform message delivered', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
+    const config = loadConfig({
+      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
+    }, 'all');
+    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
+    const state = db.state;
+    const directory = createDeviceDirectory({ state });
+    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
+    await directory.load();
+    await serviceAccounts.load();
+    const { secret } = await directory.create({ id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
+    const metrics = new Registry();
+    broker = await assembleBroker(config, { directory, serviceAccounts, logger, metrics });
+    const device = { protocolVersion: 4 as const, clientId: 'sd-1', username: 'sd-1', password: secret, reconnectPeriod: 0 };
+
+    // Opened early on purpose: with nothing attached behind it, a device is refused, never acknowledged.
+    await broker.open();
+    const url = broker.urls().mqtt as string;
+    expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(await refusal(mqtt.connectAsync(url, device))).toBe(SERVER_UNAVAILABLE);
+
+    hub = await assembleHub(config, { db, directory, serviceAccounts, broker, logger, metrics });
+    expect(hub.urls.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = await mqtt.connectAsync(url, device);
+    const commands = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
+    await client.subscribeAsync('devices/sd-1/commands/#', { qos: 1 });
+    await client.publishAsync('devices/sd-1/telemetry', JSON.stringify({ smoke: 0.01, seq: 1 }), { qos: 1 });
+    // The PUBACK came after the spool had it; the forwarder writes it to the store.
+    await vi.waitFor(async () => expect((await hub!.telemetry.latest('sd-1'))?.fields.smoke).toBe(0.01), { timeout: 15_000, interval: 100 });
+    expect(hub.pipeline.stats().accepted).toBe(1);
+
+    // The platform publishes through the broker's own publish(), not Aedes.
+    await broker.publish({ topic: 'devices/sd-1/commands/silence', payload: 'now', qos: 1, retain: false });
+    expect(await commands).toBe('now');
+    const health = await hub.app.inject({ method: 'GET', url: '/health' });
+    expect(health.json().checks.broker.status).toBe('ok');
+
+    await client.endAsync();
+    expect(broker.closed).toBe(false);
+    await broker.close();
+    expect(broker.closed).toBe(true);
+    expect((await hub.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
+  }, 60_000);
+});
