@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { createSerialQueue, getOrCreateMetric } from '../core/util/index.js';
 import { z } from 'zod';
 import type { PresenceCause, Reading } from '../core/index.js';
 import type { Page } from '../storage/state/contract.js';
@@ -32,11 +33,6 @@ export interface AlertEngineDeps {
 }
 
 export type AlarmListener = (event: AlarmEvent) => void;
-
-/** Reuses a metric already registered on the registry (prom-client refuses duplicates). */
-function reuse<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
 
 /** The alerts part, as the composition root and the delivery side use it. */
 export interface AlertEngine {
@@ -107,10 +103,10 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     paramsFor = createParamResolver(c, rules);
   };
   const metrics = createAlertMetrics(deps.metrics);
-  const storeCommits = reuse(deps.metrics, 'anju_alarm_store_commits_total', () => new Counter({
+  const storeCommits = getOrCreateMetric(deps.metrics, 'anju_alarm_store_commits_total', () => new Counter({
     name: 'anju_alarm_store_commits_total', help: 'Alarm store transactions for alarm events (group commits; a refused group is retried event by event)', labelNames: ['outcome'], registers: [deps.metrics],
   }));
-  const eventsPerCommit = reuse(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
+  const eventsPerCommit = getOrCreateMetric(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
     name: 'anju_alarm_store_events_per_commit', help: 'Alarm events written per committed alarm store transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [deps.metrics],
   }));
   const maxPerCommit = Math.max(1, deps.maxEventsPerCommit ?? 1_000);
@@ -125,15 +121,11 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   const storedActive = new Map<string, Alarm>();
   /** Latest decided version of alarms with events still queued or in flight (ack of a just-cleared alarm). */
   const unstored = new Map<string, { alarm: Alarm; n: number }>();
-  let tail: Promise<unknown> = Promise.resolve();
+  const jobs = createSerialQueue();
   let started = false;
   let closed = false;
 
-  const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
-    const next = tail.then(job);
-    tail = next.catch(() => undefined);
-    return next;
-  };
+  const enqueue = <T>(job: () => Promise<T>): Promise<T> => jobs.run(job);
   const ensureOpen = () => {
     if (!started) throw new Error('alert engine not started: call start() first');
     if (closed) throw new Error('alert engine is closed');
@@ -479,13 +471,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       log.info({ rules: Object.keys(rules).length, active: active.size }, 'alert engine started');
     },
     async idle() {
-      await tail;
+      await jobs.idle();
       await written();
     },
     async close() {
       if (closed || !started) return;
       closed = true;
-      await tail;
+      await jobs.idle();
       await written();
       await state.close();
       log.info({ active: active.size }, 'alert engine closed; rule state persisted');

@@ -7,6 +7,7 @@ import { dayBoundaries, planDay, registerFields, summarizeDay, touchedDays, type
 import type { InfluxHttp, QueryResult } from './http.js';
 import { quoteIdent, quoteString } from './influxql.js';
 import { chunkLines } from './lines.js';
+import { createSerialQueue } from '../../core/util/index.js';
 
 /**
  * Daily register rollups on InfluxDB (storage/rollups/contract.ts), measurement `anju_register_day`,
@@ -130,12 +131,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
     }
     await markBuilt();
   };
-  let tail: Promise<unknown> = Promise.resolve();
-  const serial = <T>(job: () => Promise<T>): Promise<T> => {
-    const next = tail.then(job, job);
-    tail = next.catch(() => undefined);
-    return next;
-  };
+  const queue = createSerialQueue();
+  const serial = <T>(job: () => Promise<T>): Promise<T> => queue.run(job);
 
   const write = async (rows: readonly RegisterDay[]) => {
     for (const body of chunkLines(rows.map(toLine), 5_000, 4 * 1024 * 1024)) await http.write(body);
