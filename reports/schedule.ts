@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import type { ReportStore, StoredReport, StoredReportKind } from '../storage/embedded/reports.js';
+import type { ReportStore, StoredReport, StoredReportKind } from '../storage/index.js';
 import { ReportError, type AnyReport } from './contracts.js';
 import type { Reports } from './index.js';
 import { caltrackBaselineDays } from './baseline/sufficiency.js';

@@ -10,6 +10,7 @@ export * from './alarms/contract.js';
 export * from './service-accounts/contract.js';
 export { createServiceAccountDirectory, type ServiceAccountDirectory, type ServiceAccountChange } from './service-accounts/directory.js';
 export * from './incidents/contract.js';
+export * from './reports/contract.js';
 export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
 export { createInfluxStore, type InfluxConfig, type InfluxStoreDeps } from './influxdb/index.js';
 export { createDeviceDirectory } from './state/directory.js';

@@ -31,7 +31,7 @@ import pino from 'pino';
 import { startPlatform } from '../../cli/platform.js';
 import { loadConfig } from '../../core/config.js';
 import { kindTables } from '../../storage/embedded/schema.js';
-import { storedReportKinds } from '../../storage/embedded/reports.js';
+import { storedReportKinds } from '../../storage/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile } from '../../storage/index.js';
 import { provisionDetectors } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
