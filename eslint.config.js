@@ -23,4 +23,24 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through core/config.ts.' }],
     },
   },
+  {
+    // DESIGN §2: a part reaches another through its index (or its contract), never its internals,
+    // and devices-sim speaks only core. The composition root (cli/), bench/ and test/ may wire anything.
+    files: ['api/**/*.ts', 'alerts/**/*.ts', 'reports/**/*.ts', 'ingest/**/*.ts', 'broker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{
+        group: ['**/alerts/notifiers/*', '**/alerts/incidents/*', '**/reports/hourly.js', '**/storage/embedded/*', '**/storage/influxdb/*'],
+        message: "Import another part through its index.ts (DESIGN §2), not its internals.",
+      }] }],
+    },
+  },
+  {
+    files: ['devices-sim/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{
+        group: ['**/storage/**', '**/alerts/**', '**/ingest/**', '**/api/**', '**/reports/**', '**/broker/**'],
+        message: 'devices-sim may import only core (DESIGN §2); take what it writes to as a dependency.',
+      }] }],
+    },
+  },
 );

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
-import type { Incidents } from '../alerts/incidents/manager.js';
+import type { Incidents } from '../alerts/index.js';
 import type { RejectLog } from '../ingest/contracts.js';
 import type { Reports } from '../reports/index.js';
 import type { ReportStore } from '../storage/index.js';

@@ -9,3 +9,6 @@ export * from './labels.js';
 export * from './alarm-text.js';
 export * from './ops-metrics.js';
 export * from './emission-factors.js';
+export * from './roles.js';
+export * from './page.js';
+export * from './site-views.js';

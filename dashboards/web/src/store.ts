@@ -1,6 +1,6 @@
 import type { ApiClient } from './api.js';
 import {
-  incidentLevelRank, isActive, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent, type Role, type Session, type Site,
+  incidentLevelRank, isActive, roleAtLeast, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent, type Role, type Session, type Site,
 } from './types.js';
 
 /**
@@ -8,10 +8,9 @@ import {
  * buildings and device names, and the site's alarms kept current by the SSE stream.
  */
 
-const rank: Readonly<Record<Role, number>> = { viewer: 0, maintenance: 1, operator: 2, admin: 3 };
 /** Roles per action, as api/routes/api/alerts/index.ts enforces them. */
 export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign'): boolean {
-  return rank[role] >= (action === 'assign' ? rank.operator : rank.maintenance);
+  return roleAtLeast(role, action === 'assign' ? 'operator' : 'maintenance');
 }
 
 const MAX_CLEARED = 200;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Alarm } from '../../../../alerts/contracts.js';
-import { alarmSummaryToJson, alarmToJson } from '../../../../alerts/notifiers/payload.js';
+import { alarmSummaryToJson, alarmToJson } from '../../../../alerts/index.js';
 import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
 import { createTextResolver, langQuery, requestLang } from '../../../services/text.js';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { getOrCreateMetric } from '../../../../core/util/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { AlarmEvent } from '../../../../alerts/contracts.js';
-import { eventToJson } from '../../../../alerts/notifiers/payload.js';
+import { eventToJson } from '../../../../alerts/index.js';
 import { createTokenAuthenticator } from '../../../plugins/app/auth.js';
 import { ApiError } from '../../../plugins/app/errors.js';
 import { errorSchema } from '../../../schemas.js';
