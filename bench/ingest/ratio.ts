@@ -13,7 +13,8 @@
  * platform, opens its DuckDB file and counts the rows: every acknowledged reading must be there.
  * Also printed: "stored msg/s" (first publish → spool drained) and the server's CPU per message.
  *
- * Loads (default both, as in the issue): 50 devices × 2,000 messages and 500 × 200, window 10.
+ * Loads (default both: few busy devices, and many quiet ones, which stress different per-message and
+ * per-connection costs): 50 devices × 2,000 messages and 500 × 200, window 10.
  * Options: --loads 50x2000,500x200 --window 10 --rounds R (bare/anju pairs per load, default 1)
  * --only bare|anju (one side) --profile DIR (a V8 CPU profile of Anju's process per Anju phase, from
  * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR).

@@ -23,7 +23,7 @@
  * report ms / store-queries ms is the share of the report that is the store; the rest is the
  * report's own computation (daily values, baseline fits, uncertainty) in this process.
  *
- * Only meters are backfilled by default (the issue's "15-minute meter data"): the waste and fire
+ * Only meters are backfilled by default (15-minute interval data, what smart meters deliver): the waste and fire
  * safety reports then read empty smart_bin / smoke_detector series and measure their fixed cost.
  * `--kinds smart_bin,smoke_detector` adds those devices (at `--other-step-min`, default 15) so those
  * reports read a year of data too.
