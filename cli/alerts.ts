@@ -92,7 +92,8 @@ export async function startAlerts(
  * registry now and every minute after: the notifiers' texts are made synchronously, and the
  * registry's sites and buildings change rarely. Until the first read, ids stand in.
  */
-function createPlaceNames(state: StateStore, logger: Logger): { names: { site(id: string): string | undefined; building(site: string, id: string): string | undefined }; stop(): void } {
+function createPlaceNames(state: StateStore, logger: Logger): { names: { site(id: string): string | undefined;
+  building(site: string, id: string): string | undefined }; stop(): void } {
   let sites = new Map<string, string>();
   let buildings = new Map<string, string>();
   const load = async () => {

@@ -94,7 +94,8 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
   const scenarios = config.scenarios ?? [];
   // Before writeFrom: caught up, not written.
   const writeFrom = Math.min(to, Math.max(from, Math.floor((config.writeFrom ?? from) / step) * step));
-  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step), cancelled: () => deps.signal?.aborted === true });
+  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step),
+    cancelled: () => deps.signal?.aborted === true });
   deps.signal?.throwIfAborted();
   const total = devices.reduce((sum, d) => sum + Math.ceil((to - writeFrom) / d.every), 0);
   deps.logger.info({ devices: devices.length, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepMs: step, total, retrofits: retrofits.map((r) => r.name ?? r.purpose ?? r.field) }, 'backfill starting');

@@ -70,13 +70,15 @@ async function bare(l: { devices: number; messages: number }): Promise<Side> {
   const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
   let cpu0 = process.cpuUsage();
-  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => { cpu0 = process.cpuUsage(); });
+  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined,
+    () => { cpu0 = process.cpuUsage(); });
   const cpu = process.cpuUsage(cpu0);
   const peakRssMiB = rss.stop();
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
   const msgPerS = pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000);
-  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors, load: loadavg()[0] ?? NaN };
+  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors,
+    load: loadavg()[0] ?? NaN };
 }
 
 async function spoolDepth(http: string, token: string): Promise<number> {
@@ -131,7 +133,8 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     let cpu: NodeJS.CpuUsage;
     let drainedAt: number;
     try {
-      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => {
+      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages },
+        undefined, () => {
         cpu0 = process.cpuUsage();
         if (values.profile) profiler = startProfile();
       });

@@ -43,7 +43,8 @@ export interface AlarmQuery {
 /**
  * Persistence of alarms, their event log and the rule engine's state.
  * - `record` writes the alarm (insert or replace by id) and appends its event in one transaction;
- *   the store assigns the next `seq`. `recordMany` does the same for many events in one transaction. It rejects with ActiveAlarmConflictError instead of letting
+ *   the store assigns the next `seq`. `recordMany` does the same for many events in one transaction.
+ *   It rejects with ActiveAlarmConflictError instead of letting
  *   two active alarms share a key, whatever the caller does.
  * - Times are epoch ms.
  */

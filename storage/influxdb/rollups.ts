@@ -229,7 +229,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
       const devices = q.devices ? ` AND (${q.devices.map((d) => `"device" = ${quoteString(d)}`).join(' OR ')})` : '';
       // GROUP BY device: influxd's row limit counts per series, so a long range stays answerable.
       const rows = rowsOf(await http.query([`SELECT "day" FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms${devices} GROUP BY *`]));
-      return rows.map(toDay).filter((d) => d.reads > 0).sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+      return rows.map(toDay).filter((d) => d.reads > 0).sort((a,
+        b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
     },
 
     rebuild(q) {
@@ -246,7 +247,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
         const days: TouchedDay[] = [];
         for (const [device, where] of devices) {
           for (let date = q.fromDate; date <= q.toDate; date = addDays(date, 1)) {
-            days.push({ device, kind: q.kind, site: where.site, building: where.building, field: q.field, date, timezone: q.timezone, start: bounds.startOf(date), end: bounds.startOf(addDays(date, 1)), reads: [] });
+            days.push({ device, kind: q.kind, site: where.site, building: where.building, field: q.field, date, timezone: q.timezone,
+              start: bounds.startOf(date), end: bounds.startOf(addDays(date, 1)), reads: [] });
           }
         }
         const rows = await recompute(days);

@@ -37,7 +37,8 @@ async function freshDb(): Promise<string> {
 
 function exporterFor(h: Harness, db: string, latest: Pick<LatestCache, 'get'>, extra: { bufferMax?: number; metrics?: Registry } = {}): OpsExporter {
   const x = createOpsExporter(
-    { influx: { url: influxd.url, db, timeoutMs: 2_000 }, statusIntervalMs: 0, retryBaseMs: 20, retryMaxMs: 200, ...(extra.bufferMax ? { bufferMax: extra.bufferMax } : {}) },
+    { influx: { url: influxd.url, db, timeoutMs: 2_000 }, statusIntervalMs: 0, retryBaseMs: 20, retryMaxMs: 200,
+      ...(extra.bufferMax ? { bufferMax: extra.bufferMax } : {}) },
     {
       engine: h.engine, lastSeq: () => h.db.alarms.lastSeq(), devices: { list: () => [...devices.values()] }, latest,
       logger: silent, metrics: extra.metrics ?? new Registry(), clock: () => h.now.ms,

@@ -85,7 +85,8 @@ describe('fleet at scale and scenario extensions', () => {
     cleanups.push(() => broker.close());
     const devices = createCommunity({ sites: 1, devices: 500, seed: 3 }).devices.map((d) => ({ device: asDevice(d), secret: 'x' }));
     const fleet = createFleet(
-      { brokerUrl: broker.url, qos: 1, intervalMs: 60_000, seed: 3, reconnectMinMs: 100, reconnectMaxMs: 1_000, connectSpreadMs: 0, maxPendingConnects: 20, announceStatus: false },
+      { brokerUrl: broker.url, qos: 1, intervalMs: 60_000, seed: 3, reconnectMinMs: 100, reconnectMaxMs: 1_000, connectSpreadMs: 0, maxPendingConnects: 20,
+        announceStatus: false },
       { devices, logger: silent },
     );
     cleanups.push(() => fleet.stop());

@@ -1,6 +1,7 @@
 import type { ApiClient } from './api.js';
 import {
-  incidentLevelRank, isActive, roleAtLeast, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent, type Role, type Session, type Site,
+  incidentLevelRank, isActive, roleAtLeast, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent,
+    type Role, type Session, type Site,
 } from './types.js';
 
 /**
@@ -78,7 +79,8 @@ export class AlarmStore extends LiveSet<Alarm, AlarmEvent> {
   /** Active first, then most severe, then newest. */
   list(filter: { building?: string; includeCleared?: boolean; device?: string } = {}): Alarm[] {
     return [...this.byId.values()]
-      .filter((a) => (filter.includeCleared || isActive(a.status)) && (!filter.building || a.building === filter.building) && (!filter.device || a.originator.id === filter.device))
+      .filter((a) => (filter.includeCleared || isActive(a.status)) && (!filter.building || a.building === filter.building)
+        && (!filter.device || a.originator.id === filter.device))
       .sort((a, b) =>
         Number(isActive(b.status)) - Number(isActive(a.status))
         || severityRank[b.severity] - severityRank[a.severity]

@@ -28,8 +28,10 @@ export interface Device {
   id: string; kind: string; site: string; building: string; name: string; location?: string;
   category?: BinCategory; purpose?: string; rated_current?: number; q3?: number; parent?: string; createdAt: string;
 }
-export interface Latest { device: string; kind: string; site: string; building: string; category?: string; ts: string; seq?: number; fields: Record<string, number | boolean> }
-export interface Series { device: string; kind: string; from: string; to: string; every?: number; items: Array<{ ts: string; values: Record<string, number | boolean | null> }> }
+export interface Latest { device: string; kind: string; site: string; building: string; category?: string; ts: string; seq?: number;
+  fields: Record<string, number | boolean> }
+export interface Series { device: string; kind: string; from: string; to: string; every?: number;
+  items: Array<{ ts: string; values: Record<string, number | boolean | null> }> }
 
 export type BinCategory = 'recyclable' | 'kitchen' | 'hazardous' | 'residual';
 export type Presence = ConnectivityJson;

@@ -47,7 +47,8 @@ export interface EventSource<E extends { readonly seq: number; readonly type: st
 }
 
 /** Registers `GET <prefix>/stream` for `source` on `app`. */
-export function eventStreamRoute<E extends { readonly seq: number; readonly type: string }>(app: FastifyInstance, { config, deps }: RouteOptions, source: EventSource<E>, tag: string): void {
+export function eventStreamRoute<E extends { readonly seq: number; readonly type: string }>(app: FastifyInstance, { config, deps }: RouteOptions,
+  source: EventSource<E>, tag: string): void {
   const engine = source;
   const { heartbeatMs, maxClientBufferBytes, maxPendingEvents } = config.alerts;
   const reg = deps.metrics;

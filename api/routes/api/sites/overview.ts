@@ -90,7 +90,8 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
           site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
           activeAlarms: deps.alerts?.engine.active() ?? [], now: t, binLimit: request.query.bins,
         });
-        const answer: SiteOverviewJson = { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
+        const answer: SiteOverviewJson = { ...o, generatedAt: toIso(o.generatedAt),
+          bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
         hit = { version, until: t + OVERVIEW_TTL_MS, body: JSON.stringify(answer) };
         if (overviews.size >= MAX_CACHED_OVERVIEWS) overviews.clear();
         overviews.set(key, hit);
