@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { getOrCreateMetric } from '../core/util/index.js';
 import { ActiveAlarmConflictError, type Alarm, type AlarmEvent, type AlarmRecordEntry, type AlarmStore, type RaiseRequest } from './contracts.js';
 import { repeatAlarm, type Transition } from './lifecycle.js';
 
@@ -46,11 +47,6 @@ export interface AlarmWriterDeps {
   metrics: Registry;
 }
 
-/** Reuses a metric already registered on the registry (prom-client refuses duplicates). */
-function reuse<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 interface Pending {
   readonly t: Transition;
   readonly ts: number;
@@ -71,10 +67,10 @@ interface Pending {
  */
 export function createAlarmWriter(config: { maxEventsPerCommit?: number }, deps: AlarmWriterDeps): AlarmWriter {
   const { view, logger: log } = deps;
-  const storeCommits = reuse(deps.metrics, 'anju_alarm_store_commits_total', () => new Counter({
+  const storeCommits = getOrCreateMetric(deps.metrics, 'anju_alarm_store_commits_total', () => new Counter({
     name: 'anju_alarm_store_commits_total', help: 'Alarm store transactions for alarm events (group commits; a refused group is retried event by event)', labelNames: ['outcome'], registers: [deps.metrics],
   }));
-  const eventsPerCommit = reuse(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
+  const eventsPerCommit = getOrCreateMetric(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
     name: 'anju_alarm_store_events_per_commit', help: 'Alarm events written per committed alarm store transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [deps.metrics],
   }));
   const maxPerCommit = Math.max(1, config.maxEventsPerCommit ?? 1_000);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createSerialQueue } from '../core/util/index.js';
 import type { PresenceCause, Reading } from '../core/index.js';
-import type { Page } from '../storage/state/contract.js';
+import type { Page } from '../core/index.js';
 import { createParamResolver, parseRulesConfig, type AlertEngineConfig, type RulesConfig } from './config.js';
 import { createAlarmWriter, type DecidedView } from './alarm-writer.js';
 import {
@@ -108,15 +109,11 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   const storedActive = new Map<string, Alarm>();
   /** Latest decided version of alarms with events still queued or in flight (ack of a just-cleared alarm). */
   const unstored = new Map<string, { alarm: Alarm; n: number }>();
-  let tail: Promise<unknown> = Promise.resolve();
+  const jobs = createSerialQueue();
   let started = false;
   let closed = false;
 
-  const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
-    const next = tail.then(job);
-    tail = next.catch(() => undefined);
-    return next;
-  };
+  const enqueue = <T>(job: () => Promise<T>): Promise<T> => jobs.run(job);
   const ensureOpen = () => {
     if (!started) throw new Error('alert engine not started: call start() first');
     if (closed) throw new Error('alert engine is closed');
@@ -350,13 +347,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       log.info({ rules: Object.keys(rules).length, active: active.size }, 'alert engine started');
     },
     async idle() {
-      await tail;
+      await jobs.idle();
       await writer.written();
     },
     async close() {
       if (closed || !started) return;
       closed = true;
-      await tail;
+      await jobs.idle();
       await writer.written();
       await state.close();
       log.info({ active: active.size }, 'alert engine closed; rule state persisted');

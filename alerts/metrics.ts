@@ -1,10 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { getOrCreateMetric } from '../core/util/index.js';
 import { severities, type Alarm } from './contracts.js';
-
-/** Reuses a metric already registered on the registry (prom-client refuses duplicates). */
-function metric<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
 
 export interface AlertMetrics {
   raised(alarm: Alarm): void;
@@ -13,13 +9,13 @@ export interface AlertMetrics {
 }
 
 export function createAlertMetrics(reg: Registry): AlertMetrics {
-  const raisedTotal = metric(reg, 'anju_alarms_raised_total', () => new Counter({
+  const raisedTotal = getOrCreateMetric(reg, 'anju_alarms_raised_total', () => new Counter({
     name: 'anju_alarms_raised_total', help: 'Alarms raised (new alarms, not repeats), by type and severity', labelNames: ['type', 'severity'], registers: [reg],
   }));
-  const activeGauge = metric(reg, 'anju_alarms_active', () => new Gauge({
+  const activeGauge = getOrCreateMetric(reg, 'anju_alarms_active', () => new Gauge({
     name: 'anju_alarms_active', help: 'Active alarms (acknowledged or not), by severity', labelNames: ['severity'], registers: [reg],
   }));
-  const ruleErrors = metric(reg, 'anju_alert_rule_errors_total', () => new Counter({
+  const ruleErrors = getOrCreateMetric(reg, 'anju_alert_rule_errors_total', () => new Counter({
     name: 'anju_alert_rule_errors_total', help: 'Exceptions thrown by alert rules (the reading still reaches the other rules)', labelNames: ['rule'], registers: [reg],
   }));
   return {

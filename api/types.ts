@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
-import type { Incidents } from '../alerts/incidents/manager.js';
+import type { Incidents } from '../alerts/index.js';
 import type { RejectLog } from '../ingest/contracts.js';
 import type { Reports } from '../reports/index.js';
-import type { ReportStore } from '../storage/embedded/reports.js';
+import type { ReportStore } from '../storage/index.js';
 import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
 import type { ServiceAccountDirectory } from '../storage/service-accounts/directory.js';

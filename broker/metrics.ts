@@ -1,4 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
+import { getOrCreateMetric } from '../core/util/index.js';
 import type { Registry } from 'prom-client';
 
 /** The broker's Prometheus metrics, registered on the registry it is given (never the default). */
@@ -34,9 +35,9 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
   // Get-or-create, so that a broker restarted in the same process (tests, a supervisor) keeps
   // counting on the same registry instead of failing with "already registered".
   const gauge = (name: string, help: string, labelNames: string[]) =>
-    (registry.getSingleMetric(name) as Gauge<string> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
+    getOrCreateMetric(registry, name, () => new Gauge({ name, help, labelNames, registers: [registry] }));
   const counter = (name: string, help: string, labelNames: string[]) =>
-    (registry.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
+    getOrCreateMetric(registry, name, () => new Counter({ name, help, labelNames, registers: [registry] }));
 
   return {
     connectedClients: gauge('anju_broker_connected_clients', 'MQTT connections registered with the broker, by principal type (device|service).', ['type']),

@@ -38,7 +38,9 @@ export async function startAlerts(
   const notifiers: Notifier[] = [];
   const broker = deps.broker;
   if (broker) {
-    notifiers.push(notifierFactories.mqtt({}, { publish: (packet, done) => void broker.publish(packet).then(() => done(null), done), logger, metrics: deps.metrics }));
+    const publish = (packet: Parameters<typeof broker.publish>[0], done: (err: Error | null) => void): void =>
+      void broker.publish(packet).then(() => done(null), done);
+    notifiers.push(notifierFactories.mqtt({}, { publish, logger, metrics: deps.metrics }));
   }
   const places = deps.state ? createPlaceNames(deps.state, logger) : undefined;
   if (config.alerts.webhooks.length > 0) {
@@ -92,7 +94,8 @@ export async function startAlerts(
  * registry now and every minute after: the notifiers' texts are made synchronously, and the
  * registry's sites and buildings change rarely. Until the first read, ids stand in.
  */
-function createPlaceNames(state: StateStore, logger: Logger): { names: { site(id: string): string | undefined; building(site: string, id: string): string | undefined }; stop(): void } {
+function createPlaceNames(state: StateStore, logger: Logger): { names: { site(id: string): string | undefined;
+  building(site: string, id: string): string | undefined }; stop(): void } {
   let sites = new Map<string, string>();
   let buildings = new Map<string, string>();
   const load = async () => {

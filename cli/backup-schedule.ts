@@ -11,7 +11,8 @@ import { backupFolderName, rotateBackups, takeBackup, type BackupSource } from '
  * cron would make them: a folder per backup under ANJU_BACKUP_DIR, the N newest kept. A failed
  * backup is logged, counted and leaves no folder; the last success is a metric to alert on.
  */
-export function startBackupSchedule(config: BackupScheduleConfig, deps: { source: BackupSource; logger: Logger; metrics: Registry }): { runOnce(): Promise<void>; stop(): Promise<void> } {
+export function startBackupSchedule(config: BackupScheduleConfig,
+  deps: { source: BackupSource; logger: Logger; metrics: Registry }): { runOnce(): Promise<void>; stop(): Promise<void> } {
   if (!cron.validate(config.cron)) throw new ConfigError(`ANJU_BACKUP_SCHEDULE: "${config.cron}" is not a cron expression (e.g. "30 2 * * *": 02:30 every day)`);
   const log = deps.logger.child({ part: 'backup' });
   const last = new Gauge({ name: 'anju_backup_last_success_timestamp_seconds', help: 'When the last scheduled backup finished (Unix time); 0 = none yet in this process.', registers: [deps.metrics] });

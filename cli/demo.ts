@@ -13,7 +13,8 @@ export interface DeviceCredential {
  * be recovered on the next start: each start rotates the demo devices' secrets and hands the new
  * plaintexts to the simulator in memory — they are never printed or written to disk.
  */
-export async function seedDemoCommunity(deps: { state: StateStore; directory: DeviceDirectory; logger: Logger }): Promise<{ credentials: DeviceCredential[]; createdNow: boolean }> {
+export async function seedDemoCommunity(deps: { state: StateStore; directory: DeviceDirectory; logger: Logger }): Promise<{ credentials: DeviceCredential[];
+  createdNow: boolean }> {
   const demo = chunduCommunity();
   // Once: an operator's changes to the site (its grid region, say) survive restarts.
   if (!(await deps.state.getSite(demo.site.id))) await deps.state.upsertSite(demo.site);

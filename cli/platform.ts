@@ -62,7 +62,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const demo = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : undefined;
     const fleetCredentials = demo?.credentials ?? [];
     // The demo's recent history (demo-history.ts): planned on the start that registers it.
-    const demoHistory = demo ? await planDemoHistory(dataDir, { created: demo.createdNow, days: config.demoHistoryDays, seed: DEMO_SEED, now: Date.now() }) : undefined;
+    const demoHistory = demo ? await planDemoHistory(dataDir, { created: demo.createdNow, days: config.demoHistoryDays, seed: DEMO_SEED,
+      now: Date.now() }) : undefined;
     let demoHistoryWritten: () => void = () => undefined;
     const historyReady = demoHistory && !demoHistory.completedAt ? new Promise<void>((r) => { demoHistoryWritten = r; }) : undefined;
 

@@ -6,8 +6,8 @@ import type { ScheduledReport } from '../reports/schedule.js';
 const kindZh: Record<string, string> = { savings: '节能节水报告', waste: '垃圾分类报告', fire_safety: '消防安全报告' };
 
 /**
- * Announces a stored monthly report on the alerts webhook channel (the issue: "announced on the
- * alerts webhook channel"): a short markdown note for WeCom/DingTalk groups, JSON for the rest,
+ * Announces a stored monthly report on the alerts webhook channel (management reads the same
+ * WeCom/DingTalk groups the alarms go to, so no second channel to configure): a short markdown note for WeCom/DingTalk groups, JSON for the rest,
  * with a link path to the stored report. One attempt per target: the report itself is stored, so a
  * lost announcement loses nothing but the ping — it is logged.
  */

@@ -138,11 +138,13 @@ export async function runSimCommand(argv: string[], usage: string, deps: SimDeps
 }
 
 async function runFleet(
-  c: { broker: string; qos: 0 | 1; intervalMs: number; seed: number; durationS?: number; keepaliveS: number; connectConcurrency: number; scenarios: Scenario[] },
+  c: { broker: string; qos: 0 | 1; intervalMs: number; seed: number; durationS?: number; keepaliveS: number; connectConcurrency: number;
+    scenarios: Scenario[] },
   deps: SimDeps & { devices: Array<{ device: Device; secret: string }> },
 ): Promise<number> {
   const fleet = createFleet(
-    { brokerUrl: c.broker, qos: c.qos, intervalMs: c.intervalMs, seed: c.seed, reconnectMinMs: 1_000, reconnectMaxMs: 30_000, keepaliveS: c.keepaliveS, maxPendingConnects: c.connectConcurrency, scenarios: c.scenarios },
+    { brokerUrl: c.broker, qos: c.qos, intervalMs: c.intervalMs, seed: c.seed, reconnectMinMs: 1_000, reconnectMaxMs: 30_000, keepaliveS: c.keepaliveS,
+      maxPendingConnects: c.connectConcurrency, scenarios: c.scenarios },
     { devices: deps.devices, logger: deps.logger },
   );
   const started = Date.now();

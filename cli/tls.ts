@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { tlsServerOptions } from '../broker/listeners.js';
 import type { TlsConfig } from '../core/config.js';
+import { createSerialQueue } from '../core/util/index.js';
 
 /**
  * The certificate, key and client CA behind every TLS listener (MQTT/TLS, MQTT/WSS, HTTPS), read
@@ -70,9 +71,9 @@ export async function loadTlsMaterial(config: TlsConfig, deps: { logger: Logger;
   announce();
 
   const listeners: Array<(context: SecureContextOptions) => void> = [];
-  let chain: Promise<boolean> = Promise.resolve(false);
+  const reloadsInOrder = createSerialQueue();
   const reload = (trigger: 'sighup' | 'file_change'): Promise<boolean> =>
-    (chain = chain.then(async () => {
+    reloadsInOrder.run(async () => {
       try {
         const next = await read();
         if (next.digest === current.digest) {
@@ -91,7 +92,7 @@ export async function loadTlsMaterial(config: TlsConfig, deps: { logger: Logger;
         logger.error({ trigger, err: (err as Error).message }, 'TLS reload failed: the previous certificate stays in force; fix the files and send SIGHUP');
         return false;
       }
-    }));
+    });
 
   const onSighup = () => void reload('sighup');
   signals.on('SIGHUP', onSighup);

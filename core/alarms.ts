@@ -160,3 +160,67 @@ export interface IncidentEventJson {
   alarm?: AlarmJson;
   incident: IncidentJson;
 }
+
+// The alarm as the engine decides it and the stores keep it (storage/alarms/contract.ts persists it).
+
+export interface AlarmOriginator {
+  readonly kind: 'device' | 'building';
+  /** Device id, or building id (building ids are unique within their site only). */
+  readonly id: string;
+}
+
+export interface TimelineEntry {
+  readonly ts: number;
+  readonly event: TimelineEventType;
+  /** Who did it: a user/token name, or `rule:<name>` for the engine. */
+  readonly actor?: string;
+  readonly text?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface Alarm {
+  readonly id: string;
+  /** What is wrong, e.g. `smoke`, `bin_fill`, `offline` (one rule may raise several types). */
+  readonly type: string;
+  readonly originator: AlarmOriginator;
+  readonly site: string;
+  readonly building: string;
+  readonly severity: Severity;
+  readonly status: AlarmStatus;
+  /** Epoch ms. Times of rule decisions are the triggering reading's time; human actions, the engine clock. */
+  readonly startTs: number;
+  readonly lastUpdateTs: number;
+  readonly ackTs?: number;
+  readonly clearTs?: number;
+  readonly assignee?: string;
+  /** 0 until escalation moves it up. */
+  readonly escalationLevel: number;
+  /** How many times the condition fired while this alarm was active (1 when raised). */
+  readonly count: number;
+  /** The values that triggered it, as of the latest repeat. */
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly timeline: readonly TimelineEntry[];
+}
+
+/** What notifiers (SSE, MQTT, webhooks) receive: every change of an alarm, in `seq` order. */
+export interface AlarmEvent {
+  /** Monotonic across restarts: the SSE `id:` / `Last-Event-ID`, and a webhook idempotency key. */
+  readonly seq: number;
+  readonly ts: number;
+  readonly type: AlarmEventType;
+  /** The alarm as it stands after the event. */
+  readonly alarm: Alarm;
+  /** On an `updated` event that raised the severity: what it was before (notify on upgrades). */
+  readonly previousSeverity?: Severity;
+}
+
+/** Identity of "the" active alarm: one per (originator, type); buildings need their site too. */
+export interface AlarmKey {
+  readonly originator: AlarmOriginator;
+  readonly type: string;
+  readonly site: string;
+}
+
+export function alarmKey(k: AlarmKey): string {
+  return k.originator.kind === 'device' ? `device/${k.originator.id}/${k.type}` : `building/${k.site}/${k.originator.id}/${k.type}`;
+}

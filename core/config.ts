@@ -91,7 +91,10 @@ export const envSchema = z.object({
   ANJU_MQTT_URL: z.url().optional(),
   ANJU_INGEST_USER: z.string().min(1).default('anju-ingest'),
   ANJU_INGEST_PASSWORD: optionalString,
-  /** Client id of the hub's persistent session (default `<ANJU_INGEST_USER>:hub`, in the account's client-id namespace on Anju's broker); unique per hub process. */
+  /**
+   * Client id of the hub's persistent session (default `<ANJU_INGEST_USER>:hub`, in the account's
+   * client-id namespace on Anju's broker); unique per hub process.
+   */
   ANJU_INGEST_CLIENT_ID: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
   /** `hub` role: which external topics to ingest and with which codec (default `devices/{id}/telemetry=json`). */
   ANJU_MQTT_TOPICS: topicRoutesSchema.optional(),

@@ -10,3 +10,6 @@ export * from './alarm-text.js';
 export * from './ops-metrics.js';
 export * from './emission-factors.js';
 export * from './errors.js';
+export * from './roles.js';
+export * from './page.js';
+export * from './site-views.js';

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Device, FieldValue, KindName, KindPayload, Reading } from '../core/index.js';
-import type { TelemetryStore } from '../storage/contract.js';
 import { createProfiles, type Profile } from './kinds/index.js';
 import { CATCH_UP_STEP_MS, catchUpProfiles } from './catch-up.js';
 import { retrofitSteps, type Retrofit } from './retrofit.js';
@@ -8,7 +7,7 @@ import { playScenarios, type Scenario } from './scenarios/contract.js';
 
 /**
  * Backfill (`anju sim backfill --days 400`): a year of history straight into the configured store
- * through the TelemetryStore contract, so reports and dashboards have something to show within
+ * (any TelemetryStore fits `ReadingSink`; the CLI passes it, devices-sim imports only core), so reports and dashboards have something to show within
  * minutes. The same profiles as the live simulator (same seed → same data), stepped on a fixed
  * grid, written in batches with one write in flight while the next batch is computed. The store's
  * idempotent write makes a rerun over the same period safe (it overwrites, never duplicates).
@@ -36,8 +35,13 @@ export interface BackfillConfig {
   writeFrom?: number;
 }
 
+/** Where the readings go: the TelemetryStore's `write` (idempotent per device and time). */
+export interface ReadingSink {
+  write(batch: readonly Reading[]): Promise<void>;
+}
+
 export interface BackfillDeps {
-  store: TelemetryStore;
+  store: ReadingSink;
   devices: readonly Device[];
   logger: Logger;
   onProgress?: (done: number, total: number) => void;
@@ -90,7 +94,8 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
   const scenarios = config.scenarios ?? [];
   // Before writeFrom: caught up, not written.
   const writeFrom = Math.min(to, Math.max(from, Math.floor((config.writeFrom ?? from) / step) * step));
-  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step), cancelled: () => deps.signal?.aborted === true });
+  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step),
+    cancelled: () => deps.signal?.aborted === true });
   deps.signal?.throwIfAborted();
   const total = devices.reduce((sum, d) => sum + Math.ceil((to - writeFrom) / d.every), 0);
   deps.logger.info({ devices: devices.length, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepMs: step, total, retrofits: retrofits.map((r) => r.name ?? r.purpose ?? r.field) }, 'backfill starting');

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import { backoffDelay } from '../core/util/index.js';
 import type { Rng } from './random.js';
 
 /**
@@ -67,8 +68,7 @@ export function createGate(limit: number) {
 
 /** Exponential backoff with "full jitter": uniform in [min, min·2^attempt], capped at max. */
 export function backoffMs(attempt: number, minMs: number, maxMs: number, rng: Rng): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return minMs + rng.next() * (ceiling - minMs);
+  return backoffDelay(attempt, { baseMs: minMs, maxMs, floorMs: minMs }, () => rng.next());
 }
 
 /** Frees a gate slot once the attempt has an outcome (CONNACK or close), whichever comes first. */

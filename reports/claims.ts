@@ -14,7 +14,8 @@ import type { BaselineSufficiency, G14Assessment, ReportWarning, SavingsClaim, S
  */
 export const maxShareOutsideRange = 0.1;
 
-export function lineClaim(i: { sufficiency: BaselineSufficiency; range?: TemperatureRange; compared: number; withData: number; g14: G14Assessment }): SavingsClaim {
+export function lineClaim(i: { sufficiency: BaselineSufficiency; range?: TemperatureRange; compared: number; withData: number;
+  g14: G14Assessment }): SavingsClaim {
   const withheld: SavingsClaim['reasons'][number][] = [];
   if (i.sufficiency.status === 'insufficient') withheld.push('insufficient_baseline');
   if (i.range && i.range.days > 0 && i.range.outside / i.range.days > maxShareOutsideRange) withheld.push('temperature_out_of_range');
@@ -36,7 +37,8 @@ export function lineClaim(i: { sufficiency: BaselineSufficiency; range?: Tempera
  * site rose, or a model is wrong. Such a line keeps its numbers but gets a visible note and the
  * `exceeds_site` reason; it is for a person to look at, not for a report to resolve.
  */
-export function reconcile(lines: SavingsLine[], note: (line: SavingsLine, site: SavingsLine, lineRate: number, siteRate: number) => ReportWarning): ReportWarning[] {
+export function reconcile(lines: SavingsLine[],
+  note: (line: SavingsLine, site: SavingsLine, lineRate: number, siteRate: number) => ReportWarning): ReportWarning[] {
   const out: ReportWarning[] = [];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i] as SavingsLine;

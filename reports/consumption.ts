@@ -126,7 +126,8 @@ export function daysFromRollups(rows: readonly RegisterDay[], dates: readonly st
 }
 
 /** Day rows of one meter from its reads (ascending), as a store keeping rollups would hold them. */
-export function rowsFromReads(reads: readonly RegisterRead[], key: { device: string; kind: KindName; site: string; building: string; field: string; timezone: string }): RegisterDay[] {
+export function rowsFromReads(reads: readonly RegisterRead[],
+  key: { device: string; kind: KindName; site: string; building: string; field: string; timezone: string }): RegisterDay[] {
   const bounds = dayBoundaries(key.timezone);
   const out: RegisterDay[] = [];
   let date: string | undefined;
@@ -160,7 +161,8 @@ export function dailyFromRegister(reads: readonly RegisterRead[], dates: readonl
  * again in the site's zone first if some were built in another (the site's zone changed); or, for a
  * store without rollups, summarised from the first register read of each hourly bucket.
  */
-async function registerDays(store: TelemetryStore, kind: KindName, field: string, q: ConsumptionQuery, devices: readonly string[], fromDate: string, toDate: string): Promise<RegisterDay[]> {
+async function registerDays(store: TelemetryStore, kind: KindName, field: string, q: ConsumptionQuery,
+  devices: readonly string[], fromDate: string, toDate: string): Promise<RegisterDay[]> {
   const rollups = store.rollups;
   if (rollups && (await rollups.ready?.() ?? true)) {
     const ask = { site: q.site, kind, field, fromDate, toDate, devices };
@@ -217,7 +219,8 @@ export async function dailyConsumption(
   const kindRows = await Promise.all([...byKind].map(async ([kind, refs]) => {
     const field = (meterFields[kind] as NonNullable<(typeof meterFields)[KindName]>).field;
     const rows: RegisterDay[] = [];
-    for (const span of spans) rows.push(...await registerDays(store, kind, field, { ...q, firstDate: span.from, lastDate: span.to }, refs.map((r) => r.device), span.from, span.to));
+    for (const span of spans) rows.push(...await registerDays(store, kind, field, { ...q, firstDate: span.from, lastDate: span.to }, refs.map((r) => r.device),
+      span.from, span.to));
     return rows;
   }));
   [...byKind].forEach(([kind, refs], k) => {

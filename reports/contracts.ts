@@ -50,7 +50,8 @@ export const savingsParamsSchema = periodParamsSchema.extend({
   baselineFrom: timeInputSchema,
   baselineTo: timeInputSchema,
   /** Confidence of the stated savings uncertainty (ASHRAE G14 uses 68 % or 90 %); default 90. */
-  confidence: z.coerce.number().pipe(z.union(confidenceLevels.map((c) => z.literal(c)) as unknown as [z.ZodLiteral<68>, z.ZodLiteral<80>, z.ZodLiteral<90>, z.ZodLiteral<95>])).optional(),
+  confidence: z.coerce.number().pipe(z.union(confidenceLevels.map((c) => z.literal(c)) as unknown as [z.ZodLiteral<68>, z.ZodLiteral<80>, z.ZodLiteral<90>,
+    z.ZodLiteral<95>])).optional(),
   /** `auto`: degree-day when daily outdoor temperature covers the baseline, else day type. */
   model: z.enum(baselineModelChoices).optional(),
   /** Daily outdoor temperatures (°C) overriding/adding to a weather station's. */
@@ -439,8 +440,10 @@ export interface WasteReport extends ReportHeader {
   readonly categories: readonly WasteCategoryStats[];
   readonly previousCategories: readonly WasteCategoryStats[];
   readonly totals: { readonly collections: number; readonly overflowIncidents: number; readonly overflowHours: number; readonly weightKg: number | null };
-  readonly trend: { readonly collections: WasteTrend; readonly overflowIncidents: WasteTrend; readonly overflowHours: WasteTrend; readonly avgFillAtCollection: WasteTrend };
-  readonly bins: readonly { readonly device: string; readonly category: BinCategory; readonly building: string; readonly collections: number; readonly overflowIncidents: number; readonly overflowHours: number }[];
+  readonly trend: { readonly collections: WasteTrend; readonly overflowIncidents: WasteTrend; readonly overflowHours: WasteTrend;
+    readonly avgFillAtCollection: WasteTrend };
+  readonly bins: readonly { readonly device: string; readonly category: BinCategory; readonly building: string; readonly collections: number;
+    readonly overflowIncidents: number; readonly overflowHours: number }[];
 }
 
 // ───────────────────────────── fire safety ─────────────────────────────

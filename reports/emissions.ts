@@ -15,6 +15,7 @@ export function emissionFactor(config: ResolvedReportsConfig, site?: Pick<Report
   // Water's CO₂ goes through the electricity it takes to supply it (kWh/m³, configurable: use the
   // local water company's figure; the default 0.6 kWh/m³ is an assumption, not a published value).
   if (own) return { key, kgCO2PerKWh: own.kgCO2PerKWh, year: own.year, source: own.source, waterKWhPerM3: config.waterKWhPerM3 };
-  if (builtIn) return { key, kgCO2PerKWh: builtIn.kgCO2PerKWh, year: builtIn.year, source: gridFactorSource.en, scope: builtIn.scope, waterKWhPerM3: config.waterKWhPerM3 };
+  if (builtIn) return { key, kgCO2PerKWh: builtIn.kgCO2PerKWh, year: builtIn.year, source: gridFactorSource.en, scope: builtIn.scope,
+    waterKWhPerM3: config.waterKWhPerM3 };
   throw new Error(`unknown grid emission factor "${key}"; known: ${[...Object.keys(gridEmissionFactors), ...Object.keys(custom)].join(', ')}`);
 }

@@ -15,6 +15,9 @@ import { addDays, isValidTimezone, localMidnight, wholeDays } from './time.js';
 import { wasteReport } from './waste.js';
 
 export * from './contracts.js';
+// What the API's consumption screen needs: hourly use per site, on local days.
+export { HOUR_MS, siteHourlyUse, type HourlyRegisterQuery, type HourlyUse } from './hourly.js';
+export { addDays, localDate, localMidnight } from './time.js';
 
 export interface ReportsDeps {
   store: TelemetryStore;

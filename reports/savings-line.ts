@@ -138,7 +138,8 @@ export function savingsLine(spec: LineSpec, c: LineContext): { line?: SavingsLin
   }
   const tariff = spec.utility === 'electricity' ? c.config.tariffs.electricity : c.config.tariffs.water;
   const co2Factor = spec.utility === 'electricity' ? c.factor.kgCO2PerKWh : c.factor.kgCO2PerKWh * c.factor.waterKWhPerM3;
-  const monthly: MonthlyComparison[] = [...months].map(([month, v]) => ({ month, projected: r(v.projected), actual: r(v.actual), avoided: r(v.projected - v.actual), days: v.days }));
+  const monthly: MonthlyComparison[] = [...months].map(([month, v]) => ({ month, projected: r(v.projected), actual: r(v.actual),
+    avoided: r(v.projected - v.actual), days: v.days }));
   const line: SavingsLine = {
     key: spec.key, scope: spec.scope, utility: spec.utility, unit: spec.utility === 'electricity' ? 'kWh' : 'm³',
     ...(spec.purpose ? { purpose: spec.purpose } : {}), ...(spec.building ? { building: spec.building } : {}),

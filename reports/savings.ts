@@ -71,7 +71,8 @@ export async function savingsReport(store: TelemetryStore, config: ResolvedRepor
   const spans = addDays(a.lastDate, 400) >= b.firstDate ? [{ firstDate: a.firstDate, lastDate: b.lastDate > a.lastDate ? b.lastDate : a.lastDate }] : [a, b];
   const [[base = [], rep = []], stations] = await Promise.all([
     dailyConsumption(store, refs, q, [baseline, period]),
-    Promise.all(spans.map((p) => dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate, devices: input.devices }))),
+    Promise.all(spans.map((p) => dailyOutdoorTemperature(store, { site: site.id, timezone: site.timezone, firstDate: p.firstDate, lastDate: p.lastDate,
+      devices: input.devices }))),
   ]);
   const temperatures = new Map<string, number>();
   for (const station of stations) for (const [date, t] of station) temperatures.set(date, t);

@@ -1,10 +1,11 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import type { ReportStore, StoredReport, StoredReportKind } from '../storage/embedded/reports.js';
+import type { ReportStore, StoredReport, StoredReportKind } from '../storage/index.js';
 import { ReportError, type AnyReport } from './contracts.js';
 import type { Reports } from './index.js';
 import { caltrackBaselineDays } from './baseline/sufficiency.js';
 import { addDays, isValidTimezone, localDate, localMidnight } from './time.js';
+import { createSerialQueue } from '../core/util/index.js';
 
 /**
  * Monthly reports: on the 1st of every month at 02:00 in each site's time zone, last month's
@@ -109,7 +110,7 @@ export function createReportScheduler(config: ReportScheduleConfig, deps: Report
   const log = deps.logger.child({ part: 'reports', component: 'schedule' });
   const tasks = new Map<string, ScheduledTask>();
   let stopped = false;
-  let tail: Promise<unknown> = Promise.resolve();
+  const runs = createSerialQueue();
 
   const zoneOf = (s: { timezone?: string }) => (s.timezone && isValidTimezone(s.timezone) ? s.timezone : defaultTz);
 
@@ -180,9 +181,7 @@ export function createReportScheduler(config: ReportScheduleConfig, deps: Report
   }
 
   function runDue(now = clock()): Promise<RunSummary> {
-    const run = tail.then(() => runOnce(now));
-    tail = run.catch(() => undefined);
-    return run;
+    return runs.run(() => runOnce(now));
   }
 
   async function ensureTasks(): Promise<void> {
@@ -223,7 +222,7 @@ export function createReportScheduler(config: ReportScheduleConfig, deps: Report
       stopped = true;
       for (const t of tasks.values()) await t.destroy();
       tasks.clear();
-      await tail;
+      await runs.idle();
     },
   };
 }

@@ -54,7 +54,8 @@ function binStats(reads: readonly BinRead[], from: number, to: number, cfg: Reso
     prev = cur;
   }
   const reported = reads.some((x) => x.ts >= from && x.ts < to);
-  return { collections, fillAtCollection, overflowIncidents, overflowHours: overflowMs / 3_600_000, weightKg: hasWeight ? weightKg : null, volumePct, reported };
+  return { collections, fillAtCollection, overflowIncidents, overflowHours: overflowMs / 3_600_000, weightKg: hasWeight ? weightKg : null, volumePct,
+    reported };
 }
 
 async function periodStats(store: TelemetryStore, cfg: ResolvedReportsConfig, site: string, bins: readonly Device[], p: { from: number; to: number }) {
@@ -93,7 +94,8 @@ async function periodStats(store: TelemetryStore, cfg: ResolvedReportsConfig, si
 const round = (x: number): number => Math.round(x * 100) / 100;
 const trend = (current: number, previous: number): WasteTrend => ({ current, previous, change: previous !== 0 ? (current - previous) / previous : null });
 
-export async function wasteReport(store: TelemetryStore, cfg: ResolvedReportsConfig, input: { site: ReportSite; period: ReportPeriod; devices: readonly Device[]; now: number }): Promise<WasteReport> {
+export async function wasteReport(store: TelemetryStore, cfg: ResolvedReportsConfig,
+  input: { site: ReportSite; period: ReportPeriod; devices: readonly Device[]; now: number }): Promise<WasteReport> {
   const { site, period } = input;
   const bins = input.devices.filter((d) => d.site === site.id && d.kind === 'smart_bin');
   const length = period.to - period.from;
@@ -121,6 +123,7 @@ export async function wasteReport(store: TelemetryStore, cfg: ResolvedReportsCon
       overflowHours: trend(sum(cur.cats, (c) => c.overflowHours), sum(prev.cats, (c) => c.overflowHours)),
       avgFillAtCollection: trend(avgFill(cur.cats), avgFill(prev.cats)),
     },
-    bins: cur.perBin.map((b) => ({ device: b.bin.id, category: b.bin.category as BinCategory, building: b.bin.building, collections: b.collections, overflowIncidents: b.overflowIncidents, overflowHours: round(b.overflowHours) })),
+    bins: cur.perBin.map((b) => ({ device: b.bin.id, category: b.bin.category as BinCategory, building: b.bin.building, collections: b.collections,
+      overflowIncidents: b.overflowIncidents, overflowHours: round(b.overflowHours) })),
   };
 }

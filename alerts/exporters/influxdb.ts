@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { backoffDelay, createInterruptible, getOrCreateMetric } from '../../core/util/index.js';
 import { alarmEventMeasurement } from '../../core/index.js';
-import { InvalidBatchError, StoreUnavailableError, type LatestCache } from '../../storage/index.js';
-import type { InfluxConfig } from '../../storage/influxdb/config.js';
-import { createInfluxHttp, type InfluxHttp } from '../../storage/influxdb/http.js';
+import { createInfluxHttp, InvalidBatchError, StoreUnavailableError, type InfluxConfig, type InfluxHttp, type LatestCache } from '../../storage/index.js';
 import type { AlarmEvent, DeviceView } from '../contracts.js';
 import type { AlertEngine } from '../engine.js';
 import { eventLine, statusLine } from './ops-lines.js';
@@ -80,21 +79,20 @@ export interface OpsExporter {
 }
 
 function metricsFor(reg: Registry) {
-  const get = <T>(name: string, make: () => T): T => (reg.getSingleMetric(name) as T | undefined) ?? make();
   return {
-    exported: get('anju_ops_export_events_total', () => new Counter({
+    exported: getOrCreateMetric(reg, 'anju_ops_export_events_total', () => new Counter({
       name: 'anju_ops_export_events_total', help: 'Alarm events written to InfluxDB by the ops exporter (replays included)', registers: [reg],
     })),
-    dropped: get('anju_ops_export_dropped_total', () => new Counter({
+    dropped: getOrCreateMetric(reg, 'anju_ops_export_dropped_total', () => new Counter({
       name: 'anju_ops_export_dropped_total', help: 'Alarm events or status snapshots that will never reach InfluxDB, by stream and reason', labelNames: ['stream', 'reason'], registers: [reg],
     })),
-    evicted: get('anju_ops_export_evicted_total', () => new Counter({
+    evicted: getOrCreateMetric(reg, 'anju_ops_export_evicted_total', () => new Counter({
       name: 'anju_ops_export_evicted_total', help: 'Live alarm events let go from the full export buffer (re-read from the alarm store later, not lost)', registers: [reg],
     })),
-    failures: get('anju_ops_export_write_failures_total', () => new Counter({
+    failures: getOrCreateMetric(reg, 'anju_ops_export_write_failures_total', () => new Counter({
       name: 'anju_ops_export_write_failures_total', help: 'Failed ops exporter writes to InfluxDB (each retry counts), by stream', labelNames: ['stream'], registers: [reg],
     })),
-    lag: get('anju_ops_export_lag_events', () => new Gauge({
+    lag: getOrCreateMetric(reg, 'anju_ops_export_lag_events', () => new Gauge({
       name: 'anju_ops_export_lag_events', help: 'Alarm events published by the engine but not yet in InfluxDB', registers: [reg],
     })),
   };
@@ -131,7 +129,8 @@ export function createOpsExporter(config: OpsExporterConfig, deps: OpsExporterDe
   let statusFailing = false;
   const idleWaiters: Array<() => void> = [];
   let wake: (() => void) | undefined;
-  let interrupt: (() => void) | undefined;
+  /** stop() cuts a retry pause short. */
+  const pauses = createInterruptible();
 
   const updateLag = () => m.lag.set(Math.max(0, liveMax - (cursor ?? liveMax)));
 
@@ -154,12 +153,9 @@ export function createOpsExporter(config: OpsExporterConfig, deps: OpsExporterDe
   /** Waits for a live event (or stop). */
   const waitForWork = () => new Promise<void>((resolve) => { wake = resolve; });
   /** Sleeps (a backoff); only stop cuts it short, so a stream of live events cannot hammer a down InfluxDB. */
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { interrupt = undefined; resolve(); }, ms);
-    interrupt = () => { clearTimeout(t); interrupt = undefined; resolve(); };
-  });
+  const pause = (ms: number) => pauses.sleep(ms);
   const backoff = (attempt: number, retryAfterMs?: number) =>
-    Math.max(retryAfterMs ?? 0, random() * Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempt, 20)));
+    Math.max(retryAfterMs ?? 0, backoffDelay(attempt, { baseMs: retryBaseMs, maxMs: retryMaxMs }, random));
 
   async function readCursor(): Promise<number> {
     const [r] = await http.query([`SELECT max("${alarmEventMeasurement.fields.seq}") FROM "${alarmEventMeasurement.name}"`]);
@@ -314,7 +310,7 @@ export function createOpsExporter(config: OpsExporterConfig, deps: OpsExporterDe
       unsubscribe?.();
       if (timer) clearInterval(timer);
       wake?.();
-      interrupt?.();
+      pauses.interrupt();
       let t: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([loop, statusInFlight]),

@@ -89,7 +89,8 @@ export function applyAlarm(i: Incident, a: Alarm, ts: number): IncidentTransitio
   if (rose) timeline.push(entry(ts, 'severity_changed', { actor: 'rule:incident', details: { from: { severity: i.severity, level: i.level }, to: { severity, level } } }));
   const { quietSinceTs: _q, ...rest } = i;
   const incident: Incident = {
-    ...rest, members, severity, level, status: incidentStatus, lastUpdateTs: Math.max(i.lastUpdateTs, ts), timeline, ...(quiet !== undefined ? { quietSinceTs: quiet } : {}),
+    ...rest, members, severity, level, status: incidentStatus, lastUpdateTs: Math.max(i.lastUpdateTs, ts), timeline,
+      ...(quiet !== undefined ? { quietSinceTs: quiet } : {}),
   };
   return {
     incident,

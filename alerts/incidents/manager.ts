@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { backoffDelay, getOrCreateMetric, sleep } from '../../core/util/index.js';
 import { hazardOf } from '../../core/alarms.js';
 import {
   ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
@@ -96,18 +97,16 @@ type Job =
   }
   | { readonly kind: 'tick'; readonly now: number };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-
 export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): Incidents {
   const log = deps.logger.child({ part: 'incidents' });
   const newId = deps.newId ?? randomUUID;
   const reg = deps.metrics;
-  const opened = (reg.getSingleMetric('anju_incidents_opened_total') as Counter | undefined) ?? new Counter({
+  const opened = getOrCreateMetric(reg, 'anju_incidents_opened_total', () => new Counter({
     name: 'anju_incidents_opened_total', help: 'Incidents opened, by hazard', labelNames: ['hazard'], registers: [reg],
-  });
-  const activeGauge = (reg.getSingleMetric('anju_incidents_active') as Gauge | undefined) ?? new Gauge({
+  }));
+  const activeGauge = getOrCreateMetric(reg, 'anju_incidents_active', () => new Gauge({
     name: 'anju_incidents_active', help: 'Active incidents, by hazard and level', labelNames: ['hazard', 'level'], registers: [reg],
-  });
+  }));
   /** Active incidents by key (site/building/hazard). */
   const active = new Map<string, Incident>();
   /** Incidents closed lately, latest version: an ack or comment right after the close sees it. Bounded. */
@@ -212,7 +211,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   let committedAt = -Infinity;
 
   async function drain(): Promise<void> {
-    let delay = config.retryMs;
+    let failures = 0;
     while (jobs.length > 0) {
       const wait = committedAt + config.minCommitIntervalMs - performance.now();
       // A short, referenced timer: a shutdown in progress waits for it rather than exiting under it.
@@ -234,7 +233,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         while (closedRecently.size > 1_000) closedRecently.delete(closedRecently.keys().next().value as string);
         applied = maxSeq;
         if (due) storedWatermark = maxSeq;
-        delay = config.retryMs;
+        failures = 0;
         setGauge();
         publish(events);
         for (const answer of answers) answer();
@@ -253,9 +252,9 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
           log.warn({ err, watermark: storedWatermark }, 'incident store unavailable at shutdown; alarm events after the watermark are decided on the next start');
           return;
         }
+        const delay = backoffDelay(failures++, { baseMs: config.retryMs, maxMs: 30_000, jitter: 'none' });
         log.error({ err, retryInMs: delay }, 'incident store refused a batch; retrying');
         await sleep(delay);
-        delay = Math.min(30_000, delay * 2);
       }
     }
   }

@@ -9,7 +9,8 @@ import { createWebhookNotifier, type WebhookNotifierConfig } from './webhook.js'
 export * from './contract.js';
 export {
   alarmSummaryToJson, alarmToJson, eventToJson, incidentEventToJson, incidentSummaryToJson, incidentToJson, timelineToJson,
-  type AlarmEventJson, type AlarmJson, type AlarmWithTimelineJson, type IncidentEventJson, type IncidentJson, type IncidentWithTimelineJson, type TimelineEntryJson,
+  type AlarmEventJson, type AlarmJson, type AlarmWithTimelineJson, type IncidentEventJson, type IncidentJson, type IncidentWithTimelineJson,
+    type TimelineEntryJson,
 } from './payload.js';
 export { alarmTypeZh, formatTime, pageTextZh, severityZh, type PlaceNames } from './text-zh.js';
 export { alertTopic, createMqttNotifier, type AlertPublish, type AlertPublishPacket, type MqttNotifierConfig } from './mqtt.js';

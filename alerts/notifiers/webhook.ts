@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { backoffDelay, sleep } from '../../core/util/index.js';
 import { severityRank, type Severity } from '../contracts.js';
 import { idempotencyKey, isPaging, type NotificationEvent, type Notifier } from './contract.js';
 import { createNotifierMetrics } from './metrics.js';
@@ -150,13 +150,11 @@ export function createWebhookNotifier(config: WebhookNotifierConfig, deps: Webho
         }
         // Equal jitter: half the exponential step fixed, half random, so many hubs retrying one
         // endpoint after an outage spread out instead of arriving together.
-        const step = Math.min(maxDelay, baseDelay * 2 ** (n - 1));
-        const wait = Math.min(maxDelay, Math.max(r.waitMs ?? 0, step / 2 + random() * (step / 2)));
+        const step = backoffDelay(n - 1, { baseMs: baseDelay, maxMs: maxDelay, jitter: 'equal' }, random);
+        const wait = Math.min(maxDelay, Math.max(r.waitMs ?? 0, step));
         metrics.count('webhook', 'retried');
         log.warn({ seq: job.event.seq, attempt: n, detail: r.detail, retryInMs: Math.round(wait) }, 'webhook delivery failed; retrying');
-        try {
-          await sleep(wait, undefined, { signal: stop.signal });
-        } catch {
+        if (!(await sleep(wait, stop.signal))) {
           metrics.count('webhook', 'dropped');
           return;
         }

@@ -15,7 +15,8 @@ import { emptySlope, slopeOver, type SlopeState } from './windows.js';
  * of at least 45 s of readings (a bin reporting every 10 min is judged on its last interval) and
  * happen above the floor no weather reaches. Clear below 45 °C with the rise over (≤ 1 °C/min).
  */
-const params = z.object({ ...enabled, threshold: z.number().min(30).max(200), ratePerMin: positive, floor: z.number().min(0).max(200), windowS: positive, minSpanS: positive, clearBelow: z.number(), clearRatePerMin: z.number() })
+const params = z.object({ ...enabled, threshold: z.number().min(30).max(200), ratePerMin: positive, floor: z.number().min(0).max(200), windowS: positive,
+  minSpanS: positive, clearBelow: z.number(), clearRatePerMin: z.number() })
   .refine((p) => p.floor < p.threshold && p.minSpanS <= p.windowS, 'need floor < threshold and minSpanS <= windowS');
 type Params = z.infer<typeof params>;
 interface State { on: boolean; fit?: SlopeState }

@@ -11,7 +11,8 @@ import { enabled, HOUR, MINUTE, num, positive } from './common.js';
  * Needs ≥ 3 readings over ≥ 30 min (one bag is not a trend). Clears on emptying, or when the
  * prediction moves beyond 1.5× the horizon (hysteresis: drop-off slowed down).
  */
-const params = z.object({ ...enabled, target: z.number().min(1).max(100), horizonH: positive, emptyDrop: positive, minPoints: z.number().int().min(2), minSpanMin: positive });
+const params = z.object({ ...enabled, target: z.number().min(1).max(100), horizonH: positive, emptyDrop: positive, minPoints: z.number().int().min(2),
+  minSpanMin: positive });
 type Params = z.infer<typeof params>;
 interface State { on: boolean; t0?: number; n: number; sx: number; sy: number; sxx: number; sxy: number; lastFill?: number; firstTs?: number }
 
@@ -51,7 +52,8 @@ export const binTimeToFullRule: Rule<Params, State> = {
       s.on = true;
       ctx.raise({
         type: 'bin_time_to_full', severity: 'warning',
-        details: { fill, ratePctPerHour: Math.round(slope * 100) / 100, predictedFullTs: Math.round(predicted), predictedFullAt: new Date(predicted).toISOString() },
+        details: { fill, ratePctPerHour: Math.round(slope * 100) / 100, predictedFullTs: Math.round(predicted),
+          predictedFullAt: new Date(predicted).toISOString() },
       });
     } else if (s.on && hours > p.horizonH * 1.5) {
       s.on = false;

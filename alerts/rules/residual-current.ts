@@ -20,7 +20,8 @@ import { dutyWithin, emptyDuty, maxSampleMs, type DutyState } from './windows.js
  * Clear below 200 mA once the window no longer holds 60 s over the setting (hysteresis against
  * leakage hovering near 300, and against an intermittent fault flapping the alarm).
  */
-const params = z.object({ ...enabled, majorMa: positive, criticalMa: positive, holdS: nonNegative, windowS: positive, withinWindowS: positive, clearBelowMa: positive })
+const params = z.object({ ...enabled, majorMa: positive, criticalMa: positive, holdS: nonNegative, windowS: positive, withinWindowS: positive,
+  clearBelowMa: positive })
   .refine((p) => p.clearBelowMa < p.majorMa && p.majorMa <= p.criticalMa, 'need clearBelowMa < majorMa <= criticalMa')
   .refine((p) => p.withinWindowS <= p.windowS, 'withinWindowS must not exceed windowS');
 type Params = z.infer<typeof params>;

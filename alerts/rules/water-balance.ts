@@ -15,7 +15,8 @@ import { HOUR, enabled, nonNegative, positive } from './common.js';
  * make percentages meaningless).
  */
 const pct = z.number().min(0).max(100);
-const params = z.object({ ...enabled, lossPct: pct, clearPct: pct, utcOffsetMin: z.number().int().min(-720).max(840), minMasterM3: nonNegative, minPeriodH: positive })
+const params = z.object({ ...enabled, lossPct: pct, clearPct: pct, utcOffsetMin: z.number().int().min(-720).max(840), minMasterM3: nonNegative,
+  minPeriodH: positive })
   .refine((p) => p.clearPct < p.lossPct, 'clearPct must be below lossPct');
 type Params = z.infer<typeof params>;
 
@@ -70,7 +71,8 @@ export const waterBalanceRule: Rule<Params, Record<string, never>> = {
     if (masterM3 < p.minMasterM3) return;
     const households = members.slice(1).reduce((sum, m) => sum + (used[m] ?? 0), 0);
     const lossPct = ((masterM3 - households) / masterM3) * 100;
-    const details = { masterM3: round3(masterM3), householdsM3: round3(households), lossPct: Math.round(lossPct * 10) / 10, households: members.length - 1, fromTs: snap.ts, toTs: ctx.now };
+    const details = { masterM3: round3(masterM3), householdsM3: round3(households), lossPct: Math.round(lossPct * 10) / 10, households: members.length - 1,
+      fromTs: snap.ts, toTs: ctx.now };
     if (lossPct > p.lossPct) {
       c.on = true;
       ctx.raise({ type: 'water_balance', severity: 'warning', details });

@@ -20,7 +20,8 @@ import { enabled, held, num, positive, type HoldState } from './common.js';
  * Clear below 80 % of the major limit (hysteresis).
  */
 const pct = z.number().positive().max(200);
-const params = z.object({ ...enabled, majorPctQ3: pct, criticalPctQ3: pct, holdMin: positive, registerMinS: positive, clearRatio: z.number().positive().max(1) })
+const params = z.object({ ...enabled, majorPctQ3: pct, criticalPctQ3: pct, holdMin: positive, registerMinS: positive,
+  clearRatio: z.number().positive().max(1) })
   .refine((p) => p.majorPctQ3 <= p.criticalPctQ3, 'need majorPctQ3 <= criticalPctQ3');
 type Params = z.infer<typeof params>;
 interface State { on: boolean; major?: HoldState; critical?: HoldState; last?: { ts: number; volume: number } }

@@ -62,7 +62,8 @@ const satSeconds = Number(values['saturation-seconds']);
 const alarmsPerS = Number(values.alarms);
 const fixedTriggerEvery = Number(values['trigger-every']);
 const levels = values.levels.split(',').map(Number);
-if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels].every((n) => Number.isFinite(n) && n > 0) || !(fixedTriggerEvery === 0 || fixedTriggerEvery >= 2)) {
+if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels].every((n) => Number.isFinite(n) && n > 0)
+  || !(fixedTriggerEvery === 0 || fixedTriggerEvery >= 2)) {
   console.error('bench/alerts: --publishers, --window, --seconds, --saturation-seconds, --alarms, --levels must be positive numbers, --trigger-every ≥ 2');
   process.exit(2);
 }
@@ -270,10 +271,12 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const stats = pipe.stats();
   return {
     name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
-    stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50), event99: percentile(ev, 99),
+    stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50),
+      event99: percentile(ev, 99),
     incident50: percentile(inc, 50), incident99: percentile(inc, 99), incidents: incidentIds.size,
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
-    records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99), recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
+    records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99),
+      recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
     anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.cpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
     errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
   };
@@ -317,7 +320,8 @@ async function engineAlone(pairs: number): Promise<EngineAlone> {
   tempDirs.delete(dir);
   const r = raise.sorted();
   const rec = alarmStore.lat.sorted();
-  return { pairs, pairsPerS: pairs / elapsed, raise50: percentile(r, 50), raise99: percentile(r, 99), record50: percentile(rec, 50), record99: percentile(rec, 99) };
+  return { pairs, pairsPerS: pairs / elapsed, raise50: percentile(r, 50), raise99: percentile(r, 99), record50: percentile(rec, 50),
+    record99: percentile(rec, 99) };
 }
 
 // ------------------------------------------------------------------ main

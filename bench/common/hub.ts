@@ -1,7 +1,7 @@
 import { loadConfig, type AnjuConfig } from '../../core/config.js';
 import type { Reading } from '../../core/index.js';
 import type { DeviceDirectory, EmbeddedDatabase, TelemetryStore } from '../../storage/index.js';
-import { storedReportKinds } from '../../storage/embedded/reports.js';
+import { storedReportKinds } from '../../storage/index.js';
 
 /**
  * A store that reports each batch after the inner store acknowledged it (DuckDB's commit,

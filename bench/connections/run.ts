@@ -44,10 +44,12 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET = 'bench-connections-secret';
 const cleanups: Array<() => Promise<void>> = [];
 
-interface Row { broker: string; connections: number; connectS: number; rate: number; rssMiB: number; perConnKiB: number; idleCpuPct: number; loadgenMiB: number; errors: number; dropped: number }
+interface Row { broker: string; connections: number; connectS: number; rate: number; rssMiB: number; perConnKiB: number; idleCpuPct: number;
+  loadgenMiB: number; errors: number; dropped: number }
 
 const community = createCommunity({ sites: Math.max(1, Math.ceil(max / 5_000)), devices: Math.max(max, 60 * Math.ceil(max / 5_000)), seed: 1, prefix: 'bench' });
-const devices: Array<{ device: Device; secret: string }> = community.devices.slice(0, max).map((d) => ({ device: { ...d, name: d.name ?? d.id, createdAt: 0 }, secret: SECRET }));
+const devices: Array<{ device: Device; secret: string }> = community.devices.slice(0, max)
+  .map((d) => ({ device: { ...d, name: d.name ?? d.id, createdAt: 0 }, secret: SECRET }));
 
 async function startAnju(): Promise<{ url: string; pid: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'anju-bench-conn-'));

@@ -286,7 +286,8 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     await waitUntil(() => lat.count >= acked, 10_000);
     const endedAt = Math.max(lastAt, started + 1);
     const elapsedMs = Date.now() - started;
-    const cores = { anju: (ownCpuMs() - cpu0.anju) / elapsedMs, publishers: publishersCpuMs / elapsedMs, influxd: (procCpuMs(target?.pid) - cpu0.influxd) / elapsedMs };
+    const cores = { anju: (ownCpuMs() - cpu0.anju) / elapsedMs, publishers: publishersCpuMs / elapsedMs,
+      influxd: (procCpuMs(target?.pid) - cpu0.influxd) / elapsedMs };
     const elu = performance.eventLoopUtilization(elu0).utilization;
     const peakRssMiB = rss.stop();
     const fwd = path.forwarder.stats();
@@ -297,7 +298,8 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
     const s = lat.sorted();
     return {
       name, acked, stored, storedBy: target ? 'count(*)' : 'store writes', ptsPerS: lat.count / ((endedAt - started) / 1000),
-      p50: percentile(s, 50), p99: percentile(s, 99), cores, elu, drainMs: Math.max(0, lastAt - publishersDoneAt), load: loadavg()[0]!, peakRssMiB, errors: errors + stats.rejected + stats.refused + fwd.failures + fwd.dropped,
+      p50: percentile(s, 50), p99: percentile(s, 99), cores, elu, drainMs: Math.max(0, lastAt - publishersDoneAt), load: loadavg()[0]!, peakRssMiB,
+        errors: errors + stats.rejected + stats.refused + fwd.failures + fwd.dropped,
     };
   } finally {
     await scope.close();

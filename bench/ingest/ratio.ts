@@ -13,7 +13,8 @@
  * platform, opens its DuckDB file and counts the rows: every acknowledged reading must be there.
  * Also printed: "stored msg/s" (first publish → spool drained) and the server's CPU per message.
  *
- * Loads (default both, as in the issue): 50 devices × 2,000 messages and 500 × 200, window 10.
+ * Loads (default both: few busy devices, and many quiet ones, which stress different per-message and
+ * per-connection costs): 50 devices × 2,000 messages and 500 × 200, window 10.
  * Options: --loads 50x2000,500x200 --window 10 --rounds R (bare/anju pairs per load, default 1)
  * --only bare|anju (one side) --profile DIR (a V8 CPU profile of Anju's process per Anju phase, from
  * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR).
@@ -68,13 +69,15 @@ async function bare(l: { devices: number; messages: number }): Promise<Side> {
   const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
   let cpu0 = process.cpuUsage();
-  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => { cpu0 = process.cpuUsage(); });
+  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined,
+    () => { cpu0 = process.cpuUsage(); });
   const cpu = process.cpuUsage(cpu0);
   const peakRssMiB = rss.stop();
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
   const msgPerS = pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000);
-  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors, load: loadavg()[0] ?? NaN };
+  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors,
+    load: loadavg()[0] ?? NaN };
 }
 
 async function spoolDepth(http: string, token: string): Promise<number> {
@@ -124,7 +127,8 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     let cpu: NodeJS.CpuUsage;
     let drainedAt: number;
     try {
-      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined, () => {
+      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages },
+        undefined, () => {
         cpu0 = process.cpuUsage();
         if (values.profile) profiler = startProfile();
       });

@@ -40,7 +40,8 @@ const fixedRate = Number(values.rate);
 const logger = pino({ level: 'warn' });
 
 /** cpuUsPerMsg: CPU time of this process (broker, ingest, spool, store — the publishers run in a child) per message processed. */
-interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; cpuUsPerMsg: number; errors: number }
+interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; cpuUsPerMsg: number;
+  errors: number }
 
 /** CPU time (user + system, all threads) this process has used since `from`, µs. */
 function cpuSince(from: NodeJS.CpuUsage): number {

@@ -23,7 +23,7 @@
  * report ms / store-queries ms is the share of the report that is the store; the rest is the
  * report's own computation (daily values, baseline fits, uncertainty) in this process.
  *
- * Only meters are backfilled by default (the issue's "15-minute meter data"): the waste and fire
+ * Only meters are backfilled by default (15-minute interval data, what smart meters deliver): the waste and fire
  * safety reports then read empty smart_bin / smoke_detector series and measure their fixed cost.
  * `--kinds smart_bin,smoke_detector` adds those devices (at `--other-step-min`, default 15) so those
  * reports read a year of data too.
@@ -183,7 +183,8 @@ async function replay(store: TelemetryStore, calls: readonly StoreCall[], raw: b
       const to = localMidnight(addDays(c.query.toDate, 1), TZ);
       for (const d of c.query.devices ?? devices.filter((x) => x.kind === c.query.kind).map((x) => x.id)) {
         for (let f = from; f < to; f += RAW_WINDOW_MS) {
-          rows += (await store.series({ kind: c.query.kind, site: c.query.site, device: d, from: f, to: Math.min(to, f + RAW_WINDOW_MS), fields: [c.query.field] })).length;
+          rows += (await store.series({ kind: c.query.kind, site: c.query.site, device: d, from: f, to: Math.min(to, f + RAW_WINDOW_MS),
+            fields: [c.query.field] })).length;
         }
       }
     } else if (!raw) {
@@ -192,7 +193,8 @@ async function replay(store: TelemetryStore, calls: readonly StoreCall[], raw: b
       const q = c.query;
       for (const d of devices.filter((x) => x.kind === q.kind && x.site === q.site)) {
         for (let from = q.from; from < q.to; from += RAW_WINDOW_MS) {
-          rows += (await store.series({ kind: q.kind, site: q.site, device: d.id, from, to: Math.min(q.to, from + RAW_WINDOW_MS), ...(q.fields ? { fields: q.fields } : {}) })).length;
+          rows += (await store.series({ kind: q.kind, site: q.site, device: d.id, from, to: Math.min(q.to, from + RAW_WINDOW_MS),
+            ...(q.fields ? { fields: q.fields } : {}) })).length;
         }
       }
     }

@@ -32,7 +32,8 @@ export const kitchenFire: ScenarioFactory = (target, startAt, options) => {
       const smoke = baseSmoke + (Math.min(2, baseSmoke + 0.02 * t) - baseSmoke) * fade;
       if (alarmOnly) {
         const { ts, seq, battery } = payload;
-        return { ...(ts !== undefined ? { ts } : {}), ...(seq !== undefined ? { seq } : {}), ...(battery !== undefined ? { battery } : {}), alarm: smoke >= 0.25 };
+        return { ...(ts !== undefined ? { ts } : {}), ...(seq !== undefined ? { seq } : {}), ...(battery !== undefined ? { battery } : {}),
+          alarm: smoke >= 0.25 };
       }
       return {
         ...payload,

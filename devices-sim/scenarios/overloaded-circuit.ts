@@ -7,7 +7,8 @@ import { activeMs, durationOf, endOf, field, MINUTE, param, round, targetMatcher
  * GB/T 10963.1 (IEC 60898-1) lets a breaker carry 1.13 In for an hour without tripping, so a
  * circuit can run overloaded long enough for its cable to overheat; conductor heating goes with I².
  * - an extra load of `ratio` × the rated current (default 1.2 In, at 220 V) on top of the normal
- *   load (a lightly loaded circuit ends up at 1.3–1.5 In, the band a breaker may carry for up to an hour): current and power rise by it, and the energy register gains exactly that load's energy,
+ *   load (a lightly loaded circuit ends up at 1.3–1.5 In, the band a breaker may carry for up to an
+ *   hour): current and power rise by it, and the energy register gains exactly that load's energy,
  *   so the register stays monotonic and consistent with power;
  * - cable temperature approaches its new steady state with the 20-minute thermal time constant of
  *   the power-meter profile: +40 K × ((I/In)² − (I₀/In)²) (PVC: 40 K rise at rated current), so a

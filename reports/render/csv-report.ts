@@ -83,7 +83,8 @@ function savingsTables(r: SavingsReport, lang?: ReportLang): CsvTable[] {
     ],
     rows: r.lines.map((l) => [
       l.key, l.scope, l.utility, l.unit, l.purpose, l.building, l.meters.join(' '), l.model.type, l.projected, l.actual, l.avoided, l.avoidedFraction,
-      l.uncertainty.absolute, l.uncertainty.fractional, l.uncertainty.confidence, l.significant, l.cost.costAvoided, l.cost.currency, l.cost.co2AvoidedKg, l.cost.co2Factor,
+      l.uncertainty.absolute, l.uncertainty.fractional, l.uncertainty.confidence, l.significant, l.cost.costAvoided, l.cost.currency, l.cost.co2AvoidedKg,
+        l.cost.co2Factor,
       l.fit.n, l.fit.p, l.fit.r2, l.fit.adjR2, l.fit.cvrmse, l.fit.nmbe, l.limits.basis, l.limits.cvrmseMax, l.limits.nmbeMax, l.judgement.pass,
       l.completeness.baseline, l.completeness.reporting,
       l.claim?.status, l.claim?.reasons.join(' '), l.g14?.status, l.g14?.fsu68, l.uncertainty.m, l.sufficiency?.status, l.sufficiency?.coverage,
@@ -109,7 +110,8 @@ function savingsTables(r: SavingsReport, lang?: ReportLang): CsvTable[] {
   const meters: CsvTable = {
     section: 'meters',
     header: ['device', 'kind', 'building', 'purpose', 'utility', 'unit', 'total', 'days_with_data', 'days_in_period', 'completeness', 'resets', 'gaps', 'name'],
-    rows: r.meters.map((m) => [m.device, m.kind, m.building, m.purpose, m.utility, m.unit, m.total, m.daysWithData, m.daysInPeriod, m.completeness, m.resets.length, m.gaps.length, m.name]),
+    rows: r.meters.map((m) => [m.device, m.kind, m.building, m.purpose, m.utility, m.unit, m.total, m.daysWithData, m.daysInPeriod, m.completeness,
+      m.resets.length, m.gaps.length, m.name]),
   };
   return [meta, lines, monthly, daily, meters, warnings(r, lang)];
 }

@@ -1,70 +1,20 @@
-import type { AlarmEventType, AlarmStatus, Severity, TimelineEventType } from '../../core/alarms.js';
+import type { Alarm, AlarmEvent, AlarmEventType, AlarmKey, AlarmStatus, Severity } from '../../core/alarms.js';
 import type { Page } from '../state/contract.js';
 
 /**
- * The alarm model and the AlarmStore contract: what storage persists for the alerts part. It
- * lives in storage/ (not alerts/) because DESIGN §2 lets storage import only core: the store
- * implementations (`storage/embedded/alarms.ts`) need these types, and `alerts/contracts.ts`
- * re-exports them, so the alerts part and its users keep importing from one place.
+ * The AlarmStore contract: what storage persists for the alerts part. The alarm model itself
+ * (Alarm, AlarmEvent, AlarmKey) is core's domain vocabulary; it is re-exported here because the
+ * contract speaks it, and `alerts/contracts.ts` re-exports this, so the alerts part and its users
+ * keep importing from one place.
  */
 
-// The vocabulary (severities, statuses, event types) is core's, shared with the wire JSON and the UI.
+// The vocabulary (severities, statuses, event types, the alarm itself) is core's, shared with the wire JSON and the UI.
 export {
-  activeStatuses, alarmEventTypes, alarmStatuses, isActive, severities, severityRank, timelineEvents,
-  type AlarmEventType, type AlarmStatus, type Severity, type TimelineEventType,
+  activeStatuses, alarmEventTypes, alarmKey, alarmStatuses, isActive, severities, severityRank, timelineEvents,
+  type Alarm, type AlarmEvent, type AlarmEventType, type AlarmKey, type AlarmOriginator, type AlarmStatus, type Severity,
+  type TimelineEntry, type TimelineEventType,
 } from '../../core/alarms.js';
 import { CodedError } from '../../core/errors.js';
-
-export interface AlarmOriginator {
-  readonly kind: 'device' | 'building';
-  /** Device id, or building id (building ids are unique within their site only). */
-  readonly id: string;
-}
-
-export interface TimelineEntry {
-  readonly ts: number;
-  readonly event: TimelineEventType;
-  /** Who did it: a user/token name, or `rule:<name>` for the engine. */
-  readonly actor?: string;
-  readonly text?: string;
-  readonly details?: Readonly<Record<string, unknown>>;
-}
-
-export interface Alarm {
-  readonly id: string;
-  /** What is wrong, e.g. `smoke`, `bin_fill`, `offline` (one rule may raise several types). */
-  readonly type: string;
-  readonly originator: AlarmOriginator;
-  readonly site: string;
-  readonly building: string;
-  readonly severity: Severity;
-  readonly status: AlarmStatus;
-  /** Epoch ms. Times of rule decisions are the triggering reading's time; human actions, the engine clock. */
-  readonly startTs: number;
-  readonly lastUpdateTs: number;
-  readonly ackTs?: number;
-  readonly clearTs?: number;
-  readonly assignee?: string;
-  /** 0 until escalation moves it up. */
-  readonly escalationLevel: number;
-  /** How many times the condition fired while this alarm was active (1 when raised). */
-  readonly count: number;
-  /** The values that triggered it, as of the latest repeat. */
-  readonly details: Readonly<Record<string, unknown>>;
-  readonly timeline: readonly TimelineEntry[];
-}
-
-/** What notifiers (SSE, MQTT, webhooks) receive: every change of an alarm, in `seq` order. */
-export interface AlarmEvent {
-  /** Monotonic across restarts: the SSE `id:` / `Last-Event-ID`, and a webhook idempotency key. */
-  readonly seq: number;
-  readonly ts: number;
-  readonly type: AlarmEventType;
-  /** The alarm as it stands after the event. */
-  readonly alarm: Alarm;
-  /** On an `updated` event that raised the severity: what it was before (notify on upgrades). */
-  readonly previousSeverity?: Severity;
-}
 
 /** What `record` is told about an event; the store adds `seq` and the alarm. */
 export interface AlarmEventInput {
@@ -91,21 +41,11 @@ export interface AlarmQuery {
   readonly offset: number;
 }
 
-/** Identity of "the" active alarm: one per (originator, type); buildings need their site too. */
-export interface AlarmKey {
-  readonly originator: AlarmOriginator;
-  readonly type: string;
-  readonly site: string;
-}
-
-export function alarmKey(k: AlarmKey): string {
-  return k.originator.kind === 'device' ? `device/${k.originator.id}/${k.type}` : `building/${k.site}/${k.originator.id}/${k.type}`;
-}
-
 /**
  * Persistence of alarms, their event log and the rule engine's state.
  * - `record` writes the alarm (insert or replace by id) and appends its event in one transaction;
- *   the store assigns the next `seq`. `recordMany` does the same for many events in one transaction. It rejects with ActiveAlarmConflictError instead of letting
+ *   the store assigns the next `seq`. `recordMany` does the same for many events in one transaction.
+ *   It rejects with ActiveAlarmConflictError instead of letting
  *   two active alarms share a key, whatever the caller does.
  * - Times are epoch ms.
  */

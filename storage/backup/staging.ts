@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { manifestFile, manifestSchema, type BackupManifest } from './manifest.js';
 import { takeBackup, type BackupSource } from './take.js';
+import { createSerialQueue } from '../../core/util/index.js';
 
 /**
  * Backups taken by the running node for a client to fetch (`anju backup DIR` through the API): made
@@ -22,7 +23,7 @@ const idPattern = /^[0-9]{13}-[0-9a-f]{8}$/;
 export function createBackupStaging(config: { dir: string; maxAgeMs?: number }, deps: { source: BackupSource; clock?: () => number }): BackupStaging {
   const clock = deps.clock ?? Date.now;
   const maxAgeMs = config.maxAgeMs ?? 3_600_000;
-  let chain: Promise<unknown> = Promise.resolve();
+  const backups = createSerialQueue();
 
   const sweep = async () => {
     const names = await readdir(config.dir).catch(() => [] as string[]);
@@ -49,9 +50,7 @@ export function createBackupStaging(config: { dir: string; maxAgeMs?: number }, 
           throw err;
         }
       };
-      const next = chain.then(run, run);
-      chain = next.catch(() => undefined);
-      return next;
+      return backups.run(run);
     },
     async file(id, path) {
       const entry = (await manifestOf(id))?.files.find((f) => f.path === path);

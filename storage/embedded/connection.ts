@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { CodedError } from '../../core/errors.js';
+import { createSerialQueue } from '../../core/util/index.js';
 
 /**
  * One DuckDB connection used by one caller at a time. A DuckDB connection holds a single active
@@ -30,15 +31,13 @@ export class DatabaseClosedError extends CodedError {
 }
 
 export function serialConnection(conn: DuckDBConnection, label: string): SerialConnection {
-  let tail: Promise<unknown> = Promise.resolve();
+  const queue = createSerialQueue();
   let closing: Promise<void> | undefined;
 
   const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
     if (closing) return Promise.reject(new DatabaseClosedError(`embedded database (${label}) is closed`));
-    const next = tail.then(job, job);
-    // The queue continues whatever the job's outcome; the caller sees the outcome through `next`.
-    tail = next.catch(() => undefined);
-    return next;
+    // The queue continues whatever the job's outcome; the caller sees the job's own outcome.
+    return queue.run(job);
   };
 
   const self: SerialConnection = {
@@ -66,7 +65,7 @@ export function serialConnection(conn: DuckDBConnection, label: string): SerialC
         await conn.run(sql, params);
       }),
     close: (last) => {
-      closing ??= tail.then(async () => {
+      closing ??= queue.run(async () => {
         try {
           if (last) await last(conn);
         } finally {

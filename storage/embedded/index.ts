@@ -8,7 +8,8 @@ import type { AlarmStore } from '../alarms/contract.js';
 import type { IncidentStore } from '../incidents/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
 import { createEmbeddedIncidentStore } from './incidents.js';
-import { createEmbeddedReportStore, type ReportStore } from './reports.js';
+import type { ReportStore } from '../reports/contract.js';
+import { createEmbeddedReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
 import { createEmbeddedServiceAccountStore } from './service-accounts.js';
 import { createEmbeddedRollups } from './rollups.js';
@@ -20,7 +21,6 @@ import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore } from './telemetry.js';
 
 export { DatabaseClosedError } from './connection.js';
-export type { ReportStore, StoredReport, StoredReportKind, StoredReportMeta, StoredReportQuery } from './reports.js';
 
 export interface EmbeddedDatabaseConfig {
   dataDir: string;

@@ -54,7 +54,8 @@ async function queryRows(conn: DuckDBConnection, sql: string, params: DuckDBValu
 }
 
 /** Register reads of `devices` in [from, to), ascending per device. */
-async function readRegister(conn: DuckDBConnection, kind: KindName, field: string, devices: readonly string[], from: number, to: number): Promise<Map<string, RegisterRead[]>> {
+async function readRegister(conn: DuckDBConnection, kind: KindName, field: string,
+  devices: readonly string[], from: number, to: number): Promise<Map<string, RegisterRead[]>> {
   const out = new Map<string, RegisterRead[]>();
   if (devices.length === 0) return out;
   const params: DuckDBValue[] = [BigInt(from), BigInt(to), ...devices];
@@ -114,7 +115,8 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
     return out;
   }
 
-  async function rebuildOn(conn: DuckDBConnection, q: { site?: string; kind: KindName; field: string; from: number; to: number; timezone: string }): Promise<RegisterDay[]> {
+  async function rebuildOn(conn: DuckDBConnection,
+    q: { site?: string; kind: KindName; field: string; from: number; to: number; timezone: string }): Promise<RegisterDay[]> {
     const params: DuckDBValue[] = [BigInt(q.from), BigInt(q.to)];
     if (q.site !== undefined) params.push(q.site);
     const f = quoteIdent(q.field);

@@ -1,6 +1,6 @@
 import type { DuckDBValue } from '@duckdb/node-api';
-import { isKindName } from '../../core/index.js';
-import { aggregates, type Aggregate, type SeriesQuery } from '../contract.js';
+import type { Aggregate, SeriesQuery } from '../contract.js';
+import { resolveSeriesQuery } from '../series-query.js';
 import { kindTables, quoteIdent } from './schema.js';
 
 export interface SeriesPlan {
@@ -35,34 +35,22 @@ function aggExpr(agg: Aggregate, col: string): string {
  * field or aggregate is a RangeError, never spliced into SQL); every user value is a parameter.
  * Returns undefined for an empty window.
  */
-export function seriesSql(q: SeriesQuery): SeriesPlan | undefined {
-  if (!isKindName(q.kind)) throw new RangeError(`unknown kind ${String(q.kind)}`);
-  if (!Number.isFinite(q.from) || !Number.isFinite(q.to)) throw new RangeError('from and to must be epoch ms');
+export function seriesSql(query: SeriesQuery): SeriesPlan | undefined {
+  const q = resolveSeriesQuery(query);
+  if (!q) return undefined;
   const t = kindTables[q.kind];
-  const wanted = q.fields ?? t.fields.map((f) => f.name);
-  const fields = wanted.map((name) => {
-    const f = t.fields.find((x) => x.name === name);
-    if (!f) throw new RangeError(`kind ${q.kind} has no field ${JSON.stringify(name)}`);
-    return f;
-  });
-  // Half-open [from, to) on integer ms: a fractional bound is rounded up to the first ms it admits.
-  const from = Math.max(0, Math.ceil(q.from));
-  const to = Math.ceil(q.to);
-  if (to <= from || fields.length === 0) return undefined;
+  const fields = q.fields;
 
-  const params: DuckDBValue[] = [BigInt(from), BigInt(to)];
+  const params: DuckDBValue[] = [BigInt(q.from), BigInt(q.to)];
   const where = ['ts >= $1', 'ts < $2'];
-  for (const tag of ['device', 'site', 'building'] as const) {
-    const v = q[tag];
-    if (v === undefined) continue;
-    params.push(v);
+  for (const { tag, value } of q.tags) {
+    params.push(value);
     where.push(`${tag} = $${params.length}`);
   }
 
-  if (q.every === undefined) {
+  if (q.mode === 'raw') {
     let limit = '';
     if (q.limit !== undefined) {
-      if (!Number.isSafeInteger(q.limit) || q.limit < 0) throw new RangeError('limit must be a non-negative integer');
       params.push(BigInt(q.limit));
       limit = ` LIMIT $${params.length}`;
     }
@@ -75,9 +63,7 @@ export function seriesSql(q: SeriesQuery): SeriesPlan | undefined {
     };
   }
 
-  if (!Number.isSafeInteger(q.every) || q.every <= 0) throw new RangeError('every must be a positive number of ms');
-  const agg = q.agg ?? 'mean';
-  if (!aggregates.includes(agg)) throw new RangeError(`unknown aggregate ${String(agg)}`);
+  const agg = q.agg;
   params.push(BigInt(q.every));
   const e = `$${params.length}`;
   // Buckets start on multiples of `every` since the epoch, like InfluxQL GROUP BY time(); times are

@@ -31,7 +31,8 @@ function rowToAccount(r: Row): ServiceAccountWithSecret {
 }
 
 function params(a: ServiceAccountWithSecret): DuckDBValue[] {
-  return [a.id, JSON.stringify(a.publish), JSON.stringify(a.subscribe), JSON.stringify(a.deny), a.origin, BigInt(a.createdAt), BigInt(a.secretSetAt), a.secretHash];
+  return [a.id, JSON.stringify(a.publish), JSON.stringify(a.subscribe), JSON.stringify(a.deny), a.origin, BigInt(a.createdAt), BigInt(a.secretSetAt),
+    a.secretHash];
 }
 
 export function createEmbeddedServiceAccountStore(deps: { conn: SerialConnection; release(): Promise<void> }): ServiceAccountStore {

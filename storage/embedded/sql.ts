@@ -43,7 +43,8 @@ export function whereEq(w: Where, col: string, v: string | undefined): void {
 
 /** One page of `table` newest `start_ts` first (then id), with the total of every matching row. */
 export async function newestFirstPage(
-  conn: { query(sql: string, params?: DuckDBValue[]): Promise<Row[]> }, table: string, cols: readonly string[], w: Where, page: { limit: number; offset: number },
+  conn: { query(sql: string, params?: DuckDBValue[]): Promise<Row[]> }, table: string, cols: readonly string[], w: Where,
+    page: { limit: number; offset: number },
 ): Promise<{ rows: Row[]; total: number }> {
   if (!Number.isSafeInteger(page.limit) || page.limit < 0 || !Number.isSafeInteger(page.offset) || page.offset < 0) {
     throw new RangeError('limit and offset must be non-negative integers');

@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { getOrCreateMetric } from '../../core/util/index.js';
 import { InvalidBatchError, StoreUnavailableError } from '../contract.js';
 import type { InfluxConfig } from './config.js';
 
@@ -57,13 +58,12 @@ export function parseRetryAfter(value: string | string[] | null | undefined, now
 
 function metricsFor(registry: Registry | undefined) {
   if (!registry) return undefined;
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
   return {
-    seconds: get('anju_influx_request_seconds', () => new Histogram({
+    seconds: getOrCreateMetric(registry, 'anju_influx_request_seconds', () => new Histogram({
       name: 'anju_influx_request_seconds', help: 'InfluxDB request round trip, by operation',
       labelNames: ['op'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
     })),
-    errors: get('anju_influx_errors_total', () => new Counter({
+    errors: getOrCreateMetric(registry, 'anju_influx_errors_total', () => new Counter({
       name: 'anju_influx_errors_total', help: 'InfluxDB requests that failed, by HTTP status (or "network")',
       labelNames: ['status'], registers: [registry],
     })),

@@ -1,5 +1,6 @@
-import { isKindName, kindNames, kindOf, type KindName } from '../../core/index.js';
-import { aggregates, type Aggregate, type SeriesQuery } from '../contract.js';
+import { kindNames, kindOf, type KindName } from '../../core/index.js';
+import type { Aggregate, SeriesQuery } from '../contract.js';
+import { resolveSeriesQuery } from '../series-query.js';
 
 /**
  * InfluxQL text for the store's reads. Identifiers come only from core's kind and field tables
@@ -83,31 +84,16 @@ export interface SeriesPlan {
  * in the main statement and `count(b) WHERE b = true` in one extra statement per field. count, first
  * and last work on booleans as they are.
  */
-export function seriesPlan(q: SeriesQuery): SeriesPlan | undefined {
-  if (!isKindName(q.kind)) throw new RangeError(`unknown kind ${String(q.kind)}`);
-  if (!Number.isFinite(q.from) || !Number.isFinite(q.to)) throw new RangeError('from and to must be epoch ms');
+export function seriesPlan(query: SeriesQuery): SeriesPlan | undefined {
+  const q = resolveSeriesQuery(query);
+  if (!q) return undefined;
   const k = kindFields[q.kind];
-  const wanted = q.fields ?? k.fields.map((f) => f.name);
-  const fields = wanted.map((name) => {
-    const f = k.fields.find((x) => x.name === name);
-    if (!f) throw new RangeError(`kind ${q.kind} has no field ${JSON.stringify(name)}`);
-    return f;
-  });
-  // Half-open [from, to) on integer ms, rounded as the embedded store rounds them.
-  const from = Math.max(0, Math.ceil(q.from));
-  const to = Math.ceil(q.to);
-  if (to <= from || fields.length === 0) return undefined;
-
-  const tagFilters: string[] = [];
-  for (const tag of ['device', 'site', 'building'] as const) {
-    const v = q[tag];
-    if (v !== undefined) tagFilters.push(`${quoteIdent(tag)} = ${quoteString(v)}`);
-  }
-  const where = [`time >= ${msLiteral(from)}`, `time < ${msLiteral(to)}`, ...tagFilters].join(' AND ');
+  const fields = q.fields;
+  const tagFilters = q.tags.map(({ tag, value }) => `${quoteIdent(tag)} = ${quoteString(value)}`);
+  const where = [`time >= ${msLiteral(q.from)}`, `time < ${msLiteral(q.to)}`, ...tagFilters].join(' AND ');
   const m = quoteIdent(q.kind);
 
-  if (q.every === undefined) {
-    if (q.limit !== undefined && (!Number.isSafeInteger(q.limit) || q.limit < 0)) throw new RangeError('limit must be a non-negative integer');
+  if (q.mode === 'raw') {
     const cols = ['"device"', ...k.fields.map((f) => quoteIdent(f.name))].join(', ');
     const select = `SELECT ${cols} FROM ${m}`;
     const limit = q.limit !== undefined ? ` LIMIT ${q.limit}` : '';
@@ -120,9 +106,7 @@ export function seriesPlan(q: SeriesQuery): SeriesPlan | undefined {
     };
   }
 
-  if (!Number.isSafeInteger(q.every) || q.every <= 0) throw new RangeError('every must be a positive number of ms');
-  const agg = q.agg ?? 'mean';
-  if (!aggregates.includes(agg)) throw new RangeError(`unknown aggregate ${String(agg)}`);
+  const agg = q.agg;
   const group = `GROUP BY time(${q.every}ms), "device" fill(none)`;
   const main = fields.map((f) => {
     const fn = f.type === 'bool' && needsTrueCount(agg) ? 'count' : agg;

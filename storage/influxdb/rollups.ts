@@ -7,6 +7,7 @@ import { dayBoundaries, planDay, registerFields, summarizeDay, touchedDays, type
 import type { InfluxHttp, QueryResult } from './http.js';
 import { quoteIdent, quoteString } from './influxql.js';
 import { chunkLines } from './lines.js';
+import { createSerialQueue } from '../../core/util/index.js';
 
 /**
  * Daily register rollups on InfluxDB (storage/rollups/contract.ts), measurement `anju_register_day`,
@@ -130,12 +131,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
     }
     await markBuilt();
   };
-  let tail: Promise<unknown> = Promise.resolve();
-  const serial = <T>(job: () => Promise<T>): Promise<T> => {
-    const next = tail.then(job, job);
-    tail = next.catch(() => undefined);
-    return next;
-  };
+  const queue = createSerialQueue();
+  const serial = <T>(job: () => Promise<T>): Promise<T> => queue.run(job);
 
   const write = async (rows: readonly RegisterDay[]) => {
     for (const body of chunkLines(rows.map(toLine), 5_000, 4 * 1024 * 1024)) await http.write(body);
@@ -232,7 +229,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
       const devices = q.devices ? ` AND (${q.devices.map((d) => `"device" = ${quoteString(d)}`).join(' OR ')})` : '';
       // GROUP BY device: influxd's row limit counts per series, so a long range stays answerable.
       const rows = rowsOf(await http.query([`SELECT "day" FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms${devices} GROUP BY *`]));
-      return rows.map(toDay).filter((d) => d.reads > 0).sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+      return rows.map(toDay).filter((d) => d.reads > 0).sort((a,
+        b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
     },
 
     rebuild(q) {
@@ -249,7 +247,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
         const days: TouchedDay[] = [];
         for (const [device, where] of devices) {
           for (let date = q.fromDate; date <= q.toDate; date = addDays(date, 1)) {
-            days.push({ device, kind: q.kind, site: where.site, building: where.building, field: q.field, date, timezone: q.timezone, start: bounds.startOf(date), end: bounds.startOf(addDays(date, 1)), reads: [] });
+            days.push({ device, kind: q.kind, site: where.site, building: where.building, field: q.field, date, timezone: q.timezone,
+              start: bounds.startOf(date), end: bounds.startOf(addDays(date, 1)), reads: [] });
           }
         }
         const rows = await recompute(days);

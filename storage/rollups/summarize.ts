@@ -46,7 +46,8 @@ function fold(key: DayKey, day: RegisterDay | undefined, reads: readonly Registe
   }
   if (!first || !last) return row;
   row = {
-    device: key.device, kind: key.kind, site: key.site, building: key.building, field: key.field, date: key.date, timezone: key.timezone, reads: n, firstTs: first.ts, firstValue: first.value, lastTs: last.ts, lastValue: last.value,
+    device: key.device, kind: key.kind, site: key.site, building: key.building, field: key.field, date: key.date, timezone: key.timezone, reads: n,
+      firstTs: first.ts, firstValue: first.value, lastTs: last.ts, lastValue: last.value,
     advance: round(advance), coveredMs: covered, resets,
   };
   return row;

@@ -2,7 +2,7 @@ import type { Reading } from '../../core/index.js';
 import { CodedError } from '../../core/errors.js';
 
 /**
- * The durable spool between ingest and any store (issue 3): an append-only log on disk of segment
+ * The durable spool between ingest and any store (so no acknowledged reading is lost while a store is down): an append-only log on disk of segment
  * files with checksummed records. Ingest appends accepted readings and — for QoS 1 — only then lets
  * the broker send the PUBACK; a forwarder consumes the log in order and advances its checkpoint
  * only after the store acknowledged a batch. A store outage grows the spool; an ingest restart

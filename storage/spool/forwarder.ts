@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Reading } from '../../core/index.js';
+import { backoffDelay, createInterruptible } from '../../core/util/index.js';
 import { InvalidBatchError, StoreUnavailableError, type TelemetryStore } from '../contract.js';
 import { comparePositions, type SpoolLog, type SpoolPosition } from './contract.js';
 import { createForwarderMetrics } from './metrics.js';
@@ -83,16 +84,11 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   /** Set when close() stopped waiting: the batch in hand is abandoned, not acknowledged. */
   let abandoned = false;
   let loop: Promise<void> | undefined;
-  let interrupt: (() => void) | undefined;
+  /** close() cuts a retry pause or the idle wait short. */
+  const waits = createInterruptible();
   let lastAck: Promise<void> = Promise.resolve();
   let inFlight = false;
   let flushes: { target: SpoolPosition; resolve: () => void; reject: (err: Error) => void }[] = [];
-
-  /** Sleeps, or returns early when close() interrupts. */
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { interrupt = undefined; resolve(); }, ms);
-    interrupt = () => { clearTimeout(t); interrupt = undefined; resolve(); };
-  });
 
   function settleFlushes(): void {
     // The read cursor counts only between batches: a batch read but not yet stored is not done.
@@ -130,11 +126,10 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
         }
         if (abandoned) return false;
         retrying = true;
-        const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** attempt);
         const hinted = err instanceof StoreUnavailableError ? (err.retryAfterMs ?? 0) : 0;
-        const delay = Math.max(hinted, Math.round(random() * ceiling));
+        const delay = Math.max(hinted, Math.round(backoffDelay(attempt, { baseMs: retryBaseMs, maxMs: retryMaxMs }, random)));
         log.warn({ err, attempt: attempt + 1, retryInMs: delay, readings: batch.length }, 'store write failed, retrying the batch');
-        await pause(delay);
+        await waits.sleep(delay);
         if (abandoned) return false;
       }
     }
@@ -150,15 +145,14 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
       } catch (err) {
         inFlight = false;
         log.error({ err }, 'reading the spool failed; retrying');
-        await pause(retryBaseMs);
+        await waits.sleep(retryBaseMs);
         continue;
       }
       if (records.length === 0) {
         inFlight = false;
         settleFlushes();
         if (stopping) break;
-        await Promise.race([spool.waitForRecords(), new Promise<void>((resolve) => { interrupt = resolve; })]);
-        interrupt = undefined;
+        await waits.until(spool.waitForRecords());
         continue;
       }
       // A record bigger than maxBatch is split; it is acknowledged once all its parts are stored.
@@ -188,7 +182,7 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
     async close() {
       if (stopping) return;
       stopping = true;
-      if (!retrying) interrupt?.(); // idle: wake up to leave; retrying: let the batch finish, bounded
+      if (!retrying) waits.interrupt(); // idle: wake up to leave; retrying: let the batch finish, bounded
       if (loop) {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
@@ -198,7 +192,7 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
         clearTimeout(timer);
         if (timedOut) {
           abandoned = true;
-          interrupt?.();
+          waits.interrupt();
           log.warn({ closeTimeoutMs }, 'spool forwarder closed with a batch unacknowledged; it replays on the next start');
         }
       }

@@ -1,17 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { getOrCreateMetric } from '../../core/util/index.js';
 import type { SpoolStats } from './contract.js';
-
-/** Reuses a metric registered earlier on the registry (a spool reopened in the same process). */
-function reuse<T>(reg: Registry, name: string, labelNames: readonly string[], make: () => T): T {
-  const existing = reg.getSingleMetric(name) as (T & { labelNames?: readonly string[] }) | undefined;
-  if (!existing) return make();
-  const have = existing.labelNames ?? [];
-  if (!labelNames.every((l) => have.includes(l))) {
-    // prom-client would throw on the first inc() with an unknown label; fail at wiring time instead.
-    throw new Error(`metric ${name} is already registered with labels [${have.join(', ')}], the spool needs [${labelNames.join(', ')}]`);
-  }
-  return existing;
-}
 
 /**
  * The spool's gauges are read from its stats at scrape time (the oldest-unsent age grows with the
@@ -28,16 +17,16 @@ export function createSpoolMetrics(reg: Registry, stats: () => SpoolStats, now: 
     (s) => (s.oldestUnsentAt === undefined ? 0 : Math.max(0, (now() - s.oldestUnsentAt) / 1000)));
   gauge('anju_spool_full', '1 while appends are refused for the disk quota', (s) => (s.full ? 1 : 0));
   return {
-    appended: reuse(reg, 'anju_spool_appended_total', [], () => new Counter({
+    appended: getOrCreateMetric(reg, 'anju_spool_appended_total', () => new Counter({
       name: 'anju_spool_appended_total', help: 'Readings appended durably to the spool', registers: [reg],
     })),
-    refused: reuse(reg, 'anju_spool_refused_total', [], () => new Counter({
+    refused: getOrCreateMetric(reg, 'anju_spool_refused_total', () => new Counter({
       name: 'anju_spool_refused_total', help: 'Readings refused by the spool (quota full); their publishers get no PUBACK', registers: [reg],
     })),
-    corrupt: reuse(reg, 'anju_spool_corrupt_records_total', [], () => new Counter({
+    corrupt: getOrCreateMetric(reg, 'anju_spool_corrupt_records_total', () => new Counter({
       name: 'anju_spool_corrupt_records_total', help: 'Corrupt or torn spool records skipped', registers: [reg],
     })),
-    commitSeconds: reuse(reg, 'anju_spool_commit_seconds', [], () => new Histogram({
+    commitSeconds: getOrCreateMetric(reg, 'anju_spool_commit_seconds', () => new Histogram({
       name: 'anju_spool_commit_seconds', help: 'One group commit: write plus fdatasync',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [reg],
     })),
@@ -47,24 +36,24 @@ export type SpoolMetrics = ReturnType<typeof createSpoolMetrics>;
 
 /**
  * The forwarder's metrics. Names differ from the in-memory writer's (`anju_store_batch_seconds`,
- * `anju_store_written_total`, …) except `anju_store_write_errors_total`, which the issue asks for
- * by status; see `reuse` for what happens if the old writer registered it first.
+ * `anju_store_written_total`, …) except `anju_store_write_errors_total`, shared so one alert counts
+ * failed writes by status whichever path wrote; a registration with other labels fails at wiring.
  */
 export function createForwarderMetrics(reg: Registry) {
   return {
-    forwarded: reuse(reg, 'anju_spool_forwarded_total', ['store'], () => new Counter({
+    forwarded: getOrCreateMetric(reg, 'anju_spool_forwarded_total', () => new Counter({
       name: 'anju_spool_forwarded_total', help: 'Readings forwarded from the spool and acknowledged by the store', labelNames: ['store'], registers: [reg],
-    })),
-    dropped: reuse(reg, 'anju_spool_dropped_total', ['store', 'reason'], () => new Counter({
+    }), ['store']),
+    dropped: getOrCreateMetric(reg, 'anju_spool_dropped_total', () => new Counter({
       name: 'anju_spool_dropped_total', help: 'Readings the store refused for good (invalid batch), by reason', labelNames: ['store', 'reason'], registers: [reg],
-    })),
-    roundtrip: reuse(reg, 'anju_store_roundtrip_seconds', ['store', 'outcome'], () => new Histogram({
+    }), ['store', 'reason']),
+    roundtrip: getOrCreateMetric(reg, 'anju_store_roundtrip_seconds', () => new Histogram({
       name: 'anju_store_roundtrip_seconds', help: 'Latency of one telemetry store write from the spool, by outcome (ok, error)',
       labelNames: ['store', 'outcome'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [reg],
-    })),
-    writeErrors: reuse(reg, 'anju_store_write_errors_total', ['store', 'status'], () => new Counter({
+    }), ['store', 'outcome']),
+    writeErrors: getOrCreateMetric(reg, 'anju_store_write_errors_total', () => new Counter({
       name: 'anju_store_write_errors_total', help: 'Failed telemetry store writes by status (unavailable, invalid, error, or the HTTP status)',
       labelNames: ['store', 'status'], registers: [reg],
-    })),
+    }), ['store', 'status']),
   };
 }

@@ -145,7 +145,8 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       }
       let off = run.start;
       for (const p of run.items) {
-        const r: SpoolRecord = { position: { segment: run.seg.id, offset: off }, next: { segment: run.seg.id, offset: off + p.buf.length }, appendedAt: p.appendedAt, readings: p.readings };
+        const r: SpoolRecord = { position: { segment: run.seg.id, offset: off }, next: { segment: run.seg.id, offset: off + p.buf.length },
+          appendedAt: p.appendedAt, readings: p.readings };
         off += p.buf.length;
         cache.push(r, p.buf.length);
         depth += p.readings.length;

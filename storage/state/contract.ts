@@ -1,4 +1,4 @@
-import type { Building, Device, DeviceInput, DevicePatch, KindName, Site, SitePatch } from '../../core/index.js';
+import type { Building, Device, DeviceInput, DevicePatch, KindName, Page, PageQuery, Role, Site, SitePatch } from '../../core/index.js';
 import { CodedError } from '../../core/errors.js';
 
 /**
@@ -6,24 +6,14 @@ import { CodedError } from '../../core/errors.js';
  * Kept in the same embedded database file as telemetry by default.
  */
 
-export const roles = ['admin', 'operator', 'maintenance', 'viewer'] as const;
-export type Role = (typeof roles)[number];
+// Roles and pages are core's vocabulary (the web UI speaks them too); re-exported because this contract does.
+export { roles, type Page, type PageQuery, type Role } from '../../core/index.js';
 
 export interface ApiToken {
   readonly id: string;
   readonly name: string;
   readonly role: Role;
   readonly createdAt: number;
-}
-
-export interface Page<T> {
-  readonly items: T[];
-  readonly total: number;
-}
-
-export interface PageQuery {
-  readonly limit: number;
-  readonly offset: number;
 }
 
 export interface DeviceFilter extends PageQuery {

@@ -25,7 +25,8 @@ describe('demo community baseline', () => {
         if ((nextAt.get(d.id) ?? Infinity) > now) continue;
         nextAt.set(d.id, now + kindOf(d.kind).reportingIntervalS * 1000);
         const { ts: _ts, seq: _seq, ...fields } = profiles.get(d.id)!.next(now);
-        batch.push({ device: d.id, kind: d.kind, site: d.site, building: d.building, ...(d.category ? { category: d.category } : {}), ts: now, fields: fields as Record<string, number | boolean> });
+        batch.push({ device: d.id, kind: d.kind, site: d.site, building: d.building, ...(d.category ? { category: d.category } : {}), ts: now,
+          fields: fields as Record<string, number | boolean> });
       }
       if (batch.length) await h.engine.accept(batch);
       await h.engine.tick(now);
@@ -55,7 +56,8 @@ describe('demo community baseline', () => {
           if (prev !== undefined) steepest = Math.max(steepest, (fields.temperature - prev) * 6);
           lastTemp.set(d.id, fields.temperature);
         }
-        return { device: d.id, kind: d.kind, site: d.site, building: d.building, ...(d.category ? { category: d.category } : {}), ts: now, receivedAt: now, fields: fields as Record<string, number | boolean> };
+        return { device: d.id, kind: d.kind, site: d.site, building: d.building, ...(d.category ? { category: d.category } : {}), ts: now, receivedAt: now,
+          fields: fields as Record<string, number | boolean> };
       });
       await h.engine.accept(batch);
       if ((now - start) % 30_000 === 0) {

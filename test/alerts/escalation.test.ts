@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEscalation, defaultEscalationConfig, type EscalationConfig } from '../../alerts/escalation.js';
 import type { ReminderEvent } from '../../alerts/notifiers/index.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
@@ -87,10 +87,8 @@ describe('escalation', () => {
     const { harness, esc, smoke } = await setup({ cron: '* * * * * *' });
     harness.now.ms = T0 + 6 * MIN;
     esc.start();
-    const until = Date.now() + 3_500;
-    while ((await harness.incidents.get(smoke))?.escalationLevel !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(async () => expect((await harness.incidents.get(smoke))?.escalationLevel).toBe(1), { timeout: 15_000, interval: 100 });
     await esc.stop();
-    expect((await harness.incidents.get(smoke))?.escalationLevel).toBe(1);
   });
 
   it('refuses an invalid cron expression', () => {

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpsExporter, type OpsExporter } from '../../alerts/exporters/influxdb.js';
 import { eventLine } from '../../alerts/exporters/ops-lines.js';
 import { alarmEventMeasurement as EV, fleetStatusMeasurement as ST, type Device } from '../../core/index.js';
@@ -37,7 +37,8 @@ async function freshDb(): Promise<string> {
 
 function exporterFor(h: Harness, db: string, latest: Pick<LatestCache, 'get'>, extra: { bufferMax?: number; metrics?: Registry } = {}): OpsExporter {
   const x = createOpsExporter(
-    { influx: { url: influxd.url, db, timeoutMs: 2_000 }, statusIntervalMs: 0, retryBaseMs: 20, retryMaxMs: 200, ...(extra.bufferMax ? { bufferMax: extra.bufferMax } : {}) },
+    { influx: { url: influxd.url, db, timeoutMs: 2_000 }, statusIntervalMs: 0, retryBaseMs: 20, retryMaxMs: 200,
+      ...(extra.bufferMax ? { bufferMax: extra.bufferMax } : {}) },
     {
       engine: h.engine, lastSeq: () => h.db.alarms.lastSeq(), devices: { list: () => [...devices.values()] }, latest,
       logger: silent, metrics: extra.metrics ?? new Registry(), clock: () => h.now.ms,
@@ -159,8 +160,7 @@ describe.skipIf(skip)(`alarm & fleet status exporter against Debian's influxd ${
       for (let i = 0; i < 4; i++) {
         await flap(h, ['sd-1', 'sd-2', 'bin-1', 'wm-1'], i % 2 === 0 ? 'online' : 'offline');
       }
-      await new Promise((r) => setTimeout(r, 300));
-      expect(x.stats().retrying).toBe(true);
+      await vi.waitFor(() => expect(x.stats().retrying).toBe(true), { timeout: 15_000 });
     } finally {
       await influxd.start();
     }

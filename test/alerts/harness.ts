@@ -41,7 +41,8 @@ export interface ExpectedIncidentEvent {
   t: number; event: string; hazard: string; level: string; building: string; severity?: string; status?: string;
   previousLevel?: string; alarms?: number; alarm?: string;
 }
-export interface Scenario { name: string; registry: ScenarioRegistry; lines: ScenarioLine[]; expected: ExpectedEvent[]; expectedIncidents?: ExpectedIncidentEvent[] }
+export interface Scenario { name: string; registry: ScenarioRegistry; lines: ScenarioLine[]; expected: ExpectedEvent[];
+  expectedIncidents?: ExpectedIncidentEvent[] }
 
 const jsonl = <T>(text: string): T[] => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 
@@ -129,7 +130,8 @@ export async function openHarness(opts: {
   await engine.start();
   const incidentEvents = opts.incidentEvents ?? [];
   // No commit throttle: it paces real-time bursts (see IncidentsConfig.minCommitIntervalMs), while a scenario plays its clock as fast as it can.
-  const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, ...opts.incidentsConfig }, { engine, store: db.incidents, logger, metrics, clock: () => now.ms });
+  const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, ...opts.incidentsConfig },
+    { engine, store: db.incidents, logger, metrics, clock: () => now.ms });
   incidents.subscribe((e) => incidentEvents.push(e));
   await incidents.start();
   return { dir: opts.dir, db, engine, incidents, events, incidentEvents, now, logLines: lines, metrics };

@@ -103,7 +103,8 @@ export async function startAlertsHarness(
   let engine: AlertEngine | undefined;
   let incidents: Incidents | undefined;
   const h = await startHarness(config, override, async (db, deps) => {
-    const e = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: deps.directory, logger: deps.logger, metrics: deps.metrics, clock: () => now.ms });
+    const e = createAlertEngine(defaultAlertEngineConfig, { store: db.alarms, devices: deps.directory, logger: deps.logger, metrics: deps.metrics,
+      clock: () => now.ms });
     await e.start();
     const i = createIncidents(defaultIncidentsConfig, { engine: e, store: db.incidents, logger: deps.logger, metrics: deps.metrics, clock: () => now.ms });
     await i.start();
@@ -115,5 +116,6 @@ export async function startAlertsHarness(
 }
 
 export function feed(engine: AlertEngine, device: Device, ts: number, fields: Record<string, FieldValue>): Promise<void> {
-  return engine.accept([{ device: device.id, kind: device.kind, site: device.site, building: device.building, ...(device.category ? { category: device.category } : {}), ts, fields }]);
+  return engine.accept([{ device: device.id, kind: device.kind, site: device.site, building: device.building,
+    ...(device.category ? { category: device.category } : {}), ts, fields }]);
 }

@@ -49,7 +49,8 @@ describe('api incidents', () => {
   it('lists one incident per building and hazard, each with its alarm ids and alarms folded, filtered like alarms', async () => {
     const res = await get('/api/incidents?site=chundu');
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { total: number; items: Array<{ id: string; hazard: string; level: string; building: string; alarmIds: string[]; alarms: Array<{ type: string }> }> };
+    const body = res.json() as { total: number; items: Array<{ id: string; hazard: string; level: string; building: string; alarmIds: string[];
+      alarms: Array<{ type: string }> }> };
     expect(body.items.map((i) => [i.building, i.hazard, i.level])).toEqual([['b3', 'waste', 'alarm'], ['b4', 'fire', 'pre_alarm'], ['b3', 'fire', 'fire']]);
     const fire = body.items.find((i) => i.building === 'b3' && i.hazard === 'fire')!;
     const alarms = (await engine.list({ building: 'b3', limit: 50, offset: 0 })).items.filter((a) => a.type !== 'bin_fill');

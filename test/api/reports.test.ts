@@ -18,7 +18,8 @@ describe('report routes over the real calculations', () => {
     h = await startHarness({}, (d) => d, async (db, deps) => {
       await db.state.upsertSite({ id: 'chundu', name: '春都社区', timezone: 'Asia/Shanghai' });
       const sites = new Map([['chundu', { id: 'chundu', name: '春都社区', timezone: 'Asia/Shanghai' }]]);
-      const generate = createReports({ maxRangeDays: 400 }, { store: db.telemetry, alarms: db.alarms, devices: deps.directory, sites: { get: (id) => sites.get(id) } });
+      const generate = createReports({ maxRangeDays: 400 }, { store: db.telemetry, alarms: db.alarms, devices: deps.directory,
+        sites: { get: (id) => sites.get(id) } });
       return { deps: { ...deps, reports: { generate, store: db.reports } } };
     });
   });
@@ -110,7 +111,8 @@ describe('report routes: formats and stored reports', () => {
     const r = await get('/api/reports/savings?site=site-1&from=2025-03-01&to=1746028800000&baselineFrom=2024-03-01T00:00:00%2B08:00&baselineTo=2024-05-01&confidence=68');
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-    const body = JSON.parse(r.body) as { type: string; lang: string; period: { from: string }; lines: unknown[]; warnings: { code: string; message: string }[] };
+    const body = JSON.parse(r.body) as { type: string; lang: string; period: { from: string }; lines: unknown[];
+      warnings: { code: string; message: string }[] };
     expect(body.type).toBe('savings');
     expect(body.period.from).toBe('2025-02-28T16:00:00.000Z');
     expect(body.lines).toHaveLength(4);

@@ -3,6 +3,7 @@ import type { Client, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { createPresence } from '../../broker/presence.js';
 import { INGEST, closedByBroker, device, nextMessage, startBroker } from './harness.js';
 import type { TestBroker } from './harness.js';
@@ -78,7 +79,7 @@ describe('presence over MQTT', () => {
     const d2 = await t.connect(device('d2'));
     expect(await retainedStatus('d2')).toBe('online');
     await d2.endAsync();
-    await waitFor(async () => (await retainedStatus('d2')) === 'offline');
+    await waitFor('d2 retained offline', async () => (await retainedStatus('d2')) === 'offline');
   });
 
   it('ends online after a reconnect, including a takeover with the same client id', async () => {
@@ -88,7 +89,7 @@ describe('presence over MQTT', () => {
     // Takeover (§3.1.4-2): the old connection's Will and disconnect come after the new CONNECT.
     const third = await t.connect(device('d1', { will: will('d1') }));
     await closedByBroker(second);
-    await waitFor(async () => (await retainedStatus('d1')) === 'online');
+    await waitFor('d1 retained online', async () => (await retainedStatus('d1')) === 'online');
     await new Promise((r) => setTimeout(r, 100));
     expect(await retainedStatus('d1')).toBe('online');
     expect(t.broker.connectedDevices()).toBe(1);
@@ -110,14 +111,14 @@ describe('presence over MQTT', () => {
     expect(seen).not.toContain('offline');
     expect(await retainedStatus('d2')).toBe('online');
     main.stream.destroy();
-    await waitFor(async () => (await retainedStatus('d2')) === 'offline');
+    await waitFor('d2 retained offline', async () => (await retainedStatus('d2')) === 'offline');
     await w.endAsync();
   });
 
   it("re-asserts the real state when a device's status message contradicts it", async () => {
     const d1 = await t.connect(device('d1'));
     await d1.publishAsync('devices/d1/status', 'offline', { qos: 1, retain: true });
-    await waitFor(async () => (await retainedStatus('d1')) === 'online');
+    await waitFor('d1 retained online', async () => (await retainedStatus('d1')) === 'online');
     await d1.endAsync();
   });
 });
@@ -175,10 +176,3 @@ describe('presence state machine', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

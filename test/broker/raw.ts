@@ -28,7 +28,8 @@ export function packet(firstByte: number, body: Buffer): Buffer {
 }
 
 /** CONNECT (§3.1), clean session, with user name and password. */
-export function connectPacket(o: { clientId: string | Buffer; username: string | Buffer; password: string; keepalive?: number; level?: number; protocol?: string }): Buffer {
+export function connectPacket(o: { clientId: string | Buffer; username: string | Buffer; password: string; keepalive?: number; level?: number;
+  protocol?: string }): Buffer {
   const keepalive = o.keepalive ?? 60;
   const level = o.level ?? 4;
   const body = Buffer.concat([

@@ -105,7 +105,8 @@ const HOUR = 3_600_000;
  * scenarios (a detector going silent, a kitchen fire, a burst pipe, an overflowing bin) so there is
  * something to alarm about; a guard acknowledges and escalates, and a detector drops off (LWT).
  */
-function alarmingStore(store: TelemetryStore, deps: { engine: AlertEngine; exporter: OpsExporter; latest: ReturnType<typeof createLatestCache>; clock: { ms: number } }): TelemetryStore {
+function alarmingStore(store: TelemetryStore,
+  deps: { engine: AlertEngine; exporter: OpsExporter; latest: ReturnType<typeof createLatestCache>; clock: { ms: number } }): TelemetryStore {
   let nextStatus = 0;
   return {
     ...store,
@@ -146,7 +147,8 @@ describe.skipIf(skip)(`every panel query returns data from Debian's influxd ${sk
     const view = { get: (id: string) => byId.get(id), list: () => devices };
     // The backfill reports every 15 min: offline after 20 reporting intervals, not 3 (a power meter reports every 60 s).
     const rules = parseRulesConfig({ all: { offline: { intervals: 20 } } }, builtinRules);
-    const engine = createAlertEngine({ ...defaultAlertEngineConfig, rules }, { store: alarmDb.alarms, devices: view, logger, metrics: new Registry(), clock: () => clock.ms });
+    const engine = createAlertEngine({ ...defaultAlertEngineConfig, rules }, { store: alarmDb.alarms, devices: view, logger, metrics: new Registry(),
+      clock: () => clock.ms });
     await engine.start();
     const latest = createLatestCache({ store });
     const exporter = createOpsExporter(

@@ -39,7 +39,8 @@ async function rolledUp(store: TelemetryStore): Promise<RegisterDay[]> {
 }
 
 const key = (r: RegisterDay) => `${r.device}|${r.date}`;
-const norm = (rows: readonly RegisterDay[]) => [...rows].sort((a, b) => (key(a) < key(b) ? -1 : 1)).map((r) => ({ ...r, advance: Math.round(r.advance * 1e6) / 1e6 }));
+const norm = (rows: readonly RegisterDay[]) => [...rows].sort((a, b) => (key(a) < key(b) ? -1 : 1)).map((r) => ({ ...r,
+  advance: Math.round(r.advance * 1e6) / 1e6 }));
 
 async function check(store: TelemetryStore): Promise<void> {
   const devices = demoDevices().filter((d) => d.kind === 'power_meter' || d.kind === 'water_meter');

@@ -55,7 +55,8 @@ const sum = (devices: readonly Device[], f: (d: Device) => number) => devices.re
 async function backfillToMemory(config: Partial<BackfillConfig>, devices = demoDevices()) {
   const mem = memoryStore();
   const progress: Array<[number, number]> = [];
-  const result = await runBackfill({ days: 60, end: END, seed: 11, ...config }, { store: mem.store, devices, logger, onProgress: (d, t) => progress.push([d, t]) });
+  const result = await runBackfill({ days: 60, end: END, seed: 11, ...config }, { store: mem.store, devices, logger, onProgress: (d, t) => progress.push([d,
+    t]) });
   return { ...mem, result, progress };
 }
 

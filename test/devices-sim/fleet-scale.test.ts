@@ -2,6 +2,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import { chunduCommunity, deviceInputSchema, idPattern, type Device } from '../../core/index.js';
 import { createCommunity, createFleet, parseRegistry, type Scenario } from '../../devices-sim/index.js';
 import { asDevice } from './helpers.js';
@@ -31,14 +32,6 @@ async function startBroker(authDelayMs = 0) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -92,17 +85,18 @@ describe('fleet at scale and scenario extensions', () => {
     cleanups.push(() => broker.close());
     const devices = createCommunity({ sites: 1, devices: 500, seed: 3 }).devices.map((d) => ({ device: asDevice(d), secret: 'x' }));
     const fleet = createFleet(
-      { brokerUrl: broker.url, qos: 1, intervalMs: 60_000, seed: 3, reconnectMinMs: 100, reconnectMaxMs: 1_000, connectSpreadMs: 0, maxPendingConnects: 20, announceStatus: false },
+      { brokerUrl: broker.url, qos: 1, intervalMs: 60_000, seed: 3, reconnectMinMs: 100, reconnectMaxMs: 1_000, connectSpreadMs: 0, maxPendingConnects: 20,
+        announceStatus: false },
       { devices, logger: silent },
     );
     cleanups.push(() => fleet.stop());
     await fleet.start();
-    await until(() => fleet.stats().connected === 500, 15_000);
+    await waitFor('500 devices connected', () => fleet.stats().connected === 500);
     expect(broker.peak()).toBeLessThanOrEqual(20);
     expect(fleet.stats().errors).toBe(0);
     await fleet.stop();
     expect(fleet.stats().connected).toBe(0);
-    await until(() => broker.aedes.connectedClients === 0, 5_000);
+    await waitFor('every device disconnected', () => broker.aedes.connectedClients === 0);
   }, 30_000);
 
   it('keeps a suppressed device silent (counted as suppressed, not skipped) and publishes raw bodies as they are', async () => {
@@ -119,7 +113,7 @@ describe('fleet at scale and scenario extensions', () => {
     );
     cleanups.push(() => fleet.stop());
     await fleet.start();
-    await until(() => (broker.bodies.get('t-sd-3')?.length ?? 0) >= 5 && (broker.bodies.get('t-sd-2')?.length ?? 0) >= 5, 5_000);
+    await waitFor('five readings from t-sd-2 and t-sd-3', () => (broker.bodies.get('t-sd-3')?.length ?? 0) >= 5 && (broker.bodies.get('t-sd-2')?.length ?? 0) >= 5);
     await fleet.stop();
     expect(broker.bodies.get('t-sd-1')).toBeUndefined();
     for (const body of broker.bodies.get('t-sd-2') ?? []) expect(body).toMatch(/^\{"broken": \d+$/);

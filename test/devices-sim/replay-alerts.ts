@@ -33,7 +33,8 @@ export interface AlertsReplay {
   rejected: number;
 }
 
-export async function replayThroughAlerts(file: string, devices: readonly Device[], opts: { durationMs: number; seed?: number; tickMs?: number }): Promise<AlertsReplay> {
+export async function replayThroughAlerts(file: string, devices: readonly Device[],
+  opts: { durationMs: number; seed?: number; tickMs?: number }): Promise<AlertsReplay> {
   const messages = scenarioReadings(file, devices, { seed: opts.seed ?? 7, start: T0, durationMs: opts.durationMs });
   const map = new Map(devices.map((d) => [d.id, d]));
   const h = await openHarness({ dir: await tempDir(), devices: map });

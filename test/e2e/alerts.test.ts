@@ -10,7 +10,8 @@ import { apiClient, startAnju, waitFor, type AnjuProcess } from '../helpers/anju
 const ADMIN = 'alerts-admin-token-0123456789';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-interface SseEvent { id: string; event: string; data: { type: string; alarm: { id: string; type: string; severity: string; status: string; originator: { id: string } } } }
+interface SseEvent { id: string; event: string; data: { type: string; alarm: { id: string; type: string; severity: string; status: string;
+  originator: { id: string } } } }
 
 /** Reads an SSE response body into events until stopped. */
 function readSse(res: Response): { events: SseEvent[]; stop(): void } {

@@ -71,16 +71,20 @@ describe.skipIf(skip)(`Anju on InfluxDB (Debian influxd 1.6.7) ${skip ?? ''}`, (
   it('loses nothing acknowledged while InfluxDB is down for 30 s', async () => {
     const smoke = devices.filter((d) => d.id.startsWith('ix-sd-'));
     const load = await startLoad(anju.mqtt, smoke, 100);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await waitFor('readings acknowledged before the outage', () => load.acked().length >= 100);
     await influx.stop();
+    const outageStarted = Date.now();
     const ackedBeforeOutage = load.acked().length;
-    await new Promise((r) => setTimeout(r, 30_000));
     // Acknowledged during the outage: they are in the spool, not yet in the store.
-    expect(load.acked().length).toBeGreaterThan(ackedBeforeOutage + 100);
-    const health = await (await fetch(`${anju.http}/health`)).json() as { checks: Record<string, { status: string; detail?: string }> };
-    expect(health.checks.store?.status).toBe('degraded');
+    await waitFor('100 more readings acknowledged with InfluxDB down', () => load.acked().length > ackedBeforeOutage + 100, 60_000);
+    const storeHealth = async () =>
+      ((await (await fetch(`${anju.http}/health`)).json()) as { checks: Record<string, { status: string; detail?: string }> }).checks.store?.status;
+    await waitFor('the store reported degraded', async () => (await storeHealth()) === 'degraded', 60_000);
+    // The scenario is an outage of 30 s (longer than any single retry backoff): keep InfluxDB down for the rest of it.
+    await new Promise((r) => setTimeout(r, Math.max(0, outageStarted + 30_000 - Date.now())));
     await influx.start();
-    await new Promise((r) => setTimeout(r, 2_000));
+    const ackedAtRecovery = load.acked().length;
+    await waitFor('readings acknowledged after InfluxDB is back', () => load.acked().length > ackedAtRecovery + 50, 60_000);
     const acked = await load.stop();
     await expectStoredOnce(acked);
   }, 180_000);
@@ -88,7 +92,7 @@ describe.skipIf(skip)(`Anju on InfluxDB (Debian influxd 1.6.7) ${skip ?? ''}`, (
   it('loses nothing acknowledged when Anju is killed (SIGKILL) mid-load and restarted on the same data dir', async () => {
     const smoke = devices.filter((d) => d.id.startsWith('ix-sd-'));
     const load = await startLoad(anju.mqtt, smoke, 50);
-    await new Promise((r) => setTimeout(r, 3_000));
+    await waitFor('readings acknowledged before the kill', () => load.acked().length > 100, 60_000);
     anju.child.kill('SIGKILL');
     await anju.stop();
     const acked = await load.stop();

@@ -49,7 +49,8 @@ describe('reports end to end: backfill with a retrofit, then the savings report 
   it('savings (json, csv, html), waste and fire-safety answer for the demo site; bad requests get coded 4xx', async () => {
     const api = apiClient(anju.http, ADMIN);
     const q = `site=chundu&baselineFrom=${day(42)}&baselineTo=${day(21)}&from=${day(21)}&to=${day(1)}`;
-    type Line = { scope: string; purpose?: string; building?: string; utility: string; avoidedFraction: number; significant: boolean; uncertainty: { m: number }; claim: { status: string; reasons: string[] } };
+    type Line = { scope: string; purpose?: string; building?: string; utility: string; avoidedFraction: number; significant: boolean;
+      uncertainty: { m: number }; claim: { status: string; reasons: string[] } };
     const savings = await api<{ sufficiency: { status: string }; lines: Line[] }>('GET', `/api/reports/savings?${q}`);
     expect(savings.status, JSON.stringify(savings.body).slice(0, 500)).toBe(200);
     // 21 days of baseline: CalTRACK calls it insufficient, and nothing is claimed.

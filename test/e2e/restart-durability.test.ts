@@ -83,7 +83,8 @@ for (const store of ['embedded', 'influxdb'] as const) {
       it(`${signal} under QoS 1 load, restarted ${RESTARTS} times on the same data dir while devices reconnect every 10 ms`, async () => {
         const load = startStormLoad(`mqtt://127.0.0.1:${mqttPort}`, devices, { intervalMs: 20, reconnectMs: 10 });
         try {
-          await restartUnderLoad(RESTARTS, signal, load, { limitMs: Math.max(30_000, 10 * startupMs), current: () => anju, restart: async () => { anju = await start(); } });
+          await restartUnderLoad(RESTARTS, signal, load, { limitMs: Math.max(30_000, 10 * startupMs), current: () => anju,
+            restart: async () => { anju = await start(); } });
         } finally {
           await load.stop();
         }

@@ -106,7 +106,8 @@ describe('upgrading from the data directory of an earlier release', () => {
       const device = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: 'fx-wm-1', username: 'fx-wm-1', password: expected.secrets['fx-wm-1'], reconnectPeriod: 0 });
       await device.publishAsync('devices/fx-wm-1/telemetry', JSON.stringify({ volume: 99.5, seq: 1000 }), { qos: 1 });
       await device.endAsync();
-      const bridge = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: expected.serviceAccount.id, username: expected.serviceAccount.id, password: expected.serviceAccount.secret, reconnectPeriod: 0 });
+      const bridge = await mqtt.connectAsync(anju.mqtt, { protocolVersion: 4, clientId: expected.serviceAccount.id, username: expected.serviceAccount.id,
+        password: expected.serviceAccount.secret, reconnectPeriod: 0 });
       await bridge.endAsync();
       await vi.waitFor(async () => {
         const latest = await api<{ fields: Record<string, unknown> }>('GET', '/api/devices/fx-wm-1/latest');

@@ -103,7 +103,8 @@ export function startStormLoad(
  * Each client publishes a smoke-detector reading for its device every `intervalMs` while connected,
  * with a unique, increasing `ts`, at QoS 1; `onAck` is told each one the broker acknowledged.
  */
-function publishReadings(clients: mqtt.MqttClient[], devices: ReadonlyArray<{ id: string }>, intervalMs: number, onAck: (a: AckedReading) => void): { stop(): void } {
+function publishReadings(clients: mqtt.MqttClient[], devices: ReadonlyArray<{ id: string }>, intervalMs: number,
+  onAck: (a: AckedReading) => void): { stop(): void } {
   let stopped = false;
   const timers = clients.map((client, i) => {
     const id = devices[i]!.id;

@@ -37,7 +37,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
   })();
   return {
     res, events, comments,
-    async waitFor(pred: () => boolean, ms = 5_000) {
+    async waitFor(pred: () => boolean, ms = 15_000) {
       const until = Date.now() + ms;
       while (!pred()) {
         if (Date.now() > until) throw new Error(`timed out; have ${JSON.stringify(events.map((e) => [e.id, e.event]))}`);

@@ -79,7 +79,8 @@ export function handshake(port: number, options: ConnectionOptions): Promise<{ p
 }
 
 /** fetch over HTTPS trusting `ca` (Node's fetch takes no CA): JSON in, JSON (or text) out. */
-export function httpsJson<T = unknown>(url: string, ca: Buffer, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: T; fingerprint: string }> {
+export function httpsJson<T = unknown>(url: string, ca: Buffer,
+  init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: T; fingerprint: string }> {
   return new Promise((resolve, reject) => {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const req = request(url, {

@@ -27,7 +27,8 @@ function lcg(seed: number) {
   };
 }
 
-function meter(device: string, dates: readonly string[], value: (date: string, i: number) => number | null, extra: Partial<MeterConsumption> = {}): MeterConsumption {
+function meter(device: string, dates: readonly string[], value: (date: string, i: number) => number | null,
+  extra: Partial<MeterConsumption> = {}): MeterConsumption {
   const days = dates.map((date, i) => ({ date, value: value(date, i) }));
   const have = days.filter((d) => d.value !== null);
   return {

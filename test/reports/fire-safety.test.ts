@@ -38,7 +38,8 @@ function alarm(type: string, origin: string, severity: Severity, start: number, 
   const status = clearTs === undefined ? (ackTs === undefined ? 'active_unack' : 'active_ack') : ackTs === undefined ? 'cleared_unack' : 'cleared_ack';
   return {
     id: `a${++n}`, type, originator: { kind: building ? 'building' : 'device', id: origin }, site: 's1', building: 'b1', severity, status,
-    startTs: start, lastUpdateTs: Math.max(start, ackTs ?? 0, clearTs ?? 0), ...(ackTs !== undefined ? { ackTs } : {}), ...(clearTs !== undefined ? { clearTs } : {}),
+    startTs: start, lastUpdateTs: Math.max(start, ackTs ?? 0, clearTs ?? 0), ...(ackTs !== undefined ? { ackTs } : {}),
+      ...(clearTs !== undefined ? { clearTs } : {}),
     escalationLevel: 0, count: 1, details: {}, timeline: [],
   };
 }
@@ -123,7 +124,8 @@ describe('fire-safety report (hand-computed, embedded DuckDB)', () => {
   });
 
   it('counts the incidents the control room worked: fires confirmed or only pre-alarms, electrical, time to acknowledge', async () => {
-    const reports = createReports({}, { store: db.telemetry, alarms: db.alarms, incidents: db.incidents, devices: { list: () => devices }, clock: () => P + 72 * H });
+    const reports = createReports({}, { store: db.telemetry, alarms: db.alarms, incidents: db.incidents, devices: { list: () => devices },
+      clock: () => P + 72 * H });
     const r = await reports.fireSafety({ site: 's1', from: '2026-03-02', to: '2026-03-04' });
     expect(r.incidents).toEqual({ fire: 2, confirmedFires: 1, preAlarmsOnly: 1, electrical: 1, meanTimeToAckMin: 5 });
   });

@@ -35,7 +35,8 @@ describe('the README example of old (a one-month August baseline, September repo
       const devices: Device[] = c.devices.filter((d) => d.kind === 'power_meter' || d.kind === 'water_meter' || d.kind === 'weather_station').map((d) => ({ ...d, name: d.name ?? d.id, createdAt: 0 }));
       const end = Date.UTC(2026, 9, 1, 16); // 2026-10-02 00:00 +08:00
       await runBackfill({ days: 63, end, seed: 7, retrofits: parseRetrofits('led:2026-09-01,lowflow:2026-09-01'), batchSize: 20_000 }, { store: db.telemetry, devices, logger });
-      const reports = createReports({}, { store: db.telemetry, alarms: {} as AlarmStore, devices: { list: () => devices }, sites: { get: () => c.site }, clock: () => end });
+      const reports = createReports({}, { store: db.telemetry, alarms: {} as AlarmStore, devices: { list: () => devices }, sites: { get: () => c.site },
+        clock: () => end });
       const r = await reports.savings({ site: 'chundu', baselineFrom: '2026-08-01', baselineTo: '2026-09-01', from: '2026-09-01', to: '2026-10-01' });
 
       expect(r.sufficiency).toMatchObject({ status: 'insufficient', days: 31, reasons: ['too_short'] });

@@ -112,7 +112,8 @@ export const insufficientSavingsReport: SavingsReport = {
 };
 
 const cat = (category: WasteReport['categories'][number]['category'], collections: number, weightKg: number | null, share: number) => ({
-  category, bins: 4, collections, avgFillAtCollection: collections ? 78.5 : null, overflowIncidents: 2, overflowHours: 5.5, weightKg, volumePct: collections * 70, share,
+  category, bins: 4, collections, avgFillAtCollection: collections ? 78.5 : null, overflowIncidents: 2, overflowHours: 5.5, weightKg,
+    volumePct: collections * 70, share,
 });
 
 export const wasteReport: WasteReport = {

@@ -235,7 +235,8 @@ describe('CSV', () => {
 
 describe('JSON', () => {
   it('is the data model with ISO instants', () => {
-    const j = JSON.parse(renderJson(savingsReport)) as Record<string, unknown> & { period: Record<string, unknown>; meters: { resets: { ts: unknown }[] }[]; lines: { daily: { date: unknown }[] }[] };
+    const j = JSON.parse(renderJson(savingsReport)) as Record<string, unknown>
+      & { period: Record<string, unknown>; meters: { resets: { ts: unknown }[] }[]; lines: { daily: { date: unknown }[] }[] };
     expect(j.generatedAt).toBe('2025-05-01T02:03:04.000Z');
     expect(j.period.from).toBe('2025-02-28T16:00:00.000Z');
     expect(j.period.firstDate).toBe('2025-03-01');

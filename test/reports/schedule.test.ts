@@ -28,7 +28,8 @@ function stubReports(zones: Record<string, string>, fail?: (kind: string, from: 
     const tz = zones[p.site] ?? SH;
     const from = localMidnight(String(p.from), tz);
     const to = localMidnight(String(p.to), tz);
-    return { site: { id: p.site, name: p.site, timezone: tz }, period: { from, to, firstDate: String(p.from), lastDate: String(p.to), days: Math.round((to - from) / 86_400_000) } };
+    return { site: { id: p.site, name: p.site, timezone: tz }, period: { from, to, firstDate: String(p.from), lastDate: String(p.to),
+      days: Math.round((to - from) / 86_400_000) } };
   };
   const run = async <R extends AnyReport>(kind: string, params: Call['params'], base: R): Promise<R> => {
     calls.push({ kind, params });
@@ -77,7 +78,8 @@ describe('monthly report schedule', () => {
   it('generates last month for each kind, stores and announces it; the baseline is the 365 days before the month', async () => {
     const stub = stubReports({});
     const announced: ScheduledReport[] = [];
-    const s = createReportScheduler({}, { reports: stub.reports, store: db.reports, sites: async () => sites, announce: (r) => { announced.push(r); }, logger });
+    const s = createReportScheduler({}, { reports: stub.reports, store: db.reports, sites: async () => sites, announce: (r) => { announced.push(r); },
+      logger });
     const r = await s.runDue(Date.UTC(2025, 3, 30, 18, 30)); // 2025-05-01 02:30 +08:00
     expect(r.generated.map((g) => `${g.kind}/${g.month}`)).toEqual(['savings/2025-04', 'waste/2025-04', 'fire_safety/2025-04']);
     expect(stub.calls[0]?.params).toEqual({ site: 'site-1', from: '2025-04-01', to: '2025-05-01', baselineFrom: '2024-04-01', baselineTo: '2025-04-01' });

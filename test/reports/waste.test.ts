@@ -57,7 +57,8 @@ describe('waste report (hand-computed, embedded DuckDB)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const report = (devices: Device[]) => createReports({}, { store: db.telemetry, alarms: {} as never, devices: { list: () => devices }, clock: () => P + 72 * H })
+  const report = (devices: Device[]) => createReports({}, { store: db.telemetry, alarms: {} as never, devices: { list: () => devices },
+    clock: () => P + 72 * H })
     .waste({ site: 's1', from: '2026-03-02', to: '2026-03-04' });
   const cat = (cats: readonly WasteCategoryStats[], c: BinCategory) => cats.find((x) => x.category === c) as WasteCategoryStats;
 

@@ -116,7 +116,8 @@ describe('outdoor temperature from a weather station (embedded DuckDB)', () => {
   });
 
   it("savings with model 'auto' picks an HDD model near 18 °C with slope ≈ 3 and estimates the 20 % saving, claimed only as an estimate on a 60-day baseline", async () => {
-    const reports = createReports({}, { store: db.telemetry, alarms: {} as never, devices: { list: () => [station, meter] }, clock: () => Date.UTC(2026, 2, 1) });
+    const reports = createReports({}, { store: db.telemetry, alarms: {} as never, devices: { list: () => [station, meter] }, clock: () => Date.UTC(2026, 2,
+      1) });
     const report = await reports.savings({ site: SITE, baselineFrom: '2025-11-01', baselineTo: '2025-12-31', from: '2025-12-31', to: '2026-03-01', model: 'auto' });
     const line = report.lines.find((l) => l.key === 'site:electricity') as SavingsLine;
     expect(line.completeness).toEqual({ baseline: 1, reporting: 1 });
@@ -148,7 +149,8 @@ describe('outdoor temperature from a weather station (embedded DuckDB)', () => {
     expect(dayType.lines[0]?.model.type).toBe('day_type');
     // The same temperatures given with the request (a CSV upload) give the same model.
     const uploaded = await noStation.savings({ ...p, temperatures: allDates.map((date) => ({ date, temperature: tempOf.get(date) as number })) });
-    const withStation = await createReports({}, { store: db.telemetry, alarms: {} as never, devices: { list: () => [station, meter] }, clock: () => 0 }).savings(p);
+    const withStation = await createReports({}, { store: db.telemetry, alarms: {} as never, devices: { list: () => [station, meter] },
+      clock: () => 0 }).savings(p);
     expect(uploaded.lines[0]?.model).toEqual(withStation.lines[0]?.model);
   }, 60_000);
 });

@@ -10,7 +10,8 @@ import { cleanup, freshDir, many, openDb, storedCount } from './spool.helpers.js
 const silent = pino({ level: 'silent' });
 afterEach(cleanup);
 
-const openSpool = (dir: string) => createSpool({ dir, segmentBytes: 64 * 1024, quotaBytes: 64 << 20, groupCommitMs: 1, fsync: true }, { logger: silent, metrics: new Registry() });
+const openSpool = (dir: string) => createSpool({ dir, segmentBytes: 64 * 1024, quotaBytes: 64 << 20, groupCommitMs: 1, fsync: true },
+  { logger: silent, metrics: new Registry() });
 const source = (dataDir: string, db: EmbeddedDatabase) => ({ dataDir, snapshot: (file: string) => db.snapshot(file) });
 const knownSchemaVersion = migrations.at(-1)!.version;
 
@@ -45,7 +46,8 @@ describe('backup and restore of the embedded store and its spool', () => {
     const db2 = await openDb(restoredDir);
     // The restored spool hands what it held to the restored store, as at any start.
     const spool2 = await openSpool(join(restoredDir, 'spool'));
-    const forwarder = createSpoolForwarder({ maxBatch: 1000, retryBaseMs: 5, closeTimeoutMs: 100 }, { spool: spool2, store: db2.telemetry, logger: silent, metrics: new Registry() });
+    const forwarder = createSpoolForwarder({ maxBatch: 1000, retryBaseMs: 5, closeTimeoutMs: 100 },
+      { spool: spool2, store: db2.telemetry, logger: silent, metrics: new Registry() });
     forwarder.start();
     await forwarder.flush();
     await forwarder.close();

@@ -45,7 +45,8 @@ function oracle(reads: readonly Reading[], device: string, field: string, timezo
     d.reads.push({ ts: r.ts, value: r.fields[field] as number });
     byDay.set(date, d);
   }
-  return [...byDay].map(([date, { r, reads: rr }]) => summarizeDay({ device, kind: r.kind, site: r.site, building: r.building, field, date, timezone }, rr) as RegisterDay);
+  return [...byDay].map(([date, { r, reads: rr }]) => summarizeDay({ device, kind: r.kind, site: r.site, building: r.building, field, date, timezone },
+    rr) as RegisterDay);
 }
 
 const norm = (rows: readonly RegisterDay[]) => rows.map((r) => ({ ...r, advance: Math.round(r.advance * 1e6) / 1e6 }));

@@ -58,7 +58,8 @@ describe('spool: restart and recovery', () => {
     const db = await openDb(dir);
     const flaky = flakyStore(db.telemetry);
     let spool = await openSpool(spoolDir);
-    let fwd = createSpoolForwarder({ maxBatch: 100, retryBaseMs: 5, closeTimeoutMs: 50 }, { spool, store: flaky.store, logger: silent, metrics: new Registry() });
+    let fwd = createSpoolForwarder({ maxBatch: 100, retryBaseMs: 5, closeTimeoutMs: 50 },
+      { spool, store: flaky.store, logger: silent, metrics: new Registry() });
     fwd.start();
     await spool.append(many(100, 'a'));
     await fwd.flush();
@@ -157,7 +158,8 @@ describe('spool: restart and recovery', () => {
     expect(spool.stats()).toMatchObject({ depth: 45, corruptTotal: 1 });
     await forwardAll(spool, store);
     const stored = await store.series({ kind: 'smoke_detector', from: 0, to: Number.MAX_SAFE_INTEGER });
-    expect(stored.map((p) => p.values.smoke)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+    expect(stored.map((p) => p.values.smoke)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4,
+      0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
     expect(stored).toHaveLength(45);
     expect(stored.some((p) => p.ts === many(1, 'r', 20)[0]!.ts)).toBe(false); // record 4 = ts 20..24
     await spool.close();

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { roleAtLeast, roleRank } from '../../../core/index.js';
 import { KeyedTokenBuckets } from '../../../core/rate-limit.js';
 import { hashToken } from '../../../core/secrets.js';
 import type { ApiToken, Role, StateStore } from '../../../storage/state/contract.js';
@@ -43,16 +44,9 @@ declare module 'fastify' {
   }
 }
 
-/** Highest first: a role may do whatever the roles below it may. */
-const rank: Record<Role, number> = { admin: 3, operator: 2, maintenance: 1, viewer: 0 };
-
-export function roleAtLeast(role: Role, min: Role): boolean {
-  return rank[role] >= rank[min];
-}
-
 /** preHandler: the caller's role must be one of `roles`, or outrank the lowest of them. */
 export function requireRole(...roles: [Role, ...Role[]]): preHandlerAsyncHookHandler {
-  const min = roles.reduce((a, b) => (rank[a] <= rank[b] ? a : b));
+  const min = roles.reduce((a, b) => (roleRank[a] <= roleRank[b] ? a : b));
   return async (request: FastifyRequest) => {
     const p = request.principal;
     if (!p) throw new ApiError(401, 'unauthorized', 'a bearer token is required');

@@ -46,7 +46,8 @@ export const operationExamples: Record<string, Example> = {
   },
 };
 
-type Operation = { requestBody?: { content?: Record<string, { example?: unknown }> }; responses?: Record<string, { content?: Record<string, { example?: unknown }> }> };
+type Operation = { requestBody?: { content?: Record<string, { example?: unknown }> };
+  responses?: Record<string, { content?: Record<string, { example?: unknown }> }> };
 
 /** Puts `operationExamples` into an OpenAPI 3 document's operations (as media-type `example`). */
 export function withExamples<T extends object>(openapi: T): T {

@@ -47,7 +47,8 @@ const axisCommon = {
 };
 
 /** One numeric series over time. */
-export function timeLineChart(el: HTMLElement, opts: { name: string; unit: string; points: Array<[number, number | null]>; timeZone: string; lang: string }): void {
+export function timeLineChart(el: HTMLElement, opts: { name: string; unit: string;
+  points: Array<[number, number | null]>; timeZone: string; lang: string }): void {
   const chart = init(el);
   const fmt = new Intl.DateTimeFormat(opts.lang, { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: opts.timeZone });
   chart.setOption({
@@ -62,7 +63,8 @@ export function timeLineChart(el: HTMLElement, opts: { name: string; unit: strin
 }
 
 /** Hourly bars of today against a line of the comparison day. */
-export function compareChart(el: HTMLElement, opts: { hours: string[]; today: Array<number | null>; compare: Array<number | null>; unit: string; todayName: string; compareName: string }): void {
+export function compareChart(el: HTMLElement,
+  opts: { hours: string[]; today: Array<number | null>; compare: Array<number | null>; unit: string; todayName: string; compareName: string }): void {
   const chart = init(el);
   chart.setOption({
     aria: { enabled: true },

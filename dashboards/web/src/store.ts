@@ -1,6 +1,7 @@
 import type { ApiClient } from './api.js';
 import {
-  incidentLevelRank, isActive, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent, type Role, type Session, type Site,
+  incidentLevelRank, isActive, roleAtLeast, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent,
+    type Role, type Session, type Site,
 } from './types.js';
 
 /**
@@ -8,10 +9,9 @@ import {
  * buildings and device names, and the site's alarms kept current by the SSE stream.
  */
 
-const rank: Readonly<Record<Role, number>> = { viewer: 0, maintenance: 1, operator: 2, admin: 3 };
 /** Roles per action, as api/routes/api/alerts/index.ts enforces them. */
 export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign'): boolean {
-  return rank[role] >= (action === 'assign' ? rank.operator : rank.maintenance);
+  return roleAtLeast(role, action === 'assign' ? 'operator' : 'maintenance');
 }
 
 const MAX_CLEARED = 200;
@@ -79,7 +79,8 @@ export class AlarmStore extends LiveSet<Alarm, AlarmEvent> {
   /** Active first, then most severe, then newest. */
   list(filter: { building?: string; includeCleared?: boolean; device?: string } = {}): Alarm[] {
     return [...this.byId.values()]
-      .filter((a) => (filter.includeCleared || isActive(a.status)) && (!filter.building || a.building === filter.building) && (!filter.device || a.originator.id === filter.device))
+      .filter((a) => (filter.includeCleared || isActive(a.status)) && (!filter.building || a.building === filter.building)
+        && (!filter.device || a.originator.id === filter.device))
       .sort((a, b) =>
         Number(isActive(b.status)) - Number(isActive(a.status))
         || severityRank[b.severity] - severityRank[a.severity]

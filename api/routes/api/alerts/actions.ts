@@ -9,8 +9,8 @@ import { requestLang, type TextResolver } from '../../../services/text.js';
 
 /**
  * The lifecycle actions of alarms and incidents, one definition for both: `POST /{id}/ack`,
- * `/assign`, `/comment`, `/clear`. Roles (issue 4): maintenance (and above) acknowledges, comments
- * and clears; operator (and admin) also assigns. The actor on the timeline is the token's name.
+ * `/assign`, `/comment`, `/clear`. Roles: maintenance staff (and above) work the alarms they are
+ * sent to — acknowledge, comment, clear; assigning people is dispatch, the operator's (and admin's) job. The actor on the timeline is the token's name.
  * The service decides whether the action is allowed in the current state (AlarmError → 404/400/409);
  * the answer is the thing as it now stands, with its texts in the caller's language.
  */

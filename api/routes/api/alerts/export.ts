@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Alarm } from '../../../../alerts/contracts.js';
-import { alarmTypeZh } from '../../../../alerts/notifiers/text-zh.js';
+import { alarmTypeZh } from '../../../../alerts/index.js';
 import { alarmSummary, type TextOptions } from '../../../../core/alarm-text.js';
 import { authErrors } from '../../../schemas.js';
 import { createTextResolver, requestLang } from '../../../services/text.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Alarm } from '../../../../alerts/contracts.js';
-import { alarmSummaryToJson, alarmToJson } from '../../../../alerts/notifiers/payload.js';
+import { alarmSummaryToJson, alarmToJson } from '../../../../alerts/index.js';
 import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
 import { createTextResolver, langQuery, requestLang } from '../../../services/text.js';
@@ -10,8 +10,8 @@ import { alarmFilterQuery, alarmParams, alarmSchema, alarmSummarySchema, toAlarm
 
 /**
  * Alarms: `/api/alerts` (list), `/api/alerts/{id}` (with its timeline) and the lifecycle actions.
- * Roles (issue 4): every role reads; maintenance (and above) acknowledges, comments and clears;
- * operator (and admin) also assigns. The actor recorded on the timeline is the token's name.
+ * Roles: every role reads; maintenance staff (and above) acknowledge, comment and clear the alarms
+ * they work; assigning people is dispatch, so operator (and admin) only. The actor recorded on the timeline is the token's name.
  * The engine decides whether an action is allowed in the alarm's state (AlarmError → 404/400/409).
  * Every alarm answered carries `summary` and `evidence` in the reader's language (`lang`,
  * Accept-Language, else Chinese), with devices by name and location.

@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { z } from 'zod';
+import { getOrCreateMetric } from '../../../../core/util/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { AlarmEvent } from '../../../../alerts/contracts.js';
-import { eventToJson } from '../../../../alerts/notifiers/payload.js';
+import { eventToJson } from '../../../../alerts/index.js';
 import { createTokenAuthenticator } from '../../../plugins/app/auth.js';
 import { ApiError } from '../../../plugins/app/errors.js';
 import { errorSchema } from '../../../schemas.js';
@@ -32,10 +33,6 @@ import type { AlertRouteOptions } from './schemas.js';
  * held live events, is disconnected (counted) — it reconnects with Last-Event-ID and catches up.
  */
 
-function metric<T>(reg: Registry, name: string, make: () => T): T {
-  return (reg.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 const seqText = z.string().regex(/^\d{1,15}$/, 'expected an event id (a non-negative integer)');
 const bearerQuery = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -50,12 +47,13 @@ export interface EventSource<E extends { readonly seq: number; readonly type: st
 }
 
 /** Registers `GET <prefix>/stream` for `source` on `app`. */
-export function eventStreamRoute<E extends { readonly seq: number; readonly type: string }>(app: FastifyInstance, { config, deps }: RouteOptions, source: EventSource<E>, tag: string): void {
+export function eventStreamRoute<E extends { readonly seq: number; readonly type: string }>(app: FastifyInstance, { config, deps }: RouteOptions,
+  source: EventSource<E>, tag: string): void {
   const engine = source;
   const { heartbeatMs, maxClientBufferBytes, maxPendingEvents } = config.alerts;
   const reg = deps.metrics;
-  const clientsGauge = metric(reg, 'anju_sse_clients', () => new Gauge({ name: 'anju_sse_clients', help: 'Connected alarm SSE clients', registers: [reg] }));
-  const disconnects = metric(reg, 'anju_sse_disconnects_total', () => new Counter({
+  const clientsGauge = getOrCreateMetric(reg, 'anju_sse_clients', () => new Gauge({ name: 'anju_sse_clients', help: 'Connected alarm SSE clients', registers: [reg] }));
+  const disconnects = getOrCreateMetric(reg, 'anju_sse_disconnects_total', () => new Counter({
     name: 'anju_sse_disconnects_total', help: 'Alarm SSE streams ended, by reason: client (went away), slow (left too much unread), shutdown, error (replay failed)', labelNames: ['reason'], registers: [reg],
   }));
   // Its own authenticator, without a cache: a stream is opened rarely, and a revoked token must not

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { incidentEventToJson, incidentSummaryToJson, incidentToJson } from '../../../../alerts/notifiers/payload.js';
+import { incidentEventToJson, incidentSummaryToJson, incidentToJson } from '../../../../alerts/index.js';
 import type { Incident, IncidentEvent } from '../../../../storage/incidents/contract.js';
 import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema } from '../../../schemas.js';

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { baselineModelChoices, timeInputSchema, type AnyReport } from '../../../../reports/contracts.js';
 import { defaultLang, renderReport, reportFormats, reportLangs } from '../../../../reports/render/index.js';
-import { storedReportKinds } from '../../../../storage/embedded/reports.js';
+import { storedReportKinds } from '../../../../storage/index.js';
 import { ApiError, notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, isoTime, pageQuery, toIso } from '../../../schemas.js';
 import type { ReportsApiDeps, RouteOptions } from '../../../types.js';

@@ -35,7 +35,8 @@ const out = (a: ServiceAccountRecord) => ({
   createdAt: toIso(a.createdAt), secretSetAt: toIso(a.secretSetAt),
 });
 
-export const serviceAccountRoutes: FastifyPluginAsyncZod<RouteOptions & { serviceAccounts: ServiceAccountDirectory }> = async (app, { config, serviceAccounts }) => {
+export const serviceAccountRoutes: FastifyPluginAsyncZod<RouteOptions & { serviceAccounts: ServiceAccountDirectory }> = async (app,
+  { config, serviceAccounts }) => {
   app.addHook('preHandler', requireRole('admin'));
   const notFoundOr = { 404: errorSchema };
 

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { binCategories, kindNames, type Building, type KindName } from '../../../../core/index.js';
-import { addDays, localDate, localMidnight } from '../../../../reports/time.js';
-import { HOUR_MS, siteHourlyUse, type HourlyRegisterQuery, type HourlyUse } from '../../../../reports/hourly.js';
-import { severities } from '../../../../storage/alarms/contract.js';
+import { siteConsumptionSchema, siteOverviewSchema, type Building, type SiteOverviewJson } from '../../../../core/index.js';
+import { addDays, HOUR_MS, localDate, localMidnight, siteHourlyUse, type HourlyRegisterQuery, type HourlyUse } from '../../../../reports/index.js';
 import { notFound, validationFailed } from '../../../plugins/app/errors.js';
-import { authErrors, errorSchema, idParams, isoTime, toIso } from '../../../schemas.js';
+import { authErrors, errorSchema, idParams, toIso } from '../../../schemas.js';
 import { buildSiteOverview } from '../../../services/site-overview.js';
 import type { RouteOptions } from '../../../types.js';
 
@@ -16,55 +14,6 @@ import type { RouteOptions } from '../../../types.js';
  * - `GET /api/sites/{id}/consumption?date`: energy and water per local hour of a day against the same
  *   weekday a week earlier (reports/hourly.ts), each day's hours cached briefly (1 min for today).
  */
-
-const counts = z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int(), never: z.number().int() });
-const severityEnum = z.enum(severities);
-const connectivity = z.enum(['online', 'offline', 'never']);
-
-const overviewSchema = z
-  .object({
-    site: z.object({ id: z.string(), name: z.string(), timezone: z.string() }),
-    generatedAt: isoTime,
-    alarms: z.object({ active: z.number().int(), bySeverity: z.record(severityEnum, z.number().int()) }),
-    devices: counts.extend({ byKind: z.partialRecord(z.enum(kindNames as [KindName, ...KindName[]]), counts) }),
-    buildings: z.array(
-      z.object({
-        id: z.string(), name: z.string(), floors: z.number().int().optional(),
-        worst: severityEnum.nullable().describe('the most severe active alarm in the building, null when none'),
-        activeAlarms: z.number().int(), devices: counts,
-      }),
-    ),
-    binStats: z.partialRecord(z.enum(binCategories), z.object({ total: z.number().int(), reporting: z.number().int(), meanFill: z.number().nullable() }))
-      .describe('per sorting category (bins without a category count as residual)'),
-    binsTotal: z.number().int(),
-    bins: z.array(
-      z.object({
-        id: z.string(), name: z.string(), building: z.string(), category: z.enum(binCategories).nullable(),
-        fill: z.number().nullable(), ts: isoTime.nullable(), online: connectivity,
-      }),
-    ).describe('the fullest `bins` bins, fullest first'),
-  })
-  .meta({ id: 'SiteOverview' });
-
-type OverviewAnswer = z.infer<typeof overviewSchema>;
-
-const utility = (unit: string) =>
-  z.object({
-    unit: z.literal(unit),
-    today: z.array(z.number().nullable()).describe('use per local hour of `date`; null = no read (or not yet)'),
-    compare: z.array(z.number().nullable()).describe('use per local hour of `compareDate`'),
-    totalToday: z.number(),
-    totalCompareSameHours: z.number().describe('compareDate up to the same time of day as `date` has reached (its current hour pro rata)'),
-    totalCompare: z.number(),
-    meters: z.number().int().describe('top-level meters summed (household meters under a master meter are not added again)'),
-  });
-
-const consumptionSchema = z
-  .object({
-    site: z.string(), timezone: z.string(), date: z.string(), compareDate: z.string().describe('the same weekday a week earlier'),
-    hours: z.array(z.string()), energy: utility('kWh'), water: utility('m³'),
-  })
-  .meta({ id: 'SiteConsumption' });
 
 // Round-trips, so 2025-02-30 is refused rather than read as 2 March.
 const dateText = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date, YYYY-MM-DD')
@@ -127,7 +76,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         summary: 'Control-room overview of a site: worst alarm per building, devices online/offline, bins by fill',
         params: idParams,
         querystring: z.object({ bins: z.coerce.number().int().min(0).max(1000).default(100).describe('most bins listed, fullest first') }),
-        response: { 200: overviewSchema, 404: errorSchema, ...authErrors },
+        response: { 200: siteOverviewSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (request, reply) => {
@@ -141,13 +90,14 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
           site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
           activeAlarms: deps.alerts?.engine.active() ?? [], now: t, binLimit: request.query.bins,
         });
-        const answer: OverviewAnswer = { ...o, generatedAt: toIso(o.generatedAt), bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
+        const answer: SiteOverviewJson = { ...o, generatedAt: toIso(o.generatedAt),
+          bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };
         hit = { version, until: t + OVERVIEW_TTL_MS, body: JSON.stringify(answer) };
         if (overviews.size >= MAX_CACHED_OVERVIEWS) overviews.clear();
         overviews.set(key, hit);
       }
       // Sent as the JSON text it is (typed against the schema above when built): shared, not re-serialised.
-      return reply.type('application/json; charset=utf-8').send(hit.body as unknown as OverviewAnswer);
+      return reply.type('application/json; charset=utf-8').send(hit.body as unknown as SiteOverviewJson);
     },
   );
 
@@ -159,7 +109,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         summary: 'Energy and water per hour of a day against the same weekday a week earlier',
         params: idParams,
         querystring: z.object({ date: dateText.optional().describe('local date in the site zone; default today') }),
-        response: { 200: consumptionSchema, 404: errorSchema, ...authErrors },
+        response: { 200: siteConsumptionSchema, 404: errorSchema, ...authErrors },
       },
     },
     async (request) => {

@@ -10,7 +10,8 @@ import type { Session } from '../types.js';
  * The token is checked with `GET /api/session`, which also tells the role.
  */
 
-export function loginView(root: HTMLElement, opts: { langSwitch: HTMLElement; notice?: string; onLogin(token: string, session: Session, remember: boolean): void }): void {
+export function loginView(root: HTMLElement, opts: { langSwitch: HTMLElement; notice?: string;
+  onLogin(token: string, session: Session, remember: boolean): void }): void {
   const error = h('p', { class: 'error', id: 'login-error', role: 'alert' });
   const token = h('input', { id: 'login-token', name: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'login-help login-error', spellcheck: 'false' });
   const remember = h('input', { id: 'login-remember', type: 'checkbox' });
