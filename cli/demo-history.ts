@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Device } from '../core/index.js';
 import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type Retrofit } from '../devices-sim/index.js';
 import type { TelemetryStore } from '../storage/index.js';
+import { StartupError } from './startup-errors.js';
 
 /**
  * The demo community's recent history, so that a first start shows a living community (charts with
@@ -37,15 +38,38 @@ const planSchema = z.object({
 });
 export type DemoHistoryPlan = z.infer<typeof planSchema>;
 
+/**
+ * The plan in the data directory, or undefined when there is none. A file that is there but not a
+ * plan (edited by hand, a disk fault) stops start-up with a StartupError naming the file: treated as
+ * absent, the live fleet would start its registers afresh and put a cliff in every chart, and a new
+ * plan written over it would lose the one history the store already holds.
+ */
 export async function readDemoHistoryPlan(dataDir: string): Promise<DemoHistoryPlan | undefined> {
+  const file = join(dataDir, DEMO_HISTORY_FILE);
   let text: string;
   try {
-    text = await readFile(join(dataDir, DEMO_HISTORY_FILE), 'utf8');
-  } catch {
-    return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return undefined;
+    throw new StartupError(`cannot read the demo history plan ${file}: ${(err as Error).message}.\n  Make it readable by this user, or delete it (the demo's live registers then start afresh).`);
   }
-  const parsed = planSchema.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw corruptPlan(file, `not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = planSchema.safeParse(json);
+  if (!parsed.success) throw corruptPlan(file, z.prettifyError(parsed.error).replace(/\n/g, '; '));
+  return parsed.data;
+}
+
+function corruptPlan(file: string, why: string): StartupError {
+  return new StartupError(
+    `the demo history plan ${file} is damaged: ${why}.\n`
+    + '  Delete it: the demo then keeps its stored history, '
+    + 'but its live registers start afresh (a step in the charts). ANJU_SIM=0 starts without the demo fleet.',
+  );
 }
 
 export async function writeDemoHistoryPlan(dataDir: string, plan: DemoHistoryPlan): Promise<void> {
