@@ -6,6 +6,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../dashboards/web/build.js';
 import { apiClient, startAnju, waitFor, type AnjuProcess } from '../helpers/anju-process.js';
+import { openWatchedPage, type Watched } from '../helpers/browser.js';
 import { requireBinary } from '../helpers/servers.js';
 
 /**
@@ -21,17 +22,7 @@ const bin = requireBinary('chromium', 'chromium');
 const ADMIN = 'web-admin-e2e-token-0123456789';
 const SITE = 'hetang';
 
-interface Watched { page: Page; problems: string[] }
-
-async function openPage(context: BrowserContext, base: string): Promise<Watched> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => { if (!/\/api\/(alerts|incidents)\/stream/.test(r.url()) && r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`); });
-  await page.goto(`${base}/`);
-  return { page, problems };
-}
+const openPage = openWatchedPage;
 
 /** No console errors, page errors or failed requests — but the refusals a step provoked on purpose (the browser logs those). */
 function expectNoProblems(w: Watched, provoked?: RegExp): void {
@@ -106,7 +97,7 @@ describe.skipIf(bin.skip !== undefined)(`administration in the control room (hea
     expect(secret.length).toBeGreaterThanOrEqual(16);
     await box.getByRole('button', { name: /^复制/ }).click();
     await expect.poll(() => box.textContent()).toContain('已复制到剪贴板');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(secret);
     await box.getByRole('button', { name: '我已保存，隐藏' }).click();
     expect(await page.locator('[data-testid="secret"]').count()).toBe(0);
     expect(await page.content()).not.toContain(secret);
