@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Device } from '../core/index.js';
-import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type Retrofit } from '../devices-sim/index.js';
+import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type Profile, type Retrofit } from '../devices-sim/index.js';
 import type { TelemetryStore } from '../storage/index.js';
 import { StartupError } from './startup-errors.js';
 
@@ -117,14 +117,21 @@ export async function planDemoHistory(
   return plan;
 }
 
+/** The recent pass's profiles and the instant of their last step, for the live fleet to continue. */
+export interface HandedProfiles { profiles: ReadonlyMap<string, Profile>; at: number }
+
 /**
- * Runs a plan's backfill in the background; `done` says whether it wrote everything. `stop()` cuts
- * it short between batches and waits for the write in flight (the store may be closed after).
+ * Runs a plan's backfill in the background; `done` says whether it wrote everything. `recent`
+ * resolves once the recent weeks are written, with the profiles that wrote them (stepped up to the
+ * plan's end): the demo fleet continues those instead of catching up 400 days of its own on the same
+ * thread at the same time, which halved how soon the first screens filled (BENCHMARKS.md, demo
+ * history). `recent` resolves undefined when the recent pass failed or was stopped. `stop()` cuts
+ * the backfill short between batches and waits for the write in flight (the store may be closed after).
  */
 export function startDemoBackfill(
   plan: DemoHistoryPlan,
   deps: { dataDir: string; store: TelemetryStore; devices: readonly Device[]; logger: Logger },
-): { done: Promise<boolean>; stop(): Promise<void> } {
+): { done: Promise<boolean>; recent: Promise<HandedProfiles | undefined>; stop(): Promise<void> } {
   const abort = new AbortController();
   const days = (plan.end - plan.origin) / DAY;
   deps.logger.info({ days, devices: deps.devices.length }, 'writing the demo community\'s history in the background');
@@ -132,12 +139,15 @@ export function startDemoBackfill(
   // Two passes over the same profiles from the same origin (so registers agree where they meet):
   // the recent weeks first (the older part caught up without writing), then the older part.
   const recentFrom = Math.max(plan.origin, plan.end - RECENT_DAYS * DAY);
-  const pass = (end: number, writeFrom: number) => runBackfill(
+  let handed: HandedProfiles | undefined;
+  const pass = (end: number, writeFrom: number, handOver?: (profiles: ReadonlyMap<string, Profile>, at: number) => void) => runBackfill(
     { days: (end - plan.origin) / DAY, end, stepMs: plan.stepMs, seed: plan.seed, retrofits: parseRetrofits(plan.retrofits), writeFrom },
-    { store: deps.store, devices: deps.devices, logger: deps.logger, signal: abort.signal },
+    { store: deps.store, devices: deps.devices, logger: deps.logger, signal: abort.signal, ...(handOver ? { handOver } : {}) },
   );
+  const recentPass = pass(plan.end, recentFrom, (profiles, at) => { handed = { profiles, at }; });
+  const recent = recentPass.then(() => handed, () => undefined);
   const done = (async () => {
-    const recent = await pass(plan.end, recentFrom);
+    const recent = await recentPass;
     deps.logger.info({ readings: recent.readings, seconds: Math.round((Date.now() - started) / 1000) }, 'demo community: recent history written');
     const older = recentFrom > plan.origin ? await pass(recentFrom, plan.origin) : { readings: 0 };
     return recent.readings + older.readings;
@@ -155,6 +165,7 @@ export function startDemoBackfill(
   );
   return {
     done,
+    recent,
     async stop() {
       abort.abort(new Error('stopping'));
       await done;

@@ -44,6 +44,12 @@ export interface BackfillDeps {
   clock?: () => number;
   /** Stops the backfill between two batches (it then rejects with the signal's reason); what was written stays. */
   signal?: AbortSignal;
+  /**
+   * Given the profiles once every reading is computed, with the instant of their last step: a live
+   * fleet in the same process continues them (FleetConfig.continueFrom) instead of stepping its own
+   * copies through the same history again — a long history costs its catch-up once, not twice.
+   */
+  handOver?: (profiles: ReadonlyMap<string, Profile>, steppedTo: number) => void;
 }
 
 export interface BackfillResult {
@@ -133,6 +139,7 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
   }
   await flush();
   await inFlight;
+  deps.handOver?.(profiles, Math.max(writeFrom, to - step));
   const ms = performance.now() - started;
   const result = { readings: stored, batches, from: writeFrom, to, ms: Math.round(ms), rate: Math.round(stored / (ms / 1000)) };
   deps.logger.info({ ...result, generated: done }, 'backfill done');
