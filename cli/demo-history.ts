@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Device } from '../core/index.js';
-import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type Profile, type Retrofit } from '../devices-sim/index.js';
+import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type BackfillDeps, type Profile, type Retrofit } from '../devices-sim/index.js';
 import type { TelemetryStore } from '../storage/index.js';
 import { StartupError } from './startup-errors.js';
 
@@ -93,6 +93,8 @@ export function demoRetrofits(end: number, days: number): string {
 
 /** Written first, so that charts have recent weeks within a minute while the older history follows. */
 export const RECENT_DAYS = 35;
+/** How often the recent pass logs how far it is. */
+const PROGRESS_EVERY_MS = 5_000;
 
 /** The fleet's side of a plan: where its profiles begin and which retrofits they carry. */
 export function fleetHistory(plan: DemoHistoryPlan | undefined): { historyStart?: number; retrofits?: Retrofit[]; seed?: number } {
@@ -140,11 +142,26 @@ export function startDemoBackfill(
   // the recent weeks first (the older part caught up without writing), then the older part.
   const recentFrom = Math.max(plan.origin, plan.end - RECENT_DAYS * DAY);
   let handed: HandedProfiles | undefined;
-  const pass = (end: number, writeFrom: number, handOver?: (profiles: ReadonlyMap<string, Profile>, at: number) => void) => runBackfill(
+  const pass = (end: number, writeFrom: number, recentPass?: Pick<BackfillDeps, 'handOver' | 'onCatchUp' | 'onProgress'>) => runBackfill(
     { days: (end - plan.origin) / DAY, end, stepMs: plan.stepMs, seed: plan.seed, retrofits: parseRetrofits(plan.retrofits), writeFrom },
-    { store: deps.store, devices: deps.devices, logger: deps.logger, signal: abort.signal, ...(handOver ? { handOver } : {}) },
+    { store: deps.store, devices: deps.devices, logger: deps.logger, signal: abort.signal, ...recentPass },
   );
-  const recentPass = pass(plan.end, recentFrom, (profiles, at) => { handed = { profiles, at }; });
+  // How far the recent weeks are, every few seconds: the days caught up (not written) and the days
+  // written, as one percentage — what someone watching the log (or a test) waits on.
+  const catchUpDays = (recentFrom - plan.origin) / DAY;
+  const recentDays = (plan.end - recentFrom) / DAY;
+  let loggedAt = 0;
+  const progress = (caughtUp: number, written: number) => {
+    if (Date.now() - loggedAt < PROGRESS_EVERY_MS) return;
+    loggedAt = Date.now();
+    const percent = Math.floor((100 * (caughtUp + written)) / Math.max(1, catchUpDays + recentDays));
+    deps.logger.info({ percent, caughtUpDays: Math.floor(caughtUp), writtenDays: Math.floor(written) }, 'demo history: recent weeks in progress');
+  };
+  const recentPass = pass(plan.end, recentFrom, {
+    handOver: (profiles, at) => { handed = { profiles, at }; },
+    onCatchUp: (t) => progress((t - plan.origin) / DAY, 0),
+    onProgress: (stored, total) => progress(catchUpDays, (recentDays * stored) / Math.max(1, total)),
+  });
   const recent = recentPass.then(() => handed, () => undefined);
   const done = (async () => {
     const recent = await recentPass;

@@ -50,6 +50,8 @@ export interface BackfillDeps {
    * copies through the same history again — a long history costs its catch-up once, not twice.
    */
   handOver?: (profiles: ReadonlyMap<string, Profile>, steppedTo: number) => void;
+  /** Before `writeFrom`: how far the profiles are caught up (epoch ms), now and then. */
+  onCatchUp?: (caughtUpTo: number, writeFrom: number) => void;
 }
 
 export interface BackfillResult {
@@ -96,7 +98,10 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
   const scenarios = config.scenarios ?? [];
   // Before writeFrom: caught up, not written.
   const writeFrom = Math.min(to, Math.max(from, Math.floor((config.writeFrom ?? from) / step) * step));
-  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step), cancelled: () => deps.signal?.aborted === true });
+  await catchUpProfiles(profiles.values(), from, writeFrom, {
+    stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step), cancelled: () => deps.signal?.aborted === true,
+    ...(deps.onCatchUp ? { onProgress: (t: number) => deps.onCatchUp?.(t, writeFrom) } : {}),
+  });
   deps.signal?.throwIfAborted();
   const total = devices.reduce((sum, d) => sum + Math.ceil((to - writeFrom) / d.every), 0);
   deps.logger.info({ devices: devices.length, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepMs: step, total, retrofits: retrofits.map((r) => r.name ?? r.purpose ?? r.field) }, 'backfill starting');

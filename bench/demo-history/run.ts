@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/demo-history/run.ts`: how soon the demo's first start has its recent weeks in the
+ * `npm run bench:demo-history`: how soon the demo's first start has its recent weeks in the
  * store and its live fleet ready — the work `anju all` does on an empty data directory
  * (cli/demo-history.ts, devices-sim/fleet.ts), in this process on the embedded DuckDB store in a
  * temp dir: the demo community's devices, seed 2026, 400 days ending now at 15-minute steps, the
