@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { ApiError } from '../../api.js';
 import { h, replace, uid } from '../../dom.js';
-import { t } from '../../i18n/index.js';
+import { lang, t } from '../../i18n/index.js';
 
 /**
  * What the administration screens share: the API's coded refusals said in the reader's language
@@ -22,7 +22,7 @@ export function errorText(err: unknown, labels: Readonly<Record<string, string>>
   const field = (path: string) => labels[path] ?? labels[path.split('.')[0] ?? ''] ?? (path || '—');
   if (err.code === 'validation_failed') {
     const fields = [...new Set(err.details.length ? err.details.map((d) => field(d.path)) : [field('')])];
-    return `${t('err.validation_failed', { field: fields.join('、') })} ${t('err.server', { message: err.message })}`;
+    return `${t('err.validation_failed', { field: fields.join(lang() === 'en' ? ', ' : '、') })} ${t('err.server', { message: err.message })}`;
   }
   if (!isCoded(err.code)) return `${t('err.other', { code: `${err.status} ${err.code}` })} ${t('err.server', { message: err.message })}`;
   const lead = t(`err.${err.code}`, { message: err.message });

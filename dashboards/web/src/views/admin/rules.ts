@@ -23,7 +23,8 @@ const show = (v: Value): string => (typeof v === 'boolean' ? t(v ? 'common.yes' 
 function perKind(entries: Entry[], pick: (e: Entry) => Value): string {
   const values = entries.map(pick);
   if (values.every((v) => JSON.stringify(v) === JSON.stringify(values[0]))) return show(values[0]);
-  return entries.map((e, i) => `${kindLabel(e.kind)}：${show(values[i])}`).join('；');
+  const [sep, end] = lang() === 'en' ? [': ', '; '] : ['：', '；'];
+  return entries.map((e, i) => `${kindLabel(e.kind)}${sep}${show(values[i])}`).join(end);
 }
 
 export function rulesAdmin(root: HTMLElement, ctx: Ctx): () => void {
@@ -96,7 +97,7 @@ export function rulesAdmin(root: HTMLElement, ctx: Ctx): () => void {
     const count = Object.keys(own).length;
     return h('details', { class: 'panel rule', 'data-rule': rule, open },
       h('summary', null, h('strong', null, first.name), ' ',
-        h('span', { class: 'muted small' }, t('rules.kinds', { kinds: entries.map((e) => kindLabel(e.kind)).join('、') })),
+        h('span', { class: 'muted small' }, t('rules.kinds', { kinds: entries.map((e) => kindLabel(e.kind)).join(lang() === 'en' ? ', ' : '、') })),
         count ? h('span', { class: 'badge sev-warning' }, t('rules.overridden', { count })) : null),
       form);
   };
