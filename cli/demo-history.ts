@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Device } from '../core/index.js';
-import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type Retrofit } from '../devices-sim/index.js';
+import { DEFAULT_BACKFILL_STEP_MS, parseRetrofits, runBackfill, type BackfillDeps, type Profile, type Retrofit } from '../devices-sim/index.js';
 import type { TelemetryStore } from '../storage/index.js';
+import { StartupError } from './startup-errors.js';
 
 /**
  * The demo community's recent history, so that a first start shows a living community (charts with
@@ -37,15 +38,38 @@ const planSchema = z.object({
 });
 export type DemoHistoryPlan = z.infer<typeof planSchema>;
 
+/**
+ * The plan in the data directory, or undefined when there is none. A file that is there but not a
+ * plan (edited by hand, a disk fault) stops start-up with a StartupError naming the file: treated as
+ * absent, the live fleet would start its registers afresh and put a cliff in every chart, and a new
+ * plan written over it would lose the one history the store already holds.
+ */
 export async function readDemoHistoryPlan(dataDir: string): Promise<DemoHistoryPlan | undefined> {
+  const file = join(dataDir, DEMO_HISTORY_FILE);
   let text: string;
   try {
-    text = await readFile(join(dataDir, DEMO_HISTORY_FILE), 'utf8');
-  } catch {
-    return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return undefined;
+    throw new StartupError(`cannot read the demo history plan ${file}: ${(err as Error).message}.\n  Make it readable by this user, or delete it (the demo's live registers then start afresh).`);
   }
-  const parsed = planSchema.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw corruptPlan(file, `not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = planSchema.safeParse(json);
+  if (!parsed.success) throw corruptPlan(file, z.prettifyError(parsed.error).replace(/\n/g, '; '));
+  return parsed.data;
+}
+
+function corruptPlan(file: string, why: string): StartupError {
+  return new StartupError(
+    `the demo history plan ${file} is damaged: ${why}.\n`
+    + '  Delete it: the demo then keeps its stored history, '
+    + 'but its live registers start afresh (a step in the charts). ANJU_SIM=0 starts without the demo fleet.',
+  );
 }
 
 export async function writeDemoHistoryPlan(dataDir: string, plan: DemoHistoryPlan): Promise<void> {
@@ -69,6 +93,8 @@ export function demoRetrofits(end: number, days: number): string {
 
 /** Written first, so that charts have recent weeks within a minute while the older history follows. */
 export const RECENT_DAYS = 35;
+/** How often the recent pass logs how far it is. */
+const PROGRESS_EVERY_MS = 5_000;
 
 /** The fleet's side of a plan: where its profiles begin and which retrofits they carry. */
 export function fleetHistory(plan: DemoHistoryPlan | undefined): { historyStart?: number; retrofits?: Retrofit[]; seed?: number } {
@@ -93,14 +119,21 @@ export async function planDemoHistory(
   return plan;
 }
 
+/** The recent pass's profiles and the instant of their last step, for the live fleet to continue. */
+export interface HandedProfiles { profiles: ReadonlyMap<string, Profile>; at: number }
+
 /**
- * Runs a plan's backfill in the background; `done` says whether it wrote everything. `stop()` cuts
- * it short between batches and waits for the write in flight (the store may be closed after).
+ * Runs a plan's backfill in the background; `done` says whether it wrote everything. `recent`
+ * resolves once the recent weeks are written, with the profiles that wrote them (stepped up to the
+ * plan's end): the demo fleet continues those instead of catching up 400 days of its own on the same
+ * thread at the same time, which halved how soon the first screens filled (BENCHMARKS.md, demo
+ * history). `recent` resolves undefined when the recent pass failed or was stopped. `stop()` cuts
+ * the backfill short between batches and waits for the write in flight (the store may be closed after).
  */
 export function startDemoBackfill(
   plan: DemoHistoryPlan,
   deps: { dataDir: string; store: TelemetryStore; devices: readonly Device[]; logger: Logger },
-): { done: Promise<boolean>; stop(): Promise<void> } {
+): { done: Promise<boolean>; recent: Promise<HandedProfiles | undefined>; stop(): Promise<void> } {
   const abort = new AbortController();
   const days = (plan.end - plan.origin) / DAY;
   deps.logger.info({ days, devices: deps.devices.length }, 'writing the demo community\'s history in the background');
@@ -108,12 +141,30 @@ export function startDemoBackfill(
   // Two passes over the same profiles from the same origin (so registers agree where they meet):
   // the recent weeks first (the older part caught up without writing), then the older part.
   const recentFrom = Math.max(plan.origin, plan.end - RECENT_DAYS * DAY);
-  const pass = (end: number, writeFrom: number) => runBackfill(
+  let handed: HandedProfiles | undefined;
+  const pass = (end: number, writeFrom: number, recentPass?: Pick<BackfillDeps, 'handOver' | 'onCatchUp' | 'onProgress'>) => runBackfill(
     { days: (end - plan.origin) / DAY, end, stepMs: plan.stepMs, seed: plan.seed, retrofits: parseRetrofits(plan.retrofits), writeFrom },
-    { store: deps.store, devices: deps.devices, logger: deps.logger, signal: abort.signal },
+    { store: deps.store, devices: deps.devices, logger: deps.logger, signal: abort.signal, ...recentPass },
   );
+  // How far the recent weeks are, every few seconds: the days caught up (not written) and the days
+  // written, as one percentage — what someone watching the log (or a test) waits on.
+  const catchUpDays = (recentFrom - plan.origin) / DAY;
+  const recentDays = (plan.end - recentFrom) / DAY;
+  let loggedAt = 0;
+  const progress = (caughtUp: number, written: number) => {
+    if (Date.now() - loggedAt < PROGRESS_EVERY_MS) return;
+    loggedAt = Date.now();
+    const percent = Math.floor((100 * (caughtUp + written)) / Math.max(1, catchUpDays + recentDays));
+    deps.logger.info({ percent, caughtUpDays: Math.floor(caughtUp), writtenDays: Math.floor(written) }, 'demo history: recent weeks in progress');
+  };
+  const recentPass = pass(plan.end, recentFrom, {
+    handOver: (profiles, at) => { handed = { profiles, at }; },
+    onCatchUp: (t) => progress((t - plan.origin) / DAY, 0),
+    onProgress: (stored, total) => progress(catchUpDays, (recentDays * stored) / Math.max(1, total)),
+  });
+  const recent = recentPass.then(() => handed, () => undefined);
   const done = (async () => {
-    const recent = await pass(plan.end, recentFrom);
+    const recent = await recentPass;
     deps.logger.info({ readings: recent.readings, seconds: Math.round((Date.now() - started) / 1000) }, 'demo community: recent history written');
     const older = recentFrom > plan.origin ? await pass(recentFrom, plan.origin) : { readings: 0 };
     return recent.readings + older.readings;
@@ -131,6 +182,7 @@ export function startDemoBackfill(
   );
   return {
     done,
+    recent,
     async stop() {
       abort.abort(new Error('stopping'));
       await done;

@@ -99,6 +99,14 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // Everything a publish needs is attached: only now may devices connect.
     await broker?.open();
 
+    const backfill = demoHistory && historyReady
+      ? startDemoBackfill(demoHistory, { dataDir, store: hub.telemetry, devices: fleetCredentials.map((c) => c.device), logger: logger.child({ part: 'demo-history' }) })
+      : undefined;
+    if (backfill) {
+      void backfill.done.then((complete) => { if (complete) demoHistoryWritten(); });
+      // Stopped before the hub, whose store it writes to (parts stop in reverse order).
+      shutdown.part(() => backfill.stop());
+    }
     if (broker && fleetCredentials.length > 0) {
       fleet = createFleet(
         {
@@ -107,19 +115,15 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
           ...(broker.tcpPort ? { brokerUrl: `mqtt://127.0.0.1:${broker.tcpPort}` } : { brokerUrl: `mqtts://127.0.0.1:${broker.tlsPort}`, rejectUnauthorized: false }),
           qos: 1, intervalMs: 10_000, seed: DEMO_SEED, reconnectMinMs: 1_000, reconnectMaxMs: 30_000,
           // Registers continue the demo's history: same seed, same origin, same retrofits.
-          ...fleetHistory(demoHistory) },
+          ...fleetHistory(demoHistory),
+          // The backfill's recent pass hands its profiles over: one catch-up of the history, not two at once.
+          ...(backfill ? { continueFrom: backfill.recent } : {}) },
         { devices: fleetCredentials, logger: logger.child({ part: 'sim' }) },
       );
       // Not awaited: bringing the demo's registers up to now (fleet.ts catchUp) must not hold up start-up.
       const running = fleet;
       running.start().catch((err: unknown) => logger.error({ err }, 'the demo fleet could not start'));
       shutdown.input(() => running.stop(), { first: true });
-    }
-    if (demoHistory && historyReady) {
-      const backfill = startDemoBackfill(demoHistory, { dataDir, store: hub.telemetry, devices: fleetCredentials.map((c) => c.device), logger: logger.child({ part: 'demo-history' }) });
-      void backfill.done.then((complete) => { if (complete) demoHistoryWritten(); });
-      // Stopped before the hub, whose store it writes to (parts stop in reverse order).
-      shutdown.part(() => backfill.stop());
     }
 
     const urls = { ...hub.urls, ...(broker ? broker.urls() : {}) };

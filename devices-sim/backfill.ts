@@ -48,6 +48,14 @@ export interface BackfillDeps {
   clock?: () => number;
   /** Stops the backfill between two batches (it then rejects with the signal's reason); what was written stays. */
   signal?: AbortSignal;
+  /**
+   * Given the profiles once every reading is computed, with the instant of their last step: a live
+   * fleet in the same process continues them (FleetConfig.continueFrom) instead of stepping its own
+   * copies through the same history again — a long history costs its catch-up once, not twice.
+   */
+  handOver?: (profiles: ReadonlyMap<string, Profile>, steppedTo: number) => void;
+  /** Before `writeFrom`: how far the profiles are caught up (epoch ms), now and then. */
+  onCatchUp?: (caughtUpTo: number, writeFrom: number) => void;
 }
 
 export interface BackfillResult {
@@ -94,8 +102,10 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
   const scenarios = config.scenarios ?? [];
   // Before writeFrom: caught up, not written.
   const writeFrom = Math.min(to, Math.max(from, Math.floor((config.writeFrom ?? from) / step) * step));
-  await catchUpProfiles(profiles.values(), from, writeFrom, { stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step),
-    cancelled: () => deps.signal?.aborted === true });
+  await catchUpProfiles(profiles.values(), from, writeFrom, {
+    stepMs: Math.max(step, Math.floor(CATCH_UP_STEP_MS / step) * step), cancelled: () => deps.signal?.aborted === true,
+    ...(deps.onCatchUp ? { onProgress: (t: number) => deps.onCatchUp?.(t, writeFrom) } : {}),
+  });
   deps.signal?.throwIfAborted();
   const total = devices.reduce((sum, d) => sum + Math.ceil((to - writeFrom) / d.every), 0);
   deps.logger.info({ devices: devices.length, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepMs: step, total, retrofits: retrofits.map((r) => r.name ?? r.purpose ?? r.field) }, 'backfill starting');
@@ -138,6 +148,7 @@ export async function runBackfill(config: BackfillConfig, deps: BackfillDeps): P
   }
   await flush();
   await inFlight;
+  deps.handOver?.(profiles, Math.max(writeFrom, to - step));
   const ms = performance.now() - started;
   const result = { readings: stored, batches, from: writeFrom, to, ms: Math.round(ms), rate: Math.round(stored / (ms / 1000)) };
   deps.logger.info({ ...result, generated: done }, 'backfill done');

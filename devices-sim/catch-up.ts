@@ -13,13 +13,16 @@ export const CATCH_UP_STEP_MS = 3_600_000;
  */
 export async function catchUpProfiles(
   profiles: Iterable<Profile>, from: number, to: number,
-  opts: { stepMs?: number; cancelled?: () => boolean } = {},
+  opts: { stepMs?: number; cancelled?: () => boolean; onProgress?: (caughtUpTo: number) => void } = {},
 ): Promise<void> {
   const step = opts.stepMs ?? CATCH_UP_STEP_MS;
   const all = [...profiles];
   for (let t = from + step, n = 1; t < to; t += step, n++) {
     if (opts.cancelled?.()) return;
     for (const p of all) p.next(t);
-    if (n % 24 === 0) await new Promise((r) => setImmediate(r));
+    if (n % 24 === 0) {
+      opts.onProgress?.(t);
+      await new Promise((r) => setImmediate(r));
+    }
   }
 }

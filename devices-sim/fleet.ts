@@ -60,6 +60,14 @@ export interface FleetConfig {
   historyStart?: number;
   /** Retrofits in that history (see ../retrofit.ts): the same consumption steps as the backfill. */
   retrofits?: readonly Retrofit[];
+  /**
+   * Profiles a backfill of the same history (same devices, seed, `historyStart` and retrofits)
+   * already stepped up to `at` (BackfillDeps.handOver): the fleet waits for them and continues them
+   * from there, instead of catching up its own copies from `historyStart` at the same time — on one
+   * JS thread the two catch-ups would each take twice as long. Undefined (the backfill failed or
+   * was stopped): the fleet catches up on its own.
+   */
+  continueFrom?: Promise<{ profiles: ReadonlyMap<string, Profile>; at: number } | undefined>;
 }
 
 export interface FleetDeps {
@@ -277,11 +285,15 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       simStart = config.simStart ?? wallStart;
       const retrofits = config.retrofits ?? [];
       const historyStart = Math.min(config.historyStart ?? simStart, simStart);
-      const profiles = createProfiles(deps.devices.map((d) => d.device), {
+      const handed = await config.continueFrom?.catch(() => undefined);
+      if (state !== 'running') return;
+      const continued = handed && deps.devices.every((d) => handed.profiles.has(d.device.id)) ? handed : undefined;
+      if (handed && !continued) logger.warn('the backfill handed over profiles for other devices; catching up from the start of the history');
+      const profiles = continued?.profiles ?? createProfiles(deps.devices.map((d) => d.device), {
         seed: config.seed, start: historyStart, utcOffsetMin: config.utcOffsetMin,
         ...(retrofits.length > 0 ? { scaleFor: (d: Device) => retrofitSteps(retrofits, d) } : {}),
       });
-      await catchUpProfiles(profiles.values(), historyStart, simStart, { cancelled: () => state !== 'running' });
+      await catchUpProfiles(profiles.values(), continued?.at ?? historyStart, simStart, { cancelled: () => state !== 'running' });
       if (state !== 'running') return;
       const firstAttempts: Array<Promise<void>> = [];
       sims = deps.devices.map(({ device, secret }) => {

@@ -10,6 +10,7 @@ import { incidentRoutes } from './api/incidents/index.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
 import { reportRoutes } from './api/reports/index.js';
 import { ruleRoutes } from './api/rules/index.js';
+import { siteRuleRoutes } from './api/rules/sites.js';
 import { serviceAccountRoutes } from './api/service-accounts/index.js';
 import { sessionRoutes } from './api/session/index.js';
 import { siteRoutes } from './api/sites/index.js';
@@ -43,6 +44,7 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
     await app.register(alertStreamRoutes, { prefix: '/api/alerts', ...alertOpts });
     await app.register(alertExportRoutes, { prefix: '/api', ...alertOpts });
     await app.register(ruleRoutes, { prefix: '/api/rules', ...alertOpts });
+    await app.register(siteRuleRoutes, { prefix: '/api/rules/sites', ...alertOpts });
     await app.register(incidentRoutes, { prefix: '/api/incidents', ...alertOpts });
   }
   // MQTT service accounts only where the composition root runs the embedded broker they log in to.

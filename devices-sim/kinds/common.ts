@@ -95,9 +95,26 @@ export function localTime(now: number, utcOffsetMin = DEFAULT_UTC_OFFSET_MIN): L
   const dayIndex = Math.floor(local / DAY);
   const hour = (local - dayIndex * DAY) / HOUR;
   const weekday = (((dayIndex + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
-  const date = new Date(dayIndex * DAY);
-  const dayOfYear = Math.floor((dayIndex * DAY - Date.UTC(date.getUTCFullYear(), 0, 1)) / DAY);
-  return { hour, weekday, weekend: weekday === 0 || weekday === 6, dayOfYear, dayIndex };
+  return { hour, weekday, weekend: weekday === 0 || weekday === 6, dayOfYear: dayOfYear(dayIndex), dayIndex };
+}
+
+/**
+ * Days since 1 January of the (proleptic Gregorian) year of `dayIndex`, days since 1970-01-01 —
+ * by arithmetic (H. Hinnant, "chrono-compatible low-level date algorithms", civil_from_days), not a
+ * Date per call: the profiles ask for it every simulated minute, and a year of history's catch-up
+ * spent a sixth of its time building Dates here. Same answers as the Date-based form (test/devices-sim).
+ */
+export function dayOfYear(dayIndex: number): number {
+  const z = dayIndex + 719_468; // days from 0000-03-01
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097; // [0, 146096]
+  const yoe = Math.floor((doe - Math.floor(doe / 1_460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365); // [0, 399]
+  const doyFromMarch = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100)); // [0, 365], 1 March = 0
+  const mp = Math.floor((5 * doyFromMarch + 2) / 153); // [0, 11], March = 0
+  if (mp >= 10) return doyFromMarch - 306; // January and February: 306 days after 1 March of the year before
+  const year = yoe + era * 400;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return doyFromMarch + 59 + (leap ? 1 : 0);
 }
 
 /** A bump centred on `center` (hours) with width `sd` hours, wrapping around midnight. */

@@ -10,6 +10,7 @@ import { isPaging } from '../../alerts/notifiers/contract.js';
 import { buildWeb } from '../../dashboards/web/build.js';
 import type { IncidentEvent } from '../../storage/incidents/contract.js';
 import { apiClient, startAnju, waitFor, type AnjuProcess } from '../helpers/anju-process.js';
+import { openWatchedPage, type Watched } from '../helpers/browser.js';
 import { requireBinary } from '../helpers/servers.js';
 import { openStream } from '../helpers/sse.js';
 
@@ -59,18 +60,7 @@ const probe = `(() => {
   }).observe(document, { subtree: true, childList: true, attributes: true });
 })();`;
 
-interface Watched { page: Page; problems: string[] }
-
-async function openPage(context: BrowserContext, base: string): Promise<Watched> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  // ERR_ABORTED is the page's own doing (a reload or a route change under a fetch still in flight), not a failure.
-  page.on('requestfailed', (r) => { if (!/\/api\/(alerts|incidents)\/stream/.test(r.url()) && r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`); });
-  await page.goto(`${base}/`);
-  return { page, problems };
-}
+const openPage = openWatchedPage;
 
 async function login(page: Page, token: string): Promise<void> {
   await page.fill('#login-token', token);

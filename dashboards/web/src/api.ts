@@ -6,8 +6,11 @@
  * `onUnauthorized` sends the user back to the login screen.
  */
 
+/** One refused field of a `validation_failed` answer: where it is (`in`, `path`) and why. */
+export interface ApiErrorDetail { readonly in?: string; readonly path: string; readonly message: string }
+
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details: readonly ApiErrorDetail[] = []) {
     super(message);
     this.name = 'ApiError';
   }
@@ -17,6 +20,10 @@ export interface ApiClient {
   readonly token: string;
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  put<T>(path: string, body: unknown): Promise<T>;
+  patch<T>(path: string, body: unknown): Promise<T>;
+  /** DELETE; the answer (204) has no body. */
+  del(path: string): Promise<void>;
   text(path: string, query?: Record<string, string | number | undefined>): Promise<string>;
 }
 
@@ -31,14 +38,16 @@ export function withQuery(path: string, query?: Record<string, string | number |
 async function errorOf(res: Response): Promise<ApiError> {
   let code = `http_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
+  let details: ApiErrorDetail[] = [];
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    const body = (await res.json()) as { error?: { code?: string; message?: string; details?: ApiErrorDetail[] } };
     if (body.error?.code) code = body.error.code;
     if (body.error?.message) message = body.error.message;
+    if (Array.isArray(body.error?.details)) details = body.error.details;
   } catch {
     // Not JSON (a proxy's error page): keep the status text.
   }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, details);
 }
 
 export function createApiClient(token: string, onUnauthorized: () => void): ApiClient {
@@ -68,6 +77,15 @@ export function createApiClient(token: string, onUnauthorized: () => void): ApiC
     },
     async post<T>(path: string, body?: unknown) {
       return (await (await request('POST', path, body)).json()) as T;
+    },
+    async put<T>(path: string, body: unknown) {
+      return (await (await request('PUT', path, body)).json()) as T;
+    },
+    async patch<T>(path: string, body: unknown) {
+      return (await (await request('PATCH', path, body)).json()) as T;
+    },
+    async del(path: string) {
+      await request('DELETE', path);
     },
     async text(path: string, query?: Record<string, string | number | undefined>) {
       return (await request('GET', withQuery(path, query), undefined, 'text/html')).text();

@@ -5,8 +5,9 @@ import { h, replace, uid } from './dom.js';
 import { hazardLabel, levelLabel, roleLabel, severityLabel } from './format.js';
 import { initialLang, langNames, langs, setLang, t, type Lang } from './i18n/index.js';
 import { connectLive, type Live, type LiveState } from './live.js';
-import { AlarmStore, buildingName, IncidentStore, type Ctx } from './store.js';
-import type { AlarmEvent, Building, Device, IncidentEvent, Page, Session, Site } from './types.js';
+import { AlarmStore, buildingName, IncidentStore, loadDevices, type Ctx } from './store.js';
+import type { AlarmEvent, Building, IncidentEvent, Page, Session, Site } from './types.js';
+import { adminView, isAdmin } from './views/admin/index.js';
 import { alarmsView } from './views/alarms.js';
 import { deviceView } from './views/device.js';
 import { energyView } from './views/energy.js';
@@ -172,15 +173,6 @@ async function loadSite(s: Signed, site: Site): Promise<void> {
   s.ctx = ctx;
 }
 
-async function loadDevices(api: ApiClient, site: string): Promise<Device[]> {
-  const out: Device[] = [];
-  for (let offset = 0; ; offset += 500) {
-    const page = await api.get<Page<Device>>('/api/devices', { site, limit: 500, offset });
-    out.push(...page.items);
-    if (page.items.length < 500 || out.length >= page.total) return out;
-  }
-}
-
 /** Both streams open: live; either down: reconnecting; else connecting. */
 function liveState(s: Signed): LiveState {
   const { alarms, incidents } = s.liveStates;
@@ -257,6 +249,8 @@ const routes = [
   { hash: '#/alarms', key: 'nav.alarms' },
   { hash: '#/energy', key: 'nav.energy' },
   { hash: '#/report', key: 'nav.report' },
+  // Administration: listed for the admin role only (the API refuses everyone else anyway).
+  { hash: '#/admin', key: 'nav.admin', admin: true },
 ] as const;
 
 function render(): void {
@@ -292,7 +286,7 @@ function render(): void {
     h('button', { type: 'button', class: 'skip', onclick: () => main.focus() }, t('app.skip')),
     h('header', { class: 'top' },
       h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '安'), t('app.title')),
-      h('nav', { 'aria-label': t('nav.label') }, h('ul', null, routes.map((r) => h('li', null,
+      h('nav', { 'aria-label': t('nav.label') }, h('ul', null, routes.filter((r) => !('admin' in r) || isAdmin(ctx)).map((r) => h('li', null,
         h('a', { href: r.hash, 'aria-current': current === r.hash ? 'page' : false }, t(r.key)))))),
       h('div', { class: 'top-tools' },
         siteSelect,
@@ -308,6 +302,7 @@ function render(): void {
     case '#/devices': cleanupView = second ? deviceView(main, ctx, decodeURIComponent(second)) : overviewView(main, ctx); break;
     case '#/energy': cleanupView = energyView(main, ctx); break;
     case '#/report': cleanupView = reportView(main, ctx); break;
+    case '#/admin': cleanupView = adminView(main, ctx, second); break;
     default: cleanupView = overviewView(main, ctx);
   }
 }

@@ -1,7 +1,7 @@
 import type { ApiClient } from './api.js';
 import {
   incidentLevelRank, isActive, roleAtLeast, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent,
-    type Role, type Session, type Site,
+  type Page, type Role, type Session, type Site,
 } from './types.js';
 
 /**
@@ -132,4 +132,14 @@ export function buildingName(ctx: Ctx, id: string): string {
 
 export function deviceName(ctx: Ctx, id: string): string {
   return ctx.devices.get(id)?.name ?? id;
+}
+
+/** Every device of a site, page by page. */
+export async function loadDevices(api: ApiClient, site: string): Promise<Device[]> {
+  const out: Device[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = await api.get<Page<Device>>('/api/devices', { site, limit: 500, offset });
+    out.push(...page.items);
+    if (page.items.length < 500 || out.length >= page.total) return out;
+  }
 }

@@ -17,7 +17,7 @@ export type IncidentEvent = IncidentEventJson;
 // Roles, pages and the site screens' answers are core's too: the API validates its answers with the same schemas.
 import type { Role } from '../../../core/roles.js';
 import type { ConnectivityJson, ConsumptionSeriesJson, DeviceCountsJson, SiteConsumptionJson, SiteOverviewJson } from '../../../core/site-views.js';
-export { roleAtLeast, type Role } from '../../../core/roles.js';
+export { roleAtLeast, roles, type Role } from '../../../core/roles.js';
 export type { Page } from '../../../core/page.js';
 
 export interface Session { tokenId: string; name: string; role: Role }

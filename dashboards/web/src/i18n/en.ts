@@ -1,3 +1,4 @@
+import { adminEn } from './admin-en.js';
 import { alarmStatusNames, alarmTypeNames, binCategoryNames, hazardNames, incidentLevelNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
 
 /**
@@ -214,6 +215,8 @@ export const en = {
   'report.frame': 'Savings report',
   'report.help': 'Dates are local dates at the site. The baseline must not overlap the reporting period; savings are claimed only on a baseline of 365 days (CalTRACK 2.0).',
   'report.failed': 'The report could not be produced: {message}',
+
+  ...adminEn,
 
 } as const;
 

@@ -1,4 +1,5 @@
 import { alarmStatusNames, alarmTypeNames, binCategoryNames, hazardNames, incidentLevelNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
+import { adminZhCN } from './admin-zh-CN.js';
 import type { Messages } from './en.js';
 
 /** 简体中文。键与 en.ts 完全一致：缺少或多出一个键都是类型错误。 */
@@ -212,5 +213,7 @@ export const zhCN = {
   'report.frame': '节能报告',
   'report.help': '日期为小区当地日期。基准期不能与报告期重叠；基准期须满 365 天（CalTRACK 2.0）才认定节约量。',
   'report.failed': '无法生成报告：{message}',
+
+  ...adminZhCN,
 
 } as const satisfies Messages;
