@@ -68,6 +68,13 @@ export interface AlertEngine {
    * configuration to every later evaluation (`PUT /api/rules`). Rule state is kept.
    */
   setRulesConfig(input: unknown): Promise<RulesConfig>;
+  /**
+   * Read-modify-write of the configuration in the engine's queue: `change` sees the configuration in
+   * force after every earlier change was applied (a whole-config PUT and a site edit at once cannot
+   * lose either), and may throw to refuse; its result is validated, persisted and applied as by
+   * `setRulesConfig`.
+   */
+  updateRulesConfig(change: (current: RulesConfig) => unknown): Promise<RulesConfig>;
   /** Loads rule state and active alarms. */
   start(): Promise<void>;
   /** Resolves when everything queued so far is done. */
@@ -96,6 +103,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   const applyRules = (c: RulesConfig) => {
     rulesConfig = c;
     paramsFor = createParamResolver(c, rules);
+  };
+  /** Runs in the queue: stores, then applies, so a configuration in force is always one that was saved. */
+  const replaceRules = async (parsed: RulesConfig): Promise<RulesConfig> => {
+    await deps.store.saveRulesConfig(parsed);
+    applyRules(parsed);
+    log.info({ sites: Object.keys(parsed.sites).length, devices: Object.keys(parsed.devices).length }, 'rules configuration replaced');
+    return parsed;
   };
   const metrics = createAlertMetrics(deps.metrics);
   const state = createRuleStateTable({ store: deps.store, logger: log, flushMs: config.stateFlushMs });
@@ -313,12 +327,12 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       ensureOpen();
       const parsed = parseRulesConfig(input, rules);
       // Through the queue: concurrent PUTs are stored and applied in the same order.
-      return enqueue(async () => {
-        await deps.store.saveRulesConfig(parsed);
-        applyRules(parsed);
-        log.info({ sites: Object.keys(parsed.sites).length, devices: Object.keys(parsed.devices).length }, 'rules configuration replaced');
-        return parsed;
-      });
+      return enqueue(() => replaceRules(parsed));
+    },
+    async updateRulesConfig(change) {
+      ensureOpen();
+      // Reading the current configuration inside the queue is what makes the edit atomic.
+      return enqueue(() => replaceRules(parseRulesConfig(change(rulesConfig), rules)));
     },
     async start() {
       if (started) return;

@@ -96,4 +96,15 @@ describe('api site rule parameters', () => {
     expect([x.statusCode, y.statusCode]).toEqual([200, 200]);
     expect((await h.call('viewer', { method: 'GET', url: '/api/rules' })).json().sites).toEqual({ chundu: { bin_fill: { warnAt: 70 } }, xinyuan: { bin_fill: { warnAt: 75 } } });
   });
+
+  it('a site edit racing a whole-configuration replacement applies on top of it, never on the configuration it replaced', async () => {
+    // Queued in this order in the engine: the whole replacement first, then the site edit, which must
+    // read the replacement (a read-modify-write outside the engine's queue would restore the old `all`).
+    const whole = engine.setRulesConfig({ all: { smoke: { verifyS: 25 } }, sites: { chundu: { bin_fill: { warnAt: 60 } } } });
+    const site = engine.updateRulesConfig((current) => ({ ...current, sites: { ...current.sites, xinyuan: { bin_fill: { warnAt: 65 } } } }));
+    await Promise.all([whole, site]);
+    const config = (await h.call('viewer', { method: 'GET', url: '/api/rules' })).json();
+    expect(config.all).toEqual({ smoke: { verifyS: 25 } });
+    expect(config.sites).toEqual({ chundu: { bin_fill: { warnAt: 60 } }, xinyuan: { bin_fill: { warnAt: 65 } } });
+  });
 });

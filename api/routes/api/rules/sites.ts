@@ -70,8 +70,6 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   const { engine } = alerts;
   const rules = builtinRules as unknown as Readonly<Record<string, Rule>>;
   const params = z.object({ site: idSchema });
-  // Read-modify-write of the whole configuration: two site edits at once must not lose one.
-  let writing: Promise<unknown> = Promise.resolve();
 
   const siteExists = async (site: string) => {
     if (!(await deps.state.getSite(site))) throw notFound(`site ${site}`);
@@ -121,24 +119,19 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
       const { site } = request.params;
       await siteExists(site);
       const body = request.body;
-      const run = writing.then(async () => {
-        const current = engine.rulesConfig();
+      const prefix = `sites.${site}.`;
+      const applied = await engine.updateRulesConfig((current) => {
+        const issue = crossFieldIssue(body, current, rules);
+        if (issue) throw new RulesConfigError([issue]);
         const sites = { ...current.sites };
         if (Object.keys(body).length === 0) delete sites[site];
         else sites[site] = body;
-        const prefix = `sites.${site}.`;
-        try {
-          const issue = crossFieldIssue(body, current, rules);
-          if (issue) throw new RulesConfigError([issue]);
-          return await engine.setRulesConfig({ ...current, sites });
-        } catch (err) {
-          if (!(err instanceof RulesConfigError)) throw err;
-          // The engine names paths in the whole configuration; the body is this site's part of it.
-          throw validationFailed(err.issues.map((i) => ({ in: 'body', path: i.path.startsWith(prefix) ? i.path.slice(prefix.length) : i.path === `sites.${site}` ? '' : i.path, message: i.message })));
-        }
+        return { ...current, sites };
+      }).catch((err: unknown) => {
+        if (!(err instanceof RulesConfigError)) throw err;
+        // The engine names paths in the whole configuration; the body is this site's part of it.
+        throw validationFailed(err.issues.map((i) => ({ in: 'body', path: i.path.startsWith(prefix) ? i.path.slice(prefix.length) : i.path === `sites.${site}` ? '' : i.path, message: i.message })));
       });
-      writing = run.catch(() => undefined);
-      const applied = await run;
       request.log.info({ site, rules: Object.keys(body), by: request.principal?.tokenId }, 'site rule parameters replaced');
       return view(site, applied, requestLang(request, request.query.lang));
     },
