@@ -13,3 +13,4 @@ export * from './errors.js';
 export * from './roles.js';
 export * from './page.js';
 export * from './site-views.js';
+export * from './commands.js';
