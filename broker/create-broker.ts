@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { SecureContextOptions } from 'node:tls';
 import { Aedes } from 'aedes';
-import type { Client } from 'aedes';
+import type { AedesPublishPacket, Client, PubrelPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAcl } from './acl.js';
@@ -119,7 +119,11 @@ export interface AnjuBroker {
   interceptPublish(filters: readonly string[], handler: PublishInterceptor): () => void;
   /** Hands device replies (`devices/+/replies`) to `handler` before the PUBACK, as `interceptPublish`; one at a time. */
   interceptReplies(handler: PublishInterceptor): () => void;
-  /** Told when a client acknowledged (PUBACK) a QoS 1 message the broker delivered to it: a command reached its device. */
+  /**
+   * Told when a client acknowledged (PUBACK) a QoS 1 message the broker delivered to it: a command
+   * reached its device. Persistent sessions only (clean session = 0): Aedes keeps no record of what it
+   * sent a clean session, so there is nothing to match the PUBACK with.
+   */
   onDelivered(listener: DeliveryListener): () => void;
   /** Told every presence change the broker publishes (the alerts engine's offline rule). */
   onPresence(listener: PresenceListener): () => void;
@@ -132,7 +136,10 @@ export interface AnjuBroker {
   close(): Promise<void>;
 }
 
-/** A QoS 1 message a client acknowledged: the topic and payload it was sent, the client id, and the device id when a device acknowledged it. */
+/**
+ * A QoS 1 message a client with a persistent session acknowledged: the topic and payload it was
+ * sent, the client id, and the device id when a device acknowledged it.
+ */
 export type DeliveryListener = (delivered: { topic: string; payload: Buffer; clientId: string; deviceId?: string }) => void;
 
 /** Upper bound on shutdown: Aedes waits for each client's close, which persistence may delay. */
@@ -221,9 +228,12 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   });
   aedes.on('publish', (packet) => presence.observe(packet));
   const deliveryListeners = new Set<DeliveryListener>();
-  // Aedes emits 'ack' with the packet it had delivered once the client's PUBACK arrives (lib/handlers/puback.js).
-  aedes.on('ack', (packet, client) => {
-    if (deliveryListeners.size === 0 || !('topic' in packet) || !packet.topic) return;
+  // Aedes emits 'ack' with the packet it had delivered once the client's PUBACK arrives
+  // (lib/handlers/puback.js) — known only for a persistent session, whose outgoing packets Aedes
+  // stores; for a clean session the packet is undefined.
+  aedes.on('ack', (acked, client) => {
+    const packet = acked as AedesPublishPacket | PubrelPacket | undefined;
+    if (deliveryListeners.size === 0 || !packet || !('topic' in packet) || !packet.topic) return;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload ?? '');
     const principal = principalOf(client);
     const deviceId = principal?.kind === 'device' ? principal.deviceId : undefined;

@@ -16,7 +16,8 @@ import type { CommandStore } from '../storage/commands/contract.js';
  * - sent: Aedes has the QoS 1 message in the queues of the device's subscriptions, including the
  *   offline queue of a persistent session (clean session = 0, MQTT 3.1.1 §3.1.2.4);
  * - delivered: the device's own connection answered it with PUBACK (§4.3.2) — a service account
- *   that also subscribes to the topic acknowledging it does not count;
+ *   that also subscribes to the topic acknowledging it does not count. Aedes can tell only for a
+ *   persistent session; for a clean one the reply sets the delivered time;
  * - succeeded / failed: the device said so on `devices/{id}/replies`; the reply is acknowledged
  *   only once recorded, so a store failure makes the device resend it, and a reply for a command
  *   already final changes nothing (the store's rule) — the same id is executed and counted once;

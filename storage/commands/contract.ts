@@ -32,7 +32,9 @@ export interface CommandStore {
   list(filter: CommandFilter, page: { limit: number; offset: number }): Promise<Page<Command>>;
   /**
    * Moves a command on, only from one of `from`: the statuses the caller saw it could move from. The
-   * time lands in the field of the new status (sentAt, deliveredAt, completedAt for a final one).
+   * time lands in the field of the new status (sentAt, deliveredAt, completedAt for a final one); a
+   * device's answer (succeeded, failed) also sets deliveredAt when it was not known, since a reply
+   * proves the device had the command.
    * Answers the command as it now is, or undefined when it was in none of `from` (unknown, already
    * final, or moved on meanwhile) and nothing changed.
    */

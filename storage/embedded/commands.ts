@@ -97,6 +97,8 @@ export function createEmbeddedCommandStore(deps: { conn: SerialConnection; relea
       if (time) {
         params.push(BigInt(change.at));
         sets.push(`${time} = $${params.length}`);
+        // A reply proves delivery: a device on a clean session gets no PUBACK-based delivered time.
+        if (change.status === 'succeeded' || change.status === 'failed') sets.push(`delivered_at = coalesce(delivered_at, $${params.length})`);
       }
       for (const [col, v] of [['message', change.message], ['state', change.state]] as const) {
         if (v === undefined) continue;
