@@ -14,3 +14,4 @@ export * from './roles.js';
 export * from './page.js';
 export * from './site-views.js';
 export * from './commands.js';
+export * from './interlocks.js';

@@ -21,8 +21,14 @@ export const binCategoryNames: Names<BinCategory> = {
 };
 
 export const meterPurposeNames: Names<MeterPurpose> = {
-  'zh-CN': { household: '住户', common_lighting: '公共照明', water_pump: '水泵', elevator: '电梯', master: '总表', other: '其他' },
-  en: { household: 'Household', common_lighting: 'Common lighting', water_pump: 'Water pump', elevator: 'Elevator', master: 'Master meter', other: 'Other' },
+  'zh-CN': {
+    household: '住户', common_lighting: '公共照明', water_pump: '水泵', elevator: '电梯', master: '总表', other: '其他',
+    fire_pump: '消防水泵', smoke_extraction: '防排烟风机', emergency_lighting: '应急照明',
+  },
+  en: {
+    household: 'Household', common_lighting: 'Common lighting', water_pump: 'Water pump', elevator: 'Elevator', master: 'Master meter', other: 'Other',
+    fire_pump: 'Fire pump', smoke_extraction: 'Smoke extraction', emergency_lighting: 'Emergency lighting',
+  },
 };
 
 export const severityNames: Names<Severity> = {

@@ -12,8 +12,14 @@ import { capabilityNames, kindCapabilities } from './commands.js';
 
 export const idSchema = z.string().regex(idPattern, 'ids are 1–64 characters: letters, digits, "_", "-", "." (not first)');
 
-/** What a meter measures, so reports can split consumption by use. */
-export const meterPurposes = ['household', 'common_lighting', 'water_pump', 'elevator', 'master', 'other'] as const;
+/**
+ * What a meter measures, so reports can split consumption by use, and what a circuit feeds, so
+ * safety interlocks know what must keep power (fire pump, smoke extraction, emergency lighting:
+ * core/interlocks.ts).
+ */
+export const meterPurposes = [
+  'household', 'common_lighting', 'water_pump', 'elevator', 'master', 'other', 'fire_pump', 'smoke_extraction', 'emergency_lighting',
+] as const;
 export type MeterPurpose = (typeof meterPurposes)[number];
 
 /**
