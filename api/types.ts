@@ -48,7 +48,7 @@ export interface ApiDeps {
 
 /** What the command routes use: the dispatcher, and the lowest role that may send (ANJU_COMMAND_ROLE). */
 export interface CommandsApiDeps {
-  readonly service: Pick<CommandService, 'send' | 'get' | 'list'>;
+  readonly service: Pick<CommandService, 'send' | 'get' | 'list' | 'subscribe' | 'eventsSince'>;
   readonly minRole: Exclude<Role, 'viewer'>;
 }
 

@@ -48,7 +48,15 @@ export interface CommandServiceDeps {
   readonly now?: () => number;
 }
 
-export type CommandListener = (command: Command) => void;
+/** A change of a command, numbered for the SSE stream (`GET /api/commands/stream`). */
+export interface CommandEvent {
+  readonly seq: number;
+  readonly type: 'command';
+  readonly ts: number;
+  readonly command: Command;
+}
+
+export type CommandListener = (event: CommandEvent) => void;
 
 export interface CommandService {
   /** Validates, stores and publishes a command; answers it as it stands after the publish. Throws CommandError when refused. */
@@ -57,12 +65,19 @@ export interface CommandService {
   list: CommandStore['list'];
   /** Told every change of a command's status. */
   subscribe(listener: CommandListener): () => void;
+  /**
+   * The changes after `seq`, oldest first, from memory: the last `EVENTS_KEPT` only (a stream that
+   * was away longer reloads `GET /api/commands`). Seqs restart with the process.
+   */
+  eventsSince(seq: number, limit?: number): Promise<CommandEvent[]>;
   /** Expires what is due now; the timer calls it, tests may too. Answers how many changed. */
   sweep(): Promise<number>;
   stop(): void;
 }
 
 const notFinal: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
+/** Command changes kept for a stream that resumes: commands are a few per incident, so this is hours. */
+export const EVENTS_KEPT = 1_000;
 type ReplyResult = 'recorded' | 'duplicate' | 'unknown' | 'invalid';
 
 export function createCommandService(config: CommandServiceConfig, deps: CommandServiceDeps): CommandService {
@@ -80,12 +95,17 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
   );
   for (const result of ['recorded', 'duplicate', 'unknown', 'invalid'] satisfies ReplyResult[]) replies.inc({ result }, 0);
 
+  const events: CommandEvent[] = [];
+  let seq = 0;
   const announce = (c: Command | undefined): Command | undefined => {
     if (!c) return c;
     transitions.inc({ name: c.name, status: c.status });
+    const event: CommandEvent = { seq: ++seq, type: 'command', ts: now(), command: c };
+    events.push(event);
+    if (events.length > EVENTS_KEPT) events.shift();
     for (const l of listeners) {
       try {
-        l(c);
+        l(event);
       } catch (err) {
         logger.error({ err }, 'command listener failed');
       }
@@ -198,6 +218,7 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    eventsSince: async (after, limit = EVENTS_KEPT) => events.filter((e) => e.seq > after).slice(0, limit),
     sweep,
     stop() {
       clearInterval(timer);

@@ -5,4 +5,4 @@
  * incident responses that will propose commands use it as a client, not the reverse.
  * May import core, storage and broker types.
  */
-export { createCommandService, type CommandBroker, type CommandListener, type CommandService, type CommandServiceConfig } from './dispatcher.js';
+export { createCommandService, EVENTS_KEPT, type CommandBroker, type CommandEvent, type CommandListener, type CommandService, type CommandServiceConfig } from './dispatcher.js';

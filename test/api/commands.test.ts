@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCommandService, type CommandService } from '../../commands/index.js';
 import { startBroker, device, granted, nextMessage, type TestBroker } from '../broker/harness.js';
+import { openStream } from '../helpers/sse.js';
 import { startHarness, type Harness } from './harness.js';
 
 /**
@@ -110,9 +111,33 @@ describe('commands API', () => {
     expect((await h.call(null, { method: 'GET', url: '/api/commands' })).statusCode).toBe(401);
   });
 
+  it('streams every change of a command as SSE, and replays the missed ones on resume', async () => {
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`;
+    const s1 = await openStream(`${base}/api/commands/stream?access_token=${h.tokens.viewer}`);
+    try {
+      const res = await h.call('operator', { method: 'POST', url: '/api/devices/d1/commands', payload: { name: 'open' } });
+      const id = (res.json() as { id: string }).id;
+      const mine = () => s1.events.filter((e) => e.event === 'command' && (JSON.parse(e.data!) as { command: { id: string } }).command.id === id);
+      await s1.waitFor(() => mine().length >= 2);
+      expect(mine().map((e) => (JSON.parse(e.data!) as { command: { status: string } }).command.status)).toEqual(['queued', 'sent']);
+      const first = mine()[0]!;
+      const s2 = await openStream(`${base}/api/commands/stream`, { authorization: `Bearer ${h.tokens.viewer}`, 'last-event-id': String(Number(first.id) - 1) });
+      try {
+        await s2.waitFor(() => s2.events.some((e) => e.id === mine()[1]!.id));
+        expect(s2.events[0]?.id).toBe(first.id);
+      } finally {
+        await s2.close();
+      }
+    } finally {
+      await s1.close();
+    }
+    expect((await fetch(`${base}/api/commands/stream`)).status).toBe(401);
+  });
+
   it('the OpenAPI document describes the command routes and schema', async () => {
     const spec = (await h.call(null, { method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/devices/{id}/commands', '/api/commands', '/api/commands/{id}']));
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/devices/{id}/commands', '/api/commands', '/api/commands/{id}', '/api/commands/stream']));
     expect(spec.components.schemas.Command).toBeDefined();
   });
 });

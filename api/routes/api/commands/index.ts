@@ -3,7 +3,9 @@ import { z } from 'zod';
 import {
   commandInputSchema, commandNames, commandStatuses, HUSH_MAX_SECONDS, idSchema, TTL_DEFAULT_SECONDS, TTL_MAX_SECONDS, type Command,
 } from '../../../../core/index.js';
+import { EVENTS_KEPT, type CommandEvent } from '../../../../commands/index.js';
 import { requireRole } from '../../../plugins/app/auth.js';
+import { eventStreamRoute } from '../alerts/stream.js';
 import { notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, isoTime, pageQuery, toIso, withoutNulls } from '../../../schemas.js';
 import type { CommandsApiDeps, RouteOptions } from '../../../types.js';
@@ -31,7 +33,7 @@ const commandOut = z.object({
   state: z.string().optional().describe('what the device reported after it, e.g. `closed` for a valve'),
 }).meta({ id: 'Command' });
 
-const out = (c: Command) => withoutNulls({
+export const out = (c: Command) => withoutNulls({
   ...c,
   createdAt: toIso(c.createdAt), expiresAt: toIso(c.expiresAt),
   sentAt: c.sentAt === undefined ? undefined : toIso(c.sentAt),
@@ -99,4 +101,15 @@ export const commandRoutes: FastifyPluginAsyncZod<RouteOptions & { commands: Com
       return out(command);
     },
   );
+};
+
+/** `GET /api/commands/stream`: every change of a command as SSE (`event: command`, data `{seq, ts, command}`), resumable from memory. */
+export const commandStreamRoutes: FastifyPluginAsyncZod<RouteOptions & { commands: CommandsApiDeps }> = async (app, opts) => {
+  const { service } = opts.commands;
+  eventStreamRoute<CommandEvent>(app, opts, {
+    what: `Command changes (the last ${EVENTS_KEPT} are replayed on resume)`,
+    subscribe: (l) => service.subscribe(l),
+    eventsSince: (seq, limit) => service.eventsSince(seq, limit),
+    toJson: (e) => ({ seq: e.seq, ts: toIso(e.ts), command: out(e.command) }),
+  }, 'commands');
 };
