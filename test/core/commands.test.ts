@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../core/config.js';
 import {
   capabilityFor, commandMessageExpired, commandMessageSchema, commandParamSchemas, commandRefusal, deviceInputSchema, encodeCommandMessage,
-  HUSH_MAX_SECONDS, isFinalStatus, topics,
+  HUSH_MAX_SECONDS, isFinalStatus, topics, capabilityNames, commandNames, commandStatuses, labelLangs, capabilityLabels, commandLabels,
+  commandStatusLabels,
 } from '../../core/index.js';
 
 const T = Date.UTC(2026, 0, 1);
@@ -45,6 +46,18 @@ describe('command vocabulary', () => {
     expect(deviceInputSchema.safeParse({ id: 'a', kind: 'water_meter', site: 's', building: 'b', capabilities: ['valve'] }).success).toBe(true);
     expect(deviceInputSchema.safeParse({ id: 'a', kind: 'water_meter', site: 's', building: 'b', capabilities: ['switch'] }).success).toBe(false);
     expect(deviceInputSchema.safeParse({ id: 'a', kind: 'smoke_detector', site: 's', building: 'b', capabilities: ['laser'] }).success).toBe(false);
+  });
+});
+
+describe('command labels', () => {
+  it('name every capability, command and status in Chinese first, then English', () => {
+    for (const lang of labelLangs) {
+      for (const c of capabilityNames) expect(capabilityLabels[lang][c], `${lang} ${c}`).toBeTruthy();
+      for (const c of commandNames) expect(commandLabels[lang][c], `${lang} ${c}`).toBeTruthy();
+      for (const c of commandStatuses) expect(commandStatusLabels[lang][c], `${lang} ${c}`).toBeTruthy();
+    }
+    expect(commandLabels['zh-CN'].open).toContain('分闸');
+    expect(commandStatusLabels['zh-CN'].expired).toBe('已过期');
   });
 });
 
