@@ -69,8 +69,9 @@ function within(filter: string, allowed: string): boolean {
   return filterWithin(filter, allowed);
 }
 
+/** On the forwarding hot path (every telemetry message to every subscriber): a substring test before parsing. */
 function isCommandTopic(topic: string): boolean {
-  return parseDeviceTopic(topic)?.channel === 'commands';
+  return topic.includes('/commands/') && parseDeviceTopic(topic)?.channel === 'commands';
 }
 
 /** A status topic (`devices/{id}/status`) → the device id, else undefined. */
