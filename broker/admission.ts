@@ -17,6 +17,8 @@ import type { BrokerMetrics, PublishRefusalReason } from './metrics.js';
  * - `interceptor` delivery (roles `all`): ingest runs in this process and takes each message
  *   before the PUBACK (intercept.ts). No interceptor installed — not yet, or no longer — is a
  *   refusal, never an acknowledgement; so is an interceptor that rejects or throws;
+ * - command replies (`devices/+/replies`, every role) go to the command dispatcher the same way
+ *   (`replies` below): taken before the PUBACK, refused while no dispatcher is attached;
  * - `subscribers` delivery (role `broker`, ingest in a hub over MQTT): Aedes queues a QoS ≥ 1
  *   message for every persistent session subscribed to it (§3.1.2.4), so a message is accepted only
  *   when at least one such session exists. Before the hub first subscribed, nothing would keep it.

@@ -237,7 +237,14 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload ?? '');
     const principal = principalOf(client);
     const deviceId = principal?.kind === 'device' ? principal.deviceId : undefined;
-    for (const listener of deliveryListeners) listener({ topic: packet.topic, payload, clientId: client.id, ...(deviceId ? { deviceId } : {}) });
+    for (const listener of deliveryListeners) {
+      try {
+        listener({ topic: packet.topic, payload, clientId: client.id, ...(deviceId ? { deviceId } : {}) });
+      } catch (err) {
+        // Inside Aedes's PUBACK handling: a listener's bug must not reach it.
+        logger.error({ err, topic: packet.topic }, 'delivery listener failed');
+      }
+    }
   });
   aedes.on('clientError', (client, err) => logger.info({ clientId: client.id, err: err.message }, 'client error, connection closed'));
   aedes.on('connectionError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'connection error before session'));
