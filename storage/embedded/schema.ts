@@ -174,13 +174,16 @@ export const migrations: readonly { readonly version: number; readonly descripti
   },
 ];
 
+/** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */
+export const latestSchemaVersion = Math.max(0, ...migrations.map((m) => m.version));
+
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {
   await conn.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)');
   const applied = new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));
   const from = Math.max(0, ...applied);
   // Forward only: a file a newer Anju migrated may hold what this version cannot read or would
   // overwrite wrongly; refuse it whole rather than run on half a schema.
-  const known = Math.max(0, ...migrations.map((m) => m.version));
+  const known = latestSchemaVersion;
   if (from > known) {
     throw new Error(`the embedded database is at schema version ${from}, written by a newer Anju; this version knows up to ${known}. Run the newer version again, or restore a backup taken before the upgrade (README, "Operating Anju")`);
   }
