@@ -136,7 +136,11 @@ describe('commands API', () => {
   });
 
   it('the OpenAPI document describes the command routes and schema', async () => {
-    const spec = (await h.call(null, { method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    const spec = (await h.call(null, { method: 'GET', url: '/docs/json' })).json() as {
+      info: { description: string }; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> };
+    };
+    expect(spec.info.description).toContain('devices/{id}/replies');
+    expect(spec.info.description).toContain('devices/{id}/commands/{name}');
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/devices/{id}/commands', '/api/commands', '/api/commands/{id}', '/api/commands/stream']));
     expect(spec.components.schemas.Command).toBeDefined();
   });
