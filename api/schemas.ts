@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { binCategories, idSchema, kindNames, meterPurposes, type Device, type KindName } from '../core/index.js';
+import { binCategories, capabilityNames, idSchema, kindNames, meterPurposes, type Device, type KindName } from '../core/index.js';
 import { roles } from '../storage/state/contract.js';
 
 /**
@@ -50,6 +50,7 @@ const deviceOut = z.object({
   rated_current: z.number().optional(),
   q3: z.number().optional(),
   parent: z.string().optional(),
+  capabilities: z.array(z.enum(capabilityNames)).optional().describe('what it can be commanded to do (README, "Acting on devices")'),
   createdAt: isoTime,
 });
 export const deviceOutSchema = deviceOut.meta({ id: 'Device' });

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { CommandService } from '../commands/index.js';
+import type { Role } from '../core/index.js';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { Incidents } from '../alerts/index.js';
@@ -38,8 +40,16 @@ export interface ApiDeps {
   readonly serviceAccounts?: ServiceAccountDirectory;
   /** Backups of the node's data dir; without them `/api/backups` is not served. */
   readonly backups?: BackupStaging;
+  /** Commands to devices (needs the embedded broker); without them the command routes are not served. */
+  readonly commands?: CommandsApiDeps;
   /** The running demo fleet; without it `/api/demo` is not served. */
   readonly demo?: DemoApiDeps;
+}
+
+/** What the command routes use: the dispatcher, and the lowest role that may send (ANJU_COMMAND_ROLE). */
+export interface CommandsApiDeps {
+  readonly service: Pick<CommandService, 'send' | 'get' | 'list' | 'subscribe' | 'eventsSince'>;
+  readonly minRole: Exclude<Role, 'viewer'>;
 }
 
 /** Plays `kind:target@+offset` on the demo fleet; throws on a spec it cannot read. */

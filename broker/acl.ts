@@ -1,5 +1,6 @@
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
+import { commandMessageExpired } from '../core/commands.js';
 import { devicePublishChannels, filterWithin, parseDeviceTopic, presenceStates, topicMatches } from '../core/topics.js';
 import type { ServiceAccount } from './contracts.js';
 import type { BrokerMetrics } from './metrics.js';
@@ -8,7 +9,8 @@ import type { Principal } from './principal.js';
 
 /**
  * Topic ACL, deny by default (DESIGN.md §3): a device publishes only on its own channels,
- * `devices/{id}/telemetry` and `devices/{id}/status`, and subscribes only within
+ * `devices/{id}/telemetry`, `devices/{id}/status` and `devices/{id}/replies` (its answers to
+ * commands, core/commands.ts), and subscribes only within
  * `devices/{id}/commands/#`; a service account gets exactly its filters, minus its deny filters.
  * `$SYS/` is the broker's own namespace: nobody publishes there, and only a service account
  * whose pattern names `$SYS` explicitly may subscribe.
@@ -65,6 +67,11 @@ function denied(account: ServiceAccount, topic: string): boolean {
 /** MQTT 3.1.1 §4.7: `filterWithin` covers the parent-level rule of `#` and `$` topics. */
 function within(filter: string, allowed: string): boolean {
   return filterWithin(filter, allowed);
+}
+
+/** On the forwarding hot path (every telemetry message to every subscriber): a substring test before parsing. */
+function isCommandTopic(topic: string): boolean {
+  return topic.includes('/commands/') && parseDeviceTopic(topic)?.channel === 'commands';
 }
 
 /** A status topic (`devices/{id}/status`) → the device id, else undefined. */
@@ -152,7 +159,16 @@ export function createAcl(deps: { metrics: BrokerMetrics; logger: Logger }): Acl
 
     authorizeForward(client, packet) {
       const principal = principalOf(client);
-      return principal && mayReceive(principal, packet.topic) ? packet : null;
+      if (!principal || !mayReceive(principal, packet.topic)) return null;
+      // MQTT 3.1.1 has no message expiry (MQTT 5's §3.3.2.3.3): a command queued for an offline
+      // persistent session would reach the device hours late. The command says when it expires;
+      // past that it is withheld here, the one place every delivery path (live, offline queue) goes through.
+      if (isCommandTopic(packet.topic) && commandMessageExpired(packet.payload, Date.now())) {
+        metrics.expiredCommandsWithheld.inc();
+        logger.info({ clientId: client.id, topic: packet.topic }, 'expired command withheld');
+        return null;
+      }
+      return packet;
     },
   };
 }

@@ -17,6 +17,8 @@ import type { BrokerMetrics, PublishRefusalReason } from './metrics.js';
  * - `interceptor` delivery (roles `all`): ingest runs in this process and takes each message
  *   before the PUBACK (intercept.ts). No interceptor installed — not yet, or no longer — is a
  *   refusal, never an acknowledgement; so is an interceptor that rejects or throws;
+ * - command replies (`devices/+/replies`, every role) go to the command dispatcher the same way
+ *   (`replies` below): taken before the PUBACK, refused while no dispatcher is attached;
  * - `subscribers` delivery (role `broker`, ingest in a hub over MQTT): Aedes queues a QoS ≥ 1
  *   message for every persistent session subscribed to it (§3.1.2.4), so a message is accepted only
  *   when at least one such session exists. Before the hub first subscribed, nothing would keep it.
@@ -51,6 +53,8 @@ export function createAdmission(
   config: { ingest: IngestDelivery },
   deps: {
     interceptors: ReturnType<typeof createInterceptors>;
+    /** Who takes command replies (`devices/+/replies`) before their PUBACK: the command dispatcher. */
+    replies: ReturnType<typeof createInterceptors>;
     subscriptions: () => SubscriptionLookup;
     metrics: BrokerMetrics;
     logger: Logger;
@@ -97,9 +101,9 @@ export function createAdmission(
     );
   }
 
-  function intercept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
+  function intercept(client: Client, packet: PublishPacket, done: (err: Error | null) => void, slot = interceptors): void {
     // The hot path: one topic match finds the interceptor; only a miss asks whether one was needed.
-    const handler = interceptors.match(packet.topic);
+    const handler = slot.match(packet.topic);
     if (!handler) {
       if (needsIngest(packet.topic)) refuse(client, packet, 'unavailable', 'ingest is not attached', done);
       else done(null);
@@ -160,6 +164,13 @@ export function createAdmission(
       // No client: a persisted Will of a connection that is gone (acl.ts admits only status ones).
       if (!client) {
         done(null);
+        return;
+      }
+      // A command reply is the dispatcher's, in every role: acknowledged once it is recorded,
+      // refused (the device resends) while no dispatcher is attached — never acknowledged and lost.
+      if (topicMatches(topics.allReplies, packet.topic)) {
+        if (deps.replies.installed()) intercept(client, packet, done, deps.replies);
+        else refuse(client, packet, 'unavailable', 'no command dispatcher is attached', done);
         return;
       }
       if (ingest.via === 'interceptor') intercept(client, packet, done);

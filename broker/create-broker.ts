@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { SecureContextOptions } from 'node:tls';
 import { Aedes } from 'aedes';
-import type { Client } from 'aedes';
+import type { AedesPublishPacket, Client, PubrelPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAcl } from './acl.js';
@@ -12,6 +12,7 @@ import type { BrokerPolicy } from './contracts.js';
 import { guardFrames } from './frame-guard.js';
 import { createInterceptors, type PublishInterceptor } from './intercept.js';
 import { KeyedTokenBuckets } from '../core/rate-limit.js';
+import { topics } from '../core/topics.js';
 import { connectionLimits, createRateLimitPreConnect } from './limits.js';
 import { clientCertificateOf } from './client-certificate.js';
 import { listenTcp, listenWebSocket, tlsServerOptions } from './listeners.js';
@@ -116,6 +117,14 @@ export interface AnjuBroker {
    * PUBACK; see intercept.ts. One interceptor at a time; returns its remover.
    */
   interceptPublish(filters: readonly string[], handler: PublishInterceptor): () => void;
+  /** Hands device replies (`devices/+/replies`) to `handler` before the PUBACK, as `interceptPublish`; one at a time. */
+  interceptReplies(handler: PublishInterceptor): () => void;
+  /**
+   * Told when a client acknowledged (PUBACK) a QoS 1 message the broker delivered to it: a command
+   * reached its device. Persistent sessions only (clean session = 0): Aedes keeps no record of what it
+   * sent a clean session, so there is nothing to match the PUBACK with.
+   */
+  onDelivered(listener: DeliveryListener): () => void;
   /** Told every presence change the broker publishes (the alerts engine's offline rule). */
   onPresence(listener: PresenceListener): () => void;
   /** Closes every connection of a principal (e.g. its account was deleted or its secret rotated); returns how many. */
@@ -126,6 +135,12 @@ export interface AnjuBroker {
    */
   close(): Promise<void>;
 }
+
+/**
+ * A QoS 1 message a client with a persistent session acknowledged: the topic and payload it was
+ * sent, the client id, and the device id when a device acknowledged it.
+ */
+export type DeliveryListener = (delivered: { topic: string; payload: Buffer; clientId: string; deviceId?: string }) => void;
 
 /** Upper bound on shutdown: Aedes waits for each client's close, which persistence may delay. */
 const CLOSE_TIMEOUT_MS = 5_000;
@@ -160,10 +175,11 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   });
 
   const interceptors = createInterceptors();
+  const replies = createInterceptors();
   const admission = createAdmission(
     { ingest: config.ingest ?? defaultIngestDelivery },
     // Aedes's persistence is typed loosely; it answers subscriptionsByTopic with the stored subscriptions.
-    { interceptors, subscriptions: () => (aedes as unknown as { persistence: SubscriptionLookup }).persistence, metrics, logger },
+    { interceptors, replies, subscriptions: () => (aedes as unknown as { persistence: SubscriptionLookup }).persistence, metrics, logger },
   );
 
   // Constructed, not createBroker()'d: presence needs the instance and the hooks need presence.
@@ -211,6 +227,25 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     logger.debug({ clientId: client.id, username: principalName(principal), cause }, 'client disconnected');
   });
   aedes.on('publish', (packet) => presence.observe(packet));
+  const deliveryListeners = new Set<DeliveryListener>();
+  // Aedes emits 'ack' with the packet it had delivered once the client's PUBACK arrives
+  // (lib/handlers/puback.js) — known only for a persistent session, whose outgoing packets Aedes
+  // stores; for a clean session the packet is undefined.
+  aedes.on('ack', (acked, client) => {
+    const packet = acked as AedesPublishPacket | PubrelPacket | undefined;
+    if (deliveryListeners.size === 0 || !packet || !('topic' in packet) || !packet.topic) return;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload ?? '');
+    const principal = principalOf(client);
+    const deviceId = principal?.kind === 'device' ? principal.deviceId : undefined;
+    for (const listener of deliveryListeners) {
+      try {
+        listener({ topic: packet.topic, payload, clientId: client.id, ...(deviceId ? { deviceId } : {}) });
+      } catch (err) {
+        // Inside Aedes's PUBACK handling: a listener's bug must not reach it.
+        logger.error({ err, topic: packet.topic }, 'delivery listener failed');
+      }
+    }
+  });
   aedes.on('clientError', (client, err) => logger.info({ clientId: client.id, err: err.message }, 'client error, connection closed'));
   aedes.on('connectionError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'connection error before session'));
   aedes.on('keepaliveTimeout', (client) => {
@@ -313,6 +348,11 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     open,
     connectedDevices: () => presence.onlineDevices(),
     interceptPublish: (filters, handler) => interceptors.set(filters, handler),
+    interceptReplies: (handler) => replies.set([topics.allReplies], handler),
+    onDelivered(listener) {
+      deliveryListeners.add(listener);
+      return () => deliveryListeners.delete(listener);
+    },
     onPresence(listener) {
       presenceListeners.add(listener);
       return () => presenceListeners.delete(listener);

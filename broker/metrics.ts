@@ -9,6 +9,8 @@ export interface BrokerMetrics {
   readonly aclDenied: Counter<'action'>;
   readonly connectionsRefused: Counter<'reason'>;
   readonly publishesRefused: Counter<'reason'>;
+  /** Command messages not forwarded because their time-to-live had passed (core/commands.ts). */
+  readonly expiredCommandsWithheld: Counter;
 }
 
 /** `bad_certificate`: a TLS client certificate that does not verify, names no registered device, or another id than the username. */
@@ -53,5 +55,10 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
       'PUBLISHes refused, connection closed without PUBACK so the client resends: unavailable (starting, stopping, no ingest), ingest_refused (spool full), retain, bad_status.',
       ['reason'],
     ), publishRefusalReasons),
+    expiredCommandsWithheld: getOrCreateMetric(registry, 'anju_broker_expired_commands_withheld_total', () => new Counter({
+      name: 'anju_broker_expired_commands_withheld_total',
+      help: 'Command messages past their expiresAt not forwarded to a device (mostly from a persistent session\'s offline queue).',
+      registers: [registry],
+    })),
   };
 }

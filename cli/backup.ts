@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { ConfigError, type AnjuConfig } from '../core/config.js';
-import { migrations } from '../storage/embedded/schema.js';
+import { latestSchemaVersion } from '../storage/embedded/schema.js';
 import { backupFolderName, backupFormat, manifestFile, restoreBackup, rotateBackups, type BackupManifest } from '../storage/index.js';
 
 export const backupUsage = `  anju backup DIR     a consistent copy of the running node (state, alarms, telemetry, spool)
@@ -91,7 +91,7 @@ export async function runRestoreCommand(argv: string[], config: AnjuConfig, deps
   const dataDir = resolve(config.dataDir);
   let result;
   try {
-    result = await restoreBackup(resolve(positionals[0] as string), dataDir, { knownSchemaVersion: migrations.at(-1)?.version ?? 0 });
+    result = await restoreBackup(resolve(positionals[0] as string), dataDir, { knownSchemaVersion: latestSchemaVersion });
   } catch (err) {
     throw new ConfigError(`restore refused: ${(err as Error).message}`);
   }

@@ -146,6 +146,12 @@ export const envSchema = z.object({
   /** `0` switches the plaintext MQTT, WebSocket and HTTP listeners off (TLS only; needs ANJU_TLS_CERT/_KEY). */
   ANJU_PLAINTEXT: flag.default(true),
 
+  /**
+   * The lowest API role that may command devices (valves, breakers, detectors). Viewers never may,
+   * admins always; `maintenance` lets field staff close a valve from the control room.
+   */
+  ANJU_COMMAND_ROLE: z.enum(['admin', 'operator', 'maintenance']).default('operator'),
+
   /** Scheduled backups by the node: a cron expression (node-cron, checked at start-up), the folder, how many to keep. */
   ANJU_BACKUP_SCHEDULE: optionalString,
   ANJU_BACKUP_DIR: optionalString,
@@ -191,6 +197,8 @@ interface BaseConfig {
   /** Days of recent history the demo community gets on its first start (0 = none). */
   demoHistoryDays: number;
   logLevel: z.infer<typeof envSchema>['ANJU_LOG_LEVEL'];
+  /** Commands to devices (commands/): the lowest role that may send one. */
+  commands: { minRole: z.infer<typeof envSchema>['ANJU_COMMAND_ROLE'] };
   ingest: {
     brokerUrl?: string; username: string; password?: string;
     /** Persistent-session client id of the hub's MQTT-client source. */
@@ -292,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
     sim: e.ANJU_SIM,
     demoHistoryDays: e.ANJU_DEMO_HISTORY_DAYS,
     logLevel: e.ANJU_LOG_LEVEL,
+    commands: { minRole: e.ANJU_COMMAND_ROLE },
     ingest: {
       brokerUrl: e.ANJU_MQTT_URL, username: e.ANJU_INGEST_USER, password: e.ANJU_INGEST_PASSWORD,
       clientId: e.ANJU_INGEST_CLIENT_ID ?? `${e.ANJU_INGEST_USER}:hub`,

@@ -13,3 +13,5 @@ export * from './errors.js';
 export * from './roles.js';
 export * from './page.js';
 export * from './site-views.js';
+export * from './commands.js';
+export * from './interlocks.js';

@@ -1,4 +1,5 @@
 import type { AlarmStatus, AlarmType, Hazard, IncidentLevel, Severity } from './alarms.js';
+import type { Capability, CommandName, CommandStatus } from './commands.js';
 import type { BinCategory } from './kinds/index.js';
 import type { MeterPurpose } from './registry.js';
 
@@ -21,8 +22,14 @@ export const binCategoryNames: Names<BinCategory> = {
 };
 
 export const meterPurposeNames: Names<MeterPurpose> = {
-  'zh-CN': { household: '住户', common_lighting: '公共照明', water_pump: '水泵', elevator: '电梯', master: '总表', other: '其他' },
-  en: { household: 'Household', common_lighting: 'Common lighting', water_pump: 'Water pump', elevator: 'Elevator', master: 'Master meter', other: 'Other' },
+  'zh-CN': {
+    household: '住户', common_lighting: '公共照明', water_pump: '水泵', elevator: '电梯', master: '总表', other: '其他',
+    fire_pump: '消防水泵', smoke_extraction: '防排烟风机', emergency_lighting: '应急照明',
+  },
+  en: {
+    household: 'Household', common_lighting: 'Common lighting', water_pump: 'Water pump', elevator: 'Elevator', master: 'Master meter', other: 'Other',
+    fire_pump: 'Fire pump', smoke_extraction: 'Smoke extraction', emergency_lighting: 'Emergency lighting',
+  },
 };
 
 export const severityNames: Names<Severity> = {
@@ -71,3 +78,20 @@ export const incidentLevelNames: Names<IncidentLevel> = {
 export function prefixedNames<P extends string, K extends string>(prefix: P, names: Readonly<Record<K, string>>): { readonly [Q in K as `${P}${Q}`]: string } {
   return Object.fromEntries(Object.entries(names).map(([k, v]) => [`${prefix}${k}`, v])) as { readonly [Q in K as `${P}${Q}`]: string };
 }
+
+/** Commands to devices (core/commands.ts): what the control room and messages call them. */
+export const capabilityLabels: Names<Capability> = {
+  'zh-CN': { valve: '阀门', switch: '断路器', hush: '消音', self_test: '远程自检' },
+  en: { valve: 'Valve', switch: 'Breaker', hush: 'Hush', self_test: 'Remote test' },
+};
+
+/** Per kind the words differ (a valve closes, a breaker opens to cut power): `open`/`close` are named for both. */
+export const commandLabels: Names<CommandName> = {
+  'zh-CN': { open: '打开阀门 / 分闸', close: '关闭阀门 / 合闸', reset: '复位', hush: '消音', test: '自检' },
+  en: { open: 'Open valve / open breaker', close: 'Close valve / close breaker', reset: 'Reset', hush: 'Hush', test: 'Test' },
+};
+
+export const commandStatusLabels: Names<CommandStatus> = {
+  'zh-CN': { queued: '排队', sent: '已下发', delivered: '已送达', succeeded: '执行成功', failed: '执行失败', expired: '已过期' },
+  en: { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired' },
+};

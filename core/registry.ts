@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { gridRegions } from './emission-factors.js';
 import { binCategories, kindNames, type KindName } from './kinds/index.js';
 import { idPattern } from './topics.js';
+import { capabilityNames, kindCapabilities } from './commands.js';
 
 /**
  * The registry model: sites (residential communities) → buildings → devices.
@@ -11,8 +12,14 @@ import { idPattern } from './topics.js';
 
 export const idSchema = z.string().regex(idPattern, 'ids are 1–64 characters: letters, digits, "_", "-", "." (not first)');
 
-/** What a meter measures, so reports can split consumption by use. */
-export const meterPurposes = ['household', 'common_lighting', 'water_pump', 'elevator', 'master', 'other'] as const;
+/**
+ * What a meter measures, so reports can split consumption by use, and what a circuit feeds, so
+ * safety interlocks know what must keep power (fire pump, smoke extraction, emergency lighting:
+ * core/interlocks.ts).
+ */
+export const meterPurposes = [
+  'household', 'common_lighting', 'water_pump', 'elevator', 'master', 'other', 'fire_pump', 'smoke_extraction', 'emergency_lighting',
+] as const;
 export type MeterPurpose = (typeof meterPurposes)[number];
 
 /**
@@ -98,10 +105,15 @@ const deviceFields = {
   report_interval_s: z.number().int().min(1).max(7 * 86_400).optional(),
   /** `persistent` (default) or `periodic`: see connectionModes. */
   connection: z.enum(connectionModes).optional(),
+  /** What the device can be commanded to do (core/commands.ts): `valve`, `switch`, `hush`, `self_test`. */
+  capabilities: z.array(z.enum(capabilityNames)).max(capabilityNames.length).optional(),
 };
 
 /** Kind-specific attributes only make sense on their kind: say so instead of storing nonsense. */
-function checkKindAttributes(d: { kind?: string; category?: unknown; purpose?: unknown; rated_current?: unknown; q3?: unknown }, ctx: z.RefinementCtx): void {
+function checkKindAttributes(
+  d: { kind?: string; category?: unknown; purpose?: unknown; rated_current?: unknown; q3?: unknown; capabilities?: readonly string[] },
+  ctx: z.RefinementCtx,
+): void {
   const wrong = (field: string, only: string) =>
     ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to ${only} only` });
   if (d.kind === undefined) return;
@@ -109,6 +121,10 @@ function checkKindAttributes(d: { kind?: string; category?: unknown; purpose?: u
   if (d.purpose !== undefined && d.kind !== 'water_meter' && d.kind !== 'power_meter') wrong('purpose', 'water_meter and power_meter');
   if (d.rated_current !== undefined && d.kind !== 'power_meter') wrong('rated_current', 'power_meter');
   if (d.q3 !== undefined && d.kind !== 'water_meter') wrong('q3', 'water_meter');
+  const fits: readonly string[] = kindCapabilities[d.kind as KindName] ?? [];
+  for (const c of d.capabilities ?? []) {
+    if (!fits.includes(c)) ctx.addIssue({ code: 'custom', path: ['capabilities'], message: `a ${d.kind} cannot have the ${c} capability (it may have: ${fits.join(', ') || 'none'})` });
+  }
   if (d.kind === 'smart_bin' && d.category === undefined) {
     ctx.addIssue({ code: 'custom', path: ['category'], message: `a smart_bin needs a category: ${binCategories.join(', ')}` });
   }
@@ -125,6 +141,7 @@ export const devicePatchSchema = z
     location: deviceFields.location.unwrap(), category: deviceFields.category.unwrap(), purpose: deviceFields.purpose.unwrap(),
     rated_current: deviceFields.rated_current.unwrap(), q3: deviceFields.q3.unwrap(), parent: deviceFields.parent.unwrap(),
     report_interval_s: deviceFields.report_interval_s.unwrap(), connection: deviceFields.connection.unwrap(),
+    capabilities: deviceFields.capabilities.unwrap(),
   })
   .partial()
   .strict();

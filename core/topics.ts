@@ -14,19 +14,24 @@ export const topics = {
   telemetry: (device: string) => `devices/${device}/telemetry`,
   status: (device: string) => `devices/${device}/status`,
   commands: (device: string) => `devices/${device}/commands`,
+  command: (device: string, name: string) => `devices/${device}/commands/${name}`,
+  /** Where a device answers the platform's commands (core/commands.ts): its own namespace, like its readings. */
+  replies: (device: string) => `devices/${device}/replies`,
   alert: (site: string, type: string) => `anju/alerts/${site}/${type}`,
   /** What an ingest worker subscribes to. */
   allTelemetry: 'devices/+/telemetry',
   allStatus: 'devices/+/status',
+  /** What the command dispatcher takes before the broker acknowledges a reply. */
+  allReplies: 'devices/+/replies',
 } as const;
 
 export type DeviceTopicKind = 'telemetry' | 'status' | 'commands';
 
 /**
- * The channels a device itself publishes on: its readings, and its presence (its Will, or a birth
- * message). Exact names, case-sensitive (MQTT 3.1.1 §4.7.3: topics are compared byte by byte).
+ * The channels a device itself publishes on: its readings, its presence (its Will, or a birth
+ * message), and its replies to commands. Exact names, case-sensitive (MQTT 3.1.1 §4.7.3: topics are compared byte by byte).
  */
-export const devicePublishChannels = ['telemetry', 'status'] as const;
+export const devicePublishChannels = ['telemetry', 'status', 'replies'] as const;
 
 /** What a device says on its status channel (DESIGN §3), the broker's own presence vocabulary. */
 export const presenceStates = ['online', 'offline'] as const;

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { topics, type Device, type KindName } from '../core/index.js';
+import { createActuator, type Actuator } from './actuators.js';
 import { catchUpProfiles } from './catch-up.js';
 import { backoffMs, createGate, createRateMeter, endClient, releaseOnOutcome } from './fleet-support.js';
 import { createProfiles, type Profile } from './kinds/index.js';
@@ -120,6 +121,8 @@ interface SimDevice {
   readonly profile: Profile;
   readonly rng: Rng;
   readonly intervalMs: number;
+  /** Devices with capabilities (a valve, a breaker…) act on commands; see actuators.ts. */
+  readonly actuator?: Actuator;
   client?: MqttClient;
   online: boolean;
   attempts: number;
@@ -189,7 +192,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       counters.suppressed++;
       return;
     }
-    const body = outcome.type === 'raw' ? outcome.raw : JSON.stringify(outcome.payload);
+    const body = outcome.type === 'raw' ? outcome.raw : JSON.stringify(sim.actuator ? sim.actuator.apply(outcome.payload, now) : outcome.payload);
     sim.inflight++;
     counters.published++;
     meter.add();
@@ -235,7 +238,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       keepalive: config.keepaliveS ?? 60,
       // A publish postpones the next PINGREQ: a reporting device costs no extra packets.
       reschedulePings: true,
-      // Devices never subscribe: no table of topics to replay on reconnect.
+      // No table of topics to replay on reconnect: a device with capabilities subscribes to its commands itself on every connect.
       resubscribe: false,
       // Never queue while offline: ticks are skipped instead, so memory stays bounded.
       queueQoSZero: false,
@@ -252,7 +255,24 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
       sim.everConnected = true;
       logger.debug({ device: id }, 'device connected');
       if (announce) client.publish(topics.status(id), 'online', { qos: 1, retain: true }, () => undefined);
+      if (sim.actuator) {
+        client.subscribe(`${topics.commands(id)}/#`, { qos: 1 }, (err) => {
+          if (err) logger.warn({ device: id, err: err.message }, 'could not subscribe to commands');
+        });
+      }
       sim.settle();
+    });
+    client.on('message', (topic, payload) => {
+      const action = sim.actuator?.receive(payload, simNow());
+      if (!action) return;
+      logger.debug({ device: id, topic, outcome: action.reply.outcome }, 'command received');
+      // The delay is the equipment's (simulated time), shortened like everything else by `speed`.
+      later(action.delayMs / speed, () => {
+        if (!client.connected) return;
+        client.publish(topics.replies(id), JSON.stringify(action.reply), { qos: 1, retain: false }, (err) => {
+          if (err) logger.debug({ device: id, err: err.message }, 'reply failed');
+        });
+      });
     });
     client.on('error', (err) => {
       sim.answered = true;
@@ -305,6 +325,7 @@ export function createFleet(config: FleetConfig, deps: FleetDeps): Fleet {
           profile: profiles.get(device.id) as Profile,
           rng: createRng(config.seed, 'net', device.id),
           intervalMs: typeof config.intervalMs === 'function' ? config.intervalMs(device.kind) : config.intervalMs,
+          ...(device.capabilities?.length ? { actuator: createActuator(device, createRng(config.seed, 'actuator', device.id)) } : {}),
           online: false,
           attempts: 0,
           inflight: 0,

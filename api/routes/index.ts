@@ -17,6 +17,7 @@ import { siteRoutes } from './api/sites/index.js';
 import { siteViewRoutes } from './api/sites/overview.js';
 import { tokenRoutes } from './api/tokens/index.js';
 import { demoRoutes } from './api/demo/index.js';
+import { commandRoutes, commandStreamRoutes } from './api/commands/index.js';
 import { healthRoutes } from './health/index.js';
 import { metricsRoutes } from './metrics/index.js';
 import { webRoutes } from './web/index.js';
@@ -51,6 +52,11 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
   if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });
   // Backups only where the node holds a data dir worth backing up (the embedded database).
   if (deps.backups) await app.register(backupRoutes, { prefix: '/api/backups', ...opts, backups: deps.backups });
+  // Commands only where the composition root runs the embedded broker that carries them.
+  if (deps.commands) {
+    await app.register(commandRoutes, { prefix: '/api', ...opts, commands: deps.commands });
+    await app.register(commandStreamRoutes, { prefix: '/api/commands', ...opts, commands: deps.commands });
+  }
   // The demo fleet's scenarios only where it runs.
   if (deps.demo) await app.register(demoRoutes, { prefix: '/api/demo', ...opts, demo: deps.demo });
   // Reports only where the composition root provides them.

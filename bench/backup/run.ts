@@ -23,7 +23,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import { chunduCommunity } from '../../core/index.js';
 import { runBackfill } from '../../devices-sim/index.js';
-import { migrations } from '../../storage/embedded/schema.js';
+import { latestSchemaVersion } from '../../storage/embedded/schema.js';
 import { createEmbeddedDatabase, restoreBackup, takeBackup } from '../../storage/index.js';
 
 const { values } = parseArgs({ options: {
@@ -88,7 +88,7 @@ try {
 
     const restored = join(work, `restored-${i}`);
     t = performance.now();
-    await restoreBackup(target, restored, { knownSchemaVersion: migrations.at(-1)!.version });
+    await restoreBackup(target, restored, { knownSchemaVersion: latestSchemaVersion });
     restoreMs.push(performance.now() - t);
     t = performance.now();
     const db2 = await createEmbeddedDatabase(dbConfig(restored), { logger });

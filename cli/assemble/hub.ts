@@ -11,6 +11,7 @@ import {
   createBackupStaging, createLatestCache, type AlarmStore, type DeviceDirectory, type EmbeddedDatabase, type LatestCache,
   type ServiceAccountDirectory, type TelemetryStore,
 } from '../../storage/index.js';
+import { createCommandService } from '../../commands/index.js';
 import { startAlerts, type RunningAlerts } from '../alerts.js';
 import { startBackupSchedule } from '../backup-schedule.js';
 import { buildHealth } from '../health.js';
@@ -111,6 +112,13 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     const devicesGauge = new Gauge({ name: 'anju_broker_connected_devices', help: 'Devices connected to the embedded broker.', registers: [metrics], collect() { this.set(broker?.connectedDevices() ?? 0); } });
     void devicesGauge;
 
+    // Commands ride the embedded broker: its publish, the devices' PUBACKs and their replies, which
+    // it refuses (the device resends) until this dispatcher is attached.
+    const commands = broker
+      ? createCommandService({ sweepIntervalMs: 5_000, replyGraceMs: 60_000 }, { store: db.commands, devices: directory, broker, logger, metrics })
+      : undefined;
+    if (commands) shutdown.part(async () => commands.stop());
+
     // The API before the broker opens: building it is a few hundred ms of CPU-bound work that, once
     // the broker listens, would hold up the devices' first CONNECTs after a restart.
     const { generated } = await ensureAdminToken(config.adminToken, { state: db.state });
@@ -120,6 +128,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
         alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
         ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
+        ...(commands ? { commands: { service: commands, minRole: config.commands.minRole } } : {}),
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest }),

@@ -34,10 +34,15 @@ function buildingDevices(n: number): DeviceInput[] {
   devices.push({ id: `${prefix}-mcp-1`, kind: 'manual_call_point', site: SITE, building: b, name: `${n}号楼1层手动报警按钮`, location: 'entrance 1F' });
   for (const flat of flats) {
     devices.push({ id: `${prefix}-sd-${flat}`, kind: 'smoke_detector', site: SITE, building: b, name: `${n}-${flat} 厨房烟感`, location: `${flat} kitchen` });
-    devices.push({ id: `${prefix}-wm-${flat}`, kind: 'water_meter', site: SITE, building: b, name: `${n}-${flat} 户表`, location: `${flat}`, purpose: 'household', q3: 2.5, parent: MASTER_WATER });
+    devices.push({ id: `${prefix}-wm-${flat}`, kind: 'water_meter', site: SITE, building: b, name: `${n}-${flat} 户表`, location: `${flat}`, purpose: 'household', q3: 2.5, parent: MASTER_WATER,
+      // 阀控水表: every household meter has a motorised valve the platform may close (README, "Acting on devices").
+      capabilities: ['valve'] });
   }
-  devices.push({ id: `${prefix}-pm-light`, kind: 'power_meter', site: SITE, building: b, name: `${n}号楼公共照明`, location: 'distribution box 1F', purpose: 'common_lighting', rated_current: 16 });
-  devices.push({ id: `${prefix}-pm-lift`, kind: 'power_meter', site: SITE, building: b, name: `${n}号楼电梯`, location: 'machine room', purpose: 'elevator', rated_current: 32 });
+  devices.push({ id: `${prefix}-pm-light`, kind: 'power_meter', site: SITE, building: b, name: `${n}号楼公共照明`, location: 'distribution box 1F', purpose: 'common_lighting', rated_current: 16,
+    capabilities: ['switch'] });
+  devices.push({ id: `${prefix}-pm-lift`, kind: 'power_meter', site: SITE, building: b, name: `${n}号楼电梯`, location: 'machine room', purpose: 'elevator', rated_current: 32,
+    // A switch, but an elevator's supply is never opened automatically (core/interlocks.ts).
+    capabilities: ['switch'] });
   return devices;
 }
 

@@ -31,9 +31,15 @@ export interface PowerMeterOptions extends ProfileOptions {
 }
 
 /** Circuit rated current (A) when the registry gives none. */
-const defaultRated: Record<MeterPurpose, number> = { household: 40, common_lighting: 16, elevator: 32, water_pump: 63, master: 250, other: 32 };
+const defaultRated: Record<MeterPurpose, number> = {
+  household: 40, common_lighting: 16, elevator: 32, water_pump: 63, master: 250, other: 32, fire_pump: 63, smoke_extraction: 32, emergency_lighting: 10,
+};
 /** Mean load (W) of the residential-curve purposes; on-load of lighting; full-flow load of the pump. */
-const nominalW: Record<MeterPurpose, number> = { household: 900, common_lighting: 350, elevator: 250, water_pump: 7_500, master: 30_000, other: 1_500 };
+// Fire equipment idles on standby (controls, trickle charge) until the fire system starts it.
+const nominalW: Record<MeterPurpose, number> = {
+  household: 900, common_lighting: 350, elevator: 250, water_pump: 7_500, master: 30_000, other: 1_500,
+  fire_pump: 60, smoke_extraction: 40, emergency_lighting: 80,
+};
 
 const weekdayCurve = normalizeDaily((h) => 0.3 + 0.55 * hourBump(h, 7.3, 0.9) + 0.35 * hourBump(h, 12.2, 1.2) + hourBump(h, 20, 1.8));
 const weekendCurve = normalizeDaily((h) => 0.3 + 0.45 * hourBump(h, 9, 1.4) + 0.55 * hourBump(h, 12.5, 1.8) + hourBump(h, 20, 2));

@@ -8,6 +8,8 @@ import type { AlarmStore } from '../alarms/contract.js';
 import type { IncidentStore } from '../incidents/contract.js';
 import { createEmbeddedAlarmStore } from './alarms.js';
 import { createEmbeddedIncidentStore } from './incidents.js';
+import { createEmbeddedCommandStore } from './commands.js';
+import type { CommandStore } from '../commands/contract.js';
 import type { ReportStore } from '../reports/contract.js';
 import { createEmbeddedReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
@@ -40,6 +42,7 @@ export interface EmbeddedDatabase {
   serviceAccounts: ServiceAccountStore;
   /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
   incidents: IncidentStore;
+  commands: CommandStore;
   /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
   siteTimezone(site: string): string;
   /**
@@ -101,7 +104,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     return closing;
   };
 
-  let open = 5;
+  let open = 6;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -120,6 +123,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
   const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
+  const commands = createEmbeddedCommandStore({ conn: stateConn, release });
   // First open after the rollups arrived (or a file restored without them): build them from the readings.
   const built = await rollups.buildIfMissing();
   if (built > 0) log.info({ rows: built }, 'daily register rollups built from the stored readings');
@@ -132,6 +136,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     reports,
     serviceAccounts,
     incidents,
+    commands,
     siteTimezone,
     async snapshot(file) {
       if (closing) throw new Error('the embedded database is closed');
@@ -153,7 +158,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
       }
     },
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close(), commands.close()]);
       await closeDatabase();
     },
   };

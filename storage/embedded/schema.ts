@@ -160,27 +160,46 @@ export const migrations: readonly { readonly version: number; readonly descripti
       `CREATE TABLE rollup_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 8,
+    description: 'device capabilities; commands to devices (storage/embedded/commands.ts)',
+    sql: [
+      // JSON array of core/commands.ts capability names.
+      `ALTER TABLE devices ADD COLUMN capabilities VARCHAR`,
+      `CREATE TABLE commands (
+        id VARCHAR PRIMARY KEY, device VARCHAR NOT NULL, name VARCHAR NOT NULL, params VARCHAR, status VARCHAR NOT NULL,
+        sent_by VARCHAR NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, sent_at BIGINT, delivered_at BIGINT,
+        completed_at BIGINT, message VARCHAR, state VARCHAR)`,
+    ],
+  },
 ];
+
+/** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */
+export const latestSchemaVersion = Math.max(0, ...migrations.map((m) => m.version));
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {
   await conn.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)');
-  const rows = await conn.query('SELECT coalesce(max(version), 0) AS v FROM schema_version');
-  const from = Number(rows[0]?.v ?? 0);
+  const applied = new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));
+  const from = Math.max(0, ...applied);
   // Forward only: a file a newer Anju migrated may hold what this version cannot read or would
   // overwrite wrongly; refuse it whole rather than run on half a schema.
-  const known = migrations.at(-1)?.version ?? 0;
+  const known = latestSchemaVersion;
   if (from > known) {
     throw new Error(`the embedded database is at schema version ${from}, written by a newer Anju; this version knows up to ${known}. Run the newer version again, or restore a backup taken before the upgrade (README, "Operating Anju")`);
   }
   let to = from;
-  for (const m of migrations) {
-    if (m.version <= from) continue;
+  // By version, and every one not applied yet rather than only those above the highest applied:
+  // migrations are numbered when work starts and may ship out of order (8 before 7), so a file at 8
+  // can still be missing 7. Each migration touches only its own tables and columns, so order among
+  // independent ones does not matter.
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(m.version)) continue;
     // Each migration commits with its version row, so a crash leaves the schema at a known step.
     await conn.transaction(async (c) => {
       for (const stmt of m.sql) await c.run(stmt);
       await c.run('INSERT INTO schema_version VALUES ($1, $2)', [m.version, BigInt(Date.now())]);
     });
-    to = m.version;
+    to = Math.max(to, m.version);
   }
 
   for (const t of Object.values(kindTables)) {

@@ -4,7 +4,7 @@ import { DuplicateError, type ApiToken, type DeviceFilter, type Page, type PageQ
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 
 /** Device columns other than id, kind, created_at and secret_hash, in table order; all patchable. */
-const deviceAttrs = ['site', 'building', 'name', 'location', 'category', 'purpose', 'rated_current', 'q3', 'parent', 'report_interval_s', 'connection'] as const;
+const deviceAttrs = ['site', 'building', 'name', 'location', 'category', 'purpose', 'rated_current', 'q3', 'parent', 'report_interval_s', 'connection', 'capabilities'] as const;
 const numericAttrs: ReadonlySet<string> = new Set(['rated_current', 'q3', 'report_interval_s']);
 type DeviceAttr = (typeof deviceAttrs)[number];
 
@@ -19,7 +19,7 @@ function rowToDevice(r: Row): Device {
     if (a === 'name') continue;
     const v = r[a];
     if (v === null || v === undefined) continue;
-    d[a] = numericAttrs.has(a) ? toNumber(v) : String(v);
+    d[a] = numericAttrs.has(a) ? toNumber(v) : a === 'capabilities' ? JSON.parse(String(v)) as unknown : String(v);
   }
   return d as Device;
 }
@@ -54,7 +54,8 @@ function page(p: PageQuery): [bigint, bigint] {
   return [BigInt(p.limit), BigInt(p.offset)];
 }
 
-const value = (v: string | number | undefined): DuckDBValue => (v === undefined ? null : v);
+// Capabilities, the one list attribute, as JSON text.
+const value = (v: string | number | readonly string[] | undefined): DuckDBValue => (v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : v);
 
 export interface EmbeddedStateDeps {
   conn: SerialConnection;
@@ -129,7 +130,7 @@ export function createEmbeddedStateStore(deps: EmbeddedStateDeps): StateStore {
 
     async createDevice(input: DeviceInput, secretHash: string, createdAt: number) {
       open();
-      const attrs: Partial<Record<DeviceAttr, string | number>> = { ...input, name: input.name ?? input.id };
+      const attrs: Partial<Record<DeviceAttr, string | number | readonly string[]>> = { ...input, name: input.name ?? input.id };
       try {
         await conn.run(
           `INSERT INTO devices (id, kind, ${deviceAttrs.join(', ')}, created_at, secret_hash)

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createEmbeddedDatabase } from '../../storage/index.js';
-import { migrations } from '../../storage/embedded/schema.js';
+import { latestSchemaVersion } from '../../storage/embedded/schema.js';
 import { apiClient, startAnju, type AnjuProcess } from '../helpers/anju-process.js';
 
 /**
@@ -34,7 +34,7 @@ interface Expected {
 
 const fixturesDir = fileURLToPath(new URL('../fixtures/upgrade/', import.meta.url));
 const versions = (await readdir(fixturesDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-const latestSchema = migrations.at(-1)!.version;
+const latestSchema = latestSchemaVersion;
 
 async function copyFixture(version: string): Promise<{ dataDir: string; expected: Expected; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `anju-upgrade-${version}-`));

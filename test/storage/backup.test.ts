@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSpool, createSpoolForwarder, restoreBackup, rotateBackups, takeBackup, verifyBackup, type EmbeddedDatabase } from '../../storage/index.js';
-import { migrations } from '../../storage/embedded/schema.js';
+import { latestSchemaVersion } from '../../storage/embedded/schema.js';
 import { cleanup, freshDir, many, openDb, storedCount } from './spool.helpers.js';
 
 const silent = pino({ level: 'silent' });
@@ -13,7 +13,7 @@ afterEach(cleanup);
 const openSpool = (dir: string) => createSpool({ dir, segmentBytes: 64 * 1024, quotaBytes: 64 << 20, groupCommitMs: 1, fsync: true },
   { logger: silent, metrics: new Registry() });
 const source = (dataDir: string, db: EmbeddedDatabase) => ({ dataDir, snapshot: (file: string) => db.snapshot(file) });
-const knownSchemaVersion = migrations.at(-1)!.version;
+const knownSchemaVersion = latestSchemaVersion;
 
 describe('backup and restore of the embedded store and its spool', () => {
   it('keeps readings still in the spool (acknowledged, not yet stored) and those in the database, while writes go on', async () => {

@@ -41,6 +41,16 @@ export const operationExamples: Record<string, Example> = {
     request: { scenario: 'fire:b3' },
     response: { status: '202', body: { scenario: 'fire', startsAt: '2026-11-25T08:00:00.000Z', devices: 6 } },
   },
+  'post /api/devices/{id}/commands': {
+    request: { name: 'close', ttlSeconds: 600 },
+    response: {
+      status: '202',
+      body: {
+        id: '5f0c2a9e-…', device: 'chundu-b3-wm-301', name: 'close', status: 'sent', sentBy: 'token:control-room',
+        createdAt: '2026-11-25T08:00:00.000Z', expiresAt: '2026-11-25T08:10:00.000Z', sentAt: '2026-11-25T08:00:00.004Z',
+      },
+    },
+  },
   'post /api/service-accounts': {
     request: { id: 'bms-gateway', publish: ['devices/+/telemetry'], subscribe: ['anju/alerts/#'], deny: [] },
   },

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { DeliveryListener, InterceptedPublish } from '../broker/index.js';
+import {
+  CommandError, commandMessageSchema, commandParamSchemas, commandRefusal, commandReplySchema, encodeCommandMessage, isFinalStatus,
+  parseDeviceTopic, topics, TTL_DEFAULT_SECONDS, type Command, type CommandInput, type CommandStatus, type Device,
+} from '../core/index.js';
+import { getOrCreateMetric } from '../core/util/index.js';
+import type { CommandStore } from '../storage/commands/contract.js';
+
+/**
+ * The command dispatcher: sends a command to a device through the embedded broker and follows it
+ * queued → sent → delivered → succeeded | failed | expired.
+ *
+ * - sent: Aedes has the QoS 1 message in the queues of the device's subscriptions, including the
+ *   offline queue of a persistent session (clean session = 0, MQTT 3.1.1 §3.1.2.4);
+ * - delivered: the device's own connection answered it with PUBACK (§4.3.2) — a service account
+ *   that also subscribes to the topic acknowledging it does not count. Aedes can tell only for a
+ *   persistent session; for a clean one the reply sets the delivered time;
+ * - succeeded / failed: the device said so on `devices/{id}/replies`; the reply is acknowledged
+ *   only once recorded, so a store failure makes the device resend it, and a reply for a command
+ *   already final changes nothing (the store's rule) — the same id is executed and counted once;
+ * - expired: not delivered before `expiresAt`. The broker withholds it from then on (broker/acl.ts),
+ *   and the sweep here records it. A delivered command with no reply within `replyGraceMs` after
+ *   its expiry is `failed` ("no reply"): the device had it, but nobody can say what it did.
+ */
+
+export interface CommandServiceConfig {
+  /** How often expired commands are looked for. */
+  readonly sweepIntervalMs: number;
+  /** How long after its expiry a delivered command may still be answered before it is failed. */
+  readonly replyGraceMs: number;
+}
+
+export interface CommandBroker {
+  publish(message: { topic: string; payload: string; qos: 1; retain: false }): Promise<void>;
+  interceptReplies(handler: (message: InterceptedPublish) => Promise<void>): () => void;
+  onDelivered(listener: DeliveryListener): () => void;
+}
+
+export interface CommandServiceDeps {
+  readonly store: CommandStore;
+  readonly devices: { get(id: string): Device | undefined };
+  readonly broker: CommandBroker;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly now?: () => number;
+}
+
+/** A change of a command, numbered for the SSE stream (`GET /api/commands/stream`). */
+export interface CommandEvent {
+  readonly seq: number;
+  readonly type: 'command';
+  readonly ts: number;
+  readonly command: Command;
+}
+
+export type CommandListener = (event: CommandEvent) => void;
+
+export interface CommandService {
+  /** Validates, stores and publishes a command; answers it as it stands after the publish. Throws CommandError when refused. */
+  send(deviceId: string, input: CommandInput, sentBy: string): Promise<Command>;
+  get(id: string): Promise<Command | undefined>;
+  list: CommandStore['list'];
+  /** Told every change of a command's status. */
+  subscribe(listener: CommandListener): () => void;
+  /**
+   * The changes after `seq`, oldest first, from memory: the last `EVENTS_KEPT` only (a stream that
+   * was away longer reloads `GET /api/commands`). Seqs restart with the process.
+   */
+  eventsSince(seq: number, limit?: number): Promise<CommandEvent[]>;
+  /** Expires what is due now; the timer calls it, tests may too. Answers how many changed. */
+  sweep(): Promise<number>;
+  stop(): void;
+}
+
+const notFinal: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
+/** Command changes kept for a stream that resumes: commands are a few per incident, so this is hours. */
+export const EVENTS_KEPT = 1_000;
+type ReplyResult = 'recorded' | 'duplicate' | 'unknown' | 'invalid';
+
+export function createCommandService(config: CommandServiceConfig, deps: CommandServiceDeps): CommandService {
+  const { store, devices, broker, metrics } = deps;
+  const logger = deps.logger.child({ part: 'commands' });
+  const now = deps.now ?? Date.now;
+  const listeners = new Set<CommandListener>();
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    getOrCreateMetric(metrics, name, () => new Counter({ name, help, labelNames, registers: [metrics] }), labelNames);
+  const transitions = counter('anju_commands_total', 'Command status changes, by command name and the status reached.', ['name', 'status']);
+  const replies = counter(
+    'anju_command_replies_total',
+    'Device replies: recorded, duplicate (command already final: ignored), unknown (no such command for this device), invalid (not a reply).',
+    ['result'],
+  );
+  for (const result of ['recorded', 'duplicate', 'unknown', 'invalid'] satisfies ReplyResult[]) replies.inc({ result }, 0);
+
+  const events: CommandEvent[] = [];
+  let seq = 0;
+  const announce = (c: Command | undefined): Command | undefined => {
+    if (!c) return c;
+    transitions.inc({ name: c.name, status: c.status });
+    const event: CommandEvent = { seq: ++seq, type: 'command', ts: now(), command: c };
+    events.push(event);
+    if (events.length > EVENTS_KEPT) events.shift();
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        logger.error({ err }, 'command listener failed');
+      }
+    }
+    return c;
+  };
+
+  const onReply = async (m: InterceptedPublish): Promise<void> => {
+    const device = parseDeviceTopic(m.topic)?.device ?? m.topic.split('/')[1] ?? '';
+    const count = (result: ReplyResult, detail: Record<string, unknown> = {}) => {
+      replies.inc({ result });
+      if (result !== 'recorded') logger.warn({ device, ...detail, result }, 'command reply not applied');
+    };
+    let parsed;
+    try {
+      parsed = commandReplySchema.safeParse(JSON.parse(m.payload.toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    // Acknowledged and counted, not refused: a refusal closes the connection and the device would
+    // resend the same unreadable reply forever.
+    if (!parsed?.success) return count('invalid', { bytes: m.payload.length });
+    const reply = parsed.data;
+    const command = await store.get(reply.id);
+    if (!command || command.device !== device) return count('unknown', { command: reply.id });
+    if (isFinalStatus(command.status)) return count('duplicate', { command: reply.id, status: command.status });
+    const changed = await store.transition(reply.id, notFinal, {
+      status: reply.outcome, at: now(),
+      ...(reply.message !== undefined ? { message: reply.message } : {}), ...(reply.state !== undefined ? { state: reply.state } : {}),
+    });
+    if (!changed) return count('duplicate', { command: reply.id });
+    replies.inc({ result: 'recorded' });
+    logger.info({ device, command: reply.id, name: changed.name, outcome: reply.outcome }, 'command answered');
+    announce(changed);
+  };
+
+  const onDelivered: DeliveryListener = ({ topic, payload, deviceId }) => {
+    const parsedTopic = parseDeviceTopic(topic);
+    if (parsedTopic?.channel !== 'commands' || deviceId !== parsedTopic.device) return;
+    let id: string;
+    try {
+      const message = commandMessageSchema.safeParse(JSON.parse(payload.toString('utf8')));
+      if (!message.success) return;
+      id = message.data.id;
+    } catch {
+      return;
+    }
+    // Not awaited by Aedes (an event); a failure is logged and the status stays at sent until the reply.
+    store.transition(id, ['queued', 'sent'], { status: 'delivered', at: now() })
+      .then(announce)
+      .catch((err: unknown) => logger.error({ err, command: id }, 'could not record a command delivery'));
+  };
+
+  const removeReplies = broker.interceptReplies(onReply);
+  const removeDelivered = broker.onDelivered(onDelivered);
+
+  let sweeping: Promise<number> | undefined;
+  const sweepOnce = async (): Promise<number> => {
+    const t = now();
+    let changed = 0;
+    for (const c of await store.due(t, ['queued', 'sent'], 500)) {
+      if (announce(await store.transition(c.id, ['queued', 'sent'], { status: 'expired', at: t, message: 'not delivered before it expired' }))) changed++;
+    }
+    for (const c of await store.due(t - config.replyGraceMs, ['delivered'], 500)) {
+      const message = 'delivered, but the device did not reply before it expired';
+      if (announce(await store.transition(c.id, ['delivered'], { status: 'failed', at: t, message }))) changed++;
+    }
+    return changed;
+  };
+  const sweep = () => (sweeping ??= sweepOnce().finally(() => { sweeping = undefined; }));
+  const timer = setInterval(() => {
+    sweep().catch((err: unknown) => logger.error({ err }, 'command expiry sweep failed'));
+  }, config.sweepIntervalMs);
+  timer.unref();
+
+  return {
+    async send(deviceId, input, sentBy) {
+      const device = devices.get(deviceId);
+      if (!device) throw new CommandError('device_not_found', 'not_found', `device ${deviceId} is not registered`);
+      const refusal = commandRefusal(device, input.name);
+      if (refusal) throw new CommandError('command_not_supported', 'conflict', refusal);
+      const params = commandParamSchemas[input.name].safeParse(input.params ?? {});
+      if (!params.success) {
+        const details = params.error.issues.map((i) => ({ in: 'body', path: ['params', ...i.path.map(String)].join('.'), message: i.message }));
+        throw new CommandError('invalid_command_params', 'invalid', `params for "${input.name}": ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { details });
+      }
+      const createdAt = now();
+      const command: Command = {
+        id: randomUUID(), device: deviceId, name: input.name, status: 'queued', sentBy, createdAt,
+        expiresAt: createdAt + (input.ttlSeconds ?? TTL_DEFAULT_SECONDS) * 1000,
+        ...(Object.keys(params.data).length > 0 ? { params: params.data } : {}),
+      };
+      await store.create(command);
+      announce(command);
+      try {
+        await broker.publish({ topic: topics.command(deviceId, input.name), payload: encodeCommandMessage(command), qos: 1, retain: false });
+      } catch (err) {
+        logger.error({ err, command: command.id }, 'command could not be published');
+        announce(await store.transition(command.id, ['queued'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
+        return (await store.get(command.id)) ?? command;
+      }
+      // The PUBACK (or even the reply) of a connected device may already have moved it past sent.
+      announce(await store.transition(command.id, ['queued'], { status: 'sent', at: now() }));
+      logger.info({ device: deviceId, command: command.id, name: input.name, sentBy }, 'command sent');
+      return (await store.get(command.id)) ?? command;
+    },
+    get: (id) => store.get(id),
+    list: (filter, page) => store.list(filter, page),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    eventsSince: async (after, limit = EVENTS_KEPT) => events.filter((e) => e.seq > after).slice(0, limit),
+    sweep,
+    stop() {
+      clearInterval(timer);
+      removeReplies();
+      removeDelivered();
+      listeners.clear();
+    },
+  };
+}

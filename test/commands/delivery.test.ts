@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createCommandService, type CommandService } from '../../commands/index.js';
+import type { Command, Device } from '../../core/index.js';
+import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
+import { DEVICE_SECRETS, closedByBroker, device, granted, nextMessage, startBroker, type TestBroker } from '../broker/harness.js';
+import { requireBinary, run } from '../helpers/servers.js';
+
+const mosquittoPub = requireBinary('mosquitto_pub', 'mosquitto-clients');
+const mosquittoSub = requireBinary('mosquitto_sub', 'mosquitto-clients');
+
+const T = Date.UTC(2026, 0, 1);
+const devices: Record<string, Device> = {
+  d1: { id: 'd1', kind: 'water_meter', site: 's', building: 'b', name: 'household meter 2-301', capabilities: ['valve'], createdAt: T },
+  d2: { id: 'd2', kind: 'power_meter', site: 's', building: 'b', name: 'lighting breaker', capabilities: ['switch'], createdAt: T },
+  d3: { id: 'd3', kind: 'smoke_detector', site: 's', building: 'b', name: 'stairwell detector', createdAt: T },
+};
+
+/**
+ * Commands end to end through the real embedded broker (Aedes on an ephemeral port), a real DuckDB
+ * command store, and third-party devices: Debian's mosquitto_sub / mosquitto_pub, and mqtt.js.
+ */
+describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices over MQTT ${mosquittoSub.skip ?? mosquittoPub.skip ?? ''}`, () => {
+  let dir: string;
+  let db: EmbeddedDatabase;
+  let t: TestBroker;
+  let service: CommandService;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'anju-commands-'));
+    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    t = await startBroker();
+    service = createCommandService(
+      { sweepIntervalMs: 60_000, replyGraceMs: 1_000 },
+      { store: db.commands, devices: { get: (id) => devices[id] }, broker: t.broker, logger: pino({ level: 'silent' }), metrics: t.registry },
+    );
+  });
+  afterEach(async () => {
+    service.stop();
+    await t.close();
+  });
+
+  const port = () => String(t.broker.tcpPort);
+  const as = (id: string) => ['-h', '127.0.0.1', '-p', port(), '-V', 'mqttv311', '-u', id, '-P', DEVICE_SECRETS[id]!];
+  /** A persistent session (clean session = 0) subscribed to the device's commands, then gone offline. */
+  const persistentSession = async (id: string) => {
+    const r = await run(mosquittoSub.path!, [...as(id), '-i', id, '-c', '-q', '1', '-t', `devices/${id}/commands/#`, '-E']);
+    expect(r.status, r.stderr).toBe(0);
+  };
+  /** Reconnects the persistent session and prints what it gets within `seconds`. */
+  const resume = (id: string, seconds: number) =>
+    run(mosquittoSub.path!, [...as(id), '-i', id, '-c', '-q', '1', '-t', `devices/${id}/commands/#`, '-v', '-C', '1', '-W', String(seconds)], (seconds + 5) * 1000);
+  const reply = (id: string, body: object) =>
+    run(mosquittoPub.path!, [...as(id), '-i', `${id}:reply`, '-q', '1', '-t', `devices/${id}/replies`, '-m', JSON.stringify(body)]);
+  const statusOf = async (id: string, status: Command['status']) =>
+    vi.waitFor(async () => {
+      const c = await service.get(id);
+      expect(c?.status).toBe(status);
+      return c!;
+    }, { timeout: 15_000, interval: 50 });
+
+  it('delivers a command sent while the device is offline once its persistent session returns; the reply completes it, once', async () => {
+    await persistentSession('d1');
+    const sent = await service.send('d1', { name: 'close', ttlSeconds: 60 }, 'token:operator-on-duty');
+    expect(sent).toMatchObject({ device: 'd1', name: 'close', status: 'sent', sentBy: 'token:operator-on-duty' });
+    expect(sent.sentAt).toBeGreaterThanOrEqual(sent.createdAt);
+
+    const got = await resume('d1', 20);
+    expect(got.status, got.stderr).toBe(0);
+    const [topic, payload] = [got.stdout.slice(0, got.stdout.indexOf(' ')), got.stdout.slice(got.stdout.indexOf(' ') + 1).trim()];
+    expect(topic).toBe('devices/d1/commands/close');
+    const message = JSON.parse(payload) as Record<string, unknown>;
+    expect(message).toEqual({ id: sent.id, name: 'close', expiresAt: new Date(sent.expiresAt).toISOString() });
+    const delivered = await statusOf(sent.id, 'delivered');
+    expect(delivered.deliveredAt).toBeGreaterThanOrEqual(sent.sentAt!);
+
+    const r = await reply('d1', { id: sent.id, outcome: 'succeeded', state: 'closed', message: 'valve closed in 9 s' });
+    expect(r.status, r.stderr).toBe(0);
+    const done = await statusOf(sent.id, 'succeeded');
+    expect(done).toMatchObject({ state: 'closed', message: 'valve closed in 9 s' });
+
+    // The device retries (it never saw our PUBACK, or it is simply buggy): same id, other outcome.
+    const again = await reply('d1', { id: sent.id, outcome: 'failed', message: 'late retry' });
+    expect(again.status, again.stderr).toBe(0);
+    await vi.waitFor(async () => expect(await t.metric('anju_command_replies_total', { result: 'duplicate' })).toBe(1));
+    expect(await service.get(sent.id)).toEqual(done);
+    expect(await t.metric('anju_command_replies_total', { result: 'recorded' })).toBe(1);
+  });
+
+  it('never delivers a command whose time to live passed while the device was offline, and marks it expired', async () => {
+    await persistentSession('d1');
+    const sent = await service.send('d1', { name: 'open', ttlSeconds: 1 }, 'token:ops');
+    expect(sent.status).toBe('sent');
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(sent.expiresAt), { timeout: 5_000 });
+    expect(await service.sweep()).toBeGreaterThanOrEqual(1);
+    const expired = await service.get(sent.id);
+    expect(expired).toMatchObject({ status: 'expired', message: 'not delivered before it expired' });
+    expect(expired?.completedAt).toBeGreaterThanOrEqual(sent.expiresAt);
+
+    // Back online: the broker withholds the queued message; mosquitto_sub times out with nothing (exit 27).
+    const got = await resume('d1', 2);
+    expect(got.stdout).toBe('');
+    expect(got.status).toBe(27);
+    expect(await t.metric('anju_broker_expired_commands_withheld_total')).toBeGreaterThanOrEqual(1);
+    // A reply for it anyway (a confused device) changes nothing.
+    expect((await reply('d1', { id: sent.id, outcome: 'succeeded' })).status).toBe(0);
+    await vi.waitFor(async () => expect(await t.metric('anju_command_replies_total', { result: 'duplicate' })).toBe(1));
+    expect((await service.get(sent.id))?.status).toBe('expired');
+  });
+
+  it('a connected mqtt.js device acknowledges and fails a command; a device with no reply by its expiry is failed', async () => {
+    const d2 = await t.connect(device('d2', { clean: false }));
+    expect(await granted(d2, 'devices/d2/commands/#')).toEqual([1]);
+    const next = nextMessage(d2, 'devices/d2/commands/open');
+    const sent = await service.send('d2', { name: 'open' }, 'token:ops');
+    const message = JSON.parse((await next).payload) as { id: string };
+    expect(message.id).toBe(sent.id);
+    await statusOf(sent.id, 'delivered');
+    await d2.publishAsync('devices/d2/replies', JSON.stringify({ id: sent.id, outcome: 'failed', message: 'motor stalled', state: 'on' }), { qos: 1 });
+    expect(await statusOf(sent.id, 'failed')).toMatchObject({ message: 'motor stalled', state: 'on' });
+
+    // Delivered, never answered: failed once the expiry and the reply grace have passed.
+    const silent = await service.send('d2', { name: 'reset', ttlSeconds: 1 }, 'token:ops');
+    const quiet = await statusOf(silent.id, 'delivered');
+    await vi.waitFor(async () => {
+      expect(Date.now()).toBeGreaterThan(quiet.expiresAt + 1_000);
+      await service.sweep();
+      expect((await service.get(silent.id))?.status).toBe('failed');
+    }, { timeout: 10_000, interval: 200 });
+  });
+
+  it('a device on a clean session: its reply completes the command and stands for its delivery', async () => {
+    const d1 = await t.connect(device('d1', { clean: true }));
+    expect(await granted(d1, 'devices/d1/commands/#')).toEqual([1]);
+    const next = nextMessage(d1, 'devices/d1/commands/close');
+    const sent = await service.send('d1', { name: 'close' }, 'token:ops');
+    expect(JSON.parse((await next).payload)).toMatchObject({ id: sent.id });
+    await d1.publishAsync('devices/d1/replies', JSON.stringify({ id: sent.id, outcome: 'succeeded', state: 'closed' }), { qos: 1 });
+    const done = await statusOf(sent.id, 'succeeded');
+    expect(done.deliveredAt).toBe(done.completedAt);
+  });
+
+  it('refuses a command the device does not declare, and bad params, before anything is sent', async () => {
+    await expect(service.send('d3', { name: 'hush' }, 'token:ops')).rejects.toMatchObject({ code: 'command_not_supported', category: 'conflict' });
+    await expect(service.send('d1', { name: 'reset' }, 'token:ops')).rejects.toMatchObject({ code: 'command_not_supported' });
+    await expect(service.send('nope', { name: 'close' }, 'token:ops')).rejects.toMatchObject({ code: 'device_not_found', category: 'not_found' });
+    await expect(service.send('d1', { name: 'close', params: { force: true } }, 'token:ops')).rejects.toMatchObject({ code: 'invalid_command_params' });
+    expect((await db.commands.list({ device: 'd3' }, { limit: 10, offset: 0 })).total).toBe(0);
+  });
+
+  it('keeps a device out of another device\'s commands and replies (ACL)', async () => {
+    // mosquitto_sub exits non-zero when every subscription is refused (SUBACK 0x80).
+    const sub = await run(mosquittoSub.path!, [...as('d2'), '-i', 'd2', '-q', '1', '-t', 'devices/d1/commands/#', '-C', '1', '-W', '3'], 10_000);
+    expect(sub.stdout).toBe('');
+    expect(sub.stderr).toMatch(/denied/i);
+    expect(await t.metric('anju_broker_acl_denied_total', { action: 'subscribe' })).toBeGreaterThanOrEqual(1);
+    // Answering for d1 closes d2's connection without a PUBACK.
+    const d2 = await t.connect(device('d2'));
+    const closed = closedByBroker(d2);
+    d2.publish('devices/d1/replies', '{"id":"x","outcome":"succeeded"}', { qos: 1 });
+    await closed;
+    expect(await t.metric('anju_broker_acl_denied_total', { action: 'publish' })).toBeGreaterThanOrEqual(1);
+    // Nor may a device publish into its own commands subtree.
+    const d3 = await t.connect(device('d3'));
+    const closed3 = closedByBroker(d3);
+    d3.publish('devices/d3/commands/test', '{}', { qos: 1 });
+    await closed3;
+  });
+
+  it('refuses (no PUBACK) a reply while no dispatcher is attached, and counts an unreadable one without losing the connection', async () => {
+    const d1 = await t.connect(device('d1'));
+    await d1.publishAsync('devices/d1/replies', 'not json', { qos: 1 });
+    await vi.waitFor(async () => expect(await t.metric('anju_command_replies_total', { result: 'invalid' })).toBe(1));
+    expect(d1.connected).toBe(true);
+    service.stop();
+    const closed = closedByBroker(d1);
+    d1.publish('devices/d1/replies', '{"id":"x","outcome":"succeeded"}', { qos: 1 });
+    await closed;
+    expect(await t.metric('anju_broker_publishes_refused_total', { reason: 'unavailable' })).toBeGreaterThanOrEqual(1);
+  });
+});
