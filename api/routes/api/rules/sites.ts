@@ -4,6 +4,7 @@ import type { RulesConfig } from '../../../../alerts/config.js';
 import { RulesConfigError, type Rule } from '../../../../alerts/contracts.js';
 import { builtinRules } from '../../../../alerts/rules/index.js';
 import { idSchema, ruleName, type KindName } from '../../../../core/index.js';
+import { createSerialQueue } from '../../../../core/util/index.js';
 import { requireRole } from '../../../plugins/app/auth.js';
 import { notFound, validationFailed } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
@@ -71,7 +72,7 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   const rules = builtinRules as unknown as Readonly<Record<string, Rule>>;
   const params = z.object({ site: idSchema });
   // Read-modify-write of the whole configuration: two site edits at once must not lose one.
-  let writing: Promise<unknown> = Promise.resolve();
+  const writes = createSerialQueue();
 
   const siteExists = async (site: string) => {
     if (!(await deps.state.getSite(site))) throw notFound(`site ${site}`);
@@ -121,7 +122,7 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
       const { site } = request.params;
       await siteExists(site);
       const body = request.body;
-      const run = writing.then(async () => {
+      const applied = await writes.run(async () => {
         const current = engine.rulesConfig();
         const sites = { ...current.sites };
         if (Object.keys(body).length === 0) delete sites[site];
@@ -137,8 +138,6 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
           throw validationFailed(err.issues.map((i) => ({ in: 'body', path: i.path.startsWith(prefix) ? i.path.slice(prefix.length) : i.path === `sites.${site}` ? '' : i.path, message: i.message })));
         }
       });
-      writing = run.catch(() => undefined);
-      const applied = await run;
       request.log.info({ site, rules: Object.keys(body), by: request.principal?.tokenId }, 'site rule parameters replaced');
       return view(site, applied, requestLang(request, request.query.lang));
     },
