@@ -13,7 +13,7 @@ const DB = 'anju_e2e';
 const { skip } = influxdAvailability();
 
 /**
- * The durability promise (DESIGN §6: a PUBACK means the reading is kept), end to end with real
+ * The durability promise (DESIGN §3: an acknowledged publish is never dropped), end to end with real
  * processes: once a device has its PUBACK, the reading reaches InfluxDB exactly once — through an
  * InfluxDB outage and through a SIGKILL of Anju.
  */
