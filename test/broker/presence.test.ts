@@ -28,6 +28,17 @@ describe('presence over MQTT', () => {
     await w.endAsync();
     return payload;
   };
+  /**
+   * The positive marker for "nothing more arrives": `from` publishes a reading after the event under
+   * test, and the watcher that collects `got` (subscribed to the device's topics) waits for it. The broker handles one
+   * connection's packets in order and fans out in order, so a late status (a Will, a takeover's
+   * offline) would have reached `w` before the marker does.
+   */
+  const marker = async (from: Awaited<ReturnType<typeof watcher>>, id: string, got: string[]) => {
+    const text = `{"marker":"${Math.random().toString(36).slice(2, 10)}"}`;
+    await from.publishAsync(`devices/${id}/telemetry`, text, { qos: 1 });
+    await vi.waitFor(() => expect(got).toContain(text));
+  };
 
   it('tells presence listeners each change, in order', async () => {
     const seen: string[] = [];
@@ -90,10 +101,21 @@ describe('presence over MQTT', () => {
     const third = await t.connect(device('d1', { will: will('d1') }));
     await closedByBroker(second);
     await waitFor('d1 retained online', async () => (await retainedStatus('d1')) === 'online');
-    await new Promise((r) => setTimeout(r, 100));
+    const w = await watcher('ingest:takeover');
+    const statuses: string[] = [];
+    const readings: string[] = [];
+    w.on('message', (topic, payload, packet) => {
+      if (topic.endsWith('/telemetry')) readings.push(payload.toString());
+      else if (!packet.retain) statuses.push(payload.toString());
+    });
+    await w.subscribeAsync(['devices/d1/status', 'devices/d1/telemetry'], { qos: 1 });
+    await marker(third, 'd1', readings);
+    // No late offline from the replaced connections' Wills or disconnects.
+    expect(statuses).toEqual([]);
     expect(await retainedStatus('d1')).toBe('online');
     expect(t.broker.connectedDevices()).toBe(1);
     expect(await t.metric('anju_broker_connected_clients', { type: 'device' })).toBe(1);
+    await w.endAsync();
     await third.endAsync();
   });
 
@@ -101,12 +123,16 @@ describe('presence over MQTT', () => {
     const main = await t.connect(device('d2', { will: will('d2') }));
     const ota = await t.connect(device('d2', { clientId: 'd2:ota', will: will('d2') }));
     const w = await watcher('ingest:two');
-    await w.subscribeAsync('devices/d2/status', { qos: 1 });
     const seen: string[] = [];
-    w.on('message', (_topic, payload, packet) => packet.retain || seen.push(payload.toString()));
+    const readings: string[] = [];
+    w.on('message', (topic, payload, packet) => {
+      if (topic.endsWith('/telemetry')) readings.push(payload.toString());
+      else if (!packet.retain) seen.push(payload.toString());
+    });
+    await w.subscribeAsync(['devices/d2/status', 'devices/d2/telemetry'], { qos: 1 });
     ota.stream.destroy();
     await closedByBroker(ota);
-    await new Promise((r) => setTimeout(r, 150));
+    await marker(main, 'd2', readings);
     // The Will of the dropped connection is suppressed: no offline blip.
     expect(seen).not.toContain('offline');
     expect(await retainedStatus('d2')).toBe('online');
