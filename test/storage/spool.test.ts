@@ -61,7 +61,7 @@ describe('spool: append, group commit, forward', () => {
   it('wakes the forwarder on append: an idle spool delivers within tens of ms', async () => {
     const { spool, forwarder, flaky } = await setup();
     forwarder.start();
-    await new Promise((r) => setTimeout(r, 50)); // idle, waiting
+    await vi.waitFor(() => expect(forwarder.stats().idle).toBe(true), { interval: 1 }); // nothing to forward: waiting for an append
     const t = performance.now();
     await spool.append([reading('fast', T0)]);
     await vi.waitFor(() => expect(flaky.state.written).toHaveLength(1), { timeout: 1000, interval: 1 });
