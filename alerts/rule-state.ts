@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { createSerialQueue } from '../core/util/index.js';
 import type { AlarmStore } from './contracts.js';
 
 /**
@@ -22,7 +23,7 @@ export function createRuleStateTable(deps: { store: AlarmStore; logger: Logger; 
   const values = new Map<string, unknown>();
   const dirty = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> = Promise.resolve();
+  const writes = createSerialQueue();
 
   const writeDirty = async () => {
     if (dirty.size === 0) return;
@@ -41,8 +42,7 @@ export function createRuleStateTable(deps: { store: AlarmStore; logger: Logger; 
   const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    flushing = flushing.catch(() => undefined).then(writeDirty);
-    return flushing;
+    return writes.run(writeDirty);
   };
 
   return {

@@ -27,12 +27,17 @@ const TICK_MS = 30_000;
  */
 export async function startAlerts(
   config: AnjuConfig,
-  deps: { store: AlarmStore; incidents: IncidentStore; directory: DeviceDirectory; state?: StateStore; broker?: AnjuBroker; metrics: Registry; logger: Logger },
+  deps: {
+    store: AlarmStore; incidents: IncidentStore; directory: DeviceDirectory; state?: StateStore; broker?: AnjuBroker; metrics: Registry; logger: Logger;
+    /** The engine's, the incidents' and escalation's time (epoch ms); `Date.now` unless a test or benchmark sets it. */
+    clock?: () => number;
+  },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
-  const engine = createAlertEngine(defaultAlertEngineConfig, { store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock: Date.now });
+  const clock = deps.clock ?? Date.now;
+  const engine = createAlertEngine(defaultAlertEngineConfig, { store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock });
   await engine.start();
-  const incidents = createIncidents(defaultIncidentsConfig, { engine, store: deps.incidents, logger, metrics: deps.metrics, clock: Date.now });
+  const incidents = createIncidents(defaultIncidentsConfig, { engine, store: deps.incidents, logger, metrics: deps.metrics, clock });
   await incidents.start();
 
   const notifiers: Notifier[] = [];
@@ -53,12 +58,12 @@ export async function startAlerts(
   const notifications = createNotifications({ notifiers }, { incidents, logger });
   const escalation = createEscalation(
     { ...defaultEscalationConfig, criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
-    { incidents, clock: Date.now, logger, remind: (e) => notifications.remind(e) },
+    { incidents, clock, logger, remind: (e) => notifications.remind(e) },
   );
   escalation.start();
 
   const tick = setInterval(() => {
-    const now = Date.now();
+    const now = clock();
     engine.tick(now).then(() => incidents.tick(now)).catch((err: Error) => logger.error({ err }, 'alert tick failed'));
   }, TICK_MS);
   const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {

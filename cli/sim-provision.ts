@@ -1,5 +1,6 @@
 import { ConfigError } from '../core/config.js';
 import type { Device, DeviceInput } from '../core/index.js';
+import { backoffDelay, sleep } from '../core/util/index.js';
 
 /**
  * Provisions simulated devices through the platform's own REST API, as an operator's script would:
@@ -46,6 +47,9 @@ export async function provisionDevices(config: ProvisionConfig, deps: ProvisionD
   const base = config.api.replace(/\/+$/, '');
   const attempts = config.attempts ?? 4;
   const authorization = `Bearer ${config.token}`;
+  // Equal jitter: a retry never comes much sooner than the step (the platform answered 5xx/429 because
+  // it is busy), and many provisioning scripts against one platform still spread out.
+  const pause = (attempt: number) => sleep(backoffDelay(attempt - 1, { baseMs: 500, maxMs: 8_000, jitter: 'equal' }));
 
   async function call(method: string, path: string, body?: unknown): Promise<Answer> {
     // A content-type only with a body: Fastify refuses an empty body that claims to be JSON (the secret rotation has none).
@@ -57,13 +61,13 @@ export async function provisionDevices(config: ProvisionConfig, deps: ProvisionD
         let parsed: unknown = text;
         try { parsed = JSON.parse(text); } catch { /* keep the text for the error message */ }
         if ((res.status >= 500 || res.status === 429) && attempt < attempts) {
-          await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+          await pause(attempt);
           continue;
         }
         return { status: res.status, body: parsed };
       } catch (err) {
         if (attempt >= attempts) throw new Error(`${method} ${base}${path}: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        await pause(attempt);
       }
     }
   }

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { sleep } from '../../core/util/index.js';
 
 /** Linux /proc readings of another process, and process helpers for bench/connections. */
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// The shared sleep does not hold the process open: the children this bench spawns (and their pipes) do.
+export { sleep };
 
 /** Resident set size (VmRSS) of `pid`, MiB. */
 export async function rssMiB(pid: number): Promise<number> {

@@ -42,6 +42,8 @@ export interface AssembleHubDeps {
   /** Monthly reports wait for this (the demo's history being written). */
   reportsAfter?: Promise<void>;
   version?: string;
+  /** The alerts' time (engine, incidents, escalation), epoch ms; `Date.now` unless a test or benchmark sets it. */
+  clock?: () => number;
   logger: Logger;
   metrics: Registry;
 }
@@ -93,7 +95,9 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       }
     });
     const alarms = deps.alarms ?? db.alarms;
-    const alerts = await startAlerts(config, { store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger });
+    const alerts = await startAlerts(config, {
+      store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger, ...(deps.clock ? { clock: deps.clock } : {}),
+    });
     shutdown.part(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
     const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms, directory, latest, metrics, logger });

@@ -1,5 +1,4 @@
-import type { AlarmEventType, AlarmStatus, Hazard, IncidentLevel, Severity } from '../../core/alarms.js';
-import type { Alarm, AlarmOriginator, TimelineEntry } from '../alarms/contract.js';
+import type { Alarm, AlarmEventType, AlarmStatus, Hazard, IncidentLevel, Severity, TimelineEntry } from '../../core/alarms.js';
 import type { Page } from '../state/contract.js';
 import { CodedError } from '../../core/errors.js';
 
@@ -16,18 +15,10 @@ import { CodedError } from '../../core/errors.js';
 export { hazards, incidentLevels, incidentLevelRank, type Hazard, type IncidentLevel } from '../../core/alarms.js';
 
 /** A member alarm as its incident keeps it: updated when it joins, changes severity or status — not on every repeat. */
-export interface IncidentMember {
-  readonly id: string;
-  readonly type: string;
-  readonly originator: AlarmOriginator;
-  readonly site: string;
-  readonly building: string;
-  readonly severity: Severity;
-  readonly status: AlarmStatus;
-  readonly startTs: number;
-  readonly clearTs?: number;
-  readonly details: Readonly<Record<string, unknown>>;
-}
+export type IncidentMember = Pick<Alarm, 'id' | 'type' | 'originator' | 'site' | 'building' | 'severity' | 'status' | 'startTs' | 'clearTs'> & {
+  /** The values that triggered the alarm as of the member's last change (not its latest repeat, as on the alarm itself). */
+  readonly details: Alarm['details'];
+};
 
 export interface Incident {
   readonly id: string;

@@ -31,6 +31,8 @@ export interface SpoolForwarderStats {
   failures: number;
   /** True while a batch is being retried (the store is down or refusing). */
   retrying: boolean;
+  /** True while it waits for the spool's next append: everything appended so far is forwarded. */
+  idle: boolean;
 }
 
 export interface SpoolForwarder {
@@ -80,6 +82,7 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   let dropped = 0;
   let failures = 0;
   let retrying = false;
+  let idle = false;
   let stopping = false;
   /** Set when close() stopped waiting: the batch in hand is abandoned, not acknowledged. */
   let abandoned = false;
@@ -152,7 +155,9 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
         inFlight = false;
         settleFlushes();
         if (stopping) break;
+        idle = true;
         await waits.until(spool.waitForRecords());
+        idle = false;
         continue;
       }
       // A record bigger than maxBatch is split; it is acknowledged once all its parts are stored.
@@ -199,6 +204,6 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
       await lastAck;
       for (const f of flushes.splice(0)) f.reject(new Error('spool forwarder closed before the flush completed'));
     },
-    stats: () => ({ forwarded, dropped, failures, retrying }),
+    stats: () => ({ forwarded, dropped, failures, retrying, idle }),
   };
 }

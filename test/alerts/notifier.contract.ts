@@ -15,8 +15,12 @@ export interface NotifierHarness {
   metrics: Registry;
   /** What the receiver got so far, in arrival order, as idempotency keys (`<incident>:<seq>`, `<incident>:reminder:<ts>`). */
   received(): readonly string[];
-  /** Makes the receiver refuse the next `n` deliveries (only where `canRefuse`). */
+  /** Makes the receiver refuse the next `n` deliveries (receiver `refuses`). */
   refuse?(n: number): void;
+  /** Takes the receiver away, keeping its session (receiver `never_refuses`). */
+  away?(): Promise<void>;
+  /** Brings the receiver back on the session it kept (receiver `never_refuses`). */
+  back?(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -25,8 +29,14 @@ export interface NotifierTraits {
   readonly label: string;
   /** A machine feed carries every change (ack, assign, comment); a pager only what pages (isPaging). */
   readonly deliversEveryChange: boolean;
-  /** Whether the receiver can be made to refuse (a broker that always takes a QoS 1 publish cannot). */
-  readonly canRefuse: boolean;
+  /**
+   * What a receiver can do to a delivery. `refuses`: a webhook endpoint answers 5xx, which must cost
+   * that event only. `never_refuses`: the embedded broker takes every QoS 1 publish it authorises
+   * whoever listens (MQTT 3.1.1 has no acknowledgement from subscriber to publisher), so no receiver
+   * can refuse; what must hold instead is that a receiver that is away loses nothing — the broker
+   * keeps the event on its persistent session (§3.1.2.4) and hands it over when it is back.
+   */
+  readonly receiver: 'refuses' | 'never_refuses';
 }
 
 const T = Date.UTC(2025, 5, 1, 2, 0, 0);
@@ -104,17 +114,39 @@ export function notifierContract(name: string, traits: NotifierTraits, open: () 
       expect(h.received()).toEqual([idempotencyKey(first)]);
     });
 
-    it.runIf(traits.canRefuse)('a refusing receiver costs that event only: counted failed, the next one delivered, nothing thrown', async () => {
-      h.refuse?.(1_000);
-      const lost = ev('raised', incident('i-5'));
-      expect(() => h.notifier.notify(lost)).not.toThrow();
+    const refusalTitle = traits.receiver === 'refuses'
+      ? 'a refusing receiver costs that event only: counted failed, the next one delivered, nothing thrown'
+      : 'no receiver can refuse: with the receiver away the event is counted sent, none failed, and handed over when it is back';
+    it(refusalTitle, async () => {
+      if (traits.receiver === 'refuses') {
+        if (!h.refuse) throw new Error('a receiver that refuses needs refuse() in its harness');
+        h.refuse(1_000);
+        const lost = ev('raised', incident('i-5'));
+        expect(() => h.notifier.notify(lost)).not.toThrow();
+        await h.notifier.idle();
+        expect(await count('failed')).toBe(1);
+        h.refuse(0);
+        const next = ev('raised', incident('i-6'));
+        h.notifier.notify(next);
+        await h.notifier.idle();
+        await vi.waitFor(() => expect(h.received()).toEqual([idempotencyKey(next)]));
+        return;
+      }
+      if (!h.away || !h.back) throw new Error('a receiver that never refuses needs away() and back() in its harness');
+      await h.away();
+      const kept = ev('raised', incident('i-5'));
+      expect(() => h.notifier.notify(kept)).not.toThrow();
       await h.notifier.idle();
-      expect(await count('failed')).toBe(1);
-      h.refuse?.(0);
+      expect(await count('sent')).toBe(1);
+      expect(await count('failed')).toBe(0);
+      expect(h.received()).toEqual([]);
+      await h.back();
       const next = ev('raised', incident('i-6'));
       h.notifier.notify(next);
       await h.notifier.idle();
-      await vi.waitFor(() => expect(h.received()).toEqual([idempotencyKey(next)]));
+      // Kept first, in order: the session hands over what it queued before anything published later.
+      await vi.waitFor(() => expect(h.received()).toEqual([idempotencyKey(kept), idempotencyKey(next)]));
+      expect(await count('sent')).toBe(2);
     });
   });
 }

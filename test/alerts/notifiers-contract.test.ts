@@ -8,26 +8,37 @@ import { notifierContract, type NotifierHarness } from './notifier.contract.js';
 
 const logger = pino({ level: 'silent' });
 
-notifierContract('mqtt (embedded broker, subscribed service account)', { label: 'mqtt', deliversEveryChange: true, canRefuse: false }, async (): Promise<NotifierHarness> => {
+notifierContract('mqtt (embedded broker, subscribed service account)', { label: 'mqtt', deliversEveryChange: true, receiver: 'never_refuses' }, async (): Promise<NotifierHarness> => {
   const account = await serviceAccountFromPassword('bms', 'bms-pw', { subscribe: ['anju/alerts/#'] });
   const broker = await createBroker(
     { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 64 * 1024, connectRatePerMinute: 1000, drainTimeoutMs: 5000, ingest: { via: 'interceptor', topics: [] } },
     { policy: { authenticateDevice: async () => false, serviceAccount: staticServiceAccounts([account]) }, logger, metrics: new Registry() },
   );
   await broker.open();
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.tcpPort}`, {
-    protocolVersion: 4, reconnectPeriod: 0, username: 'bms', password: 'bms-pw', clientId: 'bms:contract',
-  });
   const received: string[] = [];
-  client.on('message', (_topic, payload) => {
-    const m = JSON.parse(payload.toString()) as { seq: number; time: string; type: string; incident: { id: string } };
-    received.push(m.type === 'reminder' ? `${m.incident.id}:reminder:${Date.parse(m.time)}` : `${m.incident.id}:${m.seq}`);
-  });
+  // A persistent session (clean: false), as a BMS gateway keeps one: the broker queues for it while it is away.
+  const connect = async () => {
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.tcpPort}`, {
+      protocolVersion: 4, reconnectPeriod: 0, username: 'bms', password: 'bms-pw', clientId: 'bms:contract', clean: false,
+    });
+    c.on('message', (_topic, payload) => {
+      const m = JSON.parse(payload.toString()) as { seq: number; time: string; type: string; incident: { id: string } };
+      received.push(m.type === 'reminder' ? `${m.incident.id}:reminder:${Date.parse(m.time)}` : `${m.incident.id}:${m.seq}`);
+    });
+    return c;
+  };
+  let client = await connect();
   await client.subscribeAsync('anju/alerts/#', { qos: 1 });
   const metrics = new Registry();
   const notifier = createMqttNotifier({}, { publish: (packet, done) => void broker.publish(packet).then(() => done(null), done), logger, metrics });
   return {
     notifier, metrics, received: () => received,
+    async away() {
+      await client.endAsync();
+    },
+    async back() {
+      client = await connect();
+    },
     async cleanup() {
       await notifier.close();
       await client.endAsync();
@@ -37,7 +48,7 @@ notifierContract('mqtt (embedded broker, subscribed service account)', { label: 
 });
 
 for (const format of webhookFormats) {
-  notifierContract(`webhook, ${format} (local HTTP server)`, { label: 'webhook', deliversEveryChange: false, canRefuse: true }, async (): Promise<NotifierHarness> => {
+  notifierContract(`webhook, ${format} (local HTTP server)`, { label: 'webhook', deliversEveryChange: false, receiver: 'refuses' }, async (): Promise<NotifierHarness> => {
     const received: string[] = [];
     let refusing = 0;
     const server = createServer((req, res) => {

@@ -58,7 +58,10 @@ describe('broker authentication', () => {
     // Device `d1-x` exists: its id is its own, not a client id in d1's namespace.
     const dashed = await t.connect(device('d1-x'));
     expect(await refusal(t.connect(device('d1', { clientId: 'd1-x' })))).toBe(IDENTIFIER_REJECTED);
-    await new Promise((r) => setTimeout(r, 50));
+    // A round trip on each after the refusals instead of a pause: a SUBACK means the broker still
+    // holds that connection (a takeover would have closed it, and the subscribe would be rejected).
+    await victim.subscribeAsync('devices/d2/commands/#', { qos: 1 });
+    await dashed.subscribeAsync('devices/d1-x/commands/#', { qos: 1 });
     expect(victim.connected).toBe(true);
     expect(dashed.connected).toBe(true);
     // The same device may take its own session over (§3.1.4-2).

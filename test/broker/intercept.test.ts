@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEVICE_SECRETS, INGEST, startBroker, type TestBroker } from './harness.js';
 
 /** "PUBACK means durable": the broker acknowledges a QoS 1 PUBLISH only once ingest has taken it. */
@@ -19,8 +19,11 @@ describe('publish interception before the PUBACK', () => {
     const client = await device();
     let acked = false;
     const publish = client.publishAsync('devices/d1/telemetry', '{"smoke":0.01}', { qos: 1 }).then(() => { acked = true; });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(seen).toEqual(['d1 devices/d1/telemetry {"smoke":0.01} q1']);
+    await vi.waitFor(() => expect(seen).toEqual(['d1 devices/d1/telemetry {"smoke":0.01} q1']));
+    // The marker: a full round trip of another connection through the broker, started after the
+    // interceptor took the message. A PUBACK sent without waiting would have been written first.
+    const other = await t.connect({ clientId: 'd2', username: 'd2', password: DEVICE_SECRETS.d2 });
+    await other.publishAsync('devices/d2/status', 'online', { qos: 1 });
     expect(acked).toBe(false);
     release();
     await publish;
@@ -32,15 +35,19 @@ describe('publish interception before the PUBACK', () => {
     const watcher = await t.connect({ clientId: 'ingest:w', username: INGEST.username, password: INGEST.password });
     const delivered: string[] = [];
     watcher.on('message', (topic) => delivered.push(topic));
-    await watcher.subscribeAsync('devices/+/telemetry', { qos: 1 });
+    await watcher.subscribeAsync(['devices/+/telemetry', 'devices/d2/status'], { qos: 1 });
     const client = await device();
     const closed = new Promise<void>((r) => client.once('close', () => r()));
     let acked = false;
     void client.publishAsync('devices/d1/telemetry', '{"smoke":0.01}', { qos: 1 }).then(() => { acked = true; }, () => {});
     await closed;
-    await new Promise((r) => setTimeout(r, 100));
+    // The marker: another device's message, sent after the refusal, reaches the same watcher; a
+    // forwarded copy of the refused reading would have reached it first.
+    const other = await t.connect({ clientId: 'd2', username: 'd2', password: DEVICE_SECRETS.d2 });
+    await other.publishAsync('devices/d2/status', 'online', { qos: 1 });
+    await vi.waitFor(() => expect(delivered).toContain('devices/d2/status'));
     expect(acked).toBe(false);
-    expect(delivered).toEqual([]);
+    expect(delivered.filter((topic) => topic.endsWith('/telemetry'))).toEqual([]);
     expect(await t.metric('anju_broker_publishes_refused_total', { reason: 'ingest_refused' })).toBe(1);
   });
 

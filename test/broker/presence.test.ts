@@ -28,6 +28,31 @@ describe('presence over MQTT', () => {
     await w.endAsync();
     return payload;
   };
+  /**
+   * A watcher of one device's status (live, not retained) and readings, for "nothing more arrives":
+   * `settle(from)` has `from` publish a reading after the event under test and waits for it. The
+   * broker handles one connection's packets in order and fans out in order, so a late status (a
+   * Will, a takeover's offline) would have reached the watcher before this marker does.
+   */
+  const statusWatcher = async (clientId: string, id: string) => {
+    const w = await watcher(clientId);
+    const statuses: string[] = [];
+    const readings: string[] = [];
+    w.on('message', (topic, payload, packet) => {
+      if (topic.endsWith('/telemetry')) readings.push(payload.toString());
+      else if (!packet.retain) statuses.push(payload.toString());
+    });
+    await w.subscribeAsync([`devices/${id}/status`, `devices/${id}/telemetry`], { qos: 1 });
+    return {
+      statuses,
+      async settle(from: Awaited<ReturnType<typeof watcher>>) {
+        const text = `{"marker":"${Math.random().toString(36).slice(2, 10)}"}`;
+        await from.publishAsync(`devices/${id}/telemetry`, text, { qos: 1 });
+        await vi.waitFor(() => expect(readings).toContain(text));
+      },
+      end: () => w.endAsync(),
+    };
+  };
 
   it('tells presence listeners each change, in order', async () => {
     const seen: string[] = [];
@@ -90,29 +115,30 @@ describe('presence over MQTT', () => {
     const third = await t.connect(device('d1', { will: will('d1') }));
     await closedByBroker(second);
     await waitFor('d1 retained online', async () => (await retainedStatus('d1')) === 'online');
-    await new Promise((r) => setTimeout(r, 100));
+    const w = await statusWatcher('ingest:takeover', 'd1');
+    await w.settle(third);
+    // No late offline from the replaced connections' Wills or disconnects.
+    expect(w.statuses).toEqual([]);
     expect(await retainedStatus('d1')).toBe('online');
     expect(t.broker.connectedDevices()).toBe(1);
     expect(await t.metric('anju_broker_connected_clients', { type: 'device' })).toBe(1);
+    await w.end();
     await third.endAsync();
   });
 
   it('stays online while a second connection of the same device lives', async () => {
     const main = await t.connect(device('d2', { will: will('d2') }));
     const ota = await t.connect(device('d2', { clientId: 'd2:ota', will: will('d2') }));
-    const w = await watcher('ingest:two');
-    await w.subscribeAsync('devices/d2/status', { qos: 1 });
-    const seen: string[] = [];
-    w.on('message', (_topic, payload, packet) => packet.retain || seen.push(payload.toString()));
+    const w = await statusWatcher('ingest:two', 'd2');
     ota.stream.destroy();
     await closedByBroker(ota);
-    await new Promise((r) => setTimeout(r, 150));
+    await w.settle(main);
     // The Will of the dropped connection is suppressed: no offline blip.
-    expect(seen).not.toContain('offline');
+    expect(w.statuses).not.toContain('offline');
     expect(await retainedStatus('d2')).toBe('online');
     main.stream.destroy();
     await waitFor('d2 retained offline', async () => (await retainedStatus('d2')) === 'offline');
-    await w.endAsync();
+    await w.end();
   });
 
   it("re-asserts the real state when a device's status message contradicts it", async () => {

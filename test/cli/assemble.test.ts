@@ -75,4 +75,32 @@ describe('assembleBroker and assembleHub', () => {
     expect(broker.closed).toBe(true);
     expect((await hub.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
   }, 60_000);
+
+  it('the alerts keep the clock the caller gives the hub: a human action is stamped with it, not the wall clock', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
+    const config = loadConfig({
+      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
+    }, 'all');
+    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
+    const directory = createDeviceDirectory({ state: db.state });
+    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
+    await directory.load();
+    await serviceAccounts.load();
+    await directory.create({ id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
+    const metrics = new Registry();
+    broker = await assembleBroker(config, { directory, serviceAccounts, logger, metrics });
+    // 2025-03-03 08:00 at +08:00: years from the wall clock, so a stamp from Date.now cannot pass for it.
+    const T = Date.UTC(2025, 2, 3, 0, 0, 0);
+    hub = await assembleHub(config, { db, directory, serviceAccounts, broker, logger, metrics, clock: () => T });
+    const { engine } = hub.alerts;
+    // Five times the smoke threshold raises at once (alerts/rules/smoke.ts `immediateAt`).
+    await engine.accept([{ device: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1', ts: T - 1_000, fields: { smoke: 2 } }]);
+    const raised = await vi.waitFor(() => {
+      const a = engine.active().find((x) => x.originator.id === 'sd-1' && x.type === 'smoke');
+      expect(a).toBeDefined();
+      return a!;
+    });
+    const acked = await engine.ack(raised.id, 'tester');
+    expect(acked.ackTs).toBe(T);
+  }, 60_000);
 });

@@ -27,12 +27,28 @@ describe.skipIf(bin.skip !== undefined)(`presence through an external broker${bi
     will: { topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
   });
 
+  /** The retained status a new subscriber to the device's topic gets now (undefined: none yet). */
+  const retainedStatus = async (id: string): Promise<string | undefined> => {
+    const reader = await mqtt.connectAsync(broker.url, {
+      protocolVersion: 4, clientId: `reader-${Math.random().toString(36).slice(2, 8)}`, username: 'anju-ingest', password: 'ingest-secret', reconnectPeriod: 0,
+    });
+    try {
+      const got = new Promise<string>((resolve) => reader.on('message', (_t, payload, packet) => { if (packet.retain) resolve(payload.toString()); }));
+      await reader.subscribeAsync(`devices/${id}/status`, { qos: 1 });
+      // A retained message is sent before the SUBACK's round trip ends; a second round trip bounds the wait.
+      await reader.unsubscribeAsync(`devices/${id}/status`);
+      return await Promise.race([got, Promise.resolve(undefined)]);
+    } finally {
+      await reader.endAsync();
+    }
+  };
+
   it('reads a retained status on subscribe, a Will as a lost connection, and nothing for a clean disconnect', async () => {
     // dev-2 dropped off before the hub started: its Will is retained.
     const d2 = await device('dev-2', 'two');
     await d2.publishAsync('devices/dev-2/status', 'online', { qos: 1, retain: true });
     d2.stream.destroy();
-    await new Promise((r) => setTimeout(r, 300));
+    await vi.waitFor(async () => expect(await retainedStatus('dev-2')).toBe('offline'));
 
     const seen: Array<[string, string, PresenceCause]> = [];
     const stop = await startExternalPresence(

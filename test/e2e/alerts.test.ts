@@ -114,7 +114,7 @@ describe('alerts end to end: the simulator\'s kitchen fire raises an alarm on SS
   it('a persistent device that loses its connection is offline at once; one that disconnects cleanly is not', async () => {
     const admin = apiClient(anju.http, ADMIN);
     const made: Record<string, { secret: string }> = {};
-    for (const id of ['al-bin-lost', 'al-bin-clean']) {
+    for (const id of ['al-bin-lost', 'al-bin-clean', 'al-bin-marker']) {
       const r = await admin<{ secret: string }>('POST', '/api/devices', { id, kind: 'smart_bin', site: 'al', building: 'b5', category: 'residual' });
       expect(r.status).toBe(201);
       made[id] = r.body;
@@ -134,7 +134,14 @@ describe('alerts end to end: the simulator\'s kitchen fire raises an alarm on SS
       const offline = await waitFor('the offline alarm of the dropped bin', async () =>
         sse.events.find((e) => e.event === 'raised' && e.data.alarm.type === 'offline' && e.data.alarm.originator.id === 'al-bin-lost'), 15_000);
       expect((offline.data.alarm as unknown as { details: { reason: string } }).details.reason).toBe('lost');
-      await new Promise((r) => setTimeout(r, 1_000));
+      // A positive marker instead of a pause: a third bin's line drops after the clean DISCONNECT was
+      // handled; presence reaches the engine in order, so once the marker's alarm is on the stream,
+      // an alarm for the clean bin would be there before it.
+      const marker = await connect('al-bin-marker');
+      await marker.publishAsync('devices/al-bin-marker/telemetry', JSON.stringify({ fill: 20 }), { qos: 1 });
+      marker.stream.destroy();
+      await waitFor('the offline alarm of the marker bin', async () =>
+        sse.events.find((e) => e.event === 'raised' && e.data.alarm.type === 'offline' && e.data.alarm.originator.id === 'al-bin-marker'), 15_000);
       expect(sse.events.some((e) => e.data.alarm.originator.id === 'al-bin-clean')).toBe(false);
     } finally {
       sse.stop();

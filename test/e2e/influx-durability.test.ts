@@ -13,8 +13,9 @@ const DB = 'anju_e2e';
 const { skip } = influxdAvailability();
 
 /**
- * Issue 3's promise, end to end with real processes: once a device has its PUBACK, the reading
- * reaches InfluxDB exactly once — through an InfluxDB outage and through a SIGKILL of Anju.
+ * The durability promise (DESIGN §3: an acknowledged publish is never dropped), end to end with real
+ * processes: once a device has its PUBACK, the reading reaches InfluxDB exactly once — through an
+ * InfluxDB outage and through a SIGKILL of Anju.
  */
 describe.skipIf(skip)(`Anju on InfluxDB (Debian influxd 1.6.7) ${skip ?? ''}`, () => {
   let influx: Influxd;

@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { withContract, type StoreHarness } from './contract-scaffold.js';
 import { ActiveAlarmConflictError, type Alarm, type AlarmStore } from '../../storage/alarms/contract.js';
 
 /**
@@ -7,11 +8,7 @@ import { ActiveAlarmConflictError, type Alarm, type AlarmStore } from '../../sto
  * `open` gives a fresh, empty store; `reopen` closes it and opens a new one on the same storage
  * (a restart); `cleanup` closes whatever is open and removes the storage.
  */
-export interface AlarmStoreHarness {
-  store: AlarmStore;
-  reopen(): Promise<AlarmStore>;
-  cleanup(): Promise<void>;
-}
+export type AlarmStoreHarness = StoreHarness<AlarmStore>;
 
 const T0 = Date.UTC(2025, 3, 1, 0, 0, 0);
 
@@ -22,25 +19,16 @@ const alarm = (id: string, device: string, over: Partial<Alarm> = {}): Alarm => 
 const cleared = (a: Alarm, ts: number): Alarm => ({ ...a, status: 'cleared_unack', clearTs: ts, lastUpdateTs: ts });
 
 export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreHarness>): void {
-  describe(`AlarmStore contract: ${name}`, () => {
-    let h: AlarmStoreHarness;
-    let store: AlarmStore;
-    beforeEach(async () => {
-      h = await open();
-      store = h.store;
-    });
-    afterEach(async () => {
-      await h.cleanup();
-    });
+  withContract(`AlarmStore contract: ${name}`, open, (c) => {
 
     it('starts empty: no seq, no events, nothing found', async () => {
-      expect(await store.lastSeq()).toBe(0);
-      expect(await store.eventsSince(0)).toEqual([]);
-      expect(await store.get('nope')).toBeUndefined();
-      expect(await store.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' })).toBeUndefined();
-      expect(await store.list({ limit: 10, offset: 0 })).toEqual({ items: [], total: 0 });
-      expect(await store.loadRuleState()).toEqual(new Map());
-      expect(await store.loadRulesConfig()).toBeUndefined();
+      expect(await c.store.lastSeq()).toBe(0);
+      expect(await c.store.eventsSince(0)).toEqual([]);
+      expect(await c.store.get('nope')).toBeUndefined();
+      expect(await c.store.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' })).toBeUndefined();
+      expect(await c.store.list({ limit: 10, offset: 0 })).toEqual({ items: [], total: 0 });
+      expect(await c.store.loadRuleState()).toEqual(new Map());
+      expect(await c.store.loadRulesConfig()).toBeUndefined();
     });
 
     it('records an alarm with its event and answers it back exactly, details and timeline included', async () => {
@@ -48,53 +36,53 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
         assignee: '王师傅', details: { smoke: 0.35, nested: { zh: '厨房' }, list: [1, 2] },
         timeline: [{ ts: T0, event: 'raised', actor: 'rule:smoke', text: '烟雾报警', details: { smoke: 0.35 } }],
       });
-      const e = await store.record(a, { type: 'raised', ts: T0 });
+      const e = await c.store.record(a, { type: 'raised', ts: T0 });
       expect(e).toEqual({ seq: 1, ts: T0, type: 'raised', alarm: a });
-      expect(await store.get('a1')).toEqual(a);
-      const up = await store.record({ ...a, severity: 'critical', count: 2 }, { type: 'updated', ts: T0 + 1, previousSeverity: 'major' });
+      expect(await c.store.get('a1')).toEqual(a);
+      const up = await c.store.record({ ...a, severity: 'critical', count: 2 }, { type: 'updated', ts: T0 + 1, previousSeverity: 'major' });
       expect(up.previousSeverity).toBe('major');
-      expect((await store.eventsSince(1))[0]?.previousSeverity).toBe('major');
+      expect((await c.store.eventsSince(1))[0]?.previousSeverity).toBe('major');
     });
 
     it('recording the same alarm id again replaces it: one alarm, one event per record', async () => {
       const a = alarm('a1', 'sd-1');
-      await store.record(a, { type: 'raised', ts: T0 });
-      await store.record({ ...a, count: 3, lastUpdateTs: T0 + 5 }, { type: 'updated', ts: T0 + 5 });
-      await store.record({ ...a, count: 3, lastUpdateTs: T0 + 5 }, { type: 'updated', ts: T0 + 5 });
-      expect((await store.get('a1'))?.count).toBe(3);
-      expect((await store.list({ limit: 10, offset: 0 })).total).toBe(1);
-      expect((await store.eventsSince(0)).map((e) => e.seq)).toEqual([1, 2, 3]);
+      await c.store.record(a, { type: 'raised', ts: T0 });
+      await c.store.record({ ...a, count: 3, lastUpdateTs: T0 + 5 }, { type: 'updated', ts: T0 + 5 });
+      await c.store.record({ ...a, count: 3, lastUpdateTs: T0 + 5 }, { type: 'updated', ts: T0 + 5 });
+      expect((await c.store.get('a1'))?.count).toBe(3);
+      expect((await c.store.list({ limit: 10, offset: 0 })).total).toBe(1);
+      expect((await c.store.eventsSince(0)).map((e) => e.seq)).toEqual([1, 2, 3]);
     });
 
     it('one active alarm per key: a second is refused without using a seq; cleared makes room', async () => {
-      await store.record(alarm('a1', 'sd-1'), { type: 'raised', ts: T0 });
-      await expect(store.record(alarm('a2', 'sd-1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
-      expect(await store.get('a2')).toBeUndefined();
-      expect(await store.lastSeq()).toBe(1);
+      await c.store.record(alarm('a1', 'sd-1'), { type: 'raised', ts: T0 });
+      await expect(c.store.record(alarm('a2', 'sd-1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+      expect(await c.store.get('a2')).toBeUndefined();
+      expect(await c.store.lastSeq()).toBe(1);
       // Another type, or another device, is another key.
-      await store.record(alarm('a3', 'sd-1', { type: 'heat' }), { type: 'raised', ts: T0 });
-      await store.record(alarm('a4', 'sd-2'), { type: 'raised', ts: T0 });
-      await store.record(cleared(alarm('a1', 'sd-1'), T0 + 1), { type: 'cleared', ts: T0 + 1 });
-      expect(await store.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' })).toBeUndefined();
-      const again = await store.record(alarm('a5', 'sd-1', { startTs: T0 + 2 }), { type: 'raised', ts: T0 + 2 });
+      await c.store.record(alarm('a3', 'sd-1', { type: 'heat' }), { type: 'raised', ts: T0 });
+      await c.store.record(alarm('a4', 'sd-2'), { type: 'raised', ts: T0 });
+      await c.store.record(cleared(alarm('a1', 'sd-1'), T0 + 1), { type: 'cleared', ts: T0 + 1 });
+      expect(await c.store.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' })).toBeUndefined();
+      const again = await c.store.record(alarm('a5', 'sd-1', { startTs: T0 + 2 }), { type: 'raised', ts: T0 + 2 });
       expect(again.seq).toBe(5);
-      expect((await store.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' }))?.id).toBe('a5');
+      expect((await c.store.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' }))?.id).toBe('a5');
     });
 
     it('a building key includes its site: the same building id in two sites holds two active alarms', async () => {
       const b = (id: string, site: string) => alarm(id, 'b1', { originator: { kind: 'building', id: 'b1' }, type: 'fire_risk', site });
-      await store.record(b('f1', 's1'), { type: 'raised', ts: T0 });
-      await store.record(b('f2', 's2'), { type: 'raised', ts: T0 });
-      await expect(store.record(b('f3', 's1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
-      expect((await store.findActive({ originator: { kind: 'building', id: 'b1' }, type: 'fire_risk', site: 's2' }))?.id).toBe('f2');
+      await c.store.record(b('f1', 's1'), { type: 'raised', ts: T0 });
+      await c.store.record(b('f2', 's2'), { type: 'raised', ts: T0 });
+      await expect(c.store.record(b('f3', 's1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+      expect((await c.store.findActive({ originator: { kind: 'building', id: 'b1' }, type: 'fire_risk', site: 's2' }))?.id).toBe('f2');
       // A device and a building with the same id are different originators.
-      expect(await store.findActive({ originator: { kind: 'device', id: 'b1' }, type: 'fire_risk', site: 's1' })).toBeUndefined();
+      expect(await c.store.findActive({ originator: { kind: 'device', id: 'b1' }, type: 'fire_risk', site: 's1' })).toBeUndefined();
     });
 
     it('recordMany is one transaction: consecutive seqs in entry order, or nothing at all', async () => {
-      expect(await store.recordMany([])).toEqual([]);
+      expect(await c.store.recordMany([])).toEqual([]);
       const a = alarm('a', 'sd-1');
-      const out = await store.recordMany([
+      const out = await c.store.recordMany([
         { alarm: a, event: { type: 'raised', ts: T0 } },
         { alarm: { ...a, count: 2 }, event: { type: 'updated', ts: T0 + 1 } },
         { alarm: cleared({ ...a, count: 2 }, T0 + 2), event: { type: 'cleared', ts: T0 + 2 } },
@@ -102,45 +90,45 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       expect(out.map((e) => [e.seq, e.type, e.alarm.status, e.alarm.count])).toEqual([
         [1, 'raised', 'active_unack', 1], [2, 'updated', 'active_unack', 2], [3, 'cleared', 'cleared_unack', 2],
       ]);
-      await expect(store.recordMany([
+      await expect(c.store.recordMany([
         { alarm: alarm('x', 'sd-8'), event: { type: 'raised', ts: T0 } },
         { alarm: alarm('y', 'sd-9'), event: { type: 'raised', ts: T0 } },
         { alarm: alarm('z', 'sd-9'), event: { type: 'raised', ts: T0 } },
       ])).rejects.toBeInstanceOf(ActiveAlarmConflictError);
-      expect(await store.get('x')).toBeUndefined();
-      expect(await store.lastSeq()).toBe(3);
-      expect((await store.record(alarm('n', 'sd-3'), { type: 'raised', ts: T0 })).seq).toBe(4);
+      expect(await c.store.get('x')).toBeUndefined();
+      expect(await c.store.lastSeq()).toBe(3);
+      expect((await c.store.record(alarm('n', 'sd-3'), { type: 'raised', ts: T0 })).seq).toBe(4);
     });
 
     it('concurrent writers get unique, gap-free seqs, and exactly one of two racing raises of a key wins', async () => {
-      const writes = Array.from({ length: 25 }, (_, i) => store.record(alarm(`c${i}`, `sd-${i}`), { type: 'raised', ts: T0 + i }));
-      const batch = store.recordMany(Array.from({ length: 5 }, (_, i) => ({ alarm: alarm(`m${i}`, `m-${i}`), event: { type: 'raised' as const, ts: T0 } })));
+      const writes = Array.from({ length: 25 }, (_, i) => c.store.record(alarm(`c${i}`, `sd-${i}`), { type: 'raised', ts: T0 + i }));
+      const batch = c.store.recordMany(Array.from({ length: 5 }, (_, i) => ({ alarm: alarm(`m${i}`, `m-${i}`), event: { type: 'raised' as const, ts: T0 } })));
       const seqs = [...(await Promise.all(writes)).map((e) => e.seq), ...(await batch).map((e) => e.seq)].sort((x, y) => x - y);
       expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
       const race = await Promise.allSettled([
-        store.record(alarm('r1', 'racer'), { type: 'raised', ts: T0 }),
-        store.record(alarm('r2', 'racer'), { type: 'raised', ts: T0 }),
+        c.store.record(alarm('r1', 'racer'), { type: 'raised', ts: T0 }),
+        c.store.record(alarm('r2', 'racer'), { type: 'raised', ts: T0 }),
       ]);
       expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const lost = race.find((r) => r.status === 'rejected');
       expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(ActiveAlarmConflictError);
-      expect(await store.lastSeq()).toBe(31);
+      expect(await c.store.lastSeq()).toBe(31);
     });
 
     it('eventsSince answers in seq order, after the given seq, at most limit', async () => {
-      for (let i = 0; i < 12; i++) await store.record(alarm(`e${i}`, `sd-${i}`), { type: 'raised', ts: T0 + i });
-      expect((await store.eventsSince(0)).map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-      expect((await store.eventsSince(9)).map((e) => e.seq)).toEqual([10, 11, 12]);
-      expect((await store.eventsSince(2, 3)).map((e) => e.seq)).toEqual([3, 4, 5]);
-      expect(await store.eventsSince(12)).toEqual([]);
+      for (let i = 0; i < 12; i++) await c.store.record(alarm(`e${i}`, `sd-${i}`), { type: 'raised', ts: T0 + i });
+      expect((await c.store.eventsSince(0)).map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect((await c.store.eventsSince(9)).map((e) => e.seq)).toEqual([10, 11, 12]);
+      expect((await c.store.eventsSince(2, 3)).map((e) => e.seq)).toEqual([3, 4, 5]);
+      expect(await c.store.eventsSince(12)).toEqual([]);
     });
 
     it('list filters by status, severity, type, site, building and originator; newest first; pages with the full total', async () => {
-      await store.record(alarm('old', 'sd-1', { startTs: T0 }), { type: 'raised', ts: T0 });
-      await store.record(alarm('mid', 'sd-2', { startTs: T0 + 10, severity: 'major', type: 'heat', building: 'b2' }), { type: 'raised', ts: T0 });
-      await store.record(alarm('new', 'sd-3', { startTs: T0 + 20, site: 's2' }), { type: 'raised', ts: T0 });
-      await store.record(cleared(alarm('gone', 'sd-4', { startTs: T0 + 5 }), T0 + 6), { type: 'cleared', ts: T0 + 6 });
-      const ids = async (q: Partial<Parameters<AlarmStore['list']>[0]>) => (await store.list({ limit: 100, offset: 0, ...q })).items.map((a) => a.id);
+      await c.store.record(alarm('old', 'sd-1', { startTs: T0 }), { type: 'raised', ts: T0 });
+      await c.store.record(alarm('mid', 'sd-2', { startTs: T0 + 10, severity: 'major', type: 'heat', building: 'b2' }), { type: 'raised', ts: T0 });
+      await c.store.record(alarm('new', 'sd-3', { startTs: T0 + 20, site: 's2' }), { type: 'raised', ts: T0 });
+      await c.store.record(cleared(alarm('gone', 'sd-4', { startTs: T0 + 5 }), T0 + 6), { type: 'cleared', ts: T0 + 6 });
+      const ids = async (q: Partial<Parameters<AlarmStore['list']>[0]>) => (await c.store.list({ limit: 100, offset: 0, ...q })).items.map((a) => a.id);
       expect(await ids({})).toEqual(['new', 'mid', 'gone', 'old']);
       expect(await ids({ status: 'active_unack' })).toEqual(['new', 'mid', 'old']);
       expect(await ids({ status: ['cleared_unack', 'cleared_ack'] })).toEqual(['gone']);
@@ -150,43 +138,43 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       expect(await ids({ building: 'b2' })).toEqual(['mid']);
       expect(await ids({ originatorId: 'sd-3' })).toEqual(['new']);
       expect(await ids({ site: 'nowhere' })).toEqual([]);
-      const page = await store.list({ limit: 2, offset: 1 });
+      const page = await c.store.list({ limit: 2, offset: 1 });
       expect(page.total).toBe(4);
       expect(page.items.map((a) => a.id)).toEqual(['mid', 'gone']);
     });
 
     it('pruneEvents drops old events only; alarms and the seq stay', async () => {
-      await store.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
-      await store.record(alarm('b', 'sd-2'), { type: 'raised', ts: T0 + 1_000 });
-      expect(await store.pruneEvents(T0 + 500)).toBe(1);
-      expect(await store.pruneEvents(T0 + 500)).toBe(0);
-      expect((await store.eventsSince(0)).map((e) => e.alarm.id)).toEqual(['b']);
-      expect(await store.get('a')).toBeDefined();
-      expect(await store.lastSeq()).toBe(2);
-      expect((await store.record(alarm('c', 'sd-3'), { type: 'raised', ts: T0 })).seq).toBe(3);
+      await c.store.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
+      await c.store.record(alarm('b', 'sd-2'), { type: 'raised', ts: T0 + 1_000 });
+      expect(await c.store.pruneEvents(T0 + 500)).toBe(1);
+      expect(await c.store.pruneEvents(T0 + 500)).toBe(0);
+      expect((await c.store.eventsSince(0)).map((e) => e.alarm.id)).toEqual(['b']);
+      expect(await c.store.get('a')).toBeDefined();
+      expect(await c.store.lastSeq()).toBe(2);
+      expect((await c.store.record(alarm('c', 'sd-3'), { type: 'raised', ts: T0 })).seq).toBe(3);
     });
 
     it('rule state: upserts, deletes with undefined, keeps JSON values; the rules config lives apart', async () => {
-      await store.saveRuleState(new Map<string, unknown>([['smoke/sd-1', { since: T0, n: 2 }], ['heat/sd-2', [1, 2, 3]], ['x', 'y']]));
-      await store.saveRuleState(new Map<string, unknown>([['x', undefined], ['heat/sd-2', { v: 1 }]]));
-      expect(await store.loadRuleState()).toEqual(new Map<string, unknown>([['smoke/sd-1', { since: T0, n: 2 }], ['heat/sd-2', { v: 1 }]]));
-      await store.saveRulesConfig({ smoke: { threshold: 0.25 } });
-      await store.saveRulesConfig({ smoke: { threshold: 0.3 } });
-      expect(await store.loadRulesConfig()).toEqual({ smoke: { threshold: 0.3 } });
-      expect([...(await store.loadRuleState()).keys()].sort()).toEqual(['heat/sd-2', 'smoke/sd-1']);
+      await c.store.saveRuleState(new Map<string, unknown>([['smoke/sd-1', { since: T0, n: 2 }], ['heat/sd-2', [1, 2, 3]], ['x', 'y']]));
+      await c.store.saveRuleState(new Map<string, unknown>([['x', undefined], ['heat/sd-2', { v: 1 }]]));
+      expect(await c.store.loadRuleState()).toEqual(new Map<string, unknown>([['smoke/sd-1', { since: T0, n: 2 }], ['heat/sd-2', { v: 1 }]]));
+      await c.store.saveRulesConfig({ smoke: { threshold: 0.25 } });
+      await c.store.saveRulesConfig({ smoke: { threshold: 0.3 } });
+      expect(await c.store.loadRulesConfig()).toEqual({ smoke: { threshold: 0.3 } });
+      expect([...(await c.store.loadRuleState()).keys()].sort()).toEqual(['heat/sd-2', 'smoke/sd-1']);
     });
 
     it('everything survives a restart, and the seq carries on', async () => {
-      await store.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
-      await store.saveRuleState(new Map([['k', { v: 1 }]]));
-      await store.saveRulesConfig({ on: true });
-      store = await h.reopen();
-      expect(await store.lastSeq()).toBe(1);
-      expect(await store.get('a')).toEqual(alarm('a', 'sd-1'));
-      expect(await store.loadRuleState()).toEqual(new Map([['k', { v: 1 }]]));
-      expect(await store.loadRulesConfig()).toEqual({ on: true });
-      await expect(store.record(alarm('b', 'sd-1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
-      expect((await store.record(alarm('c', 'sd-2'), { type: 'raised', ts: T0 })).seq).toBe(2);
+      await c.store.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
+      await c.store.saveRuleState(new Map([['k', { v: 1 }]]));
+      await c.store.saveRulesConfig({ on: true });
+      await c.reopen();
+      expect(await c.store.lastSeq()).toBe(1);
+      expect(await c.store.get('a')).toEqual(alarm('a', 'sd-1'));
+      expect(await c.store.loadRuleState()).toEqual(new Map([['k', { v: 1 }]]));
+      expect(await c.store.loadRulesConfig()).toEqual({ on: true });
+      await expect(c.store.record(alarm('b', 'sd-1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+      expect((await c.store.record(alarm('c', 'sd-2'), { type: 'raised', ts: T0 })).seq).toBe(2);
     });
   });
 }

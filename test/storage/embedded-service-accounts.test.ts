@@ -7,27 +7,13 @@ import { ingestAccountRights } from '../../core/index.js';
 import { verifySecret } from '../../core/secrets.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/embedded/index.js';
 import { createServiceAccountDirectory, DuplicateError, type ServiceAccountChange } from '../../storage/index.js';
+import { embeddedStoreHarness } from './embedded-harness.js';
 import { serviceAccountStoreContract } from './service-accounts.contract.js';
 
 const logger = pino({ level: 'silent' });
 const open = (dataDir: string) => createEmbeddedDatabase({ dataDir, memoryLimit: '256MB', threads: 1 }, { logger });
 
-serviceAccountStoreContract('embedded DuckDB', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'anju-sa-'));
-  let db = await open(dir);
-  return {
-    store: db.serviceAccounts,
-    async reopen() {
-      await db.close();
-      db = await open(dir);
-      return db.serviceAccounts;
-    },
-    async cleanup() {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+serviceAccountStoreContract('embedded DuckDB', embeddedStoreHarness('service-accounts', (db) => db.serviceAccounts));
 
 describe('service-account directory', () => {
   let dir: string;

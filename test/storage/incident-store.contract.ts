@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { withContract, type StoreHarness } from './contract-scaffold.js';
 import type { Alarm } from '../../storage/alarms/contract.js';
 import { ActiveIncidentConflictError, type Incident, type IncidentMember, type IncidentStore } from '../../storage/incidents/contract.js';
 
@@ -7,11 +8,7 @@ import { ActiveIncidentConflictError, type Incident, type IncidentMember, type I
  * cluster mode) runs it through its own `*.test.ts`. `open` gives a fresh, empty store; `reopen`
  * closes it and opens a new one on the same storage (restart); `cleanup` closes and removes.
  */
-export interface IncidentStoreHarness {
-  store: IncidentStore;
-  reopen(): Promise<IncidentStore>;
-  cleanup(): Promise<void>;
-}
+export type IncidentStoreHarness = StoreHarness<IncidentStore>;
 
 const T0 = Date.UTC(2025, 2, 3, 0, 0, 0);
 
@@ -31,22 +28,13 @@ const alarmOf = (id: string): Alarm => ({
 });
 
 export function incidentStoreContract(name: string, open: () => Promise<IncidentStoreHarness>): void {
-  describe(`IncidentStore contract: ${name}`, () => {
-    let h: IncidentStoreHarness;
-    let store: IncidentStore;
-    beforeEach(async () => {
-      h = await open();
-      store = h.store;
-    });
-    afterEach(async () => {
-      await h.cleanup();
-    });
+  withContract(`IncidentStore contract: ${name}`, open, (c) => {
 
     it('stores a group in one call with consecutive seqs; each event keeps its snapshot, the incident ends as its last version', async () => {
       const a1 = incident('i1');
       const b1 = incident('i2', { building: 'b2', hazard: 'water', level: 'alarm', severity: 'major' });
       const a2: Incident = { ...a1, level: 'fire', lastUpdateTs: T0 + 5, members: [...a1.members, member('a-x', 'sd-2')] };
-      const out = await store.recordMany([
+      const out = await c.store.recordMany([
         { incident: a1, event: { type: 'raised', ts: T0, alarm: alarmOf('a-i1') } },
         { incident: b1, event: { type: 'raised', ts: T0 } },
         { incident: a2, event: { type: 'updated', ts: T0 + 5, previousLevel: 'pre_alarm' } },
@@ -54,9 +42,9 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(out.map((e) => [e.seq, e.type, e.incident.id])).toEqual([[1, 'raised', 'i1'], [2, 'raised', 'i2'], [3, 'updated', 'i1']]);
       expect(out[0]?.alarm?.id).toBe('a-i1');
       expect(out[2]?.previousLevel).toBe('pre_alarm');
-      expect(await store.lastSeq()).toBe(3);
-      expect(await store.get('i1')).toEqual(a2);
-      const replay = await store.eventsSince(0);
+      expect(await c.store.lastSeq()).toBe(3);
+      expect(await c.store.get('i1')).toEqual(a2);
+      const replay = await c.store.eventsSince(0);
       expect(replay.map((e) => [e.seq, e.incident.level])).toEqual([[1, 'pre_alarm'], [2, 'alarm'], [3, 'fire']]);
       expect(replay[0]?.alarm).toMatchObject({ id: 'a-i1', timeline: [] });
       // Events carry the incident without its timeline (an event row must not grow with the incident's history).
@@ -64,46 +52,46 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(out.map((e) => e.incident.timeline)).toEqual([[], [], []]);
       expect(replay[2]?.incident.members).toHaveLength(2);
       expect(replay[2]?.previousLevel).toBe('pre_alarm');
-      expect(await store.eventsSince(2)).toHaveLength(1);
-      expect(await store.eventsSince(0, 2)).toHaveLength(2);
+      expect(await c.store.eventsSince(2)).toHaveLength(1);
+      expect(await c.store.eventsSince(0, 2)).toHaveLength(2);
     });
 
     it('refuses a second active incident under one key, whole group or none, and allows one once the first is cleared', async () => {
-      await store.recordMany([{ incident: incident('i1'), event: { type: 'raised', ts: T0 } }]);
-      await expect(store.recordMany([
+      await c.store.recordMany([{ incident: incident('i1'), event: { type: 'raised', ts: T0 } }]);
+      await expect(c.store.recordMany([
         { incident: incident('other', { building: 'b9' }), event: { type: 'raised', ts: T0 } },
         { incident: incident('i2'), event: { type: 'raised', ts: T0 } },
       ])).rejects.toBeInstanceOf(ActiveIncidentConflictError);
-      expect(await store.get('other')).toBeUndefined();
-      expect(await store.lastSeq()).toBe(1);
+      expect(await c.store.get('other')).toBeUndefined();
+      expect(await c.store.lastSeq()).toBe(1);
       // Cleared, then a new one for the key, in one group: allowed in that order.
       const cleared: Incident = { ...incident('i1'), status: 'cleared_unack', clearTs: T0 + 1, lastUpdateTs: T0 + 1 };
-      await store.recordMany([
+      await c.store.recordMany([
         { incident: cleared, event: { type: 'cleared', ts: T0 + 1 } },
         { incident: incident('i2', { startTs: T0 + 2 }), event: { type: 'raised', ts: T0 + 2 } },
       ]);
-      expect((await store.findActive({ site: 's1', building: 'b1', hazard: 'fire' }))?.id).toBe('i2');
-      expect(await store.findActive({ site: 's1', building: 'b1', hazard: 'water' })).toBeUndefined();
+      expect((await c.store.findActive({ site: 's1', building: 'b1', hazard: 'fire' }))?.id).toBe('i2');
+      expect(await c.store.findActive({ site: 's1', building: 'b1', hazard: 'water' })).toBeUndefined();
     });
 
     it('refuses concurrent opens of the same key: exactly one wins', async () => {
       const results = await Promise.allSettled(Array.from({ length: 8 }, (_, k) =>
-        store.recordMany([{ incident: incident(`c${k}`), event: { type: 'raised', ts: T0 } }])));
+        c.store.recordMany([{ incident: incident(`c${k}`), event: { type: 'raised', ts: T0 } }])));
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ActiveIncidentConflictError);
-      expect((await store.list({ status: ['active_unack', 'active_ack'], limit: 10, offset: 0 })).total).toBe(1);
+      expect((await c.store.list({ status: ['active_unack', 'active_ack'], limit: 10, offset: 0 })).total).toBe(1);
     });
 
     it('lists newest first with filters, including by member alarm; total counts every match', async () => {
-      await store.recordMany([
+      await c.store.recordMany([
         { incident: incident('i1', { startTs: T0 }), event: { type: 'raised', ts: T0 } },
         { incident: incident('i2', { startTs: T0 + 10, building: 'b2', hazard: 'water', level: 'alarm', severity: 'major' }), event: { type: 'raised', ts: T0 + 10 } },
         { incident: incident('i3', { startTs: T0 + 20, site: 's2', status: 'cleared_ack', clearTs: T0 + 30 }), event: { type: 'raised', ts: T0 + 20 } },
       ]);
-      const ids = async (q: Parameters<IncidentStore['list']>[0]) => (await store.list(q)).items.map((i) => i.id);
+      const ids = async (q: Parameters<IncidentStore['list']>[0]) => (await c.store.list(q)).items.map((i) => i.id);
       expect(await ids({ limit: 10, offset: 0 })).toEqual(['i3', 'i2', 'i1']);
       expect(await ids({ limit: 1, offset: 1 })).toEqual(['i2']);
-      expect((await store.list({ limit: 1, offset: 0 })).total).toBe(3);
+      expect((await c.store.list({ limit: 1, offset: 0 })).total).toBe(3);
       expect(await ids({ status: ['active_unack', 'active_ack'], limit: 10, offset: 0 })).toEqual(['i2', 'i1']);
       expect(await ids({ hazard: 'water', limit: 10, offset: 0 })).toEqual(['i2']);
       expect(await ids({ level: ['fire', 'pre_alarm'], limit: 10, offset: 0 })).toEqual(['i3', 'i1']);
@@ -111,33 +99,33 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(await ids({ site: 's1', building: 'b1', limit: 10, offset: 0 })).toEqual(['i1']);
       expect(await ids({ alarmId: 'a-i2', limit: 10, offset: 0 })).toEqual(['i2']);
       expect(await ids({ status: [], limit: 10, offset: 0 })).toEqual([]);
-      await expect(store.list({ limit: -1, offset: 0 })).rejects.toThrow(RangeError);
+      await expect(c.store.list({ limit: -1, offset: 0 })).rejects.toThrow(RangeError);
     });
 
     it('keeps the alarm watermark with the group, never moving it back, and everything across a restart', async () => {
-      expect(await store.alarmWatermark()).toBe(0);
-      await store.recordMany([{ incident: incident('i1'), event: { type: 'raised', ts: T0 } }], 41);
-      expect(await store.alarmWatermark()).toBe(41);
-      await store.saveAlarmWatermark(57);
-      await store.saveAlarmWatermark(12);
-      await store.recordMany([], 50);
-      expect(await store.alarmWatermark()).toBe(57);
-      store = await h.reopen();
-      expect(await store.alarmWatermark()).toBe(57);
-      expect(await store.lastSeq()).toBe(1);
-      expect((await store.findActive({ site: 's1', building: 'b1', hazard: 'fire' }))?.id).toBe('i1');
-      const [next] = await store.recordMany([{ incident: { ...incident('i1'), status: 'active_ack', ackTs: T0 + 9 }, event: { type: 'acked', ts: T0 + 9 } }]);
+      expect(await c.store.alarmWatermark()).toBe(0);
+      await c.store.recordMany([{ incident: incident('i1'), event: { type: 'raised', ts: T0 } }], 41);
+      expect(await c.store.alarmWatermark()).toBe(41);
+      await c.store.saveAlarmWatermark(57);
+      await c.store.saveAlarmWatermark(12);
+      await c.store.recordMany([], 50);
+      expect(await c.store.alarmWatermark()).toBe(57);
+      await c.reopen();
+      expect(await c.store.alarmWatermark()).toBe(57);
+      expect(await c.store.lastSeq()).toBe(1);
+      expect((await c.store.findActive({ site: 's1', building: 'b1', hazard: 'fire' }))?.id).toBe('i1');
+      const [next] = await c.store.recordMany([{ incident: { ...incident('i1'), status: 'active_ack', ackTs: T0 + 9 }, event: { type: 'acked', ts: T0 + 9 } }]);
       expect(next?.seq).toBe(2);
     });
 
     it('prunes old events, not incidents', async () => {
-      await store.recordMany([
+      await c.store.recordMany([
         { incident: incident('i1'), event: { type: 'raised', ts: T0 } },
         { incident: { ...incident('i1'), status: 'active_ack', ackTs: T0 + 100 }, event: { type: 'acked', ts: T0 + 100 } },
       ]);
-      expect(await store.pruneEvents(T0 + 50)).toBe(1);
-      expect((await store.eventsSince(0)).map((e) => e.seq)).toEqual([2]);
-      expect((await store.get('i1'))?.status).toBe('active_ack');
+      expect(await c.store.pruneEvents(T0 + 50)).toBe(1);
+      expect((await c.store.eventsSince(0)).map((e) => e.seq)).toEqual([2]);
+      expect((await c.store.get('i1'))?.status).toBe('active_ack');
     });
   });
 }

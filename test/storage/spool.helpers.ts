@@ -44,12 +44,13 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
  * and recording what it acknowledged, in order.
  */
 export function flakyStore(real: TelemetryStore) {
-  const state = { down: false, retryAfterMs: undefined as number | undefined, written: [] as Reading[], attempts: 0, delayMs: 0 };
+  const state = { down: false, retryAfterMs: undefined as number | undefined, written: [] as Reading[], attempts: 0, delayMs: 0, attemptedAt: [] as number[] };
   const store: TelemetryStore = {
     ...real,
     name: real.name,
     write: async (batch) => {
       state.attempts += 1;
+      state.attemptedAt.push(performance.now());
       if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
       if (state.down) throw new StoreUnavailableError('injected outage', state.retryAfterMs);
       await real.write(batch);

@@ -61,7 +61,7 @@ describe('spool: append, group commit, forward', () => {
   it('wakes the forwarder on append: an idle spool delivers within tens of ms', async () => {
     const { spool, forwarder, flaky } = await setup();
     forwarder.start();
-    await new Promise((r) => setTimeout(r, 50)); // idle, waiting
+    await vi.waitFor(() => expect(forwarder.stats().idle).toBe(true), { interval: 1 }); // nothing to forward: waiting for an append
     const t = performance.now();
     await spool.append([reading('fast', T0)]);
     await vi.waitFor(() => expect(flaky.state.written).toHaveLength(1), { timeout: 1000, interval: 1 });
@@ -97,9 +97,12 @@ describe('spool: append, group commit, forward', () => {
     flaky.state.retryAfterMs = 150;
     forwarder.start();
     await spool.append([reading('r', T0)]);
-    await vi.waitFor(() => expect(flaky.state.attempts).toBe(1), { interval: 1 });
-    await new Promise((r) => setTimeout(r, 80));
-    expect(flaky.state.attempts).toBe(1); // full jitter alone would have retried within 5 ms
+    // The retry itself is the marker: it comes no sooner than the store asked (full jitter alone would
+    // have retried within 5 ms).
+    await vi.waitFor(() => expect(flaky.state.attempts).toBeGreaterThanOrEqual(2), { interval: 1 });
+    const [first, second] = flaky.state.attemptedAt as [number, number];
+    // Node's timers fire no earlier than asked, up to its 1 ms clock granularity.
+    expect(second - first).toBeGreaterThanOrEqual(149);
     flaky.state.down = false;
     await forwarder.flush();
     expect(flaky.state.written).toHaveLength(1);
