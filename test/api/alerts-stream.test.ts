@@ -60,6 +60,8 @@ describe('api alerts SSE stream', () => {
     const s2 = await openStream(`${base}/api/alerts/stream`, { authorization: `Bearer ${h.tokens.viewer}`, 'last-event-id': raised.id ?? '' });
     await s2.waitFor(() => s2.events.length === 3);
     expect(s2.events.map((e) => e.event)).toEqual(['acked', 'commented', 'raised']);
+    // The end of the replay is marked (a comment, which EventSource ignores) with the last id replayed.
+    await s2.waitFor(() => s2.comments.includes(`replayed up to ${Number(raised.id) + 3}`));
     const seqs = s2.events.map((e) => Number(e.id));
     expect(seqs).toEqual([Number(raised.id) + 1, Number(raised.id) + 2, Number(raised.id) + 3]);
     // Then live, without a duplicate at the switch.

@@ -143,9 +143,9 @@ describe.skipIf(bin.skip !== undefined)(`control room in headless Chromium${bin.
   async function pagingEvents(incidentId: string): Promise<IncidentEvent[]> {
     const s = await openStream(`${anju.http}/api/incidents/stream?lastEventId=0&access_token=${ADMIN}`);
     expect(s.res.status).toBe(200);
-    // Replayed from the store first: everything stored so far arrives within a moment.
+    // Replayed from the store first; the stream marks the end of the replay with a comment.
+    await s.waitFor(() => s.comments.some((c) => c.startsWith('replayed up to')));
     await s.waitFor(() => s.events.some((e) => e.data?.includes(incidentId) === true));
-    await new Promise((r) => setTimeout(r, 500));
     await s.close();
     return s.events.map((e) => ({ ...(JSON.parse(e.data ?? '{}') as IncidentEvent), type: e.event as IncidentEvent['type'] }))
       .filter((e) => (e.incident as unknown as { id: string }).id === incidentId && isPaging(e));

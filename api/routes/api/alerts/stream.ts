@@ -20,7 +20,8 @@ import type { AlertRouteOptions } from './schemas.js';
  * Resuming: with `Last-Event-ID` (the header EventSource sends on reconnect, or `?lastEventId=`)
  * the stored events after it are replayed before live ones, with no gap and no duplicate at the
  * switch: the client subscribes first and holds live events while the replay reads the store,
- * then sends the held ones it has not already sent (seq > the last sent). Without it, live only:
+ * then sends the held ones it has not already sent (seq > the last sent), and marks the switch with
+ * the comment `: replayed up to <seq>`. Without it, live only:
  * load `GET /api/alerts` first, then pass the highest seq seen, or resume from a previous stream.
  *
  * Auth: a bearer token as everywhere, or — because a browser's EventSource cannot send headers —
@@ -154,6 +155,9 @@ export function eventStreamRoute<E extends { readonly seq: number; readonly type
         }
         for (const e of held.splice(0)) send(e);
         live = true;
+        // A comment (EventSource ignores it; scripts and tests read it): the replay is complete, every
+        // stored event up to this id was sent, what follows is live.
+        if (resumeFrom !== undefined) write(`: replayed up to ${lastSent}\n\n`);
       } catch (err) {
         request.log.error({ err }, 'event stream replay failed');
         end('error');
