@@ -22,8 +22,9 @@ import type { CommandStore } from '../storage/commands/contract.js';
  *   only once recorded, so a store failure makes the device resend it, and a reply for a command
  *   already final changes nothing (the store's rule) — the same id is executed and counted once;
  * - expired: not delivered before `expiresAt`. The broker withholds it from then on (broker/acl.ts),
- *   and the sweep here records it. A delivered command with no reply within `replyGraceMs` after
- *   its expiry is `failed` ("no reply"): the device had it, but nobody can say what it did.
+ *   and the sweep here records it once `replyGraceMs` more have passed with no reply (a clean
+ *   session's live delivery leaves no trace but its reply). A delivered command with no reply within
+ *   `replyGraceMs` after its expiry is `failed` ("no reply"): the device had it, but nobody can say what it did.
  */
 
 export interface CommandServiceConfig {
@@ -132,9 +133,10 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
     const command = await store.get(reply.id);
     if (!command || command.device !== device) return count('unknown', { command: reply.id });
     if (isFinalStatus(command.status)) return count('duplicate', { command: reply.id, status: command.status });
+    const message = reply.message ?? reply.detail;
     const changed = await store.transition(reply.id, notFinal, {
       status: reply.outcome, at: now(),
-      ...(reply.message !== undefined ? { message: reply.message } : {}), ...(reply.state !== undefined ? { state: reply.state } : {}),
+      ...(message !== undefined ? { message } : {}), ...(reply.state !== undefined ? { state: reply.state } : {}),
     });
     if (!changed) return count('duplicate', { command: reply.id });
     replies.inc({ result: 'recorded' });
@@ -166,8 +168,13 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
   const sweepOnce = async (): Promise<number> => {
     const t = now();
     let changed = 0;
-    for (const c of await store.due(t, ['queued', 'sent'], 500)) {
-      if (announce(await store.transition(c.id, ['queued', 'sent'], { status: 'expired', at: t, message: 'not delivered before it expired' }))) changed++;
+    // Both wait out the reply grace. A device on a clean session leaves no PUBACK trace, so its
+    // command stays `sent` while it acts (a valve takes up to 20 s); one received just before
+    // its expiry would otherwise be expired under it and its true answer ignored as a duplicate.
+    // A persistent session's offline copy is withheld by the broker from `expiresAt` on either way.
+    for (const c of await store.due(t - config.replyGraceMs, ['queued', 'sent'], 500)) {
+      const message = 'no delivery acknowledged and no reply before it expired';
+      if (announce(await store.transition(c.id, ['queued', 'sent'], { status: 'expired', at: t, message }))) changed++;
     }
     for (const c of await store.due(t - config.replyGraceMs, ['delivered'], 500)) {
       const message = 'delivered, but the device did not reply before it expired';

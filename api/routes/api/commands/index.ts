@@ -52,7 +52,7 @@ export const commandRoutes: FastifyPluginAsyncZod<RouteOptions & { commands: Com
         tags: ['commands'],
         summary: 'Send a command to a device; answers 202 with it as sent',
         description: 'Published QoS 1 on `devices/{id}/commands/{name}` as `{id, name, params?, expiresAt}`; the device answers on '
-          + '`devices/{id}/replies` with `{id, outcome: succeeded|failed, message?, state?}`. A device with a persistent session '
+          + '`devices/{id}/replies` with `{id, outcome: succeeded|failed, message? (or detail?), state?}`. A device with a persistent session '
           + `(clean session = 0) gets it when it reconnects, until \`ttlSeconds\` (default ${TTL_DEFAULT_SECONDS}, at most ${TTL_MAX_SECONDS}) have passed. `
           + 'Commands per capability: valve (water_meter) open, close; switch (power_meter) open (power off), close, reset; '
           + `hush (smoke_detector) hush with params.durationSeconds ≤ ${HUSH_MAX_SECONDS}; self_test test. `
