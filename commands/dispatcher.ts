@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { DeliveryListener, InterceptedPublish } from '../broker/index.js';
+import type { CommandSubscribeListener, DeliveryListener, InterceptedPublish } from '../broker/index.js';
 import {
   CommandError, commandMessageSchema, commandParamSchemas, commandRefusal, commandReplySchema, encodeCommandMessage, isFinalStatus,
   parseDeviceTopic, topics, TTL_DEFAULT_SECONDS, type Command, type CommandInput, type CommandStatus, type Device,
 } from '../core/index.js';
-import { getOrCreateMetric } from '../core/util/index.js';
+import { createSerialQueue, getOrCreateMetric } from '../core/util/index.js';
 import type { CommandStore } from '../storage/commands/contract.js';
 
 /**
  * The command dispatcher: sends a command to a device through the embedded broker and follows it
  * queued → sent → delivered → succeeded | failed | expired.
  *
+ * - queued: stored; held while no session of the device listens for commands (Aedes drops a publish
+ *   nobody subscribes to), published the moment the device subscribes, expired if it does not in time;
  * - sent: Aedes has the QoS 1 message in the queues of the device's subscriptions, including the
  *   offline queue of a persistent session (clean session = 0, MQTT 3.1.1 §3.1.2.4);
  * - delivered: the device's own connection answered it with PUBACK (§4.3.2) — a service account
@@ -38,6 +40,9 @@ export interface CommandBroker {
   publish(message: { topic: string; payload: string; qos: 1; retain: false }): Promise<void>;
   interceptReplies(handler: (message: InterceptedPublish) => Promise<void>): () => void;
   onDelivered(listener: DeliveryListener): () => void;
+  /** Whether a publish on this command topic reaches its device, now or from its persistent session later. */
+  reachesDevice(topic: string): Promise<boolean>;
+  onCommandSubscribe(listener: CommandSubscribeListener): () => void;
 }
 
 export interface CommandServiceDeps {
@@ -79,6 +84,8 @@ export interface CommandService {
 const notFinal: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
 /** Command changes kept for a stream that resumes: commands are a few per incident, so this is hours. */
 export const EVENTS_KEPT = 1_000;
+/** Held commands published when a device subscribes: an operator sends a handful to one device, not hundreds. */
+const HELD_FLUSHED = 100;
 type ReplyResult = 'recorded' | 'duplicate' | 'unknown' | 'invalid';
 
 export function createCommandService(config: CommandServiceConfig, deps: CommandServiceDeps): CommandService {
@@ -161,8 +168,42 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       .catch((err: unknown) => logger.error({ err, command: id }, 'could not record a command delivery'));
   };
 
+  /**
+   * Publishes a queued command and records it sent, or failed when the broker cannot take it.
+   * Only inside `publishing`: a send deciding whether its device listens and a subscribe flushing
+   * what was held for it take turns, so a command is published once, and never missed between them.
+   */
+  const publish = async (command: Command): Promise<void> => {
+    // The claim: a flush that ran first (its device subscribed just as this was sent) has moved it on.
+    if ((await store.get(command.id))?.status !== 'queued') return;
+    try {
+      await broker.publish({ topic: topics.command(command.device, command.name), payload: encodeCommandMessage(command), qos: 1, retain: false });
+    } catch (err) {
+      logger.error({ err, command: command.id }, 'command could not be published');
+      announce(await store.transition(command.id, ['queued'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
+      return;
+    }
+    // The PUBACK (or even the reply) of a connected device may already have moved it past sent.
+    announce(await store.transition(command.id, ['queued'], { status: 'sent', at: now() }));
+    logger.info({ device: command.device, command: command.id, name: command.name, sentBy: command.sentBy }, 'command sent');
+  };
+  const publishing = createSerialQueue();
+  const held = getOrCreateMetric(metrics, 'anju_commands_held_total', () => new Counter({
+    name: 'anju_commands_held_total',
+    help: 'Commands held because no session of their device listened for commands; published when it subscribes, expired if it does not in time.',
+    registers: [metrics],
+  }));
+  const onSubscribe: CommandSubscribeListener = ({ deviceId }) => {
+    publishing.run(async () => {
+      const waiting = await store.list({ device: deviceId, status: 'queued' }, { limit: HELD_FLUSHED, offset: 0 });
+      // Oldest first, as they were sent; an expired one is left to the sweep.
+      for (const c of [...waiting.items].reverse()) if (c.expiresAt > now()) await publish(c);
+    }).catch((err: unknown) => logger.error({ err, device: deviceId }, 'could not publish the commands held for a device'));
+  };
+
   const removeReplies = broker.interceptReplies(onReply);
   const removeDelivered = broker.onDelivered(onDelivered);
+  const removeSubscribe = broker.onCommandSubscribe(onSubscribe);
 
   let sweeping: Promise<number> | undefined;
   const sweepOnce = async (): Promise<number> => {
@@ -207,16 +248,11 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       };
       await store.create(command);
       announce(command);
-      try {
-        await broker.publish({ topic: topics.command(deviceId, input.name), payload: encodeCommandMessage(command), qos: 1, retain: false });
-      } catch (err) {
-        logger.error({ err, command: command.id }, 'command could not be published');
-        announce(await store.transition(command.id, ['queued'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
-        return (await store.get(command.id)) ?? command;
-      }
-      // The PUBACK (or even the reply) of a connected device may already have moved it past sent.
-      announce(await store.transition(command.id, ['queued'], { status: 'sent', at: now() }));
-      logger.info({ device: deviceId, command: command.id, name: input.name, sentBy }, 'command sent');
+      await publishing.run(async () => {
+        if (await broker.reachesDevice(topics.command(deviceId, input.name))) return publish(command);
+        held.inc();
+        logger.info({ device: deviceId, command: command.id, name: input.name, sentBy }, 'command held until the device subscribes to its commands');
+      });
       return (await store.get(command.id)) ?? command;
     },
     get: (id) => store.get(id),
@@ -231,6 +267,7 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       clearInterval(timer);
       removeReplies();
       removeDelivered();
+      removeSubscribe();
       listeners.clear();
     },
   };

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createCommandService, type CommandService } from '../../commands/index.js';
 import type { Command, Device } from '../../core/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
-import { DEVICE_SECRETS, closedByBroker, device, granted, nextMessage, startBroker, type TestBroker } from '../broker/harness.js';
+import { DEVICE_SECRETS, OPS, closedByBroker, device, granted, nextMessage, startBroker, type TestBroker } from '../broker/harness.js';
 import { requireBinary, run } from '../helpers/servers.js';
 
 const mosquittoPub = requireBinary('mosquitto_pub', 'mosquitto-clients');
@@ -183,6 +183,37 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     await d1.publishAsync('devices/d1/replies', JSON.stringify({ id: sent.id, outcome: 'succeeded', state: 'closed' }), { qos: 1 });
     const done = await statusOf(sent.id, 'succeeded');
     expect(done.deliveredAt).toBe(done.completedAt);
+  });
+
+  it('holds a command no session of its device listens for, publishes it when mosquitto subscribes, and lets a stale one expire', async () => {
+    // A service account watching every device, in a persistent session, is not the device.
+    const ops = await t.connect({ clientId: OPS.username, username: OPS.username, password: OPS.password, clean: false });
+    expect(await granted(ops, 'devices/#')).toEqual([1]);
+    const held = await service.send('d2', { name: 'open', ttlSeconds: 60 }, 'token:ops');
+    expect(held).toMatchObject({ status: 'queued' });
+    expect(held.sentAt).toBeUndefined();
+    expect(await t.metric('anju_commands_held_total')).toBe(1);
+    const listen = (seconds: number) => run(
+      mosquittoSub.path!, [...as('d2'), '-i', 'd2', '-q', '1', '-t', 'devices/d2/commands/#', '-v', '-C', '1', '-W', String(seconds)], (seconds + 5) * 1000,
+    );
+    // A clean session that subscribes only now: the held command is published to it.
+    const got = await listen(10);
+    expect(got.status, got.stderr).toBe(0);
+    expect(got.stdout.slice(0, got.stdout.indexOf(' '))).toBe('devices/d2/commands/open');
+    expect(JSON.parse(got.stdout.slice(got.stdout.indexOf(' ') + 1))).toMatchObject({ id: held.id, name: 'open' });
+    expect((await statusOf(held.id, 'sent')).sentAt).toBeGreaterThanOrEqual(held.createdAt);
+
+    // Held past its expiry: never published, expired by the sweep.
+    const stale = await service.send('d2', { name: 'reset', ttlSeconds: 1 }, 'token:ops');
+    expect(stale.status).toBe('queued');
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(stale.expiresAt), { timeout: 5_000 });
+    const nothing = await listen(1);
+    expect(nothing.stdout).toBe('');
+    expect(nothing.status).toBe(27);
+    ahead = GRACE_MS;
+    await service.sweep();
+    expect(await service.get(stale.id)).toMatchObject({ status: 'expired' });
+    expect((await service.get(stale.id))?.sentAt).toBeUndefined();
   });
 
   it('refuses a command the device does not declare, and bad params, before anything is sent', async () => {
