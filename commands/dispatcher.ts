@@ -86,6 +86,8 @@ const notFinal: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
 export const EVENTS_KEPT = 1_000;
 /** Held commands published when a device subscribes: an operator sends a handful to one device, not hundreds. */
 const HELD_FLUSHED = 100;
+/** Commands in the broker's memory at a restart: a fleet-wide action, at most. */
+const HELD_RECOVERED = 10_000;
 type ReplyResult = 'recorded' | 'duplicate' | 'unknown' | 'invalid';
 
 export function createCommandService(config: CommandServiceConfig, deps: CommandServiceDeps): CommandService {
@@ -200,6 +202,16 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       for (const c of [...waiting.items].reverse()) if (c.expiresAt > now()) await publish(c);
     }).catch((err: unknown) => logger.error({ err, device: deviceId }, 'could not publish the commands held for a device'));
   };
+
+  // The embedded broker keeps sessions in memory: a command `sent` before a restart (queued in a
+  // session, or in flight) went with them. Back to queued, so it is held and published again when its
+  // device subscribes; first in `publishing`, so no flush runs before it. A device that had it already
+  // gets the same id again and acts once (README, "Acting on devices").
+  publishing.run(async () => {
+    const stranded = await store.list({ status: 'sent' }, { limit: HELD_RECOVERED, offset: 0 });
+    for (const c of stranded.items) announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
+    if (stranded.total > 0) logger.warn({ commands: stranded.total }, 'commands sent before a restart are held again for their devices');
+  }).catch((err: unknown) => logger.error({ err }, 'could not hold again the commands sent before a restart'));
 
   const removeReplies = broker.interceptReplies(onReply);
   const removeDelivered = broker.onDelivered(onDelivered);
