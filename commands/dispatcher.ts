@@ -195,9 +195,14 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
     help: 'Commands held because no session of their device listened for commands; published when it subscribes, expired if it does not in time.',
     registers: [metrics],
   }));
+  /** Devices with commands held for them: a fleet subscribing at start-up costs no query per device. */
+  const holding = new Set<string>();
   const onSubscribe: CommandSubscribeListener = ({ deviceId }) => {
+    if (!holding.has(deviceId)) return;
     publishing.run(async () => {
+      holding.delete(deviceId);
       const waiting = await store.list({ device: deviceId, status: 'queued' }, { limit: HELD_FLUSHED, offset: 0 });
+      if (waiting.total > waiting.items.length) holding.add(deviceId);
       // Oldest first, as they were sent; an expired one is left to the sweep.
       for (const c of [...waiting.items].reverse()) if (c.expiresAt > now()) await publish(c);
     }).catch((err: unknown) => logger.error({ err, device: deviceId }, 'could not publish the commands held for a device'));
@@ -209,7 +214,10 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
   // gets the same id again and acts once (README, "Acting on devices").
   publishing.run(async () => {
     const stranded = await store.list({ status: 'sent' }, { limit: HELD_RECOVERED, offset: 0 });
-    for (const c of stranded.items) announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
+    for (const c of stranded.items) {
+      holding.add(c.device);
+      announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
+    }
     if (stranded.total > 0) logger.warn({ commands: stranded.total }, 'commands sent before a restart are held again for their devices');
   }).catch((err: unknown) => logger.error({ err }, 'could not hold again the commands sent before a restart'));
 
@@ -260,6 +268,9 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       };
       await store.create(command);
       announce(command);
+      // Marked before the broker is asked: a subscribe landing while it answers then queues a flush
+      // behind this job, which finds the command still queued if this one held it.
+      holding.add(deviceId);
       await publishing.run(async () => {
         if (await broker.reachesDevice(topics.command(deviceId, input.name))) return publish(command);
         held.inc();
