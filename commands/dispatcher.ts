@@ -203,8 +203,13 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       holding.delete(deviceId);
       const waiting = await store.list({ device: deviceId, status: 'queued' }, { limit: HELD_FLUSHED, offset: 0 });
       if (waiting.total > waiting.items.length) holding.add(deviceId);
-      // Oldest first, as they were sent; an expired one is left to the sweep.
-      for (const c of [...waiting.items].reverse()) if (c.expiresAt > now()) await publish(c);
+      // Oldest first, as they were sent; an expired one is left to the sweep. A filter that covers
+      // some commands only (`…/commands/close`) leaves the others held.
+      for (const c of [...waiting.items].reverse()) {
+        if (c.expiresAt <= now()) continue;
+        if (await broker.reachesDevice(topics.command(c.device, c.name))) await publish(c);
+        else holding.add(deviceId);
+      }
     }).catch((err: unknown) => logger.error({ err, device: deviceId }, 'could not publish the commands held for a device'));
   };
 

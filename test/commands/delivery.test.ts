@@ -196,6 +196,10 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     const listen = (seconds: number) => run(
       mosquittoSub.path!, [...as('d2'), '-i', 'd2', '-q', '1', '-t', 'devices/d2/commands/#', '-v', '-C', '1', '-W', String(seconds)], (seconds + 5) * 1000,
     );
+    // Subscribed to another command only: still held.
+    const closeOnly = await run(mosquittoSub.path!, [...as('d2'), '-i', 'd2', '-q', '1', '-t', 'devices/d2/commands/close', '-C', '1', '-W', '1'], 6_000);
+    expect(closeOnly).toMatchObject({ stdout: '', status: 27 });
+    expect((await service.get(held.id))?.status).toBe('queued');
     // A clean session that subscribes only now: the held command is published to it.
     const got = await listen(10);
     expect(got.status, got.stderr).toBe(0);
