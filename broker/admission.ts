@@ -35,7 +35,7 @@ type State = 'starting' | 'open' | 'closing';
 
 /** What admission needs of Aedes's persistence: persistent sessions' QoS > 0 subscriptions. */
 export interface SubscriptionLookup {
-  subscriptionsByTopic(topic: string): Promise<ReadonlyArray<{ qos: number }>>;
+  subscriptionsByTopic(topic: string): Promise<ReadonlyArray<{ qos: number; clientId: string }>>;
 }
 
 export interface Admission {

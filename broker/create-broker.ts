@@ -5,6 +5,7 @@ import type { AedesPublishPacket, Client, PubrelPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAcl } from './acl.js';
+import { createCommandAudience, type CommandSubscribeListener } from './command-audience.js';
 import { createAdmission, defaultIngestDelivery, type IngestDelivery, type SubscriptionLookup } from './admission.js';
 import { createAuthenticate } from './authenticate.js';
 import type { Will } from './authenticate.js';
@@ -125,6 +126,10 @@ export interface AnjuBroker {
    * sent a clean session, so there is nothing to match the PUBACK with.
    */
   onDelivered(listener: DeliveryListener): () => void;
+  /** Whether a publish on a device's command topic reaches that device now or, held in its persistent session, later (command-audience.ts). */
+  reachesDevice(topic: string): Promise<boolean>;
+  /** Told when a device subscribes to its commands: the moment to publish what was held for it. */
+  onCommandSubscribe(listener: CommandSubscribeListener): () => void;
   /** Told every presence change the broker publishes (the alerts engine's offline rule). */
   onPresence(listener: PresenceListener): () => void;
   /** Closes every connection of a principal (e.g. its account was deleted or its secret rotated); returns how many. */
@@ -246,6 +251,9 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       }
     }
   });
+  const audience = createCommandAudience({
+    aedes, live, logger, persistence: () => (aedes as unknown as { persistence: SubscriptionLookup }).persistence,
+  });
   aedes.on('clientError', (client, err) => logger.info({ clientId: client.id, err: err.message }, 'client error, connection closed'));
   aedes.on('connectionError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'connection error before session'));
   aedes.on('keepaliveTimeout', (client) => {
@@ -353,6 +361,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       deliveryListeners.add(listener);
       return () => deliveryListeners.delete(listener);
     },
+    reachesDevice: (topic) => audience.reaches(topic),
+    onCommandSubscribe: (listener) => audience.onCommandSubscribe(listener),
     onPresence(listener) {
       presenceListeners.add(listener);
       return () => presenceListeners.delete(listener);

@@ -1,6 +1,7 @@
 /** The embedded MQTT broker (DESIGN.md §2, §3). */
 export { createBroker } from './create-broker.js';
 export type { AnjuBroker, BrokerConfig, BrokerDeps, BrokerMessage, DeliveryListener } from './create-broker.js';
+export type { CommandSubscribeListener } from './command-audience.js';
 export { defaultIngestDelivery, type IngestDelivery } from './admission.js';
 export type { InterceptedPublish, PublishInterceptor } from './intercept.js';
 export type { PresenceListener } from './presence.js';

@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { DeliveryListener, InterceptedPublish } from '../broker/index.js';
+import type { CommandSubscribeListener, DeliveryListener, InterceptedPublish } from '../broker/index.js';
 import {
   CommandError, commandMessageSchema, commandParamSchemas, commandRefusal, commandReplySchema, encodeCommandMessage, isFinalStatus,
   parseDeviceTopic, topics, TTL_DEFAULT_SECONDS, type Command, type CommandInput, type CommandStatus, type Device,
 } from '../core/index.js';
-import { getOrCreateMetric } from '../core/util/index.js';
+import { createSerialQueue, getOrCreateMetric } from '../core/util/index.js';
 import type { CommandStore } from '../storage/commands/contract.js';
 
 /**
  * The command dispatcher: sends a command to a device through the embedded broker and follows it
  * queued → sent → delivered → succeeded | failed | expired.
  *
+ * - queued: stored; held while no session of the device listens for commands (Aedes drops a publish
+ *   nobody subscribes to), published the moment the device subscribes, expired if it does not in time;
  * - sent: Aedes has the QoS 1 message in the queues of the device's subscriptions, including the
  *   offline queue of a persistent session (clean session = 0, MQTT 3.1.1 §3.1.2.4);
  * - delivered: the device's own connection answered it with PUBACK (§4.3.2) — a service account
@@ -22,8 +24,9 @@ import type { CommandStore } from '../storage/commands/contract.js';
  *   only once recorded, so a store failure makes the device resend it, and a reply for a command
  *   already final changes nothing (the store's rule) — the same id is executed and counted once;
  * - expired: not delivered before `expiresAt`. The broker withholds it from then on (broker/acl.ts),
- *   and the sweep here records it. A delivered command with no reply within `replyGraceMs` after
- *   its expiry is `failed` ("no reply"): the device had it, but nobody can say what it did.
+ *   and the sweep here records it once `replyGraceMs` more have passed with no reply (a clean
+ *   session's live delivery leaves no trace but its reply). A delivered command with no reply within
+ *   `replyGraceMs` after its expiry is `failed` ("no reply"): the device had it, but nobody can say what it did.
  */
 
 export interface CommandServiceConfig {
@@ -37,6 +40,9 @@ export interface CommandBroker {
   publish(message: { topic: string; payload: string; qos: 1; retain: false }): Promise<void>;
   interceptReplies(handler: (message: InterceptedPublish) => Promise<void>): () => void;
   onDelivered(listener: DeliveryListener): () => void;
+  /** Whether a publish on this command topic reaches its device, now or from its persistent session later. */
+  reachesDevice(topic: string): Promise<boolean>;
+  onCommandSubscribe(listener: CommandSubscribeListener): () => void;
 }
 
 export interface CommandServiceDeps {
@@ -78,6 +84,10 @@ export interface CommandService {
 const notFinal: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
 /** Command changes kept for a stream that resumes: commands are a few per incident, so this is hours. */
 export const EVENTS_KEPT = 1_000;
+/** Held commands published when a device subscribes: an operator sends a handful to one device, not hundreds. */
+const HELD_FLUSHED = 100;
+/** Commands in the broker's memory at a restart: a fleet-wide action, at most. */
+const HELD_RECOVERED = 10_000;
 type ReplyResult = 'recorded' | 'duplicate' | 'unknown' | 'invalid';
 
 export function createCommandService(config: CommandServiceConfig, deps: CommandServiceDeps): CommandService {
@@ -132,9 +142,10 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
     const command = await store.get(reply.id);
     if (!command || command.device !== device) return count('unknown', { command: reply.id });
     if (isFinalStatus(command.status)) return count('duplicate', { command: reply.id, status: command.status });
+    const message = reply.message ?? reply.detail;
     const changed = await store.transition(reply.id, notFinal, {
       status: reply.outcome, at: now(),
-      ...(reply.message !== undefined ? { message: reply.message } : {}), ...(reply.state !== undefined ? { state: reply.state } : {}),
+      ...(message !== undefined ? { message } : {}), ...(reply.state !== undefined ? { state: reply.state } : {}),
     });
     if (!changed) return count('duplicate', { command: reply.id });
     replies.inc({ result: 'recorded' });
@@ -159,15 +170,77 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       .catch((err: unknown) => logger.error({ err, command: id }, 'could not record a command delivery'));
   };
 
+  /**
+   * Publishes a queued command and records it sent, or failed when the broker cannot take it.
+   * Only inside `publishing`: a send deciding whether its device listens and a subscribe flushing
+   * what was held for it take turns, so a command is published once, and never missed between them.
+   */
+  const publish = async (command: Command): Promise<void> => {
+    // The claim: a flush that ran first (its device subscribed just as this was sent) has moved it on.
+    if ((await store.get(command.id))?.status !== 'queued') return;
+    try {
+      await broker.publish({ topic: topics.command(command.device, command.name), payload: encodeCommandMessage(command), qos: 1, retain: false });
+    } catch (err) {
+      logger.error({ err, command: command.id }, 'command could not be published');
+      announce(await store.transition(command.id, ['queued'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
+      return;
+    }
+    // The PUBACK (or even the reply) of a connected device may already have moved it past sent.
+    announce(await store.transition(command.id, ['queued'], { status: 'sent', at: now() }));
+    logger.info({ device: command.device, command: command.id, name: command.name, sentBy: command.sentBy }, 'command sent');
+  };
+  const publishing = createSerialQueue();
+  const held = getOrCreateMetric(metrics, 'anju_commands_held_total', () => new Counter({
+    name: 'anju_commands_held_total',
+    help: 'Commands held because no session of their device listened for commands; published when it subscribes, expired if it does not in time.',
+    registers: [metrics],
+  }));
+  /** Devices with commands held for them: a fleet subscribing at start-up costs no query per device. */
+  const holding = new Set<string>();
+  const onSubscribe: CommandSubscribeListener = ({ deviceId }) => {
+    if (!holding.has(deviceId)) return;
+    publishing.run(async () => {
+      holding.delete(deviceId);
+      const waiting = await store.list({ device: deviceId, status: 'queued' }, { limit: HELD_FLUSHED, offset: 0 });
+      if (waiting.total > waiting.items.length) holding.add(deviceId);
+      // Oldest first, as they were sent; an expired one is left to the sweep. A filter that covers
+      // some commands only (`…/commands/close`) leaves the others held.
+      for (const c of [...waiting.items].reverse()) {
+        if (c.expiresAt <= now()) continue;
+        if (await broker.reachesDevice(topics.command(c.device, c.name))) await publish(c);
+        else holding.add(deviceId);
+      }
+    }).catch((err: unknown) => logger.error({ err, device: deviceId }, 'could not publish the commands held for a device'));
+  };
+
+  // The embedded broker keeps sessions in memory: a command `sent` before a restart (queued in a
+  // session, or in flight) went with them. Back to queued, so it is held and published again when its
+  // device subscribes; first in `publishing`, so no flush runs before it. A device that had it already
+  // gets the same id again and acts once (README, "Acting on devices").
+  publishing.run(async () => {
+    const stranded = await store.list({ status: 'sent' }, { limit: HELD_RECOVERED, offset: 0 });
+    for (const c of stranded.items) {
+      holding.add(c.device);
+      announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
+    }
+    if (stranded.total > 0) logger.warn({ commands: stranded.total }, 'commands sent before a restart are held again for their devices');
+  }).catch((err: unknown) => logger.error({ err }, 'could not hold again the commands sent before a restart'));
+
   const removeReplies = broker.interceptReplies(onReply);
   const removeDelivered = broker.onDelivered(onDelivered);
+  const removeSubscribe = broker.onCommandSubscribe(onSubscribe);
 
   let sweeping: Promise<number> | undefined;
   const sweepOnce = async (): Promise<number> => {
     const t = now();
     let changed = 0;
-    for (const c of await store.due(t, ['queued', 'sent'], 500)) {
-      if (announce(await store.transition(c.id, ['queued', 'sent'], { status: 'expired', at: t, message: 'not delivered before it expired' }))) changed++;
+    // Both wait out the reply grace. A device on a clean session leaves no PUBACK trace, so its
+    // command stays `sent` while it acts (a valve takes up to 20 s); one received just before
+    // its expiry would otherwise be expired under it and its true answer ignored as a duplicate.
+    // A persistent session's offline copy is withheld by the broker from `expiresAt` on either way.
+    for (const c of await store.due(t - config.replyGraceMs, ['queued', 'sent'], 500)) {
+      const message = 'no delivery acknowledged and no reply before it expired';
+      if (announce(await store.transition(c.id, ['queued', 'sent'], { status: 'expired', at: t, message }))) changed++;
     }
     for (const c of await store.due(t - config.replyGraceMs, ['delivered'], 500)) {
       const message = 'delivered, but the device did not reply before it expired';
@@ -200,16 +273,14 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       };
       await store.create(command);
       announce(command);
-      try {
-        await broker.publish({ topic: topics.command(deviceId, input.name), payload: encodeCommandMessage(command), qos: 1, retain: false });
-      } catch (err) {
-        logger.error({ err, command: command.id }, 'command could not be published');
-        announce(await store.transition(command.id, ['queued'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
-        return (await store.get(command.id)) ?? command;
-      }
-      // The PUBACK (or even the reply) of a connected device may already have moved it past sent.
-      announce(await store.transition(command.id, ['queued'], { status: 'sent', at: now() }));
-      logger.info({ device: deviceId, command: command.id, name: input.name, sentBy }, 'command sent');
+      // Marked before the broker is asked: a subscribe landing while it answers then queues a flush
+      // behind this job, which finds the command still queued if this one held it.
+      holding.add(deviceId);
+      await publishing.run(async () => {
+        if (await broker.reachesDevice(topics.command(deviceId, input.name))) return publish(command);
+        held.inc();
+        logger.info({ device: deviceId, command: command.id, name: input.name, sentBy }, 'command held until the device subscribes to its commands');
+      });
       return (await store.get(command.id)) ?? command;
     },
     get: (id) => store.get(id),
@@ -224,6 +295,7 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       clearInterval(timer);
       removeReplies();
       removeDelivered();
+      removeSubscribe();
       listeners.clear();
     },
   };

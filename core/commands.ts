@@ -10,7 +10,8 @@ import type { KindName } from './kinds/index.js';
  * Wire format (MQTT 3.1.1, README "Acting on devices"):
  * - the platform publishes QoS 1, not retained, on `devices/{id}/commands/{name}` the JSON
  *   `{id, name, params?, expiresAt}` (`expiresAt` ISO 8601);
- * - the device answers QoS 1 on its own `devices/{id}/replies` with `{id, outcome, message?, state?}`.
+ * - the device answers QoS 1 on its own `devices/{id}/replies` with `{id, outcome, message?, state?}`
+ *   (`detail` is taken for `message`).
  *   The reply lives under the device's own namespace because a device publishes only there
  *   (broker/acl.ts): a `…/commands/{name}/reply` topic would sit inside the subtree it may only
  *   subscribe to, and let it answer for another command channel's subscribers.
@@ -102,6 +103,8 @@ export const commandReplySchema = z.object({
   id: z.string().min(1).max(64),
   outcome: z.enum(commandOutcomes),
   message: z.string().max(500).optional(),
+  /** Another name for `message` that device firmware written to other platforms' RPC replies uses; `message` wins when both come. */
+  detail: z.string().max(500).optional(),
   /** The state after the command, e.g. `closed` for a valve. */
   state: z.string().max(32).optional(),
 });

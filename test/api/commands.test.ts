@@ -92,9 +92,17 @@ describe('commands API', () => {
   it('a hush within bounds gets its default duration; listing filters by device and status with paging', async () => {
     const res = await h.call('operator', { method: 'POST', url: '/api/devices/d3/commands', payload: { name: 'hush' } });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ params: { durationSeconds: 300 }, status: 'sent' });
-    const d3 = await h.call('viewer', { method: 'GET', url: '/api/commands?device=d3&status=sent' });
+    // The detector has never connected: nothing would receive the command, so it is held, queued.
+    expect(res.json()).toMatchObject({ params: { durationSeconds: 300 }, status: 'queued' });
+    const d3 = await h.call('viewer', { method: 'GET', url: '/api/commands?device=d3&status=queued' });
     expect(d3.json()).toMatchObject({ total: 1, items: [{ name: 'hush', device: 'd3' }] });
+    // It connects (a clean session) and subscribes: the held hush reaches it and is sent.
+    const detector = await broker.connect(device('d3'));
+    const hush = nextMessage(detector, 'devices/d3/commands/hush');
+    expect(await granted(detector, 'devices/d3/commands/#')).toEqual([1]);
+    expect(JSON.parse((await hush).payload)).toMatchObject({ id: res.json().id, params: { durationSeconds: 300 } });
+    await vi.waitFor(async () => expect((await h.call('viewer', { method: 'GET', url: `/api/commands/${res.json().id}` })).json().status).toBe('sent'));
+    detector.end();
     const page = await h.call('viewer', { method: 'GET', url: '/api/commands?limit=1&offset=0' });
     expect(page.json().items).toHaveLength(1);
     expect(page.json().total).toBeGreaterThanOrEqual(2);

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createCommandService, type CommandService } from '../../commands/index.js';
 import type { Command, Device } from '../../core/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
-import { DEVICE_SECRETS, closedByBroker, device, granted, nextMessage, startBroker, type TestBroker } from '../broker/harness.js';
+import { DEVICE_SECRETS, OPS, closedByBroker, device, granted, nextMessage, startBroker, type TestBroker } from '../broker/harness.js';
 import { requireBinary, run } from '../helpers/servers.js';
 
 const mosquittoPub = requireBinary('mosquitto_pub', 'mosquitto-clients');
@@ -28,6 +28,9 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
   let db: EmbeddedDatabase;
   let t: TestBroker;
   let service: CommandService;
+  /** The dispatcher's clock runs this far ahead of the broker's, to reach an expiry and its reply grace without waiting. */
+  let ahead = 0;
+  const GRACE_MS = 5_000;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'anju-commands-'));
@@ -39,9 +42,13 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
   });
   beforeEach(async () => {
     t = await startBroker();
+    ahead = 0;
     service = createCommandService(
-      { sweepIntervalMs: 60_000, replyGraceMs: 1_000 },
-      { store: db.commands, devices: { get: (id) => devices[id] }, broker: t.broker, logger: pino({ level: 'silent' }), metrics: t.registry },
+      { sweepIntervalMs: 60_000, replyGraceMs: GRACE_MS },
+      {
+        store: db.commands, devices: { get: (id) => devices[id] }, broker: t.broker, logger: pino({ level: 'silent' }), metrics: t.registry,
+        now: () => Date.now() + ahead,
+      },
     );
   });
   afterEach(async () => {
@@ -100,10 +107,14 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     await persistentSession('d1');
     const sent = await service.send('d1', { name: 'open', ttlSeconds: 1 }, 'token:ops');
     expect(sent.status).toBe('sent');
+    // The broker's own clock must pass the expiry (it withholds by it); the reply grace is skipped.
     await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(sent.expiresAt), { timeout: 5_000 });
+    expect(await service.sweep()).toBe(0);
+    expect((await service.get(sent.id))?.status).toBe('sent');
+    ahead = GRACE_MS;
     expect(await service.sweep()).toBeGreaterThanOrEqual(1);
     const expired = await service.get(sent.id);
-    expect(expired).toMatchObject({ status: 'expired', message: 'not delivered before it expired' });
+    expect(expired).toMatchObject({ status: 'expired', message: 'no delivery acknowledged and no reply before it expired' });
     expect(expired?.completedAt).toBeGreaterThanOrEqual(sent.expiresAt);
 
     // Back online: the broker withholds the queued message; mosquitto_sub times out with nothing (exit 27).
@@ -131,11 +142,36 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     // Delivered, never answered: failed once the expiry and the reply grace have passed.
     const silent = await service.send('d2', { name: 'reset', ttlSeconds: 1 }, 'token:ops');
     const quiet = await statusOf(silent.id, 'delivered');
-    await vi.waitFor(async () => {
-      expect(Date.now()).toBeGreaterThan(quiet.expiresAt + 1_000);
-      await service.sweep();
-      expect((await service.get(silent.id))?.status).toBe('failed');
-    }, { timeout: 10_000, interval: 200 });
+    ahead = quiet.expiresAt - Date.now() + 1;
+    await service.sweep();
+    expect((await service.get(silent.id))?.status).toBe('delivered');
+    ahead = quiet.expiresAt - Date.now() + GRACE_MS + 1;
+    await service.sweep();
+    expect(await service.get(silent.id)).toMatchObject({ status: 'failed', message: 'delivered, but the device did not reply before it expired' });
+  });
+
+  it('a clean session\'s answer that comes just after the expiry still counts; with none, the command expires after the grace', async () => {
+    const d1 = await t.connect(device('d1', { clean: true }));
+    expect(await granted(d1, 'devices/d1/commands/#')).toEqual([1]);
+    const next = nextMessage(d1, 'devices/d1/commands/close');
+    const sent = await service.send('d1', { name: 'close', ttlSeconds: 60 }, 'token:ops');
+    expect(JSON.parse((await next).payload)).toMatchObject({ id: sent.id });
+    // The valve is still turning when the command's time is up: no PUBACK trace, so it stays sent.
+    ahead = sent.expiresAt - Date.now() + 1;
+    await service.sweep();
+    expect((await service.get(sent.id))?.status).toBe('sent');
+    await d1.publishAsync('devices/d1/replies', JSON.stringify({ id: sent.id, outcome: 'succeeded', state: 'closed', detail: 'closed in 18 s' }), { qos: 1 });
+    const done = await statusOf(sent.id, 'succeeded');
+    expect(done).toMatchObject({ state: 'closed', message: 'closed in 18 s' });
+    expect(done.completedAt).toBeGreaterThan(done.expiresAt);
+
+    const nextOpen = nextMessage(d1, 'devices/d1/commands/open');
+    const unanswered = await service.send('d1', { name: 'open', ttlSeconds: 60 }, 'token:ops');
+    expect(JSON.parse((await nextOpen).payload)).toMatchObject({ id: unanswered.id });
+    ahead = unanswered.expiresAt - Date.now() + GRACE_MS + 1;
+    expect(await service.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await service.get(unanswered.id)).toMatchObject({ status: 'expired', message: 'no delivery acknowledged and no reply before it expired' });
+    expect((await service.get(sent.id))?.status).toBe('succeeded');
   });
 
   it('a device on a clean session: its reply completes the command and stands for its delivery', async () => {
@@ -147,6 +183,41 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     await d1.publishAsync('devices/d1/replies', JSON.stringify({ id: sent.id, outcome: 'succeeded', state: 'closed' }), { qos: 1 });
     const done = await statusOf(sent.id, 'succeeded');
     expect(done.deliveredAt).toBe(done.completedAt);
+  });
+
+  it('holds a command no session of its device listens for, publishes it when mosquitto subscribes, and lets a stale one expire', async () => {
+    // A service account watching every device, in a persistent session, is not the device.
+    const ops = await t.connect({ clientId: OPS.username, username: OPS.username, password: OPS.password, clean: false });
+    expect(await granted(ops, 'devices/#')).toEqual([1]);
+    const held = await service.send('d2', { name: 'open', ttlSeconds: 60 }, 'token:ops');
+    expect(held).toMatchObject({ status: 'queued' });
+    expect(held.sentAt).toBeUndefined();
+    expect(await t.metric('anju_commands_held_total')).toBe(1);
+    const listen = (seconds: number) => run(
+      mosquittoSub.path!, [...as('d2'), '-i', 'd2', '-q', '1', '-t', 'devices/d2/commands/#', '-v', '-C', '1', '-W', String(seconds)], (seconds + 5) * 1000,
+    );
+    // Subscribed to another command only: still held.
+    const closeOnly = await run(mosquittoSub.path!, [...as('d2'), '-i', 'd2', '-q', '1', '-t', 'devices/d2/commands/close', '-C', '1', '-W', '1'], 6_000);
+    expect(closeOnly).toMatchObject({ stdout: '', status: 27 });
+    expect((await service.get(held.id))?.status).toBe('queued');
+    // A clean session that subscribes only now: the held command is published to it.
+    const got = await listen(10);
+    expect(got.status, got.stderr).toBe(0);
+    expect(got.stdout.slice(0, got.stdout.indexOf(' '))).toBe('devices/d2/commands/open');
+    expect(JSON.parse(got.stdout.slice(got.stdout.indexOf(' ') + 1))).toMatchObject({ id: held.id, name: 'open' });
+    expect((await statusOf(held.id, 'sent')).sentAt).toBeGreaterThanOrEqual(held.createdAt);
+
+    // Held past its expiry: never published, expired by the sweep.
+    const stale = await service.send('d2', { name: 'reset', ttlSeconds: 1 }, 'token:ops');
+    expect(stale.status).toBe('queued');
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(stale.expiresAt), { timeout: 5_000 });
+    const nothing = await listen(1);
+    expect(nothing.stdout).toBe('');
+    expect(nothing.status).toBe(27);
+    ahead = GRACE_MS;
+    await service.sweep();
+    expect(await service.get(stale.id)).toMatchObject({ status: 'expired' });
+    expect((await service.get(stale.id))?.sentAt).toBeUndefined();
   });
 
   it('refuses a command the device does not declare, and bad params, before anything is sent', async () => {

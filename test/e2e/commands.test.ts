@@ -21,10 +21,11 @@ describe.skipIf(skip)(`commands through anju all ${skip ?? ''}`, () => {
   let anju: AnjuProcess;
   let api: ReturnType<typeof apiClient>;
   let secret: string;
+  const env = () => ({ ANJU_DATA_DIR: dataDir, ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'anju-e2e-commands-'));
-    anju = await startAnju('all', { ANJU_DATA_DIR: dataDir, ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN });
+    anju = await startAnju('all', env());
     api = apiClient(anju.http, ADMIN);
     const res = await api<{ secret: string }>('POST', '/api/devices', {
       id: 'e2e-wm-1', kind: 'water_meter', site: 'e2e', building: 'b1', purpose: 'household', capabilities: ['valve'],
@@ -67,4 +68,24 @@ describe.skipIf(skip)(`commands through anju all ${skip ?? ''}`, () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('command_not_supported');
   });
+
+  it('a command the broker held in memory for an offline meter survives a restart of anju and reaches the meter after it', async () => {
+    const as = () => ['-h', '127.0.0.1', '-p', String(anju.mqttPort), '-V', 'mqttv311', '-u', 'e2e-wm-1', '-P', secret];
+    const session = await run(mosquittoSub.path!, [...as(), '-i', 'e2e-wm-1', '-c', '-q', '1', '-t', 'devices/e2e-wm-1/commands/#', '-E']);
+    expect(session.status, session.stderr).toBe(0);
+    const sent = await api<Cmd>('POST', '/api/devices/e2e-wm-1/commands', { name: 'open', ttlSeconds: 300 });
+    expect(sent.body).toMatchObject({ status: 'sent' });
+
+    await anju.stop();
+    anju = await startAnju('all', env());
+    api = apiClient(anju.http, ADMIN);
+    // The session and its queue were in the broker's memory: the command is held again.
+    await waitFor('held again', async () => ((await api<Cmd>('GET', `/api/commands/${sent.body.id}`)).body.status === 'queued' ? true : undefined));
+
+    const got = await run(mosquittoSub.path!, [...as(), '-i', 'e2e-wm-1', '-c', '-q', '1', '-t', 'devices/e2e-wm-1/commands/#', '-C', '1', '-W', '20'], 25_000);
+    expect(got.status, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: sent.body.id, name: 'open' });
+    await waitFor('delivered after the restart', async () =>
+      ((await api<Cmd>('GET', `/api/commands/${sent.body.id}`)).body.status === 'delivered' ? true : undefined));
+  }, 120_000);
 });

@@ -28,7 +28,7 @@ export function mqttContractMarkdown(): string {
     `| \`${topics.telemetry('{id}')}\` | the device | 0 or 1 (PUBACK = stored durably) | one JSON reading, or SenML (RFC 8428) |`,
     `| \`${topics.status('{id}')}\` | the device's Will, the broker (retained) | 0 or 1 | \`online\` / \`offline\` |`,
     `| \`${topics.command('{id}', '{name}')}\` | the platform; the device subscribes to \`${topics.commands('{id}')}/#\` | 1, not retained | \`{id, name, params?, expiresAt}\` (see \`POST /api/devices/{id}/commands\`) |`,
-    `| \`${topics.replies('{id}')}\` | the device, answering a command | 1 (PUBACK = recorded) | \`{id, outcome: succeeded\\|failed, message?, state?}\` |`,
+    `| \`${topics.replies('{id}')}\` | the device, answering a command | 1 (PUBACK = recorded) | \`{id, outcome: succeeded\\|failed, message? (or detail?), state?}\` |`,
     '| `anju/alerts/{site}/incident/{hazard}` | the platform | 1 | incident events as JSON |',
     '',
     'A reading is one JSON object: the kind\'s fields, optional `ts` (epoch ms or ISO 8601 with a zone; server time if absent), ' +

@@ -22,11 +22,13 @@ const commandOut = z.object({
   device: z.string(),
   name: z.enum(commandNames),
   params: z.record(z.string(), z.unknown()).optional(),
-  status: z.enum(commandStatuses).describe('queued → sent → delivered → succeeded | failed | expired'),
+  status: z.enum(commandStatuses).describe(
+    'queued → sent → delivered → succeeded | failed | expired; queued also while held for a device no session of which listens for commands',
+  ),
   sentBy: z.string().describe('who sent it: `token:<API token name>`'),
   createdAt: isoTime,
   expiresAt: isoTime.describe('not delivered by then: expired, and the broker withholds it'),
-  sentAt: isoTime.optional().describe('handed to the broker (queued for an offline persistent session too)'),
+  sentAt: isoTime.optional().describe('handed to the broker for a device listening or with a persistent session (a held command: when the device subscribed)'),
   deliveredAt: isoTime.optional().describe('the device acknowledged it (PUBACK on a persistent session), or replied'),
   completedAt: isoTime.optional(),
   message: z.string().optional().describe("the device's words, or why the platform gave up"),
@@ -52,7 +54,7 @@ export const commandRoutes: FastifyPluginAsyncZod<RouteOptions & { commands: Com
         tags: ['commands'],
         summary: 'Send a command to a device; answers 202 with it as sent',
         description: 'Published QoS 1 on `devices/{id}/commands/{name}` as `{id, name, params?, expiresAt}`; the device answers on '
-          + '`devices/{id}/replies` with `{id, outcome: succeeded|failed, message?, state?}`. A device with a persistent session '
+          + '`devices/{id}/replies` with `{id, outcome: succeeded|failed, message? (or detail?), state?}`. A device with a persistent session '
           + `(clean session = 0) gets it when it reconnects, until \`ttlSeconds\` (default ${TTL_DEFAULT_SECONDS}, at most ${TTL_MAX_SECONDS}) have passed. `
           + 'Commands per capability: valve (water_meter) open, close; switch (power_meter) open (power off), close, reset; '
           + `hush (smoke_detector) hush with params.durationSeconds ≤ ${HUSH_MAX_SECONDS}; self_test test. `
