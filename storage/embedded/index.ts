@@ -50,6 +50,8 @@ export interface EmbeddedDatabase {
   retention: EmbeddedRetention;
   /** Rows in the hourly aggregate tables (for /metrics). */
   hourlyRows(): Promise<number>;
+  /** Readings folded into their hour because they arrived older than the raw floor. */
+  foldedTotal(): number;
   /** Refuses telemetry writes while it throws (the disk monitor's guard, set by the hub). */
   setWriteGuard(guard: (() => void) | undefined): void;
   /**
@@ -132,9 +134,14 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const retention = createEmbeddedRetention(config.retention ?? { rawDays: 0 }, { writer, logger: log, now });
   stopRetention = () => retention.stop();
   let guard: (() => void) | undefined;
+  let folded = 0;
   const telemetry = createEmbeddedTelemetryStore({
     writer, reader, logger: log, release, rollups,
-    rawFloor: () => retention.floorAt(now()), admit: () => guard?.(), ...(deps.onFolded ? { onFolded: deps.onFolded } : {}),
+    rawFloor: () => retention.floorAt(now()), admit: () => guard?.(),
+    onFolded: (n) => {
+      folded += n;
+      deps.onFolded?.(n);
+    },
   });
   const state = createEmbeddedStateStore({ conn: stateConn, release, onSite: (s) => zones.set(s.id, s.timezone) });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
@@ -158,6 +165,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     siteTimezone,
     retention,
     hourlyRows: () => hourlyRows(reader),
+    foldedTotal: () => folded,
     setWriteGuard(g) {
       guard = g;
     },
