@@ -150,4 +150,42 @@ describe('embedded store retention and hourly aggregates', () => {
     // 12:20, 12:35, 12:50 in the first hour, then four an hour: 1 + ceil(197 / 4) hours.
     expect(await db.hourlyRows()).toBe(51);
   }, 60_000);
+
+  it('whole-hour buckets from the hourly aggregates answer exactly what the raw readings answer, for every aggregate', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'anju-retention-'));
+    dirs.push(dir);
+    const db = await open(dir, () => NOW);
+    const T = NOW - 3 * DAY - (NOW % HOUR);
+    const rows: Reading[] = [];
+    // Irregular times, some fields missing, a boolean, rewrites of the same (device, ts) in a later batch.
+    for (let i = 0; i < 400; i++) {
+      const device = `sd-${i % 3}`;
+      const ts = T + Math.floor(((i * 7919) % 997) / 997 * 30 * HOUR);
+      const fields: Record<string, number | boolean> = { smoke: ((i * 31) % 17) / 10 };
+      if (i % 4 !== 0) fields.temperature = 20 + ((i * 13) % 11) / 3;
+      if (i % 5 === 0) fields.alarm = i % 10 === 0;
+      rows.push({ device, kind: 'smoke_detector', site: 's1', building: i % 2 ? 'b1' : 'b2', ts, fields });
+    }
+    await db.telemetry.write(rows.slice(0, 250));
+    await db.telemetry.write(rows.slice(150).map((r) => ({ ...r, fields: { ...r.fields, smoke: (r.fields.smoke as number) + 1 } })));
+    for (const agg of ['mean', 'min', 'max', 'sum', 'count', 'first', 'last'] as const) {
+      for (const every of [HOUR, 6 * HOUR]) {
+        const q = { kind: 'smoke_detector' as const, from: T, to: T + 2 * DAY, every, agg, fields: ['smoke', 'temperature', 'alarm'] };
+        const hourly = await db.telemetry.series(q);
+        // One ms earlier is not on the hour: the raw readings answer (no reading is in that ms).
+        const raw = await db.telemetry.series({ ...q, from: T - 1 });
+        expect(hourly.length).toBeGreaterThan(10);
+        expect(hourly.map((p) => [p.ts, p.device])).toEqual(raw.map((p) => [p.ts, p.device]));
+        hourly.forEach((p, i) => {
+          for (const [f, v] of Object.entries(p.values)) {
+            const want = raw[i]?.values[f];
+            if (typeof v === 'number' && typeof want === 'number') expect(v, `${agg} ${f}`).toBeCloseTo(want, 9);
+            else expect(v, `${agg} ${f}`).toEqual(want);
+          }
+        });
+        const building = await db.telemetry.series({ ...q, building: 'b1' });
+        expect(building.length).toBeGreaterThan(0);
+      }
+    }
+  }, 60_000);
 });
