@@ -137,7 +137,8 @@ export function createDiskMonitor(config: DiskMonitorConfig, deps: { logger: Log
       running = (async () => {
         while (!stopped) {
           await check().catch((err: unknown) => deps.logger.warn({ err }, 'disk probe failed; the last figures stand'));
-          await sleep.sleep(intervalMs);
+          // An interrupt is not remembered: a stop() during a probe must not wait out another interval.
+          if (!stopped) await sleep.sleep(intervalMs);
         }
       })();
     },

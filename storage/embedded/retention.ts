@@ -100,7 +100,8 @@ export function createEmbeddedRetention(config: RetentionConfig, deps: { writer:
             // A failed pass deletes nothing it did not commit; the next pass picks up where it stopped.
             if (!stopped) logger.warn({ err }, 'retention pass failed; retried at the next interval');
           });
-          await sleep.sleep(intervalMs);
+          // An interrupt is not remembered: a stop() during the pass must not leave this to sleep an hour.
+          if (!stopped) await sleep.sleep(intervalMs);
         }
       })();
     },

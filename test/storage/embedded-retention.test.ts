@@ -145,11 +145,29 @@ describe('embedded store retention and hourly aggregates', () => {
     // Reopened with retention: the started job deletes them in the background.
     const db = await open(dir, () => NOW);
     db.retention.start();
-    await expect.poll(() => rawCount(db, 0, NOW), { timeout: 30_000 }).toBe(0);
-    expect(db.retention.deletedTotal()).toBe(200);
+    // The count moves once the whole pass is done, after its last slice committed.
+    await expect.poll(() => db.retention.deletedTotal(), { timeout: 30_000 }).toBe(200);
+    expect(await rawCount(db, 0, NOW)).toBe(0);
     // 12:20, 12:35, 12:50 in the first hour, then four an hour: 1 + ceil(197 / 4) hours.
     expect(await db.hourlyRows()).toBe(51);
   }, 60_000);
+
+  it('stops as soon as the pass it is in finishes, not an interval later', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'anju-retention-'));
+    dirs.push(dir);
+    const forever = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1, retention: { rawDays: 0 } },
+      { logger: pino({ level: 'silent' }), now: () => NOW });
+    await forever.telemetry.write(history('m1').slice(0, 200));
+    await forever.close();
+
+    const db = await open(dir, () => NOW);
+    // Stopped while its first pass runs: stop() waits for that pass (its slices commit whole), then
+    // returns; a stop that did not reach the sleep after the pass would keep shutdown waiting an hour.
+    db.retention.start();
+    await db.retention.stop();
+    expect(db.retention.deletedTotal()).toBe(200);
+    expect(await rawCount(db, 0, NOW)).toBe(0);
+  }, 30_000);
 
   it('whole-hour buckets from the hourly aggregates answer exactly what the raw readings answer, for every aggregate', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'anju-retention-'));
