@@ -194,7 +194,8 @@ try {
     const out: number[] = [];
     let done = false;
     void during?.then(() => { done = true; });
-    while (out.length < liveBatches || (during && !done)) out.push(await live());
+    // Alone: --live batches; beside the pass: exactly the batches that overlap it.
+    while (during ? !done : out.length < liveBatches) out.push(await live());
     return Float64Array.from(out).sort();
   };
   const baseline = await phase();
