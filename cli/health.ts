@@ -1,5 +1,5 @@
 import type { HealthReport } from '../api/app.js';
-import type { SpoolForwarderStats, SpoolStats } from '../storage/index.js';
+import type { DiskStats, SpoolForwarderStats, SpoolStats } from '../storage/index.js';
 
 interface HealthSources {
   spool: { stats(): SpoolStats };
@@ -7,12 +7,13 @@ interface HealthSources {
   pipeline: { stats(): { received: number; accepted: number; duplicates: number; rejected: number; refused: number } };
   latest: { size(): number };
   broker?: { connectedDevices(): number; readonly closed: boolean };
+  disk?: { stats(): DiskStats };
   clock?: () => number;
 }
 
 /**
  * `/health`: `down` (503) when the broker is closed; `degraded` while the store refuses writes
- * (readings wait in the spool) or the spool is full (new QoS 1 publishes are refused); otherwise
+ * (readings wait in the spool), the disk is below its minimum free space, or the spool is full (new QoS 1 publishes are refused); otherwise
  * `ok`. Each check carries the figures an operator asks for first.
  */
 export function buildHealth(sources: HealthSources): () => Promise<HealthReport> {
@@ -34,6 +35,17 @@ export function buildHealth(sources: HealthSources): () => Promise<HealthReport>
       ingest: { status: 'ok', detail: `${p.received} received, ${p.accepted} accepted, ${p.rejected} dead-lettered, ${p.refused} refused, ${p.duplicates} duplicates` },
       devices: { status: 'ok', detail: `${sources.latest.size()} devices have reported` },
     };
+    if (sources.disk) {
+      const d = sources.disk.stats();
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+      const growth = d.growthBytesPerDay === undefined ? 'growth not yet known' : `growing ${mib(d.growthBytesPerDay)}/day`;
+      const free = Number.isFinite(d.freeBytes) ? mib(d.freeBytes) : 'unknown';
+      checks.disk = {
+        status: d.full ? 'degraded' : 'ok',
+        detail: `${free} free (minimum ${mib(d.minFreeBytes)}), data dir ${mib(d.storeBytes)}, ${growth}`
+          + `${d.full ? ', FULL: telemetry writes refused, readings wait in the spool' : ''}, ${d.refusedTotal} writes refused`,
+      };
+    }
     if (sources.broker) {
       checks.broker = { status: sources.broker.closed ? 'down' : 'ok', detail: `${sources.broker.connectedDevices()} devices connected` };
     }

@@ -50,7 +50,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const tls = config.tls ? await loadTlsMaterial(config.tls, { logger, metrics }) : undefined;
     if (tls) shutdown.part(async () => tls.stop());
 
-    const db = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
+    const db = await createEmbeddedDatabase(
+      { dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads, retention: { rawDays: config.retention.rawDays } }, { logger });
     shutdown.part(() => db.close());
     // A device and a service account never share an id: the MQTT username names one principal.
     const directory = createDeviceDirectory({ state: db.state, isTaken: (id) => serviceAccounts.get(id) !== undefined });

@@ -112,6 +112,15 @@ export const envSchema = z.object({
   /** DuckDB resource limits. */
   ANJU_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('512MB'),
   ANJU_DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Days the embedded store keeps raw readings (hourly aggregates and daily register rollups are kept
+   * for good); 0 = forever. Default 760: a savings report needs a 12-month baseline (IPMVP Option C
+   * and CalTRACK both use 12 months before the change, to cover every season once) plus the 12-month
+   * reporting year it is compared with, and a month's slack for late corrections.
+   */
+  ANJU_RETENTION_RAW_DAYS: z.coerce.number().int().min(0).max(36_500).default(760),
+  /** Free space below which the store refuses telemetry writes (they stay in the spool) rather than fill the disk. */
+  ANJU_DISK_MIN_FREE_MB: z.coerce.number().int().min(0).max(1_048_576).default(512),
 
   /** Disk quota of the durable spool between ingest and the store, in MiB. */
   ANJU_SPOOL_QUOTA_MB: z.coerce.number().int().min(2).max(1_048_576).default(1024),
@@ -209,6 +218,10 @@ interface BaseConfig {
     codecs: { tasmota: { timeZone?: string }; zigbee2mqtt: { temperatureUnit: 'C' | 'F' } };
   };
   duckdb: { memoryLimit: string; threads: number };
+  /** Raw-reading retention of the embedded store in days (0 = forever). */
+  retention: { rawDays: number };
+  /** Telemetry writes are refused while the data dir's file system has less free than this. */
+  disk: { minFreeBytes: number };
   spool: { quotaBytes: number; fsync: boolean };
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
   /** The alarm & fleet status exporter (`ANJU_STORE=influxdb` only): fleet status period, 0 = no status points. */
@@ -308,6 +321,8 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
       codecs: { tasmota: { timeZone: e.ANJU_TASMOTA_TIMEZONE }, zigbee2mqtt: { temperatureUnit: e.ANJU_Z2M_TEMPERATURE_UNIT } },
     },
     duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
+    retention: { rawDays: e.ANJU_RETENTION_RAW_DAYS },
+    disk: { minFreeBytes: e.ANJU_DISK_MIN_FREE_MB * 1024 * 1024 },
     spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC },
     alerts: {
       webhooks: e.ANJU_ALERT_WEBHOOKS ?? [],

@@ -6,6 +6,7 @@ export { createServiceAccountDirectory, type ServiceAccountDirectory, type Servi
 export * from './incidents/contract.js';
 export * from './reports/contract.js';
 export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';
+export { createDiskMonitor, DiskFullError, statfsProbe, type DiskMonitor, type DiskProbe, type DiskSpace, type DiskStats } from './disk.js';
 export { createInfluxStore, type InfluxConfig, type InfluxStoreDeps } from './influxdb/index.js';
 // The InfluxDB client itself, for the alarm and fleet-status exporter that writes beside telemetry.
 export { createInfluxHttp, type InfluxHttp } from './influxdb/http.js';

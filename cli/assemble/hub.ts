@@ -9,7 +9,7 @@ import type { AnjuConfig } from '../../core/config.js';
 import type { Pipeline, RejectLog } from '../../ingest/index.js';
 import {
   createBackupStaging, createLatestCache, type AlarmStore, type DeviceDirectory, type EmbeddedDatabase, type LatestCache,
-  type ServiceAccountDirectory, type TelemetryStore,
+  type DiskProbe, type ServiceAccountDirectory, type TelemetryStore,
 } from '../../storage/index.js';
 import { createCommandService } from '../../commands/index.js';
 import { startAlerts, type RunningAlerts } from '../alerts.js';
@@ -23,6 +23,7 @@ import { listenHttps, type TlsMaterial } from '../tls.js';
 import { displayHost } from './broker.js';
 import { assembleIngest } from './ingest.js';
 import { createShutdown } from './shutdown.js';
+import { startStorageOps } from './storage-ops.js';
 
 export interface AssembleHubDeps {
   /** The embedded database: state, alarms, incidents, reports, and telemetry when ANJU_STORE=embedded. */
@@ -46,6 +47,9 @@ export interface AssembleHubDeps {
   clock?: () => number;
   logger: Logger;
   metrics: Registry;
+  /** Instead of fs.statfs on the data dir (tests simulate a full disk), and its period. */
+  diskProbe?: DiskProbe;
+  diskIntervalMs?: number;
 }
 
 export interface AssembledHub {
@@ -78,6 +82,11 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
   try {
     const dataDir = resolve(config.dataDir);
     const warnings: string[] = [];
+    // Retention and the disk guard before the first write: on a full disk nothing is written.
+    const storageOps = await startStorageOps(config, dataDir, {
+      db, metrics, logger, ...(deps.diskProbe ? { diskProbe: deps.diskProbe } : {}), ...(deps.diskIntervalMs ? { diskIntervalMs: deps.diskIntervalMs } : {}),
+    });
+    shutdown.part(() => storageOps.stop());
     const telemetry = deps.telemetry ?? selectTelemetryStore(config, db.telemetry, { logger, metrics, siteTimezone: db.siteTimezone });
     if (!deps.telemetry && telemetry !== db.telemetry) shutdown.part(() => telemetry.close());
     const path = await openTelemetryPath({ dataDir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: telemetry, logger, metrics });
@@ -135,7 +144,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
         ...(commands ? { commands: { service: commands, minRole: config.commands.minRole } } : {}),
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
-        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest }),
+        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk }),
       },
     );
     shutdown.part(() => app.close());

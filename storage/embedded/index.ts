@@ -21,6 +21,8 @@ import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore } from './telemetry.js';
+import { buildHourlyIfMissing, ensureHourlyTables, hourlyRows } from './hourly.js';
+import { createEmbeddedRetention, type EmbeddedRetention, type RetentionConfig } from './retention.js';
 
 export { DatabaseClosedError } from './connection.js';
 
@@ -29,6 +31,8 @@ export interface EmbeddedDatabaseConfig {
   /** DuckDB `memory_limit`, e.g. "512MB". */
   memoryLimit: string;
   threads: number;
+  /** Raw-reading retention (storage/embedded/retention.ts); absent = raw readings kept forever. Started by the caller. */
+  retention?: RetentionConfig;
 }
 
 export interface EmbeddedDatabase {
@@ -45,6 +49,14 @@ export interface EmbeddedDatabase {
   commands: CommandStore;
   /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
   siteTimezone(site: string): string;
+  /** The background deletion of raw readings past their period; `start()` it where the hub starts. */
+  retention: EmbeddedRetention;
+  /** Rows in the hourly aggregate tables (for /metrics). */
+  hourlyRows(): Promise<number>;
+  /** Readings folded into their hour because they arrived older than the raw floor. */
+  foldedTotal(): number;
+  /** Refuses telemetry writes while it throws (the disk monitor's guard, set by the hub). */
+  setWriteGuard(guard: (() => void) | undefined): void;
   /**
    * Copies the whole database, as of one transaction, into a new DuckDB file while writes go on
    * (ATTACH + COPY FROM DATABASE on a connection of its own; temp staging tables are not part of
@@ -69,7 +81,8 @@ export const embeddedDatabaseFile = 'anju.duckdb';
  * commits, which follow every alarm commit, so they never delay the next one).
  * The database closes when both stores are closed, whichever way.
  */
-export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, deps: { logger: Logger }): Promise<EmbeddedDatabase> {
+export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
+  deps: { logger: Logger; now?: () => number; onFolded?: (n: number) => void }): Promise<EmbeddedDatabase> {
   const log = deps.logger.child({ part: 'storage', store: 'embedded' });
   await mkdir(config.dataDir, { recursive: true });
   const path = join(config.dataDir, embeddedDatabaseFile);
@@ -82,6 +95,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const incidentsConn = serialConnection(await instance.connect(), 'incidents');
   try {
     const { from, to } = await migrate(stateConn);
+    await ensureHourlyTables(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await createStagingTables(writer);
   } catch (err) {
@@ -91,8 +105,10 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   }
 
   let closing: Promise<void> | undefined;
+  let stopRetention: () => Promise<void> = async () => undefined;
   const closeDatabase = (): Promise<void> => {
     closing ??= (async () => {
+      await stopRetention();
       await Promise.all([writer.close(), reader.close(), alarmsConn.close(), incidentsConn.close()]);
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
@@ -117,7 +133,19 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     return tz !== undefined && isValidTimezone(tz) ? tz : defaultRollupTimezone;
   };
   const rollups = createEmbeddedRollups({ writer, reader, siteTimezone });
-  const telemetry = createEmbeddedTelemetryStore({ writer, reader, logger: log, release, rollups });
+  const now = deps.now ?? Date.now;
+  const retention = createEmbeddedRetention(config.retention ?? { rawDays: 0 }, { writer, logger: log, now });
+  stopRetention = () => retention.stop();
+  let guard: (() => void) | undefined;
+  let folded = 0;
+  const telemetry = createEmbeddedTelemetryStore({
+    writer, reader, logger: log, release, rollups,
+    rawFloor: () => retention.floorAt(now()), admit: () => guard?.(),
+    onFolded: (n) => {
+      folded += n;
+      deps.onFolded?.(n);
+    },
+  });
   const state = createEmbeddedStateStore({ conn: stateConn, release, onSite: (s) => zones.set(s.id, s.timezone) });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
@@ -127,6 +155,8 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   // First open after the rollups arrived (or a file restored without them): build them from the readings.
   const built = await rollups.buildIfMissing();
   if (built > 0) log.info({ rows: built }, 'daily register rollups built from the stored readings');
+  const hours = await buildHourlyIfMissing(writer, reader);
+  if (hours > 0) log.info({ rows: hours }, 'hourly aggregates built from the stored readings');
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {
@@ -138,6 +168,12 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     incidents,
     commands,
     siteTimezone,
+    retention,
+    hourlyRows: () => hourlyRows(reader),
+    foldedTotal: () => folded,
+    setWriteGuard(g) {
+      guard = g;
+    },
     async snapshot(file) {
       if (closing) throw new Error('the embedded database is closed');
       const conn = await instance.connect();
@@ -158,6 +194,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
       }
     },
     async close() {
+      await retention.stop();
       await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close(), commands.close()]);
       await closeDatabase();
     },

@@ -76,7 +76,7 @@ export interface EmbeddedRollups extends RegisterRollups {
    * Inside the writer's transaction, after the batch's merge: keeps the touched days' rows. Returns
    * what to run once the transaction has committed (nothing of a rolled-back batch is remembered).
    */
-  maintain(conn: DuckDBConnection, batch: readonly Reading[]): Promise<() => void>;
+  maintain(conn: DuckDBConnection, batch: readonly Reading[], rawFloor?: number): Promise<() => void>;
   /** Builds every row from the kind tables when the table is empty but register readings exist (first open after the upgrade). */
   buildIfMissing(): Promise<number>;
 }
@@ -146,7 +146,7 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
   }
 
   return {
-    async maintain(conn, batch) {
+    async maintain(conn, batch, rawFloor = 0) {
       const touched = touchedDays(batch, siteTimezone);
       if (touched.length === 0) return () => undefined;
       const stored = new Map<string, RegisterDay>();
@@ -174,7 +174,9 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
         if ('row' in plan) next.push(plan.row);
         else again.push(t);
       }
-      next.push(...(await recompute(conn, again)));
+      // A day that began before the raw floor cannot be recomputed (its early readings are gone):
+      // its row stands as it was; the reading is still stored raw and in its hour.
+      next.push(...(await recompute(conn, again.filter((d) => d.start >= rawFloor))));
       await upsert(conn, next);
       return () => remember(next);
     },

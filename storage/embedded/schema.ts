@@ -161,6 +161,17 @@ export const migrations: readonly { readonly version: number; readonly descripti
     ],
   },
   {
+    version: 7,
+    description: 'raw-reading retention bookkeeping; hourly aggregates per kind (storage/embedded/hourly.ts, retention.ts)',
+    sql: [
+      // `raw_floor` = epoch ms before which raw readings were deleted; `deleted` = rows retention deleted in all.
+      `CREATE TABLE retention_state (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`,
+      // The hourly tables are generated from the kinds like the kind tables (ensureHourlyTables);
+      // clearing the mark makes the first open after this migration backfill them from the readings.
+      `DELETE FROM rollup_state WHERE key = 'hourly'`,
+    ],
+  },
+  {
     version: 8,
     description: 'device capabilities; commands to devices (storage/embedded/commands.ts)',
     sql: [

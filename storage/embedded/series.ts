@@ -1,6 +1,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Aggregate, SeriesQuery } from '../contract.js';
-import { resolveSeriesQuery } from '../series-query.js';
+import { resolveSeriesQuery, type ResolvedSeriesQuery } from '../series-query.js';
+import { hourlyColumn, hourlyTableName, hourMs } from './hourly.js';
 import { kindTables, quoteIdent } from './schema.js';
 
 export interface SeriesPlan {
@@ -35,11 +36,16 @@ function aggExpr(agg: Aggregate, col: string): string {
  * field or aggregate is a RangeError, never spliced into SQL); every user value is a parameter.
  * Returns undefined for an empty window.
  */
-export function seriesSql(query: SeriesQuery): SeriesPlan | undefined {
+export function seriesSql(query: SeriesQuery, opts: { rawFloor?: number } = {}): SeriesPlan | undefined {
   const q = resolveSeriesQuery(query);
   if (!q) return undefined;
   const t = kindTables[q.kind];
   const fields = q.fields;
+
+  if (q.mode === 'aggregated' && q.every % hourMs === 0) {
+    const aligned = q.from % hourMs === 0 && q.to % hourMs === 0;
+    if (aligned || q.from < (opts.rawFloor ?? 0)) return hourlySql(q);
+  }
 
   const params: DuckDBValue[] = [BigInt(q.from), BigInt(q.to)];
   const where = ['ts >= $1', 'ts < $2'];
@@ -75,6 +81,45 @@ export function seriesSql(query: SeriesQuery): SeriesPlan | undefined {
       GROUP BY ${bucket}, device ORDER BY bucket, device`,
     params,
     fields: fields.map((f) => ({ name: f.name, asBoolean: false })),
+    tsColumn: 'bucket',
+  };
+}
+
+/** One aggregate over one field's hourly columns; the same answer the raw readings give for whole hours. */
+function hourlyAggExpr(agg: Aggregate, field: string): string {
+  const c = (p: Parameters<typeof hourlyColumn>[1]) => hourlyColumn(field, p);
+  switch (agg) {
+    case 'mean': return `sum(${c('sum')}) / nullif(sum(${c('n')}), 0)`;
+    case 'min': return `min(${c('min')})`;
+    case 'max': return `max(${c('max')})`;
+    case 'sum': return `sum(${c('sum')})`;
+    case 'count': return `CAST(coalesce(sum(${c('n')}), 0) AS BIGINT)`;
+    case 'first': return `arg_min(${c('first')}, hour) FILTER (WHERE ${c('first')} IS NOT NULL)`;
+    case 'last': return `arg_max(${c('last')}, hour) FILTER (WHERE ${c('last')} IS NOT NULL)`;
+  }
+}
+
+/**
+ * Buckets of whole hours, read from the hourly aggregates (storage/embedded/hourly.ts): a year of a
+ * community is ~60× fewer rows than its readings, and the range may reach before the raw floor.
+ * The window takes the hours that start in it (exact when its bounds are on the hour).
+ */
+function hourlySql(q: Extract<ResolvedSeriesQuery, { mode: 'aggregated' }>): SeriesPlan {
+  const from = q.from % hourMs === 0 ? q.from : q.from - (q.from % hourMs) + hourMs;
+  const params: DuckDBValue[] = [BigInt(from), BigInt(q.to)];
+  const where = ['hour >= $1', 'hour < $2'];
+  for (const { tag, value } of q.tags) {
+    params.push(value);
+    where.push(`${tag} = $${params.length}`);
+  }
+  params.push(BigInt(q.every));
+  const bucket = `(hour - hour % $${params.length})`;
+  const cols = q.fields.map((f) => `${hourlyAggExpr(q.agg, f.name)} AS ${quoteIdent(f.name)}`).join(', ');
+  return {
+    sql: `SELECT ${bucket} AS bucket, device, ${cols} FROM ${hourlyTableName(q.kind)} WHERE ${where.join(' AND ')}
+      GROUP BY ${bucket}, device ORDER BY bucket, device`,
+    params,
+    fields: q.fields.map((f) => ({ name: f.name, asBoolean: false })),
     tsColumn: 'bucket',
   };
 }

@@ -7,6 +7,7 @@ import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesSql } from './series.js';
 import { appendToStaging } from './sql.js';
+import { foldIntoHourly, maintainHourly } from './hourly.js';
 
 /**
  * Writes go Appender → temp staging table → MERGE into the kind table, all in one transaction on
@@ -101,6 +102,12 @@ export interface EmbeddedTelemetryDeps {
   rollups: EmbeddedRollups;
   /** Called once when this store is closed; the database closes when all its stores have. */
   release(): Promise<void>;
+  /** The raw floor now (storage/embedded/retention.ts): older readings are folded into their hour, not kept raw. 0 = none. */
+  rawFloor?: () => number;
+  /** Counts readings folded into their hour because they arrived older than the raw floor. */
+  onFolded?: (n: number) => void;
+  /** Called before every write; throws to refuse it (the disk monitor's DiskFullError). */
+  admit?: () => void;
 }
 
 export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): TelemetryStore {
@@ -118,13 +125,27 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
     async write(batch) {
       ensureOpen();
       if (batch.length === 0) return;
+      deps.admit?.();
       const groups = groupBatch(batch);
       const started = performance.now();
       let committed: (() => void) | undefined;
       try {
+        const floor = deps.rawFloor?.() ?? 0;
+        let folded = 0;
         await writer.transaction(async (conn) => {
-          for (const [kind, rows] of groups) {
+          const live: Reading[] = [];
+          for (const [kind, all] of groups) {
             const t = kindTables[kind];
+            const old = floor > 0 ? all.filter((r) => r.ts < floor) : [];
+            const rows = old.length > 0 ? all.filter((r) => r.ts >= floor) : all;
+            if (old.length > 0) {
+              // Past the raw period: its hour's readings are gone, so only the hourly aggregate takes it.
+              await appendStaged(conn, t, old);
+              await foldIntoHourly(conn, t);
+              await conn.run(`DELETE FROM ${t.staging}`);
+              folded += old.length;
+            }
+            if (rows.length === 0) continue;
             let lo = Infinity;
             let hi = -Infinity;
             for (const r of rows) {
@@ -133,10 +154,16 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
             }
             await appendStaged(conn, t, rows);
             await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
+            await maintainHourly(conn, t, lo, hi);
             await conn.run(`DELETE FROM ${t.staging}`);
+            live.push(...rows);
           }
-          committed = await deps.rollups.maintain(conn, [...groups.values()].flat());
+          committed = await deps.rollups.maintain(conn, live, floor);
         });
+        if (folded > 0) {
+          deps.onFolded?.(folded);
+          logger.info({ readings: folded, floor }, 'readings older than the raw retention period folded into their hourly aggregates');
+        }
         committed?.();
       } catch (err) {
         if (err instanceof DatabaseClosedError) throw err;
@@ -175,7 +202,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
 
     async series(query: SeriesQuery): Promise<SeriesPoint[]> {
       ensureOpen();
-      const plan = seriesSql(query);
+      const plan = seriesSql(query, { rawFloor: deps.rawFloor?.() ?? 0 });
       if (!plan) return [];
       const rows = await reader.query(plan.sql, plan.params);
       return rows.map((row) => {

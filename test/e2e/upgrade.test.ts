@@ -120,9 +120,18 @@ describe('upgrading from the data directory of an earlier release', () => {
       const instance = await DuckDBInstance.create(join(dataDir, 'anju.duckdb'), { access_mode: 'READ_ONLY' });
       const conn = await instance.connect();
       const days = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM register_days WHERE device = 'fx-pm-1'`)).getRowObjects()[0]?.n);
+      // The hourly aggregates (built from the old readings on this open, kept with each write since) count every reading.
+      const one = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRowObjects()[0]?.n);
+      const raw = await one(`SELECT count(energy) AS n FROM power_meter WHERE device = 'fx-pm-1'`);
+      const hourly = await one(`SELECT sum(energy__n) AS n FROM hourly_power_meter WHERE device = 'fx-pm-1'`);
+      const wmRaw = await one(`SELECT count(volume) AS n FROM water_meter`);
+      const wmHourly = await one(`SELECT sum(volume__n) AS n FROM hourly_water_meter`);
       conn.closeSync();
       instance.closeSync();
       expect(days).toBeGreaterThanOrEqual(3);
+      expect(raw).toBeGreaterThan(0);
+      expect(hourly).toBe(raw);
+      expect(wmHourly).toBe(wmRaw);
     }, 120_000);
   });
 

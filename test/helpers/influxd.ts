@@ -45,7 +45,8 @@ export function influxdAvailability(): { path?: string; skip?: string } {
   return requireBinary('influxd', 'influxdb');
 }
 
-export async function startInfluxd(options: { database?: string } = {}): Promise<Influxd> {
+/** `data`: extra lines of the [data] section (e.g. a short `cache-snapshot-write-cold-duration` to measure TSM size). */
+export async function startInfluxd(options: { database?: string; data?: readonly string[] } = {}): Promise<Influxd> {
   const { path: bin, skip } = influxdAvailability();
   if (!bin) throw new Error(skip);
   const dir = await mkdtemp(join(tmpdir(), 'anju-influxd-'));
@@ -59,6 +60,7 @@ export async function startInfluxd(options: { database?: string } = {}): Promise
     '[meta]', `  dir = "${join(dir, 'meta')}"`,
     // wal-fsync-delay 0: every write is fsynced before the 204, as in production defaults.
     '[data]', `  dir = "${join(dir, 'data')}"`, `  wal-dir = "${join(dir, 'wal')}"`, '  query-log-enabled = false', '  wal-fsync-delay = "0s"',
+    ...(options.data ?? []).map((l) => `  ${l}`),
     '[monitor]', '  store-enabled = false',
     '[http]', '  enabled = true', `  bind-address = "127.0.0.1:${port}"`, '  auth-enabled = false', '  log-enabled = false',
     '[logging]', '  level = "warn"',

@@ -1,0 +1,145 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { kindNames, type KindName } from '../../core/index.js';
+import { toNumber, type SerialConnection } from './connection.js';
+import { kindTables, quoteIdent, type KindTable } from './schema.js';
+
+/**
+ * Hourly aggregates of every kind, the embedded counterpart of an InfluxDB continuous query into a
+ * long-lived retention policy: one row per (device, hour) in `hourly_<kind>`, per field its count,
+ * min, max, sum, first and last. They stay when retention deletes the raw readings, so charts and
+ * reports over long ranges still answer. Kept in the telemetry write's transaction: a batch's
+ * readings and the hours they touch commit together, so the table matches the readings by
+ * construction. An hour is recomputed from the kind table (idempotent under MERGE rewrites).
+ */
+
+export const hourMs = 3_600_000;
+
+/** Per field, in order: the suffixes of its aggregate columns. */
+const parts = [
+  ['n', 'BIGINT'], ['min', 'DOUBLE'], ['max', 'DOUBLE'], ['sum', 'DOUBLE'], ['first', 'DOUBLE'], ['last', 'DOUBLE'],
+] as const;
+export type HourlyPart = (typeof parts)[number][0];
+
+export function hourlyTableName(kind: KindName): string {
+  return quoteIdent(`hourly_${kind}`);
+}
+
+export function hourlyColumn(field: string, part: HourlyPart): string {
+  return quoteIdent(`${field}__${part}`);
+}
+
+function fieldColumns(t: KindTable): { name: string; type: string }[] {
+  return t.fields.flatMap((f) => parts.map(([p, type]) => ({ name: `${f.name}__${p}`, type })));
+}
+
+export function createHourlySql(t: KindTable): string {
+  const cols = ['hour BIGINT NOT NULL', 'device VARCHAR NOT NULL', 'site VARCHAR NOT NULL', 'building VARCHAR NOT NULL',
+    ...fieldColumns(t).map((c) => `${quoteIdent(c.name)} ${c.type}`)];
+  return `CREATE TABLE IF NOT EXISTS ${hourlyTableName(t.kind)} (${cols.join(', ')})`;
+}
+
+/** Adds the aggregate columns of fields a kind gained since the table was made. */
+export async function ensureHourlyTables(conn: SerialConnection): Promise<void> {
+  for (const t of Object.values(kindTables)) {
+    await conn.run(createHourlySql(t));
+    const existing = new Set((await conn.query(
+      `SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main' AND database_name = current_database()`, [`hourly_${t.kind}`],
+    )).map((r) => String(r.column_name)));
+    for (const c of fieldColumns(t)) {
+      if (!existing.has(c.name)) await conn.run(`ALTER TABLE ${hourlyTableName(t.kind)} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
+    }
+  }
+}
+
+const allColumns = (t: KindTable) => ['hour', 'device', 'site', 'building', ...fieldColumns(t).map((c) => c.name)].map(quoteIdent);
+
+/** SELECT list aggregating raw rows of `src` (alias t) into hours; booleans count as 0/1. */
+function aggregateSelect(t: KindTable): string {
+  const per = t.fields.flatMap((f) => {
+    const c = `t.${quoteIdent(f.name)}`;
+    const x = `CAST(${c} AS DOUBLE)`;
+    return [
+      `count(${c})`, `min(${x})`, `max(${x})`, `sum(${x})`,
+      `arg_min(${x}, t.ts) FILTER (WHERE ${c} IS NOT NULL)`, `arg_max(${x}, t.ts) FILTER (WHERE ${c} IS NOT NULL)`,
+    ];
+  });
+  return ['t.ts - t.ts % 3600000', 't.device', 'arg_max(t.site, t.ts)', 'arg_max(t.building, t.ts)', ...per].join(', ');
+}
+
+/**
+ * Inside the writer's transaction, after the batch's merge and before the staging table is
+ * emptied: recomputes the (device, hour) rows the staged batch touched from the kind table.
+ * `lo`/`hi` bound the batch's times, so the read prunes row groups by zone map.
+ */
+export async function maintainHourly(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<void> {
+  const touched = `(SELECT DISTINCT device, ts - ts % 3600000 AS hour FROM ${t.staging})`;
+  const table = hourlyTableName(t.kind);
+  const from = lo - (lo % hourMs);
+  const to = hi - (hi % hourMs) + hourMs;
+  // The constant bound lets DuckDB skip the row groups of other hours by zone map, as the merge does.
+  await conn.run(`DELETE FROM ${table} AS h USING ${touched} AS s WHERE h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2`,
+    [BigInt(from), BigInt(to)]);
+  await conn.run(`INSERT INTO ${table} (${allColumns(t).join(', ')})
+    SELECT ${aggregateSelect(t)} FROM ${t.table} AS t JOIN ${touched} AS s ON t.device = s.device AND t.ts - t.ts % 3600000 = s.hour
+    WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, [BigInt(from), BigInt(to)]);
+}
+
+/**
+ * A reading older than the raw floor (its hour's readings are gone) is folded into its hour: count,
+ * min, max and sum take it in; first and last keep the hour's values when it has them, since the
+ * times they came from are no longer known. Reads the staged (old) readings.
+ */
+export async function foldIntoHourly(conn: DuckDBConnection, t: KindTable): Promise<void> {
+  const set = t.fields.flatMap((f) => {
+    const c = (p: HourlyPart) => hourlyColumn(f.name, p);
+    return [
+      `${c('n')} = coalesce(h.${c('n')}, 0) + s.${c('n')}`,
+      `${c('min')} = least(h.${c('min')}, s.${c('min')})`,
+      `${c('max')} = greatest(h.${c('max')}, s.${c('max')})`,
+      `${c('sum')} = CASE WHEN h.${c('sum')} IS NULL AND s.${c('sum')} IS NULL THEN NULL ELSE coalesce(h.${c('sum')}, 0) + coalesce(s.${c('sum')}, 0) END`,
+      `${c('first')} = coalesce(h.${c('first')}, s.${c('first')})`,
+      `${c('last')} = coalesce(h.${c('last')}, s.${c('last')})`,
+    ];
+  });
+  const cols = allColumns(t);
+  await conn.run(`MERGE INTO ${hourlyTableName(t.kind)} AS h
+    USING (SELECT ${aggregateSelect(t)} FROM ${t.staging} AS t GROUP BY 1, 2) AS s (${cols.join(', ')})
+    ON h.device = s.device AND h.hour = s.hour
+    WHEN MATCHED THEN UPDATE SET ${set.join(', ')}
+    WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`);
+}
+
+/** Rows of every hourly table (for /metrics). */
+export async function hourlyRows(conn: SerialConnection): Promise<number> {
+  let n = 0;
+  for (const k of kindNames) n += toNumber((await conn.query(`SELECT count(*) AS n FROM ${hourlyTableName(k)}`))[0]?.n ?? null) ?? 0;
+  return n;
+}
+
+/**
+ * Builds the hourly rows from the stored readings once (the upgrade that introduced them, or a file
+ * restored without them), 30-day windows at a time so memory stays flat, then marks them built.
+ */
+export async function buildHourlyIfMissing(writer: SerialConnection, reader: SerialConnection): Promise<number> {
+  if ((await reader.query(`SELECT value FROM rollup_state WHERE key = 'hourly'`)).length > 0) return 0;
+  let written = 0;
+  const window = 30 * 24 * hourMs;
+  for (const kind of kindNames) {
+    const t = kindTables[kind];
+    await writer.run(`DELETE FROM ${hourlyTableName(kind)}`);
+    const span = (await reader.query(`SELECT min(ts) AS lo, max(ts) AS hi FROM ${t.table}`))[0];
+    const lo = toNumber(span?.lo ?? null);
+    const hi = toNumber(span?.hi ?? null);
+    if (lo === null || hi === null) continue;
+    for (let from = lo - (lo % hourMs); from <= hi; from += window) {
+      const params: DuckDBValue[] = [BigInt(from), BigInt(from + window)];
+      written += await writer.transaction(async (conn) => {
+        const r = await conn.runAndReadAll(`INSERT INTO ${hourlyTableName(kind)} (${allColumns(t).join(', ')})
+          SELECT ${aggregateSelect(t)} FROM ${t.table} AS t WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, params);
+        return Number(r.rowsChanged);
+      });
+    }
+  }
+  await writer.run(`INSERT INTO rollup_state VALUES ('hourly', 'built') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  return written;
+}
