@@ -3,6 +3,7 @@ export * from './reading.js';
 export * from './topics.js';
 export * from './registry.js';
 export * from './service-accounts.js';
+export * from './accounts.js';
 export * from './demo/chundu.js';
 export * from './alarms.js';
 export * from './labels.js';

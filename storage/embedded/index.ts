@@ -12,6 +12,8 @@ import type { ReportStore } from '../reports/contract.js';
 import { createEmbeddedReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
 import { createEmbeddedServiceAccountStore } from './service-accounts.js';
+import type { AccountStore } from '../accounts/contract.js';
+import { createEmbeddedAccountStore } from './accounts.js';
 import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
@@ -38,6 +40,8 @@ export interface EmbeddedDatabase {
   reports: ReportStore;
   /** MQTT service accounts (migration 4), on the state connection. */
   serviceAccounts: ServiceAccountStore;
+  /** People who log in (migration 9), on the state connection. */
+  accounts: AccountStore;
   /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
   incidents: IncidentStore;
   /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
@@ -101,7 +105,8 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     return closing;
   };
 
-  let open = 5;
+  // One per store below: the database closes when the last of them does.
+  let open = 7;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -119,6 +124,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
+  const accounts = createEmbeddedAccountStore({ conn: stateConn, release });
   const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
   // First open after the rollups arrived (or a file restored without them): build them from the readings.
   const built = await rollups.buildIfMissing();
@@ -131,6 +137,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     alarms,
     reports,
     serviceAccounts,
+    accounts,
     incidents,
     siteTimezone,
     async snapshot(file) {
@@ -153,7 +160,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
       }
     },
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), accounts.close(), incidents.close()]);
       await closeDatabase();
     },
   };

@@ -160,27 +160,40 @@ export const migrations: readonly { readonly version: number; readonly descripti
       `CREATE TABLE rollup_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
     ],
   },
+  {
+    version: 9,
+    description: 'people who log in: accounts with site-scoped role grants and a scrypt password hash (storage/embedded/accounts.ts)',
+    sql: [
+      // Grants as JSON text ([{role, sites}]): read whole with the account, never queried by part.
+      `CREATE TABLE accounts (id VARCHAR PRIMARY KEY, login VARCHAR NOT NULL UNIQUE, display_name VARCHAR NOT NULL, phone VARCHAR,
+        wecom_user_id VARCHAR, dingtalk_user_id VARCHAR, grants VARCHAR NOT NULL, disabled BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, password_hash VARCHAR, password_set_at BIGINT)`,
+    ],
+  },
 ];
 
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {
   await conn.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)');
-  const rows = await conn.query('SELECT coalesce(max(version), 0) AS v FROM schema_version');
-  const from = Number(rows[0]?.v ?? 0);
+  // Versions are applied by set, not by maximum: migrations of parallel branches land in any order
+  // (9 may ship before 7), and a database at 9 must still get 7 when it arrives. Each migration
+  // touches only its own tables, so order between them does not matter.
+  const applied = new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));
+  const from = Math.max(0, ...applied);
   // Forward only: a file a newer Anju migrated may hold what this version cannot read or would
   // overwrite wrongly; refuse it whole rather than run on half a schema.
-  const known = migrations.at(-1)?.version ?? 0;
+  const known = Math.max(0, ...migrations.map((m) => m.version));
   if (from > known) {
     throw new Error(`the embedded database is at schema version ${from}, written by a newer Anju; this version knows up to ${known}. Run the newer version again, or restore a backup taken before the upgrade (README, "Operating Anju")`);
   }
   let to = from;
   for (const m of migrations) {
-    if (m.version <= from) continue;
+    if (applied.has(m.version)) continue;
     // Each migration commits with its version row, so a crash leaves the schema at a known step.
     await conn.transaction(async (c) => {
       for (const stmt of m.sql) await c.run(stmt);
       await c.run('INSERT INTO schema_version VALUES ($1, $2)', [m.version, BigInt(Date.now())]);
     });
-    to = m.version;
+    to = Math.max(to, m.version);
   }
 
   for (const t of Object.values(kindTables)) {
