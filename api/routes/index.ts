@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from '../types.js';
+import { accountRoutes } from './api/accounts/index.js';
 import { alertExportRoutes } from './api/alerts/export.js';
 import { alertRoutes } from './api/alerts/index.js';
 import { alertStreamRoutes } from './api/alerts/stream.js';
@@ -49,6 +50,7 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
   }
   // MQTT service accounts only where the composition root runs the embedded broker they log in to.
   if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });
+  if (deps.accounts) await app.register(accountRoutes, { prefix: '/api/accounts', ...opts, accounts: deps.accounts });
   // Backups only where the node holds a data dir worth backing up (the embedded database).
   if (deps.backups) await app.register(backupRoutes, { prefix: '/api/backups', ...opts, backups: deps.backups });
   // The demo fleet's scenarios only where it runs.
