@@ -9,6 +9,7 @@ import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
 import type { ServiceAccountDirectory } from '../storage/service-accounts/directory.js';
 import type { AccountStore } from '../storage/accounts/contract.js';
+import type { AuditStore } from '../storage/audit/contract.js';
 import type { BackupStaging } from '../storage/backup/staging.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   readonly serviceAccounts?: ServiceAccountDirectory;
   /** People's accounts; without them `/api/accounts` is not served. */
   readonly accounts?: AccountStore;
+  /** The audit trail: with it every change through the API is recorded and `/api/audit` is served. */
+  readonly audit?: AuditStore;
   /** Backups of the node's data dir; without them `/api/backups` is not served. */
   readonly backups?: BackupStaging;
   /** The running demo fleet; without it `/api/demo` is not served. */

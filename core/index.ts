@@ -4,6 +4,7 @@ export * from './topics.js';
 export * from './registry.js';
 export * from './service-accounts.js';
 export * from './accounts.js';
+export * from './audit.js';
 export * from './demo/chundu.js';
 export * from './alarms.js';
 export * from './labels.js';

@@ -118,7 +118,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
-        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api, accounts: db.accounts,
+        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api, accounts: db.accounts, audit: db.audit,
         ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),

@@ -14,6 +14,8 @@ import type { ServiceAccountStore } from '../service-accounts/contract.js';
 import { createEmbeddedServiceAccountStore } from './service-accounts.js';
 import type { AccountStore } from '../accounts/contract.js';
 import { createEmbeddedAccountStore } from './accounts.js';
+import type { AuditStore } from '../audit/contract.js';
+import { createEmbeddedAuditStore } from './audit.js';
 import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
@@ -42,6 +44,8 @@ export interface EmbeddedDatabase {
   serviceAccounts: ServiceAccountStore;
   /** People who log in (migration 9), on the state connection. */
   accounts: AccountStore;
+  /** The audit trail of changes made through the API (migration 9), on the state connection. */
+  audit: AuditStore;
   /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
   incidents: IncidentStore;
   /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
@@ -106,7 +110,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   };
 
   // One per store below: the database closes when the last of them does.
-  let open = 7;
+  let open = 8;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -125,6 +129,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
   const accounts = createEmbeddedAccountStore({ conn: stateConn, release });
+  const audit = createEmbeddedAuditStore({ conn: stateConn, release });
   const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
   // First open after the rollups arrived (or a file restored without them): build them from the readings.
   const built = await rollups.buildIfMissing();
@@ -138,6 +143,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
     reports,
     serviceAccounts,
     accounts,
+    audit,
     incidents,
     siteTimezone,
     async snapshot(file) {
@@ -160,7 +166,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
       }
     },
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), accounts.close(), incidents.close()]);
+      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), accounts.close(), audit.close(), incidents.close()]);
       await closeDatabase();
     },
   };
