@@ -166,7 +166,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig, dep
       }
     },
     async close() {
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), accounts.close(), audit.close(), incidents.close()]);
+      await Promise.all([
+        telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), accounts.close(), audit.close(), incidents.close(),
+      ]);
       await closeDatabase();
     },
   };

@@ -113,3 +113,21 @@ describe('/api/session login and logout', () => {
     expect((await login({ login: 'zhang', password: 'correct horse' }, '10.9.0.2')).json().error.code).toBe('account_disabled');
   });
 });
+
+describe('/api/session/login behind a TLS-terminating proxy', () => {
+  it('marks the cookie Secure when the request came over HTTPS', async () => {
+    const h = await startHarness({ http: { trustProxy: true } }, (d) => d, async (db, deps) => {
+      const at = Date.now();
+      await db.accounts.create({ id: 'zhang', login: 'zhang', displayName: '张伟', grants: [{ role: 'viewer', sites: '*' }], disabled: false, createdAt: at, updatedAt: at,
+        passwordHash: await hashPassword('correct horse'), passwordSetAt: at });
+      return { deps: { ...deps, accounts: db.accounts } };
+    });
+    try {
+      const res = await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhang', password: 'correct horse' }, headers: { 'x-forwarded-proto': 'https' } });
+      expect(res.statusCode).toBe(200);
+      expect(String(res.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    } finally {
+      await h.close();
+    }
+  });
+});
