@@ -5,6 +5,7 @@ export * from './registry.js';
 export * from './service-accounts.js';
 export * from './accounts.js';
 export * from './audit.js';
+export * from './roster.js';
 export * from './demo/chundu.js';
 export * from './alarms.js';
 export * from './labels.js';

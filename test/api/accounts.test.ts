@@ -105,4 +105,11 @@ describe('/api/accounts', () => {
     expect((await h.call('admin', { method: 'GET', url: '/api/accounts/zhang.wei' })).statusCode).toBe(404);
     expect((await h.call('admin', { method: 'DELETE', url: '/api/accounts/zhang.wei' })).statusCode).toBe(404);
   });
+
+  it('is described in the OpenAPI document, log-in included', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    const paths = Object.keys(res.json<{ paths: Record<string, unknown> }>().paths);
+    expect(paths).toEqual(expect.arrayContaining(['/api/accounts', '/api/accounts/{id}', '/api/accounts/{id}/password', '/api/accounts/{id}/password/reset', '/api/session/login', '/api/session/logout']));
+  });
 });

@@ -24,7 +24,7 @@ describe('/api/session login and logout', () => {
   const sessionOf = (res: { headers: Record<string, unknown> }) => /anju_session=([^;]*)/.exec(String(res.headers['set-cookie']))?.[1] ?? '';
 
   it('logs in: an HttpOnly, SameSite=Strict, Path=/ cookie (Secure only over HTTPS) and a CSRF token; the cookie then authenticates', async () => {
-    const res = await login({ login: 'zhang', password: 'correct horse' });
+    const res = await login({ login: ' Zhang', password: 'correct horse' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ accountId: 'zhang', login: 'zhang', displayName: '张伟', role: 'operator', csrfToken: expect.any(String) });
     const setCookie = String(res.headers['set-cookie']);

@@ -45,7 +45,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app) =>
         summary: 'Log in with name and password: sets an HttpOnly session cookie and answers the CSRF token for changes',
         description: 'Send the answered `csrfToken` as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE made with the cookie. '
           + '5 failed log-ins per name or per address within 15 minutes answer 429 with Retry-After until the window passes.',
-        body: z.object({ login: loginSchema, password: z.string().min(1).max(256) }).strict(),
+        // Logins are lower-case (core/accounts); `Zhang.Wei` typed at the door is the same person.
+        body: z.object({ login: z.string().trim().toLowerCase().pipe(loginSchema), password: z.string().min(1).max(256) }).strict(),
         response: {
           200: z.object({ accountId: z.string(), login: z.string(), displayName: z.string(), role: roleEnum, csrfToken: z.string() }).meta({ id: 'LoginAnswer' }),
           400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema,
