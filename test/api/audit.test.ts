@@ -77,6 +77,26 @@ describe('/api/audit', () => {
     expect(lines[4]).toContain(`,t-maintenance,test maintenance,maintenance,alarm.ack,${alarm},10.1.2.3,POST,/api/alerts/${alarm}/ack,200`);
   });
 
+  it('counts and logs an entry it cannot write, and the answer stands', async () => {
+    const failures = async () => (await h.deps.metrics.getSingleMetricAsString('anju_audit_write_failures_total')).match(/ (\d+)$/m)?.[1];
+    expect(await failures()).toBe('0');
+    const record = h.db.audit.record;
+    h.db.audit.record = () => Promise.reject(new Error('disk full'));
+    try {
+      const res = await h.call('admin', { method: 'POST', url: '/api/tokens', payload: { name: 'lost-audit', role: 'viewer' } });
+      expect(res.statusCode).toBe(201);
+      await vi.waitFor(async () => expect(await failures()).toBe('1'));
+    } finally {
+      h.db.audit.record = record;
+    }
+  });
+
+  it('is described in the OpenAPI document under its tag', async () => {
+    const spec = (await h.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(spec.paths['/api/audit'].get.tags).toEqual(['audit']);
+    expect(spec.tags.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['accounts', 'audit']));
+  });
+
   it('is admin only and refuses bad filters with coded 400s', async () => {
     for (const role of ['operator', 'maintenance', 'viewer'] as const) expect((await h.call(role, { method: 'GET', url: '/api/audit' })).statusCode).toBe(403);
     expect((await h.call(null, { method: 'GET', url: '/api/audit' })).statusCode).toBe(401);
