@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from '../types.js';
 import { accountRoutes } from './api/accounts/index.js';
 import { auditRoutes } from './api/audit/index.js';
-import { createAuditHook } from '../plugins/app/audit.js';
+import { createAuditHooks } from '../plugins/app/audit.js';
 import { alertExportRoutes } from './api/alerts/export.js';
 import { alertRoutes } from './api/alerts/index.js';
 import { alertStreamRoutes } from './api/alerts/stream.js';
@@ -31,7 +31,11 @@ import { webRoutes } from './web/index.js';
 export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
   const { deps } = opts;
   // The audit trail of every change below (api/plugins/app/audit.ts): one hook, so no route is missed.
-  if (deps.audit) app.addHook('onResponse', createAuditHook({ store: deps.audit, metrics: deps.metrics, ...(deps.now ? { now: deps.now } : {}) }));
+  if (deps.audit) {
+    const audit = createAuditHooks({ store: deps.audit, metrics: deps.metrics, ...(deps.now ? { now: deps.now } : {}) });
+    app.addHook('onSend', audit.onSend);
+    app.addHook('onResponse', audit.onResponse);
+  }
   await app.register(webRoutes, { root: opts.config.webRoot });
   await app.register(healthRoutes, { prefix: '/health', health: deps.health });
   await app.register(metricsRoutes, { prefix: '/metrics', metrics: deps.metrics });

@@ -51,16 +51,19 @@ describe('/api/audit', () => {
 
   it('records rule changes, tokens and accounts created, and filters by actor, action and time', async () => {
     const from = new Date().toISOString();
-    expect((await h.call('admin', { method: 'POST', url: '/api/tokens', payload: { name: 'scada', role: 'viewer' } })).statusCode).toBe(201);
+    const token = await h.call('admin', { method: 'POST', url: '/api/tokens', payload: { name: 'scada', role: 'viewer' } });
+    expect(token.statusCode).toBe(201);
     const acc = await h.call('admin', { method: 'POST', url: '/api/accounts', payload: { login: 'li.na', displayName: '李娜', grants: [{ role: 'viewer', sites: '*' }] } });
     expect(acc.statusCode).toBe(201);
     const admin = (await h.db.state.listTokens()).find((t) => t.role === 'admin')!.id;
     await vi.waitFor(async () => expect((await audit(`?actor=${admin}`)).total).toBe(2));
     const mine = await audit(`?actor=${admin}&from=${encodeURIComponent(from)}`);
     expect(mine.items.map((e) => e.action)).toEqual(['account.create', 'token.create']);
-    const created = (await audit('?action=account.create')).items;
-    expect(created).toMatchObject([{ path: '/api/accounts', method: 'POST', status: 201 }]);
-    expect(created[0]).not.toHaveProperty('target');
+    expect((await audit('?action=account.create')).items).toMatchObject([{ target: 'li.na', path: '/api/accounts', method: 'POST', status: 201 }]);
+    const tokenEntry = (await audit('?action=token.create')).items[0]!;
+    // A created token's secret is in the same answer; the trail keeps only its id.
+    expect(JSON.stringify(await audit())).not.toContain(token.json<{ token: string }>().token);
+    expect(tokenEntry.target).toBe((await h.db.state.listTokens()).find((t) => t.name === 'scada')!.id);
     expect((await audit('?action=alarm.')).total).toBe(4);
     expect((await audit(`?to=${encodeURIComponent(from)}`)).total).toBe(4);
     expect((await audit('?action=alarm.&limit=1&offset=1')).items).toMatchObject([{ action: 'alarm.comment' }]);
