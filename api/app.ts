@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { createSessions, defaultSessionConfig } from './plugins/app/sessions.js';
 import authPlugin, { createTokenAuthenticator } from './plugins/app/auth.js';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/app/errors.js';
 import httpMetricsPlugin from './plugins/app/metrics.js';
@@ -109,6 +110,7 @@ export async function createApp(config: ApiConfig, deps: ApiDeps): Promise<Fasti
     authenticator: createTokenAuthenticator({ cacheTtlMs: resolved.tokenCacheTtlMs }, { state: deps.state, now: deps.now }),
     failuresPerMinute: resolved.authFailuresPerMinute,
     now: deps.now,
+    ...(deps.accounts ? { sessions: createSessions(defaultSessionConfig, { accounts: deps.accounts, metrics: deps.metrics, now: deps.now }) } : {}),
   });
   await app.register(httpMetricsPlugin, { metrics: deps.metrics });
   await app.register(swaggerPlugin, { version: resolved.version });

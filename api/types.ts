@@ -10,6 +10,8 @@ import type { ReportStore } from '../storage/index.js';
 import type { LatestCache, TelemetryStore } from '../storage/contract.js';
 import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
 import type { ServiceAccountDirectory } from '../storage/service-accounts/directory.js';
+import type { AccountStore } from '../storage/accounts/contract.js';
+import type { AuditStore } from '../storage/audit/contract.js';
 import type { BackupStaging } from '../storage/backup/staging.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -38,6 +40,10 @@ export interface ApiDeps {
   readonly reports?: ReportsApiDeps;
   /** MQTT service accounts of the embedded broker; without them `/api/service-accounts` is not served. */
   readonly serviceAccounts?: ServiceAccountDirectory;
+  /** People's accounts; without them `/api/accounts` is not served. */
+  readonly accounts?: AccountStore;
+  /** The audit trail: with it every change through the API is recorded and `/api/audit` is served. */
+  readonly audit?: AuditStore;
   /** Backups of the node's data dir; without them `/api/backups` is not served. */
   readonly backups?: BackupStaging;
   /** Commands to devices (needs the embedded broker); without them the command routes are not served. */

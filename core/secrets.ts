@@ -58,3 +58,25 @@ export function generateToken(): string {
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
+
+// Passwords people choose are guessable, so they get a heavier cost than generated secrets:
+// scrypt N=2^15, r=8, p=3 — one of the equivalent settings the OWASP Password Storage Cheat Sheet
+// lists for scrypt (minimum N=2^17 r=8 p=1, or N=2^16 p=2, N=2^15 p=3, …: the same CPU work, less
+// memory). 32 MiB per concurrent login instead of 128 MiB keeps a small hub out of swap. Same
+// `scrypt$N$r$p$salt$hash` form, so `verifySecret` (constant-time compare) checks it and a
+// future rise in cost needs no migration: each hash carries its own parameters.
+const PASSWORD_N = 32_768;
+const PASSWORD_P = 3;
+
+/** A person's password: scrypt N=2^15 r=8 p=3 with a 16-byte per-user salt. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, PASSWORD_N, r, PASSWORD_P);
+  return `scrypt$${PASSWORD_N}$${r}$${PASSWORD_P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Costs what verifying a password costs and answers false: for a login that does not exist. */
+export async function verifyNoPassword(password: string): Promise<false> {
+  await scryptAsync(password, randomBytes(16), PASSWORD_N, r, PASSWORD_P);
+  return false;
+}

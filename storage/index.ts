@@ -3,6 +3,8 @@ export * from './state/contract.js';
 export * from './alarms/contract.js';
 export * from './service-accounts/contract.js';
 export { createServiceAccountDirectory, type ServiceAccountDirectory, type ServiceAccountChange } from './service-accounts/directory.js';
+export * from './accounts/contract.js';
+export * from './audit/contract.js';
 export * from './incidents/contract.js';
 export * from './reports/contract.js';
 export { createEmbeddedDatabase, DatabaseClosedError, embeddedDatabaseFile, type EmbeddedDatabase, type EmbeddedDatabaseConfig } from './embedded/index.js';

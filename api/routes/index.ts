@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from '../types.js';
+import { accountRoutes } from './api/accounts/index.js';
+import { auditRoutes } from './api/audit/index.js';
+import { createAuditHooks } from '../plugins/app/audit.js';
 import { alertExportRoutes } from './api/alerts/export.js';
 import { alertRoutes } from './api/alerts/index.js';
 import { alertStreamRoutes } from './api/alerts/stream.js';
@@ -28,6 +31,12 @@ import { webRoutes } from './web/index.js';
  */
 export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
   const { deps } = opts;
+  // The audit trail of every change below (api/plugins/app/audit.ts): one hook, so no route is missed.
+  if (deps.audit) {
+    const audit = createAuditHooks({ store: deps.audit, metrics: deps.metrics, ...(deps.now ? { now: deps.now } : {}) });
+    app.addHook('onSend', audit.onSend);
+    app.addHook('onResponse', audit.onResponse);
+  }
   await app.register(webRoutes, { root: opts.config.webRoot });
   await app.register(healthRoutes, { prefix: '/health', health: deps.health });
   await app.register(metricsRoutes, { prefix: '/metrics', metrics: deps.metrics });
@@ -50,6 +59,8 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
   }
   // MQTT service accounts only where the composition root runs the embedded broker they log in to.
   if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });
+  if (deps.audit) await app.register(auditRoutes, { prefix: '/api/audit', ...opts, audit: deps.audit });
+  if (deps.accounts) await app.register(accountRoutes, { prefix: '/api/accounts', ...opts, accounts: deps.accounts });
   // Backups only where the node holds a data dir worth backing up (the embedded database).
   if (deps.backups) await app.register(backupRoutes, { prefix: '/api/backups', ...opts, backups: deps.backups });
   // Commands only where the composition root runs the embedded broker that carries them.

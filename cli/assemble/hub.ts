@@ -139,7 +139,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
-        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api,
+        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api, accounts: db.accounts, audit: db.audit,
         ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
         ...(commands ? { commands: { service: commands, minRole: config.commands.minRole } } : {}),
         // `anju backup`: the database snapshot and the spool, staged under the data dir.

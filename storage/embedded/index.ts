@@ -14,6 +14,10 @@ import type { ReportStore } from '../reports/contract.js';
 import { createEmbeddedReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
 import { createEmbeddedServiceAccountStore } from './service-accounts.js';
+import type { AccountStore } from '../accounts/contract.js';
+import { createEmbeddedAccountStore } from './accounts.js';
+import type { AuditStore } from '../audit/contract.js';
+import { createEmbeddedAuditStore } from './audit.js';
 import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
@@ -44,6 +48,10 @@ export interface EmbeddedDatabase {
   reports: ReportStore;
   /** MQTT service accounts (migration 4), on the state connection. */
   serviceAccounts: ServiceAccountStore;
+  /** People who log in (migration 9), on the state connection. */
+  accounts: AccountStore;
+  /** The audit trail of changes made through the API (migration 9), on the state connection. */
+  audit: AuditStore;
   /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
   incidents: IncidentStore;
   commands: CommandStore;
@@ -120,7 +128,8 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     return closing;
   };
 
-  let open = 6;
+  // One per store below: the database closes when the last of them does.
+  let open = 9;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -150,6 +159,8 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
+  const accounts = createEmbeddedAccountStore({ conn: stateConn, release });
+  const audit = createEmbeddedAuditStore({ conn: stateConn, release });
   const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
   const commands = createEmbeddedCommandStore({ conn: stateConn, release });
   // First open after the rollups arrived (or a file restored without them): build them from the readings.
@@ -165,6 +176,8 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     alarms,
     reports,
     serviceAccounts,
+    accounts,
+    audit,
     incidents,
     commands,
     siteTimezone,
@@ -195,7 +208,10 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     },
     async close() {
       await retention.stop();
-      await Promise.all([telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(), incidents.close(), commands.close()]);
+      await Promise.all([
+        telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(),
+        accounts.close(), audit.close(), incidents.close(), commands.close(),
+      ]);
       await closeDatabase();
     },
   };

@@ -183,6 +183,20 @@ export const migrations: readonly { readonly version: number; readonly descripti
         completed_at BIGINT, message VARCHAR, state VARCHAR)`,
     ],
   },
+  {
+    version: 9,
+    description: 'people who log in: accounts with site-scoped role grants and a scrypt password hash (storage/embedded/accounts.ts); the audit trail',
+    sql: [
+      // Grants as JSON text ([{role, sites}]): read whole with the account, never queried by part.
+      `CREATE TABLE accounts (id VARCHAR PRIMARY KEY, login VARCHAR NOT NULL UNIQUE, display_name VARCHAR NOT NULL, phone VARCHAR,
+        wecom_user_id VARCHAR, dingtalk_user_id VARCHAR, grants VARCHAR NOT NULL, disabled BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, password_hash VARCHAR, password_set_at BIGINT)`,
+      // The audit trail (storage/embedded/audit.ts): append-only, read newest first by time.
+      `CREATE SEQUENCE audit_seq`,
+      `CREATE TABLE audit_log (seq BIGINT NOT NULL DEFAULT nextval('audit_seq'), ts BIGINT NOT NULL, actor VARCHAR NOT NULL, actor_name VARCHAR NOT NULL,
+        role VARCHAR NOT NULL, action VARCHAR NOT NULL, target VARCHAR, ip VARCHAR NOT NULL, method VARCHAR NOT NULL, path VARCHAR NOT NULL, status INTEGER NOT NULL)`,
+    ],
+  },
 ];
 
 /** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */

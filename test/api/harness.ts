@@ -99,6 +99,7 @@ export async function startAlertsHarness(
   now: { ms: number },
   config: ApiConfig = {},
   override: (deps: ApiDeps) => ApiDeps = (d) => d,
+  withDb: (db: EmbeddedDatabase, deps: ApiDeps) => ApiDeps = (_db, d) => d,
 ): Promise<{ h: Harness; engine: AlertEngine; incidents: Incidents }> {
   let engine: AlertEngine | undefined;
   let incidents: Incidents | undefined;
@@ -110,7 +111,7 @@ export async function startAlertsHarness(
     await i.start();
     engine = e;
     incidents = i;
-    return { deps: { ...deps, alerts: { engine: e, incidents: i } }, close: async () => { await e.close(); await i.close(); } };
+    return { deps: withDb(db, { ...deps, alerts: { engine: e, incidents: i } }), close: async () => { await e.close(); await i.close(); } };
   });
   return { h, engine: engine as AlertEngine, incidents: incidents as Incidents };
 }

@@ -5,6 +5,12 @@ import { KeyedTokenBuckets } from '../../../core/rate-limit.js';
 import { hashToken } from '../../../core/secrets.js';
 import type { ApiToken, Role, StateStore } from '../../../storage/state/contract.js';
 import { ApiError } from './errors.js';
+import { cookieValue, type Sessions } from './sessions.js';
+
+/** The control room's session cookie (api/routes/api/session). */
+export const sessionCookie = 'anju_session';
+// RFC 9110 §9.2.1: the methods that change nothing; every other one needs the CSRF token under a cookie.
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Bearer-token authentication (DESIGN §3: every route but /health). Secure by default: the check
@@ -40,6 +46,8 @@ declare module 'fastify' {
        * caller's address a token; with none left the answer is 429 with Retry-After, before any lookup.
        */
       throttled<T>(request: FastifyRequest, attempt: () => Promise<T>): Promise<T>;
+      /** People's log-in sessions; absent where the API has no accounts. */
+      sessions?: Sessions;
     };
   }
 }
@@ -101,7 +109,10 @@ export function createTokenAuthenticator(config: AuthConfig, deps: { state: Stat
  * Retry-After until its bucket refills. Successful requests cost nothing. Behind a reverse proxy
  * set `trustProxy` so the address is the client's, not the proxy's.
  */
-async function authPlugin(app: FastifyInstance, opts: { authenticator: TokenAuthenticator; failuresPerMinute: number; now?: () => number }): Promise<void> {
+async function authPlugin(
+  app: FastifyInstance,
+  opts: { authenticator: TokenAuthenticator; failuresPerMinute: number; sessions?: Sessions; now?: () => number },
+): Promise<void> {
   const failures = new KeyedTokenBuckets(opts.failuresPerMinute, 10_000, opts.now ?? Date.now);
   const sweep = setInterval(() => failures.sweep(), 60_000);
   sweep.unref();
@@ -122,9 +133,27 @@ async function authPlugin(app: FastifyInstance, opts: { authenticator: TokenAuth
   }
 
   app.decorateRequest('principal', null);
-  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate(), throttled });
+  const { sessions } = opts;
+  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate(), throttled, ...(sessions ? { sessions } : {}) });
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public === true) return;
+    // A Bearer token wins: integrations keep working whatever cookies a browser sends along.
+    const sid = sessions && !request.headers.authorization ? cookieValue(request.headers.cookie, sessionCookie) : undefined;
+    if (sessions && sid) {
+      const who = await throttled(request, async () => {
+        const found = await sessions.lookup(sid);
+        if (!found) throw new ApiError(401, 'unauthorized', 'the session has ended (logged out, idle or too old, or the account changed); log in again');
+        return found;
+      });
+      // SameSite=Strict keeps the cookie off cross-site requests in today's browsers; the CSRF
+      // token (OWASP CSRF Prevention Cheat Sheet, synchronizer token) covers the rest.
+      const csrf = request.headers['x-csrf-token'];
+      if (!safeMethods.has(request.method) && !sessions.csrfMatches(sid, typeof csrf === 'string' ? csrf : undefined)) {
+        throw new ApiError(403, 'csrf_token_missing', 'a change made with a session cookie needs the X-CSRF-Token header the log-in answered');
+      }
+      request.principal = { tokenId: `account:${who.accountId}`, name: who.login, role: who.role };
+      return;
+    }
     const principal = await throttled(request, () => opts.authenticator.authenticate(request.headers.authorization));
     request.principal = principal;
     request.log.debug({ token: principal.tokenId, role: principal.role }, 'authenticated');

@@ -73,6 +73,8 @@ async function swaggerPlugin(app: FastifyInstance, opts: DocsConfig): Promise<vo
         { name: 'tokens', description: 'API tokens (admin)' },
         { name: 'demo', description: 'the demo community\'s simulated devices (admin; anju all with the demo fleet)' },
         { name: 'service-accounts', description: 'MQTT service accounts for integrations (admin)' },
+        { name: 'accounts', description: 'people who log in to the control room, their site-scoped roles and passwords (admin)' },
+        { name: 'audit', description: 'the audit trail: who changed what, from where, when (admin); CSV export' },
       ],
     },
     transform: jsonSchemaTransform,

@@ -1,0 +1,170 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import { roleRank, type Role } from '../../../core/index.js';
+import { hashToken, verifyNoPassword, verifySecret } from '../../../core/secrets.js';
+import { getOrCreateMetric } from '../../../core/util/index.js';
+import type { AccountStore } from '../../../storage/accounts/contract.js';
+import { ApiError } from './errors.js';
+
+/**
+ * Control-room sessions of people (name and password), beside the Bearer tokens of integrations.
+ *
+ * A session id is 256 random bits given once in an HttpOnly cookie; the server keeps only its
+ * SHA-256 (like API tokens: a leaked memory dump or log names no live session). Sessions end after
+ * `idleMs` without a request and at `absoluteMs` whatever the activity — OWASP Session Management
+ * Cheat Sheet, "Session Expiration": 15–30 min idle and 4–8 h absolute for applications an
+ * operator uses a whole shift. They live in memory: a restart logs people out, which costs a
+ * log-in and never leaves a session a restored backup could revive.
+ *
+ * Guessing: 5 failed log-ins per login name and per client address within 15 minutes block that
+ * name or address for the rest of the window (429 with Retry-After) — OWASP Authentication Cheat
+ * Sheet, "Account lockout"; counted in `anju_login_failures_total`.
+ */
+
+export interface SessionConfig {
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly maxFailures: number;
+  readonly failureWindowMs: number;
+}
+
+export const defaultSessionConfig: SessionConfig = { idleMs: 30 * 60_000, absoluteMs: 8 * 3_600_000, maxFailures: 5, failureWindowMs: 15 * 60_000 };
+
+export interface SessionPrincipal {
+  readonly accountId: string;
+  readonly login: string;
+  readonly displayName: string;
+  readonly role: Role;
+}
+
+interface Session extends SessionPrincipal {
+  readonly csrfHash: string;
+  readonly createdAt: number;
+  lastSeen: number;
+}
+
+export interface Sessions {
+  /** Longest life of a session (the cookie's Max-Age). */
+  readonly absoluteMs: number;
+  /** Checks name and password under the lockout; resolves with the new session's id and CSRF token (each shown once). */
+  login(login: string, password: string, ip: string): Promise<{ sessionId: string; csrfToken: string; who: SessionPrincipal }>;
+  /** The session's person as the account now is (a disabled or deleted account ends it), or undefined. */
+  lookup(sessionId: string): Promise<SessionPrincipal | undefined>;
+  /** Does `token` match the session's CSRF token (constant time)? */
+  csrfMatches(sessionId: string, token: string | undefined): boolean;
+  logout(sessionId: string): boolean;
+}
+
+/**
+ * Site scoping is not applied to requests yet, so a person acts with the role their grants give
+ * over every site (`"sites": "*"`); grants limited to some sites alone do not log in, rather than
+ * see sites they were not given.
+ */
+export function roleOverAllSites(grants: readonly { role: Role; sites: '*' | readonly string[] }[]): Role | undefined {
+  let best: Role | undefined;
+  for (const g of grants) if (g.sites === '*' && (best === undefined || roleRank[g.role] > roleRank[best])) best = g.role;
+  return best;
+}
+
+export function createSessions(config: SessionConfig, deps: { accounts: AccountStore; metrics: Registry; now?: () => number }): Sessions {
+  const now = deps.now ?? Date.now;
+  const sessions = new Map<string, Session>();
+  const failures = new Map<string, number[]>();
+  const failed = getOrCreateMetric(deps.metrics, 'anju_login_failures_total', () => new Counter({
+    name: 'anju_login_failures_total', help: 'Failed control-room log-ins, by reason (password, locked, disabled, no_scope).', labelNames: ['reason'], registers: [deps.metrics],
+  }), ['reason']);
+
+  const recent = (key: string, t: number): number[] => {
+    const kept = (failures.get(key) ?? []).filter((at) => at > t - config.failureWindowMs);
+    if (kept.length > 0) failures.set(key, kept);
+    else failures.delete(key);
+    return kept;
+  };
+  const live = (id: string): Session | undefined => {
+    const hash = hashToken(id);
+    const s = sessions.get(hash);
+    const t = now();
+    if (s && (t - s.lastSeen > config.idleMs || t - s.createdAt > config.absoluteMs)) {
+      sessions.delete(hash);
+      return undefined;
+    }
+    return s;
+  };
+  const sweep = () => {
+    const t = now();
+    for (const [h, s] of sessions) if (t - s.lastSeen > config.idleMs || t - s.createdAt > config.absoluteMs) sessions.delete(h);
+    for (const key of failures.keys()) recent(key, t);
+  };
+
+  return {
+    absoluteMs: config.absoluteMs,
+    async login(login, password, ip) {
+      const t = now();
+      sweep();
+      const keys = [`login:${login}`, `ip:${ip}`];
+      const blockedUntil = Math.max(0, ...keys.map((k) => {
+        const r = recent(k, t);
+        return r.length >= config.maxFailures ? (r[r.length - config.maxFailures] ?? t) + config.failureWindowMs : 0;
+      }));
+      if (blockedUntil > t) {
+        failed.inc({ reason: 'locked' });
+        throw new ApiError(429, 'too_many_requests', 'too many failed log-ins for this name or address; wait and try again', undefined, Math.ceil((blockedUntil - t) / 1000));
+      }
+      const account = await deps.accounts.byLogin(login);
+      // An unknown name costs what a wrong password costs: the answer time names no account.
+      const ok = account?.passwordHash ? await verifySecret(password, account.passwordHash) : await verifyNoPassword(password);
+      if (!ok || !account) {
+        for (const k of keys) failures.set(k, [...recent(k, t), t]);
+        failed.inc({ reason: 'password' });
+        throw new ApiError(401, 'unauthorized', 'wrong login name or password');
+      }
+      if (account.disabled) {
+        failed.inc({ reason: 'disabled' });
+        throw new ApiError(403, 'account_disabled', 'this account is disabled; ask an administrator');
+      }
+      const role = roleOverAllSites(account.grants);
+      if (!role) {
+        failed.inc({ reason: 'no_scope' });
+        throw new ApiError(403, 'no_site_scope', 'this account has roles for some sites only, which the control room cannot yet limit itself to; ask an administrator for a role over all sites');
+      }
+      failures.delete(`login:${login}`);
+      const sessionId = randomBytes(32).toString('base64url');
+      const csrfToken = randomBytes(32).toString('base64url');
+      const who = { accountId: account.id, login: account.login, displayName: account.displayName, role };
+      sessions.set(hashToken(sessionId), { ...who, csrfHash: hashToken(csrfToken), createdAt: t, lastSeen: t });
+      return { sessionId, csrfToken, who };
+    },
+    async lookup(sessionId) {
+      const s = live(sessionId);
+      if (!s) return undefined;
+      const account = await deps.accounts.get(s.accountId);
+      const role = account && !account.disabled ? roleOverAllSites(account.grants) : undefined;
+      if (!account || !role) {
+        sessions.delete(hashToken(sessionId));
+        return undefined;
+      }
+      s.lastSeen = now();
+      return { accountId: account.id, login: account.login, displayName: account.displayName, role };
+    },
+    csrfMatches(sessionId, token) {
+      const s = live(sessionId);
+      if (!s || !token) return false;
+      const a = Buffer.from(hashToken(token), 'hex');
+      const b = Buffer.from(s.csrfHash, 'hex');
+      return a.length === b.length && timingSafeEqual(a, b);
+    },
+    logout(sessionId) {
+      return sessions.delete(hashToken(sessionId));
+    },
+  };
+}
+
+/** The value of cookie `name` in a Cookie header (RFC 6265 §4.2.1), or undefined. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

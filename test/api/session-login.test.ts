@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../core/secrets.js';
+import { startHarness, type Harness } from './harness.js';
+
+/** Name-and-password sessions of the control room, beside the Bearer tokens (test/api/auth.test.ts). */
+describe('/api/session login and logout', () => {
+  let h: Harness;
+  let clock = Date.now();
+  beforeAll(async () => {
+    h = await startHarness({}, (deps) => ({ ...deps, now: () => clock }), async (db, deps) => {
+      const at = Date.now();
+      const person = { displayName: '张伟', disabled: false, createdAt: at, updatedAt: at, passwordSetAt: at };
+      await db.accounts.create({ ...person, id: 'zhang', login: 'zhang', grants: [{ role: 'operator', sites: '*' }], passwordHash: await hashPassword('correct horse') });
+      await db.accounts.create({ ...person, id: 'li', login: 'li', grants: [{ role: 'maintenance', sites: ['chundu'] }], passwordHash: await hashPassword('correct horse') });
+      await db.accounts.create({ ...person, id: 'wu', login: 'wu', grants: [{ role: 'admin', sites: '*' }], passwordHash: await hashPassword('correct horse') });
+      return { deps: { ...deps, accounts: db.accounts } };
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const login = (body: object, ip = '10.0.0.1') => h.app.inject({ method: 'POST', url: '/api/session/login', payload: body, remoteAddress: ip });
+  const sessionOf = (res: { headers: Record<string, unknown> }) => /anju_session=([^;]*)/.exec(String(res.headers['set-cookie']))?.[1] ?? '';
+
+  it('logs in: an HttpOnly, SameSite=Strict, Path=/ cookie (Secure only over HTTPS) and a CSRF token; the cookie then authenticates', async () => {
+    const res = await login({ login: ' Zhang', password: 'correct horse' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ accountId: 'zhang', login: 'zhang', displayName: '张伟', role: 'operator', csrfToken: expect.any(String) });
+    const setCookie = String(res.headers['set-cookie']);
+    expect(setCookie).toMatch(/^anju_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    const https = await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhang', password: 'correct horse' }, headers: { 'x-forwarded-proto': 'https' } });
+    expect(String(https.headers['set-cookie'])).not.toContain('Secure'); // trustProxy is off: a forged header does not count
+    const me = await h.app.inject({ method: 'GET', url: '/api/session', headers: { cookie: `anju_session=${sessionOf(res)}` } });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toEqual({ tokenId: 'account:zhang', name: 'zhang', role: 'operator' });
+    // Roles apply to people as to tokens: an operator may not list tokens (admin).
+    expect((await h.app.inject({ method: 'GET', url: '/api/tokens', headers: { cookie: `anju_session=${sessionOf(res)}` } })).statusCode).toBe(403);
+    // Bearer tokens keep working alongside.
+    expect((await h.call('viewer', { method: 'GET', url: '/api/session' })).json().role).toBe('viewer');
+  });
+
+  it('refuses a change made with the cookie but without the CSRF token (403), and takes it with the token', async () => {
+    const res = await login({ login: 'wu', password: 'correct horse' });
+    const cookie = `anju_session=${sessionOf(res)}`;
+    const payload = { login: 'new.person', displayName: '新人', grants: [{ role: 'viewer', sites: '*' }] };
+    const without = await h.app.inject({ method: 'POST', url: '/api/accounts', headers: { cookie }, payload });
+    expect(without.statusCode).toBe(403);
+    expect(without.json().error.code).toBe('csrf_token_missing');
+    const wrong = await h.app.inject({ method: 'POST', url: '/api/accounts', headers: { cookie, 'x-csrf-token': 'guess' }, payload });
+    expect(wrong.statusCode).toBe(403);
+    expect(await h.db.accounts.get('new.person')).toBeUndefined();
+    const ok = await h.app.inject({ method: 'POST', url: '/api/accounts', headers: { cookie, 'x-csrf-token': res.json().csrfToken }, payload });
+    expect(ok.statusCode).toBe(201);
+  });
+
+  it('answers a wrong password and an unknown name alike (401), a site-limited account 403, and locks out after 5 failures with 429 + Retry-After', async () => {
+    const wrong = await login({ login: 'zhang', password: 'nope' }, '10.0.0.2');
+    const unknown = await login({ login: 'ghost', password: 'nope' }, '10.0.0.3');
+    expect([wrong.statusCode, unknown.statusCode]).toEqual([401, 401]);
+    const shown = (r: typeof wrong) => ({ code: r.json().error.code, message: r.json().error.message });
+    expect(shown(wrong)).toEqual(shown(unknown));
+    const scoped = await login({ login: 'li', password: 'correct horse' });
+    expect(scoped.statusCode).toBe(403);
+    expect(scoped.json().error.code).toBe('no_site_scope');
+    // Per name: failures from different addresses add up.
+    for (let i = 0; i < 4; i += 1) expect((await login({ login: 'zhang', password: 'nope' }, `10.1.0.${i}`)).statusCode).toBe(401);
+    const locked = await login({ login: 'zhang', password: 'correct horse' }, '10.2.0.1');
+    expect(locked.statusCode).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(locked.headers['retry-after'])).toBeLessThanOrEqual(15 * 60);
+    // Per address: one address trying many names.
+    for (let i = 0; i < 5; i += 1) await login({ login: `n${i}`, password: 'nope' }, '10.3.0.1');
+    expect((await login({ login: 'wu', password: 'correct horse' }, '10.3.0.1')).statusCode).toBe(429);
+    expect((await login({ login: 'wu', password: 'correct horse' }, '10.3.0.2')).statusCode).toBe(200);
+    const metrics = await h.deps.metrics.getSingleMetricAsString('anju_login_failures_total');
+    expect(metrics).toMatch(/reason="password"} (\d+)/);
+    expect(Number(/reason="password"} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(11);
+    expect(metrics).toMatch(/reason="locked"} 2/);
+    // After the window, the name may try again.
+    clock += 15 * 60_000 + 1;
+    expect((await login({ login: 'zhang', password: 'correct horse' }, '10.2.0.1')).statusCode).toBe(200);
+  });
+
+  it('ends sessions at logout, after 30 idle minutes, after 8 hours whatever the activity, and when the account is disabled', async () => {
+    const start = async (who = 'zhang') => {
+      const res = await login({ login: who, password: 'correct horse' }, '10.9.0.1');
+      return { cookie: `anju_session=${sessionOf(res)}`, csrf: res.json().csrfToken as string };
+    };
+    const get = (cookie: string) => h.app.inject({ method: 'GET', url: '/api/session', headers: { cookie } });
+    const a = await start();
+    const out = await h.app.inject({ method: 'POST', url: '/api/session/logout', headers: { cookie: a.cookie, 'x-csrf-token': a.csrf } });
+    expect(out.statusCode).toBe(204);
+    expect(String(out.headers['set-cookie'])).toContain('Max-Age=0');
+    expect((await get(a.cookie)).statusCode).toBe(401);
+
+    const b = await start();
+    clock += 29 * 60_000;
+    expect((await get(b.cookie)).statusCode).toBe(200);
+    clock += 31 * 60_000;
+    expect((await get(b.cookie)).statusCode).toBe(401);
+
+    const c = await start();
+    for (let i = 0; i < 17; i += 1) {
+      clock += 29 * 60_000;
+      expect((await get(c.cookie)).statusCode, `after ${(i + 1) * 29} min`).toBe(i < 16 ? 200 : 401);
+    }
+
+    const d = await start();
+    const acc = await h.db.accounts.get('zhang');
+    await h.db.accounts.update({ ...acc!, disabled: true });
+    expect((await get(d.cookie)).statusCode).toBe(401);
+    expect((await login({ login: 'zhang', password: 'correct horse' }, '10.9.0.2')).json().error.code).toBe('account_disabled');
+  });
+});
+
+describe('/api/session/login behind a TLS-terminating proxy', () => {
+  it('marks the cookie Secure when the request came over HTTPS', async () => {
+    const h = await startHarness({ http: { trustProxy: true } }, (d) => d, async (db, deps) => {
+      const at = Date.now();
+      await db.accounts.create({ id: 'zhang', login: 'zhang', displayName: '张伟', grants: [{ role: 'viewer', sites: '*' }], disabled: false, createdAt: at, updatedAt: at,
+        passwordHash: await hashPassword('correct horse'), passwordSetAt: at });
+      return { deps: { ...deps, accounts: db.accounts } };
+    });
+    try {
+      const res = await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhang', password: 'correct horse' }, headers: { 'x-forwarded-proto': 'https' } });
+      expect(res.statusCode).toBe(200);
+      expect(String(res.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    } finally {
+      await h.close();
+    }
+  });
+});
