@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './mosquitto.js';
@@ -23,8 +23,13 @@ export interface Influxd {
   stop(): Promise<void>;
   /** SIGKILL and wait: a crash; what the WAL had is replayed on start. */
   kill(): Promise<void>;
-  /** SIGSTOP / SIGCONT: the server hangs without closing connections (timeouts, not refusals). */
-  pause(): void;
+  /**
+   * SIGSTOP / SIGCONT: the server hangs without closing connections (timeouts, not refusals).
+   * `pause` resolves once the kernel reports the process stopped: a signal is delivered
+   * asynchronously, and on a busy machine a thread of influxd running on another core could still
+   * answer a request sent right after kill().
+   */
+  pause(): Promise<void>;
   resume(): void;
   /** InfluxQL through POST /query (also for CREATE/DROP); throws on an HTTP or statement error. */
   query(q: string, db?: string): Promise<InfluxQueryAnswer>;
@@ -128,7 +133,18 @@ export async function startInfluxd(options: { database?: string; data?: readonly
     start,
     stop: () => signalAndWait('SIGTERM'),
     kill: () => signalAndWait('SIGKILL'),
-    pause: () => { child?.kill('SIGSTOP'); },
+    pause: async () => {
+      const pid = child?.pid;
+      if (pid === undefined) return;
+      child?.kill('SIGSTOP');
+      // /proc/<pid>/stat: "pid (comm) state …"; T = stopped by a signal.
+      for (let i = 0; i < 500; i++) {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+        if (/\) T /.test(stat)) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`influxd (pid ${pid}) did not stop within 5 s of SIGSTOP`);
+    },
     resume: () => { child?.kill('SIGCONT'); },
     query,
     createDatabase: async (name) => { await query(`CREATE DATABASE ${ident(name)}`); },

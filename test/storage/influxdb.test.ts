@@ -186,7 +186,7 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
     it('a hung server times out as StoreUnavailableError, and the replay after it answers is idempotent', async () => {
       const s = createInfluxStore({ url: influxd.url, db, timeoutMs: 300 }, { logger });
       const r: Reading = { device: 'hang-1', kind: 'water_meter', site: 's', building: 'b', ts: T0, fields: { volume: 7 } };
-      influxd.pause();
+      await influxd.pause();
       try {
         await expect(s.write([r])).rejects.toBeInstanceOf(StoreUnavailableError);
       } finally {
