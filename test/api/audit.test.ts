@@ -109,4 +109,17 @@ describe('/api/audit', () => {
       expect(res.json().error.code).toBeTypeOf('string');
     }
   });
+
+  it('records log-ins: a refused one under the name as typed (never the password), a successful one as the person', async () => {
+    const created = await h.call('admin', { method: 'POST', url: '/api/accounts', payload: { login: 'zhou.yi', displayName: '周毅', grants: [{ role: 'viewer', sites: '*' }], password: 'correct horse' } });
+    expect(created.statusCode, created.body).toBe(201);
+    const login = (password: string) => h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhou.yi', password }, remoteAddress: '10.7.7.7' });
+    expect((await login('wrong guess')).statusCode).toBe(401);
+    expect((await login('correct horse')).statusCode).toBe(200);
+    await vi.waitFor(async () => expect((await audit('?action=session.')).total).toBe(2));
+    const [ok, refused] = (await audit('?action=session.')).items;
+    expect(refused).toMatchObject({ action: 'session.login_failed', actor: 'login:zhou.yi', ip: '10.7.7.7', status: 401 });
+    expect(ok).toMatchObject({ action: 'session.login', actor: `account:${created.json().id}`, actorName: 'zhou.yi', role: 'viewer', status: 200 });
+    expect(JSON.stringify(await audit('?action=session.'))).not.toMatch(/wrong guess|correct horse/);
+  });
 });

@@ -112,6 +112,54 @@ describe('/api/session login and logout', () => {
     expect((await get(d.cookie)).statusCode).toBe(401);
     expect((await login({ login: 'zhang', password: 'correct horse' }, '10.9.0.2')).json().error.code).toBe('account_disabled');
   });
+
+  it('counts guesses sent all at once: no more than 5 are checked, the rest answer 429', async () => {
+    const at = clock;
+    await h.db.accounts.create({ id: 'zhao', login: 'zhao', displayName: '赵敏', grants: [{ role: 'viewer', sites: '*' }], disabled: false, createdAt: at, updatedAt: at,
+      passwordHash: await hashPassword('correct horse'), passwordSetAt: at });
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => login({ login: 'zhao', password: `guess ${i}` }, `10.20.0.${i}`)));
+    const codes = burst.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 401)).toHaveLength(5);
+    expect(codes.filter((c) => c === 429)).toHaveLength(15);
+    // The right password is refused too until the window passes.
+    expect((await login({ login: 'zhao', password: 'correct horse' }, '10.21.0.1')).statusCode).toBe(429);
+  });
+
+  it('ends a person\'s sessions when the password is set or reset, the account disabled (even if enabled again) or deleted', async () => {
+    const at = clock;
+    await h.db.accounts.create({ id: 'sun', login: 'sun', displayName: '孙丽', grants: [{ role: 'viewer', sites: '*' }], disabled: false, createdAt: at, updatedAt: at,
+      passwordHash: await hashPassword('correct horse'), passwordSetAt: at });
+    let password = 'correct horse';
+    const start = async () => `anju_session=${sessionOf(await login({ login: 'sun', password }, '10.30.0.1'))}`;
+    const alive = async (cookie: string) => (await h.app.inject({ method: 'GET', url: '/api/session', headers: { cookie } })).statusCode === 200;
+    const admin = (method: 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) => h.call('admin', { method, url, ...(payload ? { payload } : {}) });
+
+    const a = await start();
+    expect(await alive(a)).toBe(true);
+    expect((await admin('PUT', '/api/accounts/sun/password', { password: 'battery staple' })).statusCode).toBe(204);
+    expect(await alive(a)).toBe(false);
+    password = 'battery staple';
+
+    const b = await start();
+    const reset = await admin('POST', '/api/accounts/sun/password/reset');
+    expect(reset.statusCode).toBe(200);
+    expect(await alive(b)).toBe(false);
+    password = reset.json().password as string;
+
+    // Disabled while the session sat unused, then enabled again: the old cookie stays dead.
+    const c = await start();
+    expect((await admin('PATCH', '/api/accounts/sun', { disabled: true })).statusCode).toBe(200);
+    expect((await admin('PATCH', '/api/accounts/sun', { disabled: false })).statusCode).toBe(200);
+    expect(await alive(c)).toBe(false);
+
+    // Deleted and created again under the same id: the old cookie is not the new person's session.
+    const d = await start();
+    expect((await admin('DELETE', '/api/accounts/sun')).statusCode).toBe(204);
+    clock += 1;
+    await h.db.accounts.create({ id: 'sun', login: 'sun', displayName: '孙丽（新）', grants: [{ role: 'admin', sites: '*' }], disabled: false, createdAt: clock, updatedAt: clock,
+      passwordHash: await hashPassword('another one'), passwordSetAt: clock });
+    expect(await alive(d)).toBe(false);
+  });
 });
 
 describe('/api/session/login behind a TLS-terminating proxy', () => {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
-import { auditAction } from '../../../core/audit.js';
+import { auditAction, type AuditEntry } from '../../../core/audit.js';
 import { getOrCreateMetric } from '../../../core/util/index.js';
 import type { AuditStore } from '../../../storage/audit/contract.js';
 
@@ -14,6 +14,7 @@ import type { AuditStore } from '../../../storage/audit/contract.js';
  */
 
 const unsafe = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const loginRoute = '/api/session/login';
 
 /** The id of what a POST created (201), read from the answer: the route's params have none yet. */
 function createdId(payload: unknown): string | undefined {
@@ -42,15 +43,22 @@ export function createAuditHooks(deps: { store: AuditStore; metrics: Registry; n
     },
     onResponse: async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const p = request.principal;
-      if (!p || !unsafe.has(request.method) || reply.statusCode >= 400) return;
       const route = request.routeOptions.url;
       if (route === undefined) return;
-      const params = (request.params ?? {}) as Record<string, unknown>;
-      const target = params.id ?? params.site ?? created.get(request);
-      const entry = {
-        ts: now(), actor: p.tokenId, actorName: p.name, role: p.role, action: auditAction(request.method, route),
-        ...(typeof target === 'string' ? { target } : {}), ip: request.ip, method: request.method, path: request.url.split('?')[0] ?? request.url, status: reply.statusCode,
-      };
+      const path = request.url.split('?')[0] ?? request.url;
+      const base = { ts: now(), ip: request.ip, method: request.method, path, status: reply.statusCode };
+      let entry: AuditEntry;
+      const loginName = route === loginRoute ? (request.body as { login?: unknown } | undefined)?.login : undefined;
+      if (typeof loginName === 'string' && reply.statusCode >= 400) {
+        // A refused log-in has no principal, but guessing is exactly what the trail must show: the
+        // name as typed (validated by the route, never the password) and the refusal's status.
+        entry = { ...base, actor: `login:${loginName}`, actorName: loginName, role: 'none', action: 'session.login_failed' };
+      } else {
+        if (!p || !unsafe.has(request.method) || reply.statusCode >= 400) return;
+        const params = (request.params ?? {}) as Record<string, unknown>;
+        const target = params.id ?? params.site ?? created.get(request);
+        entry = { ...base, actor: p.tokenId, actorName: p.name, role: p.role, action: auditAction(request.method, route), ...(typeof target === 'string' ? { target } : {}) };
+      }
       try {
         await deps.store.record(entry);
       } catch (err) {

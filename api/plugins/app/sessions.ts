@@ -40,6 +40,9 @@ export interface SessionPrincipal {
 interface Session extends SessionPrincipal {
   readonly csrfHash: string;
   readonly createdAt: number;
+  /** The account as it was at log-in: a new password or an account re-created under the same id ends the session. */
+  readonly accountCreatedAt: number;
+  readonly passwordSetAt: number | undefined;
   lastSeen: number;
 }
 
@@ -53,6 +56,11 @@ export interface Sessions {
   /** Does `token` match the session's CSRF token (constant time)? */
   csrfMatches(sessionId: string, token: string | undefined): boolean;
   logout(sessionId: string): boolean;
+  /**
+   * Ends every session of an account (its password set or reset, disabled, grants changed, deleted):
+   * a session that sat unused meanwhile must not come back when the account is re-enabled.
+   */
+  endAll(accountId: string): number;
 }
 
 /**
@@ -110,14 +118,21 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
         failed.inc({ reason: 'locked' });
         throw new ApiError(429, 'too_many_requests', 'too many failed log-ins for this name or address; wait and try again', undefined, Math.ceil((blockedUntil - t) / 1000));
       }
+      // Counted as a failure before the slow check, and given back only when the password is right:
+      // guesses sent all at once would otherwise all pass the check above before any was counted.
+      for (const k of keys) failures.set(k, [...recent(k, t), t]);
       const account = await deps.accounts.byLogin(login);
       // An unknown name costs what a wrong password costs: the answer time names no account.
       const ok = account?.passwordHash ? await verifySecret(password, account.passwordHash) : await verifyNoPassword(password);
       if (!ok || !account) {
-        for (const k of keys) failures.set(k, [...recent(k, t), t]);
         failed.inc({ reason: 'password' });
         throw new ApiError(401, 'unauthorized', 'wrong login name or password');
       }
+      failures.delete(`login:${login}`);
+      const fromIp = failures.get(`ip:${ip}`) ?? [];
+      const mine = fromIp.lastIndexOf(t);
+      if (mine >= 0) fromIp.splice(mine, 1);
+      if (fromIp.length === 0) failures.delete(`ip:${ip}`);
       if (account.disabled) {
         failed.inc({ reason: 'disabled' });
         throw new ApiError(403, 'account_disabled', 'this account is disabled; ask an administrator');
@@ -127,18 +142,20 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
         failed.inc({ reason: 'no_scope' });
         throw new ApiError(403, 'no_site_scope', 'this account has roles for some sites only, which the control room cannot yet limit itself to; ask an administrator for a role over all sites');
       }
-      failures.delete(`login:${login}`);
       const sessionId = randomBytes(32).toString('base64url');
       const csrfToken = randomBytes(32).toString('base64url');
       const who = { accountId: account.id, login: account.login, displayName: account.displayName, role };
-      sessions.set(hashToken(sessionId), { ...who, csrfHash: hashToken(csrfToken), createdAt: t, lastSeen: t });
+      sessions.set(hashToken(sessionId), {
+        ...who, csrfHash: hashToken(csrfToken), createdAt: t, lastSeen: t, accountCreatedAt: account.createdAt, passwordSetAt: account.passwordSetAt,
+      });
       return { sessionId, csrfToken, who };
     },
     async lookup(sessionId) {
       const s = live(sessionId);
       if (!s) return undefined;
       const account = await deps.accounts.get(s.accountId);
-      const role = account && !account.disabled ? roleOverAllSites(account.grants) : undefined;
+      const same = account !== undefined && account.createdAt === s.accountCreatedAt && account.passwordSetAt === s.passwordSetAt;
+      const role = same && !account.disabled ? roleOverAllSites(account.grants) : undefined;
       if (!account || !role) {
         sessions.delete(hashToken(sessionId));
         return undefined;
@@ -155,6 +172,15 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
     },
     logout(sessionId) {
       return sessions.delete(hashToken(sessionId));
+    },
+    endAll(accountId) {
+      let ended = 0;
+      for (const [h, s] of sessions) {
+        if (s.accountId !== accountId) continue;
+        sessions.delete(h);
+        ended += 1;
+      }
+      return ended;
     },
   };
 }

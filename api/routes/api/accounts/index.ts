@@ -121,6 +121,8 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
       const next: AccountRecord = { ...old, ...request.body, updatedAt: now() };
       if (!(await accounts.update(next))) throw notFound(`account ${old.id}`);
       const changed = Object.keys(request.body);
+      // Who may act changed: sessions start again under the new terms (a log-in checks them).
+      if (changed.some((k) => k === 'disabled' || k === 'grants' || k === 'login')) app.auth.sessions?.endAll(old.id);
       request.log.info({ audit: 'account.changed', account: old.id, changed, grants: next.grants, by: request.principal?.tokenId, ip: request.ip }, 'account changed');
       return out(await must(old.id));
     },
@@ -141,6 +143,8 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
       const { id } = request.params;
       await must(id);
       if (!(await accounts.setPasswordHash(id, await hashPassword(request.body.password), now()))) throw notFound(`account ${id}`);
+      // A new password ends the sessions the old one opened (OWASP Session Management: renew on privilege or credential change).
+      app.auth.sessions?.endAll(id);
       request.log.info({ audit: 'account.password_set', account: id, by: request.principal?.tokenId, ip: request.ip }, 'account password set');
       return reply.code(204).send();
     },
@@ -161,6 +165,7 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
       await must(id);
       const password = generateSecret();
       if (!(await accounts.setPasswordHash(id, await hashPassword(password), now()))) throw notFound(`account ${id}`);
+      app.auth.sessions?.endAll(id);
       request.log.info({ audit: 'account.password_reset', account: id, by: request.principal?.tokenId, ip: request.ip }, 'account password reset');
       return { password };
     },
@@ -174,6 +179,7 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
     async (request, reply) => {
       const { id } = request.params;
       if (!(await accounts.delete(id))) throw notFound(`account ${id}`);
+      app.auth.sessions?.endAll(id);
       request.log.info({ audit: 'account.deleted', account: id, by: request.principal?.tokenId, ip: request.ip }, 'account deleted');
       return reply.code(204).send();
     },

@@ -57,6 +57,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app) =>
       try {
         const { sessionId, csrfToken, who } = await sessions.login(request.body.login, request.body.password, request.ip);
         request.log.info({ audit: 'session.login', account: who.accountId, ip: request.ip }, 'logged in');
+        // From here on the request is the person's: the audit trail records the log-in as theirs.
+        request.principal = { tokenId: `account:${who.accountId}`, name: who.login, role: who.role };
         void reply.header('set-cookie', cookie(request, sessionId, Math.floor(sessions.absoluteMs / 1000)));
         return { ...who, csrfToken };
       } catch (err) {
