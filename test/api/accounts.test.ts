@@ -106,6 +106,23 @@ describe('/api/accounts', () => {
     expect((await h.call('admin', { method: 'DELETE', url: '/api/accounts/zhang.wei' })).statusCode).toBe(404);
   });
 
+  it('refuses to disable, demote or delete the last enabled admin over all sites (409 last_admin)', async () => {
+    const admin = (login: string) => h.call('admin', { method: 'POST', url: '/api/accounts', payload: { login, displayName: login, grants: [{ role: 'admin', sites: '*' }] } });
+    expect((await admin('boss')).statusCode).toBe(201);
+    for (const change of [{ disabled: true }, { grants: [{ role: 'admin', sites: ['chundu'] }] }, { grants: [{ role: 'operator', sites: '*' }] }]) {
+      const res = await h.call('admin', { method: 'PATCH', url: '/api/accounts/boss', payload: change });
+      expect(res.statusCode, JSON.stringify(change)).toBe(409);
+      expect(res.json().error.code).toBe('last_admin');
+    }
+    expect((await h.call('admin', { method: 'DELETE', url: '/api/accounts/boss' })).json().error.code).toBe('last_admin');
+    expect((await h.db.accounts.get('boss'))?.disabled).toBe(false);
+    // With a second admin, the first may go.
+    expect((await admin('boss2')).statusCode).toBe(201);
+    expect((await h.call('admin', { method: 'PATCH', url: '/api/accounts/boss', payload: { displayName: '老板' } })).statusCode).toBe(200);
+    expect((await h.call('admin', { method: 'DELETE', url: '/api/accounts/boss' })).statusCode).toBe(204);
+    expect((await h.call('admin', { method: 'PATCH', url: '/api/accounts/boss2', payload: { disabled: true } })).statusCode).toBe(409);
+  });
+
   it('is described in the OpenAPI document, log-in included', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);

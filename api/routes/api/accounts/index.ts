@@ -5,7 +5,7 @@ import { accountInputSchema, accountPatchSchema, idSchema, passwordSchema, roleG
 import { generateSecret, hashPassword } from '../../../../core/secrets.js';
 import type { AccountRecord, AccountStore, AccountWithPassword } from '../../../../storage/index.js';
 import { requireRole } from '../../../plugins/app/auth.js';
-import { notFound } from '../../../plugins/app/errors.js';
+import { ApiError, notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, isoTime, pageQuery, toIso } from '../../../schemas.js';
 import type { RouteOptions } from '../../../types.js';
 
@@ -49,6 +49,18 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
   const now = deps.now ?? Date.now;
   app.addHook('preHandler', requireRole('admin'));
   const notFoundOr = { 404: errorSchema };
+  const adminOverAll = (a: AccountRecord) => !a.disabled && a.grants.some((g) => g.role === 'admin' && g.sites === '*');
+  /**
+   * People must not lock themselves out: a change that leaves no enabled account with admin over all
+   * sites is refused (409 last_admin) — recovery would take shell access (`anju token`).
+   */
+  const keepAnAdmin = async (id: string, after: AccountRecord | undefined) => {
+    const all = await accounts.all();
+    const before = all.find((a) => a.id === id);
+    if (!before || !adminOverAll(before) || (after && adminOverAll(after))) return;
+    if (all.some((a) => a.id !== id && adminOverAll(a))) return;
+    throw new ApiError(409, 'last_admin', 'this is the last enabled account with admin over all sites; give another person that role first');
+  };
   const must = async (id: string) => {
     const a = await accounts.get(id);
     if (!a) throw notFound(`account ${id}`);
@@ -119,6 +131,7 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
     async (request) => {
       const old = await must(request.params.id);
       const next: AccountRecord = { ...old, ...request.body, updatedAt: now() };
+      await keepAnAdmin(old.id, next);
       if (!(await accounts.update(next))) throw notFound(`account ${old.id}`);
       const changed = Object.keys(request.body);
       // Who may act changed: sessions start again under the new terms (a log-in checks them).
@@ -174,10 +187,11 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
   app.delete(
     '/:id',
     {
-      schema: { tags: ['accounts'], summary: 'Delete a person’s account (admin)', params: idParams, response: { 204: z.undefined().describe('deleted'), ...notFoundOr, ...authErrors } },
+      schema: { tags: ['accounts'], summary: 'Delete a person’s account (admin)', params: idParams, response: { 204: z.undefined().describe('deleted'), ...notFoundOr, 409: errorSchema, ...authErrors } },
     },
     async (request, reply) => {
       const { id } = request.params;
+      await keepAnAdmin(id, undefined);
       if (!(await accounts.delete(id))) throw notFound(`account ${id}`);
       app.auth.sessions?.endAll(id);
       request.log.info({ audit: 'account.deleted', account: id, by: request.principal?.tokenId, ip: request.ip }, 'account deleted');
