@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { withContract, type StoreHarness } from './contract-scaffold.js';
 import type { AuditEntry } from '../../core/audit.js';
 import type { AuditStore } from '../../storage/audit/contract.js';
 
@@ -6,11 +7,7 @@ import type { AuditStore } from '../../storage/audit/contract.js';
  * The abstract AuditStore suite: the embedded DuckDB store runs it; another store must pass it
  * unchanged. Not a test file itself (no `.test.ts`).
  */
-export interface AuditStoreHarness {
-  store: AuditStore;
-  reopen(): Promise<AuditStore>;
-  cleanup(): Promise<void>;
-}
+export type AuditStoreHarness = StoreHarness<AuditStore>;
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -20,24 +17,15 @@ const entry = (ts: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
 });
 
 export function auditStoreContract(name: string, open: () => Promise<AuditStoreHarness>): void {
-  describe(`AuditStore contract: ${name}`, () => {
-    let h: AuditStoreHarness;
-    let store: AuditStore;
-    beforeEach(async () => {
-      h = await open();
-      store = h.store;
-    });
-    afterEach(async () => {
-      await h.cleanup();
-    });
+  withContract(`AuditStore contract: ${name}`, open, (c) => {
 
     it('keeps every field, answers newest first, and survives a reopen', async () => {
-      await store.record(entry(T0));
-      await store.record(entry(T0 + 1_000, { actor: 't-ops', actorName: 'ops bot', role: 'admin', action: 'token.create', method: 'POST', path: '/api/tokens' }));
+      await c.store.record(entry(T0));
+      await c.store.record(entry(T0 + 1_000, { actor: 't-ops', actorName: 'ops bot', role: 'admin', action: 'token.create', method: 'POST', path: '/api/tokens' }));
       const { target: _omit, ...noTarget } = entry(T0 + 2_000, { action: 'rule.change', method: 'PUT', path: '/api/rules' });
-      await store.record(noTarget);
-      store = await h.reopen();
-      const page = await store.query({ limit: 10, offset: 0 });
+      await c.store.record(noTarget);
+      await c.reopen();
+      const page = await c.store.query({ limit: 10, offset: 0 });
       expect(page.total).toBe(3);
       expect(page.items.map((e) => e.action)).toEqual(['rule.change', 'token.create', 'alarm.ack']);
       const { seq, ...first } = page.items[2]!;
@@ -47,22 +35,22 @@ export function auditStoreContract(name: string, open: () => Promise<AuditStoreH
     });
 
     it('filters by actor, exact action, action prefix and a half-open time range, and pages', async () => {
-      for (let i = 0; i < 5; i++) await store.record(entry(T0 + i * 1_000, { action: i % 2 === 0 ? 'alarm.ack' : 'alarm.clear', actor: i < 3 ? 'a' : 'b' }));
-      await store.record(entry(T0 + 10_000, { action: 'account.create', actor: 'a' }));
-      expect((await store.query({ actor: 'b', limit: 10, offset: 0 })).items.map((e) => e.ts)).toEqual([T0 + 4_000, T0 + 3_000]);
-      expect((await store.query({ action: 'alarm.clear', limit: 10, offset: 0 })).total).toBe(2);
-      expect((await store.query({ action: 'alarm.', limit: 10, offset: 0 })).total).toBe(5);
-      expect((await store.query({ from: T0 + 1_000, to: T0 + 3_000, limit: 10, offset: 0 })).items.map((e) => e.ts)).toEqual([T0 + 2_000, T0 + 1_000]);
-      const p2 = await store.query({ actor: 'a', limit: 2, offset: 2 });
+      for (let i = 0; i < 5; i++) await c.store.record(entry(T0 + i * 1_000, { action: i % 2 === 0 ? 'alarm.ack' : 'alarm.clear', actor: i < 3 ? 'a' : 'b' }));
+      await c.store.record(entry(T0 + 10_000, { action: 'account.create', actor: 'a' }));
+      expect((await c.store.query({ actor: 'b', limit: 10, offset: 0 })).items.map((e) => e.ts)).toEqual([T0 + 4_000, T0 + 3_000]);
+      expect((await c.store.query({ action: 'alarm.clear', limit: 10, offset: 0 })).total).toBe(2);
+      expect((await c.store.query({ action: 'alarm.', limit: 10, offset: 0 })).total).toBe(5);
+      expect((await c.store.query({ from: T0 + 1_000, to: T0 + 3_000, limit: 10, offset: 0 })).items.map((e) => e.ts)).toEqual([T0 + 2_000, T0 + 1_000]);
+      const p2 = await c.store.query({ actor: 'a', limit: 2, offset: 2 });
       expect(p2).toMatchObject({ total: 4, items: [{ ts: T0 + 1_000 }, { ts: T0 }] });
     });
 
     it('prunes only entries older than the cut-off', async () => {
-      await store.record(entry(T0));
-      await store.record(entry(T0 + 5_000));
-      expect(await store.prune(T0 + 5_000)).toBe(1);
-      expect(await store.prune(T0 + 5_000)).toBe(0);
-      expect((await store.query({ limit: 10, offset: 0 })).items.map((e) => e.ts)).toEqual([T0 + 5_000]);
+      await c.store.record(entry(T0));
+      await c.store.record(entry(T0 + 5_000));
+      expect(await c.store.prune(T0 + 5_000)).toBe(1);
+      expect(await c.store.prune(T0 + 5_000)).toBe(0);
+      expect((await c.store.query({ limit: 10, offset: 0 })).items.map((e) => e.ts)).toEqual([T0 + 5_000]);
     });
   });
 }
