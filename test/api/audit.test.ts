@@ -115,6 +115,8 @@ describe('/api/audit', () => {
     expect(created.statusCode, created.body).toBe(201);
     const login = (password: string) => h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhou.yi', password }, remoteAddress: '10.7.7.7' });
     expect((await login('wrong guess')).statusCode).toBe(401);
+    // A body that fails validation is no log-in attempt the trail keeps (its "login" could be anything, of any length).
+    expect((await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'x'.repeat(5_000), password: 'p' } })).statusCode).toBe(400);
     expect((await login('correct horse')).statusCode).toBe(200);
     await vi.waitFor(async () => expect((await audit('?action=session.')).total).toBe(2));
     const [ok, refused] = (await audit('?action=session.')).items;

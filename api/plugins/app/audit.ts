@@ -15,6 +15,7 @@ import type { AuditStore } from '../../../storage/audit/contract.js';
 
 const unsafe = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const loginRoute = '/api/session/login';
+const loginRefusals = new Set([401, 403, 429]);
 
 /** The id of what a POST created (201), read from the answer: the route's params have none yet. */
 function createdId(payload: unknown): string | undefined {
@@ -49,7 +50,8 @@ export function createAuditHooks(deps: { store: AuditStore; metrics: Registry; n
       const base = { ts: now(), ip: request.ip, method: request.method, path, status: reply.statusCode };
       let entry: AuditEntry;
       const loginName = route === loginRoute ? (request.body as { login?: unknown } | undefined)?.login : undefined;
-      if (typeof loginName === 'string' && reply.statusCode >= 400) {
+      // Only refusals of a validated body (a 400 carries whatever was sent, of any length).
+      if (typeof loginName === 'string' && loginRefusals.has(reply.statusCode)) {
         // A refused log-in has no principal, but guessing is exactly what the trail must show: the
         // name as typed (validated by the route, never the password) and the refusal's status.
         entry = { ...base, actor: `login:${loginName}`, actorName: loginName, role: 'none', action: 'session.login_failed' };
