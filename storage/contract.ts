@@ -26,6 +26,12 @@ export interface TelemetryStore {
    * keep them. Optional for wrappers and test doubles: readers fall back to `series`.
    */
   readonly rollups?: RegisterRollups;
+  /**
+   * Where retention removed readings this query would need: the time from which its answer is
+   * complete, or undefined when nothing it covers is gone. Optional: a store without retention of
+   * its own (or one whose retention the operator runs, as InfluxDB's) leaves it out.
+   */
+  completeFrom?(query: SeriesQuery): number | undefined;
   close(): Promise<void>;
 }
 
@@ -45,7 +51,8 @@ export interface SeriesQuery {
   /**
    * Bucket width in ms. Absent: raw readings. Present: one point per device per bucket, `ts` =
    * bucket start (aligned to the epoch, as InfluxQL `GROUP BY time()`), with `agg` applied to
-   * every numeric field (booleans count as 0/1).
+   * every numeric field (booleans count as 0/1; a state-code field such as `valve` answers `mean`
+   * and `sum` with its last state in the bucket, see series-query.ts `fieldAggregate`).
    */
   readonly every?: number;
   readonly agg?: Aggregate;

@@ -59,6 +59,13 @@ export interface DiskMonitorConfig {
   minFreeBytes: number;
   /** Time between probes; default 10 s (a 2,000-device community writes ~2 MB a minute at most). */
   intervalMs?: number;
+  /**
+   * Time between walks of the data directory for its size; default 5 minutes. Free space (one
+   * statfs) guards the writes and is read every probe; the size only feeds the store-size and
+   * growth figures, and walking a directory that holds backups and spool segments every 10 s
+   * would cost more than it tells.
+   */
+  sizeIntervalMs?: number;
 }
 
 /** Sum of file sizes under `dir` (what `du` would say, ignoring block rounding). */
@@ -86,6 +93,8 @@ export function createDiskMonitor(config: DiskMonitorConfig, deps: { logger: Log
   const probe = deps.probe ?? statfsProbe;
   const now = deps.now ?? Date.now;
   const intervalMs = config.intervalMs ?? 10_000;
+  const sizeIntervalMs = config.sizeIntervalMs ?? 5 * 60_000;
+  let sizedAt: number | undefined;
   const sleep = createInterruptible();
   const samples: { t: number; bytes: number }[] = [];
   let space: DiskSpace = { freeBytes: Number.POSITIVE_INFINITY, totalBytes: 0 };
@@ -109,10 +118,13 @@ export function createDiskMonitor(config: DiskMonitorConfig, deps: { logger: Log
 
   async function check(): Promise<DiskStats> {
     space = await probe(config.dataDir);
-    storeBytes = await directoryBytes(config.dataDir);
     checkedAt = now();
-    samples.push({ t: checkedAt, bytes: storeBytes });
-    while (samples.length > 2 && (samples[0] as { t: number }).t < checkedAt - DAY) samples.shift();
+    if (sizedAt === undefined || checkedAt - sizedAt >= sizeIntervalMs) {
+      storeBytes = await directoryBytes(config.dataDir);
+      sizedAt = checkedAt;
+      samples.push({ t: checkedAt, bytes: storeBytes });
+      while (samples.length > 2 && (samples[0] as { t: number }).t < checkedAt - DAY) samples.shift();
+    }
     const wasFull = full;
     full = space.freeBytes < config.minFreeBytes;
     if (full && !wasFull) {

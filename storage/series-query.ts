@@ -1,10 +1,22 @@
-import { isKindName, kindOf, type KindName } from '../core/index.js';
+import { isKindName, kindOf, type FieldSpec, type KindName } from '../core/index.js';
 import { aggregates, type Aggregate, type SeriesQuery } from './contract.js';
 
 /** One field of a kind, as both stores read it. */
 export interface SeriesField {
   readonly name: string;
   readonly type: 'float' | 'bool';
+  /** A state code (core FieldSpec `codes`): see `fieldAggregate`. */
+  readonly coded?: boolean;
+}
+
+/**
+ * The aggregate a field is actually read with. A state code's mean or sum names no state (valve
+ * "open" 0 and "closed" 1 average to 0.5; a sum grows with the number of readings), so for a coded
+ * field both answer the bucket's last state, as `last` would; min, max, count, first and last mean
+ * what they say for codes too. Both stores build their statements from this, so they agree.
+ */
+export function fieldAggregate(field: SeriesField, agg: Aggregate): Aggregate {
+  return field.coded && (agg === 'mean' || agg === 'sum') ? 'last' : agg;
 }
 
 /**
@@ -35,12 +47,12 @@ export type ResolvedSeriesQuery = {
 export function resolveSeriesQuery(q: SeriesQuery): ResolvedSeriesQuery | undefined {
   if (!isKindName(q.kind)) throw new RangeError(`unknown kind ${String(q.kind)}`);
   if (!Number.isFinite(q.from) || !Number.isFinite(q.to)) throw new RangeError('from and to must be epoch ms');
-  const known = kindOf(q.kind).fields as Readonly<Record<string, { readonly type: 'float' | 'bool' }>>;
+  const known = kindOf(q.kind).fields as Readonly<Record<string, FieldSpec>>;
   const wanted = q.fields ?? Object.keys(known);
   const fields = wanted.map((name): SeriesField => {
     const f = Object.hasOwn(known, name) ? known[name] : undefined;
     if (!f) throw new RangeError(`kind ${q.kind} has no field ${JSON.stringify(name)}`);
-    return { name, type: f.type };
+    return { name, type: f.type, ...(f.codes ? { coded: true } : {}) };
   });
   // Half-open [from, to) on integer ms: a fractional bound is rounded up to the first ms it admits.
   const from = Math.max(0, Math.ceil(q.from));

@@ -34,6 +34,8 @@ export interface AlarmQuery {
   readonly severity?: Severity | readonly Severity[];
   readonly type?: string;
   readonly site?: string;
+  /** Only alarms of these sites (a caller's site scope, applied before paging); an empty list matches none. */
+  readonly sites?: readonly string[];
   readonly building?: string;
   readonly originatorId?: string;
   /** Newest `startTs` first. */

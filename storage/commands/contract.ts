@@ -13,6 +13,8 @@ import type { Page } from '../state/contract.js';
 
 export interface CommandFilter {
   readonly device?: string;
+  /** Only commands to these devices (a caller's site scope, applied before paging); an empty list matches none. */
+  readonly devices?: readonly string[];
   readonly status?: CommandStatus;
 }
 

@@ -30,9 +30,9 @@ import { big, inList, newestFirstPage, rows, where, whereEq, whereIn, type Row }
  * collide, and loadRuleState leaves it out. No migration needed.
  */
 
-const RULES_CONFIG_KEY = 'rule_config';
+export const RULES_CONFIG_KEY = 'rule_config';
 
-const alarmCols = [
+export const alarmCols = [
   'id', 'type', 'originator_kind', 'originator_id', 'site', 'building', 'severity', 'status', 'start_ts', 'last_update_ts',
   'ack_ts', 'clear_ts', 'assignee', 'escalation_level', 'count', 'active_key', 'details', 'timeline',
 ] as const;
@@ -177,6 +177,7 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
       const w = where();
       whereIn(w, 'status', q.status);
       whereIn(w, 'severity', q.severity);
+      whereIn(w, 'site', q.sites);
       for (const [col, v] of [['type', q.type], ['site', q.site], ['building', q.building], ['originator_id', q.originatorId]] as const) whereEq(w, col, v);
       const { rows: page, total } = await newestFirstPage(conn, 'alarms', alarmCols, w, q);
       return { items: page.map(rowToAlarm), total };

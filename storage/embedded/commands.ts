@@ -3,6 +3,7 @@ import { isFinalStatus, type Command, type CommandName, type CommandStatus } fro
 import type { CommandStore } from '../commands/contract.js';
 import { DuplicateError } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import { inList } from './sql.js';
 
 /**
  * Commands on the embedded database (table `commands`, migration 8), on the state connection: a
@@ -29,7 +30,7 @@ function rowToCommand(r: Row): Command {
 }
 
 /** Which column records the time of reaching `status`. */
-function timeColumn(status: CommandStatus): string | undefined {
+export function timeColumn(status: CommandStatus): string | undefined {
   if (status === 'sent') return 'sent_at';
   if (status === 'delivered') return 'delivered_at';
   return isFinalStatus(status) ? 'completed_at' : undefined;
@@ -45,13 +46,14 @@ export function createEmbeddedCommandStore(deps: { conn: SerialConnection; relea
     if (closing) throw new DatabaseClosedError('embedded command store is closed');
   };
 
-  const where = (filter: { device?: string; status?: CommandStatus }) => {
+  const where = (filter: { device?: string; devices?: readonly string[]; status?: CommandStatus }) => {
     const clauses: string[] = [];
     const params: DuckDBValue[] = [];
     if (filter.device !== undefined) {
       params.push(filter.device);
       clauses.push(`device = $${params.length}`);
     }
+    if (filter.devices !== undefined) clauses.push(filter.devices.length === 0 ? 'FALSE' : inList('device', filter.devices, params));
     if (filter.status !== undefined) {
       params.push(filter.status);
       clauses.push(`status = $${params.length}`);

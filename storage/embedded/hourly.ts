@@ -9,7 +9,14 @@ import { kindTables, quoteIdent, type KindTable } from './schema.js';
  * min, max, sum, first and last. They stay when retention deletes the raw readings, so charts and
  * reports over long ranges still answer. Kept in the telemetry write's transaction: a batch's
  * readings and the hours they touch commit together, so the table matches the readings by
- * construction. An hour is recomputed from the kind table (idempotent under MERGE rewrites).
+ * construction.
+ *
+ * `last_ts` is the newest reading time in the hour. Readings newer than it (devices report in
+ * order, so nearly all of them) are added to the row: count, min, max and sum combine, `last` moves
+ * on, `first` stays — O(batch), where recomputing the hour from the kind table cost O(readings in
+ * the hour) per batch and so grew through the hour. A reading at or before `last_ts` (late, or a
+ * rewrite of a stored (device, ts) that MERGE updates) makes its hour be recomputed from the kind
+ * table, as does a row without `last_ts` (written before the column existed).
  */
 
 export const hourMs = 3_600_000;
@@ -32,9 +39,12 @@ function fieldColumns(t: KindTable): { name: string; type: string }[] {
   return t.fields.flatMap((f) => parts.map(([p, type]) => ({ name: `${f.name}__${p}`, type })));
 }
 
+/** Newest reading time in the hour (epoch ms); NULL on rows made before it was kept, or folded past the raw floor. */
+const lastTs = 'last_ts';
+
 export function createHourlySql(t: KindTable): string {
   const cols = ['hour BIGINT NOT NULL', 'device VARCHAR NOT NULL', 'site VARCHAR NOT NULL', 'building VARCHAR NOT NULL',
-    ...fieldColumns(t).map((c) => `${quoteIdent(c.name)} ${c.type}`)];
+    ...fieldColumns(t).map((c) => `${quoteIdent(c.name)} ${c.type}`), `${lastTs} BIGINT`];
   return `CREATE TABLE IF NOT EXISTS ${hourlyTableName(t.kind)} (${cols.join(', ')})`;
 }
 
@@ -45,7 +55,7 @@ export async function ensureHourlyTables(conn: SerialConnection): Promise<void> 
     const existing = new Set((await conn.query(
       `SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main' AND database_name = current_database()`, [`hourly_${t.kind}`],
     )).map((r) => String(r.column_name)));
-    for (const c of fieldColumns(t)) {
+    for (const c of [...fieldColumns(t), { name: lastTs, type: 'BIGINT' }]) {
       if (!existing.has(c.name)) await conn.run(`ALTER TABLE ${hourlyTableName(t.kind)} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
     }
   }
@@ -67,30 +77,12 @@ function aggregateSelect(t: KindTable): string {
 }
 
 /**
- * Inside the writer's transaction, after the batch's merge and before the staging table is
- * emptied: recomputes the (device, hour) rows the staged batch touched from the kind table.
- * `lo`/`hi` bound the batch's times, so the read prunes row groups by zone map.
+ * SET clauses adding the aggregates of `s` to the row `h`: count, min, max and sum combine; the
+ * hour's first value stays if it has one; `last` from the batch when its readings are all newer
+ * (`'batch'`), else the hour's own when it has one (`'hour'`: a fold, whose times are not compared).
  */
-export async function maintainHourly(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<void> {
-  const touched = `(SELECT DISTINCT device, ts - ts % 3600000 AS hour FROM ${t.staging})`;
-  const table = hourlyTableName(t.kind);
-  const from = lo - (lo % hourMs);
-  const to = hi - (hi % hourMs) + hourMs;
-  // The constant bound lets DuckDB skip the row groups of other hours by zone map, as the merge does.
-  await conn.run(`DELETE FROM ${table} AS h USING ${touched} AS s WHERE h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2`,
-    [BigInt(from), BigInt(to)]);
-  await conn.run(`INSERT INTO ${table} (${allColumns(t).join(', ')})
-    SELECT ${aggregateSelect(t)} FROM ${t.table} AS t JOIN ${touched} AS s ON t.device = s.device AND t.ts - t.ts % 3600000 = s.hour
-    WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, [BigInt(from), BigInt(to)]);
-}
-
-/**
- * A reading older than the raw floor (its hour's readings are gone) is folded into its hour: count,
- * min, max and sum take it in; first and last keep the hour's values when it has them, since the
- * times they came from are no longer known. Reads the staged (old) readings.
- */
-export async function foldIntoHourly(conn: DuckDBConnection, t: KindTable): Promise<void> {
-  const set = t.fields.flatMap((f) => {
+function combineSet(t: KindTable, last: 'batch' | 'hour'): string[] {
+  return t.fields.flatMap((f) => {
     const c = (p: HourlyPart) => hourlyColumn(f.name, p);
     return [
       `${c('n')} = coalesce(h.${c('n')}, 0) + s.${c('n')}`,
@@ -98,15 +90,74 @@ export async function foldIntoHourly(conn: DuckDBConnection, t: KindTable): Prom
       `${c('max')} = greatest(h.${c('max')}, s.${c('max')})`,
       `${c('sum')} = CASE WHEN h.${c('sum')} IS NULL AND s.${c('sum')} IS NULL THEN NULL ELSE coalesce(h.${c('sum')}, 0) + coalesce(s.${c('sum')}, 0) END`,
       `${c('first')} = coalesce(h.${c('first')}, s.${c('first')})`,
-      `${c('last')} = coalesce(h.${c('last')}, s.${c('last')})`,
+      last === 'batch' ? `${c('last')} = coalesce(s.${c('last')}, h.${c('last')})` : `${c('last')} = coalesce(h.${c('last')}, s.${c('last')})`,
     ];
   });
+}
+
+/** The writer's scratch table of (device, hour) rows to recompute; TEMP, so per connection and outside the WAL. */
+export const hourlyLateTable = 'hourly_late';
+export const createHourlyLateSql = `CREATE TEMP TABLE IF NOT EXISTS ${hourlyLateTable} (device VARCHAR NOT NULL, hour BIGINT NOT NULL)`;
+
+/** The staged batch per (device, hour): the aggregate columns, then its oldest and newest reading time. */
+function stagedHours(t: KindTable): string {
+  return `(SELECT ${aggregateSelect(t)}, min(t.ts), max(t.ts) FROM ${t.staging} AS t GROUP BY 1, 2) AS s (${allColumns(t).join(', ')}, lo_ts, ${lastTs})`;
+}
+
+/**
+ * Inside the writer's transaction, after the batch's merge and before the staging table is
+ * emptied. Hours whose stored `last_ts` is not older than the batch's first reading in them are
+ * recomputed from the kind table (which holds the batch by now); every other touched hour takes the
+ * batch incrementally. `lo`/`hi` bound the batch's times, so reads prune row groups by zone map.
+ */
+export async function maintainHourly(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<void> {
+  const table = hourlyTableName(t.kind);
+  const range = [BigInt(lo - (lo % hourMs)), BigInt(hi - (hi % hourMs) + hourMs)];
+  const late = await conn.runAndReadAll(`INSERT INTO ${hourlyLateTable}
+    SELECT s.device, s.hour FROM (SELECT device, ts - ts % 3600000 AS hour, min(ts) AS lo_ts FROM ${t.staging} GROUP BY 1, 2) AS s
+    JOIN ${table} AS h ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
+    WHERE h.${lastTs} IS NULL OR h.${lastTs} >= s.lo_ts`, range);
+  if (Number(late.rowsChanged) > 0) {
+    // The constant bound lets DuckDB skip the row groups of other hours by zone map, as the merge does.
+    await conn.run(`DELETE FROM ${table} AS h USING ${hourlyLateTable} AS s WHERE h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2`,
+      range);
+    await conn.run(`INSERT INTO ${table} (${allColumns(t).join(', ')}, ${lastTs})
+      SELECT ${aggregateSelect(t)}, max(t.ts) FROM ${t.table} AS t JOIN ${hourlyLateTable} AS s ON t.device = s.device AND t.ts - t.ts % 3600000 = s.hour
+      WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, range);
+    await conn.run(`DELETE FROM ${hourlyLateTable}`);
+  }
+  // A recomputed hour now ends at or after the batch's newest reading, so only in-order hours match here.
+  const set = combineSet(t, 'batch');
+  const cols = [...allColumns(t), lastTs];
+  await conn.run(`MERGE INTO ${table} AS h USING ${stagedHours(t)}
+    ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
+    WHEN MATCHED AND h.${lastTs} < s.lo_ts THEN UPDATE SET site = s.site, building = s.building, ${lastTs} = s.${lastTs}, ${set.join(', ')}
+    WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`, range);
+}
+
+/**
+ * A reading older than the raw floor (its hour's readings are gone) is folded into its hour: count,
+ * min, max and sum take it in; first and last keep the hour's values when it has them, since the
+ * times they came from are no longer known. Reads the staged (old) readings, `lo`..`hi` their times.
+ *
+ * Exactly once per (device, ts): a staged reading whose (device, ts) is still in the kind table
+ * (retention has not deleted its hour yet, so the hour already counts it) or was folded before (a
+ * spool replay after a crash between the store's commit and the checkpoint) is left out; the rest
+ * is remembered in `hourly_folded`. Returns how many readings were folded.
+ */
+export async function foldIntoHourly(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<number> {
+  await conn.run(`DELETE FROM ${t.staging} AS s WHERE EXISTS (SELECT 1 FROM ${t.table} AS r WHERE r.device = s.device AND r.ts = s.ts AND r.ts BETWEEN $1 AND $2)
+    OR EXISTS (SELECT 1 FROM hourly_folded AS f WHERE f.kind = $3 AND f.device = s.device AND f.ts = s.ts AND f.ts BETWEEN $1 AND $2)`,
+  [BigInt(lo), BigInt(hi), t.kind]);
+  const set = combineSet(t, 'hour');
   const cols = allColumns(t);
   await conn.run(`MERGE INTO ${hourlyTableName(t.kind)} AS h
     USING (SELECT ${aggregateSelect(t)} FROM ${t.staging} AS t GROUP BY 1, 2) AS s (${cols.join(', ')})
     ON h.device = s.device AND h.hour = s.hour
     WHEN MATCHED THEN UPDATE SET ${set.join(', ')}
     WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`);
+  const r = await conn.runAndReadAll(`INSERT INTO hourly_folded SELECT $1, device, ts FROM ${t.staging}`, [t.kind]);
+  return Number(r.rowsChanged);
 }
 
 /** Rows of every hourly table (for /metrics). */
@@ -134,8 +185,8 @@ export async function buildHourlyIfMissing(writer: SerialConnection, reader: Ser
     for (let from = lo - (lo % hourMs); from <= hi; from += window) {
       const params: DuckDBValue[] = [BigInt(from), BigInt(from + window)];
       written += await writer.transaction(async (conn) => {
-        const r = await conn.runAndReadAll(`INSERT INTO ${hourlyTableName(kind)} (${allColumns(t).join(', ')})
-          SELECT ${aggregateSelect(t)} FROM ${t.table} AS t WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, params);
+        const r = await conn.runAndReadAll(`INSERT INTO ${hourlyTableName(kind)} (${allColumns(t).join(', ')}, ${lastTs})
+          SELECT ${aggregateSelect(t)}, max(t.ts) FROM ${t.table} AS t WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, params);
         return Number(r.rowsChanged);
       });
     }

@@ -23,17 +23,20 @@ import { big, inList, newestFirstPage, rows, where, whereEq, whereIn, type Row }
 
 const cols = [
   'id', 'hazard', 'site', 'building', 'level', 'severity', 'status', 'start_ts', 'last_update_ts', 'ack_ts', 'clear_ts', 'assignee',
-  'escalation_level', 'active_key', 'quiet_since_ts', 'members', 'timeline',
+  'escalation_level', 'active_key', 'quiet_since_ts', 'members', 'timeline', 'proposals',
 ] as const;
 
+/** The columns, shared with the PostgreSQL store (one schema, two engines). */
+export const incidentCols = cols;
+
 const ROWS_PER_STATEMENT = 100;
-const WATERMARK = 'alarm_seq';
+export const WATERMARK = 'alarm_seq';
 
 function values(i: Incident): DuckDBValue[] {
   return [
     i.id, i.hazard, i.site, i.building, i.level, i.severity, i.status, big(i.startTs), big(i.lastUpdateTs), big(i.ackTs), big(i.clearTs),
     i.assignee ?? null, i.escalationLevel, isActive(i.status) ? incidentKey(i) : null, big(i.quietSinceTs),
-    JSON.stringify(i.members), JSON.stringify(i.timeline),
+    JSON.stringify(i.members), JSON.stringify(i.timeline), i.proposals && i.proposals.length > 0 ? JSON.stringify(i.proposals) : null,
   ];
 }
 
@@ -50,6 +53,7 @@ function rowToIncident(r: Row): Incident {
     ...(ackTs !== null ? { ackTs } : {}), ...(clearTs !== null ? { clearTs } : {}), ...(assignee !== undefined ? { assignee } : {}),
     escalationLevel: n('escalation_level') ?? 0, ...(quiet !== null ? { quietSinceTs: quiet } : {}),
     members: JSON.parse(String(r.members)) as Incident['members'], timeline: JSON.parse(String(r.timeline)) as Incident['timeline'],
+    ...(r.proposals !== null && r.proposals !== undefined ? { proposals: JSON.parse(String(r.proposals)) as Incident['proposals'] } : {}),
   };
 }
 
@@ -58,12 +62,14 @@ function rowToEvent(r: Row): IncidentEvent {
   const prevSev = opt('previous_severity');
   const prevLevel = opt('previous_level');
   const alarm = opt('alarm');
+  const response = opt('response');
   return {
     seq: toNumber(r.seq ?? null) ?? 0, ts: toNumber(r.ts ?? null) ?? 0, type: String(r.type) as IncidentEvent['type'],
     incident: JSON.parse(String(r.incident)) as Incident,
     ...(prevSev ? { previousSeverity: prevSev as IncidentEvent['previousSeverity'] & string } : {}),
     ...(prevLevel ? { previousLevel: prevLevel as IncidentEvent['previousLevel'] & string } : {}),
     ...(alarm ? { alarm: JSON.parse(alarm) as NonNullable<IncidentEvent['alarm']> } : {}),
+    ...(response ? { response: JSON.parse(response) as NonNullable<IncidentEvent['response']> } : {}),
   };
 }
 
@@ -136,15 +142,16 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         chunk.flatMap(([a, inc]) => [a, inc]),
       );
     }
-    const ev = 9;
+    const ev = 10;
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
       const chunk = entries.slice(i, i + ROWS_PER_STATEMENT);
       await c.run(
-        `INSERT INTO incident_events (seq, ts, type, incident_id, previous_severity, previous_level, alarm_id, incident, alarm)
+        `INSERT INTO incident_events (seq, ts, type, incident_id, previous_severity, previous_level, alarm_id, incident, alarm, response)
          VALUES ${chunk.map((_, j) => `(${Array.from({ length: ev }, (__, k) => `$${j * ev + k + 1}`).join(', ')})`).join(', ')}`,
         chunk.flatMap(({ incident, event: e }, j) => [
           BigInt(first + i + j), big(e.ts), e.type, incident.id, e.previousSeverity ?? null, e.previousLevel ?? null, e.alarm?.id ?? null,
           JSON.stringify({ ...incident, timeline: [] }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
+          e.response ? JSON.stringify(e.response) : null,
         ]),
       );
     }
@@ -172,7 +179,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         return entries.map(({ incident, event: e }, i) => ({
           seq: first + i, ts: e.ts, type: e.type, incident: { ...incident, timeline: [] },
           ...(e.previousSeverity ? { previousSeverity: e.previousSeverity } : {}), ...(e.previousLevel ? { previousLevel: e.previousLevel } : {}),
-          ...(e.alarm ? { alarm: { ...e.alarm, timeline: [] } } : {}),
+          ...(e.alarm ? { alarm: { ...e.alarm, timeline: [] } } : {}), ...(e.response ? { response: e.response } : {}),
         }));
       });
     },
@@ -200,7 +207,9 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
       const w = where();
       for (const [col, v] of [['status', q.status], ['severity', q.severity], ['hazard', q.hazard], ['level', q.level]] as const) whereIn(w, col, v);
       whereEq(w, 'site', q.site);
+      whereIn(w, 'site', q.sites);
       whereEq(w, 'building', q.building);
+      whereEq(w, 'assignee', q.assignee);
       if (q.alarmId !== undefined) {
         w.params.push(q.alarmId);
         w.conds.push(`id IN (SELECT incident_id FROM incident_members WHERE alarm_id = $${w.params.length})`);

@@ -10,6 +10,8 @@ import { createEmbeddedAlarmStore } from './alarms.js';
 import { createEmbeddedIncidentStore } from './incidents.js';
 import { createEmbeddedCommandStore } from './commands.js';
 import type { CommandStore } from '../commands/contract.js';
+import type { ResponsePolicyStore } from '../responses/contract.js';
+import { createEmbeddedResponsePolicyStore } from './responses.js';
 import type { ReportStore } from '../reports/contract.js';
 import { createEmbeddedReportStore } from './reports.js';
 import type { ServiceAccountStore } from '../service-accounts/contract.js';
@@ -18,6 +20,8 @@ import type { AccountStore } from '../accounts/contract.js';
 import { createEmbeddedAccountStore } from './accounts.js';
 import type { AuditStore } from '../audit/contract.js';
 import { createEmbeddedAuditStore } from './audit.js';
+import type { RosterStore } from '../rosters/contract.js';
+import { createEmbeddedRosterStore } from './rosters.js';
 import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
@@ -25,7 +29,7 @@ import { serialConnection } from './connection.js';
 import { createStagingTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore } from './telemetry.js';
-import { buildHourlyIfMissing, ensureHourlyTables, hourlyRows } from './hourly.js';
+import { buildHourlyIfMissing, createHourlyLateSql, ensureHourlyTables, hourlyRows } from './hourly.js';
 import { createEmbeddedRetention, type EmbeddedRetention, type RetentionConfig } from './retention.js';
 
 export { DatabaseClosedError } from './connection.js';
@@ -52,9 +56,13 @@ export interface EmbeddedDatabase {
   accounts: AccountStore;
   /** The audit trail of changes made through the API (migration 9), on the state connection. */
   audit: AuditStore;
+  /** Sites' on-call rosters, every version (migration 11), on the state connection. */
+  rosters: RosterStore;
   /** Incidents (migration 5): writes on a connection of their own, reads on the state connection. */
   incidents: IncidentStore;
   commands: CommandStore;
+  /** Per-site response policies (migration 12), on the state connection. */
+  responses: ResponsePolicyStore;
   /** A site's time zone as the registry says (what the daily rollups use; Asia/Shanghai when unknown). */
   siteTimezone(site: string): string;
   /** The background deletion of raw readings past their period; `start()` it where the hub starts. */
@@ -106,6 +114,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     await ensureHourlyTables(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await createStagingTables(writer);
+    await writer.run(createHourlyLateSql);
   } catch (err) {
     await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close()]);
     instance.closeSync();
@@ -129,7 +138,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   };
 
   // One per store below: the database closes when the last of them does.
-  let open = 9;
+  let open = 10;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();
@@ -161,8 +170,10 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
   const accounts = createEmbeddedAccountStore({ conn: stateConn, release });
   const audit = createEmbeddedAuditStore({ conn: stateConn, release });
+  const rosters = createEmbeddedRosterStore({ conn: stateConn, release });
   const incidents = createEmbeddedIncidentStore({ conn: stateConn, events: incidentsConn, release });
   const commands = createEmbeddedCommandStore({ conn: stateConn, release });
+  const responses = createEmbeddedResponsePolicyStore({ conn: stateConn, release });
   // First open after the rollups arrived (or a file restored without them): build them from the readings.
   const built = await rollups.buildIfMissing();
   if (built > 0) log.info({ rows: built }, 'daily register rollups built from the stored readings');
@@ -178,8 +189,10 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     serviceAccounts,
     accounts,
     audit,
+    rosters,
     incidents,
     commands,
+    responses,
     siteTimezone,
     retention,
     hourlyRows: () => hourlyRows(reader),
@@ -210,7 +223,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
       await retention.stop();
       await Promise.all([
         telemetry.close(), state.close(), alarms.close(), reports.close(), serviceAccounts.close(),
-        accounts.close(), audit.close(), incidents.close(), commands.close(),
+        accounts.close(), audit.close(), rosters.close(), incidents.close(), commands.close(), responses.close(),
       ]);
       await closeDatabase();
     },

@@ -1,6 +1,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { ReportStore, StoredReportKind, StoredReportMeta } from '../reports/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
+import { inList } from './sql.js';
 
 /**
  * Stored reports (table `reports`, migration 3): the monthly reports the scheduler generates, kept
@@ -64,6 +65,7 @@ export function createEmbeddedReportStore(deps: { conn: SerialConnection; releas
         params.push(q.site);
         where.push(`site = $${params.length}`);
       }
+      if (q.sites !== undefined) where.push(q.sites.length === 0 ? 'FALSE' : inList('site', q.sites, params));
       if (q.kind !== undefined) {
         params.push(q.kind);
         where.push(`kind = $${params.length}`);

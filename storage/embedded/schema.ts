@@ -197,6 +197,34 @@ export const migrations: readonly { readonly version: number; readonly descripti
         role VARCHAR NOT NULL, action VARCHAR NOT NULL, target VARCHAR, ip VARCHAR NOT NULL, method VARCHAR NOT NULL, path VARCHAR NOT NULL, status INTEGER NOT NULL)`,
     ],
   },
+  {
+    version: 11,
+    description: 'on-call rosters, every version kept (storage/embedded/rosters.ts)',
+    sql: [
+      // The roster as JSON text (core/roster.ts rosterSchema): read whole, never queried by part.
+      `CREATE TABLE roster_versions (site VARCHAR NOT NULL, version INTEGER NOT NULL, roster VARCHAR NOT NULL, updated_at BIGINT NOT NULL,
+        updated_by VARCHAR NOT NULL, PRIMARY KEY (site, version))`,
+    ],
+  },
+  {
+    version: 12,
+    description: 'incident response proposals and the proposal an incident event is about; per-site response policies (storage/embedded/responses.ts)',
+    sql: [
+      // JSON array of core/responses.ts Proposal, written with the incident in the same transaction.
+      `ALTER TABLE incidents ADD COLUMN proposals VARCHAR`,
+      // JSON {proposalId, step}: what a proposal event was about, for the stream's replay.
+      `ALTER TABLE incident_events ADD COLUMN response VARCHAR`,
+      `CREATE TABLE response_policies (site VARCHAR PRIMARY KEY, policy VARCHAR NOT NULL, updated_at BIGINT NOT NULL, updated_by VARCHAR NOT NULL)`,
+    ],
+  },
+  {
+    version: 13,
+    description: 'readings folded into their hourly aggregate past the raw floor, so a replayed one is not counted twice (storage/embedded/hourly.ts)',
+    sql: [
+      // Only readings that arrive older than the raw retention period land here: rare, and small.
+      `CREATE TABLE hourly_folded (kind VARCHAR NOT NULL, device VARCHAR NOT NULL, ts BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 /** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */

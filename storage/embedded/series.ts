@@ -1,6 +1,6 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Aggregate, SeriesQuery } from '../contract.js';
-import { resolveSeriesQuery, type ResolvedSeriesQuery } from '../series-query.js';
+import { fieldAggregate, resolveSeriesQuery, type ResolvedSeriesQuery } from '../series-query.js';
 import { hourlyColumn, hourlyTableName, hourMs } from './hourly.js';
 import { kindTables, quoteIdent } from './schema.js';
 
@@ -32,6 +32,27 @@ function aggExpr(agg: Aggregate, col: string): string {
 }
 
 /**
+ * Whether a query is answered from the hourly aggregates: buckets of whole hours, either aligned to
+ * hours or reaching before the raw floor (where only the hourly rows are left).
+ */
+function readsHourly(q: ResolvedSeriesQuery, rawFloor: number): boolean {
+  if (q.mode !== 'aggregated' || q.every % hourMs !== 0) return false;
+  return (q.from % hourMs === 0 && q.to % hourMs === 0) || q.from < rawFloor;
+}
+
+/**
+ * The time from which a query's answer is complete when retention has deleted raw readings it
+ * would read (raw mode, or buckets narrower than an hour, reaching before the floor); undefined
+ * when the answer is whole. Whole-hour buckets never lose anything: they read the hourly rows.
+ */
+export function seriesCompleteFrom(query: SeriesQuery, rawFloor: number): number | undefined {
+  if (rawFloor <= 0) return undefined;
+  const q = resolveSeriesQuery(query);
+  if (!q || q.from >= rawFloor || readsHourly(q, rawFloor)) return undefined;
+  return Math.min(rawFloor, q.to);
+}
+
+/**
  * Builds the SQL for a series query. Identifiers come from core's kind table only (an unknown kind,
  * field or aggregate is a RangeError, never spliced into SQL); every user value is a parameter.
  * Returns undefined for an empty window.
@@ -42,10 +63,7 @@ export function seriesSql(query: SeriesQuery, opts: { rawFloor?: number } = {}):
   const t = kindTables[q.kind];
   const fields = q.fields;
 
-  if (q.mode === 'aggregated' && q.every % hourMs === 0) {
-    const aligned = q.from % hourMs === 0 && q.to % hourMs === 0;
-    if (aligned || q.from < (opts.rawFloor ?? 0)) return hourlySql(q);
-  }
+  if (q.mode === 'aggregated' && readsHourly(q, opts.rawFloor ?? 0)) return hourlySql(q);
 
   const params: DuckDBValue[] = [BigInt(q.from), BigInt(q.to)];
   const where = ['ts >= $1', 'ts < $2'];
@@ -75,7 +93,7 @@ export function seriesSql(query: SeriesQuery, opts: { rawFloor?: number } = {}):
   // Buckets start on multiples of `every` since the epoch, like InfluxQL GROUP BY time(); times are
   // non-negative here, so ts - ts % every is the floor. Buckets without readings are left out (fill(none)).
   const bucket = `(ts - ts % ${e})`;
-  const cols = fields.map((f) => `${aggExpr(agg, quoteIdent(f.name))} AS ${quoteIdent(f.name)}`).join(', ');
+  const cols = fields.map((f) => `${aggExpr(fieldAggregate(f, agg), quoteIdent(f.name))} AS ${quoteIdent(f.name)}`).join(', ');
   return {
     sql: `SELECT ${bucket} AS bucket, device, ${cols} FROM ${t.table} WHERE ${where.join(' AND ')}
       GROUP BY ${bucket}, device ORDER BY bucket, device`,
@@ -114,7 +132,7 @@ function hourlySql(q: Extract<ResolvedSeriesQuery, { mode: 'aggregated' }>): Ser
   }
   params.push(BigInt(q.every));
   const bucket = `(hour - hour % $${params.length})`;
-  const cols = q.fields.map((f) => `${hourlyAggExpr(q.agg, f.name)} AS ${quoteIdent(f.name)}`).join(', ');
+  const cols = q.fields.map((f) => `${hourlyAggExpr(fieldAggregate(f, q.agg), f.name)} AS ${quoteIdent(f.name)}`).join(', ');
   return {
     sql: `SELECT ${bucket} AS bucket, device, ${cols} FROM ${hourlyTableName(q.kind)} WHERE ${where.join(' AND ')}
       GROUP BY ${bucket}, device ORDER BY bucket, device`,

@@ -2,6 +2,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { Building, Device, DeviceInput, DevicePatch, Site, SitePatch } from '../../core/index.js';
 import { DuplicateError, type ApiToken, type DeviceFilter, type Page, type PageQuery, type Role, type StateStore } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import { inList } from './sql.js';
 
 /** Device columns other than id, kind, created_at and secret_hash, in table order; all patchable. */
 const deviceAttrs = ['site', 'building', 'name', 'location', 'category', 'purpose', 'rated_current', 'q3', 'parent', 'report_interval_s', 'connection', 'capabilities'] as const;
@@ -110,8 +111,11 @@ export function createEmbeddedStateStore(deps: EmbeddedStateDeps): StateStore {
     async listSites(p) {
       open();
       const [limit, offset] = page(p);
-      const rows = await conn.query('SELECT *, count(*) OVER () AS total FROM sites ORDER BY id LIMIT $1 OFFSET $2', [limit, offset]);
-      return { items: rows.map(rowToSite), total: await totalOf(rows, 'SELECT count(*) AS n FROM sites', []) };
+      const params: DuckDBValue[] = [];
+      const cond = p.ids === undefined ? '' : p.ids.length === 0 ? 'WHERE FALSE' : `WHERE ${inList('id', p.ids, params)}`;
+      const rows = await conn.query(`SELECT *, count(*) OVER () AS total FROM sites ${cond} ORDER BY id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, limit, offset]);
+      return { items: rows.map(rowToSite), total: await totalOf(rows, `SELECT count(*) AS n FROM sites ${cond}`, params) };
     },
     async upsertBuilding(b) {
       open();
@@ -161,6 +165,7 @@ export function createEmbeddedStateStore(deps: EmbeddedStateDeps): StateStore {
         params.push(v);
         where.push(`${key} = $${params.length}`);
       }
+      if (f.sites !== undefined) where.push(f.sites.length === 0 ? 'FALSE' : inList('site', f.sites, params));
       const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const rows = await conn.query(
         `SELECT ${deviceCols}, count(*) OVER () AS total FROM devices ${cond} ORDER BY id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,

@@ -5,7 +5,7 @@ import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type Series
 import { DatabaseClosedError, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
-import { seriesSql } from './series.js';
+import { seriesCompleteFrom, seriesSql } from './series.js';
 import { appendToStaging } from './sql.js';
 import { foldIntoHourly, maintainHourly } from './hourly.js';
 
@@ -58,6 +58,17 @@ function groupBatch(batch: readonly Reading[]): Map<KindName, Reading[]> {
     m.set(key, prev ? { ...r, seq: r.seq ?? prev.seq, fields: { ...prev.fields, ...r.fields } } : r);
   }
   return new Map([...byKind].map(([k, m]) => [k, [...m.values()]]));
+}
+
+/** The oldest and newest reading time of a non-empty list. */
+function span(rows: readonly Reading[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    if (r.ts < lo) lo = r.ts;
+    if (r.ts > hi) hi = r.ts;
+  }
+  return [lo, hi];
 }
 
 async function appendStaged(conn: DuckDBConnection, t: KindTable, rows: readonly Reading[]): Promise<void> {
@@ -132,6 +143,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
       try {
         const floor = deps.rawFloor?.() ?? 0;
         let folded = 0;
+        let counted = 0;
         await writer.transaction(async (conn) => {
           const live: Reading[] = [];
           for (const [kind, all] of groups) {
@@ -141,17 +153,14 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
             if (old.length > 0) {
               // Past the raw period: its hour's readings are gone, so only the hourly aggregate takes it.
               await appendStaged(conn, t, old);
-              await foldIntoHourly(conn, t);
+              const [oldLo, oldHi] = span(old);
+              const n = await foldIntoHourly(conn, t, oldLo, oldHi);
               await conn.run(`DELETE FROM ${t.staging}`);
-              folded += old.length;
+              folded += n;
+              counted += old.length - n;
             }
             if (rows.length === 0) continue;
-            let lo = Infinity;
-            let hi = -Infinity;
-            for (const r of rows) {
-              if (r.ts < lo) lo = r.ts;
-              if (r.ts > hi) hi = r.ts;
-            }
+            const [lo, hi] = span(rows);
             await appendStaged(conn, t, rows);
             await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
             await maintainHourly(conn, t, lo, hi);
@@ -163,6 +172,10 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
         if (folded > 0) {
           deps.onFolded?.(folded);
           logger.info({ readings: folded, floor }, 'readings older than the raw retention period folded into their hourly aggregates');
+        }
+        if (counted > 0) {
+          // Not lost: each is a (device, ts) its hour already counts (a replay, or an hour retention has not reached yet).
+          logger.info({ readings: counted, floor }, 'readings older than the raw retention period already counted in their hour: not folded again');
         }
         committed?.();
       } catch (err) {
@@ -199,6 +212,8 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
       }
       return [...byDevice.values()].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     },
+
+    completeFrom: (query: SeriesQuery) => seriesCompleteFrom(query, deps.rawFloor?.() ?? 0),
 
     async series(query: SeriesQuery): Promise<SeriesPoint[]> {
       ensureOpen();

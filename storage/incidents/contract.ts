@@ -1,6 +1,7 @@
 import type { Alarm, AlarmEventType, AlarmStatus, Hazard, IncidentLevel, Severity, TimelineEntry } from '../../core/alarms.js';
 import type { Page } from '../state/contract.js';
 import { CodedError } from '../../core/errors.js';
+import type { Proposal, ResponseChange } from '../../core/responses.js';
 
 /**
  * Incidents (DESIGN §5): the alarms of one site, building and hazard correlated into one thing
@@ -40,6 +41,8 @@ export interface Incident {
   /** Set while every member is cleared and the incident waits out its settle time; absent otherwise. */
   readonly quietSinceTs?: number;
   readonly timeline: readonly TimelineEntry[];
+  /** What its site's response policy proposed (core/responses.ts), oldest first; absent when nothing was. */
+  readonly proposals?: readonly Proposal[];
 }
 
 /** One active incident per (site, building, hazard). */
@@ -65,6 +68,8 @@ export interface IncidentEvent {
   readonly previousLevel?: IncidentLevel;
   /** The member alarm whose change caused the event (without its timeline), when one did. */
   readonly alarm?: Alarm;
+  /** The proposal whose change caused the event, when one did. */
+  readonly response?: ResponseChange;
 }
 
 export interface IncidentEventInput {
@@ -73,6 +78,7 @@ export interface IncidentEventInput {
   readonly previousSeverity?: Severity;
   readonly previousLevel?: IncidentLevel;
   readonly alarm?: Alarm;
+  readonly response?: ResponseChange;
 }
 
 export interface IncidentRecordEntry {
@@ -86,9 +92,13 @@ export interface IncidentQuery {
   readonly hazard?: Hazard | readonly Hazard[];
   readonly level?: IncidentLevel | readonly IncidentLevel[];
   readonly site?: string;
+  /** Only incidents of these sites (a caller's site scope, applied before paging); an empty list matches none. */
+  readonly sites?: readonly string[];
   readonly building?: string;
   /** The incident holding this alarm. */
   readonly alarmId?: string;
+  /** Assigned to this (an account id, or the free text an operator typed). */
+  readonly assignee?: string;
   /** Newest `startTs` first. */
   readonly limit: number;
   readonly offset: number;

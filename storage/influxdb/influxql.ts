@@ -1,6 +1,6 @@
 import { kindNames, kindOf, type KindName } from '../../core/index.js';
 import type { Aggregate, SeriesQuery } from '../contract.js';
-import { resolveSeriesQuery } from '../series-query.js';
+import { fieldAggregate, resolveSeriesQuery } from '../series-query.js';
 
 /**
  * InfluxQL text for the store's reads. Identifiers come only from core's kind and field tables
@@ -82,7 +82,8 @@ export interface SeriesPlan {
  * count as 0/1; InfluxQL has no cast and `mean()`/`sum()` refuse booleans ("unsupported mean iterator
  * type"), so for mean/min/max/sum a boolean field is answered from two server-side counts: `count(b)`
  * in the main statement and `count(b) WHERE b = true` in one extra statement per field. count, first
- * and last work on booleans as they are.
+ * and last work on booleans as they are. A state-code field answers mean and sum with last()
+ * (series-query.ts `fieldAggregate`).
  */
 export function seriesPlan(query: SeriesQuery): SeriesPlan | undefined {
   const q = resolveSeriesQuery(query);
@@ -109,7 +110,7 @@ export function seriesPlan(query: SeriesQuery): SeriesPlan | undefined {
   const agg = q.agg;
   const group = `GROUP BY time(${q.every}ms), "device" fill(none)`;
   const main = fields.map((f) => {
-    const fn = f.type === 'bool' && needsTrueCount(agg) ? 'count' : agg;
+    const fn = f.type === 'bool' && needsTrueCount(agg) ? 'count' : fieldAggregate(f, agg);
     return `${fn}(${quoteIdent(f.name)}) AS ${quoteIdent(f.name)}`;
   });
   const statements = [`SELECT ${main.join(', ')} FROM ${m} WHERE ${where} ${group}`];

@@ -35,6 +35,8 @@ export interface StoredReportQuery {
   readonly limit: number;
   readonly offset: number;
   readonly site?: string;
+  /** Only reports of these sites (a caller's site scope, applied before paging); an empty list matches none. */
+  readonly sites?: readonly string[];
   readonly kind?: StoredReportKind;
 }
 

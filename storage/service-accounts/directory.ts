@@ -31,6 +31,11 @@ export interface ServiceAccountDirectory {
    */
   syncFromEnvironment(accounts: ReadonlyArray<{ id: string; password: string; rights: Omit<ServiceAccountInput, 'id'> }>): Promise<void>;
   onChange(listener: (id: string, change: ServiceAccountChange) => void): () => void;
+  /**
+   * Re-reads one account after another node changed it (cluster mode), telling `onChange` listeners
+   * what changed here (created, deleted, or secret_rotated when its secret differs).
+   */
+  refresh(id: string): Promise<void>;
 }
 
 const withoutSecret = ({ secretHash: _, ...record }: ServiceAccountWithSecret): ServiceAccountRecord => record;
@@ -123,6 +128,16 @@ export function createServiceAccountDirectory(deps: {
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+
+    async refresh(id) {
+      const before = accounts.get(id);
+      const now = await store.get(id);
+      if (now) accounts.set(id, now);
+      else accounts.delete(id);
+      if (!before && now) emit(id, 'created');
+      else if (before && !now) emit(id, 'deleted');
+      else if (before && now && before.secretHash !== now.secretHash) emit(id, 'secret_rotated');
     },
   };
 }

@@ -2,7 +2,9 @@ import type { Reading } from '../../core/index.js';
 import { crc32 } from './crc32.js';
 
 /**
- * One spool record = one `append()` batch. Little-endian, 28-byte header then the payload:
+ * One spool record = the appends of one group commit (storage/spool/spool.ts), up to a bound, as one
+ * JSON array: a header, a CRC and a buffer per group instead of per message. Little-endian, 28-byte
+ * header then the payload:
  *
  *   0  u32  magic "ANJ\x01" (0x014A4E41) — lets recovery re-synchronise after a corrupt header
  *   4  u32  payload length in bytes
@@ -30,13 +32,22 @@ export interface DecodedRecord {
 }
 
 export function encodeRecord(readings: readonly Reading[], appendedAt: number): Buffer {
-  const json = JSON.stringify(readings);
+  return encodeArrays([JSON.stringify(readings)], readings.length, appendedAt);
+}
+
+/**
+ * One record of several appends' readings, each already a JSON array (`JSON.stringify` of a
+ * non-empty list, done once at append time): their elements are joined into one array, so nothing
+ * is serialised twice. `count` is the readings in all of them.
+ */
+export function encodeArrays(arrays: readonly string[], count: number, appendedAt: number): Buffer {
+  const json = arrays.length === 1 ? arrays[0]! : `[${arrays.map((a) => a.slice(1, -1)).join(',')}]`;
   const len = Buffer.byteLength(json);
   const buf = Buffer.allocUnsafe(HEADER_BYTES + len);
   buf.write(json, HEADER_BYTES, 'utf8');
   buf.writeUInt32LE(MAGIC, 0);
   buf.writeUInt32LE(len, 4);
-  buf.writeUInt32LE(readings.length, 8);
+  buf.writeUInt32LE(count, 8);
   buf.writeDoubleLE(appendedAt, 12);
   buf.writeUInt32LE(crc32(buf, HEADER_BYTES, HEADER_BYTES + len), 20);
   buf.writeUInt32LE(crc32(buf, 0, 24), 24);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Reading } from '../../core/index.js';
 import { createCheckpointWriter } from './checkpoint.js';
-import { encodeRecord } from './codec.js';
+import { encodeArrays, HEADER_BYTES } from './codec.js';
 import {
   comparePositions, SpoolClosedError, SpoolFullError, type SpoolLog, type SpoolPosition, type SpoolRecord, type SpoolStats,
 } from './contract.js';
@@ -34,7 +34,42 @@ export interface SpoolDeps {
   clock?: () => number;
 }
 
-interface Pending { buf: Buffer; readings: readonly Reading[]; appendedAt: number; resolve: () => void; reject: (err: unknown) => void }
+/** An append waiting for its group: its readings already as JSON, `bytes` its size as a record of its own (an upper bound of its share). */
+interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number; resolve: () => void; reject: (err: unknown) => void }
+
+/** One record of a group commit: consecutive appends, encoded once. */
+interface GroupRecord { buf: Buffer; readings: readonly Reading[]; appendedAt: number }
+
+/**
+ * Bounds of one record. Several appends share a header, a CRC and a buffer (allocation and GC per
+ * message were the spool's main cost); the bound keeps what one corrupt record can take with it,
+ * and the forwarder's batches, small.
+ */
+const RECORD_MAX_READINGS = 256;
+const RECORD_MAX_JSON = 256 * 1024;
+
+/** A group's appends as records, in order; an append is never split. */
+function packRecords(batch: readonly Pending[]): GroupRecord[] {
+  const out: GroupRecord[] = [];
+  for (let i = 0; i < batch.length;) {
+    const first = batch[i]!;
+    const arrays = [first.json];
+    let count = first.readings.length;
+    let chars = first.json.length;
+    let j = i + 1;
+    for (; j < batch.length; j += 1) {
+      const p = batch[j]!;
+      if (count + p.readings.length > RECORD_MAX_READINGS || chars + p.json.length > RECORD_MAX_JSON) break;
+      arrays.push(p.json);
+      count += p.readings.length;
+      chars += p.json.length;
+    }
+    const readings = j === i + 1 ? first.readings : batch.slice(i, j).flatMap((p) => p.readings);
+    out.push({ buf: encodeArrays(arrays, count, first.appendedAt), readings, appendedAt: first.appendedAt });
+    i = j;
+  }
+  return out;
+}
 
 export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise<SpoolLog> {
   const { dir, segmentBytes, quotaBytes, fsync } = config;
@@ -117,17 +152,18 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
     };
   }
 
-  /** One group: one write per segment touched, one fdatasync each, then every append resolves. */
+  /** One group: its records in one write per segment touched, one fdatasync each, then every append resolves. */
   async function commit(batch: Pending[]): Promise<void> {
     const endTimer = m.commitSeconds.startTimer();
+    const reserved = batch.reduce((n, p) => n + p.bytes, 0);
     let runs;
     try {
-      runs = await writeGroup({ dir, active, fh, segmentBytes, fsync, roll: rollNext }, batch);
+      runs = await writeGroup({ dir, active, fh, segmentBytes, fsync, roll: rollNext }, packRecords(batch));
     } catch (err) {
       log.error({ err, appends: batch.length, segment: segmentFile(active.id) }, 'spool write failed: appends refused');
       // Cut what part of the group reached the active segment; if even that fails, start a new one.
       await fh.truncate(active.size).catch(() => { rollNext = true; });
-      inflightBytes -= batch.reduce((n, p) => n + p.buf.length, 0);
+      inflightBytes -= reserved;
       for (const p of batch) p.reject(err);
       return;
     }
@@ -156,9 +192,8 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       run.seg.size = off;
     }
     if (wasEmpty) floorAt = batch[0]!.appendedAt;
-    const bytes = batch.reduce((n, p) => n + p.buf.length, 0);
-    usedBytes += bytes;
-    inflightBytes -= bytes;
+    usedBytes += runs.reduce((n, run) => n + run.bytes, 0);
+    inflightBytes -= reserved;
     commitsTotal += 1;
     endTimer();
     for (const p of batch) p.resolve();
@@ -185,18 +220,20 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
     if (closed) return Promise.reject(new SpoolClosedError('spool is closed'));
     if (readings.length === 0) return Promise.resolve();
     const appendedAt = clock();
-    const buf = encodeRecord(readings, appendedAt);
+    // Serialised once, here; the group commit joins the arrays (codec.ts encodeArrays).
+    const json = JSON.stringify(readings);
+    const bytes = HEADER_BYTES + Buffer.byteLength(json);
     updateFull();
-    if (full || usedBytes + inflightBytes + buf.length > quotaBytes) {
+    if (full || usedBytes + inflightBytes + bytes > quotaBytes) {
       refusedTotal += readings.length;
       m.refused.inc(readings.length);
       if (!full) log.warn({ bytes: usedBytes, quotaBytes, depth }, 'spool full: refusing appends until the store catches up');
       full = true;
       return Promise.reject(new SpoolFullError(`spool full: ${usedBytes} of ${quotaBytes} bytes hold unacknowledged readings`));
     }
-    inflightBytes += buf.length;
+    inflightBytes += bytes;
     return new Promise<void>((resolve, reject) => {
-      pending.push({ buf, readings, appendedAt, resolve, reject });
+      pending.push({ json, bytes, readings, appendedAt, resolve, reject });
       // The first append of a group opens the window; a commit in flight picks the rest up itself.
       if (committing || timer) return;
       timer = setTimeout(runCommits, config.groupCommitMs);

@@ -18,6 +18,8 @@ export interface ApiToken {
 
 export interface DeviceFilter extends PageQuery {
   readonly site?: string;
+  /** Only devices of these sites (a caller's site scope, applied before paging); an empty list matches none. */
+  readonly sites?: readonly string[];
   readonly building?: string;
   readonly kind?: KindName;
 }
@@ -27,7 +29,8 @@ export interface StateStore {
   /** Changes some of a site's attributes; undefined when there is no such site. */
   updateSite(id: string, patch: SitePatch): Promise<Site | undefined>;
   getSite(id: string): Promise<Site | undefined>;
-  listSites(page: PageQuery): Promise<Page<Site>>;
+  /** Sites by id; with `ids`, only those (a caller's site scope, applied before paging; an empty list matches none). */
+  listSites(page: PageQuery & { readonly ids?: readonly string[] }): Promise<Page<Site>>;
   upsertBuilding(building: Building): Promise<void>;
   listBuildings(site: string, page: PageQuery): Promise<Page<Building>>;
 
@@ -73,6 +76,11 @@ export interface DeviceDirectory {
   delete(id: string): Promise<boolean>;
   /** Replaces a device's secret with a new random one, returned this once. */
   rotateSecret(id: string): Promise<string | undefined>;
+  /**
+   * Re-reads one device from the state store after another node changed it (cluster mode): added,
+   * updated or removed here to match; with `secretChanged`, its cached verifications are forgotten.
+   */
+  refresh(id: string, secretChanged: boolean): Promise<void>;
   /** scrypt-verifies a device secret (successful verifications are cached briefly to absorb reconnect storms). */
   verify(id: string, secret: string): Promise<boolean>;
 }

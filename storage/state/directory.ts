@@ -116,6 +116,12 @@ export function createDeviceDirectory(deps: {
       forgetVerified(id);
       return secret;
     },
+    async refresh(id, secretChanged) {
+      if (secretChanged) forgetVerified(id);
+      const device = await state.getDevice(id);
+      if (device) devices.set(id, device);
+      else devices.delete(id);
+    },
     async verify(id, secret) {
       // An unknown id costs the same lookup and scrypt as a wrong secret, so the answer time does
       // not tell which ids exist; the broker's per-IP connect rate bounds what a flood can cost.

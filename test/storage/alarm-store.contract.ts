@@ -138,6 +138,10 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       expect(await ids({ building: 'b2' })).toEqual(['mid']);
       expect(await ids({ originatorId: 'sd-3' })).toEqual(['new']);
       expect(await ids({ site: 'nowhere' })).toEqual([]);
+      // A caller's site scope: a set of sites, an empty one matching nothing, counted before paging.
+      expect(await ids({ sites: ['s2', 'nowhere'] })).toEqual(['new']);
+      expect(await ids({ sites: [] })).toEqual([]);
+      expect(await c.store.list({ sites: ['s1'], limit: 1, offset: 1 })).toMatchObject({ total: 3, items: [{ id: 'gone' }] });
       const page = await c.store.list({ limit: 2, offset: 1 });
       expect(page.total).toBe(4);
       expect(page.items.map((a) => a.id)).toEqual(['mid', 'gone']);

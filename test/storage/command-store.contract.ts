@@ -56,6 +56,9 @@ export function commandStoreContract(name: string, open: () => Promise<CommandSt
       expect(wm.items.map((c) => c.id)).toEqual(['c4', 'c2', 'c0']);
       expect(await cs.store.list({ device: 'wm-1', status: 'queued' }, { limit: 10, offset: 0 })).toMatchObject({ total: 2 });
       expect((await cs.store.list({ status: 'sent' }, { limit: 10, offset: 0 })).items.map((c) => c.id)).toEqual(['c4']);
+      // The devices of a caller's sites: counted before paging; none matches nothing.
+      expect(await cs.store.list({ devices: ['pm-1', 'gone'] }, { limit: 1, offset: 1 })).toMatchObject({ total: 2, items: [{ id: 'c1' }] });
+      expect(await cs.store.list({ devices: [] }, { limit: 10, offset: 0 })).toEqual({ items: [], total: 0 });
     });
 
     it('answers the commands due at a time, only in the statuses asked for, oldest expiry first', async () => {

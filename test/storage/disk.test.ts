@@ -60,8 +60,13 @@ describe('disk monitor', () => {
     expect(disk.stats().storeBytes).toBe(1_500);
     expect(disk.stats().growthBytesPerDay).toBeUndefined();
     await writeFile(join(dir, 'a.bin'), Buffer.alloc(1_000 + 600));
-    t += 60 * 60_000;
+    // Free space is read every probe, the directory walked only every five minutes.
+    t += 10_000;
     await disk.check();
+    expect(disk.stats()).toMatchObject({ storeBytes: 1_500, checkedAt: t });
+    t += 60 * 60_000 - 10_000;
+    await disk.check();
+    expect(disk.stats().storeBytes).toBe(2_100);
     // 600 bytes in an hour: 14,400 a day.
     expect(disk.stats().growthBytesPerDay).toBe(14_400);
 

@@ -114,6 +114,13 @@ describe('embedded store retention and hourly aggregates', () => {
     // An unaligned window reaching before the floor also reads the hours.
     const unaligned = await db.telemetry.series({ ...hourlyQuery, agg: 'max' });
     expect(unaligned.filter((p) => p.ts < floor).length).toBeGreaterThan(0);
+    // Nothing in those answers is missing, so none says so; raw readings and sub-hour buckets before the floor do.
+    expect(db.telemetry.completeFrom?.({ ...hourlyQuery, agg: 'max' })).toBeUndefined();
+    expect(db.telemetry.completeFrom?.({ ...aligned, every: DAY, agg: 'mean' })).toBeUndefined();
+    expect(db.telemetry.completeFrom?.({ kind: 'power_meter', device: 'm1', from: floor - DAY, to: NOW })).toBe(floor);
+    expect(db.telemetry.completeFrom?.({ kind: 'power_meter', device: 'm1', from: floor - DAY, to: floor - HOUR })).toBe(floor - HOUR);
+    expect(db.telemetry.completeFrom?.({ kind: 'power_meter', device: 'm1', from: floor - DAY, to: NOW, every: 15 * 60_000, agg: 'mean' })).toBe(floor);
+    expect(db.telemetry.completeFrom?.({ kind: 'power_meter', device: 'm1', from: floor, to: NOW })).toBeUndefined();
 
     // A late reading older than the floor is folded into its hour, not kept raw; the day's rollup stands.
     await db.telemetry.write([{ device: 'm1', kind: 'power_meter', site: 's1', building: 'b1', ts: hour + 7 * 60_000, fields: { power: 99_999, energy: 1 } }]);
@@ -138,6 +145,7 @@ describe('embedded store retention and hourly aggregates', () => {
     const rows = history('m1').slice(0, 200);
     await forever.telemetry.write(rows);
     expect(forever.retention.floorAt(NOW)).toBe(0);
+    expect(forever.telemetry.completeFrom?.({ kind: 'power_meter', device: 'm1', from: 0, to: NOW })).toBeUndefined();
     expect((await forever.retention.runOnce()).deleted).toBe(0);
     expect(await rawCount(forever, 0, NOW)).toBe(200);
     await forever.close();

@@ -98,8 +98,24 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(await ids({ severity: 'major', limit: 10, offset: 0 })).toEqual(['i2']);
       expect(await ids({ site: 's1', building: 'b1', limit: 10, offset: 0 })).toEqual(['i1']);
       expect(await ids({ alarmId: 'a-i2', limit: 10, offset: 0 })).toEqual(['i2']);
+      expect(await ids({ sites: ['s2'], limit: 10, offset: 0 })).toEqual(['i3']);
+      expect(await ids({ sites: [], limit: 10, offset: 0 })).toEqual([]);
+      expect(await c.store.list({ sites: ['s1', 'nowhere'], limit: 1, offset: 1 })).toMatchObject({ total: 2, items: [{ id: 'i1' }] });
       expect(await ids({ status: [], limit: 10, offset: 0 })).toEqual([]);
       await expect(c.store.list({ limit: -1, offset: 0 })).rejects.toThrow(RangeError);
+    });
+
+    it('lists by assignee: an account id or free text, exactly', async () => {
+      await c.store.recordMany([
+        { incident: incident('i1', { startTs: T0, assignee: 'li.na' }), event: { type: 'raised', ts: T0 } },
+        { incident: incident('i2', { startTs: T0 + 10, building: 'b2', assignee: '3号楼物业' }), event: { type: 'raised', ts: T0 + 10 } },
+        { incident: incident('i3', { startTs: T0 + 20, building: 'b3', assignee: 'li.na' }), event: { type: 'raised', ts: T0 + 20 } },
+        { incident: incident('i4', { startTs: T0 + 30, building: 'b4' }), event: { type: 'raised', ts: T0 + 30 } },
+      ]);
+      const page = await c.store.list({ assignee: 'li.na', limit: 10, offset: 0 });
+      expect([page.items.map((i) => i.id), page.total]).toEqual([['i3', 'i1'], 2]);
+      expect((await c.store.list({ assignee: '3号楼物业', limit: 10, offset: 0 })).items.map((i) => i.id)).toEqual(['i2']);
+      expect((await c.store.list({ assignee: 'li', limit: 10, offset: 0 })).total).toBe(0);
     });
 
     it('keeps the alarm watermark with the group, never moving it back, and everything across a restart', async () => {
@@ -116,6 +132,27 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect((await c.store.findActive({ site: 's1', building: 'b1', hazard: 'fire' }))?.id).toBe('i1');
       const [next] = await c.store.recordMany([{ incident: { ...incident('i1'), status: 'active_ack', ackTs: T0 + 9 }, event: { type: 'acked', ts: T0 + 9 } }]);
       expect(next?.seq).toBe(2);
+    });
+
+    it('keeps an incident\'s proposals with it and the proposal an event is about, across a restart', async () => {
+      const proposal = {
+        id: 'p1', alarmId: 'a-i1', alarmType: 'residual_current', device: 'pm-lift', command: 'open' as const, mode: 'propose' as const, status: 'proposed' as const,
+        createdAt: T0, interlock: { code: 'interlock_power_continuity' as const, reason: 'the circuit feeds elevator', standard: 'GB 50016-2014 §7.3, §10.1' },
+      };
+      const raised = incident('i1', { hazard: 'electrical', level: 'alarm', proposals: [proposal] });
+      const decided = { ...raised, lastUpdateTs: T0 + 60_000, proposals: [{ ...proposal, status: 'rejected' as const, decidedAt: T0 + 60_000, decidedBy: 'li' }] };
+      await c.store.recordMany([
+        { incident: raised, event: { type: 'raised', ts: T0, response: { proposalId: 'p1', step: 'proposed' } } },
+        { incident: decided, event: { type: 'updated', ts: T0 + 60_000, response: { proposalId: 'p1', step: 'rejected' } } },
+        { incident: incident('i2', { building: 'b2' }), event: { type: 'raised', ts: T0 } },
+      ]);
+      await c.reopen();
+      expect(await c.store.get('i1')).toEqual(decided);
+      // An incident nothing was proposed for has no proposals at all.
+      expect((await c.store.get('i2'))?.proposals).toBeUndefined();
+      const events = await c.store.eventsSince(0);
+      expect(events.map((e) => e.response)).toEqual([{ proposalId: 'p1', step: 'proposed' }, { proposalId: 'p1', step: 'rejected' }, undefined]);
+      expect(events.map((e) => e.incident.proposals?.[0]?.status)).toEqual(['proposed', 'rejected', undefined]);
     });
 
     it('prunes old events, not incidents', async () => {

@@ -186,20 +186,20 @@ describe('InfluxDB 2.x/3.x write path', () => {
 });
 
 describe('InfluxDB reads and 1.x auth', () => {
-  const seriesAnswer = { results: [{ statement_id: 0, series: [{ name: 'water_meter', columns: ['time', 'device', 'flow', 'volume', 'battery'], values: [[T0, 'wm-1', 3, 12.5, null]] }] }] };
+  const seriesAnswer = { results: [{ statement_id: 0, series: [{ name: 'water_meter', columns: ['time', 'device', 'flow', 'volume', 'valve', 'battery'], values: [[T0, 'wm-1', 3, 12.5, null, null]] }] }] };
 
   it('queries /query with db = bucket, epoch=ms and the Token header, and parses the JSON', async () => {
     responders.push((_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(seriesAnswer)); });
     const store = v2();
     const pts = await store.series({ kind: 'water_meter', device: "wm-1'", from: T0, to: T0 + 1 });
-    expect(pts).toEqual([{ ts: T0, device: 'wm-1', values: { volume: 12.5, flow: 3, battery: null } }]);
+    expect(pts).toEqual([{ ts: T0, device: 'wm-1', values: { volume: 12.5, flow: 3, valve: null, battery: null } }]);
     const [r] = requests as [Recorded];
     const u = new URL(r.url, url);
     expect(u.pathname).toBe('/query');
     expect(u.searchParams.get('db')).toBe('telemetry');
     expect(u.searchParams.get('epoch')).toBe('ms');
     expect(u.searchParams.get('q')).toBe(
-      `SELECT "device", "volume", "flow", "battery" FROM "water_meter" WHERE time >= ${T0}ms AND time < ${T0 + 1}ms AND "device" = 'wm-1\\'' ORDER BY time ASC`,
+      `SELECT "device", "volume", "flow", "valve", "battery" FROM "water_meter" WHERE time >= ${T0}ms AND time < ${T0 + 1}ms AND "device" = 'wm-1\\'' ORDER BY time ASC`,
     );
     expect(r.headers.authorization).toBe('Token tok-123');
     await store.close();

@@ -62,12 +62,15 @@ export function reportStoreContract(name: string, open: () => Promise<ReportStor
       await c.store.save(report('mar-again', { from: MONTH(3), to: MONTH(4), createdAt: MONTH(4) + 9_000_000, origin: 'manual' }));
       await c.store.save(report('waste', { kind: 'waste', from: MONTH(1), to: MONTH(2) }));
       await c.store.save(report('other-site', { site: 's2', from: MONTH(5), to: MONTH(6) }));
-      const ids = async (q: { site?: string; kind?: StoredReport['kind']; limit?: number; offset?: number }) =>
+      const ids = async (q: { site?: string; sites?: string[]; kind?: StoredReport['kind']; limit?: number; offset?: number }) =>
         (await c.store.list({ limit: 100, offset: 0, ...q })).items.map((r) => r.id);
       expect(await ids({})).toEqual(['other-site', 'mar-again', 'mar', 'feb', 'waste']);
       expect(await ids({ site: 's1' })).toEqual(['mar-again', 'mar', 'feb', 'waste']);
       expect(await ids({ site: 's1', kind: 'savings' })).toEqual(['mar-again', 'mar', 'feb']);
       expect(await ids({ kind: 'fire_safety' })).toEqual([]);
+      expect(await ids({ sites: ['s2', 'nowhere'] })).toEqual(['other-site']);
+      expect(await ids({ sites: [] })).toEqual([]);
+      expect((await c.store.list({ limit: 1, offset: 0, sites: ['s1'] })).total).toBe(4);
       const page = await c.store.list({ limit: 2, offset: 1, site: 's1' });
       expect(page.total).toBe(4);
       expect(page.items.map((r) => r.id)).toEqual(['mar', 'feb']);

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -6,6 +6,7 @@ import type { Reading } from '../../core/index.js';
 import {
   createSpool, createSpoolForwarder, SpoolClosedError, SpoolFullError, StoreUnavailableError, type SpoolConfig,
 } from '../../storage/index.js';
+import { parseRecord } from '../../storage/spool/codec.js';
 import { captureLogger, cleanup, flakyStore, freshDir, many, metricValue, openDb, reading, storedCount, T0 } from './spool.helpers.js';
 
 const silent = pino({ level: 'silent' });
@@ -56,6 +57,45 @@ describe('spool: append, group commit, forward', () => {
     const count = (hist?.values as { value: number; metricName?: string }[]).find((v) => v.metricName === 'anju_spool_commit_seconds_count');
     expect(count?.value).toBe(commitsTotal);
     await spool.close();
+  });
+
+  it('writes the appends of a group as few records of at most 256 readings, which replay in order after a reopen', async () => {
+    const { spool, dir, db } = await setup({ groupCommitMs: 20 });
+    const input = Array.from({ length: 600 }, (_, i) => [reading(`g${i % 7}`, T0 + i)]);
+    await Promise.all(input.map((b) => spool.append(b)));
+    const { commitsTotal } = spool.stats();
+    await spool.close();
+    const files = (await readdir(`${dir}/spool`)).filter((f) => f.endsWith('.seg')).sort();
+    const counts: number[] = [];
+    const replayed: Reading[] = [];
+    for (const f of files) {
+      const buf = await readFile(`${dir}/spool/${f}`);
+      for (let off = 0; off < buf.length;) {
+        const r = parseRecord(buf, off, buf.length, true);
+        if (r.kind !== 'ok') throw new Error(`record at ${off}: ${r.kind}`);
+        counts.push(r.record.count);
+        replayed.push(...r.record.readings!);
+        off += r.record.size;
+      }
+    }
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(600);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(256);
+    // One record per group unless the group holds more than 256 readings.
+    expect(counts.length).toBeLessThanOrEqual(commitsTotal + Math.floor(600 / 256));
+    expect(counts.length).toBeLessThan(600 / 10);
+    expect(devicesTs(replayed)).toEqual(devicesTs(input.flat()));
+
+    // Nothing was acknowledged: a reopened spool replays every reading, in order.
+    const reopened = await createSpool({ dir: `${dir}/spool`, segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 2, fsync: true },
+      { logger: silent, metrics: new Registry() });
+    expect(reopened.stats().depth).toBe(600);
+    const flaky = flakyStore(db.telemetry);
+    const forwarder = createSpoolForwarder({ maxBatch: 100 }, { spool: reopened, store: flaky.store, logger: silent, metrics: new Registry() });
+    forwarder.start();
+    await forwarder.flush();
+    expect(devicesTs(flaky.state.written)).toEqual(devicesTs(input.flat()));
+    await forwarder.close();
+    await reopened.close();
   });
 
   it('wakes the forwarder on append: an idle spool delivers within tens of ms', async () => {

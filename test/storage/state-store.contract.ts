@@ -46,6 +46,10 @@ export function stateStoreContract(name: string, open: () => Promise<StateStoreH
       expect(await c.store.getSite('s1')).toEqual(site('s1', { address: '春都路 1 号', timezone: 'Asia/Urumqi' }));
       const page = await c.store.listSites({ limit: 1, offset: 1 });
       expect(page).toEqual({ items: [site('s2')], total: 2 });
+      // A caller's site scope: only the ids given, counted before paging; none matches nothing.
+      expect(await c.store.listSites({ limit: 10, offset: 0, ids: ['s2', 'nowhere'] })).toEqual({ items: [site('s2')], total: 1 });
+      expect(await c.store.listSites({ limit: 10, offset: 1, ids: ['s2'] })).toEqual({ items: [], total: 1 });
+      expect(await c.store.listSites({ limit: 10, offset: 0, ids: [] })).toEqual({ items: [], total: 0 });
     });
 
     it('buildings: per site, the same id in two sites is two buildings, upsert replaces', async () => {
@@ -90,6 +94,9 @@ export function stateStoreContract(name: string, open: () => Promise<StateStoreH
       expect(await ids({ site: 's1', building: 'b1' })).toEqual(['bin-1', 'sd-1']);
       expect(await ids({ kind: 'smart_bin' })).toEqual(['bin-1']);
       expect(await ids({ kind: 'water_meter' })).toEqual([]);
+      expect(await ids({ sites: ['s2', 'nowhere'] })).toEqual(['sd-3']);
+      expect(await ids({ sites: [] })).toEqual([]);
+      expect(await c.store.listDevices({ limit: 1, offset: 2, sites: ['s1'] })).toMatchObject({ total: 3, items: [{ id: 'sd-2' }] });
       expect(await c.store.listDevices({ limit: 2, offset: 1, site: 's1' })).toMatchObject({ total: 3, items: [{ id: 'sd-1' }, { id: 'sd-2' }] });
       expect((await c.store.allDevices()).map((d) => d.id)).toEqual(['bin-1', 'sd-1', 'sd-2', 'sd-3']);
     });

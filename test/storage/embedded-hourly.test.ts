@@ -1,0 +1,234 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FieldValue, Reading } from '../../core/index.js';
+import { kindTables } from '../../storage/embedded/schema.js';
+import { createEmbeddedDatabase, embeddedDatabaseFile, type EmbeddedDatabase } from '../../storage/index.js';
+
+/**
+ * The hourly aggregates against a reference computed here from what was written (a later write of
+ * the same (device, ts) merging its fields over the earlier one, as the store does): in order
+ * (the incremental path), out of order and rewritten (the recompute path), rows from before
+ * `last_ts` existed, and readings past the raw floor folded exactly once however often they come.
+ */
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 5, 1, 12, 20);
+const RAW_DAYS = 30;
+const fields = kindTables.smoke_detector.fields;
+
+const dirs: string[] = [];
+const dbs: EmbeddedDatabase[] = [];
+afterEach(async () => {
+  await Promise.all(dbs.splice(0).map((d) => d.close()));
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function open(dir: string, now: () => number): Promise<EmbeddedDatabase> {
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1, retention: { rawDays: RAW_DAYS } },
+    { logger: pino({ level: 'silent' }), now });
+  dbs.push(db);
+  return db;
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'anju-hourly-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function closeDb(db: EmbeddedDatabase): Promise<void> {
+  dbs.splice(dbs.indexOf(db), 1);
+  await db.close();
+}
+
+/** Runs SQL on the closed database's file. */
+async function onFile<T>(dir: string, fn: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(join(dir, embeddedDatabaseFile));
+  const conn = await instance.connect();
+  try {
+    return await fn(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** What the store holds after these writes: one row per (device, ts), later fields over earlier ones. */
+class Reference {
+  readonly rows = new Map<string, Reading>();
+  write(batch: readonly Reading[]): void {
+    for (const r of batch) {
+      const key = `${r.device}\u0000${r.ts}`;
+      const prev = this.rows.get(key);
+      this.rows.set(key, prev ? { ...r, fields: { ...prev.fields, ...r.fields } } : r);
+    }
+  }
+
+  /** The hourly rows, as the table's columns, keyed `device hour`. */
+  hourly(): Map<string, Record<string, unknown>> {
+    const groups = new Map<string, Reading[]>();
+    for (const r of this.rows.values()) {
+      const key = `${r.device} ${r.ts - (r.ts % HOUR)}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    const out = new Map<string, Record<string, unknown>>();
+    for (const [key, rs] of groups) {
+      rs.sort((a, b) => a.ts - b.ts);
+      const last = rs.at(-1)!;
+      const row: Record<string, unknown> = { site: last.site, building: last.building, last_ts: last.ts };
+      for (const f of fields) {
+        const vs = rs.filter((r) => r.fields[f.name] !== undefined).map((r) => Number(r.fields[f.name] as FieldValue));
+        row[`${f.name}__n`] = vs.length;
+        row[`${f.name}__min`] = vs.length ? Math.min(...vs) : null;
+        row[`${f.name}__max`] = vs.length ? Math.max(...vs) : null;
+        row[`${f.name}__sum`] = vs.length ? vs.reduce((a, b) => a + b, 0) : null;
+        row[`${f.name}__first`] = vs.length ? vs[0] : null;
+        row[`${f.name}__last`] = vs.length ? vs.at(-1) : null;
+      }
+      out.set(key, row);
+    }
+    return out;
+  }
+}
+
+async function storedHourly(dir: string): Promise<Map<string, Record<string, unknown>>> {
+  const rows = await onFile(dir, (q) => q('SELECT * FROM hourly_smoke_detector'));
+  return new Map(rows.map((r) => {
+    const { hour, device, ...rest } = r;
+    const norm = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+    return [`${String(device)} ${Number(hour)}`, norm];
+  }));
+}
+
+function expectSame(stored: Map<string, Record<string, unknown>>, want: Map<string, Record<string, unknown>>, columns?: (c: string) => boolean): void {
+  expect([...stored.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [key, w] of want) {
+    const s = stored.get(key)!;
+    for (const [c, v] of Object.entries(w)) {
+      if (columns && !columns(c)) continue;
+      if (typeof v === 'number' && typeof s[c] === 'number') expect(s[c], `${key} ${c}`).toBeCloseTo(v, 9);
+      else expect(s[c], `${key} ${c}`).toEqual(v);
+    }
+  }
+}
+
+/** Readings of `devices` detectors from `start`, `step` ms apart, some fields missing, booleans among them. */
+function readings(devices: number, count: number, start: number, step: number, salt = 0): Reading[] {
+  const out: Reading[] = [];
+  for (let i = 0; i < count; i++) {
+    const fields: Record<string, FieldValue> = { smoke: ((i * 31 + salt) % 17) / 10 };
+    if (i % 4 !== 0) fields.temperature = 20 + ((i * 13 + salt) % 11) / 3;
+    if (i % 5 === 0) fields.alarm = (i + salt) % 10 === 0;
+    out.push({ device: `sd-${i % devices}`, kind: 'smoke_detector', site: 's1', building: i % 7 ? 'b1' : 'b2', ts: start + Math.floor(i / devices) * step, fields });
+  }
+  return out;
+}
+
+describe('embedded hourly aggregates, maintained per batch', () => {
+  it('in order: batch after batch through the hours, the aggregates equal those of the readings', async () => {
+    const dir = await tempDir();
+    const db = await open(dir, () => NOW);
+    const ref = new Reference();
+    // 3 devices, a reading every 7 minutes each: ~9 per hour per device, batches cut inside hours.
+    const all = readings(3, 600, NOW - 2 * DAY, 7 * 60_000);
+    for (let i = 0; i < all.length; i += 25) {
+      const batch = all.slice(i, i + 25);
+      await db.telemetry.write(batch);
+      ref.write(batch);
+    }
+    await closeDb(db);
+    const stored = await storedHourly(dir);
+    expect(stored.size).toBe(3 * 24); // 200 readings 7 minutes apart per device span 24 hours
+    expectSame(stored, ref.hourly());
+  }, 60_000);
+
+  it('out of order, rewritten and replayed: each touched hour is recomputed, none counted twice', async () => {
+    const dir = await tempDir();
+    const db = await open(dir, () => NOW);
+    const ref = new Reference();
+    const all = readings(2, 400, NOW - DAY, 3 * 60_000);
+    const write = async (batch: Reading[]) => {
+      await db.telemetry.write(batch);
+      ref.write(batch);
+    };
+    // Every other batch first, then the skipped ones (older than what their hours hold by then).
+    const batches: Reading[][] = [];
+    for (let i = 0; i < all.length; i += 20) batches.push(all.slice(i, i + 20));
+    for (const b of batches.filter((_, i) => i % 2 === 0)) await write(b);
+    for (const b of batches.filter((_, i) => i % 2 === 1).reverse()) await write(b);
+    // A replay of stored readings (the spool after a crash), then rewrites of some with other values.
+    await write(all.slice(100, 180));
+    await write(all.slice(150, 230).map((r) => ({ ...r, fields: { smoke: (r.fields.smoke as number) + 1 } })));
+    // One batch mixing an in-order hour with a late one.
+    await write([...readings(2, 10, NOW - DAY + 500 * 60_000, 60_000, 3), ...readings(2, 4, NOW - DAY + 60_000 + 1, 1, 5)]);
+    await closeDb(db);
+    const stored = await storedHourly(dir);
+    expectSame(stored, ref.hourly());
+    const raw = await onFile(dir, (q) => q('SELECT count(*) AS n, count(DISTINCT (device, ts)) AS d FROM smoke_detector'));
+    expect(Number(raw[0]!.n)).toBe(ref.rows.size);
+    expect(Number(raw[0]!.d)).toBe(ref.rows.size);
+  }, 60_000);
+
+  it('rows written before last_ts existed are recomputed the first time a batch touches them', async () => {
+    const dir = await tempDir();
+    let db = await open(dir, () => NOW);
+    const ref = new Reference();
+    const all = readings(2, 200, NOW - DAY, 2 * 60_000);
+    await db.telemetry.write(all.slice(0, 100));
+    ref.write(all.slice(0, 100));
+    await closeDb(db);
+    // As an older Anju left them: the column added by ensureHourlyTables on open, empty.
+    await onFile(dir, (q) => q('UPDATE hourly_smoke_detector SET last_ts = NULL'));
+    db = await open(dir, () => NOW);
+    await db.telemetry.write(all.slice(100));
+    ref.write(all.slice(100));
+    await closeDb(db);
+    const stored = await storedHourly(dir);
+    expectSame(stored, ref.hourly(), (c) => c !== 'last_ts');
+    // Every hour the second write touched was recomputed (and keeps last_ts from then on); the others wait.
+    const touched = new Set(all.slice(100).map((r) => `${r.device} ${r.ts - (r.ts % HOUR)}`));
+    for (const [key, row] of ref.hourly()) expect(stored.get(key)?.last_ts, key).toEqual(touched.has(key) ? row.last_ts : null);
+  }, 60_000);
+
+  it('past the raw floor a reading is folded into its hour once: a replay of it, or of a reading still raw, is not counted again', async () => {
+    const dir = await tempDir();
+    let now = NOW - 45 * DAY;
+    let db = await open(dir, () => now);
+    const hour = NOW - 40 * DAY - (NOW % HOUR);
+    const inHour = readings(1, 6, hour, 5 * 60_000);
+    await db.telemetry.write(inHour);
+    // The period moves past that hour; retention has not run yet, so its readings are still raw.
+    now = NOW;
+    expect(db.retention.floorAt(now)).toBeGreaterThan(hour + HOUR);
+    const late: Reading = { device: 'sd-0', kind: 'smoke_detector', site: 's1', building: 'b1', ts: hour + 2 * 60_000, fields: { smoke: 9, temperature: 99 } };
+    await db.telemetry.write([late]);
+    expect(db.foldedTotal()).toBe(1);
+    // The same late reading again (a spool replay), and a replay of one of the raw ones: neither is folded.
+    await db.telemetry.write([late]);
+    await db.telemetry.write([inHour[3]!, late]);
+    expect(db.foldedTotal()).toBe(1);
+    await db.retention.runOnce();
+    // After retention deleted the hour's readings, a replay still finds the folded one remembered.
+    await db.telemetry.write([late]);
+    expect(db.foldedTotal()).toBe(1);
+    await closeDb(db);
+
+    const ref = new Reference();
+    ref.write([...inHour, late]);
+    const want = ref.hourly();
+    // first and last stay those of the raw readings: a folded reading's time is not compared with theirs.
+    const rawOnly = new Reference();
+    rawOnly.write(inHour);
+    const key = `sd-0 ${hour}`;
+    for (const [c, v] of Object.entries(rawOnly.hourly().get(key)!)) if (/__(first|last)$|^last_ts$/.test(c)) want.get(key)![c] = v;
+    expect(want.get(key)!.smoke__n).toBe(7);
+    expectSame(await storedHourly(dir), want);
+    expect(await onFile(dir, (q) => q('SELECT count(*) AS n FROM smoke_detector'))).toEqual([{ n: 0n }]);
+    db = await open(dir, () => NOW);
+  }, 60_000);
+});
