@@ -65,8 +65,12 @@ export interface CommandEvent {
 export type CommandListener = (event: CommandEvent) => void;
 
 export interface CommandService {
-  /** Validates, stores and publishes a command; answers it as it stands after the publish. Throws CommandError when refused. */
-  send(deviceId: string, input: CommandInput, sentBy: string): Promise<Command>;
+  /**
+   * Validates, stores and publishes a command; answers it as it stands after the publish. Throws CommandError when refused.
+   * With `id` (an incident response chooses it before sending, alerts/responses/): a command already stored under it is
+   * answered as it stands and not sent again, so a caller that restarted between choosing and sending sends it once.
+   */
+  send(deviceId: string, input: CommandInput, sentBy: string, opts?: { readonly id?: string }): Promise<Command>;
   get(id: string): Promise<Command | undefined>;
   list: CommandStore['list'];
   /** Told every change of a command's status. */
@@ -255,7 +259,11 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
   timer.unref();
 
   return {
-    async send(deviceId, input, sentBy) {
+    async send(deviceId, input, sentBy, opts) {
+      if (opts?.id !== undefined) {
+        const known = await store.get(opts.id);
+        if (known) return known;
+      }
       const device = devices.get(deviceId);
       if (!device) throw new CommandError('device_not_found', 'not_found', `device ${deviceId} is not registered`);
       const refusal = commandRefusal(device, input.name);
@@ -267,7 +275,7 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       }
       const createdAt = now();
       const command: Command = {
-        id: randomUUID(), device: deviceId, name: input.name, status: 'queued', sentBy, createdAt,
+        id: opts?.id ?? randomUUID(), device: deviceId, name: input.name, status: 'queued', sentBy, createdAt,
         expiresAt: createdAt + (input.ttlSeconds ?? TTL_DEFAULT_SECONDS) * 1000,
         ...(Object.keys(params.data).length > 0 ? { params: params.data } : {}),
       };

@@ -1,3 +1,4 @@
+import type { CommandName, CommandStatus } from './commands.js';
 /**
  * The alarm vocabulary and its JSON on the wire — REST, SSE, MQTT `anju/alerts/…`, webhooks — in
  * core, so every side names it once: the alarm store and engine (storage/alarms, alerts/), the
@@ -16,7 +17,11 @@ export type AlarmStatus = (typeof alarmStatuses)[number];
 export const activeStatuses: readonly AlarmStatus[] = ['active_unack', 'active_ack'];
 export const isActive = (s: AlarmStatus): boolean => s === 'active_unack' || s === 'active_ack';
 
-export const timelineEvents = ['raised', 'updated', 'severity_changed', 'acked', 'assigned', 'commented', 'cleared', 'escalated'] as const;
+/**
+ * `notified`: a person paged personally, by which channel and with what outcome (alerts/duty).
+ * `response`: a proposal of an incident's response policy and what became of it (core/responses.ts; details.step).
+ */
+export const timelineEvents = ['raised', 'updated', 'severity_changed', 'acked', 'assigned', 'commented', 'cleared', 'escalated', 'notified', 'response'] as const;
 export type TimelineEventType = (typeof timelineEvents)[number];
 
 /** What changed an alarm: each is one stored event (SSE `event:`, MQTT and webhook `type`). */
@@ -142,6 +147,30 @@ export interface IncidentJson {
   alarms: IncidentMemberJson[];
   summary?: string;
   evidence?: string[];
+  /** What its response policy proposes to do (core/responses.ts), oldest first; absent when nothing was proposed. */
+  proposals?: ProposalJson[];
+}
+
+/** A proposal as the API, SSE and webhooks show it (core/responses.ts Proposal, times ISO 8601). */
+export interface ProposalJson {
+  id: string;
+  alarmId: string;
+  alarmType: string;
+  device: string;
+  command: CommandName;
+  mode: 'propose' | 'auto_after';
+  autoAt?: string;
+  interlock?: { code: string; reason: string; standard: string };
+  status: 'proposed' | 'confirmed' | 'performed' | 'rejected' | 'withdrawn';
+  createdAt: string;
+  decidedAt?: string;
+  decidedBy?: string;
+  sentBy?: string;
+  reason?: string;
+  commandId?: string;
+  commandStatus?: CommandStatus;
+  commandMessage?: string;
+  commandState?: string;
 }
 
 export interface IncidentWithTimelineJson extends IncidentJson {
@@ -158,6 +187,8 @@ export interface IncidentEventJson {
   reminder?: number;
   /** The member alarm whose change caused this event, when one did. */
   alarm?: AlarmJson;
+  /** The proposal whose change caused this event, when one did, and what happened to it. */
+  response?: { proposalId: string; step: string };
   incident: IncidentJson;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CodedError, type ErrorCategory, type ErrorDetail } from './errors.js';
+import { switchCodes, valveCodes, type SwitchState, type ValveState } from './kinds/codes.js';
 import type { KindName } from './kinds/index.js';
 
 /**
@@ -46,9 +47,12 @@ export const capabilityCommands: Readonly<Record<Capability, readonly CommandNam
   self_test: ['test'],
 };
 
-/** States a device reports for what it controls: `valve` on a water meter, `switch` on a power meter. */
-export const valveStates = ['open', 'closed', 'moving', 'fault'] as const;
-export const switchStates = ['on', 'off', 'tripped'] as const;
+/**
+ * States a device reports for what it controls — `valve` on a water meter, `switch` on a power
+ * meter — by name in a command reply's `state`, by code in its readings (core/kinds/codes.ts).
+ */
+export const valveStates = Object.keys(valveCodes) as readonly ValveState[];
+export const switchStates = Object.keys(switchCodes) as readonly SwitchState[];
 
 /**
  * Hush bounds. A hushed detector must re-arm by itself: EN 14604:2005 §5.9 (alarm silence) allows

@@ -132,6 +132,13 @@ export const envSchema = z.object({
   /** Unacknowledged alarms escalate after this many minutes (critical, major). */
   ANJU_ESCALATE_CRITICAL_MIN: z.coerce.number().positive().max(1440).default(5),
   ANJU_ESCALATE_MAJOR_MIN: z.coerce.number().positive().max(10_080).default(30),
+  /**
+   * Personal pages by SMS (or voice) through an HTTP gateway (alerts/duty/sms.ts): its URL, the
+   * bearer token it wants, and whether critical incidents go out as a voice call.
+   */
+  ANJU_SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ANJU_SMS_GATEWAY_TOKEN: optionalString,
+  ANJU_SMS_GATEWAY_VOICE: flag.default(false),
 
   /** `ANJU_STORE=influxdb`: seconds between fleet status points (alarms by severity, devices offline) in InfluxDB; 0 = none. */
   ANJU_OPS_STATUS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
@@ -176,6 +183,13 @@ export const envSchema = z.object({
   ANJU_INFLUX_RP: optionalString,
   ANJU_INFLUX_USER: optionalString,
   ANJU_INFLUX_PASSWORD: optionalString,
+
+  /**
+   * Cluster mode (in progress): the state stores (registry, tokens, service accounts, accounts,
+   * alarms, incidents, rule state, reports, commands, audit) in PostgreSQL, e.g.
+   * `postgres://anju:secret@db.example:5432/anju`. The password is never logged.
+   */
+  ANJU_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
 });
 
 /** What `anju <role>` runs (DESIGN §3); each role's required settings are checked by `loadConfig`. */
@@ -224,8 +238,12 @@ interface BaseConfig {
   disk: { minFreeBytes: number };
   spool: { quotaBytes: number; fsync: boolean };
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
+  /** Paging people on duty: the SMS/voice gateway, when one is configured. */
+  duty: { sms?: { url: string; token?: string; voiceForCritical: boolean } };
   /** The alarm & fleet status exporter (`ANJU_STORE=influxdb` only): fleet status period, 0 = no status points. */
   opsExport: { statusIntervalMs: number };
+  /** Cluster mode (in progress): the state stores in PostgreSQL; undefined = in the embedded database. */
+  postgres?: { url: string };
 }
 
 export interface TlsConfig {
@@ -289,6 +307,11 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
       db: e.ANJU_INFLUX_DB, rp: e.ANJU_INFLUX_RP, user: e.ANJU_INFLUX_USER, password: e.ANJU_INFLUX_PASSWORD,
     };
   }
+  // Nodes sharing their state share their telemetry too: each node's own DuckDB file would split it, and
+  // its daily rollups would not know the zones of sites made on another node.
+  if (e.ANJU_POSTGRES_URL && e.ANJU_STORE !== 'influxdb') {
+    throw new ConfigError('ANJU_POSTGRES_URL (cluster mode) keeps telemetry in InfluxDB: set ANJU_STORE=influxdb and ANJU_INFLUX_URL as well');
+  }
   if (Boolean(e.ANJU_TLS_CERT) !== Boolean(e.ANJU_TLS_KEY)) throw new ConfigError('TLS needs both ANJU_TLS_CERT and ANJU_TLS_KEY (PEM files)');
   const tls: TlsConfig | undefined = e.ANJU_TLS_CERT && e.ANJU_TLS_KEY
     ? {
@@ -300,6 +323,8 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
   if (e.ANJU_TLS_REQUIRE_CLIENT_CERT && !e.ANJU_TLS_CA) throw new ConfigError('ANJU_TLS_REQUIRE_CLIENT_CERT=1 needs ANJU_TLS_CA: the CA that signs device certificates');
   if (!e.ANJU_PLAINTEXT && !tls) throw new ConfigError('ANJU_PLAINTEXT=0 leaves no listener: set ANJU_TLS_CERT and ANJU_TLS_KEY');
   if (Boolean(e.ANJU_BACKUP_SCHEDULE) !== Boolean(e.ANJU_BACKUP_DIR)) throw new ConfigError('scheduled backups need both ANJU_BACKUP_SCHEDULE (a cron expression) and ANJU_BACKUP_DIR (where to keep them)');
+  const smsToken = e.ANJU_SMS_GATEWAY_TOKEN ? { token: e.ANJU_SMS_GATEWAY_TOKEN } : {};
+  const sms = e.ANJU_SMS_GATEWAY_URL ? { url: e.ANJU_SMS_GATEWAY_URL, voiceForCritical: e.ANJU_SMS_GATEWAY_VOICE, ...smsToken } : undefined;
   return {
     backupSchedule: e.ANJU_BACKUP_SCHEDULE && e.ANJU_BACKUP_DIR
       ? { cron: e.ANJU_BACKUP_SCHEDULE, dir: e.ANJU_BACKUP_DIR, keep: e.ANJU_BACKUP_KEEP, timezone: e.ANJU_BACKUP_TIMEZONE }
@@ -329,7 +354,9 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
       escalateCriticalAfterMs: e.ANJU_ESCALATE_CRITICAL_MIN * 60_000,
       escalateMajorAfterMs: e.ANJU_ESCALATE_MAJOR_MIN * 60_000,
     },
+    duty: sms ? { sms } : {},
     opsExport: { statusIntervalMs: e.ANJU_OPS_STATUS_INTERVAL_S * 1000 },
+    ...(e.ANJU_POSTGRES_URL ? { postgres: { url: e.ANJU_POSTGRES_URL } } : {}),
     ...(influx ? { store: 'influxdb' as const, influx } : { store: 'embedded' as const }),
   };
 }

@@ -18,3 +18,4 @@ export * from './page.js';
 export * from './site-views.js';
 export * from './commands.js';
 export * from './interlocks.js';
+export * from './responses.js';

@@ -1,5 +1,6 @@
 import type { AlarmStatus, AlarmType, Hazard, IncidentLevel, Severity } from './alarms.js';
 import type { Capability, CommandName, CommandStatus } from './commands.js';
+import { fieldCodes, stateOfCode, type SwitchState, type ValveState } from './kinds/codes.js';
 import type { BinCategory } from './kinds/index.js';
 import type { MeterPurpose } from './registry.js';
 
@@ -95,3 +96,33 @@ export const commandStatusLabels: Names<CommandStatus> = {
   'zh-CN': { queued: '排队', sent: '已下发', delivered: '已送达', succeeded: '执行成功', failed: '执行失败', expired: '已过期' },
   en: { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', succeeded: 'Succeeded', failed: 'Failed', expired: 'Expired' },
 };
+
+/** `valve` of a valve-controlled water meter (core/kinds/codes.ts): what its state codes mean. */
+export const valveStateNames: Names<ValveState> = {
+  'zh-CN': { open: '开启', closed: '关闭', moving: '动作中', fault: '故障' },
+  en: { open: 'Open', closed: 'Closed', moving: 'Moving', fault: 'Fault' },
+};
+
+/** `switch` of a power meter's breaker: 合闸 closed circuit (on), 分闸 opened (off), 跳闸 opened by its protection. */
+export const switchStateNames: Names<SwitchState> = {
+  'zh-CN': { on: '合闸', off: '分闸', tripped: '跳闸' },
+  en: { on: 'On (closed)', off: 'Off (open)', tripped: 'Tripped' },
+};
+
+/** The names of every coded field's states, by kind and field (core/kinds/codes.ts `codedFields`). */
+export const stateCodeNames: Readonly<Record<string, Readonly<Record<string, Names<string>>>>> = {
+  water_meter: { valve: valveStateNames },
+  power_meter: { switch: switchStateNames },
+};
+
+/**
+ * What a state code of a reading says, in `lang` (`关闭` for a water meter's `valve` 1), or undefined
+ * when `field` is not a coded field of `kind` or `value` is none of its codes (an average, say).
+ */
+export function stateCodeLabel(kind: string, field: string, value: unknown, lang: LabelLang): string | undefined {
+  const codes = fieldCodes(kind, field);
+  if (!codes || typeof value !== 'number') return undefined;
+  const state = stateOfCode(codes, value);
+  const names = Object.hasOwn(stateCodeNames, kind) ? stateCodeNames[kind]?.[field]?.[lang] : undefined;
+  return state !== undefined && names && Object.hasOwn(names, state) ? names[state] : undefined;
+}

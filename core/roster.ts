@@ -49,6 +49,8 @@ export const rosterSchema = z
     shifts: z.array(shiftSchema).max(200),
     exceptions: z.array(rosterExceptionSchema).max(500).default([]),
     managers: z.array(idSchema).max(10).default([]).describe('the end of every chain: called when nobody on duty acknowledges, or nobody is on duty'),
+    ackWithinMinutes: z.number().int().min(1).max(1440).optional()
+      .describe("how long the person called has to acknowledge a critical or major incident before the next in the chain is called; default: the hub's escalation times"),
   })
   .strict();
 

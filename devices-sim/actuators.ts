@@ -1,11 +1,15 @@
-import { commandMessageSchema, type CommandMessage, type CommandOutcome, type Device, type KindPayload } from '../core/index.js';
+import {
+  commandMessageSchema, switchCodes, valveCodes, type CommandMessage, type CommandOutcome, type Device, type KindPayload, type SwitchState, type ValveState,
+} from '../core/index.js';
 import type { Rng } from './random.js';
 
 /**
  * What a simulated device does with a command (core/commands.ts): a household meter's motorised
  * valve, a circuit's motor-operated breaker, a detector's hush and self-test. Pure state, no I/O: the
  * fleet hands it the messages it receives, publishes the replies after their delay, and passes each
- * reading through `apply`, so a closed valve shows as zero flow and an open breaker as zero power.
+ * reading through `apply`, so a closed valve shows as zero flow and an open breaker as zero power,
+ * and the reading carries the state itself as its code (`valve`, `switch`: core/kinds/codes.ts) —
+ * `moving` while the valve travels, `fault` when it did not reach its end position.
  *
  * Timings and failure rates are of the equipment, not of a standard: the motorised ball valves of
  * valve-controlled household meters take seconds to tens of seconds to travel on a small DC motor
@@ -46,8 +50,8 @@ export function createActuator(device: Device, rng: Rng): Actuator | undefined {
   if (caps.length === 0) return undefined;
   const done = new Map<string, ActuatorReply>();
   // The switched state and when a change in progress completes.
-  let state = device.kind === 'power_meter' ? 'on' : device.kind === 'water_meter' ? 'open' : undefined;
-  let pending: { until: number; to: string; fails: boolean } | undefined;
+  let state: ValveState | SwitchState | undefined = device.kind === 'power_meter' ? 'on' : device.kind === 'water_meter' ? 'open' : undefined;
+  let pending: { until: number; to: ValveState | SwitchState; fails: boolean } | undefined;
   let hushedUntil = 0;
   // The profile's register keeps counting what the household would have drawn; while the valve is
   // closed (breaker open) that advance is held back, so the register stays flat and never runs backwards.
@@ -130,6 +134,9 @@ export function createActuator(device: Device, rng: Rng): Actuator | undefined {
         fields[register] = Math.round((raw - heldBack) * 1000) / 1000;
       }
       if (device.kind === 'water_meter' && cut) fields.flow = 0;
+      // The state as the device reports it: a meter with a valve or breaker says where it stands in every reading.
+      if (device.kind === 'water_meter' && caps.includes('valve') && state) fields.valve = valveCodes[state as ValveState];
+      if (device.kind === 'power_meter' && caps.includes('switch') && state) fields.switch = switchCodes[state as SwitchState];
       if (device.kind === 'power_meter' && cut) {
         fields.power = 0;
         fields.current = 0;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeCodes, type StateCodes } from './codes.js';
 
 /**
  * How one reading field is described: its type, unit and plausible physical range.
@@ -11,6 +12,12 @@ export interface FieldSpec {
   readonly description: string;
   readonly min?: number;
   readonly max?: number;
+  /**
+   * A state field (`type: 'float'`, stored as a number): only these integers are valid, each
+   * naming a state (core/kinds/codes.ts). No unit, no min/max; averaging it means nothing, so
+   * aggregated reads answer `mean` and `sum` with the bucket's last state (storage/series-query.ts).
+   */
+  readonly codes?: StateCodes;
 }
 
 export type FieldValue = number | boolean;
@@ -60,6 +67,12 @@ export const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTE
 
 function fieldSchema(spec: FieldSpec): z.ZodType<FieldValue> {
   if (spec.type === 'bool') return z.boolean();
+  if (spec.codes) {
+    const allowed = new Set(Object.values(spec.codes));
+    const list = describeCodes(spec.codes);
+    // A state is one of its codes: 1.5 or 7 names no state and is refused, like a value out of range.
+    return z.number().refine((v) => allowed.has(v), { error: (issue) => `${String(issue.input)} is not a state code; use one of ${list}` });
+  }
   let n = z.number();
   if (spec.min !== undefined) n = n.min(spec.min);
   if (spec.max !== undefined) n = n.max(spec.max);
@@ -75,6 +88,14 @@ export function defineKind<Name extends string>(def: Omit<KindSpec<Name>, 'paylo
   if (!(def.mainField in def.fields)) throw new Error(`kind ${def.name}: main field ${def.mainField} is not among its fields`);
   const required = def.requiredOneOf ?? [def.mainField];
   for (const name of required) if (!(name in def.fields)) throw new Error(`kind ${def.name}: required field ${name} is not among its fields`);
+  for (const [name, spec] of Object.entries(def.fields)) {
+    if (!spec.codes) continue;
+    const values = Object.values(spec.codes);
+    if (spec.type !== 'float' || spec.min !== undefined || spec.max !== undefined || values.length === 0
+      || values.some((c) => !Number.isSafeInteger(c) || c < 0) || new Set(values).size !== values.length) {
+      throw new Error(`kind ${def.name}: field ${name} has codes, so it must be a float without min/max whose codes are distinct non-negative integers`);
+    }
+  }
   const shape: Record<string, z.ZodType> = { ts: timestampSchema.optional(), seq: seqSchema.optional() };
   for (const [name, spec] of Object.entries(def.fields)) {
     const s = fieldSchema(spec);

@@ -7,6 +7,7 @@ import { waterMeter } from './water-meter.js';
 import { weatherStation } from './weather-station.js';
 
 export { binCategories, type BinCategory } from './smart-bin.js';
+export { codedFields, describeCodes, fieldCodes, stateOfCode, switchCodes, valveCodes, type StateCodes, type SwitchState, type ValveState } from './codes.js';
 export type { FieldSpec, FieldValue, KindPayload, KindSpec } from './define.js';
 export { manualCallPoint, powerMeter, smartBin, smokeDetector, waterMeter, weatherStation };
 

@@ -103,6 +103,22 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     expect(await t.metric('anju_command_replies_total', { result: 'recorded' })).toBe(1);
   });
 
+  it('a command sent under an id chosen before (an incident response) is sent once: the same id again answers it as it stands', async () => {
+    await persistentSession('d2');
+    const first = await service.send('d2', { name: 'open', ttlSeconds: 60 }, 'token:duty', { id: 'response-7f3a' });
+    expect(first).toMatchObject({ id: 'response-7f3a', status: 'sent', sentBy: 'token:duty' });
+    const again = await service.send('d2', { name: 'open', ttlSeconds: 60 }, 'auto:response', { id: 'response-7f3a' });
+    expect(again).toEqual(await service.get('response-7f3a'));
+    expect(again.sentBy).toBe('token:duty');
+    expect((await service.list({ device: 'd2' }, { limit: 10, offset: 0 })).items.map((c) => c.id)).toEqual(['response-7f3a']);
+    const got = await resume('d2', 20);
+    expect(got.status, got.stderr).toBe(0);
+    expect(got.stdout).toContain('"id":"response-7f3a"');
+    // Nothing more waits in the session.
+    const none = await resume('d2', 2);
+    expect(none.stdout.trim()).toBe('');
+  });
+
   it('never delivers a command whose time to live passed while the device was offline, and marks it expired', async () => {
     await persistentSession('d1');
     const sent = await service.send('d1', { name: 'open', ttlSeconds: 1 }, 'token:ops');

@@ -55,6 +55,9 @@ describe('simulated devices act on commands', () => {
     // the broker handles a connection's packets in order: readings mean the subscription is there.
     await vi.waitFor(() => expect(devices.every((d) => (readings.get(d.id)?.length ?? 0) >= 3)).toBe(true), { timeout: 15_000 });
     expect(t.broker.connectedDevices()).toBe(2);
+    // Before any command: the valve open (0), the breaker on (0).
+    expect(readings.get('d1')!.every((r) => r.valve === 0)).toBe(true);
+    expect(readings.get('d2')!.every((r) => r.switch === 0)).toBe(true);
 
     const close = await service.send('d1', { name: 'close' }, 'token:ops');
     const open = await service.send('d2', { name: 'open' }, 'token:ops');
@@ -77,6 +80,9 @@ describe('simulated devices act on commands', () => {
       expect(pm.length).toBeGreaterThanOrEqual(3);
       expect(wm.every((r) => r.flow === 0)).toBe(true);
       expect(pm.every((r) => r.power === 0 && r.current === 0)).toBe(true);
+      // …and say so themselves: valve 1 closed, switch 1 off (core/kinds/codes.ts).
+      expect(wm.every((r) => r.valve === 1)).toBe(true);
+      expect(pm.every((r) => r.switch === 1)).toBe(true);
       // Registers hold still (and never run backwards) while nothing flows.
       expect(new Set(wm.map((r) => r.volume)).size).toBe(1);
     }, { timeout: 15_000 });

@@ -85,6 +85,9 @@ describe('rosterSchema', () => {
       { ...roster, shifts: [{ days: [1], start: '08:00', end: '18:00', people: [] }] },
       { ...roster, exceptions: [{ from: '2026-02-23T00:00', to: '2026-02-16T00:00', people: [] }] },
       { ...roster, shifts: [{ days: [1], start: '08:00', end: '18:00', hazards: ['flood'], people: ['a'] }] },
+      { ...roster, ackWithinMinutes: 0 },
+      { ...roster, ackWithinMinutes: 1441 },
+      { ...roster, ackWithinMinutes: 2.5 },
     ];
     for (const r of bad) {
       const parsed = rosterSchema.safeParse(r);

@@ -18,6 +18,17 @@ describe('deduper', () => {
     expect(d.seen(dedupeKey('a', 0, undefined), 1000)).toBe(false);
   });
 
+  it('past its bound remembers at least the last half of it, however many it has seen', () => {
+    const d = createDeduper({ ttlMs: 60_000, maxEntries: 1000 });
+    for (let n = 1; n <= 20_000; n++) {
+      d.seen(dedupeKey('a', n, undefined), 0);
+      if (n % 1_337 !== 0) continue;
+      expect(d.size()).toBeLessThanOrEqual(1000);
+      // Each of the last 500 is still a repeat (asked in reverse, so asking does not move the window).
+      for (let k = n; k > Math.max(0, n - 500); k--) expect(d.seen(dedupeKey('a', k, undefined), 1), `${k} after ${n}`).toBe(true);
+    }
+  });
+
   it('keys on device, seq and the device\'s own ts; a forgotten key is new again', () => {
     const d = createDeduper({ ttlMs: 60_000, maxEntries: 100 });
     expect(d.seen(dedupeKey('a', 1, 1000), 0)).toBe(false);
