@@ -44,6 +44,8 @@ export interface EscalationDeps {
   logger: Logger;
   /** Where reminders go (Notifications.remind); without it, no reminders. */
   remind?: (event: ReminderEvent) => void;
+  /** Incidents whose escalation someone else owns (alerts/duty: routed along a site's roster): reminded, never escalated here. */
+  escalatedElsewhere?: (incident: Incident) => boolean;
 }
 
 export interface EscalationResult {
@@ -84,7 +86,8 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
 
     for (const a of unacked) {
       const after = afterMs(a.severity);
-      if (after !== undefined && a.escalationLevel < maxLevel && now - a.startTs >= after * (a.escalationLevel + 1)) {
+      const owned = deps.escalatedElsewhere?.(a) === true;
+      if (!owned && after !== undefined && a.escalationLevel < maxLevel && now - a.startTs >= after * (a.escalationLevel + 1)) {
         const level = a.escalationLevel + 1;
         const minutes = Math.round((now - a.startTs) / 60_000);
         try {

@@ -32,10 +32,19 @@ export interface ReportsDeps {
   clock?: () => number;
 }
 
+/**
+ * Whose report it is: a caller who does not see a site (the API's site scope) gets what a site
+ * nobody registered gets, at the same step of the checks — a bad parameter is still told first, so
+ * the answer never tells another community's site from a missing one.
+ */
+export interface ReportScope {
+  readonly siteVisible?: (site: string) => boolean;
+}
+
 export interface Reports {
-  savings(params: SavingsParams): Promise<SavingsReport>;
-  waste(params: WasteParams): Promise<WasteReport>;
-  fireSafety(params: FireSafetyParams): Promise<FireSafetyReport>;
+  savings(params: SavingsParams, scope?: ReportScope): Promise<SavingsReport>;
+  waste(params: WasteParams, scope?: ReportScope): Promise<WasteReport>;
+  fireSafety(params: FireSafetyParams, scope?: ReportScope): Promise<FireSafetyReport>;
 }
 
 function parse<S extends z.ZodType>(schema: S, params: unknown): z.output<S> {
@@ -44,14 +53,17 @@ function parse<S extends z.ZodType>(schema: S, params: unknown): z.output<S> {
   return r.data;
 }
 
+/** What a report for a site nobody registered throws (404 `unknown_site`); the API answers the same for a site the caller does not see. */
+export const unknownSite = (id: string): ReportError => new ReportError('unknown_site', `no site "${id}": it has no registry entry and no devices`);
+
 export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports {
   const cfg = reportsConfigSchema.parse(config);
   const now = deps.clock ?? Date.now;
 
-  function resolveSite(id: string): ReportSite {
+  function resolveSite(id: string, scope: ReportScope | undefined): ReportSite {
     const devices = deps.devices.list().filter((d) => d.site === id);
     const known = deps.sites?.get(id);
-    if (!known && devices.length === 0) throw new ReportError('unknown_site', `no site "${id}": it has no registry entry and no devices`);
+    if ((!known && devices.length === 0) || scope?.siteVisible?.(id) === false) throw unknownSite(id);
     const timezone = known?.timezone ?? cfg.defaultTimezone;
     if (!isValidTimezone(timezone)) throw new ReportError('invalid_params', `site "${id}" has an unknown time zone "${timezone}"`);
     return { id, name: known?.name ?? id, timezone, ...(known?.gridRegion ? { gridRegion: known.gridRegion } : {}) };
@@ -71,9 +83,9 @@ export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports
   }
 
   return {
-    async savings(params) {
+    async savings(params, scope) {
       const p = parse(savingsParamsSchema, params);
-      const site = resolveSite(p.site);
+      const site = resolveSite(p.site, scope);
       const reporting = period(p.from, p.to, site.timezone, 'reporting period');
       const baseline = period(p.baselineFrom, p.baselineTo, site.timezone, 'baseline period');
       if (baseline.from < reporting.to && reporting.from < baseline.to) {
@@ -90,14 +102,14 @@ export function createReports(config: ReportsConfig, deps: ReportsDeps): Reports
         confidence: p.confidence ?? 90, model: p.model ?? 'auto', temperatures, now: now(),
       });
     },
-    async waste(params) {
+    async waste(params, scope) {
       const p = parse(wasteParamsSchema, params);
-      const site = resolveSite(p.site);
+      const site = resolveSite(p.site, scope);
       return wasteReport(deps.store, cfg, { site, period: period(p.from, p.to, site.timezone, 'reporting period'), devices: deps.devices.list(), now: now() });
     },
-    async fireSafety(params) {
+    async fireSafety(params, scope) {
       const p = parse(fireSafetyParamsSchema, params);
-      const site = resolveSite(p.site);
+      const site = resolveSite(p.site, scope);
       return fireSafetyReport(deps.store, deps.alarms, cfg, {
         site, period: period(p.from, p.to, site.timezone, 'reporting period'), devices: deps.devices.list(), now: now(), ...(deps.incidents ? { incidents: deps.incidents } : {}),
       });

@@ -1,5 +1,6 @@
 import { hazardOf, incidentLevelRank, type IncidentLevel } from '../../core/alarms.js';
 import type { Incident, IncidentEventInput, IncidentMember } from '../../storage/incidents/contract.js';
+import { withdrawOpen } from '../responses/transitions.js';
 import { AlarmError, isActive, severityRank, type Alarm, type AlarmStatus, type TimelineEntry } from '../contracts.js';
 
 /**
@@ -128,9 +129,12 @@ export function ackIncident(i: Incident, ts: number, actor: string): IncidentTra
 export function clearIncident(i: Incident, ts: number, actor: string): IncidentTransition {
   if (!isActive(i.status)) throw new AlarmError('already_cleared', `incident ${i.id} is already cleared`);
   const { quietSinceTs: _q, ...rest } = i;
+  // Proposals nobody decided are withdrawn with it: the condition they answered is over.
+  const withdrawn = (i.proposals ?? []).filter((p) => p.status === 'proposed')
+    .map((p) => entry(ts, 'response', { actor: 'rule:incident', details: { proposalId: p.id, step: 'withdrawn', device: p.device, command: p.command } }));
   const incident: Incident = {
     ...rest, status: i.status === 'active_ack' ? 'cleared_ack' : 'cleared_unack', clearTs: ts, lastUpdateTs: Math.max(i.lastUpdateTs, ts),
-    members: membersAfter(i.members, 'clear', ts), timeline: [...i.timeline, entry(ts, 'cleared', { actor })],
+    members: membersAfter(i.members, 'clear', ts), timeline: [...i.timeline, ...withdrawn, entry(ts, 'cleared', { actor })], ...withdrawOpen(i.proposals, ts),
   };
   return { incident, event: { type: 'cleared', ts } };
 }

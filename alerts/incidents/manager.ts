@@ -9,6 +9,9 @@ import {
 import type { Page } from '../../storage/state/contract.js';
 import { AlarmError, activeStatuses, isActive, type AlarmEvent } from '../contracts.js';
 import type { AlertEngine } from '../engine.js';
+import type { Alarm } from '../../core/alarms.js';
+import type { ProposalDraft } from '../../core/responses.js';
+import { addProposals, newDrafts } from '../responses/transitions.js';
 import {
   ackIncident, allAcked, applyAlarm, assignIncident, clearIncident, commentIncident, escalateIncident, lastAckActor, openIncident, settled,
   type IncidentTransition,
@@ -61,6 +64,12 @@ export interface IncidentsDeps {
   /** Time of human actions and of the settle check. */
   clock: () => number;
   newId?: () => string;
+  /**
+   * What the site's response policy proposes for an alarm now active in this incident
+   * (alerts/responses/policies.ts); the proposals are added in the same transition, so the raise or
+   * join that made them carries them. Synchronous: policies and the registry are in memory.
+   */
+  propose?: (incident: Incident, alarm: Alarm) => readonly ProposalDraft[];
 }
 
 export type IncidentListener = (event: IncidentEvent) => void;
@@ -78,6 +87,14 @@ export interface Incidents {
   clear(id: string, actor: string): Promise<Incident>;
   /** For the escalation scheduler. */
   escalate(id: string, actor: string, text?: string): Promise<Incident>;
+  /**
+   * Any other change of the incident's lifecycle, through the same queue as every other change:
+   * a hand-over along the roster or a person notified (alerts/duty), a proposal of the site's
+   * response policy and what became of it (alerts/responses). `change` runs against the incident
+   * as it then stands; it may refuse (throw an AlarmError) when what it was decided on no longer
+   * holds, or answer undefined when there is nothing to change.
+   */
+  transition(id: string, change: (i: Incident) => IncidentTransition | undefined): Promise<Incident>;
   /** Closes settled incidents (call with the engine's tick). */
   tick(now: number): Promise<void>;
   /** Listeners run after each event is stored, in seq order; a throwing listener is logged. */
@@ -90,7 +107,7 @@ export interface Incidents {
 type Job =
   | { readonly kind: 'alarm'; readonly event: AlarmEvent }
   | {
-    readonly kind: 'act'; readonly id: string; readonly change: (i: Incident) => IncidentTransition;
+    readonly kind: 'act'; readonly id: string; readonly change: (i: Incident) => IncidentTransition | undefined;
     /** The stored version, when the incident was not active as the action was asked for. */
     readonly stored?: Incident;
     readonly done: (r: { ok: Incident } | { err: unknown }) => void;
@@ -161,6 +178,16 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         closedNow.set(t.incident.id, t.incident);
       }
     };
+    /** The transition with what the response policy proposes for an active alarm (times on the clock: a device's may be off). */
+    const proposing = (t: IncidentTransition, a: Alarm): IncidentTransition => {
+      if (!deps.propose || !isActive(a.status)) return t;
+      try {
+        return addProposals(t, newDrafts(t.incident, deps.propose(t.incident, a)), deps.clock(), newId);
+      } catch (err) {
+        log.error({ err, incident: t.incident.id, alarm: a.id }, 'response policy failed; the incident goes on without a proposal');
+        return t;
+      }
+    };
     for (const job of batch) {
       if (job.kind === 'alarm') {
         const e = job.event;
@@ -170,13 +197,14 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         const key = incidentKey({ site: a.site, building: a.building, hazard: hazardOf(a.type) });
         const current = draft.get(key);
         if (current?.members.some((m) => m.id === a.id)) {
-          const t = applyAlarm(current, a, e.ts);
-          if (!t) continue;
+          const changed = applyAlarm(current, a, e.ts);
+          if (!changed) continue;
+          const t = proposing(changed, a);
           put(t);
           // Every alarm acknowledged, by whoever did it through the alarms: the incident is too.
           if (t.incident.status === 'active_unack' && e.type === 'acked' && allAcked(t.incident.members)) put(ackIncident(t.incident, e.ts, lastAckActor(a)));
         } else if (e.type === 'raised' && isActive(a.status)) {
-          put(current ? (applyAlarm(current, a, e.ts) as IncidentTransition) : openIncident(newId(), a, e.ts));
+          put(proposing(current ? (applyAlarm(current, a, e.ts) as IncidentTransition) : openIncident(newId(), a, e.ts), a));
         }
         // Anything else is an alarm of an incident already closed (its ack, a late clear): nothing to decide.
       } else if (job.kind === 'tick') {
@@ -188,9 +216,10 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
           continue;
         }
         try {
+          // Undefined: nothing to change (a command event already recorded); answered as it is.
           const t = job.change(current);
-          put(t);
-          answers.push(() => job.done({ ok: t.incident }));
+          if (t) put(t);
+          answers.push(() => job.done({ ok: t?.incident ?? current }));
         } catch (err) {
           answers.push(() => job.done({ err }));
         }
@@ -277,7 +306,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   }
 
   /** A human action, through the queue (its event is stored and published in seq order with the rest). */
-  async function act(id: string, change: (i: Incident) => IncidentTransition): Promise<Incident> {
+  async function act(id: string, change: (i: Incident) => IncidentTransition | undefined): Promise<Incident> {
     if (!started || closing) throw new Error('incidents are not running');
     // Not active: a cleared incident may still be acknowledged or commented on.
     const known = [...active.values()].some((i) => i.id === id) || closedRecently.has(id);
@@ -379,6 +408,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       const ts = deps.clock();
       return act(id, (cur) => escalateIncident(cur, ts, actor, text));
     },
+    transition: (id, change) => act(id, change),
     async tick(now) {
       if (!started || closing) return;
       jobs.push({ kind: 'tick', now });

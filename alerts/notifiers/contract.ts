@@ -31,8 +31,12 @@ export interface Notifier {
  * Is this event worth paging people for? A new incident, one that went up a level (预警 → 火警)
  * or a severity, an escalation, a reminder, and the clear (a WeCom group must see that the fire is
  * over). Not a third detector joining a fire already paged, nor ack/assign/comment (the people who
- * did them already know). Test-button reports never raise an alarm, so they never reach a notifier.
+ * did them already know), except a response: confirming or carrying out a proposal and its
+ * command's outcome page, since something was done to a device. Test-button reports never raise an alarm, so they never reach a notifier.
  */
+/** Steps of an incident response (core/responses.ts) that page: something was done to a device, or came of it. */
+const pagingResponseSteps: readonly string[] = ['confirmed', 'performed', 'succeeded', 'failed', 'expired'];
+
 export function isPaging(e: NotificationEvent): boolean {
   switch (e.type) {
     case 'raised':
@@ -41,7 +45,8 @@ export function isPaging(e: NotificationEvent): boolean {
     case 'reminder':
       return true;
     case 'updated':
-      return e.previousSeverity !== undefined || e.previousLevel !== undefined;
+      // A response confirmed or carried out by itself, and what came of its command: the group sees what was done to a device.
+      return e.previousSeverity !== undefined || e.previousLevel !== undefined || pagingResponseSteps.includes(e.response?.step ?? '');
     default:
       return false;
   }

@@ -1,4 +1,7 @@
-import type { AlarmEventJson, AlarmJson, AlarmWithTimelineJson, IncidentEventJson, IncidentJson, IncidentWithTimelineJson, TimelineEntryJson } from '../../core/alarms.js';
+import type {
+  AlarmEventJson, AlarmJson, AlarmWithTimelineJson, IncidentEventJson, IncidentJson, IncidentWithTimelineJson, ProposalJson, TimelineEntryJson,
+} from '../../core/alarms.js';
+import type { Proposal } from '../../core/responses.js';
 import { alarmEvidence, alarmSummary, incidentEvidence, incidentSummary, type TextOptions } from '../../core/alarm-text.js';
 import type { Incident } from '../../storage/incidents/contract.js';
 import type { Alarm, AlarmEvent, TimelineEntry } from '../contracts.js';
@@ -47,6 +50,21 @@ export function eventToJson(e: AlarmEvent, text?: TextOptions): AlarmEventJson {
   };
 }
 
+export function proposalToJson(p: Proposal): ProposalJson {
+  return {
+    id: p.id, alarmId: p.alarmId, alarmType: p.alarmType, device: p.device, command: p.command, mode: p.mode, status: p.status,
+    createdAt: iso(p.createdAt),
+    ...(p.autoAt !== undefined ? { autoAt: iso(p.autoAt) } : {}),
+    ...(p.interlock ? { interlock: { code: p.interlock.code, reason: p.interlock.reason, standard: p.interlock.standard } } : {}),
+    ...(p.decidedAt !== undefined ? { decidedAt: iso(p.decidedAt) } : {}), ...(p.decidedBy !== undefined ? { decidedBy: p.decidedBy } : {}),
+    ...(p.sentBy !== undefined ? { sentBy: p.sentBy } : {}),
+    ...(p.reason !== undefined ? { reason: p.reason } : {}), ...(p.commandId !== undefined ? { commandId: p.commandId } : {}),
+    ...(p.commandStatus !== undefined ? { commandStatus: p.commandStatus } : {}),
+    ...(p.commandMessage !== undefined ? { commandMessage: p.commandMessage } : {}),
+    ...(p.commandState !== undefined ? { commandState: p.commandState } : {}),
+  };
+}
+
 export function incidentSummaryToJson(i: Incident, text?: TextOptions): IncidentJson {
   const textOf = text ? { ...text } : undefined;
   return {
@@ -62,6 +80,7 @@ export function incidentSummaryToJson(i: Incident, text?: TextOptions): Incident
       ...(textOf ? { summary: alarmSummary(m, textOf) } : {}),
     })),
     ...(textOf ? { summary: incidentSummary(i, textOf), evidence: incidentEvidence(i, textOf) } : {}),
+    ...(i.proposals && i.proposals.length > 0 ? { proposals: i.proposals.map(proposalToJson) } : {}),
   };
 }
 
@@ -76,6 +95,7 @@ export function incidentEventToJson(e: NotificationEvent, text?: TextOptions): I
     ...(e.type !== 'reminder' && e.previousLevel ? { previousLevel: e.previousLevel } : {}),
     ...(e.type === 'reminder' ? { reminder: e.reminder } : {}),
     ...(e.type !== 'reminder' && e.alarm ? { alarm: alarmSummaryToJson(e.alarm, text) } : {}),
+    ...(e.type !== 'reminder' && e.response ? { response: { ...e.response } } : {}),
     incident: incidentSummaryToJson(e.incident, text),
   };
 }

@@ -2,6 +2,7 @@ import { alarmSummary, buildingLabel, incidentEvidence, incidentSummary, type Te
 import { alarmTypeNames, hazardNames, incidentLevelNames, severityNames } from '../../core/labels.js';
 import type { Severity } from '../contracts.js';
 import type { NotificationEvent } from './contract.js';
+import { responseHeadline, responseLines } from './text-response.js';
 
 /**
  * The Chinese page a maintenance team reads in its WeCom / DingTalk group, one per incident change:
@@ -45,6 +46,7 @@ function headline(e: NotificationEvent): string {
     case 'assigned': return '已指派';
     case 'commented': return '新备注';
     case 'updated':
+      if (e.response) return responseHeadline(e) ?? '更新';
       if (e.previousLevel) return `升级：${levelZh[e.previousLevel]} → ${levelZh[i.level]}`;
       if (e.previousSeverity) return `升级：${severityZh[e.previousSeverity]} → ${severityZh[i.severity]}`;
       return '更新';
@@ -75,6 +77,7 @@ export function pageTextZh(e: NotificationEvent, opts: { timeZone: string; names
     ...(evidence.length > MAX_EVIDENCE ? [`> - ……另有 ${evidence.length - MAX_EVIDENCE} 条告警`] : []),
     `> 时间：${formatTime(cleared ? (i.clearTs ?? e.ts) : e.ts, opts.timeZone)}`,
     ...(i.level === 'fire' && !cleared ? ['> 火警需人工确认现场后复位（消除）'] : []),
+    ...responseLines(e, { timeZone: opts.timeZone, ...(opts.names ? { names: opts.names } : {}), formatTime }),
     ...(i.assignee ? [`> 处理人：${i.assignee}`] : []),
     `> 编号：${i.id}`,
   ];

@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createAlertEngine, defaultAlertEngineConfig, type AlarmEvent, type AlarmStore, type AlertEngine, type RulesConfigInput } from '../../alerts/index.js';
 import { parseRulesConfig } from '../../alerts/config.js';
-import { createIncidents, defaultIncidentsConfig, type Incidents, type IncidentsConfig } from '../../alerts/incidents/manager.js';
+import { createIncidents, defaultIncidentsConfig, type Incidents, type IncidentsConfig, type IncidentsDeps } from '../../alerts/incidents/manager.js';
 import { builtinRules } from '../../alerts/rules/index.js';
 import type { Device, FieldValue, PresenceCause, Reading } from '../../core/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase, type IncidentEvent } from '../../storage/index.js';
@@ -113,6 +113,8 @@ export async function openHarness(opts: {
   incidentEvents?: IncidentEvent[]; incidentsConfig?: Partial<IncidentsConfig>;
   /** Wraps the DuckDB alarm store the engine is given (to observe or break its commits). */
   store?: (store: AlarmStore) => AlarmStore;
+  /** What the incidents propose (alerts/responses/), built on the database just opened. */
+  propose?: (db: EmbeddedDatabase) => Promise<IncidentsDeps['propose']>;
 }): Promise<Harness> {
   const { logger, lines } = memoryLogger();
   const db = await createEmbeddedDatabase({ dataDir: opts.dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
@@ -130,8 +132,9 @@ export async function openHarness(opts: {
   await engine.start();
   const incidentEvents = opts.incidentEvents ?? [];
   // No commit throttle: it paces real-time bursts (see IncidentsConfig.minCommitIntervalMs), while a scenario plays its clock as fast as it can.
+  const propose = await opts.propose?.(db);
   const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, ...opts.incidentsConfig },
-    { engine, store: db.incidents, logger, metrics, clock: () => now.ms });
+    { engine, store: db.incidents, logger, metrics, clock: () => now.ms, ...(propose ? { propose } : {}) });
   incidents.subscribe((e) => incidentEvents.push(e));
   await incidents.start();
   return { dir: opts.dir, db, engine, incidents, events, incidentEvents, now, logLines: lines, metrics };

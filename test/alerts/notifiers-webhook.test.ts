@@ -1,15 +1,15 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../alerts/contracts.js';
 import { createWebhookNotifier, type Notifier, type WebhookNotifierConfig } from '../../alerts/notifiers/index.js';
 import type { Incident, IncidentEvent } from '../../storage/incidents/contract.js';
+import { startRecordingServer, type RecordedRequest } from '../helpers/recording-server.js';
 
 /** Webhooks against a real local HTTP server that records what it receives: one message per incident change. */
 
-interface Received { url: string; headers: IncomingHttpHeaders; body: string; status: number }
+type Received = RecordedRequest;
 
 const T = Date.UTC(2025, 2, 3, 0, 12, 5); // 08:12:05 in Shanghai
 const alarm: Alarm = {
@@ -26,9 +26,9 @@ const event = (seq: number, over: Partial<IncidentEvent> = {}, i: Partial<Incide
 const names = { device: (id: string) => (id === 'sd-2-301' ? { name: '2-301 厨房烟感', location: '301 kitchen' } : undefined), building: () => '2号楼', site: () => '春都社区' };
 
 describe('webhook notifier', () => {
-  let server: Server;
+  let server: Awaited<ReturnType<typeof startRecordingServer>>;
   let base: string;
-  const received: Received[] = [];
+  let received: Received[];
   /** Status codes to answer, in turn (then 200). */
   let script: number[] = [];
   let robotAnswer = '{"errcode":0,"errmsg":"ok"}';
@@ -36,18 +36,12 @@ describe('webhook notifier', () => {
   let metrics: Registry;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        const status = script.shift() ?? 200;
-        received.push({ url: req.url ?? '', headers: req.headers, body, status });
-        res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? robotAnswer : '{}');
-      });
+    server = await startRecordingServer(() => {
+      const status = script.shift() ?? 200;
+      return { status, body: status === 200 ? robotAnswer : '{}' };
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    base = server.base;
+    received = server.received;
   });
   afterEach(async () => {
     for (const n of notifiers.splice(0)) await n.close();
@@ -56,7 +50,7 @@ describe('webhook notifier', () => {
     robotAnswer = '{"errcode":0,"errmsg":"ok"}';
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
   });
 
   const make = (config: WebhookNotifierConfig) => {
