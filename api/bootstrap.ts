@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { generateToken, hashToken } from '../core/secrets.js';
-import type { StateStore } from '../storage/state/contract.js';
+import { DuplicateError, type StateStore } from '../storage/state/contract.js';
 
 /**
  * The first admin token (DESIGN §3, `ANJU_ADMIN_TOKEN`). With a configured token, its digest is
@@ -22,7 +22,12 @@ export async function ensureAdminToken(
     // The configured token is the admin token by definition: one stored with a lesser role (made
     // by hand, or an older start-up) is replaced rather than left able to lock the operator out.
     if (existing) await deps.state.deleteToken(existing.id);
-    await deps.state.createToken({ id: randomUUID(), name: BOOTSTRAP_TOKEN_NAME, role: 'admin', createdAt: now() }, hash);
+    try {
+      await deps.state.createToken({ id: randomUUID(), name: BOOTSTRAP_TOKEN_NAME, role: 'admin', createdAt: now() }, hash);
+    } catch (err) {
+      // Nodes of a cluster starting together register the same digest: the one that lost finds the winner's.
+      if (!(err instanceof DuplicateError) || (await deps.state.findTokenByHash(hash))?.role !== 'admin') throw err;
+    }
     return {};
   }
   const tokens = await deps.state.listTokens();

@@ -4,6 +4,7 @@ import type { Role } from '../core/index.js';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { Incidents } from '../alerts/index.js';
+import type { Responder, ResponsePolicies } from '../alerts/responses/index.js';
 import type { RejectLog } from '../ingest/contracts.js';
 import type { Reports } from '../reports/index.js';
 import type { ReportStore } from '../storage/index.js';
@@ -12,6 +13,7 @@ import type { DeviceDirectory, StateStore } from '../storage/state/contract.js';
 import type { ServiceAccountDirectory } from '../storage/service-accounts/directory.js';
 import type { AccountStore } from '../storage/accounts/contract.js';
 import type { AuditStore } from '../storage/audit/contract.js';
+import type { RosterStore } from '../storage/rosters/contract.js';
 import type { BackupStaging } from '../storage/backup/staging.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -44,12 +46,27 @@ export interface ApiDeps {
   readonly accounts?: AccountStore;
   /** The audit trail: with it every change through the API is recorded and `/api/audit` is served. */
   readonly audit?: AuditStore;
+  /** Sites' on-call rosters; with them (and accounts) `/api/sites/{id}/roster` and `/on-duty` are served. */
+  readonly rosters?: RosterStore;
   /** Backups of the node's data dir; without them `/api/backups` is not served. */
   readonly backups?: BackupStaging;
   /** Commands to devices (needs the embedded broker); without them the command routes are not served. */
   readonly commands?: CommandsApiDeps;
   /** The running demo fleet; without it `/api/demo` is not served. */
   readonly demo?: DemoApiDeps;
+  /** Incident response policies and proposals; without them `/api/responses` and the proposal actions are not served. */
+  readonly responses?: ResponsesApiDeps;
+}
+
+/**
+ * What the response routes use: the policies (read by anyone, replaced by an admin), and — with
+ * the command dispatcher — the responder that confirms and rejects proposals, from `minRole` on
+ * (ANJU_COMMAND_ROLE: a confirmation sends a command).
+ */
+export interface ResponsesApiDeps {
+  readonly policies: Pick<ResponsePolicies, 'policyFor' | 'own' | 'put' | 'remove'>;
+  readonly responder?: Pick<Responder, 'confirm' | 'reject'>;
+  readonly minRole: Exclude<Role, 'viewer'>;
 }
 
 /** What the command routes use: the dispatcher, and the lowest role that may send (ANJU_COMMAND_ROLE). */

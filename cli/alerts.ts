@@ -1,17 +1,21 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createEscalation, defaultEscalationConfig } from '../alerts/escalation.js';
+import { createDutyRouter, personNotifierFactories, type DutyRouter, type PersonNotifier } from '../alerts/duty/index.js';
 import { createIncidents, defaultIncidentsConfig, type Incidents } from '../alerts/incidents/manager.js';
+import type { ResponsePolicies } from '../alerts/responses/index.js';
 import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '../alerts/index.js';
-import { createNotifications, notifierFactories, type Notifier } from '../alerts/notifiers/index.js';
+import { createNotifications, notifierFactories, type Notifier, type PlaceNames } from '../alerts/notifiers/index.js';
 import type { AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
-import type { AlarmStore, DeviceDirectory, IncidentStore, StateStore } from '../storage/index.js';
+import type { AccountStore, AlarmStore, DeviceDirectory, IncidentStore, RosterStore, StateStore } from '../storage/index.js';
 import { startExternalPresence } from './external-presence.js';
 
 export interface RunningAlerts {
   readonly engine: AlertEngine;
   readonly incidents: Incidents;
+  /** Routing and escalation to people on duty; present when the hub has rosters and accounts. */
+  readonly duty?: DutyRouter;
   stop(): Promise<void>;
 }
 
@@ -31,13 +35,21 @@ export async function startAlerts(
     store: AlarmStore; incidents: IncidentStore; directory: DeviceDirectory; state?: StateStore; broker?: AnjuBroker; metrics: Registry; logger: Logger;
     /** The engine's, the incidents' and escalation's time (epoch ms); `Date.now` unless a test or benchmark sets it. */
     clock?: () => number;
+    /** Sites' rosters and people's accounts: with both, incidents are routed to the people on duty (alerts/duty). */
+    rosters?: RosterStore;
+    accounts?: AccountStore;
+    /** What each site's response policy proposes when an alarm raises or joins an incident (alerts/responses/). */
+    policies?: Pick<ResponsePolicies, 'propose'>;
   },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
   const clock = deps.clock ?? Date.now;
   const engine = createAlertEngine(defaultAlertEngineConfig, { store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock });
   await engine.start();
-  const incidents = createIncidents(defaultIncidentsConfig, { engine, store: deps.incidents, logger, metrics: deps.metrics, clock });
+  const policies = deps.policies;
+  const incidents = createIncidents(defaultIncidentsConfig, {
+    engine, store: deps.incidents, logger, metrics: deps.metrics, clock, ...(policies ? { propose: (i, a) => policies.propose(i.site, a) } : {}),
+  });
   await incidents.start();
 
   const notifiers: Notifier[] = [];
@@ -56,9 +68,17 @@ export async function startAlerts(
     notifiers.push(notifierFactories.webhook({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device, ...places?.names } }));
   }
   const notifications = createNotifications({ notifiers }, { incidents, logger });
+  const duty = deps.rosters && deps.accounts ? createDutyRouter(
+    { criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
+    {
+      incidents, rosters: deps.rosters, accounts: deps.accounts, notifiers: personNotifiers(config, places?.names), clock, logger,
+      metrics: deps.metrics, ...(places ? { names: places.names } : {}),
+    },
+  ) : undefined;
+  await duty?.start();
   const escalation = createEscalation(
     { ...defaultEscalationConfig, criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
-    { incidents, clock, logger, remind: (e) => notifications.remind(e) },
+    { incidents, clock, logger, remind: (e) => notifications.remind(e), ...(duty ? { escalatedElsewhere: (i) => duty.owns(i) } : {}) },
   );
   escalation.start();
 
@@ -80,11 +100,13 @@ export async function startAlerts(
   return {
     engine,
     incidents,
+    ...(duty ? { duty } : {}),
     async stop() {
       offPresence?.();
       await stopExternal?.();
       clearInterval(tick);
       await escalation.stop();
+      await duty?.stop();
       await engine.close();
       // After the engine: its last events reach the incidents (or, stored, the next start's replay).
       await incidents.close();
@@ -92,6 +114,14 @@ export async function startAlerts(
       places?.stop();
     },
   };
+}
+
+/** Who pages a person: @mentions through the WeCom / DingTalk robots of ANJU_ALERT_WEBHOOKS, and the SMS gateway when there is one. */
+function personNotifiers(config: AnjuConfig, names: PlaceNames | undefined): PersonNotifier[] {
+  const deps = names ? { names } : {};
+  const out = [personNotifierFactories.robots({ targets: config.alerts.webhooks }, deps)];
+  if (config.duty.sms) out.push(personNotifierFactories.sms(config.duty.sms, deps));
+  return out;
 }
 
 /**

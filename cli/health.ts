@@ -8,13 +8,16 @@ interface HealthSources {
   latest: { size(): number };
   broker?: { connectedDevices(): number; readonly closed: boolean };
   disk?: { stats(): DiskStats };
+  /** Cluster mode: whether the state database (PostgreSQL) answers. */
+  state?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
   clock?: () => number;
 }
 
 /**
  * `/health`: `down` (503) when the broker is closed; `degraded` while the store refuses writes
- * (readings wait in the spool), the disk is below its minimum free space, or the spool is full (new QoS 1 publishes are refused); otherwise
- * `ok`. Each check carries the figures an operator asks for first.
+ * (readings wait in the spool), the disk is below its minimum free space, the spool is full (new QoS 1
+ * publishes are refused), or in cluster mode PostgreSQL does not answer (the API answers 503, alarms
+ * cannot be stored); otherwise `ok`. Each check carries the figures an operator asks for first.
  */
 export function buildHealth(sources: HealthSources): () => Promise<HealthReport> {
   const clock = sources.clock ?? Date.now;
@@ -45,6 +48,12 @@ export function buildHealth(sources: HealthSources): () => Promise<HealthReport>
         detail: `${free} free (minimum ${mib(d.minFreeBytes)}), data dir ${mib(d.storeBytes)}, ${growth}`
           + `${d.full ? ', FULL: telemetry writes refused, readings wait in the spool' : ''}, ${d.refusedTotal} writes refused`,
       };
+    }
+    if (sources.state) {
+      const ping = await sources.state.ping();
+      checks.state = ping.ok
+        ? { status: 'ok', detail: `PostgreSQL answered in ${ping.ms.toFixed(1)} ms` }
+        : { status: 'degraded', detail: `PostgreSQL does not answer (${ping.error}): state reads and writes are refused until it is back` };
     }
     if (sources.broker) {
       checks.broker = { status: sources.broker.closed ? 'down' : 'ok', detail: `${sources.broker.connectedDevices()} devices connected` };

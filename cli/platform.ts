@@ -5,6 +5,7 @@ import type { AnjuConfig, PlatformRole } from '../core/config.js';
 import { createFleet, parseScenario, type Fleet } from '../devices-sim/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createServiceAccountDirectory } from '../storage/index.js';
 import { assembleBroker, assembleHub, createShutdown, type AssembledBroker } from './assemble/index.js';
+import { openStateStores } from './assemble/state-stores.js';
 import { seedDemoCommunity } from './demo.js';
 import { fleetHistory, planDemoHistory, startDemoBackfill } from './demo-history.js';
 import { loadTlsMaterial } from './tls.js';
@@ -27,8 +28,8 @@ export interface RunningPlatform {
 }
 
 /**
- * The composition root of `anju <role>`: the shared stores (embedded database, device and
- * service-account directories), the demo community, then `assembleBroker` and `assembleHub`
+ * The composition root of `anju <role>`: the shared stores (embedded database, the state stores in
+ * PostgreSQL when ANJU_POSTGRES_URL is set, device and service-account directories), the demo community, then `assembleBroker` and `assembleHub`
  * (cli/assemble/), and the broker's listeners last, once the hub has attached everything a publish
  * needs (ingest, spool, store, latest cache, alerts). It stops in the opposite order so nothing in
  * flight is lost: first what brings messages in (the demo fleet, then the broker — which refuses new
@@ -50,14 +51,20 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const tls = config.tls ? await loadTlsMaterial(config.tls, { logger, metrics }) : undefined;
     if (tls) shutdown.part(async () => tls.stop());
 
-    const db = await createEmbeddedDatabase(
+    const embedded = await createEmbeddedDatabase(
       { dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads, retention: { rawDays: config.retention.rawDays } }, { logger });
-    shutdown.part(() => db.close());
+    shutdown.part(() => embedded.close());
+    // ANJU_POSTGRES_URL: the state stores in PostgreSQL (cli/assemble/state-stores.ts); closed before the embedded database.
+    const stores = await openStateStores(config, embedded, { logger });
+    shutdown.part(() => stores.close());
+    const db = stores.db;
     // A device and a service account never share an id: the MQTT username names one principal.
     const directory = createDeviceDirectory({ state: db.state, isTaken: (id) => serviceAccounts.get(id) !== undefined });
     const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts, isTaken: (id) => directory.get(id) !== undefined });
     await directory.load();
     await serviceAccounts.load();
+    // Cluster mode: devices and service accounts another node provisions, changes or removes reach this node's directories at once.
+    await stores.watch({ devices: directory, serviceAccounts });
 
     const runSim = config.sim ?? role === 'all';
     const demo = runSim && role !== 'hub' ? await seedDemoCommunity({ state: db.state, directory, logger }) : undefined;
@@ -77,7 +84,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
 
     if (role === 'broker') {
       await broker?.open();
-      return { role, urls: broker?.urls() ?? {}, warnings: [], stop };
+      return { role, urls: broker?.urls() ?? {}, warnings: stores.warnings, stop };
     }
 
     // The demo fleet starts after the API: scenarios played before it runs are refused.
@@ -92,7 +99,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     } : undefined;
     // hub: ingest, alerts, reports, API; its source is attached when it resolves.
     const hub = await assembleHub(config, {
-      db, directory, broker, tls, logger, metrics, reportsAfter: historyReady,
+      db, directory, broker, tls, logger, metrics, reportsAfter: historyReady, ...(stores.health ? { stateHealth: stores.health } : {}),
       ...(broker ? { serviceAccounts } : {}), ...(demoApi ? { demo: demoApi } : {}), ...(deps.version ? { version: deps.version } : {}),
     });
     // A part, not an input: what writes into its store (the demo's backfill) stops before it.
@@ -128,7 +135,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     }
 
     const urls = { ...hub.urls, ...(broker ? broker.urls() : {}) };
-    return { role, urls, generatedAdminToken: hub.generatedAdminToken, warnings: hub.warnings, stop };
+    return { role, urls, generatedAdminToken: hub.generatedAdminToken, warnings: [...stores.warnings, ...hub.warnings], stop };
   } catch (err) {
     await stop();
     throw err;

@@ -10,6 +10,8 @@ import { backupRoutes } from './api/backups/index.js';
 import { deviceRoutes } from './api/devices/index.js';
 import { telemetryRoutes } from './api/devices/telemetry.js';
 import { incidentRoutes } from './api/incidents/index.js';
+import { proposalRoutes } from './api/incidents/proposals.js';
+import { responseRoutes } from './api/responses/index.js';
 import { rejectRoutes } from './api/ingest/rejects/index.js';
 import { reportRoutes } from './api/reports/index.js';
 import { ruleRoutes } from './api/rules/index.js';
@@ -18,6 +20,8 @@ import { serviceAccountRoutes } from './api/service-accounts/index.js';
 import { sessionRoutes } from './api/session/index.js';
 import { siteRoutes } from './api/sites/index.js';
 import { siteViewRoutes } from './api/sites/overview.js';
+import { sitePeopleRoutes } from './api/sites/people.js';
+import { rosterRoutes } from './api/sites/roster.js';
 import { tokenRoutes } from './api/tokens/index.js';
 import { demoRoutes } from './api/demo/index.js';
 import { commandRoutes, commandStreamRoutes } from './api/commands/index.js';
@@ -56,11 +60,20 @@ export async function routes(app: FastifyInstance, opts: RouteOptions): Promise<
     await app.register(ruleRoutes, { prefix: '/api/rules', ...alertOpts });
     await app.register(siteRuleRoutes, { prefix: '/api/rules/sites', ...alertOpts });
     await app.register(incidentRoutes, { prefix: '/api/incidents', ...alertOpts });
+    if (deps.responses) {
+      await app.register(proposalRoutes, { prefix: '/api/incidents', ...alertOpts, responses: deps.responses });
+      await app.register(responseRoutes, { prefix: '/api/responses', ...opts, responses: deps.responses });
+    }
   }
   // MQTT service accounts only where the composition root runs the embedded broker they log in to.
   if (deps.serviceAccounts) await app.register(serviceAccountRoutes, { prefix: '/api/service-accounts', ...opts, serviceAccounts: deps.serviceAccounts });
   if (deps.audit) await app.register(auditRoutes, { prefix: '/api/audit', ...opts, audit: deps.audit });
-  if (deps.accounts) await app.register(accountRoutes, { prefix: '/api/accounts', ...opts, accounts: deps.accounts });
+  if (deps.accounts) {
+    await app.register(accountRoutes, { prefix: '/api/accounts', ...opts, accounts: deps.accounts });
+    await app.register(sitePeopleRoutes, { prefix: '/api/sites', ...opts, accounts: deps.accounts });
+  }
+  // Rosters name people: served where there are both.
+  if (deps.rosters && deps.accounts) await app.register(rosterRoutes, { prefix: '/api/sites', ...opts, rosters: deps.rosters, accounts: deps.accounts });
   // Backups only where the node holds a data dir worth backing up (the embedded database).
   if (deps.backups) await app.register(backupRoutes, { prefix: '/api/backups', ...opts, backups: deps.backups });
   // Commands only where the composition root runs the embedded broker that carries them.

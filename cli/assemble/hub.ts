@@ -12,6 +12,7 @@ import {
   type DiskProbe, type ServiceAccountDirectory, type TelemetryStore,
 } from '../../storage/index.js';
 import { createCommandService } from '../../commands/index.js';
+import { createResponder, createResponsePolicies } from '../../alerts/responses/index.js';
 import { startAlerts, type RunningAlerts } from '../alerts.js';
 import { startBackupSchedule } from '../backup-schedule.js';
 import { buildHealth } from '../health.js';
@@ -50,6 +51,8 @@ export interface AssembleHubDeps {
   /** Instead of fs.statfs on the data dir (tests simulate a full disk), and its period. */
   diskProbe?: DiskProbe;
   diskIntervalMs?: number;
+  /** Cluster mode: the state database's check for /health. */
+  stateHealth?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
 }
 
 export interface AssembledHub {
@@ -104,8 +107,13 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       }
     });
     const alarms = deps.alarms ?? db.alarms;
+    // Response policies before the incidents: an alarm replayed at start-up proposes as a live one does.
+    const clock = deps.clock ?? Date.now;
+    const policies = createResponsePolicies({ store: db.responses, devices: directory, clock, logger });
+    await policies.load();
     const alerts = await startAlerts(config, {
-      store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger, ...(deps.clock ? { clock: deps.clock } : {}),
+      store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger, policies, ...(deps.clock ? { clock: deps.clock } : {}),
+      rosters: db.rosters, accounts: db.accounts,
     });
     shutdown.part(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
@@ -131,6 +139,14 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       ? createCommandService({ sweepIntervalMs: 5_000, replyGraceMs: 60_000 }, { store: db.commands, devices: directory, broker, logger, metrics })
       : undefined;
     if (commands) shutdown.part(async () => commands.stop());
+    // Proposals are carried out through the dispatcher: confirmed by a person, or by themselves when a site allows it.
+    const responder = commands
+      ? createResponder({ tickMs: 15_000 }, { incidents: alerts.incidents, commands, policies, devices: directory, clock, logger, metrics })
+      : undefined;
+    if (responder) {
+      await responder.start();
+      shutdown.part(async () => responder.stop());
+    }
 
     // The API before the broker opens: building it is a few hundred ms of CPU-bound work that, once
     // the broker listens, would hold up the devices' first CONNECTs after a restart.
@@ -139,12 +155,14 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
-        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api, accounts: db.accounts, audit: db.audit,
+        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api, accounts: db.accounts, audit: db.audit, rosters: db.rosters,
         ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
         ...(commands ? { commands: { service: commands, minRole: config.commands.minRole } } : {}),
+        responses: { policies, ...(responder ? { responder } : {}), minRole: config.commands.minRole },
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
-        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk }),
+        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk,
+          ...(deps.stateHealth ? { state: deps.stateHealth } : {}) }),
       },
     );
     shutdown.part(() => app.close());

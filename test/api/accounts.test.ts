@@ -91,6 +91,15 @@ describe('/api/accounts', () => {
     expect(logLines.filter((l) => String(l.audit).startsWith('account.password_')).map((l) => l.audit)).toEqual(['account.password_set', 'account.password_reset']);
   });
 
+  it('never logs the name typed at a refused log-in (it is often the password, typed in the wrong field), only a digest of it', async () => {
+    const typo = 'my-secret-pa55word';
+    const refused = await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: typo, password: 'x' } });
+    expect(refused.statusCode).toBe(401);
+    const line = logLines.find((l) => l.audit === 'session.login_failed');
+    expect(line).toMatchObject({ loginDigest: expect.stringMatching(/^[0-9a-f]{12}$/), code: 'unauthorized' });
+    expect(JSON.stringify(logLines)).not.toContain(typo);
+  });
+
   it('is admin only, for reading too', async () => {
     for (const role of ['operator', 'maintenance', 'viewer'] as const) {
       expect((await h.call(role, { method: 'GET', url: '/api/accounts' })).statusCode).toBe(403);

@@ -97,6 +97,8 @@ describe('/api/service-accounts', () => {
   it('refuses a device whose id is a service account (the MQTT username names one principal)', async () => {
     const res = await h.call('admin', { method: 'POST', url: '/api/devices', payload: { id: 'anju-ingest', kind: 'smoke_detector', site: 's', building: 'b' } });
     expect(res.statusCode).toBe(409);
+    // The same words as for a taken device id: whose the id is (and at which site) is not said.
+    expect(res.json().error.message).toBe('id anju-ingest is taken (device and service account ids are unique across the deployment, being MQTT usernames): choose another');
   });
 
   it('is described in the OpenAPI document', async () => {

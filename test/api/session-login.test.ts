@@ -12,6 +12,7 @@ describe('/api/session login and logout', () => {
       const person = { displayName: '张伟', disabled: false, createdAt: at, updatedAt: at, passwordSetAt: at };
       await db.accounts.create({ ...person, id: 'zhang', login: 'zhang', grants: [{ role: 'operator', sites: '*' }], passwordHash: await hashPassword('correct horse') });
       await db.accounts.create({ ...person, id: 'li', login: 'li', grants: [{ role: 'maintenance', sites: ['chundu'] }], passwordHash: await hashPassword('correct horse') });
+      await db.accounts.create({ ...person, id: 'nobody', login: 'nobody', grants: [], passwordHash: await hashPassword('correct horse') });
       await db.accounts.create({ ...person, id: 'wu', login: 'wu', grants: [{ role: 'admin', sites: '*' }], passwordHash: await hashPassword('correct horse') });
       return { deps: { ...deps, accounts: db.accounts } };
     });
@@ -27,13 +28,15 @@ describe('/api/session login and logout', () => {
     const res = await login({ login: ' Zhang', password: 'correct horse' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ accountId: 'zhang', login: 'zhang', displayName: '张伟', role: 'operator', csrfToken: expect.any(String) });
-    const setCookie = String(res.headers['set-cookie']);
+    const [setCookie, device] = res.headers['set-cookie'] as string[];
     expect(setCookie).toMatch(/^anju_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    // The device cookie (a guesser cannot lock this browser out) goes back only to the log-in route.
+    expect(device).toMatch(/^anju_device=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/api\/session\/login; HttpOnly; SameSite=Strict; Max-Age=15552000$/);
     const https = await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhang', password: 'correct horse' }, headers: { 'x-forwarded-proto': 'https' } });
     expect(String(https.headers['set-cookie'])).not.toContain('Secure'); // trustProxy is off: a forged header does not count
     const me = await h.app.inject({ method: 'GET', url: '/api/session', headers: { cookie: `anju_session=${sessionOf(res)}` } });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toEqual({ tokenId: 'account:zhang', name: 'zhang', role: 'operator' });
+    expect(me.json()).toEqual({ tokenId: 'account:zhang', name: 'zhang', displayName: '张伟', role: 'operator', grants: [{ role: 'operator', sites: '*' }], sites: '*' });
     // Roles apply to people as to tokens: an operator may not list tokens (admin).
     expect((await h.app.inject({ method: 'GET', url: '/api/tokens', headers: { cookie: `anju_session=${sessionOf(res)}` } })).statusCode).toBe(403);
     // Bearer tokens keep working alongside.
@@ -54,15 +57,19 @@ describe('/api/session login and logout', () => {
     expect(ok.statusCode).toBe(201);
   });
 
-  it('answers a wrong password and an unknown name alike (401), a site-limited account 403, and locks out after 5 failures with 429 + Retry-After', async () => {
+  it('answers a wrong password and an unknown name alike (401), an account without a role 403, and locks out after 5 failures with 429 + Retry-After', async () => {
     const wrong = await login({ login: 'zhang', password: 'nope' }, '10.0.0.2');
     const unknown = await login({ login: 'ghost', password: 'nope' }, '10.0.0.3');
     expect([wrong.statusCode, unknown.statusCode]).toEqual([401, 401]);
     const shown = (r: typeof wrong) => ({ code: r.json().error.code, message: r.json().error.message });
     expect(shown(wrong)).toEqual(shown(unknown));
+    // A site-limited account logs in (and sees only its sites: test/api/site-scope.test.ts); one without any role does not.
     const scoped = await login({ login: 'li', password: 'correct horse' });
-    expect(scoped.statusCode).toBe(403);
-    expect(scoped.json().error.code).toBe('no_site_scope');
+    expect(scoped.statusCode).toBe(200);
+    expect(scoped.json()).toMatchObject({ role: 'maintenance', grants: [{ role: 'maintenance', sites: ['chundu'] }], sites: ['chundu'] });
+    const none = await login({ login: 'nobody', password: 'correct horse' });
+    expect(none.statusCode).toBe(403);
+    expect(none.json().error.code).toBe('no_role');
     // Per name: failures from different addresses add up.
     for (let i = 0; i < 4; i += 1) expect((await login({ login: 'zhang', password: 'nope' }, `10.1.0.${i}`)).statusCode).toBe(401);
     const locked = await login({ login: 'zhang', password: 'correct horse' }, '10.2.0.1');
@@ -80,6 +87,39 @@ describe('/api/session login and logout', () => {
     // After the window, the name may try again.
     clock += 15 * 60_000 + 1;
     expect((await login({ login: 'zhang', password: 'correct horse' }, '10.2.0.1')).statusCode).toBe(200);
+  });
+
+  it('a guesser who knows a name cannot lock the person out of a browser they logged in from; that browser\'s own failures lock only it', async () => {
+    const at = clock;
+    for (const id of ['qian', 'zhou']) {
+      await h.db.accounts.create({ id, login: id, displayName: '钱进', grants: [{ role: 'viewer', sites: '*' }], disabled: false, createdAt: at, updatedAt: at,
+        passwordHash: await hashPassword('correct horse'), passwordSetAt: at });
+    }
+    const deviceOf = (res: { headers: Record<string, unknown> }) => /anju_device=([^;]*)/.exec(String((res.headers['set-cookie'] as string[])[1]))?.[1] ?? '';
+    const from = (body: object, device: string, ip = '10.40.0.1') =>
+      h.app.inject({ method: 'POST', url: '/api/session/login', payload: body, remoteAddress: ip, headers: { cookie: `anju_device=${device}` } });
+    // The control-room PC: 钱 and then 周 log in on it; one cookie keeps both.
+    const pc = deviceOf(await login({ login: 'qian', password: 'correct horse' }, '10.40.0.1'));
+    const shared = deviceOf(await from({ login: 'zhou', password: 'correct horse' }, pc));
+    expect(shared.split('~')).toHaveLength(2);
+
+    // Someone elsewhere guesses 钱's password: the name is locked for every browser without a token for it.
+    for (let i = 0; i < 5; i += 1) expect((await login({ login: 'qian', password: `guess ${i}` }, `10.41.0.${i}`)).statusCode).toBe(401);
+    expect((await login({ login: 'qian', password: 'correct horse' }, '10.42.0.1')).statusCode).toBe(429);
+    // ... but not for 钱's own PC, nor for a cookie holding only 周's token, forged or 钱's nonce with 周's MAC.
+    expect((await from({ login: 'qian', password: 'correct horse' }, shared)).statusCode).toBe(200);
+    const zhouOnly = deviceOf(await login({ login: 'zhou', password: 'correct horse' }, '10.43.0.1'));
+    expect((await from({ login: 'qian', password: 'correct horse' }, zhouOnly, '10.43.0.1')).statusCode).toBe(429);
+    const [nonce] = pc.split('.');
+    const forged = `${nonce}.${(zhouOnly.split('.')[1] ?? '')}`;
+    expect((await from({ login: 'qian', password: 'correct horse' }, forged, '10.43.0.2')).statusCode).toBe(429);
+
+    // The trusted PC's own wrong passwords lock that PC (for 钱) and nothing else.
+    for (let i = 0; i < 5; i += 1) expect((await from({ login: 'qian', password: `typo ${i}` }, shared, '10.40.0.9')).statusCode).toBe(401);
+    expect((await from({ login: 'qian', password: 'correct horse' }, shared, '10.40.0.9')).statusCode).toBe(429);
+    expect((await from({ login: 'zhou', password: 'correct horse' }, shared, '10.40.0.9')).statusCode).toBe(200);
+    clock += 15 * 60_000 + 1;
+    expect((await from({ login: 'qian', password: 'correct horse' }, shared)).statusCode).toBe(200);
   });
 
   it('ends sessions at logout, after 30 idle minutes, after 8 hours whatever the activity, and when the account is disabled', async () => {
@@ -173,7 +213,8 @@ describe('/api/session/login behind a TLS-terminating proxy', () => {
     try {
       const res = await h.app.inject({ method: 'POST', url: '/api/session/login', payload: { login: 'zhang', password: 'correct horse' }, headers: { 'x-forwarded-proto': 'https' } });
       expect(res.statusCode).toBe(200);
-      expect(String(res.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+      expect((res.headers['set-cookie'] as string[])[0]).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+      expect((res.headers['set-cookie'] as string[])[1]).toMatch(/^anju_device=.*; Secure$/);
     } finally {
       await h.close();
     }

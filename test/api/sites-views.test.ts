@@ -153,7 +153,7 @@ describe('site views for the control room', () => {
 
   it('tells the caller who they are', async () => {
     const res = await h.call('maintenance', { method: 'GET', url: '/api/session' });
-    expect(res.json()).toEqual({ tokenId: 't-maintenance', name: 'test maintenance', role: 'maintenance' });
+    expect(res.json()).toEqual({ tokenId: 't-maintenance', name: 'test maintenance', role: 'maintenance', grants: [{ role: 'maintenance', sites: '*' }], sites: '*' });
     expect((await h.call(null, { method: 'GET', url: '/api/session' })).statusCode).toBe(401);
   });
 });

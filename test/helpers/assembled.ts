@@ -21,6 +21,18 @@ export interface AssembledParts {
   broker: AssembledBroker;
 }
 
+/** The parts `anju all` assembles before the hub, on `config.dataDir` as it is (a restart opens them again on the same dir). */
+export async function openParts(config: AnjuConfig): Promise<AssembledParts> {
+  const db = await createEmbeddedDatabase({ dataDir: config.dataDir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger: silentLogger });
+  const directory = createDeviceDirectory({ state: db.state });
+  const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
+  await directory.load();
+  await serviceAccounts.load();
+  const metrics = new Registry();
+  const broker = await assembleBroker(config, { directory, serviceAccounts, logger: silentLogger, metrics });
+  return { config, db, directory, serviceAccounts, metrics, broker };
+}
+
 /**
  * The parts `anju all` assembles (cli/assemble/), on a fresh data dir and ephemeral ports, for tests
  * that assemble the hub themselves; `cleanup()` closes whatever was made, in the CLI's order.
@@ -32,15 +44,7 @@ export function assembledNode() {
   return {
     async prepare(env: Record<string, string>): Promise<AssembledParts> {
       dir = await mkdtemp(join(tmpdir(), 'anju-assembled-'));
-      const config = loadConfig({ ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ...env }, 'all');
-      const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger: silentLogger });
-      const directory = createDeviceDirectory({ state: db.state });
-      const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
-      await directory.load();
-      await serviceAccounts.load();
-      const metrics = new Registry();
-      const broker = await assembleBroker(config, { directory, serviceAccounts, logger: silentLogger, metrics });
-      parts = { config, db, directory, serviceAccounts, metrics, broker };
+      parts = await openParts(loadConfig({ ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ...env }, 'all'));
       return parts;
     },
     /** Remembers the hub so cleanup stops it. */

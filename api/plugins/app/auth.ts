@@ -5,7 +5,10 @@ import { KeyedTokenBuckets } from '../../../core/rate-limit.js';
 import { hashToken } from '../../../core/secrets.js';
 import type { ApiToken, Role, StateStore } from '../../../storage/state/contract.js';
 import { ApiError } from './errors.js';
+import { deploymentPrincipal, principalOf, roleOverAllSites, type Principal } from './scope.js';
 import { cookieValue, type Sessions } from './sessions.js';
+
+export type { Principal } from './scope.js';
 
 /** The control room's session cookie (api/routes/api/session). */
 export const sessionCookie = 'anju_session';
@@ -23,16 +26,15 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  * cache at once; a token deleted behind the API's back stays valid for at most the cache TTL.
  */
 
-export interface Principal {
-  readonly tokenId: string;
-  readonly name: string;
-  readonly role: Role;
-}
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** No token needed (only /health and the Swagger UI assets). */
     public?: boolean;
+    /**
+     * The route applies the caller's site scope itself (api/plugins/app/scope.ts). Without it the
+     * route is whole-deployment: callers whose grants do not cover every site get 403.
+     */
+    siteScoped?: boolean;
   }
   interface FastifyRequest {
     /** Who is calling; null only on public routes. */
@@ -48,17 +50,30 @@ declare module 'fastify' {
       throttled<T>(request: FastifyRequest, attempt: () => Promise<T>): Promise<T>;
       /** People's log-in sessions; absent where the API has no accounts. */
       sessions?: Sessions;
+      /**
+       * The principal of the request's session cookie (checking the CSRF token of a change), or
+       * undefined when it sends none or the API has no sessions; 401 for an ended session.
+       */
+      fromSession(request: FastifyRequest): Promise<Principal | undefined>;
+      /** 403 when a site-limited caller reaches a route that is not `siteScoped`. */
+      checkScope(request: FastifyRequest): void;
     };
   }
 }
 
-/** preHandler: the caller's role must be one of `roles`, or outrank the lowest of them. */
+/**
+ * preHandler: the caller's role over every site must be one of `roles`, or outrank the lowest of
+ * them — for whole-deployment actions. Per-site actions use requireRoleAt (api/plugins/app/scope.ts).
+ */
 export function requireRole(...roles: [Role, ...Role[]]): preHandlerAsyncHookHandler {
   const min = roles.reduce((a, b) => (roleRank[a] <= roleRank[b] ? a : b));
   return async (request: FastifyRequest) => {
     const p = request.principal;
     if (!p) throw new ApiError(401, 'unauthorized', 'a bearer token is required');
-    if (!roleAtLeast(p.role, min)) throw new ApiError(403, 'forbidden', `this needs the ${min} role; token "${p.name}" has ${p.role}`);
+    const everywhere = roleOverAllSites(p.grants);
+    if (everywhere === undefined || !roleAtLeast(everywhere, min)) {
+      throw new ApiError(403, 'forbidden', `this needs the ${min} role over every site; "${p.name}" has ${everywhere ?? 'roles at some sites only'}`);
+    }
   };
 }
 
@@ -94,7 +109,7 @@ export function createTokenAuthenticator(config: AuthConfig, deps: { state: Stat
         if (cache.size >= MAX_CACHED) cache.clear();
         cache.set(hash, { token, until: now() + config.cacheTtlMs });
       }
-      return { tokenId: token.id, name: token.name, role: token.role };
+      return deploymentPrincipal(token.id, token.name, token.role);
     },
     invalidate() {
       cache.clear();
@@ -134,28 +149,40 @@ async function authPlugin(
 
   app.decorateRequest('principal', null);
   const { sessions } = opts;
-  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate(), throttled, ...(sessions ? { sessions } : {}) });
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public === true) return;
+
+  async function fromSession(request: FastifyRequest): Promise<Principal | undefined> {
     // A Bearer token wins: integrations keep working whatever cookies a browser sends along.
     const sid = sessions && !request.headers.authorization ? cookieValue(request.headers.cookie, sessionCookie) : undefined;
-    if (sessions && sid) {
-      const who = await throttled(request, async () => {
-        const found = await sessions.lookup(sid);
-        if (!found) throw new ApiError(401, 'unauthorized', 'the session has ended (logged out, idle or too old, or the account changed); log in again');
-        return found;
-      });
-      // SameSite=Strict keeps the cookie off cross-site requests in today's browsers; the CSRF
-      // token (OWASP CSRF Prevention Cheat Sheet, synchronizer token) covers the rest.
-      const csrf = request.headers['x-csrf-token'];
-      if (!safeMethods.has(request.method) && !sessions.csrfMatches(sid, typeof csrf === 'string' ? csrf : undefined)) {
-        throw new ApiError(403, 'csrf_token_missing', 'a change made with a session cookie needs the X-CSRF-Token header the log-in answered');
-      }
-      request.principal = { tokenId: `account:${who.accountId}`, name: who.login, role: who.role };
-      return;
+    if (!sessions || !sid) return undefined;
+    const who = await throttled(request, async () => {
+      const found = await sessions.lookup(sid);
+      if (!found) throw new ApiError(401, 'unauthorized', 'the session has ended (logged out, idle or too old, or the account changed); log in again');
+      return found;
+    });
+    // SameSite=Strict keeps the cookie off cross-site requests in today's browsers; the CSRF
+    // token (OWASP CSRF Prevention Cheat Sheet, synchronizer token) covers the rest.
+    const csrf = request.headers['x-csrf-token'];
+    if (!safeMethods.has(request.method) && !sessions.csrfMatches(sid, typeof csrf === 'string' ? csrf : undefined)) {
+      throw new ApiError(403, 'csrf_token_missing', 'a change made with a session cookie needs the X-CSRF-Token header the log-in answered');
     }
-    const principal = await throttled(request, () => opts.authenticator.authenticate(request.headers.authorization));
+    const principal = principalOf(`account:${who.accountId}`, who.login, who.grants, who.displayName);
+    if (!principal) throw new ApiError(401, 'unauthorized', 'the account has no role any more; log in again');
+    return principal;
+  }
+
+  function checkScope(request: FastifyRequest): void {
+    const p = request.principal;
+    if (p && p.sites !== '*' && request.routeOptions.config.siteScoped !== true) {
+      throw new ApiError(403, 'forbidden', `this covers the whole deployment and needs a role over every site; "${p.name}" has roles at some sites only`);
+    }
+  }
+
+  app.decorate('auth', { invalidate: () => opts.authenticator.invalidate(), throttled, fromSession, checkScope, ...(sessions ? { sessions } : {}) });
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public === true) return;
+    const principal = (await fromSession(request)) ?? (await throttled(request, () => opts.authenticator.authenticate(request.headers.authorization)));
     request.principal = principal;
+    checkScope(request);
     request.log.debug({ token: principal.tokenId, role: principal.role }, 'authenticated');
   });
 }

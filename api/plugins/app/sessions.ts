@@ -1,10 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
-import { roleRank, type Role } from '../../../core/index.js';
+import type { Role, RoleGrant } from '../../../core/index.js';
 import { hashToken, verifyNoPassword, verifySecret } from '../../../core/secrets.js';
 import { getOrCreateMetric } from '../../../core/util/index.js';
 import type { AccountStore } from '../../../storage/accounts/contract.js';
+import { createDeviceCookies } from './device-cookies.js';
 import { ApiError } from './errors.js';
+import { principalOf } from './scope.js';
 
 /**
  * Control-room sessions of people (name and password), beside the Bearer tokens of integrations.
@@ -18,7 +20,9 @@ import { ApiError } from './errors.js';
  *
  * Guessing: 5 failed log-ins per login name and per client address within 15 minutes block that
  * name or address for the rest of the window (429 with Retry-After) — OWASP Authentication Cheat
- * Sheet, "Account lockout"; counted in `anju_login_failures_total`.
+ * Sheet, "Account lockout"; counted in `anju_login_failures_total`. A browser the person logged in
+ * from before (a valid device cookie for that name, api/plugins/app/device-cookies.ts) is counted
+ * on its own instead: a guesser who knows the name cannot lock the person out of it.
  */
 
 export interface SessionConfig {
@@ -34,7 +38,9 @@ export interface SessionPrincipal {
   readonly accountId: string;
   readonly login: string;
   readonly displayName: string;
+  /** The highest role held at any site (api/plugins/app/scope.ts applies the grants site by site). */
   readonly role: Role;
+  readonly grants: readonly RoleGrant[];
 }
 
 interface Session extends SessionPrincipal {
@@ -46,11 +52,22 @@ interface Session extends SessionPrincipal {
   lastSeen: number;
 }
 
+export interface LoginResult {
+  readonly sessionId: string;
+  readonly csrfToken: string;
+  /** The browser's device cookie value after this log-in. */
+  readonly deviceCookie: string;
+  readonly who: SessionPrincipal;
+}
+
 export interface Sessions {
   /** Longest life of a session (the cookie's Max-Age). */
   readonly absoluteMs: number;
-  /** Checks name and password under the lockout; resolves with the new session's id and CSRF token (each shown once). */
-  login(login: string, password: string, ip: string): Promise<{ sessionId: string; csrfToken: string; who: SessionPrincipal }>;
+  /**
+   * Checks name and password under the lockout; resolves with the new session's id and CSRF token
+   * (each shown once) and the browser's new device cookie. `device`: the device cookie sent, if any.
+   */
+  login(login: string, password: string, ip: string, device?: string): Promise<LoginResult>;
   /** The session's person as the account now is (a disabled or deleted account ends it), or undefined. */
   lookup(sessionId: string): Promise<SessionPrincipal | undefined>;
   /** Does `token` match the session's CSRF token (constant time)? */
@@ -63,23 +80,13 @@ export interface Sessions {
   endAll(accountId: string): number;
 }
 
-/**
- * Site scoping is not applied to requests yet, so a person acts with the role their grants give
- * over every site (`"sites": "*"`); grants limited to some sites alone do not log in, rather than
- * see sites they were not given.
- */
-export function roleOverAllSites(grants: readonly { role: Role; sites: '*' | readonly string[] }[]): Role | undefined {
-  let best: Role | undefined;
-  for (const g of grants) if (g.sites === '*' && (best === undefined || roleRank[g.role] > roleRank[best])) best = g.role;
-  return best;
-}
-
 export function createSessions(config: SessionConfig, deps: { accounts: AccountStore; metrics: Registry; now?: () => number }): Sessions {
   const now = deps.now ?? Date.now;
   const sessions = new Map<string, Session>();
   const failures = new Map<string, number[]>();
+  const devices = createDeviceCookies();
   const failed = getOrCreateMetric(deps.metrics, 'anju_login_failures_total', () => new Counter({
-    name: 'anju_login_failures_total', help: 'Failed control-room log-ins, by reason (password, locked, disabled, no_scope).', labelNames: ['reason'], registers: [deps.metrics],
+    name: 'anju_login_failures_total', help: 'Failed control-room log-ins, by reason (password, locked, disabled, no_role).', labelNames: ['reason'], registers: [deps.metrics],
   }), ['reason']);
 
   const recent = (key: string, t: number): number[] => {
@@ -106,10 +113,11 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
 
   return {
     absoluteMs: config.absoluteMs,
-    async login(login, password, ip) {
+    async login(login, password, ip, device) {
       const t = now();
       sweep();
-      const keys = [`login:${login}`, `ip:${ip}`];
+      const trusted = devices.trusted(login, device);
+      const keys = trusted !== undefined ? [`device:${trusted}`] : [`login:${login}`, `ip:${ip}`];
       const blockedUntil = Math.max(0, ...keys.map((k) => {
         const r = recent(k, t);
         return r.length >= config.maxFailures ? (r[r.length - config.maxFailures] ?? t) + config.failureWindowMs : 0;
@@ -128,40 +136,43 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
         failed.inc({ reason: 'password' });
         throw new ApiError(401, 'unauthorized', 'wrong login name or password');
       }
-      failures.delete(`login:${login}`);
-      const fromIp = failures.get(`ip:${ip}`) ?? [];
-      const mine = fromIp.lastIndexOf(t);
-      if (mine >= 0) fromIp.splice(mine, 1);
-      if (fromIp.length === 0) failures.delete(`ip:${ip}`);
+      failures.delete(keys[0] as string);
+      if (trusted === undefined) {
+        const fromIp = failures.get(`ip:${ip}`) ?? [];
+        const mine = fromIp.lastIndexOf(t);
+        if (mine >= 0) fromIp.splice(mine, 1);
+        if (fromIp.length === 0) failures.delete(`ip:${ip}`);
+      }
       if (account.disabled) {
         failed.inc({ reason: 'disabled' });
         throw new ApiError(403, 'account_disabled', 'this account is disabled; ask an administrator');
       }
-      const role = roleOverAllSites(account.grants);
+      // Grants limited to some sites log in and see only those (api/plugins/app/scope.ts); no grant at all sees nothing.
+      const role = principalOf(account.id, account.login, account.grants)?.role;
       if (!role) {
-        failed.inc({ reason: 'no_scope' });
-        throw new ApiError(403, 'no_site_scope', 'this account has roles for some sites only, which the control room cannot yet limit itself to; ask an administrator for a role over all sites');
+        failed.inc({ reason: 'no_role' });
+        throw new ApiError(403, 'no_role', 'this account has no role at any site; ask an administrator to grant one');
       }
       const sessionId = randomBytes(32).toString('base64url');
       const csrfToken = randomBytes(32).toString('base64url');
-      const who = { accountId: account.id, login: account.login, displayName: account.displayName, role };
+      const who = { accountId: account.id, login: account.login, displayName: account.displayName, role, grants: account.grants };
       sessions.set(hashToken(sessionId), {
         ...who, csrfHash: hashToken(csrfToken), createdAt: t, lastSeen: t, accountCreatedAt: account.createdAt, passwordSetAt: account.passwordSetAt,
       });
-      return { sessionId, csrfToken, who };
+      return { sessionId, csrfToken, deviceCookie: devices.issue(login, device), who };
     },
     async lookup(sessionId) {
       const s = live(sessionId);
       if (!s) return undefined;
       const account = await deps.accounts.get(s.accountId);
       const same = account !== undefined && account.createdAt === s.accountCreatedAt && account.passwordSetAt === s.passwordSetAt;
-      const role = same && !account.disabled ? roleOverAllSites(account.grants) : undefined;
+      const role = same && !account.disabled ? principalOf(account.id, account.login, account.grants)?.role : undefined;
       if (!account || !role) {
         sessions.delete(hashToken(sessionId));
         return undefined;
       }
       s.lastSeen = now();
-      return { accountId: account.id, login: account.login, displayName: account.displayName, role };
+      return { accountId: account.id, login: account.login, displayName: account.displayName, role, grants: account.grants };
     },
     csrfMatches(sessionId, token) {
       const s = live(sessionId);

@@ -1,4 +1,4 @@
-import { kinds, topics } from '../../../core/index.js';
+import { describeCodes, kinds, topics } from '../../../core/index.js';
 import { rejectReasons } from '../../../ingest/contracts.js';
 
 /**
@@ -10,7 +10,7 @@ export function mqttContractMarkdown(): string {
   const kindRows = Object.values(kinds).map((k) => {
     const required = new Set(k.requiredOneOf ?? [k.mainField]);
     const fields = Object.entries(k.fields).map(([name, f]) => {
-      const text = `\`${name}\`${f.unit ? ` (${f.unit})` : f.type === 'bool' ? ' (bool)' : ''}`;
+      const text = `\`${name}\`${f.unit ? ` (${f.unit})` : f.codes ? ` (state code: ${describeCodes(f.codes)})` : f.type === 'bool' ? ' (bool)' : ''}`;
       return required.has(name) ? `**${text}**` : text;
     });
     const cumulative = k.cumulative.length ? `; cumulative: ${k.cumulative.map((c) => `\`${c}\``).join(', ')}` : '';

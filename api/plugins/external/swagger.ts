@@ -69,6 +69,7 @@ async function swaggerPlugin(app: FastifyInstance, opts: DocsConfig): Promise<vo
         { name: 'alerts', description: 'alarms: list, acknowledge, assign, comment, clear; live stream (SSE)' },
         { name: 'incidents', description: 'correlated alarms: one per site, building and hazard' },
         { name: 'rules', description: 'alarm rule parameters' },
+        { name: 'responses', description: 'incident response policies: which alarm proposes which command, and when it may act by itself' },
         { name: 'reports', description: 'energy and water savings, waste and fire-safety reports' },
         { name: 'tokens', description: 'API tokens (admin)' },
         { name: 'demo', description: 'the demo community\'s simulated devices (admin; anju all with the demo fleet)' },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Alarm } from '../../../../alerts/contracts.js';
 import { alarmTypeZh } from '../../../../alerts/index.js';
 import { alarmSummary, type TextOptions } from '../../../../core/alarm-text.js';
+import { siteFilter } from '../../../plugins/app/scope.js';
 import { authErrors } from '../../../schemas.js';
 import { createTextResolver, requestLang } from '../../../services/text.js';
 import { alarmFilterQuery, toAlarmQuery, type AlertRouteOptions } from './schemas.js';
@@ -49,6 +50,7 @@ export const alertExportRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
     app.get(
       url,
       {
+        config: { siteScoped: true },
         schema: {
           tags: ['alerts'],
           summary: 'Export the filtered alarm list as CSV (UTF-8 with BOM, opens in Excel)',
@@ -63,7 +65,7 @@ export const alertExportRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
         const { limit, ...filter } = request.query;
         const want = Math.min(limit ?? maxRows, maxRows);
         const lines = [columns.join(',')];
-        const base = toAlarmQuery({ ...filter, limit: 1 });
+        const base = { ...toAlarmQuery({ ...filter, limit: 1 }), ...siteFilter(request, filter.site) };
         for (let offset = filter.offset; lines.length - 1 < want; ) {
           const pageSize = Math.min(1_000, want - (lines.length - 1));
           const page = await alerts.engine.list({ ...base, limit: pageSize, offset });

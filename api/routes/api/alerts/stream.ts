@@ -8,6 +8,7 @@ import type { AlarmEvent } from '../../../../alerts/contracts.js';
 import { eventToJson } from '../../../../alerts/index.js';
 import { createTokenAuthenticator } from '../../../plugins/app/auth.js';
 import { ApiError } from '../../../plugins/app/errors.js';
+import { siteVisibility } from '../../../plugins/app/scope.js';
 import { errorSchema } from '../../../schemas.js';
 import type { RouteOptions } from '../../../types.js';
 import type { AlertRouteOptions } from './schemas.js';
@@ -21,10 +22,11 @@ import type { AlertRouteOptions } from './schemas.js';
  * the stored events after it are replayed before live ones, with no gap and no duplicate at the
  * switch: the client subscribes first and holds live events while the replay reads the store,
  * then sends the held ones it has not already sent (seq > the last sent), and marks the switch with
- * the comment `: replayed up to <seq>`. Without it, live only:
+ * the comment `: replayed up to <seq>` (the last event sent to this client: events of sites the
+ * caller does not serve are skipped silently, their seqs neither sent nor reported). Without it, live only:
  * load `GET /api/alerts` first, then pass the highest seq seen, or resume from a previous stream.
  *
- * Auth: a bearer token as everywhere, or — because a browser's EventSource cannot send headers —
+ * Auth: a bearer token as everywhere, the control room's session cookie, or — because a browser's EventSource cannot send headers —
  * `?access_token=<token>` on this route only (every other route ignores it). The route logs at warn
  * and above only, and every logged URL has the token's value redacted (app.ts), so it never
  * reaches the log.
@@ -45,6 +47,8 @@ export interface EventSource<E extends { readonly seq: number; readonly type: st
   toJson(e: E): unknown;
   /** What the OpenAPI summary says it streams. */
   readonly what: string;
+  /** The site an event is about (its alarm's, incident's, device's): a site-limited caller is sent only its sites' events. */
+  siteOf(e: E): string | undefined;
 }
 
 /** Registers `GET <prefix>/stream` for `source` on `app`. */
@@ -69,14 +73,16 @@ export function eventStreamRoute<E extends { readonly seq: number; readonly type
   (app.withTypeProvider<ZodTypeProvider>()).get(
     '/stream',
     {
-      // Authenticated by the route's own hook below (header or ?access_token=).
-      config: { public: true },
+      // Authenticated by the route's own hook below (header, ?access_token= or the session cookie); events filtered by site.
+      config: { public: true, siteScoped: true },
       logLevel: 'warn',
       onRequest: async (request) => {
         const q = request.query as Record<string, unknown>;
         const token = typeof q.access_token === 'string' && bearerQuery.test(q.access_token) ? q.access_token : undefined;
         const header = request.headers.authorization ?? (token ? `Bearer ${token}` : undefined);
-        request.principal = await app.auth.throttled(request, () => authenticator.authenticate(header));
+        // The control room's EventSource sends its session cookie (same origin) when it logged in with a name and password.
+        const session = header === undefined ? await app.auth.fromSession(request) : undefined;
+        request.principal = session ?? await app.auth.throttled(request, () => authenticator.authenticate(header));
       },
       schema: {
         tags: [tag],
@@ -105,6 +111,9 @@ export function eventStreamRoute<E extends { readonly seq: number; readonly type
       res.write(`retry: 3000\n: anju alarm stream\n\n`);
 
       let lastSent = resumeFrom ?? -1;
+      // The last seq this client was sent (or resumed from): what the replay marker reports, so a
+      // technician's stream never shows the seq of another site's event it skipped.
+      let lastShown = lastSent;
       let live = false;
       let ended = false;
       const held: E[] = [];
@@ -127,9 +136,13 @@ export function eventStreamRoute<E extends { readonly seq: number; readonly type
         res.write(text);
         if (res.writableLength > maxClientBufferBytes) end('slow');
       };
+      const visible = siteVisibility(request);
       const send = (e: E) => {
         if (e.seq <= lastSent) return;
         lastSent = e.seq;
+        // Another site's event is skipped, not sent: its seq still counts as seen, so a resume never asks for it again.
+        if (!visible(source.siteOf(e))) return;
+        lastShown = e.seq;
         write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(source.toJson(e))}\n\n`);
       };
       const unsubscribe = engine.subscribe((e) => {
@@ -157,7 +170,7 @@ export function eventStreamRoute<E extends { readonly seq: number; readonly type
         live = true;
         // A comment (EventSource ignores it; scripts and tests read it): the replay is complete, every
         // stored event up to this id was sent, what follows is live.
-        if (resumeFrom !== undefined) write(`: replayed up to ${lastSent}\n\n`);
+        if (resumeFrom !== undefined) write(`: replayed up to ${lastShown}\n\n`);
       } catch (err) {
         request.log.error({ err }, 'event stream replay failed');
         end('error');
@@ -170,5 +183,6 @@ export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async
   const { engine } = opts.alerts;
   eventStreamRoute<AlarmEvent>(app, opts, {
     what: 'Alarm events', subscribe: (l) => engine.subscribe(l), eventsSince: (seq, limit) => engine.eventsSince(seq, limit), toJson: (e) => eventToJson(e),
+    siteOf: (e) => e.alarm.site,
   }, 'alerts');
 };

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkKindAttributes, deviceInputSchema, devicePatchSchema, idSchema, type Device } from '../../../../core/index.js';
-import { requireRole } from '../../../plugins/app/auth.js';
 import { ApiError, notFound, validationFailed } from '../../../plugins/app/errors.js';
+import { canSeeSite, requireRoleAt, requireRoleSomewhere, siteFilter } from '../../../plugins/app/scope.js';
 import {
   authErrors, deviceOutSchema, errorSchema, idParams, kindEnum, pageQuery, provisionedDeviceSchema, toDeviceOut, withoutNulls,
 } from '../../../schemas.js';
@@ -12,9 +12,12 @@ import type { RouteOptions } from '../../../types.js';
  * The device registry: `/api/devices` and `/api/devices/{id}`. Reads are open to every role;
  * provisioning, changes, deletion and secret rotation are admin-only (they hand out or revoke
  * MQTT credentials). Writes go through the DeviceDirectory, so ingest sees them at once.
+ * Site scope: a caller sees the devices of their sites (another site's device is 404, as a missing
+ * one), and needs admin at the device's site — at both sites when a change moves it.
  */
 
-const adminOnly = requireRole('admin');
+const adminOnly = requireRoleSomewhere('admin');
+const siteScoped = { siteScoped: true };
 
 // checkKindAttributes is a zod refinement; running it on the merged device re-checks a PATCH
 // (e.g. rated_current on a device that is not a power meter) with core's own rules and messages.
@@ -23,19 +26,27 @@ const mergedDeviceCheck = z.record(z.string(), z.unknown()).superRefine((d, ctx)
 export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { config, deps }) => {
   const { directory, state, latest } = deps;
   const device404 = { 404: errorSchema };
+  // A missing device is left to the directory's own 404; another site's answers the same.
+  const adminAtDeviceSite = (request: Parameters<typeof canSeeSite>[0], id: string) => {
+    const device = directory.get(id);
+    if (!device) return;
+    if (!canSeeSite(request, device.site)) throw notFound(`device ${id}`);
+    requireRoleAt(request, device.site, 'admin');
+  };
 
   app.get(
     '/',
     {
+      config: siteScoped,
       schema: {
         tags: ['devices'],
-        summary: 'List devices',
+        summary: 'List the devices of the caller\'s sites',
         querystring: z.object({ site: idSchema.optional(), building: idSchema.optional(), kind: kindEnum.optional(), ...pageQuery(config.maxListLimit) }),
         response: { 200: z.object({ items: z.array(deviceOutSchema), total: z.number().int() }), ...authErrors },
       },
     },
     async (request) => {
-      const page = await state.listDevices(request.query);
+      const page = await state.listDevices({ ...request.query, ...siteFilter(request, request.query.site) });
       return { items: page.items.map(toDeviceOut), total: page.total };
     },
   );
@@ -44,6 +55,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     '/',
     {
       preHandler: adminOnly,
+      config: siteScoped,
       schema: {
         tags: ['devices'],
         summary: 'Provision a device (admin); the answer carries its MQTT secret, shown this once',
@@ -54,9 +66,12 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request, reply) => {
       const input = request.body;
-      if (directory.get(input.id)) throw new ApiError(409, 'conflict', `device ${input.id} already exists`);
-      // The MQTT username names one principal: a device cannot take a service account's id.
-      if (deps.serviceAccounts?.get(input.id)) throw new ApiError(409, 'conflict', `${input.id} is a service account; a device needs an id of its own`);
+      requireRoleAt(request, input.site, 'admin');
+      // Device and service account ids are one namespace across every site (each is an MQTT username), so
+      // a taken id must be refused; the answer says only that, never whose it is or at which site.
+      if (directory.get(input.id) || deps.serviceAccounts?.get(input.id)) {
+        throw new ApiError(409, 'conflict', `id ${input.id} is taken (device and service account ids are unique across the deployment, being MQTT usernames): choose another`);
+      }
       const { device, secret } = await directory.create(input);
       request.log.info({ device: device.id, kind: device.kind, by: request.principal?.tokenId }, 'device provisioned');
       return reply.code(201).send({ ...toDeviceOut(device), secret });
@@ -66,6 +81,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
   app.get(
     '/:id',
     {
+      config: siteScoped,
       schema: {
         tags: ['devices'],
         summary: 'Get a device',
@@ -75,7 +91,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request) => {
       const device = directory.get(request.params.id);
-      if (!device) throw notFound(`device ${request.params.id}`);
+      if (!device || !canSeeSite(request, device.site)) throw notFound(`device ${request.params.id}`);
       return toDeviceOut(device);
     },
   );
@@ -84,6 +100,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     '/:id',
     {
       preHandler: adminOnly,
+      config: siteScoped,
       schema: {
         tags: ['devices'],
         summary: 'Change a device (admin); id and kind are fixed',
@@ -95,7 +112,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     async (request) => {
       const { id } = request.params;
       const current = directory.get(id);
-      if (!current) throw notFound(`device ${id}`);
+      if (!current || !canSeeSite(request, current.site)) throw notFound(`device ${id}`);
+      requireRoleAt(request, current.site, 'admin');
+      if (request.body.site !== undefined) requireRoleAt(request, request.body.site, 'admin');
       const merged = { ...withoutNulls(current), ...request.body };
       const check = mergedDeviceCheck.safeParse(merged);
       if (!check.success) {
@@ -112,6 +131,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     '/:id',
     {
       preHandler: adminOnly,
+      config: siteScoped,
       schema: {
         tags: ['devices'],
         summary: 'Delete a device (admin); its MQTT credentials stop working, its history stays in the store',
@@ -121,6 +141,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request, reply) => {
       const { id } = request.params;
+      adminAtDeviceSite(request, id);
       if (!(await directory.delete(id))) throw notFound(`device ${id}`);
       latest.forget(id);
       request.log.info({ device: id, by: request.principal?.tokenId }, 'device deleted');
@@ -132,6 +153,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     '/:id/secret',
     {
       preHandler: adminOnly,
+      config: siteScoped,
       schema: {
         tags: ['devices'],
         summary: 'Rotate a device secret (admin); the new secret is shown this once, the old one stops working',
@@ -141,6 +163,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request) => {
       const { id } = request.params;
+      adminAtDeviceSite(request, id);
       const secret = await directory.rotateSecret(id);
       if (secret === undefined) throw notFound(`device ${id}`);
       request.log.info({ device: id, by: request.principal?.tokenId }, 'device secret rotated');

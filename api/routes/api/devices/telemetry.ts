@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { binCategories, kindOf } from '../../../../core/index.js';
 import { aggregates } from '../../../../storage/contract.js';
 import { ApiError, notFound, validationFailed } from '../../../plugins/app/errors.js';
+import { canSeeSite } from '../../../plugins/app/scope.js';
 import { authErrors, errorSchema, idParams, isoTime, kindEnum, toIso } from '../../../schemas.js';
 import { durationQuery, instantQuery } from '../../../time.js';
 import type { RouteOptions } from '../../../types.js';
@@ -10,6 +11,7 @@ import type { RouteOptions } from '../../../types.js';
 /**
  * A device's readings: `/api/devices/{id}/latest` from the in-memory latest cache (dashboards
  * poll it), `/api/devices/{id}/telemetry` from the TelemetryStore (raw or bucketed history).
+ * Another site's device answers as a missing one (api/plugins/app/scope.ts).
  */
 
 const DAY = 86_400_000;
@@ -39,6 +41,10 @@ const seriesSchema = z
     items: z.array(z.object({ ts: isoTime.describe('reading time, or bucket start'), values: z.record(z.string(), fieldValue.nullable()) })),
     total: z.number().int().describe('number of items in this answer'),
     truncated: z.boolean().describe('raw mode: more readings exist in the window than `limit`; narrow the window or page by time'),
+    completeFrom: isoTime.optional().describe(
+      'present when retention (ANJU_RETENTION_RAW_DAYS) has deleted raw readings this window reaches: the answer is complete only from this time. '
+      + 'Buckets of whole hours (every a multiple of 3600000) read the hourly aggregates, which are kept, and never carry this',
+    ),
   })
   .meta({ id: 'Series' });
 
@@ -49,6 +55,7 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
   app.get(
     '/:id/latest',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['telemetry'],
         summary: 'The latest reading of a device',
@@ -59,7 +66,8 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
     },
     async (request) => {
       const { id } = request.params;
-      if (!directory.get(id)) throw notFound(`device ${id}`);
+      const device = directory.get(id);
+      if (!device || !canSeeSite(request, device.site)) throw notFound(`device ${id}`);
       const r = latest.get(id);
       if (!r) throw new ApiError(404, 'no_data', `device ${id} has not reported yet`);
       return {
@@ -75,12 +83,14 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
   app.get(
     '/:id/telemetry',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['telemetry'],
         summary: 'Readings of a device in a window, raw or aggregated per bucket',
         description:
           'Window [from, to), default the last 24 h. With `every`, one point per bucket (aligned to the epoch, like InfluxQL ' +
-          '`GROUP BY time()`), `agg` (default mean) applied to every field; booleans count as 0/1. ' +
+          '`GROUP BY time()`), `agg` (default mean) applied to every field; booleans count as 0/1; a state-code field ' +
+          '(`valve`, `switch`) answers `mean` and `sum` with its last state in the bucket, since an average of codes names no state. ' +
           `At most ${config.maxPoints} points per answer (400 \`too_many_points\`) and a window of ${config.maxWindowDays} days.`,
         params: idParams,
         querystring: z.object({
@@ -98,7 +108,7 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       const { id } = request.params;
       const q = request.query;
       const device = directory.get(id);
-      if (!device) throw notFound(`device ${id}`);
+      if (!device || !canSeeSite(request, device.site)) throw notFound(`device ${id}`);
 
       const to = q.to ?? now();
       const from = q.from ?? to - DAY;
@@ -133,19 +143,22 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
 
       const agg = q.every !== undefined ? (q.agg ?? 'mean') : undefined;
       const limit = q.every === undefined ? q.limit : undefined;
-      const points = await telemetry.series({
+      const query = {
         kind: device.kind, device: id, from, to,
         ...(q.every !== undefined ? { every: q.every, agg } : {}),
         ...(fields ? { fields } : {}),
         // One more than asked, to tell the caller whether the window holds more.
         ...(limit !== undefined ? { limit: limit + 1 } : {}),
-      });
+      };
+      const points = await telemetry.series(query);
+      const completeFrom = telemetry.completeFrom?.(query);
       const truncated = limit !== undefined && points.length > limit;
       const items = (truncated ? points.slice(0, limit) : points).map((p) => ({ ts: toIso(p.ts), values: { ...p.values } }));
       return {
         device: id, kind: device.kind, from: toIso(from), to: toIso(to),
         ...(q.every !== undefined ? { every: q.every, agg } : {}),
         items, total: items.length, truncated,
+        ...(completeFrom !== undefined ? { completeFrom: toIso(completeFrom) } : {}),
       };
     },
   );

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { incidentEventToJson, incidentSummaryToJson, incidentToJson } from '../../../../alerts/index.js';
 import type { Incident, IncidentEvent } from '../../../../storage/incidents/contract.js';
 import { notFound } from '../../../plugins/app/errors.js';
+import { canSeeSite, siteFilter } from '../../../plugins/app/scope.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
+import { createPeople } from '../../../services/people.js';
 import { createTextResolver, langQuery, requestLang } from '../../../services/text.js';
 import { actionRoutes } from '../alerts/actions.js';
 import type { AlertRouteOptions } from '../alerts/schemas.js';
@@ -29,15 +31,16 @@ export const incidentRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   app.get(
     '/',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['incidents'],
-        summary: 'List incidents (correlated alarms, one per site, building and hazard), newest first',
+        summary: 'List incidents of the caller\'s sites (correlated alarms, one per site, building and hazard), newest first',
         querystring: incidentFilterQuery(config.maxListLimit),
         response: { 200: z.object({ items: z.array(incidentSummarySchema), total: z.number().int() }), ...authErrors },
       },
     },
     async (request) => {
-      const page = await incidents.list(toIncidentQuery(request.query));
+      const page = await incidents.list({ ...toIncidentQuery(request.query, request.principal), ...siteFilter(request, request.query.site) });
       const text = await textFor(request, page.items, request.query.lang);
       return { items: page.items.map((i) => incidentSummaryToJson(i, text(i.site))), total: page.total };
     },
@@ -46,12 +49,13 @@ export const incidentRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   // Registered before `/:id`, which would otherwise take `stream` for an id.
   eventStreamRoute<IncidentEvent>(app, opts, {
     what: 'Incident events', subscribe: (l) => incidents.subscribe(l), eventsSince: (seq, limit) => incidents.eventsSince(seq, limit),
-    toJson: (e) => incidentEventToJson(e),
+    toJson: (e) => incidentEventToJson(e), siteOf: (e) => e.incident.site,
   }, 'incidents');
 
   app.get(
     '/:id',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['incidents'],
         summary: 'Get an incident with its timeline and its alarms',
@@ -62,13 +66,14 @@ export const incidentRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
     },
     async (request) => {
       const incident = await incidents.get(request.params.id);
-      if (!incident) throw notFound(`incident ${request.params.id}`);
+      if (!incident || !canSeeSite(request, incident.site)) throw notFound(`incident ${request.params.id}`);
       return incidentToJson(incident, (await textFor(request, [incident], request.query.lang))(incident.site));
     },
   );
 
   actionRoutes<Incident>(app, {
-    tag: 'incidents', noun: 'incident', params: incidentParams, response: incidentSchema, service: incidents, texts,
+    tag: 'incidents', noun: 'incident', params: incidentParams, response: incidentSchema, service: incidents, get: (id) => incidents.get(id), texts,
+    ...(deps.accounts ? { people: createPeople({ accounts: deps.accounts }) } : {}),
     toJson: (i, text) => incidentToJson(i, text), also: 'and its alarms',
   });
 };

@@ -1,10 +1,11 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { baselineModelChoices, timeInputSchema, type AnyReport } from '../../../../reports/contracts.js';
 import { defaultLang, renderReport, reportFormats, reportLangs } from '../../../../reports/render/index.js';
 import { storedReportKinds } from '../../../../storage/index.js';
 import { ApiError, notFound } from '../../../plugins/app/errors.js';
+import { canSeeSite, siteFilter, siteVisibility } from '../../../plugins/app/scope.js';
 import { authErrors, errorSchema, idParams, isoTime, pageQuery, toIso } from '../../../schemas.js';
 import type { ReportsApiDeps, RouteOptions } from '../../../types.js';
 
@@ -20,7 +21,14 @@ import type { ReportsApiDeps, RouteOptions } from '../../../types.js';
  * site's zone); `to` is exclusive. A ReportError from the calculations is answered by the error
  * handler by its category: 400 invalid_params / empty_range / baseline_overlap / range_too_long,
  * 404 unknown_site, 422 no_data.
+ *
+ * Site scope: every report is about one site; a caller gets reports of their own sites only (another
+ * site answers 404 `unknown_site` at the step an unregistered one does, see reports/index.ts
+ * ReportScope; another site's stored report 404 `not_found`), and the list holds only theirs.
  */
+
+const siteScoped = { siteScoped: true };
+const scopeOf = (request: FastifyRequest) => ({ siteVisible: siteVisibility(request) });
 
 export interface ReportRouteOptions extends RouteOptions {
   readonly reports: ReportsApiDeps;
@@ -111,6 +119,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
   app.get(
     '/savings',
     {
+      config: siteScoped,
       schema: {
         tags: ['reports'],
         summary: 'Energy and water savings against a baseline (IPMVP Option C), with cost and CO₂ avoided',
@@ -120,7 +129,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
-      const report = await generate.savings(params);
+      const report = await generate.savings(params, scopeOf(request));
       return send(reply, report, format, lang);
     },
   );
@@ -132,6 +141,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
   app.post(
     '/savings',
     {
+      config: siteScoped,
       schema: {
         tags: ['reports'],
         summary: 'Savings with uploaded daily outdoor temperatures (CSV or JSON body) for degree-day baselines',
@@ -143,7 +153,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
       const temperatures = typeof request.body === 'string' ? parseTemperatureCsv(request.body) : request.body.temperatures;
-      const report = await generate.savings({ ...params, temperatures });
+      const report = await generate.savings({ ...params, temperatures }, scopeOf(request));
       return send(reply, report, format, lang);
     },
   );
@@ -151,6 +161,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
   app.get(
     '/waste',
     {
+      config: siteScoped,
       schema: {
         tags: ['reports'],
         summary: 'Waste collections, fill at collection, overflows and shares by sorting category, against the previous period',
@@ -160,7 +171,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
-      const report = await generate.waste(params);
+      const report = await generate.waste(params, scopeOf(request));
       return send(reply, report, format, lang);
     },
   );
@@ -168,6 +179,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
   app.get(
     '/fire-safety',
     {
+      config: siteScoped,
       schema: {
         tags: ['reports'],
         summary: 'Fire alarms by type and severity, response times, nuisance and test activations, offline detectors, batteries to replace',
@@ -177,7 +189,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const { format, lang, ...params } = request.query;
-      const report = await generate.fireSafety(params);
+      const report = await generate.fireSafety(params, scopeOf(request));
       return send(reply, report, format, lang);
     },
   );
@@ -185,6 +197,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
   app.get(
     '/',
     {
+      config: siteScoped,
       schema: {
         tags: ['reports'],
         summary: 'List stored reports (the scheduled monthly ones), newest period first',
@@ -193,7 +206,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
       },
     },
     async (request) => {
-      const page = await store.list(request.query);
+      const page = await store.list({ ...request.query, ...siteFilter(request, request.query.site) });
       return {
         items: page.items.map((m) => ({
           id: m.id, kind: m.kind, site: m.site, from: toIso(m.from), to: toIso(m.to),
@@ -209,6 +222,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
   app.get(
     '/:id',
     {
+      config: siteScoped,
       schema: {
         tags: ['reports'],
         summary: 'A stored report, rendered as JSON, CSV or HTML',
@@ -219,7 +233,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteOptions> = async (ap
     },
     async (request, reply) => {
       const stored = await store.get(request.params.id);
-      if (!stored) throw notFound(`report ${request.params.id}`);
+      if (!stored || !canSeeSite(request, stored.site)) throw notFound(`report ${request.params.id}`);
       const report = stored.data as AnyReport;
       return send(reply, { ...report, id: report.id ?? stored.id }, request.query.format, request.query.lang);
     },

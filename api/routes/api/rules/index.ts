@@ -5,6 +5,7 @@ import { builtinRules } from '../../../../alerts/rules/index.js';
 import { alarmTypeName, hazardOf, ruleName } from '../../../../core/index.js';
 import { requireRole } from '../../../plugins/app/auth.js';
 import { inRequest } from '../../../plugins/app/errors.js';
+import { siteVisibility } from '../../../plugins/app/scope.js';
 import { authErrors } from '../../../schemas.js';
 import { langQuery, requestLang } from '../../../services/text.js';
 import type { AlertRouteOptions } from '../alerts/schemas.js';
@@ -19,6 +20,9 @@ import type { AlertRouteOptions } from '../alerts/schemas.js';
  * `GET /api/rules/catalog?lang` lists the rules themselves: names in the reader's language, what
  * they raise, for which kinds, and their default parameters (the thresholds, citing their sources
  * in alerts/rules/).
+ * Site scope: a site-limited caller reads the configuration without other sites' and their devices'
+ * overrides; replacing the whole configuration needs admin over every site (a site's admin uses
+ * `PUT /api/rules/sites/{site}`).
  */
 
 const catalogSchema = z.object({
@@ -29,19 +33,30 @@ const catalogSchema = z.object({
   })),
 }).meta({ id: 'RuleCatalog' });
 
-export const ruleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { alerts }) => {
+export const ruleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, { deps, alerts }) => {
   const { engine } = alerts;
   const configSchema = rulesConfigSchema.meta({ id: 'RulesConfig' });
 
   app.get(
     '/',
-    { schema: { tags: ['rules'], summary: 'The alert rules configuration in force', response: { 200: configSchema, ...authErrors } } },
-    async () => engine.rulesConfig(),
+    {
+      config: { siteScoped: true },
+      schema: { tags: ['rules'], summary: 'The alert rules configuration in force (of the caller\'s sites)', response: { 200: configSchema, ...authErrors } },
+    },
+    async (request) => {
+      const all = engine.rulesConfig();
+      if (request.principal?.sites === '*') return all;
+      const visible = siteVisibility(request);
+      const keep = <T>(rec: Record<string, T>, siteOf: (key: string) => string | undefined) =>
+        Object.fromEntries(Object.entries(rec).filter(([k]) => visible(siteOf(k))));
+      return { ...all, sites: keep(all.sites, (s) => s), devices: keep(all.devices, (d) => deps.directory.get(d)?.site) };
+    },
   );
 
   app.get(
     '/catalog',
     {
+      config: { siteScoped: true },
       schema: { tags: ['rules'], summary: 'The built-in rules: names (zh-CN / en), alarm types, kinds and default parameters', querystring: z.object(langQuery), response: { 200: catalogSchema, ...authErrors } },
     },
     async (request) => {

@@ -4,8 +4,8 @@ import type { RulesConfig } from '../../../../alerts/config.js';
 import { RulesConfigError, type Rule } from '../../../../alerts/contracts.js';
 import { builtinRules } from '../../../../alerts/rules/index.js';
 import { idSchema, ruleName, type KindName } from '../../../../core/index.js';
-import { requireRole } from '../../../plugins/app/auth.js';
 import { notFound, validationFailed } from '../../../plugins/app/errors.js';
+import { assertSiteVisible, requireRoleAt, requireRoleSomewhere } from '../../../plugins/app/scope.js';
 import { authErrors, errorSchema } from '../../../schemas.js';
 import { langQuery, requestLang } from '../../../services/text.js';
 import type { AlertRouteOptions } from '../alerts/schemas.js';
@@ -20,6 +20,7 @@ import type { AlertRouteOptions } from '../alerts/schemas.js';
  * whole-configuration PUT cannot know until a reading arrives, the merged parameters of every kind
  * against the rule's own cross-field checks (a clear level at or above its threshold) — refused with
  * 400 and the path of what to fix rather than a rule silently skipped.
+ * Site scope: only the caller's sites (another is 404, as a missing one); PUT needs admin at the site.
  */
 
 type Overrides = Record<string, Record<string, unknown>>;
@@ -71,7 +72,8 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   const rules = builtinRules as unknown as Readonly<Record<string, Rule>>;
   const params = z.object({ site: idSchema });
 
-  const siteExists = async (site: string) => {
+  const siteExists = async (request: Parameters<typeof assertSiteVisible>[0], site: string) => {
+    assertSiteVisible(request, site, `site ${site}`);
     if (!(await deps.state.getSite(site))) throw notFound(`site ${site}`);
   };
 
@@ -90,6 +92,7 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   app.get(
     '/:site',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['rules'],
         summary: 'The rule parameters of one site: its overrides and what is in force per rule and kind',
@@ -98,7 +101,7 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
       },
     },
     async (request) => {
-      await siteExists(request.params.site);
+      await siteExists(request, request.params.site);
       return view(request.params.site, engine.rulesConfig(), requestLang(request, request.query.lang));
     },
   );
@@ -106,7 +109,8 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   app.put(
     '/:site',
     {
-      preHandler: requireRole('admin'),
+      preHandler: requireRoleSomewhere('admin'),
+      config: { siteScoped: true },
       schema: {
         tags: ['rules'],
         summary: 'Replace one site\'s rule parameter overrides (admin); the rest of the configuration is kept',
@@ -117,7 +121,8 @@ export const siteRuleRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
     },
     async (request) => {
       const { site } = request.params;
-      await siteExists(site);
+      await siteExists(request, site);
+      requireRoleAt(request, site, 'admin');
       const body = request.body;
       const prefix = `sites.${site}.`;
       const applied = await engine.updateRulesConfig((current) => {

@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { gridRegions, sitePatchSchema } from '../../../../core/index.js';
-import { requireRole } from '../../../plugins/app/auth.js';
 import { notFound } from '../../../plugins/app/errors.js';
+import { assertSiteVisible, requireRoleAt, requireRoleSomewhere } from '../../../plugins/app/scope.js';
 import { authErrors, errorSchema, idParams, pageQuery, withoutNulls } from '../../../schemas.js';
 import type { RouteOptions } from '../../../types.js';
 
 /**
  * Sites (residential communities) and their buildings: read by any role; a site's name, address,
  * time zone and grid region changed by an admin (`PATCH /api/sites/{id}`; `gridRegion: null` unsets
- * the region, and savings reports then use the national CO₂ factor).
+ * the region, and savings reports then use the national CO₂ factor). A caller sees only their own
+ * sites (another is 404, as a missing one) and changes one only as its admin.
  */
 
 const siteSchema = z
@@ -28,15 +29,17 @@ export const siteRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { con
   app.get(
     '/',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['sites'],
-        summary: 'List sites',
+        summary: 'List the caller\'s sites',
         querystring: z.object(pageQuery(config.maxListLimit)),
         response: { 200: z.object({ items: z.array(siteSchema), total: z.number().int() }), ...authErrors },
       },
     },
     async (request) => {
-      const page = await state.listSites(request.query);
+      const sites = request.principal?.sites ?? '*';
+      const page = await state.listSites({ ...request.query, ...(sites === '*' ? {} : { ids: [...sites] }) });
       return { items: page.items.map(withoutNulls), total: page.total };
     },
   );
@@ -44,7 +47,8 @@ export const siteRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { con
   app.patch(
     '/:id',
     {
-      preHandler: requireRole('admin'),
+      preHandler: requireRoleSomewhere('admin'),
+      config: { siteScoped: true },
       schema: {
         tags: ['sites'],
         summary: 'Change a site (admin): name, address, time zone, grid region',
@@ -55,6 +59,8 @@ export const siteRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { con
     },
     async (request) => {
       const { id } = request.params;
+      assertSiteVisible(request, id, `site ${id}`);
+      requireRoleAt(request, id, 'admin');
       const updated = await state.updateSite(id, request.body);
       if (!updated) throw notFound(`site ${id}`);
       request.log.info({ site: id, fields: Object.keys(request.body), by: request.principal?.tokenId }, 'site changed');
@@ -65,6 +71,7 @@ export const siteRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { con
   app.get(
     '/:id/buildings',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['sites'],
         summary: 'List the buildings of a site',
@@ -75,6 +82,7 @@ export const siteRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { con
     },
     async (request) => {
       const { id } = request.params;
+      assertSiteVisible(request, id, `site ${id}`);
       if (!(await state.getSite(id))) throw notFound(`site ${id}`);
       const page = await state.listBuildings(id, request.query);
       return { items: page.items.map(withoutNulls), total: page.total };

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { siteConsumptionSchema, siteOverviewSchema, type Building, type SiteOverviewJson } from '../../../../core/index.js';
 import { addDays, HOUR_MS, localDate, localMidnight, siteHourlyUse, type HourlyRegisterQuery, type HourlyUse } from '../../../../reports/index.js';
 import { notFound, validationFailed } from '../../../plugins/app/errors.js';
+import { assertSiteVisible } from '../../../plugins/app/scope.js';
 import { authErrors, errorSchema, idParams, toIso } from '../../../schemas.js';
 import { buildSiteOverview } from '../../../services/site-overview.js';
 import type { RouteOptions } from '../../../types.js';
 
 /**
- * What the control room's screens read for one site (any role):
+ * What the control room's screens read for one site (any role with a grant there; another site is
+ * 404, as a missing one):
  * - `GET /api/sites/{id}/overview`: buildings coloured by their worst active alarm, devices online /
  *   offline, bins by fill and category — from memory, cheap enough to ask again on every alarm event.
  * - `GET /api/sites/{id}/consumption?date`: energy and water per local hour of a day against the same
@@ -53,7 +55,8 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     return use;
   }
 
-  async function site(id: string) {
+  async function site(request: Parameters<typeof assertSiteVisible>[0], id: string) {
+    assertSiteVisible(request, id, `site ${id}`);
     const s = await state.getSite(id);
     if (!s) throw notFound(`site ${id}`);
     return s;
@@ -71,6 +74,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
   app.get(
     '/:id/overview',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['sites'],
         summary: 'Control-room overview of a site: worst alarm per building, devices online/offline, bins by fill',
@@ -80,12 +84,14 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
+      // Before the shared cache: a cached answer must not reach a caller who does not see the site.
+      assertSiteVisible(request, request.params.id, `site ${request.params.id}`);
       const key = `${request.params.id}|${request.query.bins}`;
       const t = now();
       let hit = overviews.get(key);
       if (!hit || hit.version !== alarmVersion || hit.until <= t) {
         const version = alarmVersion;
-        const s = await site(request.params.id);
+        const s = await site(request, request.params.id);
         const o = buildSiteOverview({
           site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
           activeAlarms: deps.alerts?.engine.active() ?? [], now: t, binLimit: request.query.bins,
@@ -104,6 +110,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
   app.get(
     '/:id/consumption',
     {
+      config: { siteScoped: true },
       schema: {
         tags: ['sites'],
         summary: 'Energy and water per hour of a day against the same weekday a week earlier',
@@ -113,7 +120,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const s = await site(request.params.id);
+      const s = await site(request, request.params.id);
       const t = now();
       const todayDate = localDate(t, s.timezone);
       const date = request.query.date ?? todayDate;
