@@ -200,6 +200,36 @@ describe.skipIf(bin.skip !== undefined)(`administration in the control room (hea
     expectNoProblems(admin, /status of 409/);
   }, 60_000);
 
+  it('adds a person with a role at this site, the generated password shown once; it logs in until the account is disabled on the page', async () => {
+    const { page } = admin;
+    const loginAs = (password: string) => fetch(`${anju.http}/api/session/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'zhao.lei', password }),
+    });
+    await page.goto(`${anju.http}/#/admin/people`);
+    await page.fill('[data-testid="new-person-login"]', 'zhao.lei');
+    await page.fill('[data-testid="new-person-name"]', '赵磊');
+    await page.selectOption('[data-testid="new-person-role"]', 'maintenance');
+    await page.getByRole('button', { name: '添加人员' }).last().click();
+    const password = await takeSecret(page);
+    await page.waitForSelector('tr[data-person="zhao.lei"]');
+    expect(await page.textContent('tr[data-person="zhao.lei"]')).toContain('维修人员');
+    expect(await page.textContent('tr[data-person="zhao.lei"] [data-testid="person-state"]')).toBe('正常');
+    // Stored as the person asked for: a role at this site only, and the password works.
+    const stored = await api<{ grants: unknown; hasPassword: boolean }>('GET', '/api/accounts/zhao.lei');
+    expect(stored.body).toMatchObject({ grants: [{ role: 'maintenance', sites: [SITE] }], hasPassword: true });
+    expect((await loginAs(password)).status).toBe(200);
+
+    // Disabled on the page (after a confirmation): the same password no longer opens a session.
+    await page.getByRole('button', { name: '停用赵磊的账号' }).click();
+    await confirm(page);
+    await page.waitForSelector('tr[data-person="zhao.lei"][data-disabled="true"]');
+    expect(await page.textContent('tr[data-person="zhao.lei"] [data-testid="person-state"]')).toBe('已停用');
+    // The right password of a disabled account: 403 account_disabled (told only to whoever knows the password).
+    const refused = await loginAs(password);
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([403, 'account_disabled']);
+    expectNoProblems(admin);
+  }, 60_000);
+
   it('edits a site rule parameter: an inconsistent value is refused in Chinese, a good one is in force at the API', async () => {
     const { page } = admin;
     await page.goto(`${anju.http}/#/admin/rules`);

@@ -1,10 +1,19 @@
 /// <reference lib="dom" />
 
 /**
- * The API client: same origin, `Authorization: Bearer <token>` on every call, coded errors
- * (`{error: {code, message}}`) turned into ApiError. A 401 means the token is gone or revoked:
- * `onUnauthorized` sends the user back to the login screen.
+ * The API client: same origin, coded errors (`{error: {code, message}}`) turned into ApiError.
+ * A person logged in with name and password is known by the HttpOnly session cookie the browser
+ * sends by itself, and every change (POST, PUT, PATCH, DELETE) carries the CSRF token the log-in
+ * answered in `X-CSRF-Token`; an integration or the bootstrap admin sends `Authorization: Bearer
+ * <token>` instead. A 401 means the session ended or the token is gone: `onUnauthorized` sends the
+ * user back to the login screen.
  */
+
+/** How the control room proves who it is: a person's session (cookie + CSRF token) or an API token. */
+export type Credentials = { readonly csrf: string } | { readonly token: string };
+
+// RFC 9110 §9.2.1: the methods that change nothing need no CSRF token.
+const safeMethods = new Set(['GET', 'HEAD']);
 
 /** One refused field of a `validation_failed` answer: where it is (`in`, `path`) and why. */
 export interface ApiErrorDetail { readonly in?: string; readonly path: string; readonly message: string }
@@ -17,7 +26,7 @@ export class ApiError extends Error {
 }
 
 export interface ApiClient {
-  readonly token: string;
+  readonly creds: Credentials;
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
@@ -50,15 +59,21 @@ async function errorOf(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, details);
 }
 
-export function createApiClient(token: string, onUnauthorized: () => void): ApiClient {
+function authHeaders(creds: Credentials, method: string): Record<string, string> {
+  if ('token' in creds) return { authorization: `Bearer ${creds.token}` };
+  return safeMethods.has(method) ? {} : { 'x-csrf-token': creds.csrf };
+}
+
+export function createApiClient(creds: Credentials, onUnauthorized: () => void): ApiClient {
   const request = async (method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> => {
     let res: Response;
     try {
       res = await fetch(path, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...authHeaders(creds, method), accept, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : null,
         cache: 'no-store',
+        credentials: 'same-origin',
       });
     } catch (err) {
       throw new ApiError(0, 'network', (err as Error).message || 'network error');
@@ -71,7 +86,7 @@ export function createApiClient(token: string, onUnauthorized: () => void): ApiC
     return res;
   };
   return {
-    token,
+    creds,
     async get<T>(path: string, query?: Record<string, string | number | undefined>) {
       return (await (await request('GET', withQuery(path, query))).json()) as T;
     },
@@ -93,8 +108,23 @@ export function createApiClient(token: string, onUnauthorized: () => void): ApiC
   };
 }
 
-/** Checks a token without the app's 401 handling: the login screen's own call. */
-export async function fetchSession<T>(token: string): Promise<T> {
-  const client = createApiClient(token, () => undefined);
+/** Checks credentials without the app's 401 handling: the login screen's own call. */
+export async function fetchSession<T>(creds: Credentials): Promise<T> {
+  const client = createApiClient(creds, () => undefined);
   return client.get<T>('/api/session');
+}
+
+/** `POST /api/session/login`: sets the session cookie; resolves with the CSRF token for changes. */
+export async function passwordLogin(login: string, password: string): Promise<{ csrfToken: string }> {
+  let res: Response;
+  try {
+    res = await fetch('/api/session/login', {
+      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ login, password }), cache: 'no-store', credentials: 'same-origin',
+    });
+  } catch (err) {
+    throw new ApiError(0, 'network', (err as Error).message || 'network error');
+  }
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as { csrfToken: string };
 }

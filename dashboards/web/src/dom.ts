@@ -47,3 +47,22 @@ export function uid(prefix: string): string {
   idCounter += 1;
   return `${prefix}-${idCounter}`;
 }
+
+/**
+ * `run` calls `fn` once `ms` after the last of a burst of calls (a view re-reading the API after
+ * live events); `cancel` drops a pending call (the view's cleanup).
+ */
+export function debounced(fn: () => void, ms: number): { run(): void; cancel(): void } {
+  let timer: number | undefined;
+  const cancel = () => {
+    if (timer !== undefined) window.clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    run() {
+      cancel();
+      timer = window.setTimeout(() => { timer = undefined; fn(); }, ms);
+    },
+    cancel,
+  };
+}

@@ -1,3 +1,5 @@
+import { fieldCodes } from '../../../core/kinds/codes.js';
+import { stateCodeLabel } from '../../../core/labels.js';
 import { lang, t, tOr } from './i18n/index.js';
 import type { AlarmStatus, BinCategory, Hazard, IncidentLevel, Role, Severity } from './types.js';
 
@@ -48,9 +50,15 @@ export function addDays(date: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-export function fieldValue(v: number | boolean | null | undefined, field: string): string {
+/** Whether `kind`'s `field` is a state code (a valve's, a breaker's): shown by its label, never charted as a line. */
+export const isStateField = (kind: string, field: string): boolean => fieldCodes(kind, field) !== undefined;
+
+/** A reading's value for people: a state code by its label (`关闭`, not 1), a number with its unit. */
+export function fieldValue(v: number | boolean | null | undefined, field: string, kind?: string): string {
   if (v === null || v === undefined) return t('common.none');
   if (typeof v === 'boolean') return v ? t('common.yes') : t('common.no');
+  const state = kind !== undefined ? stateCodeLabel(kind, field, v, lang()) : undefined;
+  if (state !== undefined) return state;
   const unit = fieldUnits[field];
   return unit ? `${formatNumber(v, 2)} ${unit}` : formatNumber(v, 2);
 }

@@ -19,7 +19,8 @@ export interface Live {
 export interface LiveOptions<E> {
   /** `/api/alerts/stream` or `/api/incidents/stream`. */
   path: string;
-  token: string;
+  /** An API token (sent as `?access_token=`: EventSource cannot send headers); without one the session cookie goes along by itself. */
+  token?: string;
   onEvent(e: E): void;
   onState(s: LiveState): void;
   /** The stream was refused; resolves false when the app should stop (logged out). */
@@ -42,9 +43,10 @@ export function connectLive<E>(opts: LiveOptions<E>): Live {
 
   const open = () => {
     if (closed) return;
-    const q = new URLSearchParams({ access_token: opts.token });
+    const q = new URLSearchParams(opts.token !== undefined ? { access_token: opts.token } : {});
     if (lastId !== undefined) q.set('lastEventId', lastId);
-    es = new EventSource(`${opts.path}?${q.toString()}`);
+    const query = q.toString();
+    es = new EventSource(query ? `${opts.path}?${query}` : opts.path);
     es.onopen = () => {
       backoff = 1_000;
       setState('open');

@@ -1,28 +1,37 @@
 /// <reference lib="dom" />
-import { ApiError, createApiClient, fetchSession, type ApiClient } from './api.js';
+import { ApiError, createApiClient, fetchSession, type ApiClient, type Credentials } from './api.js';
 import { disposeCharts } from './charts.js';
 import { h, replace, uid } from './dom.js';
 import { hazardLabel, levelLabel, roleLabel, severityLabel } from './format.js';
 import { initialLang, langNames, langs, setLang, t, type Lang } from './i18n/index.js';
 import { connectLive, type Live, type LiveState } from './live.js';
-import { AlarmStore, buildingName, IncidentStore, loadDevices, type Ctx } from './store.js';
+import { AlarmStore, buildingName, Emitter, IncidentStore, loadDevices, PeopleDirectory, roleAt, type Ctx } from './store.js';
 import type { AlarmEvent, Building, IncidentEvent, Page, Session, Site } from './types.js';
 import { adminView, isAdmin } from './views/admin/index.js';
 import { alarmsView } from './views/alarms.js';
 import { deviceView } from './views/device.js';
 import { energyView } from './views/energy.js';
+import { incidentView } from './views/incident.js';
 import { loginView } from './views/login.js';
+import { mineView } from './views/mine.js';
 import { overviewView } from './views/overview.js';
 import { reportView } from './views/report.js';
+import { rosterView } from './views/roster.js';
 
 /**
  * The control room: sign in, then one shell (header with navigation, site and language, the live
  * indicator and the user) around the view the hash names. Two EventSources feed the stores — the
  * incidents (what people work: one fire, not its alarms) and the alarms (their evidence); views
  * subscribe to the stores and re-fetch only what an event changes.
+ *
+ * A person signs in with name and password: the server keeps the session in an HttpOnly cookie, and
+ * this tab keeps only the CSRF token (sessionStorage) that every change must carry. They see only
+ * the sites their grants name (the API answers nothing else), and on each site the actions their
+ * role there allows.
  */
 
 const TOKEN_KEY = 'anju.token';
+const CSRF_KEY = 'anju.csrf';
 const SITE_KEY = 'anju.site';
 const app = document.getElementById('app') as HTMLElement;
 // Live regions live outside the re-rendered app: a region must exist before what it announces.
@@ -33,31 +42,40 @@ document.body.append(
 );
 
 interface Signed {
-  token: string;
+  creds: Credentials;
   session: Session;
   api: ApiClient;
   sites: Site[];
   ctx?: Ctx;
   lives: Live[];
   liveStates: { alarms: LiveState; incidents: LiveState };
+  /** Every site's incident events (My incidents spans sites); the stores keep the current site's. */
+  incidentEvents: Emitter<IncidentEvent>;
+  people: PeopleDirectory;
 }
 let signed: Signed | undefined;
 let cleanupView: (() => void) | undefined;
 let toastTimer: number | undefined;
 
-function storedToken(): string | undefined {
+function storedCreds(): Credentials | undefined {
   try {
-    return localStorage.getItem(TOKEN_KEY) ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+    const token = localStorage.getItem(TOKEN_KEY) ?? sessionStorage.getItem(TOKEN_KEY);
+    if (token) return { token };
+    const csrf = sessionStorage.getItem(CSRF_KEY);
+    return csrf ? { csrf } : undefined;
   } catch {
     return undefined;
   }
 }
 
-function storeToken(token: string | undefined, remember = false): void {
+/** A token is remembered where asked; a session's CSRF token for this tab only (the cookie is the server's). */
+function storeCreds(creds: Credentials | undefined, remember = false): void {
   try {
     localStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(TOKEN_KEY);
-    if (token) (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
+    sessionStorage.removeItem(CSRF_KEY);
+    if (creds && 'token' in creds) (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, creds.token);
+    else if (creds) sessionStorage.setItem(CSRF_KEY, creds.csrf);
   } catch {
     // Storage disabled: the session lasts as long as the page.
   }
@@ -85,25 +103,31 @@ function showLogin(notice?: string): void {
   loginView(app, {
     notice,
     langSwitch: langSwitch(() => showLogin()),
-    onLogin: (token, session, remember) => {
-      storeToken(token, remember);
-      void enter(token, session);
+    onLogin: (creds, session, remember) => {
+      storeCreds(creds, remember);
+      void enter(creds, session);
     },
   });
 }
 
 function logout(notice?: string): void {
-  for (const l of signed?.lives ?? []) l.close();
+  const was = signed;
+  for (const l of was?.lives ?? []) l.close();
   signed = undefined;
-  storeToken(undefined);
+  storeCreds(undefined);
+  // A person's session ends on the server too (the cookie alone would otherwise stay valid until it expires).
+  if (was && 'csrf' in was.creds && !notice) void was.api.post('/api/session/logout').catch(() => undefined);
   showLogin(notice);
 }
 
 // ---- signed in ----
 
-async function enter(token: string, session: Session): Promise<void> {
-  const api = createApiClient(token, () => { if (signed?.token === token) logout(t('login.bad')); });
-  signed = { token, session, api, sites: [], lives: [], liveStates: { alarms: 'connecting', incidents: 'connecting' } };
+async function enter(creds: Credentials, session: Session): Promise<void> {
+  const api = createApiClient(creds, () => { if (signed?.creds === creds) logout(t('token' in creds ? 'login.bad' : 'login.sessionEnded')); });
+  signed = {
+    creds, session, api, sites: [], lives: [], liveStates: { alarms: 'connecting', incidents: 'connecting' },
+    incidentEvents: new Emitter<IncidentEvent>(), people: new PeopleDirectory(api),
+  };
   replace(app, h('main', { id: 'main', class: 'loading' }, h('p', { class: 'muted' }, t('common.loading'))));
   try {
     signed.sites = (await api.get<Page<Site>>('/api/sites', { limit: 500 })).items;
@@ -139,7 +163,7 @@ async function openSite(site: Site | undefined): Promise<boolean> {
     if (err instanceof ApiError && err.status === 401) return false;
     replace(app, h('main', { id: 'main' },
       h('p', { class: 'error', role: 'alert' }, t('common.error', { message: (err as Error).message })),
-      h('button', { type: 'button', class: 'btn', onclick: () => { void enter(s.token, s.session); } }, t('common.retry'))));
+      h('button', { type: 'button', class: 'btn', onclick: () => { void enter(s.creds, s.session); } }, t('common.retry'))));
     return false;
   }
 }
@@ -149,6 +173,8 @@ async function loadSite(s: Signed, site: Site): Promise<void> {
   const [buildings, devices] = await Promise.all([
     s.api.get<Page<Building>>(`/api/sites/${encodeURIComponent(site.id)}/buildings`, { limit: 500 }),
     loadDevices(s.api, site.id),
+    // Assignees by name in the feed; without the list (a hub without accounts) they stay as stored.
+    s.people.of(site.id).catch(() => []),
   ]);
   const alarms = new AlarmStore();
   const incidents = new IncidentStore();
@@ -164,10 +190,11 @@ async function loadSite(s: Signed, site: Site): Promise<void> {
     }
   };
   const ctx = {
-    api: s.api, session: s.session, sites: s.sites, site,
+    // The actions a view offers follow the role at this site (the API checks it again).
+    api: s.api, session: { ...s.session, role: roleAt(s.session, site.id) }, sites: s.sites, site,
     buildings: new Map(buildings.items.map((b) => [b.id, b])),
     devices: new Map(devices.map((d) => [d.id, d])),
-    alarms, incidents, status,
+    alarms, incidents, status, incidentEvents: s.incidentEvents, people: s.people,
   };
   await Promise.all([alarms.load(s.api, site.id), incidents.load(s.api, site.id)]);
   s.ctx = ctx;
@@ -203,9 +230,10 @@ function startLive(): void {
     const el = document.getElementById('live-indicator');
     if (el) renderLive(el, liveState(s));
   };
+  const token = 'token' in s.creds ? { token: s.creds.token } : {};
   s.lives = [
-    connectLive<AlarmEvent>({ path: '/api/alerts/stream', token: s.token, onState: onState('alarms'), onEvent: (e) => onAlarmEvent(e), onClosed }),
-    connectLive<IncidentEvent>({ path: '/api/incidents/stream', token: s.token, onState: onState('incidents'), onEvent: (e) => onIncidentEvent(e), onClosed }),
+    connectLive<AlarmEvent>({ path: '/api/alerts/stream', ...token, onState: onState('alarms'), onEvent: (e) => onAlarmEvent(e), onClosed }),
+    connectLive<IncidentEvent>({ path: '/api/incidents/stream', ...token, onState: onState('incidents'), onEvent: (e) => onIncidentEvent(e), onClosed }),
   ];
 }
 
@@ -217,6 +245,7 @@ function onAlarmEvent(e: AlarmEvent): void {
 
 /** Announced to screen readers: a new incident, or one going up a level (预警 → 火警) — not each alarm. */
 function onIncidentEvent(e: IncidentEvent): void {
+  signed?.incidentEvents.emit(e);
   const ctx = signed?.ctx;
   const i = e.incident;
   if (!ctx || i.site !== ctx.site.id) return;
@@ -246,7 +275,10 @@ function renderLive(el: HTMLElement, state: LiveState): void {
 
 const routes = [
   { hash: '#/', key: 'nav.overview' },
+  // A person's own work: listed for a session only (an API token is no one's; the API answers 422 no_account).
+  { hash: '#/mine', key: 'nav.mine', person: true },
   { hash: '#/alarms', key: 'nav.alarms' },
+  { hash: '#/roster', key: 'nav.roster' },
   { hash: '#/energy', key: 'nav.energy' },
   { hash: '#/report', key: 'nav.report' },
   // Administration: listed for the admin role only (the API refuses everyone else anyway).
@@ -286,19 +318,23 @@ function render(): void {
     h('button', { type: 'button', class: 'skip', onclick: () => main.focus() }, t('app.skip')),
     h('header', { class: 'top' },
       h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '安'), t('app.title')),
-      h('nav', { 'aria-label': t('nav.label') }, h('ul', null, routes.filter((r) => !('admin' in r) || isAdmin(ctx)).map((r) => h('li', null,
-        h('a', { href: r.hash, 'aria-current': current === r.hash ? 'page' : false }, t(r.key)))))),
+      h('nav', { 'aria-label': t('nav.label') }, h('ul', null, routes.filter((r) => (!('admin' in r) || isAdmin(ctx)) && (!('person' in r) || 'csrf' in s.creds)).map((r) => h('li', null,
+        h('a', { href: r.hash, 'data-nav': r.hash.slice(2) || 'overview', 'aria-current': current === r.hash ? 'page' : false }, t(r.key)))))),
       h('div', { class: 'top-tools' },
         siteSelect,
         langSwitch(() => render()),
         live,
-        h('span', { class: 'user', 'data-role': s.session.role }, t('user.signedIn', { name: s.session.name, role: roleLabel(s.session.role) })),
-        h('button', { type: 'button', class: 'btn', onclick: () => logout() }, t('user.logout')))),
+        h('span', { class: 'user', 'data-role': ctx.session.role, 'data-testid': 'user', title: t('user.sites', { sites: s.sites.map((x) => x.name).join('、') }) },
+          t('user.signedIn', { name: s.session.displayName ?? s.session.name, role: roleLabel(ctx.session.role) })),
+        h('button', { type: 'button', class: 'btn', 'data-testid': 'logout', onclick: () => logout() }, t('user.logout')))),
     main);
 
   const decode = (x: string | undefined) => (x ? decodeURIComponent(x) : undefined);
   switch (current) {
     case '#/alarms': cleanupView = alarmsView(main, ctx, decode(second)); break;
+    case '#/mine': cleanupView = mineView(main, ctx, decode(second)); break;
+    case '#/incidents': cleanupView = incidentView(main, ctx, decode(second)); break;
+    case '#/roster': cleanupView = rosterView(main, ctx); break;
     case '#/devices': cleanupView = second ? deviceView(main, ctx, decodeURIComponent(second)) : overviewView(main, ctx); break;
     case '#/energy': cleanupView = energyView(main, ctx); break;
     case '#/report': cleanupView = reportView(main, ctx); break;
@@ -322,17 +358,18 @@ window.addEventListener('hashchange', () => {
 
 async function start(): Promise<void> {
   setLang(initialLang(), false);
-  const token = storedToken();
-  if (!token) {
+  const creds = storedCreds();
+  if (!creds) {
     showLogin();
     return;
   }
   try {
-    await enter(token, await fetchSession<Session>(token));
+    await enter(creds, await fetchSession<Session>(creds));
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      storeToken(undefined);
-      showLogin(t('login.bad'));
+      storeCreds(undefined);
+      // A session that ended (idle, logged out elsewhere) is no error of the person's: just sign in again.
+      showLogin('token' in creds ? t('login.bad') : undefined);
     } else {
       showLogin(t('login.failed', { message: (err as Error).message }));
     }

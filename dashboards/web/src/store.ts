@@ -1,7 +1,7 @@
 import type { ApiClient } from './api.js';
 import {
-  incidentLevelRank, isActive, roleAtLeast, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent,
-  type Page, type Role, type Session, type Site,
+  incidentLevelRank, isActive, roleAtLeast, roleRank, severityRank, type Alarm, type AlarmEvent, type Building, type Device, type Incident, type IncidentEvent,
+  type Page, type Role, type Session, type Site, type SitePerson,
 } from './types.js';
 
 /**
@@ -9,9 +9,71 @@ import {
  * buildings and device names, and the site's alarms kept current by the SSE stream.
  */
 
-/** Roles per action, as api/routes/api/alerts/index.ts enforces them. */
-export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign'): boolean {
-  return roleAtLeast(role, action === 'assign' ? 'operator' : 'maintenance');
+/**
+ * Roles per action, as api/routes/api/alerts/index.ts enforces them; `command` (confirming a
+ * proposed response sends one) as ANJU_COMMAND_ROLE's default, operator — a deployment that lowers
+ * it still gets the 403 explained if the buttons are hidden from someone allowed.
+ */
+export function can(role: Role, action: 'ack' | 'clear' | 'comment' | 'assign' | 'command' | 'roster'): boolean {
+  return roleAtLeast(role, action === 'assign' || action === 'command' || action === 'roster' ? 'operator' : 'maintenance');
+}
+
+/** The role the signed-in caller holds at `site` (the highest grant covering it), which decides the actions shown there. */
+export function roleAt(session: Session, site: string): Role {
+  if (!session.grants) return session.role;
+  let best: Role | undefined;
+  for (const g of session.grants) {
+    if (g.sites !== '*' && !g.sites.includes(site)) continue;
+    if (best === undefined || roleRank[g.role] > roleRank[best]) best = g.role;
+  }
+  return best ?? 'viewer';
+}
+
+/** The account id of a person signed in with a session (`account:<id>`); undefined for an API token. */
+export function accountOf(session: Session): string | undefined {
+  return session.tokenId.startsWith('account:') ? session.tokenId.slice('account:'.length) : undefined;
+}
+
+/** Listeners of one kind of thing (the incident events of every site the caller sees). */
+export class Emitter<T> {
+  private readonly listeners = new Set<(value: T) => void>();
+  subscribe(fn: (value: T) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  emit(value: T): void {
+    for (const fn of [...this.listeners]) fn(value);
+  }
+}
+
+/**
+ * The people of each site (`GET /api/sites/{id}/people`), asked once per site and kept: the assign
+ * picker and the roster offer them, the feed and timelines show an assignee by display name. A hub
+ * without accounts (or a refusal) leaves the list empty: names stay account ids, assigning free text.
+ */
+export class PeopleDirectory {
+  private readonly bySite = new Map<string, Promise<SitePerson[]>>();
+  private readonly names = new Map<string, string>();
+  constructor(private readonly api: ApiClient) {}
+
+  of(site: string): Promise<SitePerson[]> {
+    let p = this.bySite.get(site);
+    if (!p) {
+      p = this.api.get<Page<SitePerson>>(`/api/sites/${encodeURIComponent(site)}/people`, { limit: 500 }).then((page) => {
+        for (const person of page.items) this.names.set(person.id, person.displayName);
+        return page.items;
+      });
+      // A failure is not kept: the next view asks again.
+      p.catch(() => this.bySite.delete(site));
+      this.bySite.set(site, p);
+    }
+    return p;
+  }
+
+  /** The display name of an account id seen in any site's list; anything else (free text) as it is. */
+  name(idOrText: string): string {
+    return this.names.get(idOrText) ?? idOrText;
+  }
 }
 
 const MAX_CLEARED = 200;
@@ -105,12 +167,16 @@ export class IncidentStore extends LiveSet<Incident, IncidentEvent> {
     return [...this.byId.values()]
       .filter((i) => (filter.includeCleared || isActive(i.status)) && (!filter.building || i.building === filter.building)
         && (!filter.device || i.alarms.some((m) => m.originator.id === filter.device)))
-      .sort((a, b) =>
-        Number(isActive(b.status)) - Number(isActive(a.status))
-        || incidentLevelRank[b.level] - incidentLevelRank[a.level]
-        || severityRank[b.severity] - severityRank[a.severity]
-        || Date.parse(b.startTime) - Date.parse(a.startTime));
+      .sort(byUrgency);
   }
+}
+
+/** Incidents most urgent first: active, then a fire before a pre-alarm before the rest, then most severe, then newest. */
+export function byUrgency(a: Incident, b: Incident): number {
+  return Number(isActive(b.status)) - Number(isActive(a.status))
+    || incidentLevelRank[b.level] - incidentLevelRank[a.level]
+    || severityRank[b.severity] - severityRank[a.severity]
+    || Date.parse(b.startTime) - Date.parse(a.startTime);
 }
 
 export interface Ctx {
@@ -122,6 +188,9 @@ export interface Ctx {
   readonly devices: Map<string, Device>;
   readonly alarms: AlarmStore;
   readonly incidents: IncidentStore;
+  /** Every incident event of every site the caller sees (the stores keep the current site's only). */
+  readonly incidentEvents: Emitter<IncidentEvent>;
+  readonly people: PeopleDirectory;
   /** Polite status messages (action results). */
   status(text: string): void;
 }

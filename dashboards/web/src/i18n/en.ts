@@ -1,3 +1,5 @@
+import { peopleEn } from './people-en.js';
+import { dutyEn } from './duty-en.js';
 import { adminEn } from './admin-en.js';
 import { alarmStatusNames, alarmTypeNames, binCategoryNames, hazardNames, incidentLevelNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
 
@@ -32,6 +34,16 @@ export const en = {
   'login.bad': 'This token is not valid. Check it and try again.',
   'login.empty': 'Enter a token.',
   'login.failed': 'Could not reach the server: {message}',
+  'login.sessionEnded': 'Your session has ended. Sign in again.',
+  'login.name': 'Login name',
+  'login.password': 'Password',
+  'login.badPassword': 'Wrong login name or password. Try again.',
+  'login.emptyPassword': 'Enter your login name and password.',
+  'login.locked': 'Too many failed sign-ins: locked for a while. Try again in 15 minutes.',
+  'login.disabled': 'This account is disabled. Ask your administrator.',
+  'login.noRole': 'This account has no role at any site yet. Ask your administrator.',
+  'login.useToken': 'Sign in with an API token (integrations, first admin)',
+  'user.sites': 'Sites: {sites}',
 
   'role.admin': 'administrator',
   'role.operator': 'operator',
@@ -80,6 +92,8 @@ export const en = {
   'field.current': 'Current',
   'field.residual_current': 'Residual current',
   'field.cable_temperature': 'Cable temperature',
+  'field.valve': 'Valve',
+  'field.switch': 'Breaker',
   'field.humidity': 'Humidity',
   'field.battery': 'Battery',
 
@@ -142,6 +156,33 @@ export const en = {
   'incident.ackLabel': 'Acknowledge incident and its alarms: {incident}',
   'incident.clearLabel': 'Clear incident and its alarms: {incident}',
   'incident.evidence': 'Evidence',
+  'proposal.title': 'Proposed response',
+  'proposal.describe': '{what} — {device}',
+  'proposal.confirm': 'Confirm',
+  'proposal.reject': 'Reject',
+  'proposal.confirmLabel': 'Confirm the proposed response: {proposal}',
+  'proposal.rejectLabel': 'Reject the proposed response: {proposal}',
+  'proposal.interlock': 'interlock: only a person may do this, never automatically ({standard})',
+  'proposal.autoAt': 'carried out automatically at',
+  'proposal.command': 'command {status}',
+  'proposal.done.confirm': 'Confirmed: the command is on its way.',
+  'proposal.done.reject': 'Rejected.',
+  'proposal.status.proposed': 'waiting for a decision',
+  'proposal.status.confirmed': 'confirmed',
+  'proposal.status.performed': 'carried out automatically',
+  'proposal.status.rejected': 'rejected',
+  'proposal.status.withdrawn': 'withdrawn (the incident cleared)',
+  'proposal.cmd.valve.close': 'Close the valve',
+  'proposal.cmd.valve.open': 'Open the valve',
+  'proposal.cmd.switch.open': 'Open the breaker (power off)',
+  'proposal.cmd.switch.close': 'Close the breaker (power on)',
+  'proposal.cmd.switch.reset': 'Reset the breaker',
+  'command.status.queued': 'queued',
+  'command.status.sent': 'sent',
+  'command.status.delivered': 'delivered',
+  'command.status.succeeded': 'succeeded',
+  'command.status.failed': 'failed',
+  'command.status.expired': 'expired',
 
   'action.ack': 'Acknowledge',
   'action.clear': 'Clear',
@@ -172,6 +213,7 @@ export const en = {
   'timeline.commented': 'Comment',
   'timeline.cleared': 'Cleared',
   'timeline.escalated': 'Escalated',
+  'timeline.notified': 'Notified',
 
   'announce.incident': '{level}: {building} {hazard} ({severity})',
 
@@ -217,6 +259,8 @@ export const en = {
   'report.failed': 'The report could not be produced: {message}',
 
   ...adminEn,
+  ...dutyEn,
+  ...peopleEn,
 
 } as const;
 

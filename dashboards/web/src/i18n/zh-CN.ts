@@ -1,3 +1,5 @@
+import { peopleZhCN } from './people-zh-CN.js';
+import { dutyZhCN } from './duty-zh-CN.js';
 import { alarmStatusNames, alarmTypeNames, binCategoryNames, hazardNames, incidentLevelNames, meterPurposeNames, prefixedNames, severityNames } from '../../../../core/labels.js';
 import { adminZhCN } from './admin-zh-CN.js';
 import type { Messages } from './en.js';
@@ -30,6 +32,16 @@ export const zhCN = {
   'login.bad': '令牌无效，请检查后重试。',
   'login.empty': '请输入令牌。',
   'login.failed': '无法连接服务器：{message}',
+  'login.sessionEnded': '登录已过期或已在别处退出，请重新登录。',
+  'login.name': '用户名',
+  'login.password': '密码',
+  'login.badPassword': '用户名或密码错误，请重试。',
+  'login.emptyPassword': '请输入用户名和密码。',
+  'login.locked': '登录失败次数过多，已暂时锁定，请 15 分钟后再试。',
+  'login.disabled': '此账号已停用，请联系管理员。',
+  'login.noRole': '此账号尚未分配任何小区的权限，请联系管理员。',
+  'login.useToken': '使用 API 令牌登录（系统集成、初始管理员）',
+  'user.sites': '负责小区：{sites}',
 
   'role.admin': '管理员',
   'role.operator': '值班员',
@@ -78,6 +90,8 @@ export const zhCN = {
   'field.current': '电流',
   'field.residual_current': '剩余电流',
   'field.cable_temperature': '线缆温度',
+  'field.valve': '阀门状态',
+  'field.switch': '断路器状态',
   'field.humidity': '湿度',
   'field.battery': '电量',
 
@@ -140,6 +154,33 @@ export const zhCN = {
   'incident.ackLabel': '确认事件及其告警：{incident}',
   'incident.clearLabel': '消除事件及其告警：{incident}',
   'incident.evidence': '依据',
+  'proposal.title': '处置建议',
+  'proposal.describe': '{what} — {device}',
+  'proposal.confirm': '确认',
+  'proposal.reject': '拒绝',
+  'proposal.confirmLabel': '确认处置建议：{proposal}',
+  'proposal.rejectLabel': '拒绝处置建议：{proposal}',
+  'proposal.interlock': '联锁：仅可人工执行，绝不自动（{standard}）',
+  'proposal.autoAt': '无人处理将自动执行于',
+  'proposal.command': '指令{status}',
+  'proposal.done.confirm': '已确认，指令已下发。',
+  'proposal.done.reject': '已拒绝。',
+  'proposal.status.proposed': '待确认',
+  'proposal.status.confirmed': '已确认',
+  'proposal.status.performed': '已自动执行',
+  'proposal.status.rejected': '已拒绝',
+  'proposal.status.withdrawn': '已撤回（事件已恢复）',
+  'proposal.cmd.valve.close': '关闭阀门',
+  'proposal.cmd.valve.open': '打开阀门',
+  'proposal.cmd.switch.open': '断开断路器（断电）',
+  'proposal.cmd.switch.close': '合上断路器（送电）',
+  'proposal.cmd.switch.reset': '复位断路器',
+  'command.status.queued': '排队中',
+  'command.status.sent': '已发送',
+  'command.status.delivered': '已送达',
+  'command.status.succeeded': '已执行成功',
+  'command.status.failed': '执行失败',
+  'command.status.expired': '已过期',
 
   'action.ack': '确认',
   'action.clear': '消除',
@@ -170,6 +211,7 @@ export const zhCN = {
   'timeline.commented': '备注',
   'timeline.cleared': '消除',
   'timeline.escalated': '升级',
+  'timeline.notified': '已通知',
 
   'announce.incident': '{level}：{building} {hazard}（{severity}）',
 
@@ -215,5 +257,7 @@ export const zhCN = {
   'report.failed': '无法生成报告：{message}',
 
   ...adminZhCN,
+  ...dutyZhCN,
+  ...peopleZhCN,
 
 } as const satisfies Messages;

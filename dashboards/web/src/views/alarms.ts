@@ -1,16 +1,17 @@
 /// <reference lib="dom" />
 import { ApiError } from '../api.js';
-import { h, replace, uid } from '../dom.js';
-import { formatTime, statusLabel, typeLabel } from '../format.js';
-import { t, tOr } from '../i18n/index.js';
+import { debounced, h, replace, uid } from '../dom.js';
+import { statusLabel, typeLabel } from '../format.js';
+import { t } from '../i18n/index.js';
 import { buildingName, can, type Ctx } from '../store.js';
 import { isActive, type Alarm, type AlarmWithTimeline } from '../types.js';
-import { describeAlarm, evidenceOf, originatorText, runAction, severityBadge, timeText } from './alarm-common.js';
+import { describeAlarm, evidenceOf, originatorText, runAction, severityBadge, textForm, timeText, timelineList } from './alarm-common.js';
+import { assignForm } from './assign.js';
 import { createFeed } from './feed.js';
 
 /**
  * `#/alarms[/<id>]`: the feed with filters, and the detail panel of the selected alarm with its
- * timeline and the assign / comment forms (inline labelled inputs, no prompt()).
+ * timeline, the assign picker (views/assign.ts) and the comment form (inline labelled inputs, no prompt()).
  */
 
 let showCleared = false;
@@ -72,14 +73,10 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
         h('dt', null, t('feed.building')), h('dd', null, buildingName(ctx, a.building)),
         h('dt', null, t('feed.device')), h('dd', null, a.originator.kind === 'device' ? h('a', { href: `#/devices/${encodeURIComponent(a.originator.id)}` }, originatorText(ctx, a)) : originatorText(ctx, a)),
         h('dt', null, t('feed.started')), h('dd', null, timeText(ctx, a.startTime)),
-        a.assignee ? [h('dt', null, t('action.assignee')), h('dd', null, a.assignee)] : null),
+        a.assignee ? [h('dt', null, t('action.assignee')), h('dd', null, ctx.people.name(a.assignee))] : null),
       evidence.length ? [h('h3', null, t('detail.values')), h('ul', { class: 'evidence' }, evidence.map((line) => h('li', null, line)))] : null,
       h('h3', null, t('detail.timeline')),
-      h('ol', { class: 'timeline' }, full.timeline.map((e) => h('li', { 'data-event': e.event },
-        h('time', { datetime: e.time }, formatTime(e.time, ctx.site.timezone)), ' ',
-        h('strong', null, tOr(`timeline.${e.event}`, e.event)),
-        e.actor ? ` · ${e.actor}` : '',
-        e.text ? h('div', { class: 'timeline-text' }, e.text) : null))));
+      timelineList(ctx, full.timeline, ctx.site.timezone));
 
     // Actions: rebuilt only when the allowed set changes, so a half-typed comment survives events.
     const key = `${a.id}:${a.status}`;
@@ -95,24 +92,12 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
       buttons.push(h('button', { type: 'button', class: 'btn', 'aria-label': t('action.clearLabel', { alarm: alarmText }), onclick: () => void act('clear') }, t('action.clear')));
     }
     if (buttons.length) parts.push(h('div', { class: 'actions' }, buttons));
-    if (can(role, 'assign') && isActive(a.status)) parts.push(inlineForm('assign', t('action.assignee'), t('action.assign'), 'assignee', 128, a.assignee ?? ''));
-    if (can(role, 'comment')) parts.push(inlineForm('comment', t('action.commentText'), t('action.comment'), 'text', 4000, ''));
+    if (can(role, 'assign') && isActive(a.status)) parts.push(assignForm(ctx, a.site, a.assignee, (body) => act('assign', body)));
+    if (can(role, 'comment')) {
+      parts.push(textForm({ action: 'comment', label: t('action.commentText'), submit: t('action.comment'), field: 'text', max: 4000, onSubmit: (text) => act('comment', { text }) }));
+    }
     if (!can(role, 'ack')) parts.push(h('p', { class: 'muted' }, t('feed.readOnly')));
     replace(forms, parts);
-  }
-
-  function inlineForm(action: 'assign' | 'comment', label: string, submit: string, field: string, max: number, value: string): HTMLElement {
-    const id = uid(action);
-    const input = h('input', { id, name: field, type: 'text', maxlength: max, required: true, value, autocomplete: 'off' });
-    return h('form', {
-      class: 'inline-form', 'data-form': action,
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const text = input.value.trim();
-        if (!text) return;
-        if (await act(action, { [field]: text })) input.value = action === 'assign' ? text : '';
-      },
-    }, h('label', { for: id }, label), input, h('button', { type: 'submit', class: 'btn' }, submit));
   }
 
   async function act(action: 'ack' | 'clear' | 'assign' | 'comment', payload?: Record<string, string>): Promise<boolean> {
@@ -123,11 +108,9 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
     return ok;
   }
 
-  let reload: number | undefined;
+  const reload = debounced(() => void load(), 200);
   const unsubscribe = ctx.alarms.subscribe((e) => {
-    if (!selectedId || !e || e.alarm.id !== selectedId) return;
-    if (reload !== undefined) window.clearTimeout(reload);
-    reload = window.setTimeout(() => void load(), 200);
+    if (selectedId && e && e.alarm.id === selectedId) reload.run();
   });
 
   void load();
@@ -135,6 +118,6 @@ export function alarmsView(root: HTMLElement, ctx: Ctx, selectedId?: string): ()
     stopped = true;
     unsubscribe();
     feed.destroy();
-    if (reload !== undefined) window.clearTimeout(reload);
+    reload.cancel();
   };
 }

@@ -2,7 +2,7 @@
 import { ApiError } from '../api.js';
 import { timeLineChart } from '../charts.js';
 import { h, replace } from '../dom.js';
-import { categoryLabel, fieldLabel, fieldUnits, fieldValue, formatTime, kindLabel } from '../format.js';
+import { categoryLabel, fieldLabel, fieldUnits, fieldValue, formatTime, isStateField, kindLabel } from '../format.js';
 import { lang, t, tOr } from '../i18n/index.js';
 import { buildingName, type Ctx } from '../store.js';
 import type { Device, Latest, Series } from '../types.js';
@@ -45,9 +45,11 @@ export function deviceView(root: HTMLElement, ctx: Ctx, id: string): () => void 
     });
     if (stopped || !series) return;
 
+    // State codes (a valve's, a breaker's) are not charted either: their numbers are names, not a scale.
+    const charted = (k: string, v: unknown) => typeof v === 'number' && !flagFields.has(k) && !isStateField(device.kind, k);
     const numeric = new Set<string>();
-    for (const [k, v] of Object.entries(latest?.fields ?? {})) if (typeof v === 'number' && !flagFields.has(k)) numeric.add(k);
-    for (const item of series.items) for (const [k, v] of Object.entries(item.values)) if (typeof v === 'number' && !flagFields.has(k)) numeric.add(k);
+    for (const [k, v] of Object.entries(latest?.fields ?? {})) if (charted(k, v)) numeric.add(k);
+    for (const item of series.items) for (const [k, v] of Object.entries(item.values)) if (charted(k, v)) numeric.add(k);
 
     const charts = h('div', { class: 'charts' });
     feed = createFeed(ctx, { device: id, detailsHref: (aid) => `#/alarms/${encodeURIComponent(aid)}` });
@@ -68,7 +70,7 @@ export function deviceView(root: HTMLElement, ctx: Ctx, id: string): () => void 
           h('h2', { id: 'dev-latest-h' }, t('device.latest')),
           latest
             ? [h('p', { class: 'muted small' }, t('device.at', { time: formatTime(latest.ts, ctx.site.timezone) })),
-              h('dl', { class: 'facts readings' }, Object.entries(latest.fields).map(([k, v]) => [h('dt', null, fieldLabel(k)), h('dd', { 'data-field': k }, fieldValue(v, k))]))]
+              h('dl', { class: 'facts readings' }, Object.entries(latest.fields).map(([k, v]) => [h('dt', null, fieldLabel(k)), h('dd', { 'data-field': k }, fieldValue(v, k, device.kind))]))]
             : h('p', { class: 'muted' }, t('device.noLatest'))),
         h('section', { class: 'panel', 'aria-labelledby': 'dev-alarms-h' }, h('h2', { id: 'dev-alarms-h' }, t('device.alarms')), feed.el)),
       h('section', { class: 'panel', 'aria-labelledby': 'dev-hist-h' }, h('h2', { id: 'dev-hist-h' }, t('device.history')), charts));

@@ -5,6 +5,7 @@ import { t } from '../i18n/index.js';
 import { buildingName, can, type Ctx } from '../store.js';
 import { isActive, type Alarm, type Incident, type IncidentMember } from '../types.js';
 import { describeAlarm, describeIncident, evidenceOf, originatorText, runAction, runIncidentAction, severityBadge, timeText } from './alarm-common.js';
+import { proposalList } from './proposals.js';
 
 /**
  * The live feed. By default it leads with incidents — one per building and hazard: one fire, one
@@ -73,7 +74,7 @@ export function createFeed(ctx: Ctx, initial: FeedOptions): Feed {
         h('div', { class: 'alarm-meta' },
           h('span', { class: 'sr-only' }, `${t('feed.started')}: `), timeText(ctx, a.startTime), ' · ',
           h('span', { class: `status status-${a.status}`, 'data-status-text': a.status }, statusLabel(a.status)),
-          a.assignee ? h('span', { class: 'assignee' }, ` · ${t('feed.assignee', { name: a.assignee })}`) : null,
+          a.assignee ? h('span', { class: 'assignee' }, ` · ${t('feed.assignee', { name: ctx.people.name(a.assignee) })}`) : null,
           a.escalationLevel > 0 ? h('span', { class: 'escalated' }, ` · ${t('feed.escalated', { level: a.escalationLevel })}`) : null)),
       h('div', { class: 'actions' },
         alarmActions(a),
@@ -115,7 +116,7 @@ export function createFeed(ctx: Ctx, initial: FeedOptions): Feed {
     const devices = new Set(i.alarms.filter((m) => m.originator.kind === 'device').map((m) => m.originator.id)).size;
     const allClear = i.alarms.every((m) => !isActive(m.status));
     const fold = h('details', {
-      class: 'incident-alarms', open: open.has(i.id) || i.alarms.some((m) => m.id === opts.selected),
+      class: 'incident-alarms', 'data-fold': i.id, open: open.has(i.id) || i.alarms.some((m) => m.id === opts.selected),
       ontoggle: (e: Event) => { if ((e.target as HTMLDetailsElement).open) open.add(i.id); else open.delete(i.id); },
     },
     h('summary', { 'data-focus': `fold:${i.id}` }, t('incident.fold', { count: i.alarms.length })),
@@ -135,13 +136,22 @@ export function createFeed(ctx: Ctx, initial: FeedOptions): Feed {
       h('div', { class: 'alarm-meta' },
         h('span', { class: 'sr-only' }, `${t('feed.started')}: `), timeText(ctx, i.startTime), ' · ',
         h('span', { class: `status status-${i.status}`, 'data-status-text': i.status }, statusLabel(i.status)),
-        i.assignee ? h('span', { class: 'assignee' }, ` · ${t('feed.assignee', { name: i.assignee })}`) : null,
+        i.assignee ? h('span', { class: 'assignee', 'data-assignee': i.assignee }, ` · ${t('feed.assignee', { name: ctx.people.name(i.assignee) })}`) : null,
         i.escalationLevel > 0 ? h('span', { class: 'escalated' }, ` · ${t('feed.escalated', { level: i.escalationLevel })}`) : null),
+      proposalList(ctx, i),
       fold),
-    h('div', { class: 'actions' }, actions));
+    h('div', { class: 'actions' }, actions,
+      h('a', { class: 'btn link', href: `#/incidents/${encodeURIComponent(i.id)}`, 'data-focus': `idetails:${i.id}`, 'aria-label': t('incident.detailsLabel', { incident: text }) },
+        t('action.details'))));
   };
 
   const render = () => {
+    // A click opens a <details> at once but its toggle event is queued: a render in between would
+    // rebuild the fold closed under the user's pointer. Take the folds' state from the page first.
+    for (const d of list.querySelectorAll<HTMLDetailsElement>('details[data-fold]')) {
+      const id = d.dataset.fold as string;
+      if (d.open) open.add(id); else open.delete(id);
+    }
     const focused = document.activeElement as HTMLElement | null;
     const focusKey = focused && list.contains(focused) ? focused.dataset.focus : undefined;
     const readOnly = can(ctx.session.role, 'ack') ? '' : t('feed.readOnly');

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { h, replace } from '../dom.js';
+import { debounced, h, replace } from '../dom.js';
 import { categoryLabel, formatNumber, formatTime, severityIcon, severityLabel } from '../format.js';
 import { t } from '../i18n/index.js';
 import type { Ctx } from '../store.js';
@@ -25,7 +25,6 @@ export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
   let buildingFilter = buildingFilterBySite.get(ctx.site.id);
   let data: Overview | undefined;
   let error: string | undefined;
-  let debounce: number | undefined;
   let inFlight = false;
   let again = false;
 
@@ -174,12 +173,12 @@ export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
   }
 
   let stopped = false;
+  const refetch = debounced(() => void fetchOverview(), DEBOUNCE_MS);
   const unsubscribe = ctx.alarms.subscribe((e) => {
     if (e && (e.type === 'raised' || e.type === 'escalated' || (e.type === 'updated' && e.previousSeverity))) paintEvent(e);
     // Any change re-reads the overview (debounced): an event, or the alarm list reloaded after the
     // stream reconnected (what happened while it was down arrives that way, with no event).
-    if (debounce !== undefined) window.clearTimeout(debounce);
-    debounce = window.setTimeout(() => { debounce = undefined; void fetchOverview(); }, DEBOUNCE_MS);
+    refetch.run();
   });
   const slow = window.setInterval(() => void fetchOverview(), SLOW_REFRESH_MS);
 
@@ -191,6 +190,6 @@ export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
     unsubscribe();
     feed.destroy();
     window.clearInterval(slow);
-    if (debounce !== undefined) window.clearTimeout(debounce);
+    refetch.cancel();
   };
 }
