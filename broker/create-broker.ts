@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { SecureContextOptions } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { AedesPublishPacket, Client, PubrelPacket } from 'aedes';
+import type { BrokerBackplane } from './backplane.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAcl } from './acl.js';
@@ -76,6 +78,8 @@ export interface BrokerTlsConfig {
 
 export interface BrokerDeps {
   policy: BrokerPolicy;
+  /** Cluster mode: Aedes's emitter and persistence shared with the other nodes (backplane.ts); default in memory. */
+  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence'>;
   logger: Logger;
   metrics: Registry;
 }
@@ -187,9 +191,29 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     { interceptors, replies, subscriptions: () => (aedes as unknown as { persistence: SubscriptionLookup }).persistence, metrics, logger },
   );
 
+  // Cluster mode: client ids that connected on another node (Aedes's `$SYS/<broker>/new/clients`, which
+  // also makes Aedes close our connection with that id). Listened to before Aedes listens, so it is
+  // known here before that close is reported; consumed by the disconnect it explains.
+  const brokerId = `anju-${randomUUID()}`;
+  const takenElsewhere = new Map<string, number>();
+  if (deps.backplane) {
+    deps.backplane.mq.on('$SYS/+/new/clients', (message, done) => {
+      const from = message.topic.split('/')[1];
+      if (from !== brokerId) {
+        const now = Date.now();
+        // Bounded: an entry no disconnect consumed (the id was not connected here) lapses after a minute.
+        if (takenElsewhere.size > 10_000) for (const [id, at] of takenElsewhere) if (now - at > 60_000) takenElsewhere.delete(id);
+        takenElsewhere.set(String(message.payload ?? ''), now);
+      }
+      done();
+    });
+  }
+
   // Constructed, not createBroker()'d: presence needs the instance and the hooks need presence.
   const aedes = new Aedes({
+    id: brokerId,
     ...connectionLimits(config),
+    ...(deps.backplane ? { mq: deps.backplane.mq, persistence: deps.backplane.persistence } : {}),
     preConnect(client, packet, done) {
       if (packet.will) wills.set(client, packet.will);
       rateLimit(client, packet, done);
@@ -217,6 +241,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     if (!principal) return; // cannot happen: Aedes registers only authenticated clients
     live.add(client);
     byClientId.set(client.id, client);
+    takenElsewhere.delete(client.id);
     metrics.connectedClients.inc({ type: principal.kind });
     if (principal.kind === 'device') presence.connected(client, principal.deviceId);
   });
@@ -227,6 +252,13 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     if (byClientId.get(client.id) === client) byClientId.delete(client.id);
     metrics.connectedClients.dec({ type: principal.kind });
     // Aedes marks a client that sent DISCONNECT (§3.14.4) as `_disconnected` before it unregisters it.
+    const at = takenElsewhere.get(client.id);
+    if (at !== undefined && Date.now() - at < 60_000) {
+      takenElsewhere.delete(client.id);
+      if (principal.kind === 'device') presence.movedAway(client, principal.deviceId);
+      logger.debug({ clientId: client.id, username: principalName(principal) }, 'client moved to another node');
+      return;
+    }
     const cause = (client as Client & { _disconnected?: boolean })._disconnected === true ? 'clean' : keepaliveExpired.has(client) ? 'keepalive' : 'lost';
     if (principal.kind === 'device') presence.disconnected(client, principal.deviceId, cause);
     logger.debug({ clientId: client.id, username: principalName(principal), cause }, 'client disconnected');

@@ -1,5 +1,6 @@
 /** The embedded MQTT broker (DESIGN.md §2, §3). */
 export { createBroker } from './create-broker.js';
+export { createRedisBackplane, redactRedisUrl, type BrokerBackplane } from './backplane.js';
 export type { AnjuBroker, BrokerConfig, BrokerDeps, BrokerMessage, DeliveryListener } from './create-broker.js';
 export type { CommandSubscribeListener } from './command-audience.js';
 export { defaultIngestDelivery, type IngestDelivery } from './admission.js';

@@ -33,6 +33,12 @@ export interface Presence {
    */
   disconnected(client: Client, deviceId: string, cause: DisconnectCause): void;
   /**
+   * Cluster mode: a device connection closed because the device connected on another node (the
+   * takeover of §3.1.4-2 across nodes). Not an `offline`: that node publishes `online`, and an
+   * `offline` from here would overwrite it in the shared retained store. Forgotten silently.
+   */
+  movedAway(client: Client, deviceId: string): void;
+  /**
    * True when `packet` is the Will of a closing `client` on its device's status topic while that
    * device still has another connection: publishing it would mark a connected device offline.
    */
@@ -120,6 +126,14 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, on
       state.clients.delete(client);
       state.lastCause = cause;
       flush(deviceId);
+    },
+
+    movedAway(client, deviceId) {
+      const state = devices.get(deviceId);
+      if (!state) return;
+      state.clients.delete(client);
+      // Still connected here through another client id (d1 and d1-x): its state is unchanged.
+      if (state.clients.size === 0 && !state.queued && devices.get(deviceId) === state) devices.delete(deviceId);
     },
 
     suppressWill(client, packet) {

@@ -10,6 +10,8 @@ interface HealthSources {
   disk?: { stats(): DiskStats };
   /** Cluster mode: whether the state database (PostgreSQL) answers. */
   state?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
+  /** Cluster mode: whether the broker backplane (Redis) answers. */
+  backplane?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
   clock?: () => number;
 }
 
@@ -17,7 +19,7 @@ interface HealthSources {
  * `/health`: `down` (503) when the broker is closed; `degraded` while the store refuses writes
  * (readings wait in the spool), the disk is below its minimum free space, the spool is full (new QoS 1
  * publishes are refused), or in cluster mode PostgreSQL does not answer (the API answers 503, alarms
- * cannot be stored); otherwise `ok`. Each check carries the figures an operator asks for first.
+ * cannot be stored), or Redis does not answer (the broker backplane); otherwise `ok`. Each check carries the figures an operator asks for first.
  */
 export function buildHealth(sources: HealthSources): () => Promise<HealthReport> {
   const clock = sources.clock ?? Date.now;
@@ -54,6 +56,12 @@ export function buildHealth(sources: HealthSources): () => Promise<HealthReport>
       checks.state = ping.ok
         ? { status: 'ok', detail: `PostgreSQL answered in ${ping.ms.toFixed(1)} ms` }
         : { status: 'degraded', detail: `PostgreSQL does not answer (${ping.error}): state reads and writes are refused until it is back` };
+    }
+    if (sources.backplane) {
+      const ping = await sources.backplane.ping();
+      checks.backplane = ping.ok
+        ? { status: 'ok', detail: `Redis answered in ${ping.ms.toFixed(1)} ms` }
+        : { status: 'degraded', detail: `Redis does not answer (${ping.error}): messages between nodes and session changes wait until it is back` };
     }
     if (sources.broker) {
       checks.broker = { status: sources.broker.closed ? 'down' : 'ok', detail: `${sources.broker.connectedDevices()} devices connected` };

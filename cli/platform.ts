@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AnjuConfig, PlatformRole } from '../core/config.js';
 import { createFleet, parseScenario, type Fleet } from '../devices-sim/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, createServiceAccountDirectory } from '../storage/index.js';
+import { createRedisBackplane, type BrokerBackplane } from '../broker/index.js';
 import { assembleBroker, assembleHub, createShutdown, type AssembledBroker } from './assemble/index.js';
 import { openStateStores } from './assemble/state-stores.js';
 import { seedDemoCommunity } from './demo.js';
@@ -76,9 +77,18 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     const historyReady = demoHistory && !demoHistory.completedAt ? new Promise<void>((r) => { demoHistoryWritten = r; }) : undefined;
 
     let broker: AssembledBroker | undefined;
+    let backplane: BrokerBackplane | undefined;
     if (role === 'all' || role === 'broker') {
+      // ANJU_REDIS_URL: the broker's sessions and publish/subscribe shared with the other nodes (broker/backplane.ts).
+      // A part registered before the broker's input: it closes after the broker has.
+      if (config.redis) {
+        const opened = await createRedisBackplane({ url: config.redis.url }, { logger });
+        backplane = opened;
+        shutdown.part(() => opened.close());
+      }
       // `all` ingests in this process; the `broker` role's ingest is a hub's persistent session.
-      broker = await assembleBroker(config, { directory, serviceAccounts, tls, ingest: role === 'broker' ? 'subscribers' : 'in-process', logger, metrics });
+      broker = await assembleBroker(config, { directory, serviceAccounts, tls, ingest: role === 'broker' ? 'subscribers' : 'in-process', logger, metrics,
+        ...(backplane ? { backplane } : {}) });
       shutdown.input(broker.close);
     }
 
@@ -100,6 +110,7 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     // hub: ingest, alerts, reports, API; its source is attached when it resolves.
     const hub = await assembleHub(config, {
       db, directory, broker, tls, logger, metrics, reportsAfter: historyReady, ...(stores.health ? { stateHealth: stores.health } : {}),
+      ...(backplane ? { backplaneHealth: backplane } : {}),
       ...(broker ? { serviceAccounts } : {}), ...(demoApi ? { demo: demoApi } : {}), ...(deps.version ? { version: deps.version } : {}),
     });
     // A part, not an input: what writes into its store (the demo's backfill) stops before it.

@@ -190,6 +190,13 @@ export const envSchema = z.object({
    * `postgres://anju:secret@db.example:5432/anju`. The password is never logged.
    */
   ANJU_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+  /**
+   * Cluster mode, broker tier: the brokers of all nodes share one Redis (`redis://:secret@cache:6379/0`,
+   * `rediss://` for TLS) — cross-node publish/subscribe (mqemitter-redis) and the MQTT sessions,
+   * subscriptions, retained messages, queued QoS 1 messages and Wills (aedes-persistence-redis).
+   * Needs ANJU_POSTGRES_URL: nodes that share sessions must share the registry too. Never logged.
+   */
+  ANJU_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
 });
 
 /** What `anju <role>` runs (DESIGN §3); each role's required settings are checked by `loadConfig`. */
@@ -244,6 +251,8 @@ interface BaseConfig {
   opsExport: { statusIntervalMs: number };
   /** Cluster mode (in progress): the state stores in PostgreSQL; undefined = in the embedded database. */
   postgres?: { url: string };
+  /** Cluster mode, broker tier (ANJU_REDIS_URL). */
+  redis?: { url: string };
 }
 
 export interface TlsConfig {
@@ -312,6 +321,9 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
   if (e.ANJU_POSTGRES_URL && e.ANJU_STORE !== 'influxdb') {
     throw new ConfigError('ANJU_POSTGRES_URL (cluster mode) keeps telemetry in InfluxDB: set ANJU_STORE=influxdb and ANJU_INFLUX_URL as well');
   }
+  if (e.ANJU_REDIS_URL && !e.ANJU_POSTGRES_URL) {
+    throw new ConfigError('ANJU_REDIS_URL (cluster mode) shares MQTT sessions between nodes, which must then share the device registry too: set ANJU_POSTGRES_URL as well');
+  }
   if (Boolean(e.ANJU_TLS_CERT) !== Boolean(e.ANJU_TLS_KEY)) throw new ConfigError('TLS needs both ANJU_TLS_CERT and ANJU_TLS_KEY (PEM files)');
   const tls: TlsConfig | undefined = e.ANJU_TLS_CERT && e.ANJU_TLS_KEY
     ? {
@@ -357,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
     duty: sms ? { sms } : {},
     opsExport: { statusIntervalMs: e.ANJU_OPS_STATUS_INTERVAL_S * 1000 },
     ...(e.ANJU_POSTGRES_URL ? { postgres: { url: e.ANJU_POSTGRES_URL } } : {}),
+    ...(e.ANJU_REDIS_URL ? { redis: { url: e.ANJU_REDIS_URL } } : {}),
     ...(influx ? { store: 'influxdb' as const, influx } : { store: 'embedded' as const }),
   };
 }

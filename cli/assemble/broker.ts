@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createBroker, defaultIngestDelivery, type AnjuBroker } from '../../broker/index.js';
+import { createBroker, defaultIngestDelivery, type AnjuBroker, type BrokerBackplane } from '../../broker/index.js';
 import type { AnjuConfig } from '../../core/config.js';
 import { ingestAccountRights, topics } from '../../core/index.js';
 import type { DeviceDirectory, ServiceAccountDirectory } from '../../storage/index.js';
@@ -23,6 +23,8 @@ export interface AssembleBrokerDeps {
    * source; `subscribers` for `anju broker`, whose ingest is a hub's persistent session.
    */
   ingest?: 'in-process' | 'subscribers';
+  /** Cluster mode (ANJU_REDIS_URL): sessions and publish/subscribe shared with the other nodes. */
+  backplane?: BrokerBackplane;
   logger: Logger;
   metrics: Registry;
 }
@@ -64,6 +66,7 @@ export async function assembleBroker(config: AnjuConfig, deps: AssembleBrokerDep
           return a && { username: a.id, passwordHash: a.secretHash, publish: a.publish, subscribe: a.subscribe, deny: a.deny };
         },
       },
+      ...(deps.backplane ? { backplane: deps.backplane } : {}),
       logger: deps.logger.child({ part: 'broker' }), metrics: deps.metrics,
     },
   );

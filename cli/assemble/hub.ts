@@ -53,6 +53,8 @@ export interface AssembleHubDeps {
   diskIntervalMs?: number;
   /** Cluster mode: the state database's check for /health. */
   stateHealth?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
+  /** Cluster mode: the broker backplane's (Redis) check for /health. */
+  backplaneHealth?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
 }
 
 export interface AssembledHub {
@@ -162,7 +164,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk,
-          ...(deps.stateHealth ? { state: deps.stateHealth } : {}) }),
+          ...(deps.stateHealth ? { state: deps.stateHealth } : {}), ...(deps.backplaneHealth ? { backplane: deps.backplaneHealth } : {}) }),
       },
     );
     shutdown.part(() => app.close());

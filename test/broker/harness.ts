@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { hashSecret, verifySecret } from '../../core/secrets.js';
 import { createBroker, serviceAccountFromPassword, staticServiceAccounts } from '../../broker/index.js';
-import type { AnjuBroker, BrokerConfig, ServiceAccount } from '../../broker/index.js';
+import type { AnjuBroker, BrokerConfig, BrokerDeps, ServiceAccount } from '../../broker/index.js';
 
 /** Device ids → secrets known to the in-test registry. */
 export const DEVICE_SECRETS: Readonly<Record<string, string>> = { d1: 'secret-one', d2: 'secret-two', d3: 'secret-three', 'd1-x': 'secret-dash' };
@@ -54,7 +54,7 @@ export interface TestBroker {
  * for ingest (every telemetry message taken at once), so tests about auth or the ACL see telemetry
  * acknowledged and forwarded as with a working ingest; tests about admission install their own.
  */
-export async function startBroker(overrides: Partial<BrokerConfig> = {}, options: { ingest?: boolean } = {}): Promise<TestBroker> {
+export async function startBroker(overrides: Partial<BrokerConfig> = {}, options: { ingest?: boolean; backplane?: BrokerDeps['backplane'] } = {}): Promise<TestBroker> {
   const { hashes, accounts } = await loadFixtures();
   const registry = new Registry();
   const broker = await createBroker(
@@ -70,6 +70,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, options
       },
       logger: pino({ level: 'silent' }),
       metrics: registry,
+      ...(options.backplane ? { backplane: options.backplane } : {}),
     },
   );
   if (options.ingest !== false) broker.interceptPublish(['#'], async () => undefined);

@@ -25,3 +25,28 @@ describe('ANJU_POSTGRES_URL (cluster mode, in progress)', () => {
     expect(() => loadConfig({ ANJU_POSTGRES_URL: 'postgres://db/anju' })).toThrow(/set ANJU_STORE=influxdb and ANJU_INFLUX_URL/);
   });
 });
+
+describe('ANJU_REDIS_URL (cluster mode, broker tier)', () => {
+  const cluster = { ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: 'http://influx:8086', ANJU_INFLUX_DB: 'anju', ANJU_POSTGRES_URL: 'postgres://db/anju' };
+
+  it('is off by default: the broker keeps its sessions in memory', () => {
+    expect(loadConfig({}).redis).toBeUndefined();
+    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: '' }).redis).toBeUndefined();
+  });
+
+  it('takes a redis:// or rediss:// URL', () => {
+    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: 'redis://:s3cret@cache:6379/0' }).redis).toEqual({ url: 'redis://:s3cret@cache:6379/0' });
+    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: 'rediss://cache:6380' }).redis).toEqual({ url: 'rediss://cache:6380' });
+  });
+
+  it('refuses another scheme without echoing the value (it may hold a password)', () => {
+    const attempt = () => loadConfig({ ...cluster, ANJU_REDIS_URL: 'http://:s3cret@cache:6379' });
+    expect(attempt).toThrow(/ANJU_REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(attempt).not.toThrow(/s3cret/);
+  });
+
+  it('needs ANJU_POSTGRES_URL: nodes that share sessions must share the registry', () => {
+    const { ANJU_POSTGRES_URL: _, ...noPostgres } = cluster;
+    expect(() => loadConfig({ ...noPostgres, ANJU_REDIS_URL: 'redis://cache:6379' })).toThrow(/set ANJU_POSTGRES_URL as well/);
+  });
+});
