@@ -30,6 +30,12 @@ export interface AlertEngineDeps {
   newId?: () => string;
   /** Most events per store transaction (group commit). Default 1,000. */
   maxEventsPerCommit?: number;
+  /**
+   * Which devices `tick` runs the time-driven checks of (silence, hold durations). Default: every
+   * registered device. Cluster mode: only those this node holds — a device connected to another node
+   * is silent from here, and timing it here would raise an `offline` no reading here could clear.
+   */
+  ticks?: (deviceId: string) => boolean;
 }
 
 export type AlarmListener = (event: AlarmEvent) => void;
@@ -292,7 +298,9 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     },
     tick(now) {
       ensureOpen();
-      return schedule(evaluator.tick(deps.devices.list(), now));
+      const scope = deps.ticks;
+      const devices = deps.devices.list();
+      return schedule(evaluator.tick(scope ? devices.filter((d) => scope(d.id)) : devices, now));
     },
     ack: (id, actor) => {
       const ts = deps.clock();

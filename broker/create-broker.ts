@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { createAcl } from './acl.js';
 import { createCommandAudience, type CommandSubscribeListener } from './command-audience.js';
 import { createAdmission, defaultIngestDelivery, type IngestDelivery, type SubscriptionLookup } from './admission.js';
-import { createAuthenticate } from './authenticate.js';
+import { CLIENT_ID_SEPARATOR, createAuthenticate } from './authenticate.js';
 import type { Will } from './authenticate.js';
 import type { BrokerPolicy } from './contracts.js';
 import { guardFrames } from './frame-guard.js';
@@ -136,6 +136,12 @@ export interface AnjuBroker {
   onCommandSubscribe(listener: CommandSubscribeListener): () => void;
   /** Told every presence change the broker publishes (the alerts engine's offline rule). */
   onPresence(listener: PresenceListener): () => void;
+  /**
+   * Cluster mode: told when a registered device connects on another node (Aedes's
+   * `$SYS/<broker>/new/clients`): its rules' time-driven checks belong to that node from then on.
+   * Never called without a backplane.
+   */
+  onDeviceElsewhere(listener: (deviceId: string, ts: number) => void): () => void;
   /** Closes every connection of a principal (e.g. its account was deleted or its secret rotated); returns how many. */
   disconnect(principal: { kind: 'device' | 'service'; name: string }): number;
   /**
@@ -196,14 +202,30 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   // known here before that close is reported; consumed by the disconnect it explains.
   const brokerId = `anju-${randomUUID()}`;
   const takenElsewhere = new Map<string, number>();
+  const elsewhereListeners = new Set<(deviceId: string, ts: number) => void>();
   if (deps.backplane) {
     deps.backplane.mq.on('$SYS/+/new/clients', (message, done) => {
       const from = message.topic.split('/')[1];
       if (from !== brokerId) {
         const now = Date.now();
+        const clientId = String(message.payload ?? '');
         // Bounded: an entry no disconnect consumed (the id was not connected here) lapses after a minute.
         if (takenElsewhere.size > 10_000) for (const [id, at] of takenElsewhere) if (now - at > 60_000) takenElsewhere.delete(id);
-        takenElsewhere.set(String(message.payload ?? ''), now);
+        takenElsewhere.set(clientId, now);
+        // A device's client id is its id, or its id and a suffix (authenticate.ts clientIdAllowed).
+        const deviceId = clientId.split(CLIENT_ID_SEPARATOR)[0] ?? clientId;
+        if (elsewhereListeners.size > 0) {
+          void Promise.resolve(deps.policy.deviceRegistered?.(deviceId) ?? true).then((registered) => {
+            if (!registered) return;
+            for (const listener of elsewhereListeners) {
+              try {
+                listener(deviceId, now);
+              } catch (err) {
+                logger.error({ err, deviceId }, 'device-elsewhere listener failed');
+              }
+            }
+          }, (err: unknown) => logger.warn({ err, deviceId }, 'registry lookup failed for a device connected elsewhere'));
+        }
       }
       done();
     });
@@ -398,6 +420,10 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     onPresence(listener) {
       presenceListeners.add(listener);
       return () => presenceListeners.delete(listener);
+    },
+    onDeviceElsewhere(listener) {
+      elsewhereListeners.add(listener);
+      return () => elsewhereListeners.delete(listener);
     },
     disconnect(principal) {
       let n = 0;

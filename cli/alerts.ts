@@ -44,7 +44,12 @@ export async function startAlerts(
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
   const clock = deps.clock ?? Date.now;
-  const engine = createAlertEngine(defaultAlertEngineConfig, { store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock });
+  // Cluster mode (a broker sharing its sessions through Redis): this node times the devices it holds —
+  // connected here, or last connected here — and hands a device over when it connects on another node.
+  const held = deps.broker && config.redis ? new Set<string>() : undefined;
+  const engine = createAlertEngine(defaultAlertEngineConfig, {
+    store: deps.store, devices: deps.directory, logger, metrics: deps.metrics, clock, ...(held ? { ticks: (id: string) => held.has(id) } : {}),
+  });
   await engine.start();
   const policies = deps.policies;
   const incidents = createIncidents(defaultIncidentsConfig, {
@@ -87,8 +92,15 @@ export async function startAlerts(
     engine.tick(now).then(() => incidents.tick(now)).catch((err: Error) => logger.error({ err }, 'alert tick failed'));
   }, TICK_MS);
   const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {
+    held?.add(id);
     engine.onPresence(id, status, ts, cause).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
   });
+  // Connected on another node: alive (what this node raised for it, e.g. a lost connection, clears as on
+  // a reconnection here), and no longer timed here.
+  const offElsewhere = held ? deps.broker?.onDeviceElsewhere((id, ts) => {
+    if (!held.delete(id)) return;
+    engine.onPresence(id, 'online', ts, 'connected').catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
+  }) : undefined;
   // Without the embedded broker the devices' Wills on `devices/{id}/status` are what tells a lost connection.
   const stopExternal = !deps.broker && config.ingest.brokerUrl
     ? await startExternalPresence(
@@ -103,6 +115,7 @@ export async function startAlerts(
     ...(duty ? { duty } : {}),
     async stop() {
       offPresence?.();
+      offElsewhere?.();
       await stopExternal?.();
       clearInterval(tick);
       await escalation.stop();

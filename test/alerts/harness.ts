@@ -115,6 +115,8 @@ export async function openHarness(opts: {
   store?: (store: AlarmStore) => AlarmStore;
   /** What the incidents propose (alerts/responses/), built on the database just opened. */
   propose?: (db: EmbeddedDatabase) => Promise<IncidentsDeps['propose']>;
+  /** The engine's tick scope (cluster mode: the devices this node holds). */
+  ticks?: (deviceId: string) => boolean;
 }): Promise<Harness> {
   const { logger, lines } = memoryLogger();
   const db = await createEmbeddedDatabase({ dataDir: opts.dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
@@ -126,6 +128,7 @@ export async function openHarness(opts: {
     {
       store: opts.store ? opts.store(db.alarms) : db.alarms, logger, metrics, clock: () => now.ms,
       devices: { get: (id) => opts.devices.get(id), list: () => [...opts.devices.values()] },
+      ...(opts.ticks ? { ticks: opts.ticks } : {}),
     },
   );
   engine.subscribe((e) => events.push(e));

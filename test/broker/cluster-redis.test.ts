@@ -74,11 +74,19 @@ describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
 
   it('a client id connecting on node B closes its older connection on node A (§3.1.4-2 across nodes), and the device stays online', async () => {
     const [a, b] = [await node(), await node()];
+    const elsewhere: Record<'a' | 'b', string[]> = { a: [], b: [] };
+    a.broker.broker.onDeviceElsewhere((id) => elsewhere.a.push(id));
+    b.broker.broker.onDeviceElsewhere((id) => elsewhere.b.push(id));
     const old = await a.broker.connect(device('d2'));
     const closed = closedByBroker(old, 5_000);
     await b.broker.connect(device('d2'));
     await closed;
     expect(old.connected).toBe(false);
+    // Node A hears that d2 is now on B (its alarm rules hand the device over); B hears it of A's
+    // first connection, which it never held; a service account is no device.
+    await b.broker.connect({ clientId: 'bms:3', ...BMS });
+    await vi.waitFor(() => expect(elsewhere.a).toEqual(['d2']));
+    expect(elsewhere.b).toEqual(['d2']);
     // The device moved, it did not go offline: node A does not overwrite B's retained `online`.
     await new Promise((r) => setTimeout(r, 500));
     const ops = await a.broker.connect({ clientId: 'ops:2', ...OPS });

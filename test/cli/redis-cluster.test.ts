@@ -100,4 +100,31 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
     const incident = await api(c, 'GET', `/api/incidents/${fire()[0]?.body.incident.id ?? ''}`);
     expect(incident.status).toBe(200);
   }, 60_000);
+
+  it('a device whose connection to A was lost comes back on B: A clears the offline alarm it raised', async () => {
+    const [a, b] = nodes as [RunningPlatform, RunningPlatform];
+    const created = await api(a, 'POST', '/api/devices', { id: 'sd-cluster-2', kind: 'smoke_detector', site: 's1', building: 'b2' });
+    expect(created.status).toBe(201);
+    const password = String(created.body.secret);
+    const first = await vi.waitFor(() => connect(a, { clientId: 'sd-cluster-2', username: 'sd-cluster-2', password }), { timeout: 5_000, interval: 200 });
+    await first.publishAsync('devices/sd-cluster-2/telemetry', JSON.stringify({ ts: Date.now(), smoke: 0.01, seq: 1 }), { qos: 1 });
+    // The connection drops without a DISCONNECT (MQTT 3.1.1 §3.1.2.10): A raises `offline` (lost).
+    first.stream.destroy();
+    const offline = await vi.waitFor(async () => {
+      const listed = await api(a, 'GET', '/api/alerts?site=s1');
+      const found = (listed.body.items as Array<{ id: string; type: string; status: string; originator: { id: string } }>)
+        .find((x) => x.originator.id === 'sd-cluster-2' && x.type === 'offline');
+      if (!found) throw new Error('no offline alarm yet');
+      return found;
+    }, { timeout: 10_000, interval: 200 });
+    expect(offline.status).toBe('active_unack');
+
+    // It comes back through the load balancer on B: alive, so the alarm A raised clears (A hears of
+    // the connection through Redis; B never raised it and could not clear it from its own rule state).
+    await connect(b, { clientId: 'sd-cluster-2', username: 'sd-cluster-2', password });
+    await vi.waitFor(async () => {
+      const got = await api(b, 'GET', `/api/alerts/${offline.id}`);
+      expect(got.body.status).toBe('cleared_unack');
+    }, { timeout: 10_000, interval: 200 });
+  }, 60_000);
 });
