@@ -1,5 +1,5 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { feed, T0 } from './harness.js';
 import { openStream } from '../helpers/sse.js';
 import { A, B, registeredRoutes, startScopeWorld, type people, type ScopeWorld } from './site-scope.harness.js';
@@ -259,10 +259,14 @@ describe('site scope on every route', () => {
 
   it('applies roles site by site: maintenance at A and viewer at B acknowledges at A only, and sees both', async () => {
     // The fires of the stream test above: a new incident at A (the first was cleared), B's still open.
+    // Incidents settle after their alarms (a throttled group commit): the stream test waited for site A's
+    // incident event and site B's alarm, not for site B's incident to be stored; wait for both here.
     const open = async (site: string) => (await w.incidents.list({ site, status: ['active_unack'], limit: 1, offset: 0 })).items[0]?.id;
-    const [atA, atB] = [await open(A), await open(B)];
-    expect(atA).toBeDefined();
-    expect(atB).toBeDefined();
+    const [atA, atB] = await vi.waitFor(async () => {
+      const ids = [await open(A), await open(B)];
+      expect(ids).toEqual([expect.any(String), expect.any(String)]);
+      return ids;
+    }, { timeout: 5_000, interval: 50 });
     const refused = await w.as('mixed', post(`/api/incidents/${atB}/ack`));
     expect(refused.statusCode).toBe(403);
     expect(refused.json().error.message).toContain(`maintenance role at site ${B}`);

@@ -70,6 +70,28 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
     }
   });
 
+  it('while Redis restarts, /health says so on every node; afterwards it is ok again without a node restart', async () => {
+    const check = async (node: RunningPlatform) => {
+      const health = (await (await fetch(`${node.urls.http}/health`)).json()) as { status: string; checks: Record<string, { status: string; detail: string }> };
+      return health;
+    };
+    await redis.stop();
+    try {
+      for (const node of nodes) {
+        await vi.waitFor(async () => {
+          const h = await check(node);
+          expect(h.status).toBe('degraded');
+          expect(h.checks.backplane).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/^Redis does not answer/) });
+        }, { timeout: 10_000, interval: 200 });
+      }
+    } finally {
+      await redis.start();
+    }
+    for (const node of nodes) {
+      await vi.waitFor(async () => expect((await check(node)).checks.backplane?.status).toBe('ok'), { timeout: 20_000, interval: 200 });
+    }
+  }, 60_000);
+
   it('a device provisioned on A publishes on B; the incident B opens reaches a subscriber on C, once', async () => {
     const [a, b, c] = nodes as [RunningPlatform, RunningPlatform, RunningPlatform];
     const created = await api(a, 'POST', '/api/devices', { id: 'sd-cluster-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
