@@ -59,6 +59,8 @@ export interface BrokerConfig {
   plaintext?: boolean;
   /** MQTT over TLS and over secure WebSocket, beside or instead of the plaintext listeners. */
   tls?: BrokerTlsConfig;
+  /** Cluster mode: Aedes's heartbeat between nodes (default Aedes's 60 s); a dead node's Wills follow within 4. */
+  heartbeatMs?: number;
 }
 
 export interface BrokerTlsConfig {
@@ -203,7 +205,18 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   const brokerId = `anju-${randomUUID()}`;
   const takenElsewhere = new Map<string, number>();
   const elsewhereListeners = new Set<(deviceId: string, ts: number) => void>();
+  // Aedes's live-broker map, filled by heartbeats only; see the birth listener below.
+  const aedesBrokers: { alive?: Record<string, number> } = {};
   if (deps.backplane) {
+    // A node's first heartbeat comes one interval after it starts, and until then Aedes elsewhere
+    // takes it for dead: a Will sweep in that window would publish the Wills of devices connected to
+    // it, alive (a rolling restart: every device reconnecting at once). Its birth message, sent when
+    // it starts listening, counts as its first heartbeat.
+    deps.backplane.mq.on('$SYS/+/birth', (message, done) => {
+      const id = String(message.payload ?? '');
+      if (id && id !== brokerId && aedesBrokers.alive) aedesBrokers.alive[id] = Date.now();
+      done();
+    });
     deps.backplane.mq.on('$SYS/+/new/clients', (message, done) => {
       const from = message.topic.split('/')[1];
       if (from !== brokerId) {
@@ -234,6 +247,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   // Constructed, not createBroker()'d: presence needs the instance and the hooks need presence.
   const aedes = new Aedes({
     id: brokerId,
+    ...(config.heartbeatMs ? { heartbeatInterval: config.heartbeatMs } : {}),
     ...connectionLimits(config),
     ...(deps.backplane ? { mq: deps.backplane.mq, persistence: deps.backplane.persistence } : {}),
     preConnect(client, packet, done) {
@@ -244,6 +258,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     authorizePublish(client, packet, done) {
       const denied = acl.checkPublish(client, packet);
       if (denied) return done(denied);
+      // Cluster mode: the Will of a device whose node died, published by this node (no client).
+      if (client === null) presence.orphanWill(packet);
       // Refusing a Will is silent: Aedes just drops it (lib/client.js close()).
       if (presence.suppressWill(client, packet)) return done(new Error('will suppressed: device still connected'));
       admission.admit(client, packet, done);
@@ -251,6 +267,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     authorizeSubscribe: acl.authorizeSubscribe,
     authorizeForward: acl.authorizeForward,
   });
+  aedesBrokers.alive = (aedes as unknown as { brokers: Record<string, number> }).brokers;
   const presenceListeners = new Set<PresenceListener>();
   const presence = createPresence(aedes, logger, (deviceId, status, ts, cause) => {
     for (const listener of presenceListeners) listener(deviceId, status, ts, cause);

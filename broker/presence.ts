@@ -39,6 +39,13 @@ export interface Presence {
    */
   movedAway(client: Client, deviceId: string): void;
   /**
+   * Cluster mode: Aedes publishes here, with no client, the stored Will of a device whose node died
+   * (its heartbeats stopped). A device status `offline` for a device with no connection here is that
+   * device's lost connection: the listeners hear it (cause `lost`), as they would have on its node.
+   * Aedes publishes the Will itself; nothing is published here.
+   */
+  orphanWill(packet: PublishPacket): void;
+  /**
    * True when `packet` is the Will of a closing `client` on its device's status topic while that
    * device still has another connection: publishing it would mark a connected device offline.
    */
@@ -134,6 +141,19 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, on
       state.clients.delete(client);
       // Still connected here through another client id (d1 and d1-x): its state is unchanged.
       if (state.clients.size === 0 && !state.queued && devices.get(deviceId) === state) devices.delete(deviceId);
+    },
+
+    orphanWill(packet) {
+      if (stopped) return;
+      const deviceId = statusTopicDevice(packet.topic);
+      if (deviceId === undefined || (devices.get(deviceId)?.clients.size ?? 0) > 0) return;
+      const said = Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : packet.payload;
+      if (said !== 'offline') return;
+      try {
+        onChange(deviceId, 'offline', Date.now(), 'lost');
+      } catch (err) {
+        logger.error({ err, deviceId }, 'presence listener failed');
+      }
     },
 
     suppressWill(client, packet) {

@@ -197,6 +197,13 @@ export const envSchema = z.object({
    * Needs ANJU_POSTGRES_URL: nodes that share sessions must share the registry too. Never logged.
    */
   ANJU_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /**
+   * Cluster mode: how often each node's broker says it is alive (Aedes `$SYS/<broker>/heartbeat`). A
+   * node silent for 3 heartbeats is dead: the others publish its devices' Wills within 4 (Aedes
+   * `_clearWills`), so a device that died with its node is reported offline ~4× this after. Set it
+   * the same on every node: each judges the others by its own.
+   */
+  ANJU_CLUSTER_HEARTBEAT_S: z.coerce.number().int().min(1).max(3600).default(15),
 });
 
 /** What `anju <role>` runs (DESIGN §3); each role's required settings are checked by `loadConfig`. */
@@ -251,8 +258,8 @@ interface BaseConfig {
   opsExport: { statusIntervalMs: number };
   /** Cluster mode (in progress): the state stores in PostgreSQL; undefined = in the embedded database. */
   postgres?: { url: string };
-  /** Cluster mode, broker tier (ANJU_REDIS_URL). */
-  redis?: { url: string };
+  /** Cluster mode, broker tier (ANJU_REDIS_URL) and its brokers' heartbeat. */
+  redis?: { url: string; heartbeatMs: number };
 }
 
 export interface TlsConfig {
@@ -369,7 +376,7 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
     duty: sms ? { sms } : {},
     opsExport: { statusIntervalMs: e.ANJU_OPS_STATUS_INTERVAL_S * 1000 },
     ...(e.ANJU_POSTGRES_URL ? { postgres: { url: e.ANJU_POSTGRES_URL } } : {}),
-    ...(e.ANJU_REDIS_URL ? { redis: { url: e.ANJU_REDIS_URL } } : {}),
+    ...(e.ANJU_REDIS_URL ? { redis: { url: e.ANJU_REDIS_URL, heartbeatMs: e.ANJU_CLUSTER_HEARTBEAT_S * 1000 } } : {}),
     ...(influx ? { store: 'influxdb' as const, influx } : { store: 'embedded' as const }),
   };
 }

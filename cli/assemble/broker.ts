@@ -50,6 +50,7 @@ export async function assembleBroker(config: AnjuConfig, deps: AssembleBrokerDep
       connectRatePerMinute: config.mqtt.connectRatePerMinute, drainTimeoutMs: 30_000,
       ingest: deps.ingest === 'subscribers' ? { via: 'subscribers', topics: [topics.allTelemetry] } : defaultIngestDelivery,
       plaintext: config.plaintext,
+      ...(deps.backplane && config.redis ? { heartbeatMs: config.redis.heartbeatMs } : {}),
       ...(config.tls && tls ? {
         tls: {
           port: config.tls.mqttsPort, wsPort: config.tls.wssPort, context: tls.context,

@@ -31,9 +31,9 @@ describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
     open = [];
   });
 
-  const node = async (): Promise<{ broker: TestBroker; backplane: BrokerBackplane }> => {
+  const node = async (overrides: { heartbeatMs?: number } = {}): Promise<{ broker: TestBroker; backplane: BrokerBackplane }> => {
     const backplane = await createRedisBackplane({ url: redis.url }, { logger });
-    const broker = await startBroker({}, { backplane });
+    const broker = await startBroker(overrides, { backplane });
     const n = { broker, backplane };
     open.push(n);
     return n;
@@ -94,6 +94,23 @@ describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
     await ops.subscribeAsync('devices/d2/status', { qos: 1 });
     expect(await status).toEqual({ payload: 'online', retain: true });
   });
+
+  it('a node just started counts as alive from its birth: its devices\' Wills are not published by another node before its first heartbeat', async () => {
+    // Every node beats every second; B sweeps for dead brokers' Wills every 4 s (Aedes: 4 beats). A starts
+    // just before B's first sweep, so that sweep falls before A's first heartbeat (1 s after A starts).
+    const b = await node({ heartbeatMs: 1_000 });
+    const bStarted = Date.now();
+    const watcher = await b.broker.connect({ clientId: 'ops:3', ...OPS });
+    await watcher.subscribeAsync('devices/d1/status', { qos: 1 });
+    const said: string[] = [];
+    watcher.on('message', (_t, p) => said.push(p.toString()));
+    await new Promise((r) => setTimeout(r, Math.max(0, bStarted + 3_500 - Date.now())));
+    const a = await node({ heartbeatMs: 1_000 });
+    await a.broker.connect(device('d1', { will: { topic: 'devices/d1/status', payload: Buffer.from('offline'), qos: 1, retain: true } }));
+    await vi.waitFor(() => expect(said).toContain('online'));
+    await new Promise((r) => setTimeout(r, Math.max(0, bStarted + 5_000 - Date.now()))); // B's first sweep is past
+    expect(said).not.toContain('offline');
+  }, 15_000);
 
   it('a retained status set on node A is what a subscriber on node B receives', async () => {
     const [a, b] = [await node(), await node()];

@@ -35,8 +35,8 @@ describe('ANJU_REDIS_URL (cluster mode, broker tier)', () => {
   });
 
   it('takes a redis:// or rediss:// URL', () => {
-    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: 'redis://:s3cret@cache:6379/0' }).redis).toEqual({ url: 'redis://:s3cret@cache:6379/0' });
-    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: 'rediss://cache:6380' }).redis).toEqual({ url: 'rediss://cache:6380' });
+    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: 'redis://:s3cret@cache:6379/0' }).redis).toEqual({ url: 'redis://:s3cret@cache:6379/0', heartbeatMs: 15_000 });
+    expect(loadConfig({ ...cluster, ANJU_REDIS_URL: 'rediss://cache:6380', ANJU_CLUSTER_HEARTBEAT_S: '5' }).redis).toEqual({ url: 'rediss://cache:6380', heartbeatMs: 5_000 });
   });
 
   it('refuses another scheme without echoing the value (it may hold a password)', () => {
