@@ -1,11 +1,47 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './servers.js';
 
+/** The kernel's ephemeral range (what `listen(0)` and outgoing connections' source ports come from). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && high) return [low, high];
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free loopback port for a server a test starts and may restart on the same port (mosquitto,
+ * influxd, PostgreSQL, Redis, Anju itself). Chosen *below* the kernel's ephemeral range: a port from
+ * that range, free now, can be taken before the server binds it — or between a stop and a restart —
+ * by any socket the machine opens meanwhile (every `listen(0)`, and the source port of every outgoing
+ * connection: the clients of Redis, PostgreSQL, InfluxDB in parallel tests), and the start fails with
+ * "address in use". Below the range only another explicit choice can collide: random, then checked.
+ */
 export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const floor = 10_000;
+  const span = Math.max(1_000, low - floor);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = floor + Math.floor(Math.random() * span);
+    if (port < low && (await bindable(port))) return port;
+  }
+  // A machine without room below its ephemeral range: let the kernel choose.
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
