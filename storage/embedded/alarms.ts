@@ -5,7 +5,8 @@ import {
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, rows, where, whereEq, whereIn, type Row } from './sql.js';
+import { big, inList, newestFirstPage, type Row, rows, where, whereBuilder } from './sql.js';
+import { alarmFilters } from '../query-filters.js';
 
 /**
  * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
@@ -175,10 +176,7 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
     async list(q: AlarmQuery): Promise<Page<Alarm>> {
       open();
       const w = where();
-      whereIn(w, 'status', q.status);
-      whereIn(w, 'severity', q.severity);
-      whereIn(w, 'site', q.sites);
-      for (const [col, v] of [['type', q.type], ['site', q.site], ['building', q.building], ['originator_id', q.originatorId]] as const) whereEq(w, col, v);
+      alarmFilters(q, whereBuilder(w));
       const { rows: page, total } = await newestFirstPage(conn, 'alarms', alarmCols, w, q);
       return { items: page.map(rowToAlarm), total };
     },

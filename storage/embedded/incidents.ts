@@ -5,7 +5,8 @@ import {
   ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentRecordEntry, type IncidentStore,
 } from '../incidents/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, rows, where, whereEq, whereIn, type Row } from './sql.js';
+import { big, inList, newestFirstPage, type Row, rows, where, whereBuilder } from './sql.js';
+import { incidentFilters } from '../query-filters.js';
 
 /**
  * The IncidentStore on the embedded database (tables of migration 5: incidents, incident_events,
@@ -205,15 +206,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     async list(q: IncidentQuery): Promise<Page<Incident>> {
       open();
       const w = where();
-      for (const [col, v] of [['status', q.status], ['severity', q.severity], ['hazard', q.hazard], ['level', q.level]] as const) whereIn(w, col, v);
-      whereEq(w, 'site', q.site);
-      whereIn(w, 'site', q.sites);
-      whereEq(w, 'building', q.building);
-      whereEq(w, 'assignee', q.assignee);
-      if (q.alarmId !== undefined) {
-        w.params.push(q.alarmId);
-        w.conds.push(`id IN (SELECT incident_id FROM incident_members WHERE alarm_id = $${w.params.length})`);
-      }
+      incidentFilters(q, whereBuilder(w));
       const { rows: page, total } = await newestFirstPage(conn, 'incidents', cols, w, q);
       return { items: page.map(rowToIncident), total };
     },

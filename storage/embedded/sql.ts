@@ -1,4 +1,5 @@
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import type { WhereBuilder } from '../query-filters.js';
 
 /** Small SQL helpers the embedded state stores share. Values always travel as bound parameters. */
 
@@ -33,6 +34,18 @@ export const where = (): Where => ({ params: [], conds: [] });
 export function whereIn(w: Where, col: string, v: string | readonly string[] | undefined): void {
   const list = asList<string>(v);
   if (list) w.conds.push(list.length ? inList(col, list, w.params) : 'FALSE');
+}
+
+/** This dialect's spelling of the shared list filters (storage/query-filters.ts). */
+export function whereBuilder(w: Where): WhereBuilder {
+  return {
+    eq: (col, v) => whereEq(w, col, v),
+    in: (col, v) => whereIn(w, col, v),
+    bound(v, cond) {
+      w.params.push(v);
+      w.conds.push(cond(`$${w.params.length}`));
+    },
+  };
 }
 
 export function whereEq(w: Where, col: string, v: string | undefined): void {

@@ -3,10 +3,11 @@ import {
   ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmQuery, type AlarmRecordEntry, type AlarmStore, type Severity,
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
-import { ms, pageOf, present, rows, transaction, where, whereEq, whereIn } from './connection.js';
+import { ms, pageOf, present, rows, transaction, where, whereBuilder } from './connection.js';
 import { eventRowsSince, insertChunked, lastSeqOf, pruneBefore, writeGroup, type KeyedLogSpec, type KeyedRecord } from './keyed-log.js';
 import type { StoreLifecycle } from './lifecycle.js';
 import { alarmCols, RULES_CONFIG_KEY } from '../embedded/alarms.js';
+import { alarmFilters } from '../query-filters.js';
 
 /**
  * The AlarmStore on PostgreSQL, with the semantics of the embedded one (storage/embedded/alarms.ts)
@@ -95,10 +96,7 @@ export function createPostgresAlarmStore(deps: { pool: pg.Pool; life: StoreLifec
     async list(q: AlarmQuery): Promise<Page<Alarm>> {
       open();
       const w = where();
-      whereIn(w, 'status', q.status);
-      whereIn(w, 'severity', q.severity);
-      whereIn(w, 'site', q.sites);
-      for (const [col, v] of [['type', q.type], ['site', q.site], ['building', q.building], ['originator_id', q.originatorId]] as const) whereEq(w, col, v);
+      alarmFilters(q, whereBuilder(w));
       const { rows: found, total } = await pageOf<Row>(pool, 'alarms', alarmCols.join(', '), w, 'start_ts DESC, id', q);
       return { items: found.map(rowToAlarm), total };
     },

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { StoreUnavailableError } from '../contract.js';
 import { DuplicateError } from '../state/contract.js';
+import type { WhereBuilder } from '../query-filters.js';
 
 /**
  * The pool and the few SQL helpers every PostgreSQL store shares. Values always travel as bound
@@ -121,6 +122,18 @@ export interface Where {
   readonly conds: string[];
 }
 export const where = (): Where => ({ params: [], conds: [] });
+
+/** This dialect's spelling of the shared list filters (storage/query-filters.ts). */
+export function whereBuilder(w: Where): WhereBuilder {
+  return {
+    eq: (col, v) => whereEq(w, col, v),
+    in: (col, v) => whereIn(w, col, v),
+    bound(v, cond) {
+      w.params.push(v);
+      w.conds.push(cond(`$${w.params.length}`));
+    },
+  };
+}
 
 export function whereEq(w: Where, col: string, v: string | undefined): void {
   if (v === undefined) return;

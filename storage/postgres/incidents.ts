@@ -5,9 +5,10 @@ import {
   ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
 } from '../incidents/contract.js';
 import type { Page } from '../state/contract.js';
-import { ms, pageOf, present, rows, where, whereEq, whereIn, type Queryable } from './connection.js';
+import { ms, pageOf, present, type Queryable, rows, where, whereBuilder } from './connection.js';
 import { eventRowsSince, insertChunked, lastSeqOf, pruneBefore, writeGroup, type KeyedLogSpec, type KeyedRecord } from './keyed-log.js';
 import type { StoreLifecycle } from './lifecycle.js';
+import { incidentFilters } from '../query-filters.js';
 
 /**
  * The IncidentStore on PostgreSQL, with the semantics of the embedded one
@@ -127,15 +128,7 @@ export function createPostgresIncidentStore(deps: { pool: pg.Pool; life: StoreLi
     async list(q: IncidentQuery): Promise<Page<Incident>> {
       open();
       const w = where();
-      for (const [col, v] of [['status', q.status], ['severity', q.severity], ['hazard', q.hazard], ['level', q.level]] as const) whereIn(w, col, v);
-      whereEq(w, 'site', q.site);
-      whereIn(w, 'site', q.sites);
-      whereEq(w, 'building', q.building);
-      whereEq(w, 'assignee', q.assignee);
-      if (q.alarmId !== undefined) {
-        w.params.push(q.alarmId);
-        w.conds.push(`id IN (SELECT incident_id FROM incident_members WHERE alarm_id = $${w.params.length})`);
-      }
+      incidentFilters(q, whereBuilder(w));
       const { rows: found, total } = await pageOf<Row>(pool, 'incidents', incidentCols.join(', '), w, 'start_ts DESC, id', q);
       return { items: found.map(rowToIncident), total };
     },
