@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisBackplane, redactRedisUrl, type BrokerBackplane } from '../../broker/index.js';
@@ -65,11 +66,20 @@ describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
     await first.endAsync();
     await a.broker.broker.publish({ topic: 'devices/d3/commands/close', payload: JSON.stringify({ id: 'queued-1' }), qos: 1, retain: false });
 
-    const again = await b.broker.connect(device('d3', { clean: false }));
+    // Connected by hand to see the CONNACK: MQTT 3.1.1 §3.2.2.2 Session Present, because node B found
+    // the session node A had kept.
+    const again = mqtt.connect(b.broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...device('d3', { clean: false }) });
     const got = nextMessage(again, 'devices/d3/commands/close', 5_000);
-    // MQTT 3.1.1 §3.2.2.2: Session Present, because node B found the session node A had kept.
-    expect(again.options.clean).toBe(false);
-    expect((await got).payload).toBe(JSON.stringify({ id: 'queued-1' }));
+    try {
+      const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+        again.once('connect', resolve);
+        again.once('error', reject);
+      });
+      expect(connack.sessionPresent).toBe(true);
+      expect((await got).payload).toBe(JSON.stringify({ id: 'queued-1' }));
+    } finally {
+      await again.endAsync();
+    }
   });
 
   it('a client id connecting on node B closes its older connection on node A (§3.1.4-2 across nodes), and the device stays online', async () => {
