@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { getOrCreateMetric } from '../core/util/index.js';
-import { ActiveAlarmConflictError, type Alarm, type AlarmEvent, type AlarmRecordEntry, type AlarmStore, type RaiseRequest } from './contracts.js';
-import { repeatAlarm, type Transition } from './lifecycle.js';
+import { ActiveAlarmConflictError, AlarmChangedError, type Alarm, type AlarmEvent, type AlarmRecordEntry, type AlarmStore } from './contracts.js';
+import type { Transition } from './lifecycle.js';
 
 /**
  * What the writer needs from the engine's in-memory view: the decided view (active alarm per key,
@@ -23,15 +23,21 @@ export interface DecidedView {
   adopt(alarm: Alarm): void;
 }
 
-/** For a rule's raise: repeated onto the other writer's alarm if the store holds the key already. */
-export interface RaiseRetry {
-  readonly request: RaiseRequest;
-  readonly actor: string;
-}
+/**
+ * The decision again, on the alarm as another writer (another node) stored it: what a refused write
+ * becomes — a rule's raise repeated onto the alarm already active for its key, a repeat or a clear
+ * applied to the alarm as it now stands, a person's action checked again. Undefined: nothing to do
+ * any more (the alarm was cleared meanwhile); throwing (an AlarmError): the action is refused now.
+ */
+export type Redo = (current: Alarm) => Transition | undefined;
 
 export interface AlarmWriter {
-  /** A decision: applied to the view now, stored by the writer, then published; settles once published (or refused). */
-  submit(t: Transition, ts: number, raise?: RaiseRetry): Promise<AlarmEvent>;
+  /**
+   * A decision: applied to the view now, stored by the writer, then published; settles once published
+   * (or refused). With `redo`, a write refused because another writer got there first is decided again
+   * on what it stored; the promise then settles with that decision's event (undefined: none was needed).
+   */
+  submit(t: Transition, ts: number, redo?: Redo): Promise<AlarmEvent | undefined>;
   /** Resolves once every event submitted so far is stored (or dropped) and published. */
   written(): Promise<void>;
 }
@@ -50,11 +56,14 @@ export interface AlarmWriterDeps {
 interface Pending {
   readonly t: Transition;
   readonly ts: number;
-  readonly raise?: RaiseRetry;
+  readonly redo?: Redo;
   dropped: boolean;
-  resolve(ev: AlarmEvent): void;
+  resolve(ev: AlarmEvent | undefined): void;
   reject(err: unknown): void;
 }
+
+/** Alarm ids whose last stored revision this writer keeps (what it wrote); the oldest go first beyond it. */
+const MAX_KNOWN_REVISIONS = 100_000;
 
 /**
  * The engine's write-behind: each decision's event joins a queue; the writer stores the queue as
@@ -73,18 +82,33 @@ export function createAlarmWriter(config: { maxEventsPerCommit?: number }, deps:
   const eventsPerCommit = getOrCreateMetric(deps.metrics, 'anju_alarm_store_events_per_commit', () => new Histogram({
     name: 'anju_alarm_store_events_per_commit', help: 'Alarm events written per committed alarm store transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [deps.metrics],
   }));
+  const conflicts = getOrCreateMetric(deps.metrics, 'anju_alarm_write_conflicts_total', () => new Counter({
+    name: 'anju_alarm_write_conflicts_total',
+    help: 'Alarm writes refused because another writer (another node) changed the alarm (changed) or raised one for its key (active_key) first; decided again',
+    labelNames: ['kind'], registers: [deps.metrics],
+  }));
   const maxPerCommit = Math.max(1, config.maxEventsPerCommit ?? 1_000);
   const queue: Pending[] = [];
   let writing: Promise<void> | undefined;
+  /**
+   * The revision of each alarm as this writer last stored it. A decision is often taken on a version
+   * still on its way to the store (memory runs ahead of it); it is written as a change of what this
+   * writer stored last — or of a newer version read from the store, whichever is newer.
+   */
+  const revisions = new Map<string, number>();
 
+  const revised = (a: Alarm): Alarm => {
+    const known = revisions.get(a.id);
+    return known === undefined || (a.rev !== undefined && a.rev >= known) ? a : { ...a, rev: known };
+  };
   const entryOf = (p: Pending): AlarmRecordEntry => ({
-    alarm: p.t.alarm, event: { type: p.t.event, ts: p.ts, ...(p.t.previousSeverity ? { previousSeverity: p.t.previousSeverity } : {}) },
+    alarm: revised(p.t.alarm), event: { type: p.t.event, ts: p.ts, ...(p.t.previousSeverity ? { previousSeverity: p.t.previousSeverity } : {}) },
   });
 
-  function submit(t: Transition, ts: number, raise?: RaiseRetry): Promise<AlarmEvent> {
+  function submit(t: Transition, ts: number, redo?: Redo): Promise<AlarmEvent | undefined> {
     view.decided(t.alarm);
-    return new Promise<AlarmEvent>((resolve, reject) => {
-      queue.push({ t, ts, ...(raise ? { raise } : {}), dropped: false, resolve, reject });
+    return new Promise<AlarmEvent | undefined>((resolve, reject) => {
+      queue.push({ t, ts, ...(redo ? { redo } : {}), dropped: false, resolve, reject });
       writing ??= drain();
     });
   }
@@ -143,6 +167,10 @@ export function createAlarmWriter(config: { maxEventsPerCommit?: number }, deps:
 
   /** Stored: the stored view follows, then the listeners see the event (callers run in seq order). */
   function published(p: Pending, ev: AlarmEvent): void {
+    revisions.delete(ev.alarm.id);
+    // An alarm cleared and acknowledged changes no more (but for a comment): its revision is not kept.
+    if (ev.alarm.status !== 'cleared_ack') revisions.set(ev.alarm.id, ev.seq);
+    if (revisions.size > MAX_KNOWN_REVISIONS) revisions.delete(revisions.keys().next().value as string);
     view.stored(p.t.alarm);
     view.settled(p.t.alarm);
     deps.publish(ev);
@@ -151,31 +179,59 @@ export function createAlarmWriter(config: { maxEventsPerCommit?: number }, deps:
 
   /**
    * The store refused an event: drop it and the later queued events of the same alarm (decided on
-   * top of it), and put the key back to what is stored. A rule's raise refused because the store
-   * holds another active alarm for the key (a second writer) is repeated onto that alarm instead.
+   * top of it), and put the key back to what is stored. When another writer got there first — it
+   * changed this alarm since this writer read it, or (a rule's raise) holds an active alarm for the
+   * key — each dropped decision that can be is decided again, in order, on what that writer stored.
    */
   async function failed(p: Pending, err: unknown, group: readonly Pending[]): Promise<void> {
     const alarm = p.t.alarm;
     view.settled(alarm);
-    const superseded = new Error(`not stored: an earlier event of alarm ${alarm.id} could not be stored`, { cause: err });
-    for (const q of [...group, ...queue]) {
-      if (q === p || q.dropped || q.t.alarm.id !== alarm.id || !needsDrop(q, group, p)) continue;
+    const later = [...group, ...queue].filter((q) => q !== p && !q.dropped && q.t.alarm.id === alarm.id && needsDrop(q, group, p));
+    for (const q of later) {
       q.dropped = true;
       view.settled(q.t.alarm);
-      q.reject(superseded);
     }
     p.dropped = true;
     view.rollBack(alarm);
-    if (err instanceof ActiveAlarmConflictError && p.raise && !view.hasActive(alarm)) {
-      const theirs = await deps.store.findActive({ originator: alarm.originator, type: alarm.type, site: alarm.site }).catch(() => undefined);
-      if (theirs && !view.hasActive(alarm)) {
-        // Decided now, so it queues behind everything decided before: seq order stays decision order.
-        view.adopt(theirs);
-        submit(repeatAlarm(theirs, p.raise.request, p.ts, p.raise.actor), p.ts).then(p.resolve, p.reject);
-        return;
+    const theirs = p.redo ? await storedByOther(err, p.t) : undefined;
+    if (theirs) {
+      conflicts.inc({ kind: err instanceof AlarmChangedError ? 'changed' : 'active_key' });
+      log.info({ alarm: alarm.id, err: (err as Error).message }, 'another writer changed this alarm first: deciding again on what it stored');
+      // Decided now, so they queue behind everything decided before: seq order stays decision order.
+      view.adopt(theirs);
+      let base = theirs;
+      for (const q of [p, ...later]) {
+        if (!q.redo) {
+          q.reject(err);
+          continue;
+        }
+        let t: Transition | undefined;
+        try {
+          t = q.redo(base);
+        } catch (e) {
+          q.reject(e);
+          continue;
+        }
+        if (!t) {
+          q.resolve(undefined);
+          continue;
+        }
+        base = t.alarm;
+        submit(t, q.ts, q.redo).then(q.resolve, q.reject);
       }
+      return;
     }
+    const superseded = new Error(`not stored: an earlier event of alarm ${alarm.id} could not be stored`, { cause: err });
+    for (const q of later) q.reject(superseded);
     p.reject(err);
+  }
+
+  /** The alarm as another writer stored it, when that is why `err` refused this one's write. */
+  async function storedByOther(err: unknown, { alarm, event }: Transition): Promise<Alarm | undefined> {
+    if (err instanceof AlarmChangedError) return deps.store.get(alarm.id).catch(() => undefined);
+    if (!(err instanceof ActiveAlarmConflictError) || event !== 'raised' || view.hasActive(alarm)) return undefined;
+    const found = await deps.store.findActive({ originator: alarm.originator, type: alarm.type, site: alarm.site }).catch(() => undefined);
+    return found && !view.hasActive(alarm) ? found : undefined;
   }
   /** Events of the failed alarm queued after it (in the group or the queue) were decided on top of it. */
   function needsDrop(q: Pending, group: readonly Pending[], p: Pending): boolean {

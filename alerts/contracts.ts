@@ -13,13 +13,13 @@ import type { Device, KindName, PresenceCause, Reading } from '../core/index.js'
  */
 
 export {
-  ActiveAlarmConflictError, activeStatuses, alarmEventTypes, alarmKey, alarmStatuses, isActive, severities, severityRank, timelineEvents,
+  ActiveAlarmConflictError, AlarmChangedError, activeStatuses, alarmEventTypes, alarmKey, alarmStatuses, isActive, severities, severityRank, timelineEvents,
   type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmEventType, type AlarmKey, type AlarmOriginator, type AlarmQuery, type AlarmRecordEntry,
   type AlarmStatus, type AlarmStore, type Severity, type TimelineEntry, type TimelineEventType,
 } from '../storage/alarms/contract.js';
 import type { AlarmOriginator, Severity } from '../storage/alarms/contract.js';
 
-export const alarmErrorCodes = ['not_found', 'already_acknowledged', 'already_cleared', 'not_active', 'invalid'] as const;
+export const alarmErrorCodes = ['not_found', 'already_acknowledged', 'already_cleared', 'already_escalated', 'not_active', 'invalid'] as const;
 export type AlarmErrorCode = (typeof alarmErrorCodes)[number];
 
 /** A refused lifecycle action: `not_found`, `invalid` (an empty comment), or a state that does not allow it (a conflict). */

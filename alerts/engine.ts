@@ -221,12 +221,17 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     const key = alarmKey({ originator: place.originator, type: a.request.type, site: place.site });
     const actor = `rule:${a.rule}`;
     const current = active.get(key);
+    // Each decision with how to take it again on the alarm as another node stored it (alarm-writer.ts Redo).
     if (a.op === 'clear') {
-      return current ? submit(clearAlarm(current, a.ts, actor, (a.request as ClearRequest).details), a.ts) : undefined;
+      const details = (a.request as ClearRequest).details;
+      const clear = (cur: Alarm) => (isActive(cur.status) ? clearAlarm(cur, a.ts, actor, details) : undefined);
+      return current ? submit(clearAlarm(current, a.ts, actor, details), a.ts, clear) : undefined;
     }
     const request = a.request as RaiseRequest;
-    if (current) return submit(repeatAlarm(current, request, a.ts, actor), a.ts);
-    return submit(raiseAlarm({ id: newId(), ...place, request, ts: a.ts, actor }), a.ts, { request, actor });
+    // Cleared meanwhile (by a person, through another node): the condition still holds, so a new alarm, as here after a clear.
+    const raise = () => raiseAlarm({ id: newId(), ...place, request, ts: a.ts, actor });
+    const repeat = (cur: Alarm) => (isActive(cur.status) ? repeatAlarm(cur, request, a.ts, actor) : raise());
+    return submit(current ? repeatAlarm(current, request, a.ts, actor) : raise(), a.ts, repeat);
   }
 
   function schedule(actions: readonly PendingAction[]): Promise<void> {
@@ -269,10 +274,10 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       const current = latest(id) ?? (await deps.store.get(id));
       if (!current) throw new AlarmError('not_found', `no alarm ${id}`);
       const next = change(current);
-      return { t: next, done: submit(next, ts) };
+      // Refused because another node changed the alarm since: the person's action is checked and taken again on it.
+      return { t: next, done: submit(next, ts, change) };
     });
-    await done;
-    return t.alarm;
+    return (await done)?.alarm ?? t.alarm;
   }
 
   return {

@@ -46,6 +46,12 @@ export interface EscalationDeps {
   remind?: (event: ReminderEvent) => void;
   /** Incidents whose escalation someone else owns (alerts/duty: routed along a site's roster): reminded, never escalated here. */
   escalatedElsewhere?: (incident: Incident) => boolean;
+  /**
+   * Cluster: whether this node leads (storage/postgres/leader.ts). The schedule checks only on the
+   * leader, so reminders (not stored) go out once; an escalation is a compare-and-set on the incident
+   * (`toLevel`), so one decided on two nodes still happens once.
+   */
+  leads?: () => boolean;
 }
 
 export interface EscalationResult {
@@ -91,7 +97,7 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
         const level = a.escalationLevel + 1;
         const minutes = Math.round((now - a.startTs) / 60_000);
         try {
-          await deps.incidents.escalate(a.id, 'escalation', `未确认 ${minutes} 分钟，升级至第 ${level} 级 (unacknowledged for ${minutes} min)`);
+          await deps.incidents.escalate(a.id, 'escalation', `未确认 ${minutes} 分钟，升级至第 ${level} 级 (unacknowledged for ${minutes} min)`, level);
           out.escalated.push(a.id);
           // The escalation is itself a page: the reminder clock restarts from it.
           reminders.set(a.id, { ts: now, n: reminders.get(a.id)?.n ?? 0 });
@@ -126,6 +132,7 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
     start() {
       if (task) return;
       task = cron.schedule(config.cron, async () => {
+        if (deps.leads?.() === false) return;
         try {
           await runOnce();
         } catch (err) {

@@ -231,6 +231,12 @@ export interface Alarm {
   /** The values that triggered it, as of the latest repeat. */
   readonly details: Readonly<Record<string, unknown>>;
   readonly timeline: readonly TimelineEntry[];
+  /**
+   * The store's revision of this version: the seq of the event that wrote it (absent before it is
+   * stored). Writes are compare-and-set on it (storage/revisions.ts): a node never overwrites a change
+   * another node made since it read the alarm.
+   */
+  readonly rev?: number;
 }
 
 /** What notifiers (SSE, MQTT, webhooks) receive: every change of an alarm, in `seq` order. */

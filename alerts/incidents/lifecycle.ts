@@ -154,8 +154,13 @@ export function commentIncident(i: Incident, text: string, ts: number, actor: st
   return { incident, event: { type: 'commented', ts } };
 }
 
-export function escalateIncident(i: Incident, ts: number, actor: string, text?: string): IncidentTransition {
+/**
+ * One level up — or, with `toLevel`, to that level only if it is not reached yet: a check decided on
+ * an older copy (another node escalated meanwhile) then changes nothing rather than skipping a level.
+ */
+export function escalateIncident(i: Incident, ts: number, actor: string, text?: string, toLevel?: number): IncidentTransition {
   if (i.status !== 'active_unack') throw new AlarmError('not_active', `incident ${i.id} is ${i.status}: only active, unacknowledged incidents escalate`);
+  if (toLevel !== undefined && i.escalationLevel >= toLevel) throw new AlarmError('already_escalated', `incident ${i.id} is at level ${i.escalationLevel} already`);
   const level = i.escalationLevel + 1;
   const incident: Incident = {
     ...i, escalationLevel: level, lastUpdateTs: Math.max(i.lastUpdateTs, ts),

@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { backoffDelay, getOrCreateMetric, sleep } from '../../core/util/index.js';
 import { hazardOf } from '../../core/alarms.js';
 import {
-  ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
+  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
 } from '../../storage/incidents/contract.js';
 import type { Page } from '../../storage/state/contract.js';
 import { AlarmError, activeStatuses, isActive, type AlarmEvent } from '../contracts.js';
@@ -85,8 +85,8 @@ export interface Incidents {
   assign(id: string, assignee: string, actor: string): Promise<Incident>;
   comment(id: string, actor: string, text: string): Promise<Incident>;
   clear(id: string, actor: string): Promise<Incident>;
-  /** For the escalation scheduler. */
-  escalate(id: string, actor: string, text?: string): Promise<Incident>;
+  /** For the escalation scheduler: one level up, or with `toLevel` to that level unless it is reached already (AlarmError already_escalated). */
+  escalate(id: string, actor: string, text?: string, toLevel?: number): Promise<Incident>;
   /**
    * Any other change of the incident's lifecycle, through the same queue as every other change:
    * a hand-over along the roster or a person notified (alerts/duty), a proposal of the site's
@@ -97,6 +97,13 @@ export interface Incidents {
   transition(id: string, change: (i: Incident) => IncidentTransition | undefined): Promise<Incident>;
   /** Closes settled incidents (call with the engine's tick). */
   tick(now: number): Promise<void>;
+  /**
+   * Cluster: takes what other writers (the other nodes) stored since the last call — read from the
+   * store's event log — into the incidents held here, so this node decides, escalates and routes on
+   * them as they stand. Call on each notification of a committed incident event and now and then
+   * (a lost notification). Calls run one at a time; a change this node wrote itself is not re-read.
+   */
+  follow(): Promise<void>;
   /** Listeners run after each event is stored, in seq order; a throwing listener is logged. */
   subscribe(listener: IncidentListener): () => void;
   /** Resolves when every alarm event seen so far is decided, stored and published. */
@@ -112,7 +119,30 @@ type Job =
     readonly stored?: Incident;
     readonly done: (r: { ok: Incident } | { err: unknown }) => void;
   }
-  | { readonly kind: 'tick'; readonly now: number };
+  | { readonly kind: 'tick'; readonly now: number }
+  /** Incidents as another writer stored them (another node, in a cluster): taken where newer than what is held. */
+  | { readonly kind: 'sync'; readonly incidents: readonly Incident[] };
+
+/**
+ * Takes incidents as stored by another writer into a map of active incidents by key and one of
+ * closed ones by id, each where it is newer than the copy held (by revision; a copy never stored,
+ * without one, is older than any stored version).
+ */
+function takeStored(active: Map<string, Incident>, closed: Map<string, Incident>, stored: readonly Incident[]): void {
+  for (const i of stored) {
+    const key = incidentKey(i);
+    const held = active.get(key)?.id === i.id ? active.get(key) : closed.get(i.id) ?? [...active.values()].find((x) => x.id === i.id);
+    if (held?.rev !== undefined && (i.rev === undefined || i.rev <= held.rev)) continue;
+    if (isActive(i.status)) {
+      active.set(key, i);
+      closed.delete(i.id);
+    } else {
+      if (active.get(key)?.id === i.id) active.delete(key);
+      closed.delete(i.id);
+      closed.set(i.id, i);
+    }
+  }
+}
 
 export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): Incidents {
   const log = deps.logger.child({ part: 'incidents' });
@@ -124,6 +154,14 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   const activeGauge = getOrCreateMetric(reg, 'anju_incidents_active', () => new Gauge({
     name: 'anju_incidents_active', help: 'Active incidents, by hazard and level', labelNames: ['hazard', 'level'], registers: [reg],
   }));
+  const conflicts = getOrCreateMetric(reg, 'anju_incident_write_conflicts_total', () => new Counter({
+    name: 'anju_incident_write_conflicts_total',
+    help: 'Incident writes refused because another writer (another node) changed the incident (changed) or opened one under its key (active_key) first; decided again',
+    labelNames: ['kind'], registers: [reg],
+  }));
+  let conflictsInARow = 0;
+  /** The highest incident event seq this node has written or followed (cluster: what `follow` reads after). */
+  let followedSeq = 0;
   /** Active incidents by key (site/building/hazard). */
   const active = new Map<string, Incident>();
   /** Incidents closed lately, latest version: an ack or comment right after the close sees it. Bounded. */
@@ -163,10 +201,10 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
 
   /** Decides a batch of jobs against a draft of the active map; human-action jobs are answered after the store took them. */
   function decide(batch: readonly Job[], draft: Map<string, Incident>): {
-    transitions: IncidentTransition[]; answers: Array<() => void>; maxSeq: number; closedNow: Map<string, Incident>;
+    transitions: IncidentTransition[]; answers: Array<(revised: (i: Incident) => Incident) => void>; maxSeq: number; closedNow: Map<string, Incident>;
   } {
     const transitions: IncidentTransition[] = [];
-    const answers: Array<() => void> = [];
+    const answers: Array<(revised: (i: Incident) => Incident) => void> = [];
     let maxSeq = applied;
     const closedNow = new Map<string, Incident>();
     const put = (t: IncidentTransition) => {
@@ -209,6 +247,8 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         // Anything else is an alarm of an incident already closed (its ack, a late clear): nothing to decide.
       } else if (job.kind === 'tick') {
         for (const i of [...draft.values()]) if (settled(i, job.now, config.settleMs)) put(clearIncident(i, job.now, 'rule:incident'));
+      } else if (job.kind === 'sync') {
+        takeStored(draft, closedNow, job.incidents);
       } else {
         const current = [...draft.values()].find((i) => i.id === job.id) ?? closedNow.get(job.id) ?? closedRecently.get(job.id) ?? job.stored;
         if (!current) {
@@ -219,7 +259,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
           // Undefined: nothing to change (a command event already recorded); answered as it is.
           const t = job.change(current);
           if (t) put(t);
-          answers.push(() => job.done({ ok: t?.incident ?? current }));
+          answers.push((revised) => job.done({ ok: revised(t?.incident ?? current) }));
         } catch (err) {
           answers.push(() => job.done({ err }));
         }
@@ -239,6 +279,33 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   /** When the last commit finished (monotonic ms). */
   let committedAt = -Infinity;
 
+  let following: Promise<void> = Promise.resolve();
+  /** The revision of the copy held here, if any. */
+  const heldRev = (id: string): number | undefined => closedRecently.get(id)?.rev ?? [...active.values()].find((i) => i.id === id)?.rev;
+  const isHeld = (id: string): boolean => closedRecently.has(id) || [...active.values()].some((i) => i.id === id);
+
+  async function followOnce(): Promise<void> {
+    if (!started || closing) return;
+    for (;;) {
+      const page = await deps.store.eventsSince(followedSeq, 1_000);
+      if (page.length === 0) return;
+      // The newest event per incident that is newer than the copy held; an incident never held only while it is active.
+      const due = new Map<string, number>();
+      for (const e of page) {
+        const id = e.incident.id;
+        if (!isHeld(id) && !isActive(e.incident.status) && !due.has(id)) continue;
+        if (e.seq > (heldRev(id) ?? 0)) due.set(id, e.seq);
+      }
+      const stored = (await Promise.all([...due.keys()].map((id) => deps.store.get(id)))).filter((i): i is Incident => i !== undefined);
+      followedSeq = page[page.length - 1]!.seq;
+      if (stored.length > 0) {
+        jobs.push({ kind: 'sync', incidents: stored });
+        await kick();
+      }
+      if (page.length < 1_000) return;
+    }
+  }
+
   async function drain(): Promise<void> {
     let failures = 0;
     while (jobs.length > 0) {
@@ -253,24 +320,39 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         const events = transitions.length > 0 || due ? await deps.store.recordMany(transitions, due ? maxSeq : undefined) : [];
         if (due) watermarkAt = performance.now();
         if (transitions.length > 0 || due) committedAt = performance.now();
+        // What was written carries its new revision, so the next write from it is a compare-and-set against it.
+        const revs = new Map(events.map((e) => [e.incident.id, e.seq]));
+        const revised = (i: Incident): Incident => {
+          const rev = revs.get(i.id);
+          return rev === undefined || i.rev === rev ? i : { ...i, rev };
+        };
         active.clear();
-        for (const [k, v] of draft) active.set(k, v);
+        for (const [k, v] of draft) active.set(k, revised(v));
         for (const [id, i] of closedNow) {
           closedRecently.delete(id);
-          closedRecently.set(id, i);
+          closedRecently.set(id, revised(i));
         }
         while (closedRecently.size > 1_000) closedRecently.delete(closedRecently.keys().next().value as string);
         applied = maxSeq;
         if (due) storedWatermark = maxSeq;
         failures = 0;
+        conflictsInARow = 0;
         setGauge();
         publish(events);
-        for (const answer of answers) answer();
+        for (const answer of answers) answer(revised);
       } catch (err) {
         // Decided again after the wait, against what is stored: the batch goes back first in line.
         jobs.unshift(...batch);
-        if (err instanceof ActiveIncidentConflictError) {
-          log.warn({ err: err.message }, 'another writer holds an active incident for a key: loading it and deciding again');
+        if (err instanceof ActiveIncidentConflictError || err instanceof IncidentChangedError) {
+          // Another writer (a node of the cluster) opened an incident under one of these keys, or changed
+          // one of these incidents, since this node read it: read them as stored and decide again.
+          const kind = err instanceof IncidentChangedError ? 'changed' : 'active_key';
+          conflicts.inc({ kind });
+          log.info({ err: err.message, kind }, 'another writer changed these incidents: reading them again and deciding again');
+          if (conflictsInARow++ > 2) await sleep(backoffDelay(conflictsInARow - 3, { baseMs: 20, maxMs: 2_000, jitter: 'full' }));
+          const ids = [...new Set(transitions.map((t) => t.incident.id))];
+          const stored = await Promise.all(ids.map((id) => deps.store.get(id)));
+          takeStored(active, closedRecently, stored.filter((i): i is Incident => i !== undefined));
           await loadActive(new Set(transitions.map((t) => incidentKey(t.incident))));
           continue;
         }
@@ -370,6 +452,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   const api: Incidents = {
     async start() {
       if (started) return;
+      followedSeq = await deps.store.lastSeq();
       await loadActive();
       applied = storedWatermark = await deps.store.alarmWatermark();
       unsubscribe = deps.engine.subscribe(onAlarm);
@@ -404,15 +487,19 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       return act(id, (cur) => commentIncident(cur, text, ts, actor));
     },
     clear: (id, actor) => asOne(id, actor, 'clear', (m) => isActive(m.status), clearIncident, 'already_cleared'),
-    escalate: (id, actor, text) => {
+    escalate: (id, actor, text, toLevel) => {
       const ts = deps.clock();
-      return act(id, (cur) => escalateIncident(cur, ts, actor, text));
+      return act(id, (cur) => escalateIncident(cur, ts, actor, text, toLevel));
     },
     transition: (id, change) => act(id, change),
     async tick(now) {
       if (!started || closing) return;
       jobs.push({ kind: 'tick', now });
       await kick();
+    },
+    follow() {
+      following = following.then(followOnce).catch((err: unknown) => log.warn({ err }, 'could not follow the other nodes\' incident changes; trying again on the next notification'));
+      return following;
     },
     subscribe(listener) {
       listeners.add(listener);

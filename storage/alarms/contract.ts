@@ -49,6 +49,9 @@ export interface AlarmQuery {
  *   the store assigns the next `seq`. `recordMany` does the same for many events in one transaction.
  *   It rejects with ActiveAlarmConflictError instead of letting
  *   two active alarms share a key, whatever the caller does.
+ * - Revisions (storage/revisions.ts): an alarm carrying `rev` (its first entry in the call) is written
+ *   only if the stored alarm is still at that revision, else the whole call fails with
+ *   AlarmChangedError; each event's alarm, and the stored alarm, carry the seq that wrote them as `rev`.
  * - Times are epoch ms.
  */
 export interface AlarmStore {
@@ -83,6 +86,14 @@ export interface AlarmStore {
   loadRulesConfig(): Promise<unknown>;
   saveRulesConfig(config: unknown): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A write from an alarm another writer (another node) changed since it was read. */
+export class AlarmChangedError extends CodedError {
+  override name = 'AlarmChangedError';
+  constructor(readonly alarmId: string, expected: number, stored: number | undefined) {
+    super('alarm_changed', 'conflict', `alarm ${alarmId} changed since it was read (rev ${expected}, stored ${stored ?? 'none'}): read it again`);
+  }
 }
 
 export class ActiveAlarmConflictError extends CodedError {

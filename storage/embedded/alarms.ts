@@ -1,12 +1,13 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import {
-  ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmQuery, type AlarmRecordEntry,
+  ActiveAlarmConflictError, AlarmChangedError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmEventInput, type AlarmQuery, type AlarmRecordEntry,
   type AlarmStore, type Severity,
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, type Row, rows, where, whereBuilder } from './sql.js';
+import { big, inList, newestFirstPage, type Row, rows, storedRevisions, where, whereBuilder } from './sql.js';
 import { alarmFilters } from '../query-filters.js';
+import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
 
 /**
  * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
@@ -35,14 +36,15 @@ export const RULES_CONFIG_KEY = 'rule_config';
 
 export const alarmCols = [
   'id', 'type', 'originator_kind', 'originator_id', 'site', 'building', 'severity', 'status', 'start_ts', 'last_update_ts',
-  'ack_ts', 'clear_ts', 'assignee', 'escalation_level', 'count', 'active_key', 'details', 'timeline',
+  'ack_ts', 'clear_ts', 'assignee', 'escalation_level', 'count', 'active_key', 'details', 'timeline', 'rev',
 ] as const;
 
-function alarmValues(a: Alarm): DuckDBValue[] {
+function alarmValues(a: Alarm, rev: number): DuckDBValue[] {
   const key = isActive(a.status) ? alarmKey({ originator: a.originator, type: a.type, site: a.site }) : null;
   return [
     a.id, a.type, a.originator.kind, a.originator.id, a.site, a.building, a.severity, a.status, big(a.startTs), big(a.lastUpdateTs),
     big(a.ackTs), big(a.clearTs), a.assignee ?? null, a.escalationLevel, BigInt(a.count), key, JSON.stringify(a.details), JSON.stringify(a.timeline),
+    BigInt(rev),
   ];
 }
 
@@ -57,7 +59,7 @@ function rowToAlarm(r: Row): Alarm {
     site: String(r.site), building: String(r.building), severity: String(r.severity) as Alarm['severity'], status: String(r.status) as Alarm['status'],
     startTs: opt('start_ts') ?? 0, lastUpdateTs: opt('last_update_ts') ?? 0,
     ...(ackTs !== null ? { ackTs } : {}), ...(clearTs !== null ? { clearTs } : {}), ...(assignee !== undefined ? { assignee } : {}),
-    escalationLevel: opt('escalation_level') ?? 0, count: opt('count') ?? 0,
+    escalationLevel: opt('escalation_level') ?? 0, count: opt('count') ?? 0, ...(opt('rev') !== null ? { rev: opt('rev')! } : {}),
     details: JSON.parse(String(r.details)) as Alarm['details'], timeline: JSON.parse(String(r.timeline)) as Alarm['timeline'],
   };
 }
@@ -113,6 +115,10 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
   }
 
   async function writeGroup(c: DuckDBConnection, entries: readonly AlarmRecordEntry[], first: number): Promise<void> {
+    const records = entries.map((e) => e.alarm);
+    const checked = idsToCheck(records);
+    if (checked.length > 0) checkRevisions(records, await storedRevisions(c, 'alarms', checked), (id, expected, now) => new AlarmChangedError(id, expected, now));
+    const revisions = revisionsOf(records, first);
     await checkActiveKeys(c, entries);
     // Each alarm once, as its last version in the group (see the note on UPDATE above).
     const last = new Map<string, Alarm>();
@@ -124,14 +130,16 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
       await c.run(
         `INSERT INTO alarms (${alarmCols.join(', ')}) VALUES ${chunk.map((_, j) => `(${alarmCols.map((__, k) => `$${j * n + k + 1}`).join(', ')})`).join(', ')}
          ON CONFLICT (id) DO UPDATE SET ${alarmCols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`,
-        chunk.flatMap(alarmValues),
+        chunk.flatMap((a) => alarmValues(a, revisions.get(a.id) ?? first)),
       );
     }
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
       const chunk = entries.slice(i, i + ROWS_PER_STATEMENT);
       await c.run(
         `INSERT INTO alarm_events (seq, ts, type, alarm_id, previous_severity, alarm) VALUES ${chunk.map((_, j) => `(${[1, 2, 3, 4, 5, 6].map((k) => `$${j * 6 + k}`).join(', ')})`).join(', ')}`,
-        chunk.flatMap(({ alarm, event: ev }, j) => [BigInt(first + i + j), big(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify(alarm)]),
+        chunk.flatMap(({ alarm, event: ev }, j) => [
+          BigInt(first + i + j), big(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify({ ...alarm, rev: first + i + j }),
+        ]),
       );
     }
   }
@@ -151,7 +159,8 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
       }
       seq = first + entries.length - 1;
       return entries.map(({ alarm, event: ev }, i) => ({
-        seq: first + i, ts: ev.ts, type: ev.type, alarm, ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}),
+        seq: first + i, ts: ev.ts, type: ev.type, alarm: { ...alarm, rev: first + i },
+        ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}),
       }));
     });
   };

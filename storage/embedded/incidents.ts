@@ -2,11 +2,13 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { isActive } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import {
-  ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentRecordEntry, type IncidentStore,
+  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentRecordEntry,
+  type IncidentStore,
 } from '../incidents/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, type Row, rows, where, whereBuilder } from './sql.js';
+import { big, inList, newestFirstPage, type Row, rows, storedRevisions, where, whereBuilder } from './sql.js';
 import { incidentFilters } from '../query-filters.js';
+import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
 
 /**
  * The IncidentStore on the embedded database (tables of migration 5: incidents, incident_events,
@@ -24,7 +26,7 @@ import { incidentFilters } from '../query-filters.js';
 
 const cols = [
   'id', 'hazard', 'site', 'building', 'level', 'severity', 'status', 'start_ts', 'last_update_ts', 'ack_ts', 'clear_ts', 'assignee',
-  'escalation_level', 'active_key', 'quiet_since_ts', 'members', 'timeline', 'proposals',
+  'escalation_level', 'active_key', 'quiet_since_ts', 'members', 'timeline', 'proposals', 'rev',
 ] as const;
 
 /** The columns, shared with the PostgreSQL store (one schema, two engines). */
@@ -33,11 +35,12 @@ export const incidentCols = cols;
 const ROWS_PER_STATEMENT = 100;
 export const WATERMARK = 'alarm_seq';
 
-function values(i: Incident): DuckDBValue[] {
+function values(i: Incident, rev: number): DuckDBValue[] {
   return [
     i.id, i.hazard, i.site, i.building, i.level, i.severity, i.status, big(i.startTs), big(i.lastUpdateTs), big(i.ackTs), big(i.clearTs),
     i.assignee ?? null, i.escalationLevel, isActive(i.status) ? incidentKey(i) : null, big(i.quietSinceTs),
     JSON.stringify(i.members), JSON.stringify(i.timeline), i.proposals && i.proposals.length > 0 ? JSON.stringify(i.proposals) : null,
+    BigInt(rev),
   ];
 }
 
@@ -46,6 +49,7 @@ function rowToIncident(r: Row): Incident {
   const ackTs = n('ack_ts');
   const clearTs = n('clear_ts');
   const quiet = n('quiet_since_ts');
+  const rev = n('rev');
   const assignee = r.assignee === null || r.assignee === undefined ? undefined : String(r.assignee);
   return {
     id: String(r.id), hazard: String(r.hazard) as Incident['hazard'], site: String(r.site), building: String(r.building),
@@ -55,6 +59,7 @@ function rowToIncident(r: Row): Incident {
     escalationLevel: n('escalation_level') ?? 0, ...(quiet !== null ? { quietSinceTs: quiet } : {}),
     members: JSON.parse(String(r.members)) as Incident['members'], timeline: JSON.parse(String(r.timeline)) as Incident['timeline'],
     ...(r.proposals !== null && r.proposals !== undefined ? { proposals: JSON.parse(String(r.proposals)) as Incident['proposals'] } : {}),
+    ...(rev !== null ? { rev } : {}),
   };
 }
 
@@ -115,6 +120,10 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
   }
 
   async function writeGroup(c: DuckDBConnection, entries: readonly IncidentRecordEntry[], first: number): Promise<void> {
+    const records = entries.map((e) => e.incident);
+    const checked = idsToCheck(records);
+    if (checked.length > 0) checkRevisions(records, await storedRevisions(c, 'incidents', checked), (id, expected, now) => new IncidentChangedError(id, expected, now));
+    const revisions = revisionsOf(records, first);
     await checkActiveKeys(c, entries);
     const last = new Map<string, Incident>();
     for (const { incident } of entries) last.set(incident.id, incident);
@@ -125,7 +134,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
       await c.run(
         `INSERT INTO incidents (${cols.join(', ')}) VALUES ${chunk.map((_, j) => `(${cols.map((__, k) => `$${j * n + k + 1}`).join(', ')})`).join(', ')}
          ON CONFLICT (id) DO UPDATE SET ${cols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`,
-        chunk.flatMap(values),
+        chunk.flatMap((x) => values(x, revisions.get(x.id) ?? first)),
       );
     }
     // Only the alarms not indexed yet: an incident's members only ever grow, and rewriting the index on every change would grow with them.
@@ -151,7 +160,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
          VALUES ${chunk.map((_, j) => `(${Array.from({ length: ev }, (__, k) => `$${j * ev + k + 1}`).join(', ')})`).join(', ')}`,
         chunk.flatMap(({ incident, event: e }, j) => [
           BigInt(first + i + j), big(e.ts), e.type, incident.id, e.previousSeverity ?? null, e.previousLevel ?? null, e.alarm?.id ?? null,
-          JSON.stringify({ ...incident, timeline: [] }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
+          JSON.stringify({ ...incident, timeline: [], rev: first + i + j }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
           e.response ? JSON.stringify(e.response) : null,
         ]),
       );
@@ -178,7 +187,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         }
         seq = first + entries.length - 1;
         return entries.map(({ incident, event: e }, i) => ({
-          seq: first + i, ts: e.ts, type: e.type, incident: { ...incident, timeline: [] },
+          seq: first + i, ts: e.ts, type: e.type, incident: { ...incident, timeline: [], rev: first + i },
           ...(e.previousSeverity ? { previousSeverity: e.previousSeverity } : {}), ...(e.previousLevel ? { previousLevel: e.previousLevel } : {}),
           ...(e.alarm ? { alarm: { ...e.alarm, timeline: [] } } : {}), ...(e.response ? { response: e.response } : {}),
         }));

@@ -225,6 +225,17 @@ export const migrations: readonly { readonly version: number; readonly descripti
       `CREATE TABLE hourly_folded (kind VARCHAR NOT NULL, device VARCHAR NOT NULL, ts BIGINT NOT NULL)`,
     ],
   },
+  {
+    version: 14,
+    description: 'alarm and incident revisions: the seq of the event that last wrote each, for compare-and-set writes (storage/revisions.ts)',
+    sql: [
+      `ALTER TABLE alarms ADD COLUMN rev BIGINT`,
+      `ALTER TABLE incidents ADD COLUMN rev BIGINT`,
+      // Records whose events were all pruned keep NULL: written unconditionally, as before.
+      `UPDATE alarms SET rev = (SELECT max(e.seq) FROM alarm_events e WHERE e.alarm_id = alarms.id)`,
+      `UPDATE incidents SET rev = (SELECT max(e.seq) FROM incident_events e WHERE e.incident_id = incidents.id)`,
+    ],
+  },
 ];
 
 /** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */

@@ -43,6 +43,13 @@ export interface Incident {
   readonly timeline: readonly TimelineEntry[];
   /** What its site's response policy proposed (core/responses.ts), oldest first; absent when nothing was. */
   readonly proposals?: readonly Proposal[];
+  /**
+   * The store's revision of this version: the seq of the event that wrote it (absent on an incident
+   * never stored). A write carrying it is a compare-and-set — refused with IncidentChangedError when
+   * another writer (another node, in a cluster) changed the incident since — so no node overwrites a
+   * change it has not seen.
+   */
+  readonly rev?: number;
 }
 
 /** One active incident per (site, building, hazard). */
@@ -111,6 +118,11 @@ export interface IncidentQuery {
  *   fails the whole call with ActiveIncidentConflictError. `alarmSeq`, when given, is stored in the
  *   same transaction: the alarm event seq up to which incidents are decided (`alarmWatermark`), so
  *   a restart replays exactly the alarm events whose incident changes were not stored yet.
+ * - Revisions: an entry whose incident carries `rev` (the first entry of that incident in the call)
+ *   is written only if the stored incident is still at that revision; otherwise the whole call fails
+ *   with IncidentChangedError naming it, and the caller reads it again and decides again. An
+ *   incident without `rev` (a new one) is written as it is. Every event's incident, and the stored
+ *   incident after the call, carry the new revision: the seq of the event that wrote them.
  * - Times are epoch ms.
  */
 export interface IncidentStore {
@@ -134,6 +146,14 @@ export class ActiveIncidentConflictError extends CodedError {
   override name = 'ActiveIncidentConflictError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('active_incident_exists', 'conflict', message, options);
+  }
+}
+
+/** A write from an incident another writer has changed since it was read (its `rev` is not the stored one). */
+export class IncidentChangedError extends CodedError {
+  override name = 'IncidentChangedError';
+  constructor(readonly incidentId: string, expected: number, stored: number | undefined) {
+    super('incident_changed', 'conflict', `incident ${incidentId} changed since it was read (rev ${expected}, stored ${stored ?? 'none'}): read it again`);
   }
 }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import {
-  ActiveAlarmConflictError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmQuery, type AlarmRecordEntry, type AlarmStore, type Severity,
+  ActiveAlarmConflictError, AlarmChangedError, alarmKey, isActive, type Alarm, type AlarmEvent, type AlarmQuery, type AlarmRecordEntry, type AlarmStore,
+  type Severity,
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { ms, pageOf, present, rows, transaction, where, whereBuilder } from './connection.js';
@@ -24,6 +25,7 @@ const spec: KeyedLogSpec = {
   table: 'alarms', cols: alarmCols, oneActiveIndex: 'alarms_one_active',
   events: 'alarm_events', eventCols: ['seq', 'ts', 'type', 'alarm_id', 'previous_severity', 'alarm'], seqName: 'alarm_events',
   conflict: (message, cause) => new ActiveAlarmConflictError(`alarm ${message}`, cause === undefined ? undefined : { cause }),
+  revisions: { changed: (id, expected, stored) => new AlarmChangedError(id, expected, stored) },
 };
 
 const keyOf = (a: Alarm) => alarmKey({ originator: a.originator, type: a.type, site: a.site });
@@ -32,7 +34,7 @@ function record(a: Alarm): KeyedRecord {
   const key = keyOf(a);
   const active = isActive(a.status);
   return {
-    id: a.id, key, active,
+    id: a.id, key, active, ...(a.rev !== undefined ? { rev: a.rev } : {}),
     values: [
       a.id, a.type, a.originator.kind, a.originator.id, a.site, a.building, a.severity, a.status, ms(a.startTs), ms(a.lastUpdateTs),
       ms(a.ackTs), ms(a.clearTs), a.assignee ?? null, a.escalationLevel, a.count, active ? key : null, JSON.stringify(a.details), JSON.stringify(a.timeline),
@@ -51,6 +53,7 @@ function rowToAlarm(r: Row): Alarm {
     ...present({ ackTs: r.ack_ts as number | null, clearTs: r.clear_ts as number | null, assignee: r.assignee as string | null }),
     escalationLevel: Number(r.escalation_level), count: Number(r.count),
     details: r.details as Alarm['details'], timeline: r.timeline as Alarm['timeline'],
+    ...(r.rev === null || r.rev === undefined ? {} : { rev: Number(r.rev) }),
   };
 }
 
@@ -69,10 +72,10 @@ export function createPostgresAlarmStore(deps: { pool: pg.Pool; life: StoreLifec
     open();
     if (entries.length === 0) return [];
     const first = await writeGroup(pool, spec, entries.map((e) => record(e.alarm)), (start) => entries.map(({ alarm, event: ev }, i) => [
-      start + i, ms(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify(alarm),
+      start + i, ms(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify({ ...alarm, rev: start + i }),
     ]));
     return entries.map(({ alarm, event: ev }, i) => ({
-      seq: first + i, ts: ev.ts, type: ev.type, alarm, ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}),
+      seq: first + i, ts: ev.ts, type: ev.type, alarm: { ...alarm, rev: first + i }, ...(ev.previousSeverity ? { previousSeverity: ev.previousSeverity } : {}),
     }));
   };
 

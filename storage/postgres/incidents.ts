@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { isActive, type Alarm } from '../alarms/contract.js';
 import { incidentCols, WATERMARK } from '../embedded/incidents.js';
 import {
-  ActiveIncidentConflictError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
+  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
 } from '../incidents/contract.js';
 import type { Page } from '../state/contract.js';
 import { ms, pageOf, present, type Queryable, rows, where, whereBuilder } from './connection.js';
@@ -24,13 +24,14 @@ const spec: KeyedLogSpec = {
   events: 'incident_events', eventCols: ['seq', 'ts', 'type', 'incident_id', 'previous_severity', 'previous_level', 'alarm_id', 'incident', 'alarm', 'response'],
   seqName: 'incident_events',
   conflict: (message, cause) => new ActiveIncidentConflictError(`incident ${message}`, cause === undefined ? undefined : { cause }),
+  revisions: { changed: (id, expected, stored) => new IncidentChangedError(id, expected, stored) },
 };
 
 function record(i: Incident): KeyedRecord {
   const key = incidentKey(i);
   const active = isActive(i.status);
   return {
-    id: i.id, key, active,
+    id: i.id, key, active, ...(i.rev !== undefined ? { rev: i.rev } : {}),
     values: [
       i.id, i.hazard, i.site, i.building, i.level, i.severity, i.status, ms(i.startTs), ms(i.lastUpdateTs), ms(i.ackTs), ms(i.clearTs),
       i.assignee ?? null, i.escalationLevel, active ? key : null, ms(i.quietSinceTs), JSON.stringify(i.members), JSON.stringify(i.timeline),
@@ -50,6 +51,7 @@ function rowToIncident(r: Row): Incident {
     escalationLevel: Number(r.escalation_level), ...present({ quietSinceTs: r.quiet_since_ts as number | null }),
     members: r.members as Incident['members'], timeline: r.timeline as Incident['timeline'],
     ...present({ proposals: r.proposals as Incident['proposals'] | null }),
+    ...(r.rev === null || r.rev === undefined ? {} : { rev: Number(r.rev) }),
   };
 }
 
@@ -95,14 +97,14 @@ export function createPostgresIncidentStore(deps: { pool: pg.Pool; life: StoreLi
       const byId = new Map(entries.map((e) => [e.incident.id, e.incident]));
       const first = await writeGroup(pool, spec, entries.map((e) => record(e.incident)), (start) => entries.map(({ incident, event: e }, i) => [
         start + i, ms(e.ts), e.type, incident.id, e.previousSeverity ?? null, e.previousLevel ?? null, e.alarm?.id ?? null,
-        JSON.stringify(withoutTimeline(incident)), e.alarm ? JSON.stringify(withoutTimeline(e.alarm)) : null,
+        JSON.stringify({ ...withoutTimeline(incident), rev: start + i }), e.alarm ? JSON.stringify(withoutTimeline(e.alarm)) : null,
         e.response ? JSON.stringify(e.response) : null,
       ]), async (c) => {
         await indexMembers(c, [...byId.values()]);
         if (alarmSeq !== undefined) await writeWatermark(c, alarmSeq);
       });
       return entries.map(({ incident, event: e }, i) => ({
-        seq: first + i, ts: e.ts, type: e.type, incident: withoutTimeline(incident),
+        seq: first + i, ts: e.ts, type: e.type, incident: { ...withoutTimeline(incident), rev: first + i },
         ...(e.previousSeverity ? { previousSeverity: e.previousSeverity } : {}), ...(e.previousLevel ? { previousLevel: e.previousLevel } : {}),
         ...(e.alarm ? { alarm: withoutTimeline(e.alarm) } : {}), ...(e.response ? { response: e.response } : {}),
       }));

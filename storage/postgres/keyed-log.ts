@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { checkRevisions, idsToCheck } from '../revisions.js';
 import { isUniqueViolation, rows, transaction, valuesList, type Queryable } from './connection.js';
 
 /**
@@ -25,7 +26,9 @@ export interface KeyedRecord {
   /** The record's one-active key, whether or not it is active now. */
   readonly key: string;
   readonly active: boolean;
-  /** Column values in the table's column order (`active_key` included). */
+  /** The revision this version was decided on (storage/revisions.ts); absent: written unconditionally. */
+  readonly rev?: number;
+  /** Column values in the table's column order (`active_key` included; not `rev`, which the write adds). */
   readonly values: readonly unknown[];
 }
 
@@ -39,6 +42,12 @@ export interface KeyedLogSpec {
   readonly eventCols: readonly string[];
   readonly seqName: string;
   readonly conflict: (message: string, cause?: unknown) => Error;
+  /**
+   * The table's last column is `rev`: each record's revision, the seq of its last event in the
+   * group (its value is added by the write). A record carrying `rev` is written only at that stored
+   * revision; otherwise the group is refused with `changed(...)`.
+   */
+  readonly revisions?: { changed(id: string, expected: number, stored: number | undefined): Error };
 }
 
 /** The highest seq handed out for `seqName` (kept apart from the events, so pruning never reuses a seq). */
@@ -86,13 +95,15 @@ export async function writeGroup(
   try {
     return await transaction(pool, async (c) => {
       const first = await takeSeqs(c, spec.seqName, records.length);
+      // After takeSeqs: every other writer of this log has committed or waits, so what is read is current.
+      if (spec.revisions) checkRevisions(records, await storedRevisions(c, spec.table, idsToCheck(records)), spec.revisions.changed);
       await checkActiveKeys(c, spec, records);
-      const last = new Map<string, KeyedRecord>();
-      for (const r of records) last.set(r.id, r);
+      const last = new Map<string, { r: KeyedRecord; seq: number }>();
+      records.forEach((r, i) => last.set(r.id, { r, seq: first + i }));
       // Records leaving a key first: the unique index is checked row by row, not at commit.
-      const ordered = [...last.values()].sort((a, b) => Number(a.active) - Number(b.active));
+      const ordered = [...last.values()].sort((a, b) => Number(a.r.active) - Number(b.r.active));
       const update = spec.cols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ');
-      await insertChunked(c, spec.table, spec.cols, ordered.map((r) => r.values), `ON CONFLICT (id) DO UPDATE SET ${update}`);
+      await insertChunked(c, spec.table, spec.cols, ordered.map(({ r, seq }) => (spec.revisions ? [...r.values, seq] : r.values)), `ON CONFLICT (id) DO UPDATE SET ${update}`);
       if (extra) await extra(c);
       await insertChunked(c, spec.events, spec.eventCols, eventValues(first));
       return first;
@@ -101,6 +112,12 @@ export async function writeGroup(
     if (isUniqueViolation(err, spec.oneActiveIndex)) throw spec.conflict(`another node made a record active under the same key in ${spec.table}`, err);
     throw err;
   }
+}
+
+async function storedRevisions(c: pg.PoolClient, table: string, ids: readonly string[]): Promise<Map<string, number | undefined>> {
+  if (ids.length === 0) return new Map();
+  const found = await rows<{ id: string; rev: string | number | null }>(c, `SELECT id, rev FROM ${table} WHERE id = ANY($1::text[])`, [ids]);
+  return new Map(found.map((r) => [r.id, r.rev === null ? undefined : Number(r.rev)]));
 }
 
 /** Events with seq > `after`, oldest first, at most `limit`. */

@@ -17,6 +17,10 @@ import { backoffDelay, sleep } from '../../core/util/index.js';
 export const deviceChannel = 'anju_devices';
 /** Payload: the account id. */
 export const serviceAccountChannel = 'anju_service_accounts';
+/** Every committed statement adding incident events (payload empty): read the log after what you have (schema.ts, migration 4). */
+export const incidentEventsChannel = 'anju_incident_events';
+/** The same for alarm events. */
+export const alarmEventsChannel = 'anju_alarm_events';
 
 export interface NotificationListener {
   /** Connects and listens; resolves once listening (rejects if the first connection fails). */

@@ -120,6 +120,28 @@ export const postgresMigrations: readonly { readonly version: number; readonly d
       `CREATE TABLE response_policies (site TEXT PRIMARY KEY, policy JSONB NOT NULL, updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL)`,
     ],
   },
+  {
+    version: 4,
+    description: 'alarm and incident revisions for compare-and-set writes across nodes; a notification of every committed alarm and incident event',
+    sql: [
+      // Embedded migration 14, same meaning: the seq of the event that last wrote the record.
+      `ALTER TABLE alarms ADD COLUMN rev BIGINT`,
+      `ALTER TABLE incidents ADD COLUMN rev BIGINT`,
+      `UPDATE alarms SET rev = (SELECT max(e.seq) FROM alarm_events e WHERE e.alarm_id = alarms.id)`,
+      `UPDATE incidents SET rev = (SELECT max(e.seq) FROM incident_events e WHERE e.incident_id = incidents.id)`,
+      // Nodes follow each other's alarm and incident events (alerts/incidents/manager.ts follow, the
+      // cluster's event streams): one notification per committed statement, delivered after the
+      // commit (identical ones in a transaction are folded into one by PostgreSQL). One function for
+      // both logs, the channel its trigger's argument.
+      `CREATE FUNCTION anju_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         PERFORM pg_notify(TG_ARGV[0], '');
+         RETURN NULL;
+       END $$`,
+      `CREATE TRIGGER incident_events_notify AFTER INSERT ON incident_events FOR EACH STATEMENT EXECUTE FUNCTION anju_notify_events('anju_incident_events')`,
+      `CREATE TRIGGER alarm_events_notify AFTER INSERT ON alarm_events FOR EACH STATEMENT EXECUTE FUNCTION anju_notify_events('anju_alarm_events')`,
+    ],
+  },
 ];
 
 export const latestPostgresVersion = Math.max(0, ...postgresMigrations.map((m) => m.version));

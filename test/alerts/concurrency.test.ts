@@ -28,7 +28,8 @@ describe('one active alarm per (originator, type)', () => {
     // The store agrees, and itself refuses a second active alarm for the key.
     const stored = await h.db.alarms.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 'chundu' });
     expect(stored?.count).toBe(200);
-    const dup = { ...all.items[0]!, id: 'another-id', count: 1 };
+    const { rev: _rev, ...item } = all.items[0]!;
+    const dup = { ...item, id: 'another-id', count: 1 };
     await expect(h.db.alarms.record(dup, { type: 'raised', ts: T0 })).rejects.toThrow(/already active/);
     expect((await h.db.alarms.lastSeq())).toBe(200);
   });

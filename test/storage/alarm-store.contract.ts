@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { withContract, type StoreHarness } from './contract-scaffold.js';
-import { ActiveAlarmConflictError, type Alarm, type AlarmStore } from '../../storage/alarms/contract.js';
+import { ActiveAlarmConflictError, AlarmChangedError, type Alarm, type AlarmStore } from '../../storage/alarms/contract.js';
 
 /**
  * The abstract AlarmStore suite: every implementation (embedded DuckDB now, PostgreSQL in cluster
@@ -37,11 +37,50 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
         timeline: [{ ts: T0, event: 'raised', actor: 'rule:smoke', text: '烟雾报警', details: { smoke: 0.35 } }],
       });
       const e = await c.store.record(a, { type: 'raised', ts: T0 });
-      expect(e).toEqual({ seq: 1, ts: T0, type: 'raised', alarm: a });
-      expect(await c.store.get('a1')).toEqual(a);
+      // Answered at the revision the event wrote: its seq.
+      expect(e).toEqual({ seq: 1, ts: T0, type: 'raised', alarm: { ...a, rev: 1 } });
+      expect(await c.store.get('a1')).toEqual({ ...a, rev: 1 });
       const up = await c.store.record({ ...a, severity: 'critical', count: 2 }, { type: 'updated', ts: T0 + 1, previousSeverity: 'major' });
       expect(up.previousSeverity).toBe('major');
       expect((await c.store.eventsSince(1))[0]?.previousSeverity).toBe('major');
+    });
+
+    it('writes an alarm carrying its revision only at that revision: a stale copy is refused whole, the current one goes in', async () => {
+      await c.store.record(alarm('a1', 'sd-1'), { type: 'raised', ts: T0 });
+      const read = (await c.store.get('a1'))!;
+      expect(read.rev).toBe(1);
+      // Another writer (another node) acknowledges it from the copy it read…
+      const acked = await c.store.record({ ...read, status: 'active_ack', ackTs: T0 + 1 }, { type: 'acked', ts: T0 + 1 });
+      expect(acked.alarm.rev).toBe(acked.seq);
+      // …so a repeat decided on the older copy would undo it: refused, with the rest of its group.
+      const err = await c.store.recordMany([
+        { alarm: alarm('a2', 'sd-2'), event: { type: 'raised', ts: T0 + 2 } },
+        { alarm: { ...read, count: 2, lastUpdateTs: T0 + 2 }, event: { type: 'updated', ts: T0 + 2 } },
+      ]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AlarmChangedError);
+      expect(err).toMatchObject({ code: 'alarm_changed', alarmId: 'a1' });
+      expect(await c.store.get('a2')).toBeUndefined();
+      expect(await c.store.lastSeq()).toBe(acked.seq);
+      // Decided again on the stored one: the acknowledgement stays.
+      const fresh = (await c.store.get('a1'))!;
+      const [up] = await c.store.recordMany([
+        { alarm: { ...fresh, count: 2, lastUpdateTs: T0 + 2 }, event: { type: 'updated', ts: T0 + 2 } },
+        { alarm: { ...fresh, count: 3, lastUpdateTs: T0 + 3 }, event: { type: 'updated', ts: T0 + 3 } },
+      ]);
+      expect(await c.store.get('a1')).toMatchObject({ status: 'active_ack', count: 3, rev: up!.seq + 1 });
+      // Without a revision (a new alarm, or one stored before revisions existed) a write is not checked.
+      await c.store.record({ ...alarm('a1', 'sd-1'), count: 9 }, { type: 'updated', ts: T0 + 4 });
+      expect((await c.store.get('a1'))?.count).toBe(9);
+    });
+
+    it('two writers from the same revision: exactly one change is stored, the other is refused as changed', async () => {
+      await c.store.record(alarm('a1', 'sd-1'), { type: 'raised', ts: T0 });
+      const read = (await c.store.get('a1'))!;
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, k) =>
+        c.store.record({ ...read, assignee: `p${k}` }, { type: 'assigned', ts: T0 + k })));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlarmChangedError);
+      expect((await c.store.get('a1'))?.assignee).toBe(`p${results.findIndex((r) => r.status === 'fulfilled')}`);
     });
 
     it('recording the same alarm id again replaces it: one alarm, one event per record', async () => {
@@ -174,7 +213,7 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       await c.store.saveRulesConfig({ on: true });
       await c.reopen();
       expect(await c.store.lastSeq()).toBe(1);
-      expect(await c.store.get('a')).toEqual(alarm('a', 'sd-1'));
+      expect(await c.store.get('a')).toEqual({ ...alarm('a', 'sd-1'), rev: 1 });
       expect(await c.store.loadRuleState()).toEqual(new Map([['k', { v: 1 }]]));
       expect(await c.store.loadRulesConfig()).toEqual({ on: true });
       await expect(c.store.record(alarm('b', 'sd-1'), { type: 'raised', ts: T0 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { withContract, type StoreHarness } from './contract-scaffold.js';
 import type { Alarm } from '../../storage/alarms/contract.js';
-import { ActiveIncidentConflictError, type Incident, type IncidentMember, type IncidentStore } from '../../storage/incidents/contract.js';
+import { ActiveIncidentConflictError, IncidentChangedError, type Incident, type IncidentMember, type IncidentStore } from '../../storage/incidents/contract.js';
 
 /**
  * The abstract IncidentStore suite: every implementation (embedded DuckDB now, PostgreSQL in
@@ -43,7 +43,9 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(out[0]?.alarm?.id).toBe('a-i1');
       expect(out[2]?.previousLevel).toBe('pre_alarm');
       expect(await c.store.lastSeq()).toBe(3);
-      expect(await c.store.get('i1')).toEqual(a2);
+      // Stored as its last version, at the revision of the event that wrote it.
+      expect(await c.store.get('i1')).toEqual({ ...a2, rev: 3 });
+      expect(out.map((e) => e.incident.rev)).toEqual([1, 2, 3]);
       const replay = await c.store.eventsSince(0);
       expect(replay.map((e) => [e.seq, e.incident.level])).toEqual([[1, 'pre_alarm'], [2, 'alarm'], [3, 'fire']]);
       expect(replay[0]?.alarm).toMatchObject({ id: 'a-i1', timeline: [] });
@@ -80,6 +82,52 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ActiveIncidentConflictError);
       expect((await c.store.list({ status: ['active_unack', 'active_ack'], limit: 10, offset: 0 })).total).toBe(1);
+    });
+
+    it('writes an incident carrying its revision only at that revision: a stale copy is refused whole, the current one goes in', async () => {
+      const [raised] = await c.store.recordMany([{ incident: incident('i1'), event: { type: 'raised', ts: T0 } }]);
+      const read = await c.store.get('i1');
+      expect(read?.rev).toBe(raised?.seq);
+      // Another writer (another node) acknowledges it from the copy it read…
+      const [acked] = await c.store.recordMany([{ incident: { ...read!, status: 'active_ack', ackTs: T0 + 1, lastUpdateTs: T0 + 1 }, event: { type: 'acked', ts: T0 + 1 } }]);
+      expect(acked?.incident.rev).toBe(acked?.seq);
+      // …so a change built on the older copy would undo the acknowledgement: refused, with the other entries of its group.
+      const stale = { ...read!, members: [...read!.members, member('a-late', 'sd-2')], lastUpdateTs: T0 + 2 };
+      const err = await c.store.recordMany([
+        { incident: incident('i9', { building: 'b9' }), event: { type: 'raised', ts: T0 + 2 } },
+        { incident: stale, event: { type: 'updated', ts: T0 + 2 } },
+      ]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IncidentChangedError);
+      expect(err).toMatchObject({ code: 'incident_changed', incidentId: 'i1' });
+      expect(await c.store.get('i9')).toBeUndefined();
+      expect(await c.store.lastSeq()).toBe(acked?.seq);
+      // Read again and decided again: accepted, and the acknowledgement stays.
+      const fresh = await c.store.get('i1');
+      expect(fresh).toMatchObject({ status: 'active_ack', rev: acked?.seq });
+      const [joined] = await c.store.recordMany([{ incident: { ...fresh!, members: [...fresh!.members, member('a-late', 'sd-2')] }, event: { type: 'updated', ts: T0 + 2 } }]);
+      expect(await c.store.get('i1')).toMatchObject({ status: 'active_ack', rev: joined?.seq, members: [{ id: 'a-i1' }, { id: 'a-late' }] });
+      // Later entries of the same incident in one group build on the first: one check per incident.
+      const now = (await c.store.get('i1'))!;
+      const out = await c.store.recordMany([
+        { incident: { ...now, assignee: 'wang' }, event: { type: 'assigned', ts: T0 + 3 } },
+        { incident: { ...now, assignee: 'li' }, event: { type: 'assigned', ts: T0 + 4 } },
+      ]);
+      expect(await c.store.get('i1')).toMatchObject({ assignee: 'li', rev: out[1]?.seq });
+      // A copy of an incident never stored, carrying a revision, is stale too.
+      await expect(c.store.recordMany([{ incident: incident('ghost', { building: 'b7', rev: 1 }), event: { type: 'raised', ts: T0 } }]))
+        .rejects.toBeInstanceOf(IncidentChangedError);
+    });
+
+    it('two writers from the same revision: exactly one change is stored, the other is refused as changed', async () => {
+      await c.store.recordMany([{ incident: incident('i1'), event: { type: 'raised', ts: T0 } }]);
+      const read = (await c.store.get('i1'))!;
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, k) => c.store.recordMany([
+        { incident: { ...read, assignee: `p${k}`, lastUpdateTs: T0 + k }, event: { type: 'assigned', ts: T0 + k } },
+      ])));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(IncidentChangedError);
+      const won = results.findIndex((r) => r.status === 'fulfilled');
+      expect((await c.store.get('i1'))?.assignee).toBe(`p${won}`);
     });
 
     it('lists newest first with filters, including by member alarm; total counts every match', async () => {
@@ -147,7 +195,7 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         { incident: incident('i2', { building: 'b2' }), event: { type: 'raised', ts: T0 } },
       ]);
       await c.reopen();
-      expect(await c.store.get('i1')).toEqual(decided);
+      expect(await c.store.get('i1')).toEqual({ ...decided, rev: expect.any(Number) as number });
       // An incident nothing was proposed for has no proposals at all.
       expect((await c.store.get('i2'))?.proposals).toBeUndefined();
       const events = await c.store.eventsSince(0);
