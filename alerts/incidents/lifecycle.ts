@@ -1,6 +1,7 @@
 import { hazardOf, incidentLevelRank, type IncidentLevel } from '../../core/alarms.js';
 import type { Incident, IncidentEventInput, IncidentMember } from '../../storage/incidents/contract.js';
 import { withdrawOpen } from '../responses/transitions.js';
+import { confirmed, criterionOf, FIRE_SIGNAL_WINDOW_S } from '../rules/fire-risk.js';
 import { AlarmError, isActive, severityRank, type Alarm, type AlarmStatus, type TimelineEntry } from '../contracts.js';
 
 /**
@@ -9,9 +10,9 @@ import { AlarmError, isActive, severityRank, type Alarm, type AlarmStatus, type 
  * when a human action is not allowed. Status follows the alarm model (active_unack → active_ack →
  * cleared_ack, or cleared_unack); severity and level only ever go up while it is active.
  *
- * Level (core/alarms.ts incidentLevels): a fire incident is a 预警 (pre-alarm) until it holds the
- * building's `fire_risk` alarm — two independent signals (GB 50116-2013 §4.1.6) — and from then a
- * 火警 (fire). Going up a level or a severity makes it unacknowledged again: a new situation needs
+ * Level (core/alarms.ts incidentLevels): a fire incident is a 预警 (pre-alarm) until it holds two
+ * independent signals (GB 50116-2013 §4.1.6: the building's `fire_risk` alarm, or its members; see
+ * levelOf) and from then a 火警 (fire). Going up a level or a severity makes it unacknowledged again: a new situation needs
  * someone to take it on. A 火警 stays until a person clears it, as a fire alarm control unit holds
  * its fire alarm condition until it is reset by hand (GB 4717-2005, EN 54-2); every other incident
  * clears itself once all its alarms have been clear for the settle time.
@@ -35,9 +36,24 @@ export function memberOf(a: Alarm): IncidentMember {
 /** The alarm without its timeline, for an event (the alarm's GET has the timeline). */
 export const eventAlarm = (a: Alarm): Alarm => ({ ...a, timeline: [] });
 
-export function levelOf(hazard: Incident['hazard'], members: readonly Pick<IncidentMember, 'type'>[]): IncidentLevel {
+/**
+ * 火警 once the incident holds two independent fire signals — the building's `fire_risk` alarm, or
+ * its own members meeting the same criterion (alerts/rules/fire-risk.ts `confirmed`, GB 50116-2013
+ * §4.1.6): two detectors, a manual call point, or one detector's smoke with its heat. The members
+ * matter in a cluster, where each node's rules see only the detectors connected to it, so no node
+ * may raise `fire_risk` for a fire whose detectors report to two nodes; the incident holds every
+ * node's alarms. A member counts while active and for the rule's window after it cleared.
+ */
+export function levelOf(hazard: Incident['hazard'], members: readonly Pick<IncidentMember, 'type' | 'originator' | 'status' | 'clearTs'>[], ts: number): IncidentLevel {
   if (hazard !== 'fire') return 'alarm';
-  return members.some((m) => m.type === 'fire_risk') ? 'fire' : 'pre_alarm';
+  if (members.some((m) => m.type === 'fire_risk')) return 'fire';
+  const horizon = ts - FIRE_SIGNAL_WINDOW_S * 1000;
+  const signals = members.flatMap((m) => {
+    const criterion = criterionOf[m.type];
+    const counts = criterion !== undefined && m.originator.kind === 'device' && (isActive(m.status) || (m.clearTs ?? -Infinity) >= horizon);
+    return counts ? [{ device: m.originator.id, criterion }] : [];
+  });
+  return confirmed(signals) ? 'fire' : 'pre_alarm';
 }
 
 /** Whether the incident waits for a person to clear it (a confirmed fire), whatever its alarms do. */
@@ -50,7 +66,7 @@ export function openIncident(id: string, a: Alarm, ts: number): IncidentTransiti
   const hazard = hazardOf(a.type);
   const members = [memberOf(a)];
   const incident: Incident = {
-    id, hazard, site: a.site, building: a.building, level: levelOf(hazard, members), severity: a.severity, status: 'active_unack',
+    id, hazard, site: a.site, building: a.building, level: levelOf(hazard, members, ts), severity: a.severity, status: 'active_unack',
     startTs: ts, lastUpdateTs: ts, escalationLevel: 0, members,
     timeline: [entry(ts, 'raised', { actor: 'rule:incident', details: { alarmId: a.id, type: a.type } })],
   };
@@ -81,7 +97,7 @@ export function applyAlarm(i: Incident, a: Alarm, ts: number): IncidentTransitio
   const member: IncidentMember = { ...memberOf(a), status, ...(before?.clearTs !== undefined && a.clearTs === undefined ? { clearTs: before.clearTs } : {}) };
   const members = at >= 0 ? i.members.map((m, k) => (k === at ? member : m)) : [...i.members, member];
   const severity = severityRank[a.severity] > severityRank[i.severity] && isActive(a.status) ? a.severity : i.severity;
-  const level = maxLevel(i.level, levelOf(i.hazard, members));
+  const level = maxLevel(i.level, levelOf(i.hazard, members, ts));
   const rose = severity !== i.severity || level !== i.level;
   const incidentStatus: AlarmStatus = rose && i.status === 'active_ack' ? 'active_unack' : i.status;
   const quiet = allCleared(members) ? (i.quietSinceTs ?? ts) : undefined;

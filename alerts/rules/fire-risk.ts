@@ -24,6 +24,8 @@ import { enabled, positive } from './common.js';
  * unit reset with detectors still in alarm goes straight back into alarm).
  */
 const params = z.object({ ...enabled, windowS: positive });
+/** How long a cleared signal still counts towards a confirmation (the rule's default `windowS`). */
+export const FIRE_SIGNAL_WINDOW_S = 120;
 type Params = z.infer<typeof params>;
 
 type Criterion = 'smoke' | 'heat' | 'co' | 'manual';
@@ -32,7 +34,7 @@ interface Signal { device: string; type: string; criterion: Criterion; ts: numbe
 interface BuildingState { on: boolean; signals?: Signal[]; shown?: string[]; raisedTs?: number }
 
 /** Which fire criterion each device alarm type stands for. */
-const criterionOf: Readonly<Record<string, Criterion>> = { smoke: 'smoke', heat: 'heat', heat_rise: 'heat', co: 'co', manual_call: 'manual' };
+export const criterionOf: Readonly<Record<string, Criterion>> = { smoke: 'smoke', heat: 'heat', heat_rise: 'heat', co: 'co', manual_call: 'manual' };
 
 /** Whether the signals are two independent ones (see above). */
 export function confirmed(signals: readonly Pick<Signal, 'device' | 'criterion'>[]): boolean {
@@ -49,7 +51,7 @@ export const fireRiskRule: Rule<Params, Record<string, never>> = {
   alarmTypes: ['fire_risk'],
   kinds: ['smoke_detector', 'manual_call_point'],
   params,
-  defaults: { enabled: true, windowS: 120 },
+  defaults: { enabled: true, windowS: FIRE_SIGNAL_WINDOW_S },
   initialState: () => ({}),
   onSignal(ctx, sig) {
     const criterion = criterionOf[sig.type];

@@ -104,6 +104,17 @@ describe.skipIf(skip)(`incidents across cluster nodes on one PostgreSQL ${skip ?
     expect(Number((await a.db.incidents.lastSeq()))).toBe((await a.db.incidents.eventsSince(0)).length);
   });
 
+  it('two detectors, one on each node: 火警, though neither node\'s rules saw two signals (no building fire_risk alarm)', async () => {
+    const [a, b] = await cluster(2) as [Node, Node];
+    await detect(a, 'sd-k', 0);
+    await detect(b, 'sd-h', 10);
+    const [stored] = await fireIncidents(a);
+    expect(stored?.members.map((m) => m.type)).toEqual(['smoke', 'smoke']);
+    expect(stored?.level).toBe('fire');
+    const levelUps = [...a.events, ...b.events].filter((e) => e.previousLevel);
+    expect(levelUps.map((e) => [e.incident.level, e.alarm?.originator.id])).toEqual([['fire', 'sd-h']]);
+  });
+
   it('an acknowledgement on one node is not undone by a change another node decides on its older copy', async () => {
     const [a, b] = await cluster(2) as [Node, Node];
     await detect(a, 'sd-k', 0);
