@@ -12,6 +12,8 @@ interface HealthSources {
   state?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
   /** Cluster mode: whether the broker backplane (Redis) answers. */
   backplane?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
+  /** Cluster mode: whether this node leads the once-only schedules (escalation, reminders, monthly reports). */
+  leader?: { isLeader(): boolean };
   clock?: () => number;
 }
 
@@ -53,8 +55,11 @@ export function buildHealth(sources: HealthSources): () => Promise<HealthReport>
     }
     if (sources.state) {
       const ping = await sources.state.ping();
+      const lead = sources.leader === undefined ? '' : sources.leader.isLeader()
+        ? '; this node runs the cluster\'s escalation, reminders and monthly reports'
+        : '; escalation, reminders and monthly reports run on the leading node';
       checks.state = ping.ok
-        ? { status: 'ok', detail: `PostgreSQL answered in ${ping.ms.toFixed(1)} ms` }
+        ? { status: 'ok', detail: `PostgreSQL answered in ${ping.ms.toFixed(1)} ms${lead}` }
         : { status: 'degraded', detail: `PostgreSQL does not answer (${ping.error}): state reads and writes are refused until it is back` };
     }
     if (sources.backplane) {

@@ -3,6 +3,7 @@ import type { AnjuConfig } from '../core/config.js';
 import type { Site } from '../core/index.js';
 import { createReports } from '../reports/index.js';
 import { createReportScheduler } from '../reports/schedule.js';
+import type { Leader } from '../storage/postgres/leader.js';
 import type { AlarmStore, DeviceDirectory, StateStore, TelemetryStore } from '../storage/index.js';
 import type { EmbeddedDatabase } from '../storage/index.js';
 import { createReportAnnouncer } from './report-announce.js';
@@ -33,7 +34,11 @@ async function loadBuildingNames(state: StateStore, site: string): Promise<Map<s
  */
 export async function startReports(
   config: AnjuConfig,
-  deps: { telemetry: TelemetryStore; alarms: AlarmStore; db: EmbeddedDatabase; directory: DeviceDirectory; logger: Logger; after?: Promise<void> },
+  deps: {
+    telemetry: TelemetryStore; alarms: AlarmStore; db: EmbeddedDatabase; directory: DeviceDirectory; logger: Logger; after?: Promise<void>;
+    /** Cluster: the monthly runs happen on the leading node only; a node that starts leading catches up at once. */
+    leader?: Pick<Leader, 'isLeader' | 'onChange'>;
+  },
 ) {
   const logger = deps.logger.child({ part: 'reports' });
   const siteCache = new Map<string, Site>();
@@ -61,13 +66,22 @@ export async function startReports(
   };
   const scheduler = createReportScheduler(
     { defaultTimezone: 'Asia/Shanghai' },
-    { reports: generate, store: deps.db.reports, logger, sites: refresh, announce: createReportAnnouncer(config.alerts.webhooks, { logger }) },
+    {
+      reports: generate, store: deps.db.reports, logger, sites: refresh, announce: createReportAnnouncer(config.alerts.webhooks, { logger }),
+      ...(deps.leader ? { leads: () => deps.leader!.isLeader() } : {}),
+    },
   );
+  const offLeader = deps.leader?.onChange((leads) => {
+    if (leads) void scheduler.runDue().catch((err: Error) => logger.error({ err }, 'monthly report catch-up failed'));
+  });
   // The catch-up runs in the background: a year of missed months must not hold up start-up.
   // `after`: history still being written (the demo's first start) that the catch-up must see whole.
   void Promise.resolve(deps.after).then(() => scheduler.start()).catch((err: Error) => logger.error({ err }, 'report schedule failed to start'));
   return {
     api: { generate, store: deps.db.reports },
-    stop: () => scheduler.stop(),
+    stop: () => {
+      offLeader?.();
+      return scheduler.stop();
+    },
   };
 }

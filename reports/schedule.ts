@@ -59,6 +59,8 @@ export interface ReportScheduleDeps {
   readonly announce?: (report: ScheduledReport) => void | Promise<void>;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** Cluster: whether this node leads (storage/postgres/leader.ts); runs (and the catch-up) happen only on the leader. */
+  readonly leads?: () => boolean;
 }
 
 export interface RunSummary {
@@ -181,6 +183,7 @@ export function createReportScheduler(config: ReportScheduleConfig, deps: Report
   }
 
   function runDue(now = clock()): Promise<RunSummary> {
+    if (deps.leads?.() === false) return Promise.resolve({ generated: [], failed: [] });
     return runs.run(() => runOnce(now));
   }
 

@@ -46,6 +46,13 @@ export interface DutyDeps {
   logger: Logger;
   metrics: Registry;
   names?: TextNames;
+  /**
+   * Cluster: whether this node leads (storage/postgres/leader.ts). The periodic check (escalating
+   * along the chain, paging again what was never recorded) runs only on the leader; a node routes
+   * the incidents it raises itself at once. Every step is a compare-and-set on the incident, so a
+   * step decided on two nodes is taken once.
+   */
+  leads?: () => boolean;
 }
 
 export interface DutyCheck {
@@ -203,8 +210,11 @@ export function createDutyRouter(config: DutyConfig, deps: DutyDeps): DutyRouter
           if (!(err instanceof AlarmError || err instanceof StepTakenError)) log.error({ err, incident: e.incident.id }, 'routing a new incident failed');
         });
       });
-      await runOnce();
-      timer = setInterval(() => void runOnce().catch((err: unknown) => log.error({ err }, 'duty check failed')), config.checkEveryMs ?? 15_000);
+      if (deps.leads?.() !== false) await runOnce();
+      timer = setInterval(() => {
+        if (deps.leads?.() === false) return;
+        void runOnce().catch((err: unknown) => log.error({ err }, 'duty check failed'));
+      }, config.checkEveryMs ?? 15_000);
       timer.unref();
     },
     runOnce,

@@ -13,6 +13,7 @@ import {
 } from '../../storage/index.js';
 import { createCommandService } from '../../commands/index.js';
 import { createResponder, createResponsePolicies } from '../../alerts/responses/index.js';
+import { createPostgresLeader } from '../../storage/postgres/leader.js';
 import { startAlerts, type RunningAlerts } from '../alerts.js';
 import { startBackupSchedule } from '../backup-schedule.js';
 import { buildHealth } from '../health.js';
@@ -108,6 +109,13 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
         );
       }
     });
+    // Cluster (state in PostgreSQL): the once-only schedules — escalation and reminders, the duty
+    // router's checks, the monthly reports — run on the node holding the lead.
+    const leader = config.postgres ? createPostgresLeader({ url: config.postgres.url, name: 'scheduler' }, { logger, metrics }) : undefined;
+    if (leader) {
+      await leader.start();
+      shutdown.part(() => leader.stop());
+    }
     const alarms = deps.alarms ?? db.alarms;
     // Response policies before the incidents: an alarm replayed at start-up proposes as a live one does.
     const clock = deps.clock ?? Date.now;
@@ -115,14 +123,14 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     await policies.load();
     const alerts = await startAlerts(config, {
       store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger, policies, ...(deps.clock ? { clock: deps.clock } : {}),
-      rosters: db.rosters, accounts: db.accounts,
+      rosters: db.rosters, accounts: db.accounts, ...(leader ? { leader } : {}),
     });
     shutdown.part(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.
     const stopOpsExport = startOpsExport(config, { engine: alerts.engine, alarms, directory, latest, metrics, logger });
     if (stopOpsExport) shutdown.part(stopOpsExport);
     // Monthly reports wait for the demo's history: a month computed from half of it would be stored.
-    const reports = await startReports(config, { telemetry, alarms, db, directory, logger, after: deps.reportsAfter });
+    const reports = await startReports(config, { telemetry, alarms, db, directory, logger, after: deps.reportsAfter, ...(leader ? { leader } : {}) });
     shutdown.part(() => reports.stop());
 
     const backupSource = { dataDir, snapshot: (file: string) => db.snapshot(file) };
@@ -157,14 +165,16 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
-        alerts: { engine: alerts.engine, incidents: alerts.incidents }, reports: reports.api, accounts: db.accounts, audit: db.audit, rosters: db.rosters,
+        alerts: { engine: alerts.engine, incidents: alerts.incidents, ...(alerts.feeds ? { feeds: alerts.feeds } : {}) },
+        reports: reports.api, accounts: db.accounts, audit: db.audit, rosters: db.rosters,
         ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
         ...(commands ? { commands: { service: commands, minRole: config.commands.minRole } } : {}),
         responses: { policies, ...(responder ? { responder } : {}), minRole: config.commands.minRole },
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
         health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk,
-          ...(deps.stateHealth ? { state: deps.stateHealth } : {}), ...(deps.backplaneHealth ? { backplane: deps.backplaneHealth } : {}) }),
+          ...(deps.stateHealth ? { state: deps.stateHealth } : {}), ...(deps.backplaneHealth ? { backplane: deps.backplaneHealth } : {}),
+          ...(leader ? { leader } : {}) }),
       },
     );
     shutdown.part(() => app.close());
