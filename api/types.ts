@@ -4,6 +4,9 @@ import type { Role } from '../core/index.js';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { Incidents } from '../alerts/index.js';
+import type { AlarmEvent } from '../alerts/contracts.js';
+import type { EventFeed } from '../alerts/event-feed.js';
+import type { IncidentEvent } from '../storage/incidents/contract.js';
 import type { Responder, ResponsePolicies } from '../alerts/responses/index.js';
 import type { RejectLog } from '../ingest/contracts.js';
 import type { Reports } from '../reports/index.js';
@@ -93,6 +96,8 @@ export interface AlertsApiDeps {
     'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig' | 'updateRulesConfig'
   >;
   readonly incidents: Pick<Incidents, 'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince'>;
+  /** Cluster: what the event streams serve instead — every node's events from the shared logs, in seq order (alerts/event-feed.ts). */
+  readonly feeds?: { readonly alarms: EventFeed<AlarmEvent>; readonly incidents: EventFeed<IncidentEvent> };
 }
 
 export interface ApiConfig {

@@ -9,11 +9,18 @@ import { createNotifications, notifierFactories, type Notifier, type PlaceNames 
 import type { AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
 import type { AccountStore, AlarmStore, DeviceDirectory, IncidentStore, RosterStore, StateStore } from '../storage/index.js';
+import { alarmEventsChannel, createNotificationListener, incidentEventsChannel } from '../storage/postgres/listen.js';
+import type { IncidentEvent } from '../storage/incidents/contract.js';
+import { createLogFeed, type EventFeed } from '../alerts/event-feed.js';
+import type { AlarmEvent } from '../alerts/contracts.js';
+import type { Leader } from '../storage/postgres/leader.js';
 import { startExternalPresence } from './external-presence.js';
 
 export interface RunningAlerts {
   readonly engine: AlertEngine;
   readonly incidents: Incidents;
+  /** Cluster: every node's alarm and incident events, in seq order, for the event streams (alerts/event-feed.ts). */
+  readonly feeds?: { readonly alarms: EventFeed<AlarmEvent>; readonly incidents: EventFeed<IncidentEvent> };
   /** Routing and escalation to people on duty; present when the hub has rosters and accounts. */
   readonly duty?: DutyRouter;
   stop(): Promise<void>;
@@ -21,6 +28,8 @@ export interface RunningAlerts {
 
 /** How often time-driven rules run (offline, hold durations, the daily water balance) and incidents settle. */
 const TICK_MS = 30_000;
+/** Cluster: how often the other nodes' incident changes are read without a notification. */
+const FOLLOW_EVERY_MS = 5_000;
 
 /**
  * The alerts part of a hub: the rule engine fed by ingest (as a reading consumer) and by broker
@@ -40,6 +49,8 @@ export async function startAlerts(
     accounts?: AccountStore;
     /** What each site's response policy proposes when an alarm raises or joins an incident (alerts/responses/). */
     policies?: Pick<ResponsePolicies, 'propose'>;
+    /** Cluster: escalation, reminders and the duty router's checks run on the leading node only. */
+    leader?: Pick<Leader, 'isLeader' | 'onChange'>;
   },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
@@ -56,6 +67,38 @@ export async function startAlerts(
     engine, store: deps.incidents, logger, metrics: deps.metrics, clock, ...(policies ? { propose: (i, a) => policies.propose(i.site, a) } : {}),
   });
   await incidents.start();
+  // Cluster (state in PostgreSQL): the other nodes' incident changes are taken in as they commit —
+  // notified, and read every few seconds in case a notification was lost — so this node decides on
+  // incidents as they stand (its writes are compare-and-set anyway) and, leading, escalates them all.
+  // The event streams (SSE) read the shared logs, so each shows every node's events once, in seq order.
+  const feeds = config.postgres ? {
+    alarms: createLogFeed<AlarmEvent>({ pollMs: FOLLOW_EVERY_MS, what: 'alarm events' }, {
+      eventsSince: (seq, limit) => engine.eventsSince(seq, limit), lastSeq: () => deps.store.lastSeq(), logger,
+    }),
+    incidents: createLogFeed<IncidentEvent>({ pollMs: FOLLOW_EVERY_MS, what: 'incident events' }, {
+      eventsSince: (seq, limit) => incidents.eventsSince(seq, limit), lastSeq: () => deps.incidents.lastSeq(), logger,
+    }),
+  } : undefined;
+  await feeds?.alarms.start();
+  await feeds?.incidents.start();
+  const offFeeds = feeds ? [engine.subscribe(() => feeds.alarms.poke()), incidents.subscribe(() => feeds.incidents.poke())] : [];
+  const follower = config.postgres ? createNotificationListener({ url: config.postgres.url }, {
+    logger, channels: [incidentEventsChannel, alarmEventsChannel],
+    onNotify: (channel) => {
+      if (channel === alarmEventsChannel) return feeds?.alarms.poke();
+      feeds?.incidents.poke();
+      void incidents.follow();
+    },
+    onResync: async () => {
+      feeds?.alarms.poke();
+      feeds?.incidents.poke();
+      await incidents.follow();
+    },
+  }) : undefined;
+  await follower?.start();
+  const followTimer = follower ? setInterval(() => void incidents.follow(), FOLLOW_EVERY_MS) : undefined;
+  followTimer?.unref();
+  const leads = deps.leader ? () => deps.leader!.isLeader() : undefined;
 
   const notifiers: Notifier[] = [];
   const broker = deps.broker;
@@ -77,15 +120,24 @@ export async function startAlerts(
     { criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
     {
       incidents, rosters: deps.rosters, accounts: deps.accounts, notifiers: personNotifiers(config, places?.names), clock, logger,
-      metrics: deps.metrics, ...(places ? { names: places.names } : {}),
+      metrics: deps.metrics, ...(places ? { names: places.names } : {}), ...(leads ? { leads } : {}),
     },
   ) : undefined;
   await duty?.start();
   const escalation = createEscalation(
     { ...defaultEscalationConfig, criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
-    { incidents, clock, logger, remind: (e) => notifications.remind(e), ...(duty ? { escalatedElsewhere: (i) => duty.owns(i) } : {}) },
+    {
+      incidents, clock, logger, remind: (e) => notifications.remind(e), ...(duty ? { escalatedElsewhere: (i) => duty.owns(i) } : {}),
+      ...(leads ? { leads } : {}),
+    },
   );
   escalation.start();
+  // A node that starts leading (the last leader stopped or died) checks at once what waited meanwhile.
+  const offLeader = deps.leader?.onChange((leading) => {
+    if (!leading) return;
+    void incidents.follow().then(() => Promise.all([escalation.runOnce(), duty?.runOnce()]))
+      .catch((err: Error) => logger.error({ err }, 'escalation check on taking the lead failed'));
+  });
 
   const tick = setInterval(() => {
     const now = clock();
@@ -112,8 +164,15 @@ export async function startAlerts(
   return {
     engine,
     incidents,
+    ...(feeds ? { feeds } : {}),
     ...(duty ? { duty } : {}),
     async stop() {
+      offLeader?.();
+      if (followTimer) clearInterval(followTimer);
+      await follower?.stop();
+      for (const off of offFeeds) off();
+      feeds?.alarms.stop();
+      feeds?.incidents.stop();
       offPresence?.();
       offElsewhere?.();
       await stopExternal?.();

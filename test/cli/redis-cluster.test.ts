@@ -9,6 +9,7 @@ import { loadConfig } from '../../core/config.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
+import { openStream } from '../helpers/sse.js';
 
 /**
  * Three `anju all` nodes in cluster mode — ANJU_POSTGRES_URL (state), ANJU_REDIS_URL (broker tier),
@@ -39,6 +40,8 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
         ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_SIM: '0',
         ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '128MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influxd.url, ANJU_INFLUX_DB: 'anju',
         ANJU_POSTGRES_URL: url, ANJU_REDIS_URL: redis.url,
+        // 3 s: an unacknowledged critical incident escalates at the leader's next check (every 30 s).
+        ANJU_ESCALATE_CRITICAL_MIN: '0.05',
       }, 'all');
       nodes.push(await startPlatform(config, 'all', { logger }));
     }
@@ -149,4 +152,73 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
       expect(got.body.status).toBe('cleared_unack');
     }, { timeout: 10_000, interval: 200 });
   }, 60_000);
+
+  it('a kitchen fire whose detectors connect to A and B is one 火警 incident; every node streams each of its events once; one node escalates it', async () => {
+    const [a, b, c] = nodes as [RunningPlatform, RunningPlatform, RunningPlatform];
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const streams = await Promise.all(nodes.map(async (n) => ({
+      incidents: await openStream(`${n.urls.http}/api/incidents/stream`, auth), alarms: await openStream(`${n.urls.http}/api/alerts/stream`, auth),
+    })));
+    try {
+      const detectors = [['sd-kitchen-1', a], ['sd-kitchen-2', b]] as const;
+      for (const [id, node] of detectors) {
+        const created = await api(c, 'POST', '/api/devices', { id, kind: 'smoke_detector', site: 's1', building: 'b7', location: '7-302 厨房' });
+        expect(created.status).toBe(201);
+        const password = String(created.body.secret);
+        const device = await vi.waitFor(() => connect(node, { clientId: id, username: id, password }), { timeout: 5_000, interval: 200 });
+        // Alarm-only detectors (GB 4715 point type): the device's own alarm flag.
+        await device.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ ts: Date.now(), alarm: true, seq: 1 }), { qos: 1 });
+      }
+      type Incoming = { incident: { id: string; building: string; level: string; members: Array<{ originator: { id: string } }> } };
+      const kitchen = (events: Array<{ id?: string; data?: string }>) =>
+        events.map((e) => ({ seq: Number(e.id), ...(JSON.parse(e.data!) as Incoming) })).filter((e) => e.incident.building === 'b7');
+      // 火警 on every node's stream: two independent detectors, though no node saw both.
+      for (const s of streams) {
+        await s.incidents.waitFor(() => kitchen(s.incidents.events).some((e) => e.incident.level === 'fire'), 20_000).catch((err: Error) => {
+          throw new Error(`${err.message}: ${JSON.stringify(s.incidents.events.map((e) => e.data))}`);
+        });
+      }
+      const ids = new Set(streams.flatMap((s) => kitchen(s.incidents.events).map((e) => e.incident.id)));
+      expect(ids.size).toBe(1);
+      const [id] = [...ids] as [string];
+      const stored = await api(c, 'GET', `/api/incidents/${id}`);
+      expect(stored.body).toMatchObject({ level: 'fire' });
+      expect((stored.body.alarms as Array<{ originator: { id: string } }>).map((m) => m.originator.id).sort()).toEqual(['sd-kitchen-1', 'sd-kitchen-2']);
+      // Each node streamed the same events, each once and in seq order, whichever node decided it.
+      const seqsOf = (s: (typeof streams)[number]) => kitchen(s.incidents.events).map((e) => e.seq);
+      await vi.waitFor(() => {
+        for (const s of streams) expect(seqsOf(s)).toEqual(seqsOf(streams[0]!));
+      }, { timeout: 10_000, interval: 200 });
+      for (const s of streams) expect([...seqsOf(s)].sort((x, y) => x - y)).toEqual(seqsOf(s));
+      expect(new Set(seqsOf(streams[0]!)).size).toBe(seqsOf(streams[0]!).length);
+      // And every node's alarm stream carries both detectors' alarms, raised on different nodes.
+      for (const s of streams) {
+        await s.alarms.waitFor(() => {
+          const raised = s.alarms.events.filter((e) => e.event === 'raised')
+            .map((e) => (JSON.parse(e.data!) as { alarm: { originator: { id: string } } }).alarm.originator.id);
+          return raised.includes('sd-kitchen-1') && raised.includes('sd-kitchen-2');
+        }, 10_000);
+        expect(new Set(s.alarms.events.map((e) => e.id)).size).toBe(s.alarms.events.length);
+      }
+
+      // One node leads the schedules; the incident escalates once per level however many nodes check it.
+      const leads = await Promise.all(nodes.map(async (n) => {
+        const health = (await (await fetch(`${n.urls.http}/health`)).json()) as { checks: Record<string, { detail: string }> };
+        return /this node runs the cluster's escalation/.test(health.checks.state?.detail ?? '');
+      }));
+      expect(leads.filter(Boolean)).toHaveLength(1);
+      const escalated = await vi.waitFor(async () => {
+        const got = await api(a, 'GET', `/api/incidents/${id}`);
+        if (Number(got.body.escalationLevel) < 1) throw new Error('not escalated yet');
+        return got.body as { escalationLevel: number; timeline: Array<{ event: string; details?: { level?: number } }> };
+      }, { timeout: 45_000, interval: 500 });
+      const levels = escalated.timeline.filter((t) => t.event === 'escalated').map((t) => t.details?.level);
+      expect(levels).toEqual(Array.from({ length: escalated.escalationLevel }, (_, i) => i + 1));
+    } finally {
+      for (const s of streams) {
+        await s.incidents.close();
+        await s.alarms.close();
+      }
+    }
+  }, 120_000);
 });

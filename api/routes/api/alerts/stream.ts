@@ -180,9 +180,10 @@ export function eventStreamRoute<E extends { readonly seq: number; readonly type
 }
 
 export const alertStreamRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (app, opts) => {
-  const { engine } = opts.alerts;
+  // Cluster: the shared log's feed (every node's events); otherwise this node's engine.
+  const events = opts.alerts.feeds?.alarms ?? opts.alerts.engine;
   eventStreamRoute<AlarmEvent>(app, opts, {
-    what: 'Alarm events', subscribe: (l) => engine.subscribe(l), eventsSince: (seq, limit) => engine.eventsSince(seq, limit), toJson: (e) => eventToJson(e),
+    what: 'Alarm events', subscribe: (l) => events.subscribe(l), eventsSince: (seq, limit) => events.eventsSince(seq, limit), toJson: (e) => eventToJson(e),
     siteOf: (e) => e.alarm.site,
   }, 'alerts');
 };

@@ -47,8 +47,10 @@ export const incidentRoutes: FastifyPluginAsyncZod<AlertRouteOptions> = async (a
   );
 
   // Registered before `/:id`, which would otherwise take `stream` for an id.
+  // Cluster: the shared log's feed (every node's events); otherwise this node's incidents.
+  const events = alerts.feeds?.incidents ?? incidents;
   eventStreamRoute<IncidentEvent>(app, opts, {
-    what: 'Incident events', subscribe: (l) => incidents.subscribe(l), eventsSince: (seq, limit) => incidents.eventsSince(seq, limit),
+    what: 'Incident events', subscribe: (l) => events.subscribe(l), eventsSince: (seq, limit) => events.eventsSince(seq, limit),
     toJson: (e) => incidentEventToJson(e), siteOf: (e) => e.incident.site,
   }, 'incidents');
 
