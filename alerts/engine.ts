@@ -81,6 +81,15 @@ export interface AlertEngine {
    * `setRulesConfig`.
    */
   updateRulesConfig(change: (current: RulesConfig) => unknown): Promise<RulesConfig>;
+  /**
+   * Cluster: a device that connected here after another node held it. Its rule state (windows, holds,
+   * dose, last seen) and its active alarms are read from the store — as the node it left wrote them —
+   * before any reading or presence change of it is evaluated here, so a rate of rise or a hold that
+   * began on the other node goes on here, and its alarms clear here when its rules say so.
+   */
+  takeOver(deviceId: string): Promise<void>;
+  /** Cluster: a device now held by another node: its rule state is written now and leaves memory, with its alarms. */
+  release(deviceId: string): Promise<void>;
   /** Loads rule state and active alarms. */
   start(): Promise<void>;
   /** Resolves when everything queued so far is done. */
@@ -134,6 +143,17 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   let closed = false;
 
   const enqueue = <T>(job: () => Promise<T>): Promise<T> => jobs.run(job);
+  /** Devices being taken over from another node: their readings and presence wait for their state. */
+  const arriving = new Map<string, Promise<void>>();
+  /** What of the rule state is a device's own (evaluate.ts keys): each rule's device entry, and the engine's last evaluated time. */
+  const deviceKeys = (id: string): string[] => [...Object.keys(rules).map((name) => `${name}/device/${id}`), `engine/last/${id}`];
+  const ofDevice = (id: string) => (a: Alarm) => a.originator.kind === 'device' && a.originator.id === id;
+  /** Resolves once none of these devices is still being taken over. */
+  function arrived(ids: Iterable<string>): Promise<void> | undefined {
+    if (arriving.size === 0) return undefined;
+    const waits = [...new Set([...ids].map((id) => arriving.get(id)).filter((p): p is Promise<void> => p !== undefined))];
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+  }
   const ensureOpen = () => {
     if (!started) throw new Error('alert engine not started: call start() first');
     if (closed) throw new Error('alert engine is closed');
@@ -280,10 +300,12 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     return (await done)?.alarm ?? t.alarm;
   }
 
-  return {
+  const api: AlertEngine = {
     name: 'alerts',
     accept(readings) {
       ensureOpen();
+      const wait = arrived(readings.map((r) => r.device));
+      if (wait) return wait.then(() => api.accept(readings));
       const actions: PendingAction[] = [];
       for (const r of readings) {
         const device = deps.devices.get(r.device);
@@ -298,6 +320,8 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     },
     onPresence(deviceId, status, ts, cause) {
       ensureOpen();
+      const wait = arrived([deviceId]);
+      if (wait) return wait.then(() => api.onPresence(deviceId, status, ts, cause));
       const device = deps.devices.get(deviceId);
       return device ? schedule(evaluator.presence(device, status, ts, cause ?? (status === 'online' ? 'connected' : 'lost'))) : Promise.resolve();
     },
@@ -347,6 +371,49 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       // Reading the current configuration inside the queue is what makes the edit atomic.
       return enqueue(() => replaceRules(parseRulesConfig(change(rulesConfig), rules)));
     },
+    takeOver(deviceId) {
+      ensureOpen();
+      const keys = deviceKeys(deviceId);
+      // Read outside the queue (a reconnect storm must not hold every other device's decisions up);
+      // applied in it. The device's own readings and presence wait for it (`arriving`).
+      const loading = (async () => {
+        const [loaded, stored] = await Promise.all([
+          deps.store.loadRuleState(keys), deps.store.list({ originatorId: deviceId, status: activeStatuses, limit: 1_000, offset: 0 }),
+        ]);
+        // What memory still shows active for it that the store no longer does (cleared on another node): as stored.
+        const ids = new Set(stored.items.map((a) => a.id));
+        const gone = await Promise.all([...active.values()].filter((a) => ofDevice(deviceId)(a) && !ids.has(a.id)).map((a) => deps.store.get(a.id)));
+        await enqueue(async () => {
+          state.take(keys, loaded);
+          for (const a of [...stored.items, ...gone]) if (a) view.adopt(a);
+          metrics.setActive(active.values());
+        });
+        log.debug({ device: deviceId, keys: loaded.size, alarms: stored.items.length }, 'device taken over from another node');
+      })();
+      const done = loading.finally(() => {
+        if (arriving.get(deviceId) === done) arriving.delete(deviceId);
+      });
+      arriving.set(deviceId, done);
+      return done;
+    },
+    async release(deviceId) {
+      ensureOpen();
+      await arriving.get(deviceId)?.catch(() => undefined);
+      // Its decisions stored and its state written (the node that has it now reads both), then out of memory.
+      await writer.written();
+      await state.flush();
+      await enqueue(async () => {
+        state.forget(deviceKeys(deviceId));
+        for (const a of [...active.values()].filter(ofDevice(deviceId))) {
+          const key = activeKeyById.get(a.id);
+          if (key === undefined) continue;
+          active.delete(key);
+          activeKeyById.delete(a.id);
+          storedActive.delete(key);
+        }
+        metrics.setActive(active.values());
+      });
+    },
     async start() {
       if (started) return;
       await state.load();
@@ -386,5 +453,5 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       log.info({ active: active.size }, 'alert engine closed; rule state persisted');
     },
   };
+  return api;
 }
-

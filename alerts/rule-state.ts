@@ -16,6 +16,13 @@ export interface RuleStateTable {
   touch(): void;
   /** Writes everything dirty now. */
   flush(): Promise<void>;
+  /**
+   * A device taken over from another node (cluster): its `keys` become what the store holds —
+   * `loaded` — and a key the store does not hold is dropped (this node's copy is older).
+   */
+  take(keys: readonly string[], loaded: ReadonlyMap<string, unknown>): void;
+  /** A device handed to another node: its keys leave memory (flush first: what is dirty would be lost). */
+  forget(keys: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,19 @@ export function createRuleStateTable(deps: { store: AlarmStore; logger: Logger; 
       timer.unref();
     },
     flush,
+    take(keys, loaded) {
+      for (const k of keys) {
+        dirty.delete(k);
+        if (loaded.has(k)) values.set(k, loaded.get(k));
+        else values.delete(k);
+      }
+    },
+    forget(keys) {
+      for (const k of keys) {
+        dirty.delete(k);
+        values.delete(k);
+      }
+    },
     async close() {
       await flush();
     },

@@ -144,14 +144,20 @@ export async function startAlerts(
     engine.tick(now).then(() => incidents.tick(now)).catch((err: Error) => logger.error({ err }, 'alert tick failed'));
   }, TICK_MS);
   const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {
-    held?.add(id);
+    // Cluster: a device this node did not hold (it came from another node, or that node died and its
+    // Will is published here) — its rule state and alarms are read first; its presence waits for them.
+    if (held && !held.has(id)) {
+      held.add(id);
+      engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device taken over; its rules start afresh'));
+    }
     engine.onPresence(id, status, ts, cause).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
   });
   // Connected on another node: alive (what this node raised for it, e.g. a lost connection, clears as on
-  // a reconnection here), and no longer timed here.
+  // a reconnection here), no longer timed here, and its rule state written for the node that has it now.
   const offElsewhere = held ? deps.broker?.onDeviceElsewhere((id, ts) => {
     if (!held.delete(id)) return;
-    engine.onPresence(id, 'online', ts, 'connected').catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
+    engine.onPresence(id, 'online', ts, 'connected').then(() => engine.release(id))
+      .catch((err: Error) => logger.error({ err, device: id }, 'handing a device over to another node failed'));
   }) : undefined;
   // Without the embedded broker the devices' Wills on `devices/{id}/status` are what tells a lost connection.
   const stopExternal = !deps.broker && config.ingest.brokerUrl

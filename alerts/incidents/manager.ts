@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { backoffDelay, getOrCreateMetric, sleep } from '../../core/util/index.js';
 import { hazardOf } from '../../core/alarms.js';
 import {
-  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentEvent, type IncidentQuery, type IncidentStore,
+  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentKey as IncidentKeyParts, type IncidentEvent, type IncidentQuery, type IncidentStore,
 } from '../../storage/incidents/contract.js';
 import type { Page } from '../../storage/state/contract.js';
 import { AlarmError, activeStatuses, isActive, type AlarmEvent } from '../contracts.js';
@@ -268,6 +268,25 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     return { transitions, answers, maxSeq, closedNow };
   }
 
+  /**
+   * A change of an alarm whose incident this node does not hold with it — another node opened the
+   * incident, or the alarm joined it there (a cluster) — is decided on the incident as stored: read
+   * it first. (On one node this finds nothing: the incident has closed.)
+   */
+  async function readUnheld(batch: readonly Job[]): Promise<void> {
+    const keys = new Map<string, IncidentKeyParts>();
+    for (const j of batch) {
+      if (j.kind !== 'alarm' || j.event.type === 'raised' || j.event.seq <= applied) continue;
+      const a = j.event.alarm;
+      const parts = { site: a.site, building: a.building, hazard: hazardOf(a.type) };
+      const key = incidentKey(parts);
+      if (!active.get(key)?.members.some((m) => m.id === a.id)) keys.set(key, parts);
+    }
+    if (keys.size === 0) return;
+    const found = await Promise.all([...keys.values()].map((k) => deps.store.findActive(k)));
+    takeStored(active, closedRecently, found.filter((i): i is Incident => i !== undefined));
+  }
+
   async function loadActive(keys?: ReadonlySet<string>): Promise<void> {
     for (let offset = 0; ; offset += 1_000) {
       const page = await deps.store.list({ status: activeStatuses, limit: 1_000, offset });
@@ -313,6 +332,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       // A short, referenced timer: a shutdown in progress waits for it rather than exiting under it.
       if (wait > 0 && !closing) await new Promise((r) => setTimeout(r, wait));
       const batch = jobs.splice(0, jobs.length);
+      await readUnheld(batch).catch((err: unknown) => log.warn({ err }, 'could not read incidents held elsewhere; deciding on what is held here'));
       const draft = new Map(active);
       const { transitions, answers, maxSeq, closedNow } = decide(batch, draft);
       try {

@@ -74,8 +74,11 @@ export interface AlarmStore {
   lastSeq(): Promise<number>;
   /** Drops events older than `beforeTs` (alarms themselves stay); returns how many. */
   pruneEvents(beforeTs: number): Promise<number>;
-  /** Every rule-state entry, by key; values are what was saved (JSON-compatible). */
-  loadRuleState(): Promise<Map<string, unknown>>;
+  /**
+   * Every rule-state entry, by key; values are what was saved (JSON-compatible). With `keys`, only
+   * those that exist among them (a device taken over from another node: its entries only).
+   */
+  loadRuleState(keys?: readonly string[]): Promise<Map<string, unknown>>;
   /** Upserts entries; an `undefined` value deletes the key. One transaction. */
   saveRuleState(changes: ReadonlyMap<string, unknown>): Promise<void>;
   /**

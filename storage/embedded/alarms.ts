@@ -202,9 +202,11 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
       open();
       return (await events.query('DELETE FROM alarm_events WHERE ts < $1 RETURNING seq', [big(beforeTs)])).length;
     },
-    async loadRuleState() {
+    async loadRuleState(keys) {
       open();
-      const r = await conn.query('SELECT key, value FROM rule_state WHERE key <> $1', [RULES_CONFIG_KEY]);
+      const params: DuckDBValue[] = [RULES_CONFIG_KEY];
+      const only = keys === undefined ? '' : keys.length === 0 ? ' AND false' : ` AND ${inList('key', keys, params)}`;
+      const r = await conn.query(`SELECT key, value FROM rule_state WHERE key <> $1${only}`, params);
       return new Map(r.map((x) => [String(x.key), JSON.parse(String(x.value)) as unknown]));
     },
     async saveRuleState(changes) {

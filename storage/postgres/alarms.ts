@@ -115,9 +115,11 @@ export function createPostgresAlarmStore(deps: { pool: pg.Pool; life: StoreLifec
       open();
       return pruneBefore(pool, 'alarm_events', beforeTs);
     },
-    async loadRuleState() {
+    async loadRuleState(keys) {
       open();
-      const r = await rows<{ key: string; value: unknown }>(pool, 'SELECT key, value FROM rule_state WHERE key <> $1', [RULES_CONFIG_KEY]);
+      const r = keys === undefined
+        ? await rows<{ key: string; value: unknown }>(pool, 'SELECT key, value FROM rule_state WHERE key <> $1', [RULES_CONFIG_KEY])
+        : await rows<{ key: string; value: unknown }>(pool, 'SELECT key, value FROM rule_state WHERE key <> $1 AND key = ANY($2::text[])', [RULES_CONFIG_KEY, keys]);
       return new Map(r.map((x) => [x.key, x.value]));
     },
     async saveRuleState(changes) {

@@ -210,4 +210,41 @@ describe.skipIf(skip)(`incidents across cluster nodes on one PostgreSQL ${skip ?
     await a.incidents.follow();
     expect(a.incidents.active().find((i) => i.id === held!.id)).toBeUndefined();
   });
+
+  it('a device that moves to another node takes its rule state along: a rate of rise begun on A completes on B', async () => {
+    const [a, b] = await cluster(2) as [Node, Node];
+    // 10 °C/min, a report every 10 s: the fit needs 45 s of samples (EN 54-5 class R, heat_rise).
+    const rise = async (n: Node, t: number) => {
+      now.ms = T0 + t * 1000;
+      await n.engine.accept([toReading(dev('sd-k'), t, { smoke: 0.02, temperature: 25 + t / 6, alarm: false })]);
+      await settle(n);
+    };
+    for (const t of [0, 10, 20, 30]) await rise(a, t);
+    // The detector reconnects through the load balancer to B: A writes its state down, B reads it.
+    await a.engine.release('sd-k');
+    await b.engine.takeOver('sd-k');
+    await rise(b, 40);
+    await rise(b, 50);
+    const raised = (await b.engine.list({ limit: 10, offset: 0 })).items.filter((x) => x.type === 'heat_rise');
+    // 50 s of samples, 40 of them seen on A: raised on B at 50 s (from B's own samples alone it would take until 85 s).
+    expect(raised.map((x) => [x.status, x.startTs])).toEqual([['active_unack', T0 + 50_000]]);
+    expect(a.engine.active()).toEqual([]);
+  });
+
+  it('an alarm raised on the node a device left clears on the node it moved to, when its rules say so', async () => {
+    const [a, b] = await cluster(2) as [Node, Node];
+    await detect(a, 'sd-k', 0);
+    const smoke = (await a.engine.list({ limit: 10, offset: 0 })).items.find((x) => x.type === 'smoke')!;
+    await a.engine.release('sd-k');
+    await b.engine.takeOver('sd-k');
+    expect(b.engine.active().map((x) => x.id)).toEqual([smoke.id]);
+    // The smoke is gone (below half the threshold): B's smoke rule clears A's alarm, and B's incident copy follows.
+    now.ms = T0 + 60_000;
+    await b.engine.accept([toReading(dev('sd-k'), 60, { smoke: 0.02, temperature: 22, alarm: false })]);
+    await settle(b);
+    const after = await b.engine.get(smoke.id);
+    expect(after?.status).toBe('cleared_unack');
+    expect(after?.timeline.at(-1)).toMatchObject({ event: 'cleared', actor: 'rule:smoke' });
+    expect((await fireIncidents(b))[0]?.members.find((m) => m.id === smoke.id)?.status).toBe('cleared_unack');
+  });
 });

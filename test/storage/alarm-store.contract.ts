@@ -205,6 +205,9 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       await c.store.saveRulesConfig({ smoke: { threshold: 0.3 } });
       expect(await c.store.loadRulesConfig()).toEqual({ smoke: { threshold: 0.3 } });
       expect([...(await c.store.loadRuleState()).keys()].sort()).toEqual(['heat/sd-2', 'smoke/sd-1']);
+      // One device's entries (a device taken over from another node): those named that exist, never the rules config.
+      expect(await c.store.loadRuleState(['smoke/sd-1', 'smoke/sd-9', 'rule_config'])).toEqual(new Map([['smoke/sd-1', { since: T0, n: 2 }]]));
+      expect(await c.store.loadRuleState([])).toEqual(new Map());
     });
 
     it('everything survives a restart, and the seq carries on', async () => {

@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Alarm } from '../../alerts/contracts.js';
+import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading } from './harness.js';
+
+/**
+ * A device taken over from another node (cluster mode): its rule state and active alarms are read
+ * from the store — as the other node wrote them — and its readings wait for that, however they
+ * interleave with the take-over; a device handed away leaves memory. Here the "other node" is the
+ * store written directly (the two-node version is test/alerts/incidents-cluster.test.ts).
+ */
+afterAll(removeTempDirs);
+
+const devices = deviceMap([{ id: 'sd-k', kind: 'smoke_detector', site: 'chundu', building: 'b1' }]);
+const sd = devices.get('sd-k')!;
+
+describe('device take-over', () => {
+  it('a reading that arrives while the take-over reads the store is evaluated on the state it read', async () => {
+    const h = await openHarness({ dir: await tempDir(), devices });
+    try {
+      // Written by the node the detector left: its smoke alarm, and its smoke rule's state (on).
+      const theirs: Alarm = {
+        id: 'a-other-node', type: 'smoke', originator: { kind: 'device', id: 'sd-k' }, site: 'chundu', building: 'b1', severity: 'critical',
+        status: 'active_unack', startTs: T0, lastUpdateTs: T0, escalationLevel: 0, count: 1, details: { smoke: 0.5 }, timeline: [{ ts: T0, event: 'raised' }],
+      };
+      await h.db.alarms.record(theirs, { type: 'raised', ts: T0 });
+      await h.db.alarms.saveRuleState(new Map<string, unknown>([['smoke/device/sd-k', { on: true, over: {} }], ['engine/last/sd-k', { ts: T0 }]]));
+      expect(h.engine.active()).toEqual([]);
+
+      // Not awaited: the reading comes in while the take-over is still reading.
+      const taking = h.engine.takeOver('sd-k');
+      h.now.ms = T0 + 60_000;
+      const reading = h.engine.accept([toReading(sd, 60, { smoke: 0.02, temperature: 22, alarm: false })]);
+      await Promise.all([taking, reading]);
+      await h.engine.idle();
+      const after = await h.engine.get('a-other-node');
+      expect(after).toMatchObject({ status: 'cleared_unack', count: 1 });
+      expect(after?.timeline.at(-1)).toMatchObject({ event: 'cleared', actor: 'rule:smoke' });
+      expect(h.engine.active()).toEqual([]);
+    } finally {
+      await closeHarness(h);
+    }
+  });
+
+  it('a device handed away: its state is written and leaves memory with its alarms; taken back, it is read again', async () => {
+    const h = await openHarness({ dir: await tempDir(), devices });
+    try {
+      await h.engine.accept([toReading(sd, 0, { smoke: 0.6, alarm: true })]);
+      await h.engine.idle();
+      expect(h.engine.active().map((a) => a.type)).toEqual(['smoke']);
+      await h.engine.release('sd-k');
+      expect(h.engine.active()).toEqual([]);
+      expect((await h.db.alarms.loadRuleState(['smoke/device/sd-k'])).get('smoke/device/sd-k')).toMatchObject({ on: true });
+      // Meanwhile the other node acknowledged it; back here, the acknowledgement is what memory shows.
+      const stored = (await h.db.alarms.list({ limit: 10, offset: 0 })).items[0]!;
+      await h.db.alarms.record({ ...stored, status: 'active_ack', ackTs: T0 + 5 }, { type: 'acked', ts: T0 + 5 });
+      await h.engine.takeOver('sd-k');
+      expect(h.engine.active().map((a) => [a.type, a.status])).toEqual([['smoke', 'active_ack']]);
+      await h.engine.accept([toReading(sd, 10, { smoke: 0.6, alarm: true })]);
+      await h.engine.idle();
+      expect(await h.engine.get(stored.id)).toMatchObject({ status: 'active_ack', count: 2 });
+    } finally {
+      await closeHarness(h);
+    }
+  });
+});
