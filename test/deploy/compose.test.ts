@@ -31,7 +31,8 @@ const service = (name: string): Service => {
 
 /** The env names core/config.ts validates: the keys of its exported zod object schema. */
 const knownEnv = new Set(Object.keys(envSchema.shape));
-const anjuServices = ['anju', 'anju-broker', 'anju-hub'];
+const clusterNodes = ['anju-node-1', 'anju-node-2', 'anju-node-3'];
+const anjuServices = ['anju', 'anju-broker', 'anju-hub', ...clusterNodes];
 const roles = ['all', 'broker', 'hub'];
 const commandOf = (s: Service) => (Array.isArray(s.command) ? s.command : (s.command ?? '').split(/\s+/).filter(Boolean));
 
@@ -154,7 +155,8 @@ describe('docker-compose.yml', () => {
     expect(published('anju')).toEqual(expect.arrayContaining(['1883:1883', '8083:8083', '8080:8080']));
     expect(published('grafana')).toContain('3000:3000');
     expect(published('influxdb')).toContain('8086:8086');
-    for (const name of anjuServices) {
+    // Cluster nodes publish nothing: HAProxy is their front (checked below).
+    for (const name of anjuServices.filter((n) => !clusterNodes.includes(n))) {
       const cfg = loadConfig(envOf(service(name)));
       const containerPorts = portsOf(service(name)).map((p) => p.container);
       const role = commandOf(service(name))[0];
@@ -166,8 +168,8 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('has no host port twice in the default set or with --profile split', () => {
-    const sets = { default: [] as string[], split: ['split'] };
+  it('has no host port twice in the default set or with --profile split or cluster', () => {
+    const sets = { default: [] as string[], split: ['split'], cluster: ['cluster'], all: ['split', 'cluster'] };
     for (const [set, profiles] of Object.entries(sets)) {
       const seen = new Map<string, string>();
       for (const [name, s] of Object.entries(services)) {
@@ -393,3 +395,45 @@ describe('.dockerignore', () => {
     }
   });
 });
+
+describe('docker-compose.yml, profile cluster', () => {
+  const cfg = read('deploy/haproxy/haproxy.cfg');
+  it('runs three nodes, Redis, PostgreSQL and HAProxy in profile cluster only', () => {
+    for (const name of [...clusterNodes, 'redis', 'postgres', 'haproxy']) expect(service(name).profiles, name).toEqual(['cluster']);
+    for (const name of clusterNodes) expect(commandOf(service(name))).toEqual(['all']);
+  });
+
+  it('puts every node on the same PostgreSQL, Redis, InfluxDB and ingest account, each with its own spool volume', () => {
+    const configs = clusterNodes.map((name) => loadConfig(envOf(service(name))));
+    const pg = envOf(service('postgres'));
+    for (const [i, c] of configs.entries()) {
+      const node = clusterNodes[i]!;
+      const state = new URL(c.postgres?.url ?? '');
+      expect([state.hostname, state.port, state.username, decodeURIComponent(state.password), state.pathname], node)
+        .toEqual(['postgres', '5432', pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, `/${pg.POSTGRES_DB}`]);
+      const redis = new URL(c.redis?.url ?? '');
+      expect([redis.hostname, redis.port, decodeURIComponent(redis.password)], node).toEqual(['redis', '6379', envOf(service('redis')).REDIS_PASSWORD]);
+      expect(c.store, node).toBe('influxdb');
+      expect(c.mqtt.connectRatePerMinute, `${node}: every device comes from HAProxy's address`).toBeGreaterThanOrEqual(10_000);
+      expect(c.redis?.heartbeatMs, node).toBe(configs[0]!.redis?.heartbeatMs);
+      expect([c.ingest.username, c.ingest.password], node).toEqual([configs[0]!.ingest.username, configs[0]!.ingest.password]);
+      expect(portsOf(service(node)), `${node} is reached through HAProxy only`).toEqual([]);
+      expect(dependsOn(service(node)), node).toEqual({ influxdb: 'service_healthy', redis: 'service_healthy', postgres: 'service_healthy' });
+    }
+    const volumes = clusterNodes.map((n) => mountsOf(service(n)).find((m) => m.target === '/data')?.source);
+    expect(new Set(volumes).size).toBe(3);
+  });
+
+  it('HAProxy mounts deploy/haproxy/haproxy.cfg, which sends MQTT, WebSocket and HTTP to each node on its configured ports', () => {
+    expect(mountsOf(service('haproxy')).find((m) => m.target === '/usr/local/etc/haproxy/haproxy.cfg')?.source).toMatch(/deploy\/haproxy\/haproxy\.cfg$/);
+    const c = loadConfig(envOf(service('anju-node-1')));
+    for (const [frontend, port] of [['mqtt_nodes', c.mqtt.port], ['mqtt_ws_nodes', c.mqtt.wsPort], ['http_nodes', c.http.port]] as const) {
+      const block = cfg.split(/\n(?=backend |frontend )/).find((b) => b.startsWith(`backend ${frontend}`)) ?? '';
+      const servers = [...block.matchAll(/server \S+ (\S+):(\d+)/g)].map((m) => [m[1], Number(m[2])]);
+      expect(servers, frontend).toEqual(clusterNodes.map((n) => [n, port]));
+    }
+    const published = portsOf(service('haproxy')).map((p) => p.container).sort();
+    expect(published).toEqual([...cfg.matchAll(/bind :(\d+)/g)].map((m) => Number(m[1])).sort());
+  });
+});
+
