@@ -13,7 +13,7 @@ export interface DecidedView {
   decided(alarm: Alarm): void;
   /** One event of this alarm left the queue (stored, dropped or refused). */
   settled(alarm: Alarm): void;
-  /** Stored: the stored view follows. */
+  /** Stored (the alarm as stored, with its revision): the stored view follows, and the decided one takes the revision. */
   stored(alarm: Alarm): void;
   /** Refused: where memory shows this alarm's failed version, its key goes back to what is stored. */
   rollBack(alarm: Alarm): void;
@@ -167,11 +167,13 @@ export function createAlarmWriter(config: { maxEventsPerCommit?: number }, deps:
 
   /** Stored: the stored view follows, then the listeners see the event (callers run in seq order). */
   function published(p: Pending, ev: AlarmEvent): void {
+    // Kept newest last, the least recently written dropped beyond the bound: an alarm that still
+    // changes stays. One dropped is written from its in-memory revision (the view keeps it), and a
+    // revision older than what is stored is refused and decided again, never written blindly.
     revisions.delete(ev.alarm.id);
-    // An alarm cleared and acknowledged changes no more (but for a comment): its revision is not kept.
-    if (ev.alarm.status !== 'cleared_ack') revisions.set(ev.alarm.id, ev.seq);
+    revisions.set(ev.alarm.id, ev.seq);
     if (revisions.size > MAX_KNOWN_REVISIONS) revisions.delete(revisions.keys().next().value as string);
-    view.stored(p.t.alarm);
+    view.stored(ev.alarm);
     view.settled(p.t.alarm);
     deps.publish(ev);
     p.resolve(ev);

@@ -69,6 +69,8 @@ export interface AlertEngine {
   eventsSince(seq: number, limit?: number): Promise<AlarmEvent[]>;
   /** The rules configuration in force (`GET /api/rules`). */
   rulesConfig(): RulesConfig;
+  /** A rule's parameters in force for a device (its site's, kind's and own settings); undefined for an unknown device or rule. */
+  ruleParams(rule: string, deviceId: string): Readonly<Record<string, unknown>> | undefined;
   /**
    * Validates (parseRulesConfig; refused with RulesConfigError naming the path), persists, then applies a new rules
    * configuration to every later evaluation (`PUT /api/rules`). Rule state is kept.
@@ -148,11 +150,15 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
   /** What of the rule state is a device's own (evaluate.ts keys): each rule's device entry, and the engine's last evaluated time. */
   const deviceKeys = (id: string): string[] => [...Object.keys(rules).map((name) => `${name}/device/${id}`), `engine/last/${id}`];
   const ofDevice = (id: string) => (a: Alarm) => a.originator.kind === 'device' && a.originator.id === id;
-  /** Resolves once none of these devices is still being taken over. */
-  function arrived(ids: Iterable<string>): Promise<void> | undefined {
-    if (arriving.size === 0) return undefined;
-    const waits = [...new Set([...ids].map((id) => arriving.get(id)).filter((p): p is Promise<void> => p !== undefined))];
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+  /** Take-overs and releases of one device, one after the other (a device that leaves and comes straight back). */
+  const deviceOps = new Map<string, Promise<void>>();
+  function inTurn(id: string, op: () => Promise<void>): Promise<void> {
+    const next = (deviceOps.get(id) ?? Promise.resolve()).catch(() => undefined).then(op);
+    deviceOps.set(id, next);
+    void next.catch(() => undefined).finally(() => {
+      if (deviceOps.get(id) === next) deviceOps.delete(id);
+    });
+    return next;
   }
   const ensureOpen = () => {
     if (!started) throw new Error('alert engine not started: call start() first');
@@ -194,7 +200,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       const u = unstored.get(a.id);
       if (u && --u.n <= 0) unstored.delete(a.id);
     },
-    stored: rememberStored,
+    stored(a) {
+      rememberStored(a);
+      // The decided version in memory is this one or one built on it: it carries at least this revision.
+      const key = activeKeyById.get(a.id);
+      const cur = key === undefined ? undefined : active.get(key);
+      if (key !== undefined && cur?.id === a.id && (cur.rev === undefined || (a.rev !== undefined && cur.rev < a.rev))) active.set(key, { ...cur, rev: a.rev });
+    },
     rollBack(a) {
       // Back to what is stored, where memory shows this alarm's failed version (or what was decided on top of it).
       const key = keyOf(a);
@@ -304,8 +316,20 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     name: 'alerts',
     accept(readings) {
       ensureOpen();
-      const wait = arrived(readings.map((r) => r.device));
-      if (wait) return wait.then(() => api.accept(readings));
+      // A device being taken over: its readings wait for its state (in order: each waits on the same
+      // take-over); every other device's are evaluated now.
+      if (arriving.size > 0 && readings.some((r) => arriving.has(r.device))) {
+        const later = new Map<string, Reading[]>();
+        const now: Reading[] = [];
+        for (const r of readings) {
+          if (arriving.has(r.device)) (later.get(r.device) ?? later.set(r.device, []).get(r.device)!).push(r);
+          else now.push(r);
+        }
+        return Promise.all([
+          ...(now.length > 0 ? [api.accept(now)] : []),
+          ...[...later].map(([id, rs]) => arriving.get(id)!.then(() => api.accept(rs))),
+        ]).then(() => undefined);
+      }
       const actions: PendingAction[] = [];
       for (const r of readings) {
         const device = deps.devices.get(r.device);
@@ -320,7 +344,7 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     },
     onPresence(deviceId, status, ts, cause) {
       ensureOpen();
-      const wait = arrived([deviceId]);
+      const wait = arriving.get(deviceId);
       if (wait) return wait.then(() => api.onPresence(deviceId, status, ts, cause));
       const device = deps.devices.get(deviceId);
       return device ? schedule(evaluator.presence(device, status, ts, cause ?? (status === 'online' ? 'connected' : 'lost'))) : Promise.resolve();
@@ -360,6 +384,15 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     },
     eventsSince: (seq, limit) => deps.store.eventsSince(seq, limit),
     rulesConfig: () => rulesConfig,
+    ruleParams(rule, deviceId) {
+      const device = deps.devices.get(deviceId);
+      if (!device || !Object.hasOwn(rules, rule)) return undefined;
+      try {
+        return paramsFor(rule, device) as unknown as Readonly<Record<string, unknown>>;
+      } catch {
+        return undefined;
+      }
+    },
     async setRulesConfig(input) {
       ensureOpen();
       const parsed = parseRulesConfig(input, rules);
@@ -375,8 +408,8 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       ensureOpen();
       const keys = deviceKeys(deviceId);
       // Read outside the queue (a reconnect storm must not hold every other device's decisions up);
-      // applied in it. The device's own readings and presence wait for it (`arriving`).
-      const loading = (async () => {
+      // applied in it; after any release of the same device still in progress.
+      const loading = inTurn(deviceId, async () => {
         const [loaded, stored] = await Promise.all([
           deps.store.loadRuleState(keys), deps.store.list({ originatorId: deviceId, status: activeStatuses, limit: 1_000, offset: 0 }),
         ]);
@@ -389,29 +422,31 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
           metrics.setActive(active.values());
         });
         log.debug({ device: deviceId, keys: loaded.size, alarms: stored.items.length }, 'device taken over from another node');
-      })();
-      const done = loading.finally(() => {
+      });
+      // Its readings and presence wait for it, and run even if it failed (on what memory holds).
+      const done: Promise<void> = loading.catch(() => undefined).finally(() => {
         if (arriving.get(deviceId) === done) arriving.delete(deviceId);
       });
       arriving.set(deviceId, done);
-      return done;
+      return loading;
     },
-    async release(deviceId) {
+    release(deviceId) {
       ensureOpen();
-      await arriving.get(deviceId)?.catch(() => undefined);
       // Its decisions stored and its state written (the node that has it now reads both), then out of memory.
-      await writer.written();
-      await state.flush();
-      await enqueue(async () => {
-        state.forget(deviceKeys(deviceId));
-        for (const a of [...active.values()].filter(ofDevice(deviceId))) {
-          const key = activeKeyById.get(a.id);
-          if (key === undefined) continue;
-          active.delete(key);
-          activeKeyById.delete(a.id);
-          storedActive.delete(key);
-        }
-        metrics.setActive(active.values());
+      return inTurn(deviceId, async () => {
+        await writer.written();
+        await state.flush();
+        await enqueue(async () => {
+          state.forget(deviceKeys(deviceId));
+          for (const a of [...active.values()].filter(ofDevice(deviceId))) {
+            const key = activeKeyById.get(a.id);
+            if (key === undefined) continue;
+            active.delete(key);
+            activeKeyById.delete(a.id);
+            storedActive.delete(key);
+          }
+          metrics.setActive(active.values());
+        });
       });
     },
     async start() {

@@ -65,6 +65,10 @@ export async function startAlerts(
   const policies = deps.policies;
   const incidents = createIncidents(defaultIncidentsConfig, {
     engine, store: deps.incidents, logger, metrics: deps.metrics, clock, ...(policies ? { propose: (i, a) => policies.propose(i.site, a) } : {}),
+    fireSignal: (id) => {
+      const p = engine.ruleParams('fire_risk', id);
+      return p ? { enabled: p.enabled !== false, windowS: Number(p.windowS) } : undefined;
+    },
   });
   await incidents.start();
   // Cluster (state in PostgreSQL): the other nodes' incident changes are taken in as they commit —
@@ -148,7 +152,7 @@ export async function startAlerts(
     // Will is published here) — its rule state and alarms are read first; its presence waits for them.
     if (held && !held.has(id)) {
       held.add(id);
-      engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device taken over; its rules start afresh'));
+      engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device taken over; its readings are evaluated on what this node holds'));
     }
     engine.onPresence(id, status, ts, cause).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
   });

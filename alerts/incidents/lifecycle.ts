@@ -44,17 +44,26 @@ export const eventAlarm = (a: Alarm): Alarm => ({ ...a, timeline: [] });
  * may raise `fire_risk` for a fire whose detectors report to two nodes; the incident holds every
  * node's alarms. A member counts while active and for the rule's window after it cleared.
  */
-export function levelOf(hazard: Incident['hazard'], members: readonly Pick<IncidentMember, 'type' | 'originator' | 'status' | 'clearTs'>[], ts: number): IncidentLevel {
+export function levelOf(
+  hazard: Incident['hazard'], members: readonly Pick<IncidentMember, 'type' | 'originator' | 'status' | 'clearTs'>[], ts: number,
+  signal: FireSignalParams = defaultFireSignal,
+): IncidentLevel {
   if (hazard !== 'fire') return 'alarm';
   if (members.some((m) => m.type === 'fire_risk')) return 'fire';
-  const horizon = ts - FIRE_SIGNAL_WINDOW_S * 1000;
   const signals = members.flatMap((m) => {
     const criterion = criterionOf[m.type];
-    const counts = criterion !== undefined && m.originator.kind === 'device' && (isActive(m.status) || (m.clearTs ?? -Infinity) >= horizon);
+    if (criterion === undefined || m.originator.kind !== 'device') return [];
+    // The device's own fire_risk settings: switched off for it, its alarms confirm nothing; its window.
+    const p = signal(m.originator.id) ?? { enabled: true, windowS: FIRE_SIGNAL_WINDOW_S };
+    const counts = p.enabled && (isActive(m.status) || (m.clearTs ?? -Infinity) >= ts - p.windowS * 1000);
     return counts ? [{ device: m.originator.id, criterion }] : [];
   });
   return confirmed(signals) ? 'fire' : 'pre_alarm';
 }
+
+/** The `fire_risk` rule's settings for a device (its site's, kind's or own): whether it confirms, and its window. */
+export type FireSignalParams = (deviceId: string) => { readonly enabled: boolean; readonly windowS: number } | undefined;
+const defaultFireSignal: FireSignalParams = () => undefined;
 
 /** Whether the incident waits for a person to clear it (a confirmed fire), whatever its alarms do. */
 export const latched = (i: Pick<Incident, 'level'>): boolean => i.level === 'fire';
@@ -62,11 +71,11 @@ export const latched = (i: Pick<Incident, 'level'>): boolean => i.level === 'fir
 const allCleared = (members: readonly IncidentMember[]) => members.every((m) => !isActive(m.status));
 const maxLevel = (a: IncidentLevel, b: IncidentLevel): IncidentLevel => (incidentLevelRank[b] > incidentLevelRank[a] ? b : a);
 
-export function openIncident(id: string, a: Alarm, ts: number): IncidentTransition {
+export function openIncident(id: string, a: Alarm, ts: number, signal?: FireSignalParams): IncidentTransition {
   const hazard = hazardOf(a.type);
   const members = [memberOf(a)];
   const incident: Incident = {
-    id, hazard, site: a.site, building: a.building, level: levelOf(hazard, members, ts), severity: a.severity, status: 'active_unack',
+    id, hazard, site: a.site, building: a.building, level: levelOf(hazard, members, ts, signal), severity: a.severity, status: 'active_unack',
     startTs: ts, lastUpdateTs: ts, escalationLevel: 0, members,
     timeline: [entry(ts, 'raised', { actor: 'rule:incident', details: { alarmId: a.id, type: a.type } })],
   };
@@ -89,7 +98,7 @@ function mergedStatus(shown: AlarmStatus, event: AlarmStatus): AlarmStatus {
  * An alarm joins (a new one) or changes (severity, status) in the incident. Undefined when nothing
  * the incident shows changed (a repeat). Severity and level rising make it unacknowledged again.
  */
-export function applyAlarm(i: Incident, a: Alarm, ts: number): IncidentTransition | undefined {
+export function applyAlarm(i: Incident, a: Alarm, ts: number, signal?: FireSignalParams): IncidentTransition | undefined {
   const at = i.members.findIndex((m) => m.id === a.id);
   const before = at >= 0 ? i.members[at] : undefined;
   const status = before ? mergedStatus(before.status, a.status) : a.status;
@@ -97,7 +106,7 @@ export function applyAlarm(i: Incident, a: Alarm, ts: number): IncidentTransitio
   const member: IncidentMember = { ...memberOf(a), status, ...(before?.clearTs !== undefined && a.clearTs === undefined ? { clearTs: before.clearTs } : {}) };
   const members = at >= 0 ? i.members.map((m, k) => (k === at ? member : m)) : [...i.members, member];
   const severity = severityRank[a.severity] > severityRank[i.severity] && isActive(a.status) ? a.severity : i.severity;
-  const level = maxLevel(i.level, levelOf(i.hazard, members, ts));
+  const level = maxLevel(i.level, levelOf(i.hazard, members, ts, signal));
   const rose = severity !== i.severity || level !== i.level;
   const incidentStatus: AlarmStatus = rose && i.status === 'active_ack' ? 'active_unack' : i.status;
   const quiet = allCleared(members) ? (i.quietSinceTs ?? ts) : undefined;

@@ -4,7 +4,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { backoffDelay, getOrCreateMetric, sleep } from '../../core/util/index.js';
 import { hazardOf } from '../../core/alarms.js';
 import {
-  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentKey as IncidentKeyParts, type IncidentEvent, type IncidentQuery, type IncidentStore,
+  ActiveIncidentConflictError, IncidentChangedError, incidentKey, type Incident, type IncidentKey as IncidentKeyParts,
+  type IncidentEvent, type IncidentQuery, type IncidentStore,
 } from '../../storage/incidents/contract.js';
 import type { Page } from '../../storage/state/contract.js';
 import { AlarmError, activeStatuses, isActive, type AlarmEvent } from '../contracts.js';
@@ -14,7 +15,7 @@ import type { ProposalDraft } from '../../core/responses.js';
 import { addProposals, newDrafts } from '../responses/transitions.js';
 import {
   ackIncident, allAcked, applyAlarm, assignIncident, clearIncident, commentIncident, escalateIncident, lastAckActor, openIncident, settled,
-  type IncidentTransition,
+  type FireSignalParams, type IncidentTransition,
 } from './lifecycle.js';
 
 /**
@@ -70,6 +71,8 @@ export interface IncidentsDeps {
    * join that made them carries them. Synchronous: policies and the registry are in memory.
    */
   propose?: (incident: Incident, alarm: Alarm) => readonly ProposalDraft[];
+  /** Each device's `fire_risk` settings (the engine's rules configuration): what its alarms confirm of a fire. Default: the rule's defaults. */
+  fireSignal?: FireSignalParams;
 }
 
 export type IncidentListener = (event: IncidentEvent) => void;
@@ -235,14 +238,14 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         const key = incidentKey({ site: a.site, building: a.building, hazard: hazardOf(a.type) });
         const current = draft.get(key);
         if (current?.members.some((m) => m.id === a.id)) {
-          const changed = applyAlarm(current, a, e.ts);
+          const changed = applyAlarm(current, a, e.ts, deps.fireSignal);
           if (!changed) continue;
           const t = proposing(changed, a);
           put(t);
           // Every alarm acknowledged, by whoever did it through the alarms: the incident is too.
           if (t.incident.status === 'active_unack' && e.type === 'acked' && allAcked(t.incident.members)) put(ackIncident(t.incident, e.ts, lastAckActor(a)));
         } else if (e.type === 'raised' && isActive(a.status)) {
-          put(proposing(current ? (applyAlarm(current, a, e.ts) as IncidentTransition) : openIncident(newId(), a, e.ts), a));
+          put(proposing(current ? (applyAlarm(current, a, e.ts, deps.fireSignal) as IncidentTransition) : openIncident(newId(), a, e.ts, deps.fireSignal), a));
         }
         // Anything else is an alarm of an incident already closed (its ack, a late clear): nothing to decide.
       } else if (job.kind === 'tick') {
@@ -299,6 +302,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   let committedAt = -Infinity;
 
   let following: Promise<void> = Promise.resolve();
+  let followQueued: Promise<void> | undefined;
   /** The revision of the copy held here, if any. */
   const heldRev = (id: string): number | undefined => closedRecently.get(id)?.rev ?? [...active.values()].find((i) => i.id === id)?.rev;
   const isHeld = (id: string): boolean => closedRecently.has(id) || [...active.values()].some((i) => i.id === id);
@@ -518,8 +522,15 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       await kick();
     },
     follow() {
-      following = following.then(followOnce).catch((err: unknown) => log.warn({ err }, 'could not follow the other nodes\' incident changes; trying again on the next notification'));
-      return following;
+      // Calls while one waits to run are the same call (a hanging store must not grow a chain of them).
+      if (followQueued) return followQueued;
+      const next = following.then(() => {
+        followQueued = undefined;
+        return followOnce();
+      }).catch((err: unknown) => log.warn({ err }, 'could not follow the other nodes\' incident changes; trying again on the next notification'));
+      followQueued = next;
+      following = next;
+      return next;
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -231,9 +231,12 @@ export const migrations: readonly { readonly version: number; readonly descripti
     sql: [
       `ALTER TABLE alarms ADD COLUMN rev BIGINT`,
       `ALTER TABLE incidents ADD COLUMN rev BIGINT`,
-      // Records whose events were all pruned keep NULL: written unconditionally, as before.
-      `UPDATE alarms SET rev = (SELECT max(e.seq) FROM alarm_events e WHERE e.alarm_id = alarms.id)`,
-      `UPDATE incidents SET rev = (SELECT max(e.seq) FROM incident_events e WHERE e.incident_id = incidents.id)`,
+      // One pass over each log (grouped), not a scan per record. A record whose events were all pruned
+      // gets 0: still a revision, so a copy read before a change elsewhere is refused like any other.
+      `UPDATE alarms SET rev = m.rev FROM (SELECT alarm_id, max(seq) AS rev FROM alarm_events GROUP BY alarm_id) m WHERE m.alarm_id = alarms.id`,
+      `UPDATE alarms SET rev = 0 WHERE rev IS NULL`,
+      `UPDATE incidents SET rev = m.rev FROM (SELECT incident_id, max(seq) AS rev FROM incident_events GROUP BY incident_id) m WHERE m.incident_id = incidents.id`,
+      `UPDATE incidents SET rev = 0 WHERE rev IS NULL`,
     ],
   },
 ];

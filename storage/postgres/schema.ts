@@ -127,8 +127,11 @@ export const postgresMigrations: readonly { readonly version: number; readonly d
       // Embedded migration 14, same meaning: the seq of the event that last wrote the record.
       `ALTER TABLE alarms ADD COLUMN rev BIGINT`,
       `ALTER TABLE incidents ADD COLUMN rev BIGINT`,
-      `UPDATE alarms SET rev = (SELECT max(e.seq) FROM alarm_events e WHERE e.alarm_id = alarms.id)`,
-      `UPDATE incidents SET rev = (SELECT max(e.seq) FROM incident_events e WHERE e.incident_id = incidents.id)`,
+      // One pass over each log (grouped: alarm_events has no index on alarm_id); 0 where every event was pruned.
+      `UPDATE alarms a SET rev = m.rev FROM (SELECT alarm_id, max(seq) AS rev FROM alarm_events GROUP BY alarm_id) m WHERE m.alarm_id = a.id`,
+      `UPDATE alarms SET rev = 0 WHERE rev IS NULL`,
+      `UPDATE incidents i SET rev = m.rev FROM (SELECT incident_id, max(seq) AS rev FROM incident_events GROUP BY incident_id) m WHERE m.incident_id = i.id`,
+      `UPDATE incidents SET rev = 0 WHERE rev IS NULL`,
       // Nodes follow each other's alarm and incident events (alerts/incidents/manager.ts follow, the
       // cluster's event streams): one notification per committed statement, delivered after the
       // commit (identical ones in a transaction are folded into one by PostgreSQL). One function for

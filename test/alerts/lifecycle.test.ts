@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmError, builtinRules, parseRulesConfig, type Alarm } from '../../alerts/index.js';
 import type { Device } from '../../core/index.js';
 import { closeHarness, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
+import { levelOf } from '../../alerts/incidents/lifecycle.js';
 
 const sd: Device = { id: 'sd-1', kind: 'smoke_detector', site: 'chundu', building: 'b1', name: 'sd-1', createdAt: T0 };
 const bin: Device = { id: 'bin-h', kind: 'smart_bin', site: 'yuhua', building: 'b9', category: 'hazardous', name: 'bin-h', createdAt: T0 };
@@ -158,5 +159,25 @@ describe('rule configuration', () => {
     h = await openHarness({ dir: await tempDir(), devices, rules: { devices: { 'sd-1': { smoke: { enabled: false } } } } });
     await h.engine.accept([toReading(sd, 0, { smoke: 5, alarm: true })]);
     expect(h.engine.active()).toEqual([]);
+  });
+});
+
+describe('incident level from its members (GB 50116-2013 §4.1.6)', () => {
+  const member = (device: string, type: string, status: Alarm['status'] = 'active_unack', clearTs?: number) => ({
+    type, originator: { kind: 'device' as const, id: device }, status, ...(clearTs !== undefined ? { clearTs } : {}),
+  });
+  it('two detectors confirm; a call point alone confirms; CO on two devices does not', () => {
+    expect(levelOf('fire', [member('a', 'smoke'), member('b', 'smoke')], T0)).toBe('fire');
+    expect(levelOf('fire', [member('a', 'manual_call')], T0)).toBe('fire');
+    expect(levelOf('fire', [member('a', 'co'), member('b', 'co')], T0)).toBe('pre_alarm');
+    expect(levelOf('fire', [member('a', 'smoke'), member('a', 'heat_rise')], T0)).toBe('fire');
+    expect(levelOf('water', [member('a', 'leak')], T0)).toBe('alarm');
+  });
+  it('follows each device\'s fire_risk settings: switched off it confirms nothing; a cleared signal counts for its window', () => {
+    const off = (id: string) => (id === 'b' ? { enabled: false, windowS: 120 } : undefined);
+    expect(levelOf('fire', [member('a', 'smoke'), member('b', 'smoke')], T0, off)).toBe('pre_alarm');
+    const cleared = [member('a', 'smoke', 'cleared_unack', T0 - 100_000), member('b', 'smoke')];
+    expect(levelOf('fire', cleared, T0)).toBe('fire');
+    expect(levelOf('fire', cleared, T0, () => ({ enabled: true, windowS: 60 }))).toBe('pre_alarm');
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Alarm } from '../../alerts/contracts.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading } from './harness.js';
 
@@ -10,8 +10,14 @@ import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toRe
  */
 afterAll(removeTempDirs);
 
-const devices = deviceMap([{ id: 'sd-k', kind: 'smoke_detector', site: 'chundu', building: 'b1' }]);
+const devices = deviceMap([
+  { id: 'sd-k', kind: 'smoke_detector', site: 'chundu', building: 'b1' },
+  { id: 'sd-b', kind: 'smoke_detector', site: 'chundu', building: 'b2' },
+]);
 const sd = devices.get('sd-k')!;
+const other = devices.get('sd-b')!;
+const conflicts = async (h: Awaited<ReturnType<typeof openHarness>>) =>
+  (await h.metrics.getMetricsAsJSON()).find((m) => m.name === 'anju_alarm_write_conflicts_total')?.values.reduce((n, v) => n + v.value, 0) ?? 0;
 
 describe('device take-over', () => {
   it('a reading that arrives while the take-over reads the store is evaluated on the state it read', async () => {
@@ -58,6 +64,77 @@ describe('device take-over', () => {
       await h.engine.accept([toReading(sd, 10, { smoke: 0.6, alarm: true })]);
       await h.engine.idle();
       expect(await h.engine.get(stored.id)).toMatchObject({ status: 'active_ack', count: 2 });
+    } finally {
+      await closeHarness(h);
+    }
+  });
+
+  it('a take-over that fails (the store unreachable) delays only that device: its readings are then evaluated on what memory holds, other devices at once', async () => {
+    let failLoads = true;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => { release = r; });
+    const h = await openHarness({
+      dir: await tempDir(), devices,
+      store: (s) => ({ ...s, loadRuleState: async (keys) => {
+        if (keys && failLoads) {
+          await gate;
+          throw new Error('PostgreSQL does not answer');
+        }
+        return s.loadRuleState(keys);
+      } }),
+    });
+    try {
+      const taking = h.engine.takeOver('sd-k');
+      // Another device's fire in the same batch is not held up by the take-over in progress.
+      const batch = h.engine.accept([toReading(other, 0, { smoke: 0.6, alarm: true }), toReading(sd, 0, { smoke: 0.6, alarm: true })]);
+      await h.engine.idle();
+      await vi.waitFor(() => expect(h.events.map((e) => e.alarm.originator.id)).toEqual(['sd-b']));
+      release();
+      await expect(taking).rejects.toThrow(/does not answer/);
+      await batch;
+      await h.engine.idle();
+      expect(h.events.map((e) => [e.type, e.alarm.originator.id]).sort()).toEqual([['raised', 'sd-b'], ['raised', 'sd-k']]);
+      failLoads = false;
+    } finally {
+      await closeHarness(h);
+    }
+  });
+
+  it('a device that leaves and comes straight back keeps its state and alarms (release and take-over in turn)', async () => {
+    const h = await openHarness({
+      dir: await tempDir(), devices,
+      // A slow write of the rule state: the take-over must not read (or be overwritten) before it lands.
+      store: (s) => ({ ...s, saveRuleState: async (c) => { await new Promise((r) => setTimeout(r, 50)); return s.saveRuleState(c); } }),
+    });
+    try {
+      await h.engine.accept([toReading(sd, 0, { smoke: 0.6, alarm: true })]);
+      await h.engine.idle();
+      const leaving = h.engine.release('sd-k');
+      const back = h.engine.takeOver('sd-k');
+      await Promise.all([leaving, back]);
+      expect(h.engine.active().map((a) => [a.type, a.status])).toEqual([['smoke', 'active_unack']]);
+      h.now.ms = T0 + 60_000;
+      await h.engine.accept([toReading(sd, 60, { smoke: 0.02, temperature: 22, alarm: false })]);
+      await h.engine.idle();
+      expect(h.engine.active()).toEqual([]);
+      expect(h.events.map((e) => e.type)).toEqual(['raised', 'cleared']);
+    } finally {
+      await closeHarness(h);
+    }
+  });
+
+  it('on one node nothing is ever refused as changed: an acknowledgement and a comment at once, repeats, a clear', async () => {
+    const h = await openHarness({ dir: await tempDir(), devices });
+    try {
+      await h.engine.accept([toReading(sd, 0, { smoke: 0.6, alarm: true })]);
+      await h.engine.idle();
+      const id = h.engine.active()[0]!.id;
+      await Promise.all([h.engine.ack(id, 'op'), h.engine.comment(id, 'op', '已到场'), h.engine.accept([toReading(sd, 10, { smoke: 0.6, alarm: true })])]);
+      await h.engine.accept([toReading(sd, 70, { smoke: 0.01, alarm: false })]);
+      await h.engine.idle();
+      await Promise.all([h.engine.comment(id, 'op', '已处理'), h.engine.comment(id, 'op', '复核')]);
+      expect(await conflicts(h)).toBe(0);
+      expect((await h.engine.get(id))?.timeline.filter((t) => t.event === 'commented')).toHaveLength(3);
     } finally {
       await closeHarness(h);
     }

@@ -126,12 +126,20 @@ describe('upgrading from the data directory of an earlier release', () => {
       const hourly = await one(`SELECT sum(energy__n) AS n FROM hourly_power_meter WHERE device = 'fx-pm-1'`);
       const wmRaw = await one(`SELECT count(volume) AS n FROM water_meter`);
       const wmHourly = await one(`SELECT sum(volume__n) AS n FROM hourly_water_meter`);
+      // Every alarm and incident the old release stored has a revision (migration 14): the seq of its
+      // last event, so the next write is a compare-and-set like any other.
+      const unrevised = await one(`SELECT count(*) AS n FROM alarms a WHERE rev IS NULL OR rev <> coalesce((SELECT max(seq) FROM alarm_events e WHERE e.alarm_id = a.id), 0)`);
+      const alarmRows = await one(`SELECT count(*) AS n FROM alarms`);
+      const unrevisedIncidents = await one(`SELECT count(*) AS n FROM incidents i WHERE rev IS NULL OR rev < coalesce((SELECT max(seq) FROM incident_events e WHERE e.incident_id = i.id), 0)`);
       conn.closeSync();
       instance.closeSync();
       expect(days).toBeGreaterThanOrEqual(3);
       expect(raw).toBeGreaterThan(0);
       expect(hourly).toBe(raw);
       expect(wmHourly).toBe(wmRaw);
+      expect(alarmRows).toBeGreaterThan(0);
+      expect(unrevised).toBe(0);
+      expect(unrevisedIncidents).toBe(0);
     }, 120_000);
   });
 
