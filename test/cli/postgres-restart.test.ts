@@ -1,0 +1,131 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startPlatform, type RunningPlatform } from '../../cli/platform.js';
+import { loadConfig } from '../../core/config.js';
+import { apiClient } from '../helpers/anju-process.js';
+import { expectExactlyOnce, storedInInflux } from '../helpers/exactly-once.js';
+import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { startStormLoad } from '../helpers/load.js';
+import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
+import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
+
+/**
+ * PostgreSQL restarted under load on a two-node cluster (real redis-server, PostgreSQL 15, influxd):
+ * both nodes say so in /health and answer the API's state reads with 503 rather than stale or empty
+ * answers; readings keep being acknowledged (telemetry goes to the spool and InfluxDB, not
+ * PostgreSQL) and are stored exactly once; a fire that begins during the outage is raised once
+ * PostgreSQL is back — by the detector's next report, since an alarm is never announced before it is
+ * stored — and every node recovers without a restart.
+ */
+
+const logger = pino({ level: 'silent' });
+const skip = postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
+const ADMIN = 'pg-restart-admin-token';
+const DEVICES = 40;
+
+describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? ''}`, () => {
+  let postgres: Postgres;
+  let influxd: Influxd;
+  let redis: RedisServer;
+  const nodes: RunningPlatform[] = [];
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
+    const url = (await postgres.createDatabase()).url;
+    for (let i = 0; i < 2; i++) {
+      const dir = await mkdtemp(join(tmpdir(), 'anju-pg-restart-'));
+      dirs.push(dir);
+      nodes.push(await startPlatform(loadConfig({
+        ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_SIM: '0',
+        ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '128MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influxd.url, ANJU_INFLUX_DB: 'anju',
+        ANJU_POSTGRES_URL: url, ANJU_REDIS_URL: redis.url, ANJU_CONNECT_RATE: '100000',
+      }, 'all'), 'all', { logger }));
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
+    await Promise.all([postgres?.cleanup(), influxd?.cleanup(), redis?.cleanup()]);
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  const health = async (n: RunningPlatform) =>
+    (await (await fetch(`${n.urls.http}/health`)).json()) as { status: string; checks: Record<string, { status: string; detail: string }> };
+
+  it('degrades visibly, keeps acknowledging and storing readings exactly once, raises the fire that began meanwhile, and recovers', async () => {
+    const [a, b] = nodes as [RunningPlatform, RunningPlatform];
+    const api = apiClient(a.urls.http as string, ADMIN);
+    const devices: Array<{ id: string; secret: string }> = [];
+    for (let i = 0; i < DEVICES; i++) {
+      const id = `sd-pgr-${String(i).padStart(2, '0')}`;
+      const r = await api<{ secret: string }>('POST', '/api/devices', { id, kind: 'smoke_detector', site: 's1', building: 'b1' });
+      expect(r.status).toBe(201);
+      devices.push({ id, secret: r.body.secret });
+    }
+    const fire = await api<{ secret: string }>('POST', '/api/devices', { id: 'sd-pgr-fire', kind: 'smoke_detector', site: 's1', building: 'b2' });
+    const late = await api<{ secret: string }>('POST', '/api/devices', { id: 'sd-pgr-late', kind: 'smoke_detector', site: 's1', building: 'b3' });
+    const half = DEVICES / 2;
+    const loads = [startStormLoad(a.urls.mqtt as string, devices.slice(0, half), { intervalMs: 200, reconnectMs: 200 }),
+      startStormLoad(b.urls.mqtt as string, devices.slice(half), { intervalMs: 200, reconnectMs: 200 })];
+    let detector: mqtt.MqttClient | undefined;
+    try {
+      await Promise.all(loads.map((l) => l.waitForAcks(100, 30_000)));
+      // The detector is connected (and its secret verified) before the outage; all is calm.
+      detector = await mqtt.connectAsync(b.urls.mqtt as string, { protocolVersion: 4, clientId: 'sd-pgr-fire', username: 'sd-pgr-fire', password: fire.body.secret, reconnectPeriod: 200 });
+      await detector.publishAsync('devices/sd-pgr-fire/telemetry', JSON.stringify({ ts: Date.now(), smoke: 0.01, alarm: false, seq: 1 }), { qos: 1 });
+
+      await postgres.stop();
+      try {
+        for (const n of nodes) {
+          await vi.waitFor(async () => {
+            const h = await health(n);
+            expect(h.status).toBe('degraded');
+            expect(h.checks.state).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/^PostgreSQL does not answer/) });
+          }, { timeout: 15_000, interval: 250 });
+        }
+        // State reads are refused, not answered from nothing.
+        expect((await api('GET', '/api/alerts')).status).toBe(503);
+        // Readings are still acknowledged on both nodes: they do not wait for PostgreSQL.
+        await Promise.all(loads.map((l) => l.waitForAcks(100, 30_000)));
+        // A device whose secret this node has not verified lately (provisioned through A) cannot be checked now: refused with
+        // code 3 "server unavailable" (MQTT 3.1.1 §3.2.2.3), so it retries, rather than let in unchecked.
+        const refused = await mqtt.connectAsync(b.urls.mqtt as string, { protocolVersion: 4, clientId: 'sd-pgr-late', username: 'sd-pgr-late', password: late.body.secret, reconnectPeriod: 0 })
+          .then(async (c) => { await c.endAsync(); return 0; }, (err: { code?: number }) => err.code);
+        expect(refused).toBe(3);
+        // A fire begins on B while PostgreSQL is away: the detector reports every second.
+        for (let k = 0; k < 3; k++) {
+          await detector.publishAsync('devices/sd-pgr-fire/telemetry', JSON.stringify({ ts: Date.now(), smoke: 0.6, alarm: true, seq: k + 2 }), { qos: 1 });
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      } finally {
+        await postgres.start();
+      }
+      for (const n of nodes) await vi.waitFor(async () => expect((await health(n)).checks.state?.status).toBe('ok'), { timeout: 30_000, interval: 250 });
+      // The detector keeps reporting its alarm: raised now, once, and readable from either node.
+      let seq = 10;
+      const smoke = await vi.waitFor(async () => {
+        await detector!.publishAsync('devices/sd-pgr-fire/telemetry', JSON.stringify({ ts: Date.now(), smoke: 0.6, alarm: true, seq: seq++ }), { qos: 1 });
+        const r = await apiClient(b.urls.http as string, ADMIN)<{ items: Array<{ type: string; status: string; originator: { id: string } }> }>('GET', '/api/alerts?site=s1');
+        const found = r.body.items.filter((x) => x.originator.id === 'sd-pgr-fire' && x.type === 'smoke');
+        if (found.length === 0) throw new Error(`no smoke alarm yet (${r.status})`);
+        return found;
+      }, { timeout: 30_000, interval: 1_000 });
+      expect(smoke.map((x) => x.status)).toEqual(['active_unack']);
+      // And the device refused meanwhile gets in now.
+      const now = await mqtt.connectAsync(b.urls.mqtt as string, { protocolVersion: 4, clientId: 'sd-pgr-late', username: 'sd-pgr-late', password: late.body.secret, reconnectPeriod: 0 });
+      await now.endAsync();
+      const incidents = await api<{ items: Array<{ building: string; hazard: string }> }>('GET', '/api/incidents?site=s1&hazard=fire');
+      expect(incidents.body.items.filter((i) => i.building === 'b2')).toHaveLength(1);
+
+      const acked = (await Promise.all(loads.map((l) => l.stop()))).flat();
+      await expectExactlyOnce(acked, (device, from, to) => storedInInflux(influxd, 'anju', device, from, to), 60_000, () => '');
+    } finally {
+      await detector?.endAsync(true).catch(() => undefined);
+      await Promise.all(loads.map((l) => l.stop()));
+    }
+  }, 180_000);
+});
