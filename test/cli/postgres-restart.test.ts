@@ -1,15 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startPlatform, type RunningPlatform } from '../../cli/platform.js';
-import { loadConfig } from '../../core/config.js';
+import type { RunningPlatform } from '../../cli/platform.js';
 import { apiClient } from '../helpers/anju-process.js';
 import { expectExactlyOnce, storedInInflux } from '../helpers/exactly-once.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { startStormLoad } from '../helpers/load.js';
+import { startClusterNodes } from '../helpers/cluster.js';
 import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -22,7 +19,6 @@ import { redisAvailability, startRedis, type RedisServer } from '../helpers/redi
  * stored — and every node recovers without a restart.
  */
 
-const logger = pino({ level: 'silent' });
 const skip = postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
 const ADMIN = 'pg-restart-admin-token';
 const DEVICES = 40;
@@ -36,16 +32,11 @@ describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? '
 
   beforeAll(async () => {
     [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
-    const url = (await postgres.createDatabase()).url;
-    for (let i = 0; i < 2; i++) {
-      const dir = await mkdtemp(join(tmpdir(), 'anju-pg-restart-'));
-      dirs.push(dir);
-      nodes.push(await startPlatform(loadConfig({
-        ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_SIM: '0',
-        ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '128MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influxd.url, ANJU_INFLUX_DB: 'anju',
-        ANJU_POSTGRES_URL: url, ANJU_REDIS_URL: redis.url, ANJU_CONNECT_RATE: '100000',
-      }, 'all'), 'all', { logger }));
-    }
+    const started = await startClusterNodes(2, {
+      postgresUrl: (await postgres.createDatabase()).url, influxUrl: influxd.url, redisUrl: redis.url, adminToken: ADMIN,
+    }, { ANJU_CONNECT_RATE: '100000' });
+    nodes.push(...started.nodes);
+    dirs.push(...started.dirs);
   }, 120_000);
   afterAll(async () => {
     for (const n of nodes.reverse()) await n.stop().catch(() => undefined);

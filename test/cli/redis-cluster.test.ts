@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startPlatform, type RunningPlatform } from '../../cli/platform.js';
-import { loadConfig } from '../../core/config.js';
+import type { RunningPlatform } from '../../cli/platform.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { startClusterNodes } from '../helpers/cluster.js';
 import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
 import { openStream } from '../helpers/sse.js';
@@ -18,7 +15,6 @@ import { openStream } from '../helpers/sse.js';
  * to node C receives each incident event once; every node's /health reports Redis.
  */
 
-const logger = pino({ level: 'silent' });
 const skip = postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
 const ADMIN = 'redis-cluster-admin-token';
 
@@ -32,19 +28,14 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
 
   beforeAll(async () => {
     [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
-    const url = (await postgres.createDatabase()).url;
-    for (let i = 0; i < 3; i++) {
-      const dir = await mkdtemp(join(tmpdir(), 'anju-redis-node-'));
-      dirs.push(dir);
-      const config = loadConfig({
-        ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_SIM: '0',
-        ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '128MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influxd.url, ANJU_INFLUX_DB: 'anju',
-        ANJU_POSTGRES_URL: url, ANJU_REDIS_URL: redis.url,
-        // 3 s: an unacknowledged critical incident escalates at the leader's next check (every 30 s).
-        ANJU_ESCALATE_CRITICAL_MIN: '0.05',
-      }, 'all');
-      nodes.push(await startPlatform(config, 'all', { logger }));
-    }
+    const started = await startClusterNodes(3, {
+      postgresUrl: (await postgres.createDatabase()).url, influxUrl: influxd.url, redisUrl: redis.url, adminToken: ADMIN,
+    }, {
+      // 3 s: an unacknowledged critical incident escalates at the leader's next check (every 30 s).
+      ANJU_ESCALATE_CRITICAL_MIN: '0.05',
+    });
+    nodes.push(...started.nodes);
+    dirs.push(...started.dirs);
   }, 120_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true)));

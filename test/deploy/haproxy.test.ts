@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startPlatform, type RunningPlatform } from '../../cli/platform.js';
-import { loadConfig } from '../../core/config.js';
+import type { RunningPlatform } from '../../cli/platform.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { startClusterNodes } from '../helpers/cluster.js';
 import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
 import { freePort } from '../helpers/mosquitto.js';
@@ -23,7 +22,6 @@ import { freePort } from '../helpers/mosquitto.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const haproxyMissing = spawnSync('haproxy', ['-v']).error ? 'haproxy is not installed (Debian package haproxy; .ci/run installs it)' : undefined;
 const skip = haproxyMissing ?? postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
-const logger = pino({ level: 'silent' });
 const ADMIN = 'haproxy-test-admin-token';
 
 describe.skipIf(skip)(`HAProxy (deploy/haproxy/haproxy.cfg) in front of two nodes ${skip ?? ''}`, () => {
@@ -38,16 +36,11 @@ describe.skipIf(skip)(`HAProxy (deploy/haproxy/haproxy.cfg) in front of two node
 
   beforeAll(async () => {
     [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
-    const url = (await postgres.createDatabase()).url;
-    for (let i = 0; i < 2; i++) {
-      const dir = await mkdtemp(join(tmpdir(), 'anju-haproxy-node-'));
-      dirs.push(dir);
-      nodes.push(await startPlatform(loadConfig({
-        ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_SIM: '0',
-        ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '128MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influxd.url, ANJU_INFLUX_DB: 'anju',
-        ANJU_POSTGRES_URL: url, ANJU_REDIS_URL: redis.url, ANJU_CONNECT_RATE: '100000',
-      }, 'all'), 'all', { logger }));
-    }
+    const started = await startClusterNodes(2, {
+      postgresUrl: (await postgres.createDatabase()).url, influxUrl: influxd.url, redisUrl: redis.url, adminToken: ADMIN,
+    }, { ANJU_CONNECT_RATE: '100000' });
+    nodes.push(...started.nodes);
+    dirs.push(...started.dirs);
     const portOf = (u: string | undefined) => Number(new URL(u ?? 'http://x:0').port);
     const nodePorts = nodes.map((n) => ({ 1883: portOf(n.urls.mqtt), 8083: portOf(n.urls.ws), 8080: portOf(n.urls.http) }));
     const absent = await freePort();
