@@ -49,6 +49,10 @@ export function createPool(config: { url: string; max: number; applicationName: 
     // A node that cannot reach PostgreSQL answers a refusal within seconds rather than hanging its callers.
     connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000,
   });
+  // pg-pool listens for errors only on idle clients. A client checked out between two queries (a
+  // transaction awaiting its caller) whose server goes away emits 'error' with nobody listening, which
+  // would end the process; the caller's next query fails anyway (and is answered as unavailable).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const rethrow = (err: unknown): never => {
     throw unavailable(err);
   };
