@@ -119,7 +119,7 @@ describe.skipIf(skip)(`Anju on InfluxDB (Debian influxd 1.6.7) ${skip ?? ''}`, (
       for (let i = 0; i < 40_000 && refusedAt < 0; i += 200) {
         const batch = Array.from({ length: 200 }, (_, k) => i + k).map((n) =>
           client.publishAsync('devices/ix-quota/telemetry', JSON.stringify({ smoke: 0.01, seq: n, ts: t0 + n }), { qos: 1 })
-            .then(() => { acked.push({ device: 'ix-quota', ts: t0 + n }); }, () => { if (refusedAt < 0) refusedAt = n; }));
+            .then(() => { acked.push({ device: 'ix-quota', ts: t0 + n, ackedAt: Date.now() }); }, () => { if (refusedAt < 0) refusedAt = n; }));
         await Promise.race([Promise.all(batch), closed]);
         if (!client.connected) refusedAt = Math.max(refusedAt, i);
       }

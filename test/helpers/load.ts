@@ -3,6 +3,8 @@ import mqtt from 'mqtt';
 export interface AckedReading {
   readonly device: string;
   readonly ts: number;
+  /** When its PUBACK arrived (client clock, ms) — a resent reading keeps its `ts` but is acknowledged later. */
+  readonly ackedAt: number;
 }
 
 export interface Load {
@@ -41,6 +43,8 @@ export interface StormLoad extends Load {
   waitForAcks(n: number, timeoutMs: number): Promise<void>;
   /** CONNACKs with a non-zero return code seen so far, by code (3 while Anju starts or stops). */
   refusals(): Record<number, number>;
+  /** Each device's lost connections so far (client clock, ms): where a killed node's devices were. */
+  connectionsLost(): ReadonlyArray<{ readonly device: string; readonly at: number }>;
 }
 
 /**
@@ -57,6 +61,7 @@ export function startStormLoad(
 ): StormLoad {
   const acked: AckedReading[] = [];
   const refusals: Record<number, number> = {};
+  const lost: Array<{ device: string; at: number }> = [];
   const waiters = new Set<() => void>();
   const clients = devices.map((d) => {
     const client = mqtt.connect(url, {
@@ -68,6 +73,8 @@ export function startStormLoad(
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'number') refusals[code] = (refusals[code] ?? 0) + 1;
     });
+    // 'offline' once per lost connection (not again for each failed reconnect attempt).
+    client.on('offline', () => lost.push({ device: d.id, at: Date.now() }));
     return client;
   });
   const publishing = publishReadings(clients, devices, options.intervalMs, (a) => {
@@ -77,6 +84,7 @@ export function startStormLoad(
   return {
     acked: () => acked,
     refusals: () => ({ ...refusals }),
+    connectionsLost: () => lost,
     waitForAcks(n, timeoutMs) {
       const target = acked.length + n;
       return new Promise((resolve, reject) => {
@@ -116,7 +124,7 @@ function publishReadings(clients: mqtt.MqttClient[], devices: ReadonlyArray<{ id
       lastTs = ts;
       seq += 1;
       client.publish(`devices/${id}/telemetry`, JSON.stringify({ smoke: 0.01, temperature: 20 + (seq % 10), seq, ts }), { qos: 1 }, (err) => {
-        if (!err) onAck({ device: id, ts });
+        if (!err) onAck({ device: id, ts, ackedAt: Date.now() });
       });
     }, intervalMs);
   });
