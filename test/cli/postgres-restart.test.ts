@@ -1,14 +1,10 @@
-import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunningPlatform } from '../../cli/platform.js';
 import { apiClient } from '../helpers/anju-process.js';
+import { clusterSkip, provisionDetectors, useCluster } from '../helpers/cluster.js';
 import { expectExactlyOnce, storedInInflux } from '../helpers/exactly-once.js';
-import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { startStormLoad } from '../helpers/load.js';
-import { startClusterNodes } from '../helpers/cluster.js';
-import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
-import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
 
 /**
  * PostgreSQL restarted under load on a two-node cluster (real redis-server, PostgreSQL 15, influxd):
@@ -19,30 +15,13 @@ import { redisAvailability, startRedis, type RedisServer } from '../helpers/redi
  * stored — and every node recovers without a restart.
  */
 
-const skip = postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
+const skip = clusterSkip();
 const ADMIN = 'pg-restart-admin-token';
 const DEVICES = 40;
 
 describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? ''}`, () => {
-  let postgres: Postgres;
-  let influxd: Influxd;
-  let redis: RedisServer;
-  const nodes: RunningPlatform[] = [];
-  const dirs: string[] = [];
-
-  beforeAll(async () => {
-    [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
-    const started = await startClusterNodes(2, {
-      postgresUrl: (await postgres.createDatabase()).url, influxUrl: influxd.url, redisUrl: redis.url, adminToken: ADMIN,
-    }, { ANJU_CONNECT_RATE: '100000' });
-    nodes.push(...started.nodes);
-    dirs.push(...started.dirs);
-  }, 120_000);
-  afterAll(async () => {
-    for (const n of nodes.reverse()) await n.stop().catch(() => undefined);
-    await Promise.all([postgres?.cleanup(), influxd?.cleanup(), redis?.cleanup()]);
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
+  const cluster = useCluster(2, ADMIN, { ANJU_CONNECT_RATE: '100000' });
+  const nodes = cluster.nodes;
 
   const health = async (n: RunningPlatform) =>
     (await (await fetch(`${n.urls.http}/health`)).json()) as { status: string; checks: Record<string, { status: string; detail: string }> };
@@ -50,13 +29,7 @@ describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? '
   it('degrades visibly, keeps acknowledging and storing readings exactly once, raises the fire that began meanwhile, and recovers', async () => {
     const [a, b] = nodes as [RunningPlatform, RunningPlatform];
     const api = apiClient(a.urls.http as string, ADMIN);
-    const devices: Array<{ id: string; secret: string }> = [];
-    for (let i = 0; i < DEVICES; i++) {
-      const id = `sd-pgr-${String(i).padStart(2, '0')}`;
-      const r = await api<{ secret: string }>('POST', '/api/devices', { id, kind: 'smoke_detector', site: 's1', building: 'b1' });
-      expect(r.status).toBe(201);
-      devices.push({ id, secret: r.body.secret });
-    }
+    const devices = await provisionDetectors(api, 'sd-pgr-', DEVICES);
     const fire = await api<{ secret: string }>('POST', '/api/devices', { id: 'sd-pgr-fire', kind: 'smoke_detector', site: 's1', building: 'b2' });
     const late = await api<{ secret: string }>('POST', '/api/devices', { id: 'sd-pgr-late', kind: 'smoke_detector', site: 's1', building: 'b3' });
     const half = DEVICES / 2;
@@ -69,7 +42,7 @@ describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? '
       detector = await mqtt.connectAsync(b.urls.mqtt as string, { protocolVersion: 4, clientId: 'sd-pgr-fire', username: 'sd-pgr-fire', password: fire.body.secret, reconnectPeriod: 200 });
       await detector.publishAsync('devices/sd-pgr-fire/telemetry', JSON.stringify({ ts: Date.now(), smoke: 0.01, alarm: false, seq: 1 }), { qos: 1 });
 
-      await postgres.stop();
+      await cluster.postgres.stop();
       try {
         for (const n of nodes) {
           await vi.waitFor(async () => {
@@ -93,7 +66,7 @@ describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? '
           await new Promise((r) => setTimeout(r, 1_000));
         }
       } finally {
-        await postgres.start();
+        await cluster.postgres.start();
       }
       for (const n of nodes) await vi.waitFor(async () => expect((await health(n)).checks.state?.status).toBe('ok'), { timeout: 30_000, interval: 250 });
       // The detector keeps reporting its alarm: raised now, once, and readable from either node.
@@ -113,7 +86,7 @@ describe.skipIf(skip)(`cluster mode: PostgreSQL restarted under load ${skip ?? '
       expect(incidents.body.items.filter((i) => i.building === 'b2')).toHaveLength(1);
 
       const acked = (await Promise.all(loads.map((l) => l.stop()))).flat();
-      await expectExactlyOnce(acked, (device, from, to) => storedInInflux(influxd, 'anju', device, from, to), 60_000, () => '');
+      await expectExactlyOnce(acked, (device, from, to) => storedInInflux(cluster.influxd, 'anju', device, from, to), 60_000, () => '');
     } finally {
       await detector?.endAsync(true).catch(() => undefined);
       await Promise.all(loads.map((l) => l.stop()));

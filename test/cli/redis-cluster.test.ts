@@ -1,11 +1,7 @@
-import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { RunningPlatform } from '../../cli/platform.js';
-import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
-import { startClusterNodes } from '../helpers/cluster.js';
-import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
-import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
+import { clusterSkip, useCluster } from '../helpers/cluster.js';
 import { openStream } from '../helpers/sse.js';
 
 /**
@@ -15,33 +11,17 @@ import { openStream } from '../helpers/sse.js';
  * to node C receives each incident event once; every node's /health reports Redis.
  */
 
-const skip = postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
+const skip = clusterSkip();
 const ADMIN = 'redis-cluster-admin-token';
 
 describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? ''}`, () => {
-  let postgres: Postgres;
-  let influxd: Influxd;
-  let redis: RedisServer;
-  const dirs: string[] = [];
-  const nodes: RunningPlatform[] = [];
+  // 3 s: an unacknowledged critical incident escalates at the leader's next check (every 30 s).
+  const cluster = useCluster(3, ADMIN, { ANJU_ESCALATE_CRITICAL_MIN: '0.05' });
+  const nodes = cluster.nodes;
   const clients: mqtt.MqttClient[] = [];
-
-  beforeAll(async () => {
-    [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
-    const started = await startClusterNodes(3, {
-      postgresUrl: (await postgres.createDatabase()).url, influxUrl: influxd.url, redisUrl: redis.url, adminToken: ADMIN,
-    }, {
-      // 3 s: an unacknowledged critical incident escalates at the leader's next check (every 30 s).
-      ANJU_ESCALATE_CRITICAL_MIN: '0.05',
-    });
-    nodes.push(...started.nodes);
-    dirs.push(...started.dirs);
-  }, 120_000);
+  // Before the cluster's own afterAll (after hooks run in reverse).
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true)));
-    for (const n of nodes.reverse()) await n.stop();
-    await Promise.all([postgres?.cleanup(), influxd?.cleanup(), redis?.cleanup()]);
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
   const api = async (node: RunningPlatform, method: string, path: string, body?: unknown) => {
@@ -69,7 +49,7 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
       const health = (await (await fetch(`${node.urls.http}/health`)).json()) as { status: string; checks: Record<string, { status: string; detail: string }> };
       return health;
     };
-    await redis.stop();
+    await cluster.redis.stop();
     try {
       for (const node of nodes) {
         await vi.waitFor(async () => {
@@ -79,7 +59,7 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
         }, { timeout: 10_000, interval: 200 });
       }
     } finally {
-      await redis.start();
+      await cluster.redis.start();
     }
     for (const node of nodes) {
       await vi.waitFor(async () => expect((await check(node)).checks.backplane?.status).toBe('ok'), { timeout: 20_000, interval: 200 });

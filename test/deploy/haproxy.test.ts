@@ -1,15 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningPlatform } from '../../cli/platform.js';
-import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
-import { startClusterNodes } from '../helpers/cluster.js';
-import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
-import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
+import { clusterSkip, useCluster } from '../helpers/cluster.js';
 import { freePort } from '../helpers/mosquitto.js';
 
 /**
@@ -21,26 +18,17 @@ import { freePort } from '../helpers/mosquitto.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const haproxyMissing = spawnSync('haproxy', ['-v']).error ? 'haproxy is not installed (Debian package haproxy; .ci/run installs it)' : undefined;
-const skip = haproxyMissing ?? postgresAvailability().skip ?? influxdAvailability().skip ?? redisAvailability().skip;
+const skip = haproxyMissing ?? clusterSkip();
 const ADMIN = 'haproxy-test-admin-token';
 
 describe.skipIf(skip)(`HAProxy (deploy/haproxy/haproxy.cfg) in front of two nodes ${skip ?? ''}`, () => {
-  let postgres: Postgres;
-  let influxd: Influxd;
-  let redis: RedisServer;
-  const nodes: RunningPlatform[] = [];
-  const dirs: string[] = [];
+  const cluster = useCluster(2, ADMIN, { ANJU_CONNECT_RATE: '100000' });
+  const nodes = cluster.nodes as RunningPlatform[];
   let proxy: ChildProcess | undefined;
   let proxyLog = '';
   const front = { mqtt: 0, ws: 0, http: 0 };
 
   beforeAll(async () => {
-    [postgres, influxd, redis] = await Promise.all([startPostgres(), startInfluxd({ database: 'anju' }), startRedis()]);
-    const started = await startClusterNodes(2, {
-      postgresUrl: (await postgres.createDatabase()).url, influxUrl: influxd.url, redisUrl: redis.url, adminToken: ADMIN,
-    }, { ANJU_CONNECT_RATE: '100000' });
-    nodes.push(...started.nodes);
-    dirs.push(...started.dirs);
     const portOf = (u: string | undefined) => Number(new URL(u ?? 'http://x:0').port);
     const nodePorts = nodes.map((n) => ({ 1883: portOf(n.urls.mqtt), 8083: portOf(n.urls.ws), 8080: portOf(n.urls.http) }));
     const absent = await freePort();
@@ -57,7 +45,7 @@ describe.skipIf(skip)(`HAProxy (deploy/haproxy/haproxy.cfg) in front of two node
       .replace('bind :1883', `bind 127.0.0.1:${front.mqtt}`).replace('bind :8083', `bind 127.0.0.1:${front.ws}`).replace('bind :8080', `bind 127.0.0.1:${front.http}`);
     expect(cfg).not.toMatch(/anju-node-|bind :/);
     const dir = await mkdtemp(join(tmpdir(), 'anju-haproxy-'));
-    dirs.push(dir);
+    cluster.dirs.push(dir);
     await writeFile(join(dir, 'haproxy.cfg'), cfg);
     proxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
     proxy.stdout?.on('data', (d: Buffer) => { proxyLog += d.toString(); });
@@ -65,9 +53,6 @@ describe.skipIf(skip)(`HAProxy (deploy/haproxy/haproxy.cfg) in front of two node
   }, 120_000);
   afterAll(async () => {
     proxy?.kill('SIGKILL');
-    for (const n of nodes) await n.stop().catch(() => undefined);
-    await Promise.all([postgres?.cleanup(), influxd?.cleanup(), redis?.cleanup()]);
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
   const http = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${front.http}${path}`, {
