@@ -33,6 +33,12 @@ export interface ClusterEmitter {
 export interface BrokerBackplane {
   /** Aedes's `mq` option. */
   readonly mq: ClusterEmitter;
+  /**
+   * Hands a message to this node's subscribers only, never through Redis: mqemitter-redis's own local
+   * path, the one each message arriving from Redis takes. For what every node publishes itself from a
+   * shared log (create-broker.ts `publishLocal`).
+   */
+  emitLocal(message: object, done: (err?: Error | null) => void): void;
   /** Aedes's `persistence` option. */
   readonly persistence: unknown;
   /** For /health: whether Redis answers, and in how long. */
@@ -162,9 +168,12 @@ export async function createRedisBackplane(config: BackplaneConfig, deps: { logg
   log.info({ redis: where }, 'broker backplane on Redis: sessions, retained messages and publish/subscribe shared with the other nodes');
 
   let closed = false;
+  // mqemitter-redis keeps MQEmitter's own emit as `_emit` and calls it for every message from Redis.
+  const local = mq as unknown as { _emit(message: object, done: (err?: Error | null) => void): void };
   return {
     mq,
     persistence,
+    emitLocal: (message, done) => local._emit(message, done),
     async ping() {
       const t0 = performance.now();
       let t: NodeJS.Timeout | undefined;

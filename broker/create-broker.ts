@@ -81,7 +81,7 @@ export interface BrokerTlsConfig {
 export interface BrokerDeps {
   policy: BrokerPolicy;
   /** Cluster mode: Aedes's emitter and persistence shared with the other nodes (backplane.ts); default in memory. */
-  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence'>;
+  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence' | 'emitLocal'>;
   logger: Logger;
   metrics: Registry;
 }
@@ -100,6 +100,17 @@ export interface AnjuBroker {
    * resolves once Aedes has handed the message to its subscribers' queues.
    */
   publish(message: BrokerMessage): Promise<void>;
+  /**
+   * Hands a QoS 1 message to this node's subscribers only — never to the other nodes — for what every
+   * node publishes itself from one shared, ordered log (a cluster's alarm events, which each node
+   * reads from PostgreSQL): Redis pub/sub drops what is published while another node is reconnecting,
+   * the log does not. `identity` makes every node's copy one message: Aedes forwards a (brokerId,
+   * brokerCounter) to a client only while the counter increases (its dedupe), and the copy queued for
+   * a persistent session is the one delivered live. `queueOffline`: also queue it for the persistent
+   * sessions subscribed to it, as Aedes's own publish does (its enqueueOffline) — one node must, the
+   * one that decided it.
+   */
+  publishLocal(message: { topic: string; payload: Buffer | string }, identity: { brokerId: string; counter: number; queueOffline: boolean }): Promise<void>;
   /** True once `close()` has closed Aedes (for /health). */
   readonly closed: boolean;
   /** The listening ports, once `open()` resolved (0 before, and for a listener switched off). */
@@ -413,6 +424,22 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       const payload = typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload;
       aedes.publish({ cmd: 'publish', topic: message.topic, payload, qos: message.qos, retain: message.retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     }),
+    async publishLocal(message, identity) {
+      const packet = {
+        cmd: 'publish' as const, brokerId: identity.brokerId, brokerCounter: identity.counter, topic: message.topic,
+        payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload, qos: 1 as const, retain: false, dup: false,
+      };
+      // What Aedes 1.x uses of its emitter and persistence here (untyped in its declarations).
+      const internals = aedes as unknown as {
+        mq: { emit(message: object, done: (err?: Error | null) => void): void };
+        persistence: { subscriptionsByTopic(topic: string): Promise<unknown[]>; outgoingEnqueueCombi(subs: unknown[], packet: object): Promise<void> };
+      };
+      if (identity.queueOffline) {
+        await internals.persistence.outgoingEnqueueCombi(await internals.persistence.subscriptionsByTopic(packet.topic), packet);
+      }
+      const emit = deps.backplane ? deps.backplane.emitLocal : internals.mq.emit.bind(internals.mq);
+      await new Promise<void>((resolve, reject) => emit(packet, (err) => (err ? reject(err) : resolve())));
+    },
     get closed() { return aedes.closed; },
     get tcpPort() { return listeners.tcp?.port ?? 0; },
     get wsPort() { return listeners.ws?.port ?? 0; },

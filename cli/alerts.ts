@@ -5,7 +5,9 @@ import { createDutyRouter, personNotifierFactories, type DutyRouter, type Person
 import { createIncidents, defaultIncidentsConfig, type Incidents } from '../alerts/incidents/manager.js';
 import type { ResponsePolicies } from '../alerts/responses/index.js';
 import { createAlertEngine, defaultAlertEngineConfig, type AlertEngine } from '../alerts/index.js';
-import { createNotifications, notifierFactories, type Notifier, type PlaceNames } from '../alerts/notifiers/index.js';
+import {
+  createNotifications, notifierFactories, type AlertPublish, type Notifier, type PlaceNames, type ReminderEvent,
+} from '../alerts/notifiers/index.js';
 import type { AnjuBroker } from '../broker/index.js';
 import type { AnjuConfig } from '../core/config.js';
 import type { AccountStore, AlarmStore, DeviceDirectory, IncidentStore, RosterStore, StateStore } from '../storage/index.js';
@@ -28,6 +30,11 @@ export interface RunningAlerts {
 
 /** How often time-driven rules run (offline, hold durations, the daily water balance) and incidents settle. */
 const TICK_MS = 30_000;
+/**
+ * Cluster: the broker id every node gives an alarm event it publishes on MQTT (with the event's seq as
+ * the counter), so that each node's copy is the same message to Aedes (broker.publishLocal).
+ */
+const ALERT_EVENTS_BROKER_ID = 'anju-alert-events';
 /** Cluster: how often the other nodes' incident changes are read without a notification. */
 const FOLLOW_EVERY_MS = 5_000;
 
@@ -105,11 +112,34 @@ export async function startAlerts(
   const leads = deps.leader ? () => deps.leader!.isLeader() : undefined;
 
   const notifiers: Notifier[] = [];
+  /** Cluster: notifiers fed from the shared incident log (every node's events) rather than this node's decisions. */
+  const logNotifiers: Notifier[] = [];
+  let offDecided: (() => void) | undefined;
   const broker = deps.broker;
   if (broker) {
-    const publish = (packet: Parameters<typeof broker.publish>[0], done: (err: Error | null) => void): void =>
-      void broker.publish(packet).then(() => done(null), done);
-    notifiers.push(notifierFactories.mqtt({}, { publish, logger, metrics: deps.metrics }));
+    const viaBroker: AlertPublish = (packet, done) => void broker.publish(packet).then(() => done(null), done);
+    if (feeds) {
+      // Cluster: every node publishes every node's stored events to its own subscribers, in seq order from
+      // the shared log — not once through Redis, whose pub/sub drops what is published while another node
+      // reconnects (a fire raised during a Redis restart never reached the fire panel on another node).
+      // Every node's copy is one message (broker.publishLocal); the node that decided an event also
+      // queues it for persistent sessions. A reminder is not stored: the leader sends it through Redis.
+      const decidedHere = new Set<number>();
+      offDecided = incidents.subscribe((e) => decidedHere.add(e.seq));
+      const publish: AlertPublish = (packet, done, e) => {
+        if (e.type === 'reminder') return viaBroker(packet, done, e);
+        let queueOffline = false;
+        for (const seq of decidedHere) {
+          if (seq > e.seq) break;
+          queueOffline ||= seq === e.seq;
+          decidedHere.delete(seq);
+        }
+        broker.publishLocal(packet, { brokerId: ALERT_EVENTS_BROKER_ID, counter: e.seq, queueOffline }).then(() => done(null), done);
+      };
+      logNotifiers.push(notifierFactories.mqtt({}, { publish, logger, metrics: deps.metrics }));
+    } else {
+      notifiers.push(notifierFactories.mqtt({}, { publish: viaBroker, logger, metrics: deps.metrics }));
+    }
   }
   const places = deps.state ? createPlaceNames(deps.state, logger) : undefined;
   if (config.alerts.webhooks.length > 0) {
@@ -119,7 +149,12 @@ export async function startAlerts(
     };
     notifiers.push(notifierFactories.webhook({ targets: config.alerts.webhooks }, { logger, metrics: deps.metrics, names: { device, ...places?.names } }));
   }
-  const notifications = createNotifications({ notifiers }, { incidents, logger });
+  const local = createNotifications({ notifiers }, { incidents, logger });
+  const fromLog = feeds && logNotifiers.length > 0 ? createNotifications({ notifiers: logNotifiers }, { incidents: feeds.incidents, logger }) : undefined;
+  const notifications = {
+    remind: (e: ReminderEvent) => { local.remind(e); fromLog?.remind(e); },
+    close: () => Promise.all([local.close(), fromLog?.close()]),
+  };
   const duty = deps.rosters && deps.accounts ? createDutyRouter(
     { criticalAfterMs: config.alerts.escalateCriticalAfterMs, majorAfterMs: config.alerts.escalateMajorAfterMs },
     {
@@ -192,6 +227,7 @@ export async function startAlerts(
       await engine.close();
       // After the engine: its last events reach the incidents (or, stored, the next start's replay).
       await incidents.close();
+      offDecided?.();
       await notifications.close();
       places?.stop();
     },

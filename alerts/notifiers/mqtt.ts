@@ -29,7 +29,8 @@ export interface AlertPublishPacket {
   readonly dup: false;
 }
 
-export type AlertPublish = (packet: AlertPublishPacket, done: (error?: Error | null) => void) => void;
+/** `event` is what the packet carries: in a cluster, a stored event and a reminder take different ways (cli/alerts.ts). */
+export type AlertPublish = (packet: AlertPublishPacket, done: (error?: Error | null) => void, event: NotificationEvent) => void;
 
 export interface MqttNotifierConfig {
   /** Default `anju/alerts`. */
@@ -73,7 +74,7 @@ export function createMqttNotifier(config: MqttNotifierConfig, deps: MqttNotifie
               metrics.count('mqtt', 'sent');
             }
             resolve();
-          });
+          }, e);
         } catch (err) {
           metrics.count('mqtt', 'failed');
           log.error({ err, topic: packet.topic, seq: e.seq }, 'alarm event could not be published on MQTT');
