@@ -63,6 +63,11 @@ export interface AlertEngine {
   list(query: AlarmQuery): Promise<Page<Alarm>>;
   /** Alarms active right now, from memory. */
   active(): Alarm[];
+  /**
+   * The active alarms as stored and the seq of the last alarm event they include, read together: a
+   * client that shows their counts and then paints live events adds only the events after `seq`.
+   */
+  activeAsOf(): { alarms: Alarm[]; seq: number };
   /** Listeners run synchronously after each event is stored, in seq order; a throwing listener is logged. */
   subscribe(listener: AlarmListener): () => void;
   /** Stored events after `seq` (SSE `Last-Event-ID` replay). */
@@ -226,10 +231,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       remember(a);
     },
   };
+  /** The last alarm event seq the in-memory view includes: the store's at start, then each one published. */
+  let lastPublishedSeq = 0;
   const writer = createAlarmWriter({ maxEventsPerCommit: deps.maxEventsPerCommit }, {
     store: deps.store, view, logger: log, metrics: deps.metrics,
     afterGroup: () => metrics.setActive(active.values()),
     publish(ev) {
+      if (ev.seq > lastPublishedSeq) lastPublishedSeq = ev.seq;
       if (ev.type === 'raised') metrics.raised(ev.alarm);
       for (const l of listeners) {
         try {
@@ -378,6 +386,9 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     get: (id) => deps.store.get(id),
     list: (query) => deps.store.list(query),
     active: () => [...active.values()],
+    // The stored view, not the decided one: a decision not yet stored has no seq, and counting it would
+    // count it again when its event arrives. Both follow each event in the same synchronous step.
+    activeAsOf: () => ({ alarms: [...storedActive.values()], seq: lastPublishedSeq }),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -471,6 +482,8 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
         }
         if (page.items.length < 1_000) break;
       }
+      // After the active alarms were read: an event stored in between is later than what they include at worst.
+      lastPublishedSeq = Math.max(lastPublishedSeq, await deps.store.lastSeq());
       metrics.setActive(active.values());
       started = true;
       log.info({ rules: Object.keys(rules).length, active: active.size }, 'alert engine started');

@@ -93,7 +93,7 @@ export interface ReportsApiDeps {
 export interface AlertsApiDeps {
   readonly engine: Pick<
     AlertEngine,
-    'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig' | 'updateRulesConfig'
+    'list' | 'get' | 'active' | 'activeAsOf' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince' | 'rulesConfig' | 'setRulesConfig' | 'updateRulesConfig'
   >;
   readonly incidents: Pick<Incidents, 'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince'>;
   /** Cluster: what the event streams serve instead — every node's events from the shared logs, in seq order (alerts/event-feed.ts). */

@@ -19,7 +19,10 @@ export const siteOverviewSchema = z
   .object({
     site: z.object({ id: z.string(), name: z.string(), timezone: z.string() }),
     generatedAt: isoTime,
-    alarms: z.object({ active: z.number().int(), bySeverity: z.record(severityEnum, z.number().int()) }),
+    alarms: z.object({
+      active: z.number().int(), bySeverity: z.record(severityEnum, z.number().int()),
+      seq: z.number().int().describe('the last alarm event these counts include: a client painting live events onto them adds only later ones'),
+    }),
     devices: counts.extend({ byKind: z.partialRecord(z.enum(kindNames as [KindName, ...KindName[]]), counts) }),
     buildings: z.array(
       z.object({

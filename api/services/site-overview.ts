@@ -22,7 +22,8 @@ export interface DeviceCounts {
 export interface SiteOverview {
   readonly site: { id: string; name: string; timezone: string };
   readonly generatedAt: number;
-  readonly alarms: { active: number; bySeverity: Record<Severity, number> };
+  /** `seq`: the last alarm event these counts include (a client painting live events adds only later ones). */
+  readonly alarms: { active: number; bySeverity: Record<Severity, number>; seq: number };
   readonly devices: DeviceCounts & { byKind: Partial<Record<KindName, DeviceCounts>> };
   readonly buildings: {
     id: string;
@@ -55,12 +56,14 @@ export interface SiteOverviewInput {
   readonly devices: readonly Device[];
   readonly latest: Pick<LatestCache, 'get'>;
   readonly activeAlarms: readonly Alarm[];
+  /** The last alarm event seq `activeAlarms` includes. */
+  readonly alarmSeq?: number;
   readonly now: number;
   /** Most bins listed (fullest first). Default 100. */
   readonly binLimit?: number;
 }
 
-export function buildSiteOverview({ site, buildings, devices, latest, activeAlarms, now, binLimit = 100 }: SiteOverviewInput): SiteOverview {
+export function buildSiteOverview({ site, buildings, devices, latest, activeAlarms, alarmSeq = 0, now, binLimit = 100 }: SiteOverviewInput): SiteOverview {
   const alarms = activeAlarms.filter((a) => a.site === site.id);
   const connectivityOfDevice = connectivityOf(alarms, (id) => latest.get(id) !== undefined);
   const connectivity = (d: Device): Connectivity => connectivityOfDevice(d.id);
@@ -122,7 +125,7 @@ export function buildSiteOverview({ site, buildings, devices, latest, activeAlar
   return {
     site: { id: site.id, name: site.name, timezone: site.timezone },
     generatedAt: now,
-    alarms: { active: alarms.length, bySeverity },
+    alarms: { active: alarms.length, bySeverity, seq: alarmSeq },
     devices: { ...total, byKind },
     buildings: listed.map((b) => {
       const e = perBuilding.get(b.id) ?? { worst: null, activeAlarms: 0, devices: zero() };

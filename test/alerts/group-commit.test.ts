@@ -155,4 +155,29 @@ describe('group commit of alarm events', () => {
     expect(h.engine.active()).toHaveLength(0);
     expect(await h.db.alarms.lastSeq()).toBe(100);
   });
+
+  it('activeAsOf() shows what is stored with the seq it includes, never a decision still being written', async () => {
+    const devices = detectors(2);
+    const dir = await tempDir();
+    let open: () => void = () => undefined;
+    let gate = Promise.resolve();
+    h = await openHarness({ dir, devices, store: (inner) => ({ ...inner, async recordMany(entries) { await gate; return inner.recordMany(entries); },
+      async record(alarm, ev) { await gate; return inner.record(alarm, ev); } }) });
+    const engine = h.engine;
+    gate = new Promise<void>((r) => { open = r; });
+    const accepted = engine.accept([toReading(devices.get('sd-0')!, 1, fire)]);
+    // Decided (the decided view has it), not stored: the counts a control room paints events onto must not include it.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.active()).toHaveLength(1);
+    expect(engine.activeAsOf()).toEqual({ alarms: [], seq: 0 });
+    open();
+    await accepted;
+    await engine.idle();
+    const [raised] = h.events;
+    expect(engine.activeAsOf()).toEqual({ alarms: [expect.objectContaining({ id: raised!.alarm.id })], seq: raised!.seq });
+    // After a restart: the store's last seq, with the alarms it includes.
+    await closeHarness(h);
+    h = await openHarness({ dir, devices });
+    expect(h.engine.activeAsOf()).toMatchObject({ alarms: [expect.objectContaining({ id: raised!.alarm.id })], seq: raised!.seq });
+  });
 });

@@ -92,9 +92,12 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       if (!hit || hit.version !== alarmVersion || hit.until <= t) {
         const version = alarmVersion;
         const s = await site(request, request.params.id);
+        const buildingList = await allBuildings(s.id);
+        // The alarms and the seq they include in one synchronous read.
+        const asOf = deps.alerts?.engine.activeAsOf() ?? { alarms: [], seq: 0 };
         const o = buildSiteOverview({
-          site: s, buildings: await allBuildings(s.id), devices: directory.list(), latest,
-          activeAlarms: deps.alerts?.engine.active() ?? [], now: t, binLimit: request.query.bins,
+          site: s, buildings: buildingList, devices: directory.list(), latest,
+          activeAlarms: asOf.alarms, alarmSeq: asOf.seq, now: t, binLimit: request.query.bins,
         });
         const answer: SiteOverviewJson = { ...o, generatedAt: toIso(o.generatedAt),
           bins: o.bins.map((b) => ({ ...b, ts: b.ts === null ? null : toIso(b.ts) })) };

@@ -3,7 +3,8 @@ import { debounced, h, replace } from '../dom.js';
 import { categoryLabel, formatNumber, formatTime, severityIcon, severityLabel } from '../format.js';
 import { t } from '../i18n/index.js';
 import type { Ctx } from '../store.js';
-import { isActive, severities, severityRank, type AlarmEvent, type Overview, type Severity } from '../types.js';
+import { severities, type AlarmEvent, type Overview } from '../types.js';
+import { paintAlarmEvent } from './overview-counts.js';
 import { severityBadge } from './alarm-common.js';
 import { createFeed } from './feed.js';
 
@@ -158,16 +159,7 @@ export function overviewView(root: HTMLElement, ctx: Ctx): () => void {
 
   /** Paints a raise or escalation on its building's tile now; the re-fetch brings exact counts. */
   function paintEvent(e: AlarmEvent) {
-    if (!data || e.alarm.site !== ctx.site.id || !isActive(e.alarm.status)) return;
-    const b = data.buildings.find((x) => x.id === e.alarm.building);
-    if (!b) return;
-    const sev: Severity = e.alarm.severity;
-    if (e.type === 'raised') b.activeAlarms += 1;
-    if (!b.worst || severityRank[sev] > severityRank[b.worst]) b.worst = sev;
-    if (e.type === 'raised') {
-      data.alarms.active += 1;
-      data.alarms.bySeverity[sev] = (data.alarms.bySeverity[sev] ?? 0) + 1;
-    }
+    if (!data || !paintAlarmEvent(data, ctx.site.id, e)) return;
     renderTiles();
     renderKpis();
   }
