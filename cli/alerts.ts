@@ -15,6 +15,7 @@ import { alarmEventsChannel, createNotificationListener, incidentEventsChannel }
 import type { IncidentEvent } from '../storage/incidents/contract.js';
 import { createLogFeed, type EventFeed } from '../alerts/event-feed.js';
 import type { AlarmEvent } from '../alerts/contracts.js';
+import type { DeviceHolders } from '../storage/postgres/holders.js';
 import type { Leader } from '../storage/postgres/leader.js';
 import { startExternalPresence } from './external-presence.js';
 
@@ -28,8 +29,12 @@ export interface RunningAlerts {
   stop(): Promise<void>;
 }
 
-/** How often time-driven rules run (offline, hold durations, the daily water balance) and incidents settle. */
-const TICK_MS = 30_000;
+/**
+ * Cluster: the leader takes over devices no live node holds once it has led this many ticks (after a
+ * restart of the cluster the devices reconnect first), at most `ADOPT_BATCH` a tick (each is two reads).
+ */
+const ADOPT_AFTER_TICKS = 10;
+const ADOPT_BATCH = 1_000;
 /**
  * Cluster: the broker id every node gives an alarm event it publishes on MQTT (with the event's seq as
  * the counter), so that each node's copy is the same message to Aedes (broker.publishLocal).
@@ -58,6 +63,8 @@ export async function startAlerts(
     policies?: Pick<ResponsePolicies, 'propose'>;
     /** Cluster: escalation, reminders and the duty router's checks run on the leading node only. */
     leader?: Pick<Leader, 'isLeader' | 'onChange'>;
+    /** Cluster: which node holds which device; the leader times the devices no live node holds. */
+    holders?: Pick<DeviceHolders, 'hold' | 'letGo' | 'claimUnheld' | 'heldElsewhere'>;
   },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
@@ -172,21 +179,56 @@ export async function startAlerts(
   );
   escalation.start();
   // A node that starts leading (the last leader stopped or died) checks at once what waited meanwhile.
+  let leadingSince = deps.leader?.isLeader() ? Date.now() : undefined;
   const offLeader = deps.leader?.onChange((leading) => {
+    leadingSince = leading ? Date.now() : undefined;
     if (!leading) return;
     void incidents.follow().then(() => Promise.all([escalation.runOnce(), duty?.runOnce()]))
       .catch((err: Error) => logger.error({ err }, 'escalation check on taking the lead failed'));
   });
 
+  // Cluster: a device no live node holds — it never connected since the cluster started, or its node
+  // died while it was disconnected (a periodic device sends no Will) — is timed by nobody. The leader
+  // takes it over: its rule state and alarms are read, and its silence is timed here like any other.
+  // If it then connects to another node, that node takes it from here as from any node.
+  const holders = held ? deps.holders : undefined;
+  /** Devices this node times because no live node held them, not because they connected here. */
+  const adopted = new Set<string>();
+  async function adoptUnheld(): Promise<void> {
+    if (!held || !holders) return;
+    // Those another node holds by now (they connected there since) are that node's.
+    for (const id of await holders.heldElsewhere([...adopted])) {
+      if (!adopted.delete(id) || !held.delete(id)) continue;
+      await engine.release(id).catch((err: Error) => logger.error({ err, device: id }, 'could not hand a device over to the node that holds it now'));
+    }
+    if (leadingSince === undefined || !deps.leader?.isLeader()) return;
+    if (Date.now() - leadingSince < ADOPT_AFTER_TICKS * config.alerts.tickMs) return;
+    const claimed = (await holders.claimUnheld(ADOPT_BATCH)).filter((id) => !held.has(id) && deps.directory.get(id) !== undefined);
+    for (const id of claimed) {
+      held.add(id);
+      adopted.add(id);
+    }
+    await Promise.all(claimed.map((id) => engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device no node held'))));
+    if (claimed.length > 0) logger.info({ devices: claimed.length }, 'leader times devices no live node holds');
+  }
+  let ticking = false;
   const tick = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
     const now = clock();
-    engine.tick(now).then(() => incidents.tick(now)).catch((err: Error) => logger.error({ err }, 'alert tick failed'));
-  }, TICK_MS);
+    adoptUnheld().catch((err: Error) => logger.warn({ err }, 'could not look for devices no node holds; trying again at the next tick'))
+      .then(() => engine.tick(now)).then(() => incidents.tick(now))
+      .catch((err: Error) => logger.error({ err }, 'alert tick failed'))
+      .finally(() => { ticking = false; });
+  }, config.alerts.tickMs);
   const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {
     // Cluster: a device this node did not hold (it came from another node, or that node died and its
     // Will is published here) — its rule state and alarms are read first; its presence waits for them.
+    // Connected here: held because of its connection (authoritative), no longer only adopted.
+    if (held && adopted.delete(id)) deps.holders?.hold(id);
     if (held && !held.has(id)) {
       held.add(id);
+      deps.holders?.hold(id);
       engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device taken over; its readings are evaluated on what this node holds'));
     }
     engine.onPresence(id, status, ts, cause).catch((err: Error) => logger.error({ err, device: id }, 'presence evaluation failed'));
@@ -195,6 +237,8 @@ export async function startAlerts(
   // a reconnection here), no longer timed here, and its rule state written for the node that has it now.
   const offElsewhere = held ? deps.broker?.onDeviceElsewhere((id, ts) => {
     if (!held.delete(id)) return;
+    adopted.delete(id);
+    deps.holders?.letGo(id);
     engine.onPresence(id, 'online', ts, 'connected').then(() => engine.release(id))
       .catch((err: Error) => logger.error({ err, device: id }, 'handing a device over to another node failed'));
   }) : undefined;

@@ -133,6 +133,12 @@ export const envSchema = z.object({
   ANJU_ESCALATE_CRITICAL_MIN: z.coerce.number().positive().max(1440).default(5),
   ANJU_ESCALATE_MAJOR_MIN: z.coerce.number().positive().max(10_080).default(30),
   /**
+   * How often time-driven alarm rules run (a device's silence, hold durations, the daily water
+   * balance) and incidents settle. The offline rule's limit is several report intervals, minutes at
+   * the least, so the default is fine grained enough; tests shorten it.
+   */
+  ANJU_ALERT_TICK_S: z.coerce.number().positive().max(3600).default(30),
+  /**
    * Personal pages by SMS (or voice) through an HTTP gateway (alerts/duty/sms.ts): its URL, the
    * bearer token it wants, and whether critical incidents go out as a voice call.
    */
@@ -251,7 +257,7 @@ interface BaseConfig {
   /** Telemetry writes are refused while the data dir's file system has less free than this. */
   disk: { minFreeBytes: number };
   spool: { quotaBytes: number; fsync: boolean };
-  alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number };
+  alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number; tickMs: number };
   /** Paging people on duty: the SMS/voice gateway, when one is configured. */
   duty: { sms?: { url: string; token?: string; voiceForCritical: boolean } };
   /** The alarm & fleet status exporter (`ANJU_STORE=influxdb` only): fleet status period, 0 = no status points. */
@@ -372,6 +378,7 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
       webhooks: e.ANJU_ALERT_WEBHOOKS ?? [],
       escalateCriticalAfterMs: e.ANJU_ESCALATE_CRITICAL_MIN * 60_000,
       escalateMajorAfterMs: e.ANJU_ESCALATE_MAJOR_MIN * 60_000,
+      tickMs: e.ANJU_ALERT_TICK_S * 1000,
     },
     duty: sms ? { sms } : {},
     opsExport: { statusIntervalMs: e.ANJU_OPS_STATUS_INTERVAL_S * 1000 },

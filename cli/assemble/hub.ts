@@ -13,6 +13,7 @@ import {
 } from '../../storage/index.js';
 import { createCommandService } from '../../commands/index.js';
 import { createResponder, createResponsePolicies } from '../../alerts/responses/index.js';
+import { createDeviceHolders } from '../../storage/postgres/holders.js';
 import { createPostgresLeader } from '../../storage/postgres/leader.js';
 import { startAlerts, type RunningAlerts } from '../alerts.js';
 import { startBackupSchedule } from '../backup-schedule.js';
@@ -116,6 +117,16 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       await leader.start();
       shutdown.part(() => leader.stop());
     }
+    // Cluster with a shared broker tier: which node holds which device, so that the devices no live
+    // node holds are timed by the leader (storage/postgres/holders.ts). Stopped after the alerts.
+    // A node counts as dead after 3 missed beats, as its broker does (ANJU_CLUSTER_HEARTBEAT_S).
+    const holders = config.postgres && config.redis && broker
+      ? createDeviceHolders({ url: config.postgres.url, beatMs: config.redis.heartbeatMs }, { logger })
+      : undefined;
+    if (holders) {
+      await holders.start();
+      shutdown.part(() => holders.stop());
+    }
     const alarms = deps.alarms ?? db.alarms;
     // Response policies before the incidents: an alarm replayed at start-up proposes as a live one does.
     const clock = deps.clock ?? Date.now;
@@ -123,7 +134,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     await policies.load();
     const alerts = await startAlerts(config, {
       store: alarms, incidents: db.incidents, directory, state: db.state, broker, metrics, logger, policies, ...(deps.clock ? { clock: deps.clock } : {}),
-      rosters: db.rosters, accounts: db.accounts, ...(leader ? { leader } : {}),
+      rosters: db.rosters, accounts: db.accounts, ...(leader ? { leader } : {}), ...(holders ? { holders } : {}),
     });
     shutdown.part(() => alerts.stop());
     // ANJU_STORE=influxdb: alarm events and fleet status for Grafana; stopped before the engine closes.

@@ -145,6 +145,15 @@ export const postgresMigrations: readonly { readonly version: number; readonly d
       `CREATE TRIGGER alarm_events_notify AFTER INSERT ON alarm_events FOR EACH STATEMENT EXECUTE FUNCTION anju_notify_events('anju_alarm_events')`,
     ],
   },
+  {
+    version: 5,
+    description: 'which node holds which device (storage/postgres/holders.ts): devices no live node holds are timed by the leader',
+    sql: [
+      `CREATE TABLE cluster_nodes (node_id TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL)`,
+      `CREATE TABLE device_holders (device_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, since TIMESTAMPTZ NOT NULL)`,
+      `CREATE INDEX device_holders_node ON device_holders (node_id)`,
+    ],
+  },
 ];
 
 export const latestPostgresVersion = Math.max(0, ...postgresMigrations.map((m) => m.version));
