@@ -9,10 +9,12 @@
  * `messages` readings each, 1 ms apart so every one is distinct) is split evenly over the nodes, one
  * publisher process per node, connected straight to its node (a balancer would add its own cost).
  *
- * msg/s = PUBACKs / (first publish → last PUBACK) over all publishers; stored = a raw InfluxQL
- * count(*) in the case's database once the spools have drained; CPU µs/msg = the Anju processes' CPU
- * (utime + stime from /proc) over the run / PUBACKs — redis-server's, PostgreSQL's and influxd's own
- * CPU is not counted, and all of them, and the publishers, share the same 2 cores.
+ * The publisher processes connect first and start together. msg/s = PUBACKs / (first publish → last
+ * PUBACK) over all publishers (a node whose publishers finish early leaves a tail); stored = a raw
+ * InfluxQL count(*) in the case's database once the spools have drained; CPU µs/msg = the Anju
+ * processes' CPU (utime + stime from /proc) from the start to the end of the drain / PUBACKs —
+ * redis-server's, PostgreSQL's and influxd's own CPU is not counted, and all of them, and the
+ * publishers, share the same 2 cores.
  * Rounds after the first run the cases in reverse order, so a machine growing busier during the run
  * does not always favour the same case.
  * Options: --devices 60 --messages 1000 --window 10 --nodes 3 --rounds 1
@@ -73,7 +75,8 @@ async function measure(c: Case, index: number): Promise<Figures> {
   const env: Record<string, string> = {
     ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '256MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influx.url, ANJU_INFLUX_DB: db,
     ANJU_CONNECT_RATE: '100000', ANJU_LOG_LEVEL: 'error',
-    ...(c.cluster ? { ANJU_POSTGRES_URL: (await postgres.createDatabase()).url, ANJU_REDIS_URL: redis.url } : {}),
+    // Each case on its own Redis database (0–15) too: nothing of the last case's sessions is carried over.
+    ...(c.cluster ? { ANJU_POSTGRES_URL: (await postgres.createDatabase()).url, ANJU_REDIS_URL: `${redis.url.replace(/\/\d*$/, '')}/${index % 16}` } : {}),
   };
   const nodes: AnjuProcess[] = [];
   for (let i = 0; i < c.nodes; i++) {
@@ -96,13 +99,20 @@ async function measure(c: Case, index: number): Promise<Figures> {
 
   const pids = nodes.map((n) => n.child.pid!);
   const shares = nodes.map((_, k) => devices.filter((__, i) => i % nodes.length === k));
+  // Every publisher process connects first; all start publishing together, and CPU is counted from then.
   let connected = 0;
   let cpu0 = 0;
+  let go: () => void = () => undefined;
+  const released = new Promise<void>((r) => { go = r; });
   const results: PublishersResult[] = await Promise.all(nodes.map((n, k) => runPublishers(
-    { url: n.mqtt, devices: shares[k]!, seconds: 600, window, ratePerPublisher: 0, messages }, 60_000,
-    () => { if (++connected === nodes.length) cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0); },
+    { url: n.mqtt, devices: shares[k]!, seconds: 600, window, ratePerPublisher: 0, messages, waitForGo: true }, 60_000,
+    () => {
+      if (++connected < nodes.length) return;
+      cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
+      go();
+    },
+    released,
   )));
-  const cpu = pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
   const acked = results.reduce((s, r) => s + r.acked, 0);
   const firstAt = Math.min(...results.map((r) => r.firstAt));
   const lastAckAt = Math.max(...results.map((r) => r.lastAckAt));
@@ -117,6 +127,8 @@ async function measure(c: Case, index: number): Promise<Figures> {
     if (now !== stored) movedAt = Date.now();
     stored = now;
   }
+  // CPU up to here: the spools' writes to InfluxDB after the last PUBACK belong to these readings too.
+  const cpu = pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
   for (const n of nodes) {
     await n.stop();
     running.splice(running.indexOf(n), 1);

@@ -22,6 +22,7 @@ async function run(job: PublishersJob): Promise<void> {
     }))));
   }
   send({ type: 'connected' });
+  if (job.waitForGo) await new Promise<void>((resolve) => process.on('message', (m: { type?: string }) => { if (m.type === 'go') resolve(); }));
   // Count mode (`messages`): each device sends exactly that many readings, no deadline.
   const quota = job.messages ?? 0;
   const deadline = quota > 0 ? Infinity : Date.now() + job.seconds * 1000;

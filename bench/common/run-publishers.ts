@@ -16,6 +16,8 @@ export interface PublishersJob {
   messages?: number;
   /** One message in this many (per device) is a fire reading (bench/alerts); 0 or absent = none. */
   triggerEvery?: number;
+  /** Connected, wait for the parent's `go` (`release` below) before publishing: several publisher processes start together. */
+  waitForGo?: boolean;
 }
 
 export interface PublishersResult {
@@ -46,7 +48,7 @@ export function killPublishers(): void {
  * is killed and the promise rejects. `onConnected` is called once every client is connected (the
  * measured interval starts).
  */
-export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?: () => void): Promise<PublishersResult> {
+export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?: () => void, release?: Promise<void>): Promise<PublishersResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
     running.add(child);
@@ -65,6 +67,7 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?
       if (m.type === 'connected') {
         connectedAt = Date.now();
         onConnected?.();
+        if (job.waitForGo) void (release ?? Promise.resolve()).then(() => child.connected && child.send({ type: 'go' }));
       }
       if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
