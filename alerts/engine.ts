@@ -482,7 +482,8 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
         }
         if (page.items.length < 1_000) break;
       }
-      // After the active alarms were read: an event stored in between is later than what they include at worst.
+      // Nothing of this node's is stored before it has started; with several nodes the overview uses
+      // the cluster's view (alerts/active-view.ts), not this one.
       lastPublishedSeq = Math.max(lastPublishedSeq, await deps.store.lastSeq());
       metrics.setActive(active.values());
       started = true;

@@ -4,7 +4,7 @@ import type { Role } from '../core/index.js';
 import type { Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { Incidents } from '../alerts/index.js';
-import type { AlarmEvent } from '../alerts/contracts.js';
+import type { Alarm, AlarmEvent } from '../alerts/contracts.js';
 import type { EventFeed } from '../alerts/event-feed.js';
 import type { IncidentEvent } from '../storage/incidents/contract.js';
 import type { Responder, ResponsePolicies } from '../alerts/responses/index.js';
@@ -98,6 +98,8 @@ export interface AlertsApiDeps {
   readonly incidents: Pick<Incidents, 'list' | 'get' | 'active' | 'ack' | 'assign' | 'comment' | 'clear' | 'subscribe' | 'eventsSince'>;
   /** Cluster: what the event streams serve instead — every node's events from the shared logs, in seq order (alerts/event-feed.ts). */
   readonly feeds?: { readonly alarms: EventFeed<AlarmEvent>; readonly incidents: EventFeed<IncidentEvent> };
+  /** Cluster: every node's active alarms as stored, with the seq they include (the overview's counts); else the engine's. */
+  readonly activeAlarms?: { asOf(): { alarms: Alarm[]; seq: number }; subscribe(listener: () => void): () => void };
 }
 
 export interface ApiConfig {

@@ -39,6 +39,8 @@ export interface BrokerBackplane {
    * shared log (create-broker.ts `publishLocal`).
    */
   emitLocal(message: object, done: (err?: Error | null) => void): void;
+  /** True for the first node to claim `key` (Redis SET NX, kept a day), false for every later one. */
+  claimOnce(key: string): Promise<boolean>;
   /** Aedes's `persistence` option. */
   readonly persistence: unknown;
   /** For /health: whether Redis answers, and in how long. */
@@ -61,6 +63,8 @@ const requireCjs = createRequire(import.meta.url);
 const aedesPersistenceRedis = requireCjs('aedes-persistence-redis') as (opts: { conn: Redis; maxSessionDelivery?: number }) => object;
 
 const PING_TIMEOUT_MS = 2_000;
+/** How long a claimOnce key is kept: far longer than any node takes to publish what it read from the log. */
+const CLAIM_TTL_S = 86_400;
 
 type Emitter = ReturnType<typeof mqemitterRedis>;
 
@@ -174,6 +178,7 @@ export async function createRedisBackplane(config: BackplaneConfig, deps: { logg
     mq,
     persistence,
     emitLocal: (message, done) => local._emit(message, done),
+    claimOnce: async (key) => (await base.set(key, '1', 'EX', CLAIM_TTL_S, 'NX')) === 'OK',
     async ping() {
       const t0 = performance.now();
       let t: NodeJS.Timeout | undefined;

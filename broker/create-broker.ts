@@ -81,7 +81,7 @@ export interface BrokerTlsConfig {
 export interface BrokerDeps {
   policy: BrokerPolicy;
   /** Cluster mode: Aedes's emitter and persistence shared with the other nodes (backplane.ts); default in memory. */
-  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence' | 'emitLocal'>;
+  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence' | 'emitLocal' | 'claimOnce'>;
   logger: Logger;
   metrics: Registry;
 }
@@ -105,12 +105,20 @@ export interface AnjuBroker {
    * node publishes itself from one shared, ordered log (a cluster's alarm events, which each node
    * reads from PostgreSQL): Redis pub/sub drops what is published while another node is reconnecting,
    * the log does not. `identity` makes every node's copy one message: Aedes forwards a (brokerId,
-   * brokerCounter) to a client only while the counter increases (its dedupe), and the copy queued for
-   * a persistent session is the one delivered live. `queueOffline`: also queue it for the persistent
-   * sessions subscribed to it, as Aedes's own publish does (its enqueueOffline) — one node must, the
-   * one that decided it.
+   * brokerCounter) to a client only while the counter increases (its dedupe), so calls must come in
+   * counter order, and they are emitted in call order whatever else waits. Persistent sessions
+   * subscribed to it get it queued as by Aedes's own publish (its enqueueOffline): on a shared
+   * backplane once cluster-wide (the first node to claim the identity in Redis; the others skip), on a
+   * node's own persistence always and before the emit (Aedes's in-memory persistence refuses to update
+   * a message it never queued). A persistent session that takes a copy live on one node while another
+   * queues it may get it again on its next connection: at least once, as QoS 1 promises.
    */
-  publishLocal(message: { topic: string; payload: Buffer | string }, identity: { brokerId: string; counter: number; queueOffline: boolean }): Promise<void>;
+  publishLocal(message: { topic: string; payload: Buffer | string }, identity: { brokerId: string; counter: number }): Promise<void>;
+  /**
+   * Cluster mode: the nodes whose brokers were heard from (a heartbeat or their birth) within 3
+   * heartbeats, this one included; undefined without a backplane.
+   */
+  liveNodes(): number | undefined;
   /** True once `close()` has closed Aedes (for /health). */
   readonly closed: boolean;
   /** The listening ports, once `open()` resolved (0 before, and for a listener switched off). */
@@ -217,6 +225,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   const takenElsewhere = new Map<string, number>();
   const elsewhereListeners = new Set<(deviceId: string, ts: number) => void>();
   // Aedes's live-broker map, filled by heartbeats only; see the birth listener below.
+  const AEDES_HEARTBEAT_MS = 60_000; // Aedes's default heartbeatInterval
   const aedesBrokers: { alive?: Record<string, number> } = {};
   if (deps.backplane) {
     // A node's first heartbeat comes one interval after it starts, and until then Aedes elsewhere
@@ -419,26 +428,47 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       logger.info({ host: config.host, tcpPort: listeners.tcp?.port, wsPort: listeners.ws?.port, tlsPort: listeners.tls?.port, wssPort: listeners.wss?.port }, 'broker listening');
     })());
 
+  // publishLocal: what Aedes 1.x uses of its emitter and persistence (untyped in its declarations), and its two chains.
+  const localInternals = aedes as unknown as {
+    mq: { emit(message: object, done: (err?: Error | null) => void): void };
+    persistence: { subscriptionsByTopic(topic: string): Promise<unknown[]>; outgoingEnqueueCombi(subs: unknown[], packet: object): Promise<void> };
+  };
+  let localEmitting: Promise<void> = Promise.resolve();
+  let localQueueing: Promise<void> = Promise.resolve();
+
   return {
     publish: (message) => new Promise<void>((resolve, reject) => {
       const payload = typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload;
       aedes.publish({ cmd: 'publish', topic: message.topic, payload, qos: message.qos, retain: message.retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     }),
-    async publishLocal(message, identity) {
+    publishLocal(message, identity) {
       const packet = {
         cmd: 'publish' as const, brokerId: identity.brokerId, brokerCounter: identity.counter, topic: message.topic,
         payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload, qos: 1 as const, retain: false, dup: false,
       };
-      // What Aedes 1.x uses of its emitter and persistence here (untyped in its declarations).
-      const internals = aedes as unknown as {
-        mq: { emit(message: object, done: (err?: Error | null) => void): void };
-        persistence: { subscriptionsByTopic(topic: string): Promise<unknown[]>; outgoingEnqueueCombi(subs: unknown[], packet: object): Promise<void> };
+      const queue = async () => {
+        if (deps.backplane && !(await deps.backplane.claimOnce(`anju:queued:${identity.brokerId}:${identity.counter}`))) return;
+        await localInternals.persistence.outgoingEnqueueCombi(await localInternals.persistence.subscriptionsByTopic(packet.topic), packet);
       };
-      if (identity.queueOffline) {
-        await internals.persistence.outgoingEnqueueCombi(await internals.persistence.subscriptionsByTopic(packet.topic), packet);
+      const emit = () => new Promise<void>((resolve, reject) => {
+        const handOut = deps.backplane ? deps.backplane.emitLocal : localInternals.mq.emit.bind(localInternals.mq);
+        handOut(packet, (err) => (err ? reject(err) : resolve()));
+      });
+      if (deps.backplane) {
+        // Queued aside (Redis may be away: live subscribers here do not wait for it), emitted in order.
+        localQueueing = localQueueing.then(queue).catch((err: unknown) => logger.warn({ err, topic: packet.topic }, 'could not queue a message for persistent sessions'));
+        const emitted = localEmitting.then(emit);
+        localEmitting = emitted.catch(() => undefined);
+        return emitted;
       }
-      const emit = deps.backplane ? deps.backplane.emitLocal : internals.mq.emit.bind(internals.mq);
-      await new Promise<void>((resolve, reject) => emit(packet, (err) => (err ? reject(err) : resolve())));
+      const done = localEmitting.then(queue).then(emit);
+      localEmitting = done.catch(() => undefined);
+      return done;
+    },
+    liveNodes() {
+      if (!deps.backplane) return undefined;
+      const since = Date.now() - 3 * (config.heartbeatMs ?? AEDES_HEARTBEAT_MS);
+      return new Set([brokerId, ...Object.entries(aedesBrokers.alive ?? {}).filter(([, at]) => at >= since).map(([id]) => id)]).size;
     },
     get closed() { return aedes.closed; },
     get tcpPort() { return listeners.tcp?.port ?? 0; },

@@ -13,6 +13,7 @@ import type { AnjuConfig } from '../core/config.js';
 import type { AccountStore, AlarmStore, DeviceDirectory, IncidentStore, RosterStore, StateStore } from '../storage/index.js';
 import { alarmEventsChannel, createNotificationListener, incidentEventsChannel } from '../storage/postgres/listen.js';
 import type { IncidentEvent } from '../storage/incidents/contract.js';
+import { createActiveAlarmView, type ActiveAlarmView } from '../alerts/active-view.js';
 import { createLogFeed, type EventFeed } from '../alerts/event-feed.js';
 import type { AlarmEvent } from '../alerts/contracts.js';
 import type { DeviceHolders } from '../storage/postgres/holders.js';
@@ -24,6 +25,8 @@ export interface RunningAlerts {
   readonly incidents: Incidents;
   /** Cluster: every node's alarm and incident events, in seq order, for the event streams (alerts/event-feed.ts). */
   readonly feeds?: { readonly alarms: EventFeed<AlarmEvent>; readonly incidents: EventFeed<IncidentEvent> };
+  /** Cluster: every node's active alarms as stored, with the seq they include (alerts/active-view.ts). */
+  readonly activeAlarms?: Pick<ActiveAlarmView, 'asOf' | 'subscribe'>;
   /** Routing and escalation to people on duty; present when the hub has rosters and accounts. */
   readonly duty?: DutyRouter;
   stop(): Promise<void>;
@@ -35,6 +38,8 @@ export interface RunningAlerts {
  */
 const ADOPT_AFTER_TICKS = 10;
 const ADOPT_BATCH = 1_000;
+const ADOPT_CONCURRENCY = 20;
+const ADOPT_TIMEOUT_MS = 60_000;
 /**
  * Cluster: the broker id every node gives an alarm event it publishes on MQTT (with the event's seq as
  * the counter), so that each node's copy is the same message to Aedes (broker.publishLocal).
@@ -64,7 +69,7 @@ export async function startAlerts(
     /** Cluster: escalation, reminders and the duty router's checks run on the leading node only. */
     leader?: Pick<Leader, 'isLeader' | 'onChange'>;
     /** Cluster: which node holds which device; the leader times the devices no live node holds. */
-    holders?: Pick<DeviceHolders, 'hold' | 'letGo' | 'claimUnheld' | 'heldElsewhere'>;
+    holders?: Pick<DeviceHolders, 'hold' | 'letGo' | 'track' | 'claimUnheld' | 'heldElsewhere' | 'liveNodes'>;
   },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
@@ -99,6 +104,9 @@ export async function startAlerts(
   } : undefined;
   await feeds?.alarms.start();
   await feeds?.incidents.start();
+  // Cluster: every node's active alarms as stored, for the control room's overview.
+  const activeView = feeds ? createActiveAlarmView({ feed: feeds.alarms, store: deps.store }) : undefined;
+  await activeView?.start();
   const offFeeds = feeds ? [engine.subscribe(() => feeds.alarms.poke()), incidents.subscribe(() => feeds.incidents.poke())] : [];
   const follower = config.postgres ? createNotificationListener({ url: config.postgres.url }, {
     logger, channels: [incidentEventsChannel, alarmEventsChannel],
@@ -121,7 +129,6 @@ export async function startAlerts(
   const notifiers: Notifier[] = [];
   /** Cluster: notifiers fed from the shared incident log (every node's events) rather than this node's decisions. */
   const logNotifiers: Notifier[] = [];
-  let offDecided: (() => void) | undefined;
   const broker = deps.broker;
   if (broker) {
     const viaBroker: AlertPublish = (packet, done) => void broker.publish(packet).then(() => done(null), done);
@@ -129,19 +136,11 @@ export async function startAlerts(
       // Cluster: every node publishes every node's stored events to its own subscribers, in seq order from
       // the shared log — not once through Redis, whose pub/sub drops what is published while another node
       // reconnects (a fire raised during a Redis restart never reached the fire panel on another node).
-      // Every node's copy is one message (broker.publishLocal); the node that decided an event also
-      // queues it for persistent sessions. A reminder is not stored: the leader sends it through Redis.
-      const decidedHere = new Set<number>();
-      offDecided = incidents.subscribe((e) => decidedHere.add(e.seq));
+      // Every node's copy is one message, queued once for persistent sessions (broker.publishLocal). A
+      // reminder is not stored: the leader sends it through Redis.
       const publish: AlertPublish = (packet, done, e) => {
         if (e.type === 'reminder') return viaBroker(packet, done, e);
-        let queueOffline = false;
-        for (const seq of decidedHere) {
-          if (seq > e.seq) break;
-          queueOffline ||= seq === e.seq;
-          decidedHere.delete(seq);
-        }
-        broker.publishLocal(packet, { brokerId: ALERT_EVENTS_BROKER_ID, counter: e.seq, queueOffline }).then(() => done(null), done);
+        broker.publishLocal(packet, { brokerId: ALERT_EVENTS_BROKER_ID, counter: e.seq }).then(() => done(null), done);
       };
       logNotifiers.push(notifierFactories.mqtt({}, { publish, logger, metrics: deps.metrics }));
     } else {
@@ -194,6 +193,9 @@ export async function startAlerts(
   const holders = held ? deps.holders : undefined;
   /** Devices this node times because no live node held them, not because they connected here. */
   const adopted = new Set<string>();
+  let adoptionHeldBack = false;
+  // Written again every beat: those held because they connected here (an adopted one yields to them).
+  if (held) holders?.track(() => [...held].filter((id) => !adopted.has(id)));
   async function adoptUnheld(): Promise<void> {
     if (!held || !holders) return;
     // Those another node holds by now (they connected there since) are that node's.
@@ -203,24 +205,43 @@ export async function startAlerts(
     }
     if (leadingSince === undefined || !deps.leader?.isLeader()) return;
     if (Date.now() - leadingSince < ADOPT_AFTER_TICKS * config.alerts.tickMs) return;
+    // Every node the brokers hear must be writing what it holds: a node that does not (a version from
+    // before this, in a rolling upgrade) would have its live devices claimed and taken for silent.
+    const [brokers, writing] = [deps.broker?.liveNodes(), await holders.liveNodes()];
+    if (brokers !== undefined && brokers > writing) {
+      if (!adoptionHeldBack) logger.warn({ brokers, writing }, 'not timing unheld devices: a node the brokers hear does not say which devices it holds (an older version?)');
+      adoptionHeldBack = true;
+      return;
+    }
+    adoptionHeldBack = false;
     const claimed = (await holders.claimUnheld(ADOPT_BATCH)).filter((id) => !held.has(id) && deps.directory.get(id) !== undefined);
     for (const id of claimed) {
       held.add(id);
       adopted.add(id);
     }
-    await Promise.all(claimed.map((id) => engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device no node held'))));
+    // A few at a time: each is two reads, and the alarm writes share the pool.
+    for (let i = 0; i < claimed.length; i += ADOPT_CONCURRENCY) {
+      await Promise.all(claimed.slice(i, i + ADOPT_CONCURRENCY).map((id) => engine.takeOver(id)
+        .catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device no node held'))));
+    }
     if (claimed.length > 0) logger.info({ devices: claimed.length }, 'leader times devices no live node holds');
   }
-  let ticking = false;
   const tick = setInterval(() => {
-    if (ticking) return;
-    ticking = true;
     const now = clock();
-    adoptUnheld().catch((err: Error) => logger.warn({ err }, 'could not look for devices no node holds; trying again at the next tick'))
-      .then(() => engine.tick(now)).then(() => incidents.tick(now))
-      .catch((err: Error) => logger.error({ err }, 'alert tick failed'))
-      .finally(() => { ticking = false; });
+    engine.tick(now).then(() => incidents.tick(now)).catch((err: Error) => logger.error({ err }, 'alert tick failed'));
   }, config.alerts.tickMs);
+  // On its own timer: PostgreSQL away or slow must not hold up the rules' own timing. A run that
+  // hangs is given up after a minute (the next one starts over).
+  let adopting: Promise<void> | undefined;
+  const adoption = holders ? setInterval(() => {
+    if (adopting) return;
+    let timer: NodeJS.Timeout | undefined;
+    const run = adoptUnheld().catch((err: Error) => logger.warn({ err }, 'could not look for devices no node holds; trying again at the next tick'));
+    adopting = Promise.race([run, new Promise<void>((r) => { timer = setTimeout(r, ADOPT_TIMEOUT_MS); })]).finally(() => {
+      clearTimeout(timer);
+      adopting = undefined;
+    });
+  }, config.alerts.tickMs) : undefined;
   const offPresence = deps.broker?.onPresence((id, status, ts, cause) => {
     // Cluster: a device this node did not hold (it came from another node, or that node died and its
     // Will is published here) — its rule state and alarms are read first; its presence waits for them.
@@ -254,24 +275,26 @@ export async function startAlerts(
     engine,
     incidents,
     ...(feeds ? { feeds } : {}),
+    ...(activeView ? { activeAlarms: activeView } : {}),
     ...(duty ? { duty } : {}),
     async stop() {
       offLeader?.();
       if (followTimer) clearInterval(followTimer);
       await follower?.stop();
       for (const off of offFeeds) off();
+      activeView?.stop();
       feeds?.alarms.stop();
       feeds?.incidents.stop();
       offPresence?.();
       offElsewhere?.();
       await stopExternal?.();
       clearInterval(tick);
+      if (adoption) clearInterval(adoption);
       await escalation.stop();
       await duty?.stop();
       await engine.close();
       // After the engine: its last events reach the incidents (or, stored, the next start's replay).
       await incidents.close();
-      offDecided?.();
       await notifications.close();
       places?.stop();
     },

@@ -176,7 +176,10 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
       { http: { bodyLimit: 64 * 1024 }, ...(deps.version ? { version: deps.version } : {}) },
       {
         logger: logger.child({ part: 'api' }), state: db.state, directory, telemetry, latest, rejects: ingest.rejects, metrics,
-        alerts: { engine: alerts.engine, incidents: alerts.incidents, ...(alerts.feeds ? { feeds: alerts.feeds } : {}) },
+        alerts: {
+          engine: alerts.engine, incidents: alerts.incidents, ...(alerts.feeds ? { feeds: alerts.feeds } : {}),
+          ...(alerts.activeAlarms ? { activeAlarms: alerts.activeAlarms } : {}),
+        },
         reports: reports.api, accounts: db.accounts, audit: db.audit, rosters: db.rosters,
         ...(broker && deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}), ...(deps.demo ? { demo: deps.demo } : {}),
         ...(commands ? { commands: { service: commands, minRole: config.commands.minRole } } : {}),

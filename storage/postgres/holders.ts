@@ -30,8 +30,16 @@ export interface DeviceHolders {
   start(): Promise<void>;
   hold(deviceId: string): void;
   letGo(deviceId: string): void;
+  /**
+   * Every device this node holds, written again every beat where another node's row stands (cheap
+   * where the row is this node's already): a node that could not write for a while — PostgreSQL away
+   * from it, its devices claimed by the leader meanwhile — takes them back, and the leader lets them go.
+   */
+  track(holding: () => Iterable<string>): void;
   /** Claims for this node up to `limit` registered devices no live node holds (in id order); the ids claimed. */
   claimUnheld(limit: number): Promise<string[]>;
+  /** Nodes that renewed their row within `deadAfterMs` (this one included, once started). */
+  liveNodes(): Promise<number>;
   /** Of `ids`, those another node holds now. */
   heldElsewhere(ids: readonly string[]): Promise<string[]>;
   /** Writes what is pending now (tests, shutdown). */
@@ -51,6 +59,7 @@ export function createDeviceHolders(
   const pool = createPool({ url: config.url, max: 2, applicationName: 'anju-holders' });
   pool.on('error', (err) => log.debug({ err: { message: err.message } }, 'holders connection lost; reconnecting on the next beat'));
   const pending = new Map<string, boolean>();
+  let holding: (() => Iterable<string>) | undefined;
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let failing = false;
@@ -59,14 +68,16 @@ export function createDeviceHolders(
   async function write(): Promise<void> {
     const batch = [...pending];
     pending.clear();
-    const held = batch.filter(([, h]) => h).map(([id]) => id);
     const gone = batch.filter(([, h]) => !h).map(([id]) => id);
+    // Sorted: two nodes' writes take the rows' locks in one order (no deadlock between them).
+    const held = [...new Set([...batch.filter(([, h]) => h).map(([id]) => id), ...(holding ? holding() : [])])].sort();
     try {
       await pool.query('INSERT INTO cluster_nodes (node_id, seen_at) VALUES ($1, now()) ON CONFLICT (node_id) DO UPDATE SET seen_at = now()', [nodeId]);
       if (held.length > 0) {
         await pool.query(
           `INSERT INTO device_holders (device_id, node_id, since) SELECT unnest($1::text[]), $2, now()
-           ON CONFLICT (device_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since`,
+           ON CONFLICT (device_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since
+             WHERE device_holders.node_id <> excluded.node_id`,
           [held, nodeId],
         );
       }
@@ -91,6 +102,7 @@ export function createDeviceHolders(
       timer.unref();
     },
     hold(id) { pending.set(id, true); },
+    track(fn) { holding = fn; },
     letGo(id) { pending.set(id, false); },
     async claimUnheld(limit) {
       // Under READ COMMITTED a row another node wrote meanwhile is seen by ON CONFLICT's WHERE: not taken.
@@ -107,6 +119,10 @@ export function createDeviceHolders(
         [deadAfterMs / 1000, limit, nodeId],
       );
       return rows.map((r) => r.device_id).sort();
+    },
+    async liveNodes() {
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM cluster_nodes WHERE seen_at >= now() - make_interval(secs => $1)', [deadAfterMs / 1000]);
+      return Number(rows[0]?.n ?? 0);
     },
     async heldElsewhere(ids) {
       if (ids.length === 0) return [];

@@ -95,6 +95,15 @@ describe.skipIf(skip)(`anju all, three nodes on Redis and PostgreSQL ${skip ?? '
     expect(items).toHaveLength(1);
     const incident = await api(c, 'GET', `/api/incidents/${fire()[0]?.body.incident.id ?? ''}`);
     expect(incident.status).toBe(200);
+    // The control room on C counts it (every node's alarms, not only C's own), with the seq it includes.
+    const overview = await vi.waitFor(async () => {
+      const o = await api(c, 'GET', '/api/sites/s1/overview');
+      expect(o.status).toBe(200);
+      const b1 = (o.body.buildings as Array<{ id: string; worst: string | null; activeAlarms: number }>).find((b) => b.id === 'b1');
+      expect(b1).toMatchObject({ worst: 'critical', activeAlarms: 1 });
+      return o.body as { alarms: { seq: number } };
+    }, { timeout: 10_000, interval: 250 });
+    expect(overview.alarms.seq).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('a device whose connection to A was lost comes back on B: A clears the offline alarm it raised', async () => {

@@ -40,8 +40,10 @@ describe.skipIf(skip)(`device holders on PostgreSQL ${skip ?? ''}`, () => {
     }
     await pool.end();
   };
-  const node = async (nodeId: string): Promise<DeviceHolders> => {
-    const h = createDeviceHolders({ url, beatMs: BEAT_MS, nodeId }, { logger });
+  // Dead after a minute without a beat, except where a test lets one die: a stalled worker on a
+  // loaded machine must not make a live node look dead.
+  const node = async (nodeId: string, deadAfterMs = 60_000): Promise<DeviceHolders> => {
+    const h = createDeviceHolders({ url, beatMs: BEAT_MS, deadAfterMs, nodeId }, { logger });
     open.push(h);
     await h.start();
     return h;
@@ -78,7 +80,7 @@ describe.skipIf(skip)(`device holders on PostgreSQL ${skip ?? ''}`, () => {
 
   it('the devices of a node that stopped renewing can be claimed after 3 beats, not before', async () => {
     await database(['d1', 'd2']);
-    const [a, leader] = [await node('a'), await node('leader')];
+    const [a, leader] = [await node('a', 3 * BEAT_MS), await node('leader', 3 * BEAT_MS)];
     a.hold('d1');
     a.hold('d2');
     await a.flush();
@@ -87,6 +89,17 @@ describe.skipIf(skip)(`device holders on PostgreSQL ${skip ?? ''}`, () => {
     expect(await leader.claimUnheld(100)).toEqual([]);
     await new Promise((r) => setTimeout(r, 3 * BEAT_MS + 300));
     expect(await leader.claimUnheld(100)).toEqual(['d1', 'd2']);
+  });
+
+  it('a node tracking what it holds writes it again each beat: devices claimed while it could not write come back to it', async () => {
+    await database(['d1', 'd2']);
+    const [leader, b] = [await node('leader'), await node('b')];
+    // b's rows never made it (PostgreSQL away from b): the leader claims both devices.
+    expect(await leader.claimUnheld(100)).toEqual(['d1', 'd2']);
+    const holding = new Set(['d2']);
+    b.track(() => holding);
+    await b.flush();
+    expect(await leader.heldElsewhere(['d1', 'd2'])).toEqual(['d2']);
   });
 
   it('a hold and a let-go of one device in one beat: the last one counts', async () => {

@@ -38,7 +38,9 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
   const now = deps.now ?? Date.now;
   const hourly = new Map<string, { until: number; use: Promise<HourlyUse> }>();
   let alarmVersion = 0;
-  const unsubscribe = deps.alerts?.engine.subscribe(() => { alarmVersion += 1; });
+  // Cluster: every node's alarms (the shared log's view); otherwise this node's engine.
+  const cluster = deps.alerts?.activeAlarms;
+  const unsubscribe = cluster ? cluster.subscribe(() => { alarmVersion += 1; }) : deps.alerts?.engine.subscribe(() => { alarmVersion += 1; });
   app.addHook('onClose', async () => unsubscribe?.());
   const overviews = new Map<string, { version: number; until: number; body: string }>();
 
@@ -94,7 +96,7 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         const s = await site(request, request.params.id);
         const buildingList = await allBuildings(s.id);
         // The alarms and the seq they include in one synchronous read.
-        const asOf = deps.alerts?.engine.activeAsOf() ?? { alarms: [], seq: 0 };
+        const asOf = cluster?.asOf() ?? deps.alerts?.engine.activeAsOf() ?? { alarms: [], seq: 0 };
         const o = buildSiteOverview({
           site: s, buildings: buildingList, devices: directory.list(), latest,
           activeAlarms: asOf.alarms, alarmSeq: asOf.seq, now: t, binLimit: request.query.bins,
