@@ -9,6 +9,7 @@ import type { EventFeed } from './event-feed.js';
  *
  * At start the store's last seq is read before its active alarms, so the list may already show an
  * event after that seq; the event then arrives from the feed and is applied again, to the same id.
+ * Events the feed delivered meanwhile up to that seq are in the list already and are skipped.
  */
 export interface ActiveAlarmView {
   start(): Promise<void>;
@@ -39,7 +40,9 @@ export function createActiveAlarmView(deps: { feed: EventFeed<AlarmEvent>; store
         if (page.items.length < 1_000) break;
       }
       loaded = true;
-      for (const e of early.splice(0)) apply(e);
+      // Those the list already shows (at the seq read before it) are not applied again, older than it.
+      const loadedSeq = seq;
+      for (const e of early.splice(0)) if (e.seq > loadedSeq) apply(e);
     },
     asOf: () => ({ alarms: [...byId.values()], seq }),
     subscribe(listener) {

@@ -41,6 +41,8 @@ export interface BrokerBackplane {
   emitLocal(message: object, done: (err?: Error | null) => void): void;
   /** True for the first node to claim `key` (Redis SET NX, kept a day), false for every later one. */
   claimOnce(key: string): Promise<boolean>;
+  /** Gives a claim back (the work it stood for failed): the next claimOnce of `key` succeeds. */
+  unclaim(key: string): Promise<void>;
   /** Aedes's `persistence` option. */
   readonly persistence: unknown;
   /** For /health: whether Redis answers, and in how long. */
@@ -179,6 +181,7 @@ export async function createRedisBackplane(config: BackplaneConfig, deps: { logg
     persistence,
     emitLocal: (message, done) => local._emit(message, done),
     claimOnce: async (key) => (await base.set(key, '1', 'EX', CLAIM_TTL_S, 'NX')) === 'OK',
+    unclaim: async (key) => { await base.del(key); },
     async ping() {
       const t0 = performance.now();
       let t: NodeJS.Timeout | undefined;

@@ -81,7 +81,7 @@ export interface BrokerTlsConfig {
 export interface BrokerDeps {
   policy: BrokerPolicy;
   /** Cluster mode: Aedes's emitter and persistence shared with the other nodes (backplane.ts); default in memory. */
-  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence' | 'emitLocal' | 'claimOnce'>;
+  backplane?: Pick<BrokerBackplane, 'mq' | 'persistence' | 'emitLocal' | 'claimOnce' | 'unclaim'>;
   logger: Logger;
   metrics: Registry;
 }
@@ -114,11 +114,13 @@ export interface AnjuBroker {
    * queues it may get it again on its next connection: at least once, as QoS 1 promises.
    */
   publishLocal(message: { topic: string; payload: Buffer | string }, identity: { brokerId: string; counter: number }): Promise<void>;
+  /** This broker's id (Aedes's, in `$SYS/<id>/…`): with a backplane, the node's id in the cluster. */
+  readonly id: string;
   /**
-   * Cluster mode: the nodes whose brokers were heard from (a heartbeat or their birth) within 3
+   * Cluster mode: the ids of the brokers heard from (a heartbeat or their birth) within 3
    * heartbeats, this one included; undefined without a backplane.
    */
-  liveNodes(): number | undefined;
+  liveNodeIds(): string[] | undefined;
   /** True once `close()` has closed Aedes (for /health). */
   readonly closed: boolean;
   /** The listening ports, once `open()` resolved (0 before, and for a listener switched off). */
@@ -387,6 +389,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
       await new Promise((resolve) => setImmediate(resolve));
       presence.stop();
       clearInterval(sweep);
+      // Messages of a shared log still being queued for persistent sessions (publishLocal), before Redis goes.
+      await queueingSettled();
       // Destroying the sockets lets Aedes see every client go; aedes.close() then closes what is
       // left (and clients still authenticating) and its emitter.
       const listenersClosed = Promise.all(Object.values(listeners).map((l) => l.close()));
@@ -435,6 +439,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   };
   let localEmitting: Promise<void> = Promise.resolve();
   let localQueueing: Promise<void> = Promise.resolve();
+  /** At close: the queueing still in flight, waited for a moment (Redis may be away). */
+  const queueingSettled = () => Promise.race([localQueueing, new Promise<void>((r) => setTimeout(r, 1_000).unref())]);
 
   return {
     publish: (message) => new Promise<void>((resolve, reject) => {
@@ -446,29 +452,40 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
         cmd: 'publish' as const, brokerId: identity.brokerId, brokerCounter: identity.counter, topic: message.topic,
         payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload, qos: 1 as const, retain: false, dup: false,
       };
-      const queue = async () => {
-        if (deps.backplane && !(await deps.backplane.claimOnce(`anju:queued:${identity.brokerId}:${identity.counter}`))) return;
-        await localInternals.persistence.outgoingEnqueueCombi(await localInternals.persistence.subscriptionsByTopic(packet.topic), packet);
-      };
-      const emit = () => new Promise<void>((resolve, reject) => {
+      const enqueue = async () => localInternals.persistence.outgoingEnqueueCombi(await localInternals.persistence.subscriptionsByTopic(packet.topic), packet);
+      // Aedes's emitter hands a message to every matching subscription synchronously (its dedupe
+      // included): emits started in call order reach each client in that order. The promise is the
+      // delivery, which a persistent session's Redis write or a full socket may hold up — the next
+      // emit does not wait for it.
+      const start = () => new Promise<void>((resolve, reject) => {
         const handOut = deps.backplane ? deps.backplane.emitLocal : localInternals.mq.emit.bind(localInternals.mq);
         handOut(packet, (err) => (err ? reject(err) : resolve()));
       });
-      if (deps.backplane) {
-        // Queued aside (Redis may be away: live subscribers here do not wait for it), emitted in order.
-        localQueueing = localQueueing.then(queue).catch((err: unknown) => logger.warn({ err, topic: packet.topic }, 'could not queue a message for persistent sessions'));
-        const emitted = localEmitting.then(emit);
-        localEmitting = emitted.catch(() => undefined);
-        return emitted;
+      const backplane = deps.backplane;
+      if (backplane) {
+        // Queued aside, once cluster-wide (Redis may be away: live subscribers here do not wait for it).
+        const key = `anju:queued:${identity.brokerId}:${identity.counter}`;
+        localQueueing = localQueueing.then(async () => {
+          if (!(await backplane.claimOnce(key))) return;
+          // A claim whose queueing failed is given back: a node that reads the event later (one that
+          // starts, or reads its log late) queues it instead.
+          await enqueue().catch(async (err: unknown) => {
+            await backplane.unclaim(key).catch(() => undefined);
+            throw err;
+          });
+        }).catch((err: unknown) => logger.warn({ err, topic: packet.topic }, 'could not queue a message for persistent sessions'));
+        return start();
       }
-      const done = localEmitting.then(queue).then(emit);
-      localEmitting = done.catch(() => undefined);
-      return done;
+      // A node's own persistence: queued first (Aedes's in-memory persistence refuses to update a message it never queued).
+      const started = localEmitting.then(enqueue).then(() => ({ delivered: start() }));
+      localEmitting = started.then(() => undefined, () => undefined);
+      return started.then((s) => s.delivered);
     },
-    liveNodes() {
+    id: brokerId,
+    liveNodeIds() {
       if (!deps.backplane) return undefined;
       const since = Date.now() - 3 * (config.heartbeatMs ?? AEDES_HEARTBEAT_MS);
-      return new Set([brokerId, ...Object.entries(aedesBrokers.alive ?? {}).filter(([, at]) => at >= since).map(([id]) => id)]).size;
+      return [...new Set([brokerId, ...Object.entries(aedesBrokers.alive ?? {}).filter(([, at]) => at >= since).map(([id]) => id)])];
     },
     get closed() { return aedes.closed; },
     get tcpPort() { return listeners.tcp?.port ?? 0; },

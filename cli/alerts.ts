@@ -69,7 +69,7 @@ export async function startAlerts(
     /** Cluster: escalation, reminders and the duty router's checks run on the leading node only. */
     leader?: Pick<Leader, 'isLeader' | 'onChange'>;
     /** Cluster: which node holds which device; the leader times the devices no live node holds. */
-    holders?: Pick<DeviceHolders, 'hold' | 'letGo' | 'track' | 'claimUnheld' | 'heldElsewhere' | 'liveNodes'>;
+    holders?: Pick<DeviceHolders, 'hold' | 'letGo' | 'track' | 'claimUnheld' | 'heldElsewhere' | 'liveNodeIds'>;
   },
 ): Promise<RunningAlerts> {
   const logger = deps.logger.child({ part: 'alerts' });
@@ -196,20 +196,28 @@ export async function startAlerts(
   let adoptionHeldBack = false;
   // Written again every beat: those held because they connected here (an adopted one yields to them).
   if (held) holders?.track(() => [...held].filter((id) => !adopted.has(id)));
+  /** Bumped when a run is given up: a run of an older generation stops at its next step. */
+  let generation = 0;
   async function adoptUnheld(): Promise<void> {
+    const gen = generation;
     if (!held || !holders) return;
-    // Those another node holds by now (they connected there since) are that node's.
+    // Those another node holds by now (they connected there, or that node is back) are that node's: as
+    // on a device connecting elsewhere, what this node raised for it (offline) clears, then it goes.
     for (const id of await holders.heldElsewhere([...adopted])) {
+      if (gen !== generation) return;
       if (!adopted.delete(id) || !held.delete(id)) continue;
-      await engine.release(id).catch((err: Error) => logger.error({ err, device: id }, 'could not hand a device over to the node that holds it now'));
+      await engine.onPresence(id, 'online', clock(), 'connected').then(() => engine.release(id))
+        .catch((err: Error) => logger.error({ err, device: id }, 'could not hand a device over to the node that holds it now'));
     }
     if (leadingSince === undefined || !deps.leader?.isLeader()) return;
     if (Date.now() - leadingSince < ADOPT_AFTER_TICKS * config.alerts.tickMs) return;
     // Every node the brokers hear must be writing what it holds: a node that does not (a version from
     // before this, in a rolling upgrade) would have its live devices claimed and taken for silent.
-    const [brokers, writing] = [deps.broker?.liveNodes(), await holders.liveNodes()];
-    if (brokers !== undefined && brokers > writing) {
-      if (!adoptionHeldBack) logger.warn({ brokers, writing }, 'not timing unheld devices: a node the brokers hear does not say which devices it holds (an older version?)');
+    // (A node's holders row is under its broker's id: hub.ts.)
+    const writing = new Set(await holders.liveNodeIds());
+    const silent = (deps.broker?.liveNodeIds() ?? []).filter((id) => !writing.has(id));
+    if (silent.length > 0) {
+      if (!adoptionHeldBack) logger.warn({ nodes: silent }, 'not timing unheld devices: a node the brokers hear does not say which devices it holds (an older version?)');
       adoptionHeldBack = true;
       return;
     }
@@ -221,6 +229,7 @@ export async function startAlerts(
     }
     // A few at a time: each is two reads, and the alarm writes share the pool.
     for (let i = 0; i < claimed.length; i += ADOPT_CONCURRENCY) {
+      if (gen !== generation) return;
       await Promise.all(claimed.slice(i, i + ADOPT_CONCURRENCY).map((id) => engine.takeOver(id)
         .catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device no node held'))));
     }
@@ -237,7 +246,7 @@ export async function startAlerts(
     if (adopting) return;
     let timer: NodeJS.Timeout | undefined;
     const run = adoptUnheld().catch((err: Error) => logger.warn({ err }, 'could not look for devices no node holds; trying again at the next tick'));
-    adopting = Promise.race([run, new Promise<void>((r) => { timer = setTimeout(r, ADOPT_TIMEOUT_MS); })]).finally(() => {
+    adopting = Promise.race([run, new Promise<void>((r) => { timer = setTimeout(() => { generation += 1; r(); }, ADOPT_TIMEOUT_MS); })]).finally(() => {
       clearTimeout(timer);
       adopting = undefined;
     });

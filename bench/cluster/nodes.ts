@@ -25,6 +25,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { apiClient, bundleAnju, startAnju, type AnjuProcess } from '../../test/helpers/anju-process.js';
 import { startInfluxd, type Influxd } from '../../test/helpers/influxd.js';
 import { startPostgres } from '../../test/helpers/postgres.js';
@@ -48,6 +49,16 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+async function emptyRedis(): Promise<string> {
+  const client = new Redis(redis.url);
+  try {
+    await client.flushall();
+  } finally {
+    client.disconnect();
+  }
+  return redis.url;
 }
 
 async function count(influx: Influxd, db: string): Promise<number> {
@@ -75,8 +86,8 @@ async function measure(c: Case, index: number): Promise<Figures> {
   const env: Record<string, string> = {
     ANJU_SIM: '0', ANJU_ADMIN_TOKEN: ADMIN, ANJU_DUCKDB_MEMORY: '256MB', ANJU_STORE: 'influxdb', ANJU_INFLUX_URL: influx.url, ANJU_INFLUX_DB: db,
     ANJU_CONNECT_RATE: '100000', ANJU_LOG_LEVEL: 'error',
-    // Each case on its own Redis database (0–15) too: nothing of the last case's sessions is carried over.
-    ...(c.cluster ? { ANJU_POSTGRES_URL: (await postgres.createDatabase()).url, ANJU_REDIS_URL: `${redis.url.replace(/\/\d*$/, '')}/${index % 16}` } : {}),
+    // Redis emptied for each case: nothing of the last case's sessions is carried over.
+    ...(c.cluster ? { ANJU_POSTGRES_URL: (await postgres.createDatabase()).url, ANJU_REDIS_URL: await emptyRedis() } : {}),
   };
   const nodes: AnjuProcess[] = [];
   for (let i = 0; i < c.nodes; i++) {

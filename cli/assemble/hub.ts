@@ -121,7 +121,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     // node holds are timed by the leader (storage/postgres/holders.ts). Stopped after the alerts.
     // A node counts as dead after 3 missed beats, as its broker does (ANJU_CLUSTER_HEARTBEAT_S).
     const holders = config.postgres && config.redis && broker
-      ? createDeviceHolders({ url: config.postgres.url, beatMs: config.redis.heartbeatMs }, { logger })
+      ? createDeviceHolders({ url: config.postgres.url, beatMs: config.redis.heartbeatMs, nodeId: broker.id }, { logger })
       : undefined;
     if (holders) {
       await holders.start();

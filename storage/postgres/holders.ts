@@ -38,8 +38,8 @@ export interface DeviceHolders {
   track(holding: () => Iterable<string>): void;
   /** Claims for this node up to `limit` registered devices no live node holds (in id order); the ids claimed. */
   claimUnheld(limit: number): Promise<string[]>;
-  /** Nodes that renewed their row within `deadAfterMs` (this one included, once started). */
-  liveNodes(): Promise<number>;
+  /** The nodes that renewed their row within `deadAfterMs` (this one included, once started). */
+  liveNodeIds(): Promise<string[]>;
   /** Of `ids`, those another node holds now. */
   heldElsewhere(ids: readonly string[]): Promise<string[]>;
   /** Writes what is pending now (tests, shutdown). */
@@ -120,9 +120,9 @@ export function createDeviceHolders(
       );
       return rows.map((r) => r.device_id).sort();
     },
-    async liveNodes() {
-      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM cluster_nodes WHERE seen_at >= now() - make_interval(secs => $1)', [deadAfterMs / 1000]);
-      return Number(rows[0]?.n ?? 0);
+    async liveNodeIds() {
+      const { rows } = await pool.query<{ node_id: string }>('SELECT node_id FROM cluster_nodes WHERE seen_at >= now() - make_interval(secs => $1)', [deadAfterMs / 1000]);
+      return rows.map((r) => r.node_id);
     },
     async heldElsewhere(ids) {
       if (ids.length === 0) return [];

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -180,7 +181,13 @@ describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
     await first.subscribeAsync('devices/#', { qos: 1 });
     await first.endAsync();
     await Promise.all([local(a, 'e3', 3), local(b, 'e3', 3)]);
-    await new Promise((r) => setTimeout(r, 300));
+    // Queued aside (not awaited by publishLocal): until it is in the session's queue in Redis, once.
+    const redisClient = new Redis(redis.url);
+    try {
+      await vi.waitFor(async () => expect(await redisClient.llen(`outgoing:${encodeURIComponent('ops:persistent')}`)).toBe(1), { timeout: 5_000, interval: 100 });
+    } finally {
+      redisClient.disconnect();
+    }
     const again = mqtt.connect(b.broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...OPS, clientId: 'ops:persistent', clean: false });
     const received: string[] = [];
     again.on('message', (_t, p) => received.push(p.toString()));

@@ -102,8 +102,6 @@ describe.skipIf(skip)(`cluster mode: Redis restarted under load ${skip ?? ''}`, 
       await vi.waitFor(() => expect(raisedFor('sd-rr-later')).toHaveLength(1), { timeout: 15_000, interval: 250 });
       expect([raisedFor('sd-rr-fire').length, raisedFor('sd-rr-fire', eventsA).length]).toEqual([1, 1]);
       for (const list of [events, eventsA]) expect(new Set(list.map((m) => `${m.topic}/${m.body.seq}`)).size).toBe(list.length);
-      // In seq order on each panel, events decided on either node.
-      for (const list of [events, eventsA]) expect(list.map((m) => m.body.seq)).toEqual([...list.map((m) => m.body.seq)].sort((p, q) => p - q));
 
       const acked = (await Promise.all(loads.map((l) => l.stop()))).flat();
       await expectExactlyOnce(acked, (d, from, to) => storedInInflux(cluster.influxd, 'anju', d, from, to), 60_000, () => '');
