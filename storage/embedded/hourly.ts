@@ -99,40 +99,86 @@ function combineSet(t: KindTable, last: 'batch' | 'hour'): string[] {
 export const hourlyLateTable = 'hourly_late';
 export const createHourlyLateSql = `CREATE TEMP TABLE IF NOT EXISTS ${hourlyLateTable} (device VARCHAR NOT NULL, hour BIGINT NOT NULL)`;
 
-/** The staged batch per (device, hour): the aggregate columns, then its oldest and newest reading time. */
-function stagedHours(t: KindTable): string {
-  return `(SELECT ${aggregateSelect(t)}, min(t.ts), max(t.ts) FROM ${t.staging} AS t GROUP BY 1, 2) AS s (${allColumns(t).join(', ')}, lo_ts, ${lastTs})`;
+/** The writer's TEMP table of one kind's pending hours (storage/embedded/hourly-pending.ts), staged for a flush. */
+export function hourlyStagingName(kind: KindName): string {
+  return `stage_hourly_${kind}`;
+}
+
+export function createHourlyStagingSql(t: KindTable): string {
+  const cols = ['hour BIGINT', 'device VARCHAR', 'site VARCHAR', 'building VARCHAR',
+    ...fieldColumns(t).map((c) => `${quoteIdent(c.name)} ${c.type}`), 'lo_ts BIGINT', `${lastTs} BIGINT`, 'late BOOLEAN'];
+  return `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(hourlyStagingName(t.kind))} (${cols.join(', ')})`;
+}
+
+/** Recomputes the (device, hour) rows listed in `hourly_late` from the kind table, then empties the list. */
+async function recomputeLateHours(conn: DuckDBConnection, t: KindTable, range: DuckDBValue[]): Promise<void> {
+  const table = hourlyTableName(t.kind);
+  // The constant bound lets DuckDB skip the row groups of other hours by zone map.
+  await conn.run(`DELETE FROM ${table} AS h USING ${hourlyLateTable} AS s WHERE h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2`,
+    range);
+  await conn.run(`INSERT INTO ${table} (${allColumns(t).join(', ')}, ${lastTs})
+    SELECT ${aggregateSelect(t)}, max(t.ts) FROM ${t.table} AS t JOIN ${hourlyLateTable} AS s ON t.device = s.device AND t.ts - t.ts % 3600000 = s.hour
+    WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, range);
+  await conn.run(`DELETE FROM ${hourlyLateTable}`);
 }
 
 /**
- * Inside the writer's transaction, after the batch's merge and before the staging table is
- * emptied. Hours whose stored `last_ts` is not older than the batch's first reading in them are
- * recomputed from the kind table (which holds the batch by now); every other touched hour takes the
- * batch incrementally. `lo`/`hi` bound the batch's times, so reads prune row groups by zone map.
+ * Marks the hours of the staged batch (`t.staging`) as pending in `hourly_dirty`, inside the
+ * telemetry write's transaction: they stay marked until a flush writes them, so a crash before it
+ * leaves exactly the hours to recompute on open (`recoverDirtyHours`).
  */
-export async function maintainHourly(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<void> {
+export async function markDirtyHours(conn: DuckDBConnection, t: KindTable): Promise<void> {
+  await conn.run(`INSERT INTO hourly_dirty SELECT DISTINCT $1, device, ts - ts % 3600000 FROM ${t.staging}`, [t.kind]);
+}
+
+/**
+ * Writes one kind's pending hours (already staged in `stage_hourly_<kind>`) into `hourly_<kind>`,
+ * inside a writer transaction. An hour whose stored `last_ts` is not older than its oldest pending
+ * reading, one marked late in memory, or a stored row without `last_ts` (written before the column
+ * existed) is recomputed from the kind table, which holds every pending reading by now; every other
+ * hour takes the pending aggregate incrementally: count, min, max and sum combine, `last` moves on.
+ * `lo`/`hi` bound the pending readings' times, so reads prune row groups by zone map.
+ */
+export async function flushStagedHours(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<void> {
   const table = hourlyTableName(t.kind);
+  const staged = quoteIdent(hourlyStagingName(t.kind));
   const range = [BigInt(lo - (lo % hourMs)), BigInt(hi - (hi % hourMs) + hourMs)];
   const late = await conn.runAndReadAll(`INSERT INTO ${hourlyLateTable}
-    SELECT s.device, s.hour FROM (SELECT device, ts - ts % 3600000 AS hour, min(ts) AS lo_ts FROM ${t.staging} GROUP BY 1, 2) AS s
-    JOIN ${table} AS h ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
-    WHERE h.${lastTs} IS NULL OR h.${lastTs} >= s.lo_ts`, range);
-  if (Number(late.rowsChanged) > 0) {
-    // The constant bound lets DuckDB skip the row groups of other hours by zone map, as the merge does.
-    await conn.run(`DELETE FROM ${table} AS h USING ${hourlyLateTable} AS s WHERE h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2`,
-      range);
-    await conn.run(`INSERT INTO ${table} (${allColumns(t).join(', ')}, ${lastTs})
-      SELECT ${aggregateSelect(t)}, max(t.ts) FROM ${t.table} AS t JOIN ${hourlyLateTable} AS s ON t.device = s.device AND t.ts - t.ts % 3600000 = s.hour
-      WHERE t.ts >= $1 AND t.ts < $2 GROUP BY 1, 2`, range);
-    await conn.run(`DELETE FROM ${hourlyLateTable}`);
-  }
-  // A recomputed hour now ends at or after the batch's newest reading, so only in-order hours match here.
+    SELECT s.device, s.hour FROM ${staged} AS s
+    LEFT JOIN ${table} AS h ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
+    WHERE s.late OR (h.device IS NOT NULL AND (h.${lastTs} IS NULL OR h.${lastTs} >= s.lo_ts))`, range);
+  if (Number(late.rowsChanged) > 0) await recomputeLateHours(conn, t, range);
+  // A recomputed hour now ends at or after its newest pending reading, so only in-order hours match here.
   const set = combineSet(t, 'batch');
   const cols = [...allColumns(t), lastTs];
-  await conn.run(`MERGE INTO ${table} AS h USING ${stagedHours(t)}
+  await conn.run(`MERGE INTO ${table} AS h USING ${staged} AS s
     ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
     WHEN MATCHED AND h.${lastTs} < s.lo_ts THEN UPDATE SET site = s.site, building = s.building, ${lastTs} = s.${lastTs}, ${set.join(', ')}
     WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`, range);
+  await conn.run(`DELETE FROM ${staged}`);
+}
+
+/**
+ * On open, before any write: the hours marked pending when the process stopped without flushing
+ * them (a crash, a kill) are recomputed from the kind tables, and the marks cleared. Returns how
+ * many hours were recomputed.
+ */
+export async function recoverDirtyHours(writer: SerialConnection): Promise<number> {
+  let recovered = 0;
+  for (const kind of kindNames) {
+    const t = kindTables[kind];
+    recovered += await writer.transaction(async (conn) => {
+      const span = (await conn.runAndReadAll(`SELECT count(*) AS n, min(hour) AS lo, max(hour) AS hi FROM
+        (SELECT DISTINCT device, hour FROM hourly_dirty WHERE kind = $1)`, [kind])).getRowObjects()[0];
+      const n = toNumber(span?.n ?? null) ?? 0;
+      if (n === 0) return 0;
+      await conn.run(`INSERT INTO ${hourlyLateTable} SELECT DISTINCT device, hour FROM hourly_dirty WHERE kind = $1`, [kind]);
+      await recomputeLateHours(conn, t, [BigInt(toNumber(span?.lo ?? null) ?? 0), BigInt((toNumber(span?.hi ?? null) ?? 0) + hourMs)]);
+      await conn.run('DELETE FROM hourly_dirty WHERE kind = $1', [kind]);
+      return n;
+    });
+  }
+  return recovered;
 }
 
 /**

@@ -26,10 +26,10 @@ import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
 import { serialConnection } from './connection.js';
-import { createStagingTables, migrate } from './schema.js';
+import { createStagingTables, kindTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore } from './telemetry.js';
-import { buildHourlyIfMissing, createHourlyLateSql, ensureHourlyTables, hourlyRows } from './hourly.js';
+import { buildHourlyIfMissing, createHourlyLateSql, createHourlyStagingSql, ensureHourlyTables, hourlyRows, recoverDirtyHours } from './hourly.js';
 import { createEmbeddedRetention, type EmbeddedRetention, type RetentionConfig } from './retention.js';
 
 export { DatabaseClosedError } from './connection.js';
@@ -41,6 +41,8 @@ export interface EmbeddedDatabaseConfig {
   threads: number;
   /** Raw-reading retention (storage/embedded/retention.ts); absent = raw readings kept forever. Started by the caller. */
   retention?: RetentionConfig;
+  /** How long hourly aggregates may wait in memory before they are written (storage/embedded/hourly-pending.ts); default 1,000 ms. */
+  hourlyFlushMs?: number;
 }
 
 export interface EmbeddedDatabase {
@@ -115,6 +117,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await createStagingTables(writer);
     await writer.run(createHourlyLateSql);
+    for (const t of Object.values(kindTables)) await writer.run(createHourlyStagingSql(t));
+    const recovered = await recoverDirtyHours(writer);
+    if (recovered > 0) log.warn({ hours: recovered }, 'hourly aggregates of hours not flushed before the last stop recomputed from the stored readings');
   } catch (err) {
     await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close()]);
     instance.closeSync();
@@ -152,18 +157,20 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   };
   const rollups = createEmbeddedRollups({ writer, reader, siteTimezone });
   const now = deps.now ?? Date.now;
-  const retention = createEmbeddedRetention(config.retention ?? { rawDays: 0 }, { writer, logger: log, now });
+  let flushHourly = async (): Promise<void> => undefined;
+  const retention = createEmbeddedRetention(config.retention ?? { rawDays: 0 }, { writer, logger: log, now, beforePass: () => flushHourly() });
   stopRetention = () => retention.stop();
   let guard: (() => void) | undefined;
   let folded = 0;
   const telemetry = createEmbeddedTelemetryStore({
-    writer, reader, logger: log, release, rollups,
+    writer, reader, logger: log, release, rollups, hourlyFlushMs: config.hourlyFlushMs,
     rawFloor: () => retention.floorAt(now()), admit: () => guard?.(),
     onFolded: (n) => {
       folded += n;
       deps.onFolded?.(n);
     },
   });
+  flushHourly = () => telemetry.flushHourly();
   const state = createEmbeddedStateStore({ conn: stateConn, release, onSite: (s) => zones.set(s.id, s.timezone) });
   const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });

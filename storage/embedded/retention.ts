@@ -44,7 +44,8 @@ export interface EmbeddedRetention {
  * queued between telemetry batches: ingest waits for at most one slice, never for the whole pass.
  * Hourly aggregates and daily register rollups are other tables and are never touched here.
  */
-export function createEmbeddedRetention(config: RetentionConfig, deps: { writer: SerialConnection; logger: Logger; now?: () => number }): EmbeddedRetention {
+export function createEmbeddedRetention(config: RetentionConfig,
+  deps: { writer: SerialConnection; logger: Logger; now?: () => number; beforePass?: () => Promise<void> }): EmbeddedRetention {
   const { writer, logger } = deps;
   const now = deps.now ?? Date.now;
   const intervalMs = config.intervalMs ?? hourMs;
@@ -65,6 +66,8 @@ export function createEmbeddedRetention(config: RetentionConfig, deps: { writer:
     const floor = floorAt(now());
     let removed = 0;
     if (floor > 0) {
+      // Pending hourly aggregates are written first: a pending hour found late is recomputed from its raw readings.
+      await deps.beforePass?.();
       for (const kind of kindNames) {
         const table = kindTables[kind].table;
         const lo = toNumber((await writer.query(`SELECT min(ts) AS lo FROM ${table} WHERE ts < $1`, [BigInt(floor)]))[0]?.lo ?? null);

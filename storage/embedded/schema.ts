@@ -239,6 +239,14 @@ export const migrations: readonly { readonly version: number; readonly descripti
       `UPDATE incidents SET rev = 0 WHERE rev IS NULL`,
     ],
   },
+  {
+    version: 15,
+    description: 'hours whose readings are committed but not yet written to the hourly aggregates (storage/embedded/hourly-pending.ts)',
+    sql: [
+      // Marked in the telemetry write's transaction, cleared by the flush's: what a crash leaves here is recomputed on open.
+      `CREATE TABLE hourly_dirty (kind VARCHAR NOT NULL, device VARCHAR NOT NULL, hour BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 /** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */

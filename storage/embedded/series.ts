@@ -11,6 +11,8 @@ export interface SeriesPlan {
   readonly fields: readonly { readonly name: string; readonly asBoolean: boolean }[];
   /** Result column holding the point's time. */
   readonly tsColumn: 'ts' | 'bucket';
+  /** Whether it reads the hourly aggregates (then the store writes its pending hours first). */
+  readonly hourly?: boolean;
 }
 
 /**
@@ -139,5 +141,6 @@ function hourlySql(q: Extract<ResolvedSeriesQuery, { mode: 'aggregated' }>): Ser
     params,
     fields: q.fields.map((f) => ({ name: f.name, asBoolean: false })),
     tsColumn: 'bucket',
+    hourly: true,
   };
 }

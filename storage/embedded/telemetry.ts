@@ -7,7 +7,8 @@ import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesCompleteFrom, seriesSql } from './series.js';
 import { appendToStaging } from './sql.js';
-import { foldIntoHourly, maintainHourly } from './hourly.js';
+import { flushStagedHours, foldIntoHourly, markDirtyHours } from './hourly.js';
+import { createHourlyPending, stagePendingHours, type PendingHour } from './hourly-pending.js';
 
 /**
  * Writes go Appender → temp staging table → MERGE into the kind table, all in one transaction on
@@ -119,19 +120,91 @@ export interface EmbeddedTelemetryDeps {
   onFolded?: (n: number) => void;
   /** Called before every write; throws to refuse it (the disk monitor's DiskFullError). */
   admit?: () => void;
+  /**
+   * How long readings' hourly aggregates may wait in memory before they are written to the hourly
+   * tables (storage/embedded/hourly-pending.ts); a read of the hourly tables writes them first.
+   * Default 1,000 ms.
+   */
+  hourlyFlushMs?: number;
 }
 
-export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): TelemetryStore {
+/** Above this many pending (kind, device, hour) entries a write flushes them whatever their age (~0.5 KiB each). */
+const MAX_PENDING_HOURS = 50_000;
+
+export interface EmbeddedTelemetryStore extends TelemetryStore {
+  /** Writes the pending hourly aggregates now (the retention pass calls it before deleting). */
+  flushHourly(): Promise<void>;
+}
+
+/** Writes every pending hour, kind by kind, inside the caller's writer transaction, and clears their crash marks. */
+async function writePendingHours(conn: DuckDBConnection, hours: readonly PendingHour[]): Promise<void> {
+  const byKind = new Map<KindName, PendingHour[]>();
+  for (const h of hours) {
+    let list = byKind.get(h.kind);
+    if (!list) byKind.set(h.kind, (list = []));
+    list.push(h);
+  }
+  for (const [kind, list] of byKind) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const h of list) {
+      if (h.loTs < lo) lo = h.loTs;
+      if (h.lastTs > hi) hi = h.lastTs;
+    }
+    await stagePendingHours(conn, kind, list);
+    await flushStagedHours(conn, kindTables[kind], lo, hi);
+  }
+  await conn.run('DELETE FROM hourly_dirty');
+}
+
+export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): EmbeddedTelemetryStore {
   const { writer, reader, logger } = deps;
+  const flushMs = deps.hourlyFlushMs ?? 1_000;
+  const pending = createHourlyPending();
+  let flushTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
   const ensureOpen = () => {
     if (closed) throw new DatabaseClosedError('embedded telemetry store is closed');
   };
 
+  /** Takes the pending hours for a flush inside `conn`'s transaction; the caller restores them if it fails. */
+  async function flushInto(conn: DuckDBConnection): Promise<PendingHour[]> {
+    const hours = pending.take();
+    if (hours.length > 0) await writePendingHours(conn, hours);
+    return hours;
+  }
+
+  async function flushHourly(): Promise<void> {
+    if (pending.size() === 0) return;
+    let taken: PendingHour[] = [];
+    try {
+      await writer.transaction(async (conn) => {
+        taken = await flushInto(conn);
+      });
+    } catch (err) {
+      pending.restore(taken);
+      throw err;
+    }
+  }
+
+  /** After a write: the pending hours are written within flushMs even when no later write comes to do it. */
+  function scheduleFlush(): void {
+    if (flushTimer || closed || pending.size() === 0) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      flushHourly().catch((err: unknown) => {
+        if (!(err instanceof DatabaseClosedError)) logger.warn({ err }, 'writing the pending hourly aggregates failed; the next write or read retries');
+        scheduleFlush();
+      });
+    }, flushMs);
+    flushTimer.unref();
+  }
+
   return {
     name: 'embedded',
     rollups: deps.rollups,
+    flushHourly,
 
     async write(batch) {
       ensureOpen();
@@ -140,12 +213,21 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
       const groups = groupBatch(batch);
       const started = performance.now();
       let committed: (() => void) | undefined;
+      let flushed: PendingHour[] = [];
+      const liveByKind: [KindName, Reading[]][] = [];
       try {
         const floor = deps.rawFloor?.() ?? 0;
         let folded = 0;
         let counted = 0;
         await writer.transaction(async (conn) => {
+          flushed = [];
+          liveByKind.length = 0;
           const live: Reading[] = [];
+          // The pending hours are written when due, and always before a fold (which writes an hourly row directly).
+          const anyOld = floor > 0 && batch.some((r) => r.ts < floor);
+          if (pending.size() > 0 && (anyOld || pending.size() >= MAX_PENDING_HOURS || pending.ageMs(Date.now()) >= flushMs)) {
+            flushed = await flushInto(conn);
+          }
           for (const [kind, all] of groups) {
             const t = kindTables[kind];
             const old = floor > 0 ? all.filter((r) => r.ts < floor) : [];
@@ -163,12 +245,16 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
             const [lo, hi] = span(rows);
             await appendStaged(conn, t, rows);
             await conn.run(mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
-            await maintainHourly(conn, t, lo, hi);
+            // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
+            if (pending.hasNew(kind, rows)) await markDirtyHours(conn, t);
             await conn.run(`DELETE FROM ${t.staging}`);
             live.push(...rows);
+            liveByKind.push([kind, rows]);
           }
           committed = await deps.rollups.maintain(conn, live, floor);
         });
+        for (const [kind, rows] of liveByKind) pending.add(kind, rows);
+        scheduleFlush();
         if (folded > 0) {
           deps.onFolded?.(folded);
           logger.info({ readings: folded, floor }, 'readings older than the raw retention period folded into their hourly aggregates');
@@ -179,6 +265,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
         }
         committed?.();
       } catch (err) {
+        pending.restore(flushed);
         if (err instanceof DatabaseClosedError) throw err;
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.
         throw new StoreUnavailableError(`embedded store write of ${batch.length} readings failed: ${(err as Error).message}`, undefined, { cause: err });
@@ -219,6 +306,8 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
       ensureOpen();
       const plan = seriesSql(query, { rawFloor: deps.rawFloor?.() ?? 0 });
       if (!plan) return [];
+      // Read-your-writes: what the readings say the hours hold is in the hourly tables before they are read.
+      if (plan.hourly) await flushHourly();
       const rows = await reader.query(plan.sql, plan.params);
       return rows.map((row) => {
         const values: Record<string, FieldValue | null> = {};
@@ -232,7 +321,10 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Telem
 
     close() {
       closed = true;
-      closing ??= deps.release();
+      clearTimeout(flushTimer);
+      closing ??= flushHourly()
+        .catch((err: unknown) => logger.warn({ err }, 'the pending hourly aggregates were not written at close; they are recomputed on the next open'))
+        .then(() => deps.release());
       return closing;
     },
   };

@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +15,9 @@ import { createEmbeddedDatabase, embeddedDatabaseFile, type EmbeddedDatabase } f
  * the same (device, ts) merging its fields over the earlier one, as the store does): in order
  * (the incremental path), out of order and rewritten (the recompute path), rows from before
  * `last_ts` existed, and readings past the raw floor folded exactly once however often they come.
+ * Each case runs with the pending hours written at every write (flush interval 0) and held in
+ * memory until the close (an hour); then: an hourly read sees what was just written, and a crash
+ * before the flush leaves marked hours that the next open recomputes.
  */
 
 const HOUR = 3_600_000;
@@ -28,8 +33,8 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function open(dir: string, now: () => number): Promise<EmbeddedDatabase> {
-  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1, retention: { rawDays: RAW_DAYS } },
+async function open(dir: string, now: () => number, hourlyFlushMs = 0): Promise<EmbeddedDatabase> {
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1, retention: { rawDays: RAW_DAYS }, hourlyFlushMs },
     { logger: pino({ level: 'silent' }), now });
   dbs.push(db);
   return db;
@@ -129,10 +134,13 @@ function readings(devices: number, count: number, start: number, step: number, s
   return out;
 }
 
-describe('embedded hourly aggregates, maintained per batch', () => {
+describe.each([
+  ['written at every write', 0],
+  ['held in memory until the close', HOUR],
+])('embedded hourly aggregates, %s', (_label, flushMs) => {
   it('in order: batch after batch through the hours, the aggregates equal those of the readings', async () => {
     const dir = await tempDir();
-    const db = await open(dir, () => NOW);
+    const db = await open(dir, () => NOW, flushMs);
     const ref = new Reference();
     // 3 devices, a reading every 7 minutes each: ~9 per hour per device, batches cut inside hours.
     const all = readings(3, 600, NOW - 2 * DAY, 7 * 60_000);
@@ -149,7 +157,7 @@ describe('embedded hourly aggregates, maintained per batch', () => {
 
   it('out of order, rewritten and replayed: each touched hour is recomputed, none counted twice', async () => {
     const dir = await tempDir();
-    const db = await open(dir, () => NOW);
+    const db = await open(dir, () => NOW, flushMs);
     const ref = new Reference();
     const all = readings(2, 400, NOW - DAY, 3 * 60_000);
     const write = async (batch: Reading[]) => {
@@ -176,7 +184,7 @@ describe('embedded hourly aggregates, maintained per batch', () => {
 
   it('rows written before last_ts existed are recomputed the first time a batch touches them', async () => {
     const dir = await tempDir();
-    let db = await open(dir, () => NOW);
+    let db = await open(dir, () => NOW, flushMs);
     const ref = new Reference();
     const all = readings(2, 200, NOW - DAY, 2 * 60_000);
     await db.telemetry.write(all.slice(0, 100));
@@ -184,7 +192,7 @@ describe('embedded hourly aggregates, maintained per batch', () => {
     await closeDb(db);
     // As an older Anju left them: the column added by ensureHourlyTables on open, empty.
     await onFile(dir, (q) => q('UPDATE hourly_smoke_detector SET last_ts = NULL'));
-    db = await open(dir, () => NOW);
+    db = await open(dir, () => NOW, flushMs);
     await db.telemetry.write(all.slice(100));
     ref.write(all.slice(100));
     await closeDb(db);
@@ -198,7 +206,7 @@ describe('embedded hourly aggregates, maintained per batch', () => {
   it('past the raw floor a reading is folded into its hour once: a replay of it, or of a reading still raw, is not counted again', async () => {
     const dir = await tempDir();
     let now = NOW - 45 * DAY;
-    let db = await open(dir, () => now);
+    let db = await open(dir, () => now, flushMs);
     const hour = NOW - 40 * DAY - (NOW % HOUR);
     const inHour = readings(1, 6, hour, 5 * 60_000);
     await db.telemetry.write(inHour);
@@ -229,6 +237,65 @@ describe('embedded hourly aggregates, maintained per batch', () => {
     expect(want.get(key)!.smoke__n).toBe(7);
     expectSame(await storedHourly(dir), want);
     expect(await onFile(dir, (q) => q('SELECT count(*) AS n FROM smoke_detector'))).toEqual([{ n: 0n }]);
-    db = await open(dir, () => NOW);
+    db = await open(dir, () => NOW, flushMs);
+  }, 60_000);
+});
+
+describe('embedded hourly aggregates held in memory', () => {
+  it('an hourly series answers what was just written, before the flush is due', async () => {
+    const dir = await tempDir();
+    const db = await open(dir, () => NOW, HOUR);
+    const ref = new Reference();
+    const all = readings(3, 300, NOW - DAY, 4 * 60_000);
+    for (let i = 0; i < all.length; i += 30) {
+      await db.telemetry.write(all.slice(i, i + 30));
+      ref.write(all.slice(i, i + 30));
+    }
+    const from = NOW - DAY - (NOW % HOUR);
+    const points = await db.telemetry.series({ kind: 'smoke_detector', from, to: from + DAY + HOUR, every: HOUR, agg: 'sum', fields: ['smoke'] });
+    const want = ref.hourly();
+    expect(points.length).toBe(want.size);
+    for (const p of points) expect(p.values.smoke, `${p.device} ${p.ts}`).toBeCloseTo(want.get(`${p.device} ${p.ts}`)!.smoke__sum as number, 9);
+  }, 60_000);
+
+  it('a crash before the flush: the hours marked in the readings\' transaction are recomputed on the next open', async () => {
+    const dir = await tempDir();
+    const ref = new Reference();
+    // A first part flushed (written at the close), then a second part into the same and later hours, never flushed.
+    const all = readings(3, 600, NOW - 2 * DAY, 5 * 60_000);
+    let db = await open(dir, () => NOW, HOUR);
+    await db.telemetry.write(all.slice(0, 250));
+    ref.write(all.slice(0, 250));
+    await closeDb(db);
+    const file = join(dir, 'readings.json');
+    await writeFile(file, JSON.stringify(all.slice(250)));
+    ref.write(all.slice(250));
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./hourly-crash-writer.ts', import.meta.url)), dir, file],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('written')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before writing`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    // What the crash left: every reading, the hours of the second part not written but marked.
+    const left = await onFile(dir, async (q) => ({
+      raw: await q('SELECT count(*) AS n FROM smoke_detector'),
+      marked: await q('SELECT count(DISTINCT (device, hour)) AS n FROM hourly_dirty'),
+      counted: await q('SELECT sum(smoke__n) AS n FROM hourly_smoke_detector'),
+    }));
+    expect(Number(left.raw[0]!.n)).toBe(ref.rows.size);
+    const secondHours = new Set(all.slice(250).map((r) => `${r.device} ${r.ts - (r.ts % HOUR)}`));
+    expect(Number(left.marked[0]!.n)).toBe(secondHours.size);
+    expect(Number(left.counted[0]!.n)).toBe(250); // every reading has smoke: only the first part is in its hours
+    db = await open(dir, () => NOW, HOUR);
+    await closeDb(db);
+    expectSame(await storedHourly(dir), ref.hourly());
+    expect(await onFile(dir, (q) => q('SELECT count(*) AS n FROM hourly_dirty'))).toEqual([{ n: 0n }]);
   }, 60_000);
 });
