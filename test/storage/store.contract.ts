@@ -83,6 +83,16 @@ export function telemetryStoreContract(name: string, open: () => Promise<Contrac
       expect((await store.latest('sd-1'))?.fields).toEqual({ smoke: 0.4, temperature: 20 });
     });
 
+    it('a rewrite after close and reopen still overwrites, and one of an older hour too', async () => {
+      await store.write([smoke('sd-1', T0, { smoke: 0.1, temperature: 20 }), smoke('sd-1', T0 + 90 * MIN, { smoke: 0.2 })]);
+      store = await h.reopen();
+      await store.write([smoke('sd-1', T0 + 90 * MIN, { smoke: 0.3 })]);
+      await store.write([smoke('sd-1', T0, { smoke: 0.4 })]);
+      expect(await count('smoke_detector', 'sd-1')).toBe(2);
+      const points = await store.series({ kind: 'smoke_detector', device: 'sd-1', from: T0, to: T0 + 2 * 60 * MIN });
+      expect(points.map((p) => [p.ts, p.values.smoke, p.values.temperature])).toEqual([[T0, 0.4, 20], [T0 + 90 * MIN, 0.3, null]]);
+    });
+
     it('the same point twice in one batch is stored once, the later fields winning', async () => {
       await store.write([smoke('sd-1', T0, { smoke: 0.1, co: 3 }), smoke('sd-1', T0, { smoke: 0.2 })]);
       expect(await count('smoke_detector', 'sd-1')).toBe(1);
