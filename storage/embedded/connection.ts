@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
 import { CodedError } from '../../core/errors.js';
 import { createSerialQueue } from '../../core/util/index.js';
 
@@ -89,4 +89,26 @@ export function toNumber(v: DuckDBValue): number | null {
 
 export function toStringOrUndefined(v: DuckDBValue): string | undefined {
   return v === null || v === undefined ? undefined : String(v);
+}
+
+const prepared = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+
+/**
+ * Runs a statement the caller runs again and again (the telemetry write's, per batch) from a
+ * prepared statement kept per connection: parsed and planned once, not per call, which `run(sql,
+ * params)` does on the event loop each time. DuckDB re-binds it itself after a schema change; the
+ * connection destroys its prepared statements when it closes. `sql` must be one statement.
+ */
+export async function runPrepared(conn: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<{ rowsChanged: number }> {
+  let cache = prepared.get(conn);
+  if (!cache) prepared.set(conn, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) {
+    stmt = await conn.prepare(sql);
+    cache.set(sql, stmt);
+  }
+  stmt.clearBindings();
+  if (params.length > 0) stmt.bind(params);
+  const result = await stmt.run();
+  return { rowsChanged: Number(result.rowsChanged) };
 }

@@ -44,6 +44,8 @@ const key = (kind: KindName, device: string, hour: number) => `${kind}\u0000${de
 export interface HourlyPending {
   /** Whether this batch (one kind's live readings, in the write's transaction) makes a (device, hour) pending that is not yet. */
   hasNew(kind: KindName, rows: readonly Reading[]): boolean;
+  /** The (device, hour) pairs of these readings not pending yet, each once. */
+  newHours(kind: KindName, rows: readonly Reading[]): { device: string; hour: number }[];
   /** After the write committed: its live readings join their pending hours. */
   add(kind: KindName, rows: readonly Reading[]): void;
   size(): number;
@@ -95,6 +97,15 @@ export function createHourlyPending(): HourlyPending {
     hasNew(kind, rows) {
       for (const r of rows) if (!pending.has(key(kind, r.device, r.ts - (r.ts % hourMs)))) return true;
       return false;
+    },
+    newHours(kind, rows) {
+      const out = new Map<string, { device: string; hour: number }>();
+      for (const r of rows) {
+        const hour = r.ts - (r.ts % hourMs);
+        const k = key(kind, r.device, hour);
+        if (!pending.has(k) && !out.has(k)) out.set(k, { device: r.device, hour });
+      }
+      return [...out.values()];
     },
     add(kind, rows) {
       if (rows.length > 0 && pending.size === 0) since = Date.now();

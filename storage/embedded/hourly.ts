@@ -1,6 +1,7 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { appendToStaging } from './sql.js';
 import { kindNames, type KindName } from '../../core/index.js';
-import { toNumber, type SerialConnection } from './connection.js';
+import { runPrepared, toNumber, type SerialConnection } from './connection.js';
 import { kindTables, quoteIdent, type KindTable } from './schema.js';
 
 /**
@@ -123,12 +124,15 @@ async function recomputeLateHours(conn: DuckDBConnection, t: KindTable, range: D
 }
 
 /**
- * Marks the hours of the staged batch (`t.staging`) as pending in `hourly_dirty`, inside the
- * telemetry write's transaction: they stay marked until a flush writes them, so a crash before it
- * leaves exactly the hours to recompute on open (`recoverDirtyHours`).
+ * Marks hours that became pending in `hourly_dirty`, inside the telemetry write's transaction: they
+ * stay marked until a flush writes them, so a crash before it leaves exactly the hours to recompute
+ * on open (`recoverDirtyHours`).
  */
-export async function markDirtyHours(conn: DuckDBConnection, t: KindTable): Promise<void> {
-  await conn.run(`INSERT INTO hourly_dirty SELECT DISTINCT $1, device, ts - ts % 3600000 FROM ${t.staging}`, [t.kind]);
+export async function markDirtyHours(conn: DuckDBConnection, kind: KindName, hours: readonly { device: string; hour: number }[]): Promise<void> {
+  if (hours.length === 0) return;
+  await appendToStaging(conn, 'hourly_dirty', [VARCHAR, VARCHAR, BIGINT], hours, (part) => [
+    part.map(() => kind), part.map((h) => h.device), part.map((h) => BigInt(h.hour)),
+  ], 'main');
 }
 
 /**
@@ -143,19 +147,19 @@ export async function flushStagedHours(conn: DuckDBConnection, t: KindTable, lo:
   const table = hourlyTableName(t.kind);
   const staged = quoteIdent(hourlyStagingName(t.kind));
   const range = [BigInt(lo - (lo % hourMs)), BigInt(hi - (hi % hourMs) + hourMs)];
-  const late = await conn.runAndReadAll(`INSERT INTO ${hourlyLateTable}
+  const late = await runPrepared(conn, `INSERT INTO ${hourlyLateTable}
     SELECT s.device, s.hour FROM ${staged} AS s
     LEFT JOIN ${table} AS h ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
     WHERE s.late OR (h.device IS NOT NULL AND (h.${lastTs} IS NULL OR h.${lastTs} >= s.lo_ts))`, range);
-  if (Number(late.rowsChanged) > 0) await recomputeLateHours(conn, t, range);
+  if (late.rowsChanged > 0) await recomputeLateHours(conn, t, range);
   // A recomputed hour now ends at or after its newest pending reading, so only in-order hours match here.
   const set = combineSet(t, 'batch');
   const cols = [...allColumns(t), lastTs];
-  await conn.run(`MERGE INTO ${table} AS h USING ${staged} AS s
+  await runPrepared(conn, `MERGE INTO ${table} AS h USING ${staged} AS s
     ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
     WHEN MATCHED AND h.${lastTs} < s.lo_ts THEN UPDATE SET site = s.site, building = s.building, ${lastTs} = s.${lastTs}, ${set.join(', ')}
     WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`, range);
-  await conn.run(`DELETE FROM ${staged}`);
+  await runPrepared(conn, `DELETE FROM ${staged}`);
 }
 
 /**

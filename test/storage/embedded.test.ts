@@ -86,15 +86,16 @@ describe('embedded database', () => {
     await mkdir(older);
     const raw = await DuckDBInstance.create(join(older, embeddedDatabaseFile));
     const c = await raw.connect();
-    // smoke_detector as an earlier release stored it: no battery field yet.
+    // smoke_detector as an earlier release stored it: no battery field yet, its columns in another
+    // order, and one no field names any more. New readings are appended by stored column order.
     await c.run(`CREATE TABLE smoke_detector (ts BIGINT NOT NULL, device VARCHAR NOT NULL, site VARCHAR NOT NULL, building VARCHAR NOT NULL,
-      category VARCHAR, seq BIGINT, smoke DOUBLE, temperature DOUBLE, co DOUBLE, alarm BOOLEAN, test BOOLEAN)`);
+      category VARCHAR, seq BIGINT, temperature DOUBLE, smoke DOUBLE, retired DOUBLE, co DOUBLE, alarm BOOLEAN, test BOOLEAN)`);
     await c.run(`INSERT INTO smoke_detector (ts, device, site, building, smoke) VALUES (${T0}, 'old', 's1', 'b1', 0.3)`);
     c.closeSync();
     raw.closeSync();
     db = await openDb(older);
-    await db.telemetry.write([{ ...reading('new', T0), fields: { smoke: 0.1, battery: 77 } }]);
-    expect((await db.telemetry.latest('new'))?.fields).toEqual({ smoke: 0.1, battery: 77 });
+    await db.telemetry.write([{ ...reading('new', T0), fields: { smoke: 0.1, temperature: 21, alarm: true, battery: 77 } }]);
+    expect((await db.telemetry.latest('new'))?.fields).toEqual({ smoke: 0.1, temperature: 21, alarm: true, battery: 77 });
     expect((await db.telemetry.latest('old'))?.fields).toEqual({ smoke: 0.3 });
   });
 
