@@ -1,5 +1,4 @@
-import { BIGINT, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { appendToStaging } from './sql.js';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { kindNames, type KindName } from '../../core/index.js';
 import { runPrepared, toNumber, type SerialConnection } from './connection.js';
 import { kindTables, quoteIdent, type KindTable } from './schema.js';
@@ -130,9 +129,9 @@ async function recomputeLateHours(conn: DuckDBConnection, t: KindTable, range: D
  */
 export async function markDirtyHours(conn: DuckDBConnection, kind: KindName, hours: readonly { device: string; hour: number }[]): Promise<void> {
   if (hours.length === 0) return;
-  await appendToStaging(conn, 'hourly_dirty', [VARCHAR, VARCHAR, BIGINT], hours, (part) => [
-    part.map(() => kind), part.map((h) => h.device), part.map((h) => BigInt(h.hour)),
-  ], 'main');
+  // As JSON, unpacked on DuckDB's threads: an Appender's flush into a table blocks the event loop on DuckDB's locks.
+  await runPrepared(conn, `INSERT INTO hourly_dirty SELECT $1, h.device, h.hour
+    FROM (SELECT unnest(json_transform($2::VARCHAR, '[{"device":"VARCHAR","hour":"BIGINT"}]')) AS h)`, [kind, JSON.stringify(hours)]);
 }
 
 /**

@@ -76,16 +76,14 @@ export async function newestFirstPage(
 export const CHUNK_ROWS = 2048;
 
 /**
- * Appends `rows` to a temp staging table (or, with catalog `main`, to a table of the database)
- * through DuckDB's Appender, a data chunk of columns at a time (far faster than INSERT statements);
- * `columns` turns a chunk of rows into its columns, in the table's order and `types`.
+ * Appends `rows` to a temp staging table through DuckDB's Appender, a data chunk of columns at a
+ * time (far faster than INSERT statements); `columns` turns a chunk of rows into its columns, in
+ * the table's order and `types`.
  */
 export async function appendToStaging<T>(
   conn: DuckDBConnection, table: string, types: readonly DuckDBType[], rows: readonly T[], columns: (part: readonly T[]) => DuckDBValue[][],
-  catalog: 'temp' | 'main' = 'temp',
 ): Promise<void> {
-  // In the connection's open transaction, if one is: a rollback takes the appended rows back too.
-  const appender = await conn.createAppender(table, null, catalog === 'temp' ? 'temp' : null);
+  const appender = await conn.createAppender(table, null, 'temp');
   try {
     for (let off = 0; off < rows.length; off += CHUNK_ROWS) {
       const part = rows.slice(off, off + CHUNK_ROWS);

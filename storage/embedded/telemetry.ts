@@ -1,4 +1,4 @@
-import { BIGINT, BOOLEAN, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
@@ -6,7 +6,6 @@ import { DatabaseClosedError, runPrepared, toNumber, toStringOrUndefined, type S
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesCompleteFrom, seriesSql } from './series.js';
-import { appendToStaging } from './sql.js';
 import { flushStagedHours, foldIntoHourly, hourlyTableName, hourMs, markDirtyHours } from './hourly.js';
 import { createHourlyPending, stagePendingHours, type PendingHour } from './hourly-pending.js';
 
@@ -35,9 +34,8 @@ const mergeStatements = Object.fromEntries(kindNames.map((k) => [k, mergeSql(kin
 
 /*
  * A batch none of whose readings can match a stored row (each newer than anything stored for its
- * device) is appended to the kind table directly instead of staged and merged: MERGE's join against
- * the table and two statements saved — 36 vs 66 µs of CPU per reading in 100-reading batches, 4.3 vs
- * 6.6 µs in 2,000-reading ones (BENCHMARKS.md).
+ * device) is inserted into the kind table directly instead of staged and merged: MERGE's join
+ * against the table and two statements saved (BENCHMARKS.md).
  */
 const newestKey = (kind: KindName, device: string) => `${kind}\u0000${device}`;
 
@@ -95,52 +93,33 @@ function span(rows: readonly Reading[]): [number, number] {
   return [lo, hi];
 }
 
-/** One column of a kind table: its DuckDB type and a reading's value for it. */
-interface ColumnOf { type: DuckDBType; value: (r: Reading) => DuckDBValue }
-
-const baseColumnsOf: Record<(typeof baseColumns)[number], ColumnOf> = {
-  ts: { type: BIGINT, value: (r) => BigInt(r.ts) },
-  device: { type: VARCHAR, value: (r) => r.device },
-  site: { type: VARCHAR, value: (r) => r.site },
-  building: { type: VARCHAR, value: (r) => r.building },
-  category: { type: VARCHAR, value: (r) => r.category ?? null },
-  seq: { type: BIGINT, value: (r) => (r.seq === undefined ? null : BigInt(r.seq)) },
-};
-
-/** A kind's columns by name: the base columns, then its fields. */
-function columnOf(t: KindTable, name: string): ColumnOf | undefined {
-  if (name in baseColumnsOf) return baseColumnsOf[name as keyof typeof baseColumnsOf];
-  const f = t.fields.find((x) => x.name === name);
-  return f && { type: f.type === 'bool' ? BOOLEAN : DOUBLE, value: (r) => r.fields[f.name] ?? null };
+/**
+ * Readings go to DuckDB as one JSON text per batch, bound to a prepared INSERT that unpacks it with
+ * `json_transform` on DuckDB's own threads. An Appender would build and flush its data chunks
+ * synchronously on the event loop — and its flush into a table waits there for DuckDB's locks
+ * (4.9 µs per reading on the event loop in a profile at saturation, BENCHMARKS.md), while
+ * `JSON.stringify` of the batch costs ~1 µs. Numbers round-trip exactly through JSON (shortest
+ * representation); readings' fields are checked by `groupBatch` first.
+ */
+function jsonInsertSql(t: KindTable, target: string): string {
+  const structure: Record<string, unknown> = {
+    ts: 'BIGINT', device: 'VARCHAR', site: 'VARCHAR', building: 'VARCHAR', category: 'VARCHAR', seq: 'BIGINT',
+    fields: Object.fromEntries(t.fields.map((f) => [f.name, f.type === 'bool' ? 'BOOLEAN' : 'DOUBLE'])),
+  };
+  const literal = `'${JSON.stringify([structure]).replace(/'/g, "''")}'`;
+  const cols = [...baseColumns, ...t.fields.map((f) => f.name)].map(quoteIdent);
+  const values = [...baseColumns.map((c) => `r.${c}`), ...t.fields.map((f) => `struct_extract(r.fields, '${f.name.replace(/'/g, "''")}')`)];
+  return `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT unnest(json_transform($1::VARCHAR, ${literal})) AS r)`;
 }
 
-/** Appends rows whose columns are `cols`, in that order, to `table` of `catalog`. */
-async function appendReadings(conn: DuckDBConnection, table: string, catalog: 'temp' | 'main', cols: readonly ColumnOf[], rows: readonly Reading[]): Promise<void> {
-  await appendToStaging(conn, table, cols.map((c) => c.type), rows, (part) => cols.map((c) => part.map(c.value)), catalog);
-}
-
-/** The staging table's columns: always the kind's own order (it is created anew on every open). */
-const stagingColumns = Object.fromEntries(kindNames.map((k) => {
+/** Per kind: the INSERT into its table (an append-only batch) and into its staging table (before a MERGE). */
+const jsonInserts = Object.fromEntries(kindNames.map((k) => {
   const t = kindTables[k];
-  return [k, [...baseColumns, ...t.fields.map((f) => f.name)].map((n) => columnOf(t, n)!)];
-})) as Record<KindName, ColumnOf[]>;
+  return [k, { table: jsonInsertSql(t, t.table), staging: jsonInsertSql(t, t.staging) }];
+})) as Record<KindName, { table: string; staging: string }>;
 
 async function appendStaged(conn: DuckDBConnection, t: KindTable, rows: readonly Reading[]): Promise<void> {
-  await appendReadings(conn, `stage_${t.kind}`, 'temp', stagingColumns[t.kind], rows);
-}
-
-/**
- * A kind table's columns in its stored order, for appending to it directly: a field added since the
- * table was made comes last (ALTER TABLE ADD COLUMN), and a column no field names any more takes NULL.
- */
-async function tableColumns(conn: DuckDBConnection, t: KindTable): Promise<ColumnOf[]> {
-  const rows = (await conn.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns()
-    WHERE table_name = $1 AND schema_name = 'main' AND database_name = current_database() ORDER BY column_index`, [t.kind])).getRowObjects();
-  return rows.map((r) => columnOf(t, String(r.column_name)) ?? { type: duckTypeOf(String(r.data_type)), value: () => null });
-}
-
-function duckTypeOf(sqlType: string): DuckDBType {
-  return sqlType === 'BOOLEAN' ? BOOLEAN : sqlType === 'BIGINT' ? BIGINT : sqlType === 'VARCHAR' ? VARCHAR : DOUBLE;
+  await runPrepared(conn, jsonInserts[t.kind].staging, [JSON.stringify(rows)]);
 }
 
 function rowToReading(kind: KindName, row: Record<string, DuckDBValue>): Reading {
@@ -222,8 +201,6 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
   let flushTimer: NodeJS.Timeout | undefined;
   /** Loaded on the first write; raised after every commit, never lowered (retention only deletes). */
   let newest: Map<string, number> | undefined;
-  /** Each kind table's columns in stored order, read on its first direct append. */
-  const stored = new Map<KindName, ColumnOf[]>();
   let closed = false;
   let closing: Promise<void> | undefined;
   const ensureOpen = () => {
@@ -308,9 +285,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
             const known = newest;
             if (rows.every((r) => r.ts > (known.get(newestKey(kind, r.device)) ?? -Infinity))) {
               // None can match a stored row: appended straight to the table (the staging table, its INSERT and DELETE saved).
-              let cols = stored.get(kind);
-              if (!cols) stored.set(kind, (cols = await tableColumns(conn, t)));
-              await appendReadings(conn, kind, 'main', cols, rows);
+              await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
               // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
               await markDirtyHours(conn, kind, pending.newHours(kind, rows));
             } else {

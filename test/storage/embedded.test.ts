@@ -80,6 +80,17 @@ describe('embedded database', () => {
     expect(await db.telemetry.latest('x')).toBeUndefined();
   });
 
+  it('readings reach the table exactly: every double, text with quotes and Chinese, appended or merged', async () => {
+    const values = [0.1 + 0.2, 1e-300, -1.7976931348623157e308, 5e-324, 123456.789012345, -0.5, 2 ** 53 - 1];
+    const written = values.map((v, i): Reading => ({
+      device: `x-${i}`, kind: 'smoke_detector', site: 's1', building: `楼"'\\ 3号 ${i}`, category: 'kitchen', ts: T0 + i, seq: 2 ** 40 + i,
+      fields: { smoke: v, temperature: -v, alarm: i % 2 === 0 },
+    }));
+    await db.telemetry.write(written); // new devices: appended
+    await db.telemetry.write(written.map((r) => ({ ...r, fields: { ...r.fields, co: 7 } }))); // the same (device, ts): merged
+    for (const r of written) expect(await db.telemetry.latest(r.device)).toEqual({ ...r, fields: { ...r.fields, co: 7 } });
+  });
+
   it('adds a column to a kind table written before the kind had that field', async () => {
     await db.close();
     const older = join(dir, 'older');
