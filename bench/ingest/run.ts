@@ -8,8 +8,9 @@
  * allow: throughput) and a fixed offered load (--rate msg/s per publisher: latency without a
  * backlog). Options: --publishers N (default 50), --seconds S (default 10), --window W in-flight
  * messages per publisher (default 10), --rate R msg/s per publisher for the fixed load (default 100),
- * --phases a comma list of bare, raw, pipeline, pipeline-nosync, bare-fixed, pipeline-fixed (default
- * all; e.g. `pipeline-nosync` alone to compare two checkouts' CPU cost per message, run alternately).
+ * --phases a comma list of bare, raw, raw-fixed, pipeline, pipeline-nosync, bare-fixed, pipeline-fixed
+ * (default all but raw-fixed; e.g. `pipeline-nosync` alone to compare two checkouts' CPU cost per
+ * message, run alternately; `raw,raw-fixed` for the store alone).
  */
 import { benchConfig, provisionDetectors, timedStore } from '../common/hub.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -110,6 +111,45 @@ async function rawStore(): Promise<PhaseResult> {
   return { name: `raw DuckDB write, batches of ${batch} (baseline; latency per batch)`, acked: total, processed: total, msgPerS: total / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / total, errors: 0 };
 }
 
+/**
+ * The store alone at a steady moderate rate, as the forwarder feeds it below saturation: batches of
+ * 100 readings (500 devices, in order) every 20 ms — 5,000 readings/s — for `seconds`. Latency per
+ * write; CPU and event-loop time per reading, where a write's fixed cost per batch shows.
+ */
+async function rawStoreFixed(): Promise<PhaseResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'anju-bench-raw-fixed-'));
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
+  const batch = 100;
+  const everyMs = 20;
+  const lat = new Latencies();
+  const rss = rssSampler();
+  const t0 = Date.now() - 3_600_000;
+  let written = 0;
+  const cpu0 = process.cpuUsage();
+  const loop0 = performance.eventLoopUtilization();
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const b0 = performance.now();
+    const n = written;
+    await db.telemetry.write(readingsFor(batch, t0).map((r, i) => ({ ...r, device: `raw-${(n + i) % 500}`, ts: t0 + n + i, seq: n + i })));
+    written += batch;
+    const took = performance.now() - b0;
+    lat.push(took);
+    await new Promise((r) => setTimeout(r, Math.max(0, everyMs - took)));
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const loopMs = performance.eventLoopUtilization(loop0).active;
+  const cpuUs = cpuSince(cpu0);
+  const peakRssMiB = rss.stop();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+  const s = lat.sorted();
+  const loop = `event loop ${(loopMs / elapsed).toFixed(0)} ms/s busy, ${(loopMs * 1000 / written).toFixed(1)} µs per reading`;
+  return { name: `raw DuckDB write, ${batch}-reading batches every ${everyMs} ms (latency per batch; ${loop})`,
+    acked: written, processed: written, msgPerS: written / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB,
+    cpuUsPerMsg: cpuUs / written, errors: 0 };
+}
+
 async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-bench-'));
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
@@ -159,7 +199,7 @@ async function main(): Promise<void> {
   console.log(`bench/ingest: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase; node ${process.version}, ${new Date().toISOString()}`);
   const results: PhaseResult[] = [];
   const all: Record<string, () => Promise<PhaseResult>> = {
-    bare: () => bareBroker(0), raw: () => rawStore(), pipeline: () => pipeline(0), 'pipeline-nosync': () => pipeline(0, false),
+    bare: () => bareBroker(0), raw: () => rawStore(), 'raw-fixed': () => rawStoreFixed(), pipeline: () => pipeline(0), 'pipeline-nosync': () => pipeline(0, false),
     'bare-fixed': () => bareBroker(fixedRate), 'pipeline-fixed': () => pipeline(fixedRate),
   };
   const wanted = (values.phases ?? '').split(',').map((p) => p.trim()).filter(Boolean);

@@ -10,8 +10,12 @@ import { createSerialQueue } from '../../core/util/index.js';
  */
 export interface SerialConnection {
   use<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
-  /** `use` wrapped in BEGIN / COMMIT, rolled back if the job throws. */
-  transaction<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
+  /**
+   * `use` wrapped in BEGIN / COMMIT, rolled back if the job throws. `afterCommit` runs right after the
+   * COMMIT, still inside the queued job: memory that mirrors what was committed is current before the
+   * next job on this connection starts (the caller's continuation may run after that job has begun).
+   */
+  transaction<T>(job: (conn: DuckDBConnection) => Promise<T>, afterCommit?: (out: T) => void): Promise<T>;
   /** Rows as objects keyed by column name, raw DuckDB values (bigint for BIGINT). */
   query(sql: string, params?: DuckDBValue[]): Promise<Record<string, DuckDBValue>[]>;
   run(sql: string, params?: DuckDBValue[]): Promise<void>;
@@ -42,12 +46,13 @@ export function serialConnection(conn: DuckDBConnection, label: string): SerialC
 
   const self: SerialConnection = {
     use: (job) => enqueue(() => job(conn)),
-    transaction: (job) =>
+    transaction: (job, afterCommit) =>
       enqueue(async () => {
         await conn.run('BEGIN TRANSACTION');
         try {
           const out = await job(conn);
           await conn.run('COMMIT');
+          afterCommit?.(out);
           return out;
         } catch (err) {
           // A failed statement already aborts the transaction in DuckDB; ROLLBACK then only clears it.

@@ -42,9 +42,7 @@ export interface PendingHour {
 const key = (kind: KindName, device: string, hour: number) => `${kind}\u0000${device}\u0000${hour}`;
 
 export interface HourlyPending {
-  /** Whether this batch (one kind's live readings, in the write's transaction) makes a (device, hour) pending that is not yet. */
-  hasNew(kind: KindName, rows: readonly Reading[]): boolean;
-  /** The (device, hour) pairs of these readings not pending yet, each once. */
+  /** The (device, hour) pairs of these readings (one kind's live readings, in the write's transaction) not pending yet, each once. */
   newHours(kind: KindName, rows: readonly Reading[]): { device: string; hour: number }[];
   /** After the write committed: its live readings join their pending hours. */
   add(kind: KindName, rows: readonly Reading[]): void;
@@ -94,10 +92,6 @@ export function createHourlyPending(): HourlyPending {
   }
 
   return {
-    hasNew(kind, rows) {
-      for (const r of rows) if (!pending.has(key(kind, r.device, r.ts - (r.ts % hourMs)))) return true;
-      return false;
-    },
     newHours(kind, rows) {
       const out = new Map<string, { device: string; hour: number }>();
       for (const r of rows) {

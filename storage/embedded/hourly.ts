@@ -135,8 +135,8 @@ export async function markDirtyHours(conn: DuckDBConnection, kind: KindName, hou
 }
 
 /**
- * Writes one kind's pending hours (already staged in `stage_hourly_<kind>`) into `hourly_<kind>`,
- * inside a writer transaction. An hour whose stored `last_ts` is not older than its oldest pending
+ * Writes one kind's pending hours (already staged in `stage_hourly_<kind>`) into `hourly_<kind>`
+ * and clears their crash marks, inside a writer transaction. An hour whose stored `last_ts` is not older than its oldest pending
  * reading, one marked late in memory, or a stored row without `last_ts` (written before the column
  * existed) is recomputed from the kind table, which holds every pending reading by now; every other
  * hour takes the pending aggregate incrementally: count, min, max and sum combine, `last` moves on.
@@ -158,6 +158,8 @@ export async function flushStagedHours(conn: DuckDBConnection, t: KindTable, lo:
     ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
     WHEN MATCHED AND h.${lastTs} < s.lo_ts THEN UPDATE SET site = s.site, building = s.building, ${lastTs} = s.${lastTs}, ${set.join(', ')}
     WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`, range);
+  // Only these hours' crash marks: one marked since, or left by a failed flush, stays for the next flush or open.
+  await runPrepared(conn, `DELETE FROM hourly_dirty AS d USING ${staged} AS s WHERE d.kind = $1 AND d.device = s.device AND d.hour = s.hour`, [t.kind]);
   await runPrepared(conn, `DELETE FROM ${staged}`);
 }
 

@@ -143,7 +143,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   };
 
   // One per store below: the database closes when the last of them does.
-  let open = 10;
+  let open = 11;
   const release = async () => {
     open -= 1;
     if (open === 0) await closeDatabase();

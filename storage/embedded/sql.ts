@@ -92,9 +92,19 @@ export async function appendToStaging<T>(
       appender.appendDataChunk(chunk);
     }
     appender.flushSync();
-  } finally {
-    appender.closeSync();
+  } catch (err) {
+    // Rows an Appender still holds are flushed when it is destroyed — by the garbage collector, into
+    // whatever transaction the connection has open then. A failed append drops them now, and its
+    // own error is the one reported (closing an Appender of an aborted transaction throws as well).
+    appender.clear();
+    try {
+      appender.closeSync();
+    } catch {
+      // the append's error below says what went wrong
+    }
+    throw err;
   }
+  appender.closeSync();
 }
 
 /** Each id's stored `rev` in `table` (storage/revisions.ts), for the ids that exist; NULL reads as undefined. */

@@ -191,7 +191,6 @@ async function writePendingHours(conn: DuckDBConnection, hours: readonly Pending
     await stagePendingHours(conn, kind, list);
     await flushStagedHours(conn, kindTables[kind], lo, hi);
   }
-  await runPrepared(conn, 'DELETE FROM hourly_dirty');
 }
 
 export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): EmbeddedTelemetryStore {
@@ -207,24 +206,49 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     if (closed) throw new DatabaseClosedError('embedded telemetry store is closed');
   };
 
-  /** Takes the pending hours for a flush inside `conn`'s transaction; the caller restores them if it fails. */
+  /** Writes the pending hours inside `conn`'s open transaction; gives them back to pending if that fails. */
   async function flushInto(conn: DuckDBConnection): Promise<PendingHour[]> {
     const hours = pending.take();
-    if (hours.length > 0) await writePendingHours(conn, hours);
+    if (hours.length === 0) return hours;
+    try {
+      await writePendingHours(conn, hours);
+    } catch (err) {
+      pending.restore(hours);
+      throw err;
+    }
     return hours;
   }
 
-  async function flushHourly(): Promise<void> {
-    if (pending.size() === 0) return;
-    let taken: PendingHour[] = [];
-    try {
-      await writer.transaction(async (conn) => {
+  /**
+   * Writes the pending hours in a transaction of their own. Decided inside the writer's queue, so it
+   * comes after every write queued before it has committed and added its hours: a read or a close
+   * that awaits it sees them written. Never inside a telemetry write's transaction, so a flush that
+   * keeps failing does not fail the readings' writes too.
+   */
+  let flushQueued = false;
+  function flushHourly(): Promise<void> {
+    flushQueued = true;
+    return writer.use(async (conn) => {
+      flushQueued = false;
+      if (pending.size() === 0) return;
+      await conn.run('BEGIN TRANSACTION');
+      let taken: PendingHour[] = [];
+      try {
         taken = await flushInto(conn);
-      });
-    } catch (err) {
-      pending.restore(taken);
-      throw err;
-    }
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        pending.restore(taken);
+        throw err;
+      }
+    });
+  }
+
+  function flushInBackground(): void {
+    flushHourly().catch((err: unknown) => {
+      if (!(err instanceof DatabaseClosedError)) logger.warn({ err }, 'writing the pending hourly aggregates failed; retrying in a moment');
+      scheduleFlush();
+    });
   }
 
   /** After a write: the pending hours are written within flushMs even when no later write comes to do it. */
@@ -232,10 +256,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     if (flushTimer || closed || pending.size() === 0) return;
     flushTimer = setTimeout(() => {
       flushTimer = undefined;
-      flushHourly().catch((err: unknown) => {
-        if (!(err instanceof DatabaseClosedError)) logger.warn({ err }, 'writing the pending hourly aggregates failed; the next write or read retries');
-        scheduleFlush();
-      });
+      flushInBackground();
     }, flushMs);
     flushTimer.unref();
   }
@@ -251,22 +272,18 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       deps.admit?.();
       const groups = groupBatch(batch);
       const started = performance.now();
-      let committed: (() => void) | undefined;
-      let flushed: PendingHour[] = [];
-      const liveByKind: [KindName, Reading[]][] = [];
+      let folded = 0;
+      let counted = 0;
+      const floor = deps.rawFloor?.() ?? 0;
       try {
-        const floor = deps.rawFloor?.() ?? 0;
-        let folded = 0;
-        let counted = 0;
+        // A fold writes an hourly row directly, so the pending hours go first (rare: a backlog older than the raw period).
+        if (floor > 0 && batch.some((r) => r.ts < floor)) await flushHourly();
+        let committed: (() => void) | undefined;
         await writer.transaction(async (conn) => {
-          flushed = [];
-          liveByKind.length = 0;
+          folded = 0;
+          counted = 0;
           const live: Reading[] = [];
-          // The pending hours are written when due, and always before a fold (which writes an hourly row directly).
-          const anyOld = floor > 0 && batch.some((r) => r.ts < floor);
-          if (pending.size() > 0 && (anyOld || pending.size() >= MAX_PENDING_HOURS || pending.ageMs(Date.now()) >= flushMs)) {
-            flushed = await flushInto(conn);
-          }
+          const liveByKind: [KindName, Reading[]][] = [];
           for (const [kind, all] of groups) {
             const t = kindTables[kind];
             const old = floor > 0 ? all.filter((r) => r.ts < floor) : [];
@@ -284,44 +301,47 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
             newest ??= await loadNewest(conn);
             const known = newest;
             if (rows.every((r) => r.ts > (known.get(newestKey(kind, r.device)) ?? -Infinity))) {
-              // None can match a stored row: appended straight to the table (the staging table, its INSERT and DELETE saved).
+              // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
               await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
-              // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
-              await markDirtyHours(conn, kind, pending.newHours(kind, rows));
             } else {
               const [lo, hi] = span(rows);
               await appendStaged(conn, t, rows);
               await runPrepared(conn, mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
-              await markDirtyHours(conn, kind, pending.newHours(kind, rows));
               await runPrepared(conn, `DELETE FROM ${t.staging}`);
             }
+            // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
+            await markDirtyHours(conn, kind, pending.newHours(kind, rows));
             live.push(...rows);
             liveByKind.push([kind, rows]);
           }
           committed = await deps.rollups.maintain(conn, live, floor);
-        });
-        for (const [kind, rows] of liveByKind) {
-          pending.add(kind, rows);
-          for (const r of rows) {
-            const k = newestKey(kind, r.device);
-            if (r.ts > (newest?.get(k) ?? -Infinity)) newest?.set(k, r.ts);
+          return liveByKind;
+        }, (liveByKind) => {
+          // In the writer's job, before the next one starts: a later write's bound check, mark decision
+          // and a flush all see this batch.
+          for (const [kind, rows] of liveByKind) {
+            pending.add(kind, rows);
+            for (const r of rows) {
+              const k = newestKey(kind, r.device);
+              if (r.ts > (newest?.get(k) ?? -Infinity)) newest?.set(k, r.ts);
+            }
           }
-        }
-        scheduleFlush();
-        if (folded > 0) {
-          deps.onFolded?.(folded);
-          logger.info({ readings: folded, floor }, 'readings older than the raw retention period folded into their hourly aggregates');
-        }
-        if (counted > 0) {
-          // Not lost: each is a (device, ts) its hour already counts (a replay, or an hour retention has not reached yet).
-          logger.info({ readings: counted, floor }, 'readings older than the raw retention period already counted in their hour: not folded again');
-        }
-        committed?.();
+          committed?.();
+        });
       } catch (err) {
-        pending.restore(flushed);
         if (err instanceof DatabaseClosedError) throw err;
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.
         throw new StoreUnavailableError(`embedded store write of ${batch.length} readings failed: ${(err as Error).message}`, undefined, { cause: err });
+      }
+      if (!flushQueued && (pending.size() >= MAX_PENDING_HOURS || pending.ageMs(Date.now()) >= flushMs)) flushInBackground();
+      else scheduleFlush();
+      if (folded > 0) {
+        deps.onFolded?.(folded);
+        logger.info({ readings: folded, floor }, 'readings older than the raw retention period folded into their hourly aggregates');
+      }
+      if (counted > 0) {
+        // Not lost: each is a (device, ts) its hour already counts (a replay, or an hour retention has not reached yet).
+        logger.info({ readings: counted, floor }, 'readings older than the raw retention period already counted in their hour: not folded again');
       }
       logger.trace({ readings: batch.length, ms: Math.round(performance.now() - started) }, 'embedded store batch committed');
     },
@@ -360,7 +380,13 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       const plan = seriesSql(query, { rawFloor: deps.rawFloor?.() ?? 0 });
       if (!plan) return [];
       // Read-your-writes: what the readings say the hours hold is in the hourly tables before they are read.
-      if (plan.hourly) await flushHourly();
+      // A flush that fails (a full disk) still lets the read answer, with the hours as last written.
+      if (plan.hourly) {
+        await flushHourly().catch((err: unknown) => {
+          if (err instanceof DatabaseClosedError) throw err;
+          logger.warn({ err }, 'writing the pending hourly aggregates before a read failed; the read answers without them');
+        });
+      }
       const rows = await reader.query(plan.sql, plan.params);
       return rows.map((row) => {
         const values: Record<string, FieldValue | null> = {};
