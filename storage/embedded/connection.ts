@@ -10,12 +10,8 @@ import { createSerialQueue } from '../../core/util/index.js';
  */
 export interface SerialConnection {
   use<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
-  /**
-   * `use` wrapped in BEGIN / COMMIT, rolled back if the job throws. `afterCommit` runs right after the
-   * COMMIT, still inside the queued job: memory that mirrors what was committed is current before the
-   * next job on this connection starts (the caller's continuation may run after that job has begun).
-   */
-  transaction<T>(job: (conn: DuckDBConnection) => Promise<T>, afterCommit?: (out: T) => void): Promise<T>;
+  /** `use` wrapped in BEGIN / COMMIT, rolled back if the job throws. */
+  transaction<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
   /** Rows as objects keyed by column name, raw DuckDB values (bigint for BIGINT). */
   query(sql: string, params?: DuckDBValue[]): Promise<Record<string, DuckDBValue>[]>;
   run(sql: string, params?: DuckDBValue[]): Promise<void>;
@@ -46,20 +42,7 @@ export function serialConnection(conn: DuckDBConnection, label: string): SerialC
 
   const self: SerialConnection = {
     use: (job) => enqueue(() => job(conn)),
-    transaction: (job, afterCommit) =>
-      enqueue(async () => {
-        await conn.run('BEGIN TRANSACTION');
-        try {
-          const out = await job(conn);
-          await conn.run('COMMIT');
-          afterCommit?.(out);
-          return out;
-        } catch (err) {
-          // A failed statement already aborts the transaction in DuckDB; ROLLBACK then only clears it.
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }),
+    transaction: (job) => enqueue(() => inTransaction(conn, () => job(conn))),
     query: (sql, params) =>
       enqueue(async () => {
         const reader = await conn.runAndReadAll(sql, params);
@@ -116,4 +99,18 @@ export async function runPrepared(conn: DuckDBConnection, sql: string, params: D
   if (params.length > 0) stmt.bind(params);
   const result = await stmt.run();
   return { rowsChanged: Number(result.rowsChanged) };
+}
+
+/** BEGIN … COMMIT on a connection the caller holds (inside `use`), rolled back if the job throws. */
+export async function inTransaction<T>(conn: DuckDBConnection, job: () => Promise<T>): Promise<T> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    const out = await job();
+    await conn.run('COMMIT');
+    return out;
+  } catch (err) {
+    // A failed statement already aborts the transaction in DuckDB; ROLLBACK then only clears it.
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }

@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import type { TelemetryStore } from '../contract.js';
 import type { StateStore } from '../state/contract.js';
 import type { AlarmStore } from '../alarms/contract.js';
 import type { IncidentStore } from '../incidents/contract.js';
@@ -28,7 +27,7 @@ import { defaultRollupTimezone } from '../rollups/contract.js';
 import { serialConnection } from './connection.js';
 import { createStagingTables, kindTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
-import { createEmbeddedTelemetryStore } from './telemetry.js';
+import { createEmbeddedTelemetryStore, type EmbeddedTelemetryStore } from './telemetry.js';
 import { buildHourlyIfMissing, createHourlyLateSql, createHourlyStagingSql, ensureHourlyTables, hourlyRows, recoverDirtyHours } from './hourly.js';
 import { createEmbeddedRetention, type EmbeddedRetention, type RetentionConfig } from './retention.js';
 
@@ -46,7 +45,7 @@ export interface EmbeddedDatabaseConfig {
 }
 
 export interface EmbeddedDatabase {
-  telemetry: TelemetryStore;
+  telemetry: EmbeddedTelemetryStore;
   state: StateStore;
   /** Alarms, their event log (written on a connection of its own) and alert rule state (on the state connection). */
   alarms: AlarmStore;

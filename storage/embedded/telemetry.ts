@@ -2,7 +2,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
-import { DatabaseClosedError, runPrepared, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import { DatabaseClosedError, inTransaction, runPrepared, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesCompleteFrom, seriesSql } from './series.js';
@@ -219,28 +219,34 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     return hours;
   }
 
+  /** Writes the pending hours in a transaction of their own on `conn`, which the caller holds (a writer job). */
+  async function flushPendingIn(conn: DuckDBConnection): Promise<void> {
+    if (pending.size() === 0) return;
+    let taken: PendingHour[] = [];
+    try {
+      await inTransaction(conn, async () => {
+        taken = await flushInto(conn);
+      });
+    } catch (err) {
+      pending.restore(taken);
+      throw err;
+    }
+  }
+
   /**
-   * Writes the pending hours in a transaction of their own. Decided inside the writer's queue, so it
-   * comes after every write queued before it has committed and added its hours: a read or a close
-   * that awaits it sees them written. Never inside a telemetry write's transaction, so a flush that
-   * keeps failing does not fail the readings' writes too.
+   * Writes the pending hours. Decided inside the writer's queue, so it comes after every write queued
+   * before it has committed and added its hours: a read or a close that awaits it sees them written.
+   * Never inside a telemetry write's transaction, so a flush that keeps failing does not fail the
+   * readings' writes too.
    */
   let flushQueued = false;
+  /** Writes called and not finished: a read need not queue behind the writer when none is and nothing is pending. */
+  let writesInFlight = 0;
   function flushHourly(): Promise<void> {
     flushQueued = true;
     return writer.use(async (conn) => {
       flushQueued = false;
-      if (pending.size() === 0) return;
-      await conn.run('BEGIN TRANSACTION');
-      let taken: PendingHour[] = [];
-      try {
-        taken = await flushInto(conn);
-        await conn.run('COMMIT');
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        pending.restore(taken);
-        throw err;
-      }
+      await flushPendingIn(conn);
     });
   }
 
@@ -274,64 +280,75 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       const started = performance.now();
       let folded = 0;
       let counted = 0;
-      const floor = deps.rawFloor?.() ?? 0;
+      let floor = 0;
+      writesInFlight += 1;
       try {
-        // A fold writes an hourly row directly, so the pending hours go first (rare: a backlog older than the raw period).
-        if (floor > 0 && batch.some((r) => r.ts < floor)) await flushHourly();
-        let committed: (() => void) | undefined;
-        await writer.transaction(async (conn) => {
-          folded = 0;
-          counted = 0;
-          const live: Reading[] = [];
-          const liveByKind: [KindName, Reading[]][] = [];
-          for (const [kind, all] of groups) {
-            const t = kindTables[kind];
-            const old = floor > 0 ? all.filter((r) => r.ts < floor) : [];
-            const rows = old.length > 0 ? all.filter((r) => r.ts >= floor) : all;
-            if (old.length > 0) {
-              // Past the raw period: its hour's readings are gone, so only the hourly aggregate takes it.
-              await appendStaged(conn, t, old);
-              const [oldLo, oldHi] = span(old);
-              const n = await foldIntoHourly(conn, t, oldLo, oldHi);
-              await conn.run(`DELETE FROM ${t.staging}`);
-              folded += n;
-              counted += old.length - n;
+        // One writer job from the raw floor to the memory that mirrors the commit: a retention pass or
+        // a flush queued meanwhile runs wholly before or after it, never between its floor and its rows.
+        await writer.use(async (conn) => {
+          floor = deps.rawFloor?.() ?? 0;
+          // A fold writes an hourly row directly, so the pending hours go first (rare: a backlog older than the raw period).
+          if (floor > 0 && batch.some((r) => r.ts < floor)) await flushPendingIn(conn);
+          let committed: (() => void) | undefined;
+          const liveByKind = await inTransaction(conn, async () => {
+            folded = 0;
+            counted = 0;
+            const live: Reading[] = [];
+            const byKind: [KindName, Reading[]][] = [];
+            for (const [kind, all] of groups) {
+              const t = kindTables[kind];
+              const old = floor > 0 ? all.filter((r) => r.ts < floor) : [];
+              const rows = old.length > 0 ? all.filter((r) => r.ts >= floor) : all;
+              if (old.length > 0) {
+                // Past the raw period: its hour's readings are gone, so only the hourly aggregate takes it.
+                await appendStaged(conn, t, old);
+                const [oldLo, oldHi] = span(old);
+                const n = await foldIntoHourly(conn, t, oldLo, oldHi);
+                await conn.run(`DELETE FROM ${t.staging}`);
+                folded += n;
+                counted += old.length - n;
+              }
+              if (rows.length === 0) continue;
+              newest ??= await loadNewest(conn);
+              const known = newest;
+              if (rows.every((r) => r.ts > (known.get(newestKey(kind, r.device)) ?? -Infinity))) {
+                // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
+                await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
+              } else {
+                const [lo, hi] = span(rows);
+                await appendStaged(conn, t, rows);
+                await runPrepared(conn, mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
+                await runPrepared(conn, `DELETE FROM ${t.staging}`);
+              }
+              // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
+              await markDirtyHours(conn, kind, pending.newHours(kind, rows));
+              live.push(...rows);
+              byKind.push([kind, rows]);
             }
-            if (rows.length === 0) continue;
-            newest ??= await loadNewest(conn);
-            const known = newest;
-            if (rows.every((r) => r.ts > (known.get(newestKey(kind, r.device)) ?? -Infinity))) {
-              // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
-              await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
-            } else {
-              const [lo, hi] = span(rows);
-              await appendStaged(conn, t, rows);
-              await runPrepared(conn, mergeStatements[kind], [BigInt(lo), BigInt(hi)]);
-              await runPrepared(conn, `DELETE FROM ${t.staging}`);
+            committed = await deps.rollups.maintain(conn, live, floor);
+            return byKind;
+          });
+          // Committed. Still in the writer's job, so the next job (a write's bound check and marks, a
+          // flush) sees this batch. Plain Map updates; were one to throw, the write still counts as committed.
+          try {
+            for (const [kind, rows] of liveByKind) {
+              pending.add(kind, rows);
+              for (const r of rows) {
+                const k = newestKey(kind, r.device);
+                if (r.ts > (newest?.get(k) ?? -Infinity)) newest?.set(k, r.ts);
+              }
             }
-            // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
-            await markDirtyHours(conn, kind, pending.newHours(kind, rows));
-            live.push(...rows);
-            liveByKind.push([kind, rows]);
+            committed?.();
+          } catch (err) {
+            logger.error({ err }, 'updating memory after a committed telemetry write failed: the hourly aggregates of this batch may be incomplete');
           }
-          committed = await deps.rollups.maintain(conn, live, floor);
-          return liveByKind;
-        }, (liveByKind) => {
-          // In the writer's job, before the next one starts: a later write's bound check, mark decision
-          // and a flush all see this batch.
-          for (const [kind, rows] of liveByKind) {
-            pending.add(kind, rows);
-            for (const r of rows) {
-              const k = newestKey(kind, r.device);
-              if (r.ts > (newest?.get(k) ?? -Infinity)) newest?.set(k, r.ts);
-            }
-          }
-          committed?.();
         });
       } catch (err) {
         if (err instanceof DatabaseClosedError) throw err;
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.
         throw new StoreUnavailableError(`embedded store write of ${batch.length} readings failed: ${(err as Error).message}`, undefined, { cause: err });
+      } finally {
+        writesInFlight -= 1;
       }
       if (!flushQueued && (pending.size() >= MAX_PENDING_HOURS || pending.ageMs(Date.now()) >= flushMs)) flushInBackground();
       else scheduleFlush();
@@ -381,7 +398,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       if (!plan) return [];
       // Read-your-writes: what the readings say the hours hold is in the hourly tables before they are read.
       // A flush that fails (a full disk) still lets the read answer, with the hours as last written.
-      if (plan.hourly) {
+      if (plan.hourly && (pending.size() > 0 || writesInFlight > 0)) {
         await flushHourly().catch((err: unknown) => {
           if (err instanceof DatabaseClosedError) throw err;
           logger.warn({ err }, 'writing the pending hourly aggregates before a read failed; the read answers without them');

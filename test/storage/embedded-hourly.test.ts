@@ -303,6 +303,29 @@ describe('embedded hourly aggregates held in memory', () => {
     expect([Number(raw[0]!.n), Number(raw[0]!.d)]).toEqual([ref.rows.size, ref.rows.size]);
   }, 60_000);
 
+  it('a write with a reading past the raw floor, racing a retention pass as the floor moves, loses nothing from its hour', async () => {
+    const dir = await tempDir();
+    const floorNow = (t: number) => t - RAW_DAYS * DAY - ((t - RAW_DAYS * DAY) % HOUR);
+    let now = NOW;
+    const db = await open(dir, () => now, HOUR); // flushed only when asked: by the retention pass, and the close
+    const hour = floorNow(now); // the hour just past the floor: raw now, past the floor an hour later
+    const early = readings(1, 2, hour + 60_000, 60_000);
+    await db.telemetry.write(early);
+    await db.telemetry.flushHourly();
+    // One reading older than the floor (folded) and one more in that hour; meanwhile the clock passes
+    // the next hour and a retention pass deletes the hour's raw readings.
+    const old: Reading = { device: 'sd-0', kind: 'smoke_detector', site: 's1', building: 'b1', ts: hour - 3 * HOUR, fields: { smoke: 5 } };
+    const late: Reading = { ...early[0]!, ts: hour + 90_000, fields: { smoke: 0.7 } }; // between the two: its hour is recomputed
+    const writing = db.telemetry.write([old, late]);
+    now += HOUR;
+    const pass = db.retention.runOnce();
+    await Promise.all([writing, pass]);
+    await closeDb(db);
+    const stored = await storedHourly(dir);
+    expect(stored.get(`sd-0 ${hour}`)?.smoke__n).toBe(3);
+    expect(stored.get(`sd-0 ${hour - 3 * HOUR}`)?.smoke__n).toBe(1);
+  }, 60_000);
+
   it('a read queued behind a write in flight answers with that write too', async () => {
     const dir = await tempDir();
     const db = await open(dir, () => NOW, 0);
