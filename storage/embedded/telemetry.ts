@@ -240,13 +240,19 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
    * readings' writes too.
    */
   let flushQueued = false;
-  /** Writes called and not finished: a read need not queue behind the writer when none is and nothing is pending. */
-  let writesInFlight = 0;
+  /**
+   * Writes and flushes called and not finished (a flush holds the hours it took until it commits): a
+   * read need not queue behind the writer when none is and nothing is pending.
+   */
+  let inFlight = 0;
   function flushHourly(): Promise<void> {
     flushQueued = true;
+    inFlight += 1;
     return writer.use(async (conn) => {
       flushQueued = false;
       await flushPendingIn(conn);
+    }).finally(() => {
+      inFlight -= 1;
     });
   }
 
@@ -281,7 +287,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       let folded = 0;
       let counted = 0;
       let floor = 0;
-      writesInFlight += 1;
+      inFlight += 1;
       try {
         // One writer job from the raw floor to the memory that mirrors the commit: a retention pass or
         // a flush queued meanwhile runs wholly before or after it, never between its floor and its rows.
@@ -348,7 +354,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.
         throw new StoreUnavailableError(`embedded store write of ${batch.length} readings failed: ${(err as Error).message}`, undefined, { cause: err });
       } finally {
-        writesInFlight -= 1;
+        inFlight -= 1;
       }
       if (!flushQueued && (pending.size() >= MAX_PENDING_HOURS || pending.ageMs(Date.now()) >= flushMs)) flushInBackground();
       else scheduleFlush();
@@ -398,7 +404,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       if (!plan) return [];
       // Read-your-writes: what the readings say the hours hold is in the hourly tables before they are read.
       // A flush that fails (a full disk) still lets the read answer, with the hours as last written.
-      if (plan.hourly && (pending.size() > 0 || writesInFlight > 0)) {
+      if (plan.hourly && (pending.size() > 0 || inFlight > 0)) {
         await flushHourly().catch((err: unknown) => {
           if (err instanceof DatabaseClosedError) throw err;
           logger.warn({ err }, 'writing the pending hourly aggregates before a read failed; the read answers without them');
