@@ -163,7 +163,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   let folded = 0;
   const telemetry = createEmbeddedTelemetryStore({
     writer, reader, logger: log, release, rollups, hourlyFlushMs: config.hourlyFlushMs,
-    rawFloor: () => retention.floorAt(now()), admit: () => guard?.(),
+    rawFloor: () => retention.floorAt(now()), admit: () => guard?.(), now,
     onFolded: (n) => {
       folded += n;
       deps.onFolded?.(n);

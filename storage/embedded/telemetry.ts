@@ -10,8 +10,10 @@ import { flushStagedHours, foldIntoHourly, hourlyTableName, hourMs, markDirtyHou
 import { createHourlyPending, stagePendingHours, type PendingHour } from './hourly-pending.js';
 
 /**
- * Writes go Appender → temp staging table → MERGE into the kind table, all in one transaction on
- * the single writer connection. MERGE gives idempotency without a primary-key index (see schema.ts):
+ * A batch is written in one transaction on the single writer connection. When any of its readings may
+ * match a stored row, it goes to a temp staging table (one JSON text, `jsonInsertSql`) and is merged
+ * into the kind table; otherwise it is inserted directly (see `newestKey`). MERGE gives idempotency
+ * without a primary-key index (see schema.ts):
  * a reading whose (device, ts) exists updates it, others are inserted. Fields absent from the new
  * reading keep their stored value, as InfluxDB merges the field sets of two points with the same
  * series key and time. The `ts BETWEEN` bound is a constant, so DuckDB prunes row groups by zone map
@@ -39,19 +41,27 @@ const mergeStatements = Object.fromEntries(kindNames.map((k) => [k, mergeSql(kin
  */
 const newestKey = (kind: KindName, device: string) => `${kind}\u0000${device}`;
 
+/** How far back the newest-time bounds are read; a device with nothing stored since gets the cut as its bound. */
+const NEWEST_LOOKBACK_MS = 2 * 24 * hourMs;
+
 /**
  * Per kind and device, a time no stored reading is newer than — read once from the hourly tables,
  * which hold an hour for every stored reading once the pending hours of a crash are recovered (a row
- * without `last_ts` counts as its hour's end); ~60× fewer rows than the readings.
+ * without `last_ts` counts as its hour's end); ~60× fewer rows than the readings. Only the hours from
+ * the cut on are read (a year of 10,000 devices is ~88 M hourly rows; zone maps skip the older row
+ * groups): a device with no hour since holds nothing newer than the cut, so `before` is its bound.
  */
-async function loadNewest(conn: DuckDBConnection): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+async function loadNewest(conn: DuckDBConnection, now: number): Promise<{ byDevice: Map<string, number>; before: number }> {
+  const cut = now - NEWEST_LOOKBACK_MS - ((now - NEWEST_LOOKBACK_MS) % hourMs);
+  const byDevice = new Map<string, number>();
   for (const kind of kindNames) {
-    const rows = (await conn.runAndReadAll(`SELECT device, max(coalesce(last_ts, hour + ${hourMs - 1})) AS newest FROM ${hourlyTableName(kind)} GROUP BY device`))
-      .getRowObjects();
-    for (const r of rows) out.set(newestKey(kind, String(r.device)), toNumber(r.newest ?? null) ?? Infinity);
+    const rows = (await conn.runAndReadAll(
+      `SELECT device, max(coalesce(last_ts, hour + ${hourMs - 1})) AS newest FROM ${hourlyTableName(kind)} WHERE hour >= $1 GROUP BY device`,
+      [BigInt(cut)],
+    )).getRowObjects();
+    for (const r of rows) byDevice.set(newestKey(kind, String(r.device)), toNumber(r.newest ?? null) ?? Infinity);
   }
-  return out;
+  return { byDevice, before: cut - 1 };
 }
 
 /**
@@ -155,6 +165,8 @@ export interface EmbeddedTelemetryDeps {
   rawFloor?: () => number;
   /** Counts readings folded into their hour because they arrived older than the raw floor. */
   onFolded?: (n: number) => void;
+  /** The clock the newest-time bounds are cut by (default Date.now). */
+  now?: () => number;
   /** Called before every write; throws to refuse it (the disk monitor's DiskFullError). */
   admit?: () => void;
   /**
@@ -165,7 +177,7 @@ export interface EmbeddedTelemetryDeps {
   hourlyFlushMs?: number;
 }
 
-/** Above this many pending (kind, device, hour) entries a write flushes them whatever their age (~0.5 KiB each). */
+/** Above this many pending (kind, device, hour) entries a write starts a flush whatever their age (~0.5 KiB each). */
 const MAX_PENDING_HOURS = 50_000;
 
 export interface EmbeddedTelemetryStore extends TelemetryStore {
@@ -196,10 +208,11 @@ async function writePendingHours(conn: DuckDBConnection, hours: readonly Pending
 export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): EmbeddedTelemetryStore {
   const { writer, reader, logger } = deps;
   const flushMs = deps.hourlyFlushMs ?? 1_000;
+  const now = deps.now ?? Date.now;
   const pending = createHourlyPending();
   let flushTimer: NodeJS.Timeout | undefined;
   /** Loaded on the first write; raised after every commit, never lowered (retention only deletes). */
-  let newest: Map<string, number> | undefined;
+  let newest: { byDevice: Map<string, number>; before: number } | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
   const ensureOpen = () => {
@@ -233,18 +246,19 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     }
   }
 
-  /**
-   * Writes the pending hours. Decided inside the writer's queue, so it comes after every write queued
-   * before it has committed and added its hours: a read or a close that awaits it sees them written.
-   * Never inside a telemetry write's transaction, so a flush that keeps failing does not fail the
-   * readings' writes too.
-   */
   let flushQueued = false;
   /**
    * Writes and flushes called and not finished (a flush holds the hours it took until it commits): a
    * read need not queue behind the writer when none is and nothing is pending.
    */
   let inFlight = 0;
+  /**
+   * Writes the pending hours. Decided inside the writer's queue, so it comes after every write queued
+   * before it has committed and added its hours: a read or a close that awaits it sees them written.
+   * Never inside a telemetry write's transaction, so a flush that keeps failing does not fail the
+   * readings' writes too — except a batch with readings older than the raw floor, whose fold writes an
+   * hourly row directly and so needs the pending hours written first.
+   */
   function flushHourly(): Promise<void> {
     flushQueued = true;
     inFlight += 1;
@@ -315,9 +329,9 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
                 counted += old.length - n;
               }
               if (rows.length === 0) continue;
-              newest ??= await loadNewest(conn);
-              const known = newest;
-              if (rows.every((r) => r.ts > (known.get(newestKey(kind, r.device)) ?? -Infinity))) {
+              newest ??= await loadNewest(conn, now());
+              const { byDevice, before } = newest;
+              if (rows.every((r) => r.ts > (byDevice.get(newestKey(kind, r.device)) ?? before))) {
                 // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
                 await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
               } else {
@@ -339,9 +353,10 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
           try {
             for (const [kind, rows] of liveByKind) {
               pending.add(kind, rows);
+              const bounds = newest?.byDevice;
               for (const r of rows) {
                 const k = newestKey(kind, r.device);
-                if (r.ts > (newest?.get(k) ?? -Infinity)) newest?.set(k, r.ts);
+                if (bounds && r.ts > (bounds.get(k) ?? -Infinity)) bounds.set(k, r.ts);
               }
             }
             committed?.();

@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FieldValue, Reading } from '../../core/index.js';
 import { kindTables } from '../../storage/embedded/schema.js';
 import { createEmbeddedDatabase, embeddedDatabaseFile, type EmbeddedDatabase } from '../../storage/index.js';
@@ -344,6 +344,70 @@ describe('embedded hourly aggregates held in memory', () => {
       const want = ref.hourly();
       expect(points.length, `round ${round}`).toBe(want.size);
       for (const p of points) expect(p.values.smoke, `round ${round} ${p.device} ${p.ts}`).toBe(want.get(`${p.device} ${p.ts}`)!.smoke__n);
+    }
+  }, 60_000);
+
+  it('after a reopen, a replay of readings older than the newest-time lookback still merges: stored once', async () => {
+    const dir = await tempDir();
+    const ref = new Reference();
+    // Two devices 5 days back (past the 2-day lookback), one of them also recent.
+    const old = readings(2, 60, NOW - 5 * DAY, 60_000);
+    const recent = readings(1, 20, NOW - HOUR, 60_000);
+    let db = await open(dir, () => NOW, HOUR);
+    await db.telemetry.write([...old, ...recent]);
+    ref.write([...old, ...recent]);
+    await closeDb(db);
+    db = await open(dir, () => NOW, HOUR);
+    // sd-1 has no hour since the cut: its replay alone in a batch must merge by the cut's bound.
+    const replays = [old.filter((r) => r.device === 'sd-1').slice(5, 25), [...old.slice(10, 50), ...recent.slice(5), { ...recent[0]!, ts: NOW, fields: { smoke: 0.5 } }]];
+    for (const replay of replays) {
+      await db.telemetry.write(replay);
+      ref.write(replay);
+    }
+    await closeDb(db);
+    const raw = await onFile(dir, (q) => q('SELECT count(*) AS n, count(DISTINCT (device, ts)) AS d FROM smoke_detector'));
+    expect([Number(raw[0]!.n), Number(raw[0]!.d)]).toEqual([ref.rows.size, ref.rows.size]);
+    expectSame(await storedHourly(dir), ref.hourly());
+  }, 60_000);
+
+  it('a read while a flush holds the hours it took, not yet committed, waits for that flush', async () => {
+    const dir = await tempDir();
+    const db = await open(dir, () => NOW, HOUR);
+    const ref = new Reference();
+    const all = readings(2, 80, NOW - DAY, 60_000);
+    await db.telemetry.write(all);
+    ref.write(all);
+    // The flush's COMMIT is held until released: by then it has taken every pending hour, and no write is in flight.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const atCommit = new Promise<void>((resolve) => (reached = resolve));
+    const run = DuckDBConnection.prototype.run;
+    const spy = vi.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(async function (this: DuckDBConnection, sql, ...rest) {
+      if (sql === 'COMMIT') {
+        reached();
+        await released;
+      }
+      return run.call(this, sql, ...rest);
+    });
+    try {
+      const flushing = db.telemetry.flushHourly();
+      await atCommit;
+      const from = NOW - DAY - (NOW % HOUR);
+      let answered = false;
+      const reading = db.telemetry.series({ kind: 'smoke_detector', from, to: from + DAY, every: HOUR, agg: 'count', fields: ['smoke'] })
+        .finally(() => (answered = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(answered).toBe(false);
+      release();
+      await flushing;
+      const points = await reading;
+      const want = ref.hourly();
+      expect(points.length).toBe(want.size);
+      for (const p of points) expect(p.values.smoke, `${p.device} ${p.ts}`).toBe(want.get(`${p.device} ${p.ts}`)!.smoke__n);
+    } finally {
+      release();
+      spy.mockRestore();
     }
   }, 60_000);
 
