@@ -75,9 +75,12 @@ export interface SpoolLog extends Spool {
   /**
    * The store took every record before `upTo` (`readings` of them, dropped ones included): the
    * checkpoint moves there (atomically, durably) and fully acknowledged segments are deleted.
-   * Resolves when the checkpoint is on disk.
+   * Resolves when the checkpoint is on disk: at most one checkpoint write starts per interval
+   * (`checkpointNow` cuts the wait short), so a crash may replay the last interval's readings.
    */
   acknowledge(upTo: SpoolPosition, readings: number): Promise<void>;
+  /** An acknowledgement whose checkpoint waits out the spool's checkpoint interval is written now. */
+  checkpointNow(): void;
   /** The read cursor: everything before it has been handed to the forwarder. */
   readPosition(): SpoolPosition;
   /** The end of the committed log: what `flush` must see acknowledged. */

@@ -100,6 +100,8 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
     const ready = flushes.filter((f) => comparePositions(consumed, f.target) >= 0);
     if (ready.length === 0) return;
     flushes = flushes.filter((f) => !ready.includes(f));
+    // A flush resolves once the checkpoint is durable: not left to wait out the spool's checkpoint interval.
+    spool.checkpointNow();
     const ack = lastAck;
     for (const f of ready) void ack.then(f.resolve, f.reject);
   }
@@ -201,6 +203,7 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
           log.warn({ closeTimeoutMs }, 'spool forwarder closed with a batch unacknowledged; it replays on the next start');
         }
       }
+      spool.checkpointNow();
       await lastAck;
       for (const f of flushes.splice(0)) f.reject(new Error('spool forwarder closed before the flush completed'));
     },

@@ -26,6 +26,11 @@ export interface SpoolConfig {
   fsync: boolean;
   /** Encoded bytes of recent appends kept in memory so the forwarder skips the disk; default 32 MiB. */
   cacheBytes?: number;
+  /**
+   * At most one checkpoint write starts per this many ms; acknowledgements in between coalesce
+   * (checkpoint.ts: what a crash then replays). `checkpointNow` and the close write at once. Default 200.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface SpoolDeps {
@@ -112,7 +117,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
   let lastSave: Promise<void> = Promise.resolve();
   const cache = createRecordCache(cacheBytes);
   let waiters: (() => void)[] = [];
-  const checkpoint = createCheckpointWriter(dir, fsync);
+  const checkpoint = createCheckpointWriter(dir, fsync, config.checkpointIntervalMs ?? 200);
 
   if (rec.depth > 0 || rec.corrupt > 0) {
     log.info({ depth: rec.depth, segments: segments.length - 1, from: rec.start, corrupt: rec.corrupt }, 'spool recovered unacknowledged readings');
@@ -307,11 +312,15 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       lastSave = checkpoint.save(pos).then(() => deleteBefore(pos.segment));
       return lastSave;
     },
+    checkpointNow() {
+      checkpoint.hurry();
+    },
     async close() {
       if (closed) return;
       closed = true;
       if (timer) { clearTimeout(timer); runCommits(); }
       while (committing) await committing;
+      checkpoint.hurry();
       await lastSave.catch(() => {});
       await fh.close();
       // An empty active segment is noise for the next open, which starts its own anyway.

@@ -20,6 +20,38 @@ describe('topics', () => {
     expect(topicMatches('devices/a/telemetry', 'devices/b/telemetry')).toBe(false);
   });
 
+  it('matches as the split-based reading of §4.7 does, over every filter and topic of a small alphabet', () => {
+    const reference = (filter: string, topic: string): boolean => {
+      if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+      const f = filter.split('/');
+      const t = topic.split('/');
+      for (let i = 0; i < f.length; i++) {
+        if (f[i] === '#') return i === f.length - 1;
+        if (i >= t.length) return false;
+        if (f[i] !== '+' && f[i] !== t[i]) return false;
+      }
+      return f.length === t.length;
+    };
+    // Every string of up to 4 characters over these (empty levels, '$', wildcards mid-level included).
+    const alphabet = ['a', 'b', '/', '+', '#', '$'];
+    const strings = [''];
+    for (let len = 1, layer = ['']; len <= 4; len++) {
+      layer = layer.flatMap((s) => alphabet.map((c) => s + c));
+      strings.push(...layer);
+    }
+    const topicsOnly = strings.filter((s) => !s.includes('+') && !s.includes('#'));
+    let compared = 0;
+    for (const filter of strings) {
+      for (const topic of topicsOnly) {
+        if (topicMatches(filter, topic) !== reference(filter, topic)) throw new Error(`differs on filter "${filter}", topic "${topic}"`);
+        compared += 1;
+      }
+    }
+    expect(compared).toBe(strings.length * topicsOnly.length);
+    expect(topicMatches('devices/ab/telemetry', 'devices/a/telemetry')).toBe(false);
+    expect(topicMatches('devices/+', 'devices/')).toBe(true);
+  });
+
   it('judges whether a subscription stays within an allowed filter', () => {
     expect(filterWithin('devices/a/commands/#', 'devices/a/commands/#')).toBe(true);
     expect(filterWithin('devices/a/commands/reboot', 'devices/a/commands/#')).toBe(true);
