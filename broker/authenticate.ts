@@ -5,6 +5,7 @@ import { verifyNothing, verifySecret } from '../core/secrets.js';
 import type { BrokerPolicy } from './contracts.js';
 import type { ClientCertificate } from './client-certificate.js';
 import { devicePublishProblem, mayPublish } from './acl.js';
+import { abandoned, createCredentialGate, defaultCredentialConcurrency, type CredentialGate } from './credential-gate.js';
 import type { AuthFailureReason, BrokerMetrics } from './metrics.js';
 import { principalName, setPrincipal } from './principal.js';
 import type { Principal } from './principal.js';
@@ -57,7 +58,7 @@ type AuthenticateHandler = (
   done: (error: AuthenticateError | null, success: boolean | null) => void,
 ) => void;
 
-type Refusal = { ok: false; returnCode: 2 | 3 | 4 | 5; message: string; reason: AuthFailureReason | 'client_id' | 'unavailable'; detail?: string };
+type Refusal = { ok: false; returnCode: 2 | 3 | 4 | 5; message: string; reason: AuthFailureReason | 'client_id' | 'unavailable' | 'abandoned'; detail?: string };
 type Outcome = { ok: true; principal: Principal } | Refusal;
 
 export interface AuthenticateDeps {
@@ -72,6 +73,8 @@ export interface AuthenticateDeps {
   ready(): boolean;
   /** The connection's TLS client certificate, if any (default: none). */
   clientCertificate?(client: Client): ClientCertificate;
+  /** Where the credential checks wait their turn (default: one per core, at most 4). */
+  gate?: CredentialGate;
 }
 
 /** Same device, or same service account. */
@@ -81,6 +84,7 @@ function samePrincipal(a: Principal, b: Principal): boolean {
 
 export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler {
   const { policy, metrics, logger } = deps;
+  const gate = deps.gate ?? createCredentialGate({ concurrency: defaultCredentialConcurrency });
 
   async function decide(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Outcome> {
     // Before any scrypt: a starting or stopping broker takes nothing (the client retries).
@@ -100,18 +104,17 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
     if (!username || !password) return refuse(4, 'missing_credentials');
     const secret = password.toString('utf8');
 
-    let principal: Principal;
     const account = policy.serviceAccount(username);
-    if (account) {
-      if (!(await verifySecret(secret, account.passwordHash))) return refuse(4, 'bad_credentials');
-      principal = { kind: 'service', account };
-    } else {
+    // Checked in turn, and not at all for a client that left while it waited (credential-gate.ts).
+    const verdict = await gate.run(() => !client.closed, async (): Promise<Principal | undefined> => {
+      if (account) return (await verifySecret(secret, account.passwordHash)) ? { kind: 'service', account } : undefined;
       // Not a well-formed device id cannot be one; it still costs a scrypt, like any unknown name.
       const ok = isValidId(username) ? await policy.authenticateDevice(username, secret) : await verifyNothing(secret);
-      if (!ok) return refuse(4, 'bad_credentials');
-      principal = { kind: 'device', deviceId: username };
-    }
-    return admitted(client, username, principal);
+      return ok ? { kind: 'device', deviceId: username } : undefined;
+    });
+    if (verdict === abandoned) return refuse(3, 'abandoned');
+    if (!verdict) return refuse(4, 'bad_credentials');
+    return admitted(client, username, verdict);
   }
 
   /** The checks after the credentials (or the certificate) named the principal. */
@@ -143,11 +146,11 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
           done(null, true);
           return;
         }
-        if (outcome.reason === 'client_id' || outcome.reason === 'unavailable') metrics.connectionsRefused.inc({ reason: outcome.reason });
+        if (outcome.reason === 'client_id' || outcome.reason === 'unavailable' || outcome.reason === 'abandoned') metrics.connectionsRefused.inc({ reason: outcome.reason });
         else metrics.authFailures.inc({ reason: outcome.reason });
         // The password is never logged, not even its length.
         const hint = outcome.reason === 'client_id' ? `client ids are the username, or the username, "${CLIENT_ID_SEPARATOR}" and a suffix` : undefined;
-        const log = outcome.reason === 'unavailable' ? logger.debug.bind(logger) : logger.warn.bind(logger);
+        const log = outcome.reason === 'unavailable' || outcome.reason === 'abandoned' ? logger.debug.bind(logger) : logger.warn.bind(logger);
         log({ clientId: client.id, username, reason: outcome.reason, returnCode: outcome.returnCode, ...(hint ? { hint } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) }, 'connect refused');
         done(authError(outcome.returnCode, outcome.message), null);
       },
@@ -160,7 +163,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
   };
 }
 
-function refuse(returnCode: 2 | 3 | 4 | 5, reason: AuthFailureReason | 'client_id' | 'unavailable'): Refusal {
+function refuse(returnCode: 2 | 3 | 4 | 5, reason: AuthFailureReason | 'client_id' | 'unavailable' | 'abandoned'): Refusal {
   const messages = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized' } as const;
   return { ok: false, returnCode, message: messages[returnCode], reason };
 }

@@ -11,6 +11,7 @@ import { createCommandAudience, type CommandSubscribeListener } from './command-
 import { createAdmission, defaultIngestDelivery, type IngestDelivery, type SubscriptionLookup } from './admission.js';
 import { CLIENT_ID_SEPARATOR, createAuthenticate } from './authenticate.js';
 import type { Will } from './authenticate.js';
+import { createCredentialGate, defaultCredentialConcurrency } from './credential-gate.js';
 import type { BrokerPolicy } from './contracts.js';
 import { guardFrames } from './frame-guard.js';
 import { createInterceptors, type PublishInterceptor } from './intercept.js';
@@ -61,6 +62,8 @@ export interface BrokerConfig {
   tls?: BrokerTlsConfig;
   /** Cluster mode: Aedes's heartbeat between nodes (default Aedes's 60 s); a dead node's Wills follow within 4. */
   heartbeatMs?: number;
+  /** Credential checks (scrypt) run at once; the others wait in turn (credential-gate.ts). Default: one per core, at most 4. */
+  credentialConcurrency?: number;
 }
 
 export interface BrokerTlsConfig {
@@ -209,6 +212,10 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     willOf: (client) => wills.get(client),
     holderOf: (clientId) => principalOf(byClientId.get(clientId)),
     ready: () => admission.ready(),
+    gate: createCredentialGate({
+      concurrency: config.credentialConcurrency ?? defaultCredentialConcurrency,
+      onWaiting: (n) => metrics.credentialChecksWaiting.set(n),
+    }),
     clientCertificate: config.tls && config.tls.clientCerts !== 'none' ? clientCertificateOf : undefined,
   });
 

@@ -11,11 +11,13 @@ export interface BrokerMetrics {
   readonly publishesRefused: Counter<'reason'>;
   /** Command messages not forwarded because their time-to-live had passed (core/commands.ts). */
   readonly expiredCommandsWithheld: Counter;
+  /** CONNECTs waiting for their credential check (credential-gate.ts): above zero for long, a connect storm. */
+  readonly credentialChecksWaiting: Gauge;
 }
 
 /** `bad_certificate`: a TLS client certificate that does not verify, names no registered device, or another id than the username. */
 export type AuthFailureReason = 'missing_credentials' | 'bad_credentials' | 'bad_certificate' | 'will_topic' | 'error';
-export type RefusalReason = 'rate_limit' | 'frame_too_large' | 'invalid_string' | 'client_id' | 'unavailable';
+export type RefusalReason = 'rate_limit' | 'frame_too_large' | 'invalid_string' | 'client_id' | 'unavailable' | 'abandoned';
 /**
  * Why a PUBLISH was refused (connection closed without PUBACK, §3.3.5):
  *   unavailable    — the broker is starting or stopping, or nothing would take the message yet
@@ -47,7 +49,7 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
     aclDenied: counter('anju_broker_acl_denied_total', 'PUBLISH or SUBSCRIBE refused by the topic ACL.', ['action']),
     connectionsRefused: counter(
       'anju_broker_connections_refused_total',
-      'Connections refused or closed by the broker: rate_limit, frame_too_large, invalid_string (ill-formed UTF-8 or U+0000), client_id, unavailable (CONNACK 3 while starting or stopping).',
+      'Connections refused or closed by the broker: rate_limit, frame_too_large, invalid_string (ill-formed UTF-8 or U+0000), client_id, unavailable (CONNACK 3 while starting or stopping), abandoned (the client left before its credentials were checked: not checked).',
       ['reason'],
     ),
     publishesRefused: zeroed(counter(
@@ -55,6 +57,11 @@ export function createBrokerMetrics(registry: Registry): BrokerMetrics {
       'PUBLISHes refused, connection closed without PUBACK so the client resends: unavailable (starting, stopping, no ingest), ingest_refused (spool full), retain, bad_status.',
       ['reason'],
     ), publishRefusalReasons),
+    credentialChecksWaiting: getOrCreateMetric(registry, 'anju_broker_credential_checks_waiting', () => new Gauge({
+      name: 'anju_broker_credential_checks_waiting',
+      help: 'CONNECTs waiting for their credential check (scrypt; a few run at once, in arrival order). Above 0 for long: a connect storm.',
+      registers: [registry],
+    })),
     expiredCommandsWithheld: getOrCreateMetric(registry, 'anju_broker_expired_commands_withheld_total', () => new Counter({
       name: 'anju_broker_expired_commands_withheld_total',
       help: 'Command messages past their expiresAt not forwarded to a device (mostly from a persistent session\'s offline queue).',

@@ -54,18 +54,28 @@ export interface TestBroker {
  * for ingest (every telemetry message taken at once), so tests about auth or the ACL see telemetry
  * acknowledged and forwarded as with a working ingest; tests about admission install their own.
  */
-export async function startBroker(overrides: Partial<BrokerConfig> = {}, options: { ingest?: boolean; backplane?: BrokerDeps['backplane'] } = {}): Promise<TestBroker> {
+export async function startBroker(
+  overrides: Partial<BrokerConfig> = {},
+  options: {
+    ingest?: boolean;
+    backplane?: BrokerDeps['backplane'];
+    /** Replaces the check of DEVICE_SECRETS (every well-formed id then counts as registered). */
+    authenticateDevice?: (id: string, secret: string) => Promise<boolean>;
+  } = {},
+): Promise<TestBroker> {
   const { hashes, accounts } = await loadFixtures();
+  const custom = options.authenticateDevice;
   const registry = new Registry();
   const broker = await createBroker(
     { host: '127.0.0.1', port: 0, wsPort: 0, maxFrameBytes: 64 * 1024, connectRatePerMinute: 1000, drainTimeoutMs: 5000, ...overrides },
     {
       policy: {
         async authenticateDevice(id, secret) {
+          if (custom) return custom(id, secret);
           const hash = hashes.get(id);
           return hash !== undefined && verifySecret(secret, hash);
         },
-        deviceRegistered: (id) => hashes.has(id),
+        deviceRegistered: (id) => custom !== undefined || hashes.has(id),
         serviceAccount: staticServiceAccounts(accounts),
       },
       logger: pino({ level: 'silent' }),

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { abandoned, createCredentialGate } from '../../broker/credential-gate.js';
+
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('credential gate', () => {
+  it('runs at most `concurrency` checks at once, in arrival order', async () => {
+    const gate = createCredentialGate({ concurrency: 2 });
+    const started: number[] = [];
+    const holds = Array.from({ length: 5 }, () => deferred<number>());
+    const results = holds.map((h, i) => gate.run(() => true, () => {
+      started.push(i);
+      return h.promise;
+    }));
+    await tick();
+    expect(started).toEqual([0, 1]);
+    expect(gate.waiting()).toBe(3);
+    holds[1]!.resolve(1);
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    holds[0]!.resolve(0);
+    holds[2]!.resolve(2);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    holds[3]!.resolve(3);
+    holds[4]!.resolve(4);
+    expect(await Promise.all(results)).toEqual([0, 1, 2, 3, 4]);
+    expect(gate.waiting()).toBe(0);
+  });
+
+  it('skips the check of a client gone while it waited, and counts it', async () => {
+    let skipped = 0;
+    const gate = createCredentialGate({ concurrency: 1, onAbandoned: () => (skipped += 1) });
+    const first = deferred<string>();
+    const ran: string[] = [];
+    let secondStillThere = true;
+    const a = gate.run(() => true, () => {
+      ran.push('a');
+      return first.promise;
+    });
+    const b = gate.run(() => secondStillThere, async () => {
+      ran.push('b');
+      return 'b';
+    });
+    const c = gate.run(() => true, async () => {
+      ran.push('c');
+      return 'c';
+    });
+    secondStillThere = false;
+    first.resolve('a');
+    expect(await Promise.all([a, b, c])).toEqual(['a', abandoned, 'c']);
+    expect(ran).toEqual(['a', 'c']);
+    expect(skipped).toBe(1);
+  });
+
+  it('a check that fails rejects its own caller only and frees its slot', async () => {
+    const gate = createCredentialGate({ concurrency: 1 });
+    const failing = gate.run(() => true, () => Promise.reject(new Error('registry down')));
+    const next = gate.run(() => true, async () => 'ok');
+    await expect(failing).rejects.toThrow('registry down');
+    expect(await next).toBe('ok');
+  });
+
+  it('refuses a concurrency below 1', () => {
+    expect(() => createCredentialGate({ concurrency: 0 })).toThrow(RangeError);
+  });
+});
