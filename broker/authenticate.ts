@@ -111,7 +111,7 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
       // Not a well-formed device id cannot be one; it still costs a scrypt, like any unknown name.
       const ok = isValidId(username) ? await policy.authenticateDevice(username, secret) : await verifyNothing(secret);
       return ok ? { kind: 'device', deviceId: username } : undefined;
-    });
+    }, { urgent: account !== undefined });
     if (verdict === abandoned) return refuse(3, 'abandoned');
     if (!verdict) return refuse(4, 'bad_credentials');
     return admitted(client, username, verdict);

@@ -16,9 +16,10 @@ import { availableParallelism } from 'node:os';
 export interface CredentialGate {
   /**
    * Runs `check` once a slot is free, unless `stillWaiting()` is false by then: it then resolves
-   * `abandoned` without running it.
+   * `abandoned` without running it. `urgent` checks (service accounts: a hub's ingest, a bridge —
+   * few, and the fleet's data waits on them) go before every device's.
    */
-  run<T>(stillWaiting: () => boolean, check: () => Promise<T>): Promise<T | typeof abandoned>;
+  run<T>(stillWaiting: () => boolean, check: () => Promise<T>, options?: { urgent?: boolean }): Promise<T | typeof abandoned>;
   /** Checks waiting for a slot. */
   waiting(): number;
 }
@@ -28,37 +29,59 @@ export const abandoned: unique symbol = Symbol('abandoned');
 /** As many checks at once as there are cores (at most 4, the default thread pool). */
 export const defaultCredentialConcurrency = Math.max(1, Math.min(4, availableParallelism()));
 
+/** A queue with a moving head: a storm of 20,000 CONNECTs would make Array#shift quadratic. */
+function createFifo<T>() {
+  let items: T[] = [];
+  let head = 0;
+  return {
+    push: (item: T) => void items.push(item),
+    shift(): T | undefined {
+      if (head >= items.length) return undefined;
+      const item = items[head]!;
+      head += 1;
+      if (head === items.length) {
+        items = [];
+        head = 0;
+      }
+      return item;
+    },
+    size: () => items.length - head,
+  };
+}
+
 export function createCredentialGate(config: { concurrency: number; onAbandoned?: () => void; onWaiting?: (n: number) => void }): CredentialGate {
   if (!(config.concurrency >= 1)) throw new RangeError('credential gate: need concurrency >= 1');
   let running = 0;
-  // A queue with a moving head: a storm of 20,000 CONNECTs would make Array#shift quadratic.
-  let queue: (() => void)[] = [];
-  let head = 0;
+  const urgent = createFifo<() => void>();
+  const normal = createFifo<() => void>();
+  const waiting = () => urgent.size() + normal.size();
 
   function next(): void {
-    while (running < config.concurrency && head < queue.length) {
-      const start = queue[head]!;
-      head += 1;
-      if (head === queue.length) {
-        queue = [];
-        head = 0;
-      }
+    while (running < config.concurrency) {
+      const start = urgent.shift() ?? normal.shift();
+      if (!start) break;
       start();
     }
-    config.onWaiting?.(queue.length - head);
+    config.onWaiting?.(waiting());
   }
 
   return {
-    run(stillWaiting, check) {
+    run(stillWaiting, check, options) {
       return new Promise((resolve, reject) => {
-        queue.push(() => {
+        (options?.urgent ? urgent : normal).push(() => {
           if (!stillWaiting()) {
             config.onAbandoned?.();
             resolve(abandoned);
             return;
           }
           running += 1;
-          check().then(resolve, reject).finally(() => {
+          let checked: Promise<unknown>;
+          try {
+            checked = check();
+          } catch (err) {
+            checked = Promise.reject(err);
+          }
+          checked.then(resolve as (v: unknown) => void, reject).finally(() => {
             running -= 1;
             next();
           });
@@ -66,6 +89,6 @@ export function createCredentialGate(config: { concurrency: number; onAbandoned?
         next();
       });
     },
-    waiting: () => queue.length - head,
+    waiting,
   };
 }

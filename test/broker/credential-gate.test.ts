@@ -71,6 +71,33 @@ describe('credential gate', () => {
     expect(await next).toBe('ok');
   });
 
+  it('urgent checks (service accounts) go before the devices waiting; a check that throws frees its slot', async () => {
+    const gate = createCredentialGate({ concurrency: 1 });
+    const hold = deferred<string>();
+    const order: string[] = [];
+    const first = gate.run(() => true, () => {
+      order.push('d0');
+      return hold.promise;
+    });
+    const devices = ['d1', 'd2'].map((d) => gate.run(() => true, async () => {
+      order.push(d);
+      return d;
+    }));
+    const service = gate.run(() => true, async () => {
+      order.push('ingest');
+      return 'ingest';
+    }, { urgent: true });
+    const throwing = gate.run(() => true, (): Promise<string> => {
+      order.push('throws');
+      throw new Error('synchronous');
+    }, { urgent: true });
+    expect(gate.waiting()).toBe(4);
+    hold.resolve('d0');
+    expect(await Promise.all([first, service, ...devices])).toEqual(['d0', 'ingest', 'd1', 'd2']);
+    await expect(throwing).rejects.toThrow('synchronous');
+    expect(order).toEqual(['d0', 'ingest', 'throws', 'd1', 'd2']);
+  });
+
   it('refuses a concurrency below 1', () => {
     expect(() => createCredentialGate({ concurrency: 0 })).toThrow(RangeError);
   });
