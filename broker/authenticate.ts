@@ -77,6 +77,18 @@ export interface AuthenticateDeps {
   gate?: CredentialGate;
 }
 
+/**
+ * The client hung up. Aedes sets `closed` when its connection's stream ends, but it pauses the
+ * connection while authenticating (lib/handlers/connect.js), and a paused stream does not emit its
+ * end: a closed WebSocket, or a TCP FIN after bytes not yet read, leaves only the readable side
+ * ended (`_readableState.ended`, set by the stream's push(null) whether or not anyone reads).
+ */
+function connectionGone(client: Client): boolean {
+  if (client.closed) return true;
+  const conn = (client as unknown as { conn?: { destroyed?: boolean; readableEnded?: boolean; _readableState?: { ended?: boolean } } }).conn;
+  return conn?.destroyed === true || conn?.readableEnded === true || conn?._readableState?.ended === true;
+}
+
 /** Same device, or same service account. */
 function samePrincipal(a: Principal, b: Principal): boolean {
   return a.kind === 'device' ? b.kind === 'device' && a.deviceId === b.deviceId : b.kind === 'service' && a.account.username === b.account.username;
@@ -104,15 +116,17 @@ export function createAuthenticate(deps: AuthenticateDeps): AuthenticateHandler 
     if (!username || !password) return refuse(4, 'missing_credentials');
     const secret = password.toString('utf8');
 
-    const account = policy.serviceAccount(username);
-    // Checked in turn, and not at all for a client that left while it waited (credential-gate.ts).
-    const verdict = await gate.run(() => !client.closed, async (): Promise<Principal | undefined> => {
+    const urgent = policy.serviceAccount(username) !== undefined;
+    // Checked in turn, and not at all for a client that left, or a broker that began to stop, while it waited (credential-gate.ts).
+    const verdict = await gate.run(() => deps.ready() && !connectionGone(client), async (): Promise<Principal | undefined> => {
+      // Looked up at its turn: an account whose secret was rotated, or that was deleted, while the CONNECT waited is checked as it stands now.
+      const account = policy.serviceAccount(username);
       if (account) return (await verifySecret(secret, account.passwordHash)) ? { kind: 'service', account } : undefined;
       // Not a well-formed device id cannot be one; it still costs a scrypt, like any unknown name.
       const ok = isValidId(username) ? await policy.authenticateDevice(username, secret) : await verifyNothing(secret);
       return ok ? { kind: 'device', deviceId: username } : undefined;
-    }, { urgent: account !== undefined });
-    if (verdict === abandoned) return refuse(3, 'abandoned');
+    }, { urgent });
+    if (verdict === abandoned) return refuse(3, deps.ready() ? 'abandoned' : 'unavailable');
     if (!verdict) return refuse(4, 'bad_credentials');
     return admitted(client, username, verdict);
   }

@@ -20,7 +20,7 @@ export interface CredentialGate {
    * few, and the fleet's data waits on them) go before every device's.
    */
   run<T>(stillWaiting: () => boolean, check: () => Promise<T>, options?: { urgent?: boolean }): Promise<T | typeof abandoned>;
-  /** Checks waiting for a slot. */
+  /** Checks waiting for a slot (an abandoned one counts until its turn comes). */
   waiting(): number;
 }
 
@@ -56,10 +56,19 @@ export function createCredentialGate(config: { concurrency: number; onAbandoned?
   const normal = createFifo<() => void>();
   const waiting = () => urgent.size() + normal.size();
 
+  /**
+   * Urgent ones taken in a row while devices wait: urgency is claimed by a username not yet verified,
+   * so a guesser sending a service account's name gets at most this share, never all of it.
+   */
+  const MAX_URGENT_IN_A_ROW = 3;
+  let urgentInARow = 0;
+
   function next(): void {
     while (running < config.concurrency) {
-      const start = urgent.shift() ?? normal.shift();
+      const takeNormal = normal.size() > 0 && (urgent.size() === 0 || urgentInARow >= MAX_URGENT_IN_A_ROW);
+      const start = takeNormal ? normal.shift() : urgent.shift();
       if (!start) break;
+      urgentInARow = takeNormal ? 0 : urgentInARow + 1;
       start();
     }
     config.onWaiting?.(waiting());
@@ -69,7 +78,14 @@ export function createCredentialGate(config: { concurrency: number; onAbandoned?
     run(stillWaiting, check, options) {
       return new Promise((resolve, reject) => {
         (options?.urgent ? urgent : normal).push(() => {
-          if (!stillWaiting()) {
+          let there: boolean;
+          try {
+            there = stillWaiting();
+          } catch (err) {
+            reject(err);
+            return;
+          }
+          if (!there) {
             config.onAbandoned?.();
             resolve(abandoned);
             return;

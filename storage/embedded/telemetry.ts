@@ -353,10 +353,13 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
           try {
             for (const [kind, rows] of liveByKind) {
               pending.add(kind, rows);
-              const bounds = newest?.byDevice;
-              for (const r of rows) {
-                const k = newestKey(kind, r.device);
-                if (bounds && r.ts > (bounds.get(k) ?? -Infinity)) bounds.set(k, r.ts);
+              if (newest) {
+                // A device not in the map may hold readings up to `before`: a replay older than that must not lower its bound.
+                const { byDevice, before } = newest;
+                for (const r of rows) {
+                  const k = newestKey(kind, r.device);
+                  if (r.ts > (byDevice.get(k) ?? before)) byDevice.set(k, r.ts);
+                }
               }
             }
             committed?.();

@@ -88,12 +88,12 @@ export function createCheckpointWriter(dir: string, fsync: boolean, minIntervalM
   async function run(): Promise<void> {
     running = true;
     while (waiting.length > 0) {
-      const wait = lastWriteAt + minIntervalMs - Date.now();
+      const wait = lastWriteAt + minIntervalMs - performance.now();
       if (wait > 0 && !hurried) await pause(wait);
       hurried = false;
       const batch = waiting;
       waiting = [];
-      lastWriteAt = Date.now();
+      lastWriteAt = performance.now(); // monotonic: a wall clock stepped back must not hold checkpoints
       try {
         await writeOnce(latest!);
         for (const w of batch) w.resolve();

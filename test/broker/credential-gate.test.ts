@@ -98,6 +98,28 @@ describe('credential gate', () => {
     expect(order).toEqual(['d0', 'ingest', 'throws', 'd1', 'd2']);
   });
 
+  it('while devices wait, at most 3 urgent checks run in a row (a claimed name cannot starve them); a stillWaiting that throws fails its caller only', async () => {
+    const gate = createCredentialGate({ concurrency: 1 });
+    const hold = deferred<string>();
+    const order: string[] = [];
+    const job = (name: string) => async () => {
+      order.push(name);
+      return name;
+    };
+    const first = gate.run(() => true, () => hold.promise);
+    const device = gate.run(() => true, job('device'));
+    const urgent = ['u1', 'u2', 'u3', 'u4', 'u5'].map((u) => gate.run(() => true, job(u), { urgent: true }));
+    const broken = gate.run(() => {
+      throw new Error('lookup failed');
+    }, job('never'));
+    const last = gate.run(() => true, job('last'));
+    hold.resolve('first');
+    await expect(broken).rejects.toThrow('lookup failed');
+    await Promise.all([first, device, last, ...urgent]);
+    expect(order).toEqual(['u1', 'u2', 'u3', 'device', 'u4', 'u5', 'last']);
+    expect(gate.waiting()).toBe(0);
+  });
+
   it('refuses a concurrency below 1', () => {
     expect(() => createCredentialGate({ concurrency: 0 })).toThrow(RangeError);
   });

@@ -370,6 +370,24 @@ describe('embedded hourly aggregates held in memory', () => {
     expectSame(await storedHourly(dir), ref.hourly());
   }, 60_000);
 
+  it('after a reopen, an in-order replay of an old backlog in several batches is stored once (the first batch does not lower the bound)', async () => {
+    const dir = await tempDir();
+    const ref = new Reference();
+    const old = readings(1, 40, NOW - 5 * DAY, 60_000);
+    let db = await open(dir, () => NOW, HOUR);
+    for (const batch of [old.slice(0, 20), old.slice(20)]) {
+      await db.telemetry.write(batch);
+      ref.write(batch);
+    }
+    await closeDb(db);
+    db = await open(dir, () => NOW, HOUR);
+    for (const batch of [old.slice(0, 20), old.slice(20)]) await db.telemetry.write(batch);
+    await closeDb(db);
+    const raw = await onFile(dir, (q) => q('SELECT count(*) AS n, count(DISTINCT (device, ts)) AS d FROM smoke_detector'));
+    expect([Number(raw[0]!.n), Number(raw[0]!.d)]).toEqual([40, 40]);
+    expectSame(await storedHourly(dir), ref.hourly());
+  }, 60_000);
+
   it('a read while a flush holds the hours it took, not yet committed, waits for that flush', async () => {
     const dir = await tempDir();
     const db = await open(dir, () => NOW, HOUR);

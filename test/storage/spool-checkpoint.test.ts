@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSpool, createSpoolForwarder, type TelemetryStore } from '../../storage/index.js';
 import { createCheckpointWriter } from '../../storage/spool/checkpoint.js';
 import { cleanup, freshDir, many, openDb, storedCount } from './spool.helpers.js';
@@ -47,6 +47,21 @@ describe('spool checkpoint interval', () => {
     await waiting;
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await stored(dir)).toMatchObject({ segment: 2, offset: 99 });
+  });
+
+  it('the interval is measured on a monotonic clock: a wall clock stepped back an hour does not hold the next write', async () => {
+    const dir = await freshDir();
+    const writer = createCheckpointWriter(dir, true, 100);
+    await writer.save({ segment: 3, offset: 1 });
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => Date.UTC(2026, 0, 1)); // an NTP step back
+    try {
+      const started = performance.now();
+      await writer.save({ segment: 3, offset: 2 });
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(await stored(dir)).toMatchObject({ segment: 3, offset: 2 });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a forwarder flush and close do not wait out a long interval', async () => {
