@@ -68,7 +68,8 @@ export function createCredentialGate(config: { concurrency: number; onAbandoned?
       const takeNormal = normal.size() > 0 && (urgent.size() === 0 || urgentInARow >= MAX_URGENT_IN_A_ROW);
       const start = takeNormal ? normal.shift() : urgent.shift();
       if (!start) break;
-      urgentInARow = takeNormal ? 0 : urgentInARow + 1;
+      // Counted only while devices wait: the first device arriving after a run of urgent ones still queues behind them.
+      urgentInARow = takeNormal || normal.size() === 0 ? 0 : urgentInARow + 1;
       start();
     }
     config.onWaiting?.(waiting());

@@ -352,7 +352,6 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
           // flush) sees this batch. Plain Map updates; were one to throw, the write still counts as committed.
           try {
             for (const [kind, rows] of liveByKind) {
-              pending.add(kind, rows);
               if (newest) {
                 // A device not in the map may hold readings up to `before`: a replay older than that must not lower its bound.
                 const { byDevice, before } = newest;
@@ -362,6 +361,8 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
                 }
               }
             }
+            // After the bounds: were this to throw, a replay of the batch must still merge, not be inserted twice.
+            for (const [kind, rows] of liveByKind) pending.add(kind, rows);
             committed?.();
           } catch (err) {
             logger.error({ err }, 'updating memory after a committed telemetry write failed: the hourly aggregates of this batch may be incomplete');

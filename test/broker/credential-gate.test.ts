@@ -120,6 +120,23 @@ describe('credential gate', () => {
     expect(gate.waiting()).toBe(0);
   });
 
+  it('urgent checks run with no device waiting do not count: a device arriving after them still queues behind the next urgent one', async () => {
+    const gate = createCredentialGate({ concurrency: 1 });
+    const order: string[] = [];
+    const job = (name: string) => async () => {
+      order.push(name);
+      return name;
+    };
+    await Promise.all(['u1', 'u2', 'u3'].map((u) => gate.run(() => true, job(u), { urgent: true })));
+    const hold = deferred<string>();
+    const busy = gate.run(() => true, () => hold.promise, { urgent: true });
+    const device = gate.run(() => true, job('device'));
+    const ingest = gate.run(() => true, job('ingest'), { urgent: true });
+    hold.resolve('busy');
+    await Promise.all([busy, device, ingest]);
+    expect(order).toEqual(['u1', 'u2', 'u3', 'ingest', 'device']);
+  });
+
   it('refuses a concurrency below 1', () => {
     expect(() => createCredentialGate({ concurrency: 0 })).toThrow(RangeError);
   });
