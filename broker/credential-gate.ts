@@ -49,7 +49,7 @@ function createFifo<T>() {
   };
 }
 
-export function createCredentialGate(config: { concurrency: number; onAbandoned?: () => void; onWaiting?: (n: number) => void }): CredentialGate {
+export function createCredentialGate(config: { concurrency: number; onWaiting?: (n: number) => void }): CredentialGate {
   if (!(config.concurrency >= 1)) throw new RangeError('credential gate: need concurrency >= 1');
   let running = 0;
   const urgent = createFifo<() => void>();
@@ -87,7 +87,6 @@ export function createCredentialGate(config: { concurrency: number; onAbandoned?
             return;
           }
           if (!there) {
-            config.onAbandoned?.();
             resolve(abandoned);
             return;
           }
