@@ -25,6 +25,7 @@ import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
 import { serialConnection } from './connection.js';
+import { sqlLiteral } from './sql.js';
 import { createStagingTables, kindTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore, type EmbeddedTelemetryStore } from './telemetry.js';
@@ -210,10 +211,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
       if (closing) throw new Error('the embedded database is closed');
       const conn = await instance.connect();
       try {
-        const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
         const ident = (v: string) => `"${v.replace(/"/g, '""')}"`;
         const source = String((await conn.runAndReadAll('SELECT current_database() AS d')).getRowObjects()[0]?.d);
-        await conn.run(`ATTACH ${literal(file)} AS anju_snapshot`);
+        await conn.run(`ATTACH ${sqlLiteral(file)} AS anju_snapshot`);
         try {
           await conn.run(`COPY FROM DATABASE ${ident(source)} TO anju_snapshot`);
           const v = (await conn.runAndReadAll('SELECT max(version) AS v FROM anju_snapshot.schema_version')).getRowObjects()[0]?.v;

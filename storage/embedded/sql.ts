@@ -2,12 +2,51 @@ import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBVal
 import type { WhereBuilder } from '../query-filters.js';
 import { toNumber } from './connection.js';
 
-/** Small SQL helpers the embedded state stores share. Values always travel as bound parameters. */
+/**
+ * Small SQL helpers the embedded state stores share. Values travel as bound parameters, except in a
+ * script (`sqlLiteral`, `runScript`): several statements sent in one call, where a hot path cannot
+ * afford a round trip per statement.
+ */
 
 export type Row = Record<string, DuckDBValue>;
 
+/**
+ * Rows of one query. Without parameters it is one call into DuckDB; with them, three (the node API
+ * extracts the statements, prepares the last and then executes it, each a trip through the thread
+ * pool and back to the event loop).
+ */
 export async function rows(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
-  return (await c.runAndReadAll(sql, params)).getRowObjects();
+  return (await c.runAndReadAll(sql, params.length > 0 ? params : undefined)).getRowObjects();
+}
+
+/**
+ * A value as a DuckDB SQL literal, for statements sent as one script (`runScript`). Strings are
+ * standard SQL literals: DuckDB reads a backslash as itself and a doubled quote as a quote, and
+ * nothing else in single quotes is special. A NUL would end the script's C string early, so it is
+ * refused, as are numbers that are not safe integers (no value here needs a float).
+ */
+export function sqlLiteral(v: DuckDBValue): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`only safe integers travel as SQL literals, got ${v}`);
+    return String(v);
+  }
+  if (typeof v === 'string') {
+    if (v.includes('\0')) throw new RangeError('a string with a NUL character cannot travel as a SQL literal');
+    return `'${v.replaceAll("'", "''")}'`;
+  }
+  throw new TypeError(`no SQL literal for a ${typeof v} value`);
+}
+
+/**
+ * Runs statements (built with `sqlLiteral`, no parameters) as one script: one call into DuckDB,
+ * which runs them in order and stops at the first that fails. A script that opens a transaction
+ * and fails inside it leaves it aborted: the caller rolls back.
+ */
+export async function runScript(c: DuckDBConnection, statements: readonly string[]): Promise<void> {
+  if (statements.length > 0) await c.run(statements.join(';\n'));
 }
 
 /** `column IN ($n, …)`, pushing the values onto `params`. */

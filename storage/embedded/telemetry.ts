@@ -8,6 +8,7 @@ import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js
 import { seriesCompleteFrom, seriesSql } from './series.js';
 import { flushStagedHours, foldIntoHourly, hourlyTableName, hourMs, markDirtyHours } from './hourly.js';
 import { createHourlyPending, stagePendingHours, type PendingHour } from './hourly-pending.js';
+import { sqlLiteral } from './sql.js';
 
 /**
  * A batch is written in one transaction on the single writer connection. When any of its readings may
@@ -116,9 +117,9 @@ function jsonInsertSql(t: KindTable, target: string): string {
     ts: 'BIGINT', device: 'VARCHAR', site: 'VARCHAR', building: 'VARCHAR', category: 'VARCHAR', seq: 'BIGINT',
     fields: Object.fromEntries(t.fields.map((f) => [f.name, f.type === 'bool' ? 'BOOLEAN' : 'DOUBLE'])),
   };
-  const literal = `'${JSON.stringify([structure]).replace(/'/g, "''")}'`;
+  const literal = sqlLiteral(JSON.stringify([structure]));
   const cols = [...baseColumns, ...t.fields.map((f) => f.name)].map(quoteIdent);
-  const values = [...baseColumns.map((c) => `r.${c}`), ...t.fields.map((f) => `struct_extract(r.fields, '${f.name.replace(/'/g, "''")}')`)];
+  const values = [...baseColumns.map((c) => `r.${c}`), ...t.fields.map((f) => `struct_extract(r.fields, ${sqlLiteral(f.name)})`)];
   return `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT unnest(json_transform($1::VARCHAR, ${literal})) AS r)`;
 }
 

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ActiveAlarmConflictError, createEmbeddedDatabase, type Alarm, type EmbeddedDatabase } from '../../storage/index.js';
+import { DuckDBConnection } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ActiveAlarmConflictError, AlarmChangedError, createEmbeddedDatabase, type Alarm, type EmbeddedDatabase } from '../../storage/index.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 let dir: string;
@@ -78,5 +79,63 @@ describe('embedded alarm store: recordMany (group commit)', () => {
     expect(await db.alarms.lastSeq()).toBe(450);
     const next = await db.alarms.record(alarm('n', 'sd-new'), { type: 'raised', ts: T0 });
     expect(next.seq).toBe(451);
+  });
+
+  it('writes a group in one call into DuckDB once it knows the table: no read before the write', async () => {
+    await db.alarms.record(alarm('warm', 'sd-0'), { type: 'raised', ts: T0 }); // the first group loads the active keys
+    const calls = vi.spyOn(DuckDBConnection.prototype, 'run');
+    try {
+      const [raised] = await db.alarms.recordMany([{ alarm: alarm('a', 'sd-1'), event: { type: 'raised', ts: T0 } }]);
+      expect(calls).toHaveBeenCalledTimes(1);
+      await db.alarms.recordMany([
+        { alarm: { ...raised!.alarm, status: 'active_ack', ackTs: T0 + 1, lastUpdateTs: T0 + 1 }, event: { type: 'acked', ts: T0 + 1 } },
+        { alarm: alarm('b', 'sd-2'), event: { type: 'raised', ts: T0 + 1 } },
+      ]);
+      expect(calls).toHaveBeenCalledTimes(2);
+    } finally {
+      calls.mockRestore();
+    }
+    expect(await db.alarms.get('a')).toMatchObject({ status: 'active_ack', ackTs: T0 + 1, rev: 3 });
+    expect(await db.alarms.get('b')).toMatchObject({ status: 'active_unack', rev: 4 });
+  });
+
+  it('after reopening, checks what it has not seen against the table: active keys, revisions, and writes without a revision', async () => {
+    const [a] = await db.alarms.recordMany([
+      { alarm: alarm('a', 'sd-1'), event: { type: 'raised', ts: T0 } },
+      { alarm: alarm('b', 'sd-2'), event: { type: 'raised', ts: T0 } },
+      { alarm: alarm('b', 'sd-2', { status: 'cleared_unack', clearTs: T0 }), event: { type: 'cleared', ts: T0 } },
+    ]);
+    await db.close();
+    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
+    // sd-1's key is held by a, stored before the reopen.
+    await expect(db.alarms.record(alarm('c', 'sd-1'), { type: 'raised', ts: T0 + 1 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+    // A stale revision of a is refused; the current one goes in.
+    await expect(db.alarms.record({ ...a!.alarm, rev: 99 }, { type: 'acked', ts: T0 + 1 })).rejects.toBeInstanceOf(AlarmChangedError);
+    const acked = await db.alarms.record({ ...a!.alarm, status: 'active_ack', ackTs: T0 + 1 }, { type: 'acked', ts: T0 + 1 });
+    expect(acked.seq).toBe(4);
+    // b (cleared, so holding no key) written without a revision — a blind write, unchecked by contract —
+    // in a group with a new alarm: taken for new, refused by the primary key, checked against the
+    // table and written again; nothing lost, no seq skipped.
+    const out = await db.alarms.recordMany([
+      { alarm: alarm('d', 'sd-3'), event: { type: 'raised', ts: T0 + 2 } },
+      { alarm: alarm('b', 'sd-2', { status: 'cleared_ack', clearTs: T0, ackTs: T0 + 2 }), event: { type: 'acked', ts: T0 + 2 } },
+    ]);
+    expect(out.map((e) => e.seq)).toEqual([5, 6]);
+    expect(await db.alarms.get('b')).toMatchObject({ status: 'cleared_ack', ackTs: T0 + 2, rev: 6 });
+    expect(await db.alarms.get('d')).toMatchObject({ status: 'active_unack', rev: 5 });
+    expect((await db.alarms.eventsSince(0)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    // What that group taught it holds: sd-2's key is free, sd-3's is taken.
+    await db.alarms.record(alarm('e', 'sd-2'), { type: 'raised', ts: T0 + 3 });
+    await expect(db.alarms.record(alarm('f', 'sd-3'), { type: 'raised', ts: T0 + 3 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+  });
+
+  it('stores text as it came: quotes, backslashes, SQL, newlines and Chinese survive the script', async () => {
+    const text = "O'Brien \\ 王工 '); DROP TABLE alarms; --\n\t\"引号\" \\'";
+    const a = alarm("id'1", 'sd-1', { building: text, assignee: text, details: { note: text, smoke: 0.5 } });
+    await db.alarms.record(a, { type: 'raised', ts: T0 });
+    expect(await db.alarms.get("id'1")).toEqual({ ...a, rev: 1 });
+    expect((await db.alarms.eventsSince(0))[0]?.alarm).toEqual({ ...a, rev: 1 });
+    await expect(db.alarms.record(alarm('nul', 'sd-2', { building: 'a\u0000b' }), { type: 'raised', ts: T0 })).rejects.toThrow(/NUL/);
+    expect(await db.alarms.lastSeq()).toBe(1);
   });
 });
