@@ -6,21 +6,22 @@ import {
   type IncidentStore,
 } from '../incidents/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, type Row, rows, storedRevisions, where, whereBuilder } from './sql.js';
+import { big, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder } from './sql.js';
 import { incidentFilters } from '../query-filters.js';
-import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
+import { checkRevisions, revisionsOf } from '../revisions.js';
 
 /**
  * The IncidentStore on the embedded database (tables of migration 5: incidents, incident_events,
  * incident_members, incident_meta), on two connections:
  * - `events` (its own: an incident commit never delays an alarm commit): `recordMany`, the watermark and pruning — one
- *   transaction per call, strictly in order, which keeps `seq` gap-free and makes the
- *   one-active-incident-per-key check atomic with the write;
+ *   transaction per call, strictly in order, which keeps `seq` gap-free; nothing else writes these
+ *   tables, so the checks (revisions, one active incident per key), read just before the
+ *   transaction, still hold at its commit. A group is two calls into DuckDB: one read, one script;
  * - `conn` (the state connection): reads.
  *
  * As for alarms, `active_key` holds the key while the incident is active and NULL after, checked
  * by the store itself rather than a UNIQUE index (DuckDB checks index constraints eagerly on
- * UPDATE, which misfires on rows updated back and forth); each incident is upserted once per group.
+ * UPDATE, which misfires on rows updated back and forth); each incident is written once per group.
  * `incident_members` maps every alarm to its incident (an alarm joins one incident, once).
  */
 
@@ -90,15 +91,36 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
   };
   const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c, 'SELECT coalesce(max(seq), 0) AS s FROM incident_events'))[0]?.s ?? null) ?? 0);
 
-  async function checkActiveKeys(c: DuckDBConnection, entries: readonly IncidentRecordEntry[]): Promise<void> {
-    const keys = [...new Set(entries.map((e) => incidentKey(e.incident)))];
+  const watermarkSql = (alarmSeq: number) =>
+    // GREATEST: the watermark never moves back, whichever writer gets there first.
+    `INSERT INTO incident_meta (key, value) VALUES (${sqlLiteral(WATERMARK)}, ${sqlLiteral(BigInt(Math.max(0, Math.floor(alarmSeq))))})
+     ON CONFLICT (key) DO UPDATE SET value = greatest(incident_meta.value, excluded.value)`;
+
+  /**
+   * What the group's checks and writes need to know, in one query: the stored revision of each of
+   * its incidents (which also says which are stored), the holder of each of its keys, and the
+   * alarms already indexed as members. It runs before the group's transaction opens, which is as
+   * safe as inside it: `events` is the only connection that writes these tables, one job at a time.
+   */
+  async function readGroup(c: DuckDBConnection, records: readonly Incident[]) {
+    const list = (xs: Iterable<string>) => [...new Set(xs)].map(sqlLiteral).join(', ');
+    const ids = list(records.map((i) => i.id));
+    const found = await rows(c, `SELECT 'rev' AS what, id, rev, NULL AS other FROM incidents WHERE id IN (${ids})
+      UNION ALL SELECT 'key', id, NULL, active_key FROM incidents WHERE active_key IN (${list(records.map(incidentKey))})
+      UNION ALL SELECT 'member', incident_id, NULL, alarm_id FROM incident_members WHERE incident_id IN (${ids})`);
+    const stored = new Map<string, number | undefined>();
     const holder = new Map<string, string>();
-    for (let i = 0; i < keys.length; i += 500) {
-      const params: DuckDBValue[] = [];
-      for (const r of await rows(c, `SELECT id, active_key FROM incidents WHERE ${inList('active_key', keys.slice(i, i + 500), params)}`, params)) {
-        holder.set(String(r.active_key), String(r.id));
-      }
+    const members = new Set<string>();
+    for (const r of found) {
+      if (r.what === 'rev') stored.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
+      else if (r.what === 'key') holder.set(String(r.other), String(r.id));
+      else members.add(String(r.other));
     }
+    return { stored, holder, members };
+  }
+
+  /** The one-active-incident-per-key rule, entry by entry in order, against the holders as stored. */
+  function checkActiveKeys(entries: readonly IncidentRecordEntry[], holder: Map<string, string>): void {
     for (const { incident } of entries) {
       const key = incidentKey(incident);
       const other = holder.get(key);
@@ -111,77 +133,66 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     }
   }
 
-  async function writeWatermark(c: DuckDBConnection, alarmSeq: number): Promise<void> {
-    // GREATEST: the watermark never moves back, whichever writer gets there first.
-    await c.run(
-      `INSERT INTO incident_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = greatest(incident_meta.value, excluded.value)`,
-      [WATERMARK, BigInt(Math.max(0, Math.floor(alarmSeq)))],
-    );
-  }
-
-  async function writeGroup(c: DuckDBConnection, entries: readonly IncidentRecordEntry[], first: number): Promise<void> {
+  /**
+   * The group as one script, one call into DuckDB (as the alarm store's, storage/embedded/alarms.ts):
+   * BEGIN, the new incidents' INSERT, an UPDATE per stored one, the members not indexed yet, the
+   * events, the watermark, COMMIT.
+   */
+  function groupScript(
+    entries: readonly IncidentRecordEntry[], first: number, read: Awaited<ReturnType<typeof readGroup>>, alarmSeq: number | undefined,
+  ): string[] {
     const records = entries.map((e) => e.incident);
-    const checked = idsToCheck(records);
-    if (checked.length > 0) checkRevisions(records, await storedRevisions(c, 'incidents', checked), (id, expected, now) => new IncidentChangedError(id, expected, now));
     const revisions = revisionsOf(records, first);
-    await checkActiveKeys(c, entries);
     const last = new Map<string, Incident>();
-    for (const { incident } of entries) last.set(incident.id, incident);
+    for (const incident of records) last.set(incident.id, incident);
+    const row = (x: Incident) => values(x, revisions.get(x.id) ?? first).map(sqlLiteral);
     const incidents = [...last.values()];
-    const n = cols.length;
-    for (let i = 0; i < incidents.length; i += ROWS_PER_STATEMENT) {
-      const chunk = incidents.slice(i, i + ROWS_PER_STATEMENT);
-      await c.run(
-        `INSERT INTO incidents (${cols.join(', ')}) VALUES ${chunk.map((_, j) => `(${cols.map((__, k) => `$${j * n + k + 1}`).join(', ')})`).join(', ')}
-         ON CONFLICT (id) DO UPDATE SET ${cols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`,
-        chunk.flatMap((x) => values(x, revisions.get(x.id) ?? first)),
-      );
+    const fresh = incidents.filter((x) => !read.stored.has(x.id));
+    const script = ['BEGIN TRANSACTION'];
+    for (let i = 0; i < fresh.length; i += ROWS_PER_STATEMENT) {
+      script.push(`INSERT INTO incidents (${cols.join(', ')}) VALUES ${fresh.slice(i, i + ROWS_PER_STATEMENT).map((x) => `(${row(x).join(', ')})`).join(', ')}`);
+    }
+    for (const x of incidents) {
+      if (!read.stored.has(x.id)) continue;
+      const [id, ...rest] = row(x);
+      script.push(`UPDATE incidents SET ${cols.slice(1).map((col, k) => `${col} = ${rest[k]}`).join(', ')} WHERE id = ${id}`);
     }
     // Only the alarms not indexed yet: an incident's members only ever grow, and rewriting the index on every change would grow with them.
-    const known = new Set<string>();
-    for (let i = 0; i < incidents.length; i += 500) {
-      const params: DuckDBValue[] = [];
-      const ids = incidents.slice(i, i + 500).map((x) => x.id);
-      for (const r of await rows(c, `SELECT alarm_id FROM incident_members WHERE ${inList('incident_id', ids, params)}`, params)) known.add(String(r.alarm_id));
-    }
-    const members = incidents.flatMap((i) => i.members.filter((m) => !known.has(m.id)).map((m) => [m.id, i.id] as const));
+    const members = incidents.flatMap((i) => i.members.filter((m) => !read.members.has(m.id)).map((m) => `(${sqlLiteral(m.id)}, ${sqlLiteral(i.id)})`));
     for (let i = 0; i < members.length; i += ROWS_PER_STATEMENT) {
-      const chunk = members.slice(i, i + ROWS_PER_STATEMENT);
-      await c.run(
-        `INSERT INTO incident_members (alarm_id, incident_id) VALUES ${chunk.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ')} ON CONFLICT (alarm_id) DO NOTHING`,
-        chunk.flatMap(([a, inc]) => [a, inc]),
-      );
+      script.push(`INSERT INTO incident_members (alarm_id, incident_id) VALUES ${members.slice(i, i + ROWS_PER_STATEMENT).join(', ')} ON CONFLICT (alarm_id) DO NOTHING`);
     }
-    const ev = 10;
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
-      const chunk = entries.slice(i, i + ROWS_PER_STATEMENT);
-      await c.run(
-        `INSERT INTO incident_events (seq, ts, type, incident_id, previous_severity, previous_level, alarm_id, incident, alarm, response)
-         VALUES ${chunk.map((_, j) => `(${Array.from({ length: ev }, (__, k) => `$${j * ev + k + 1}`).join(', ')})`).join(', ')}`,
-        chunk.flatMap(({ incident, event: e }, j) => [
-          BigInt(first + i + j), big(e.ts), e.type, incident.id, e.previousSeverity ?? null, e.previousLevel ?? null, e.alarm?.id ?? null,
-          JSON.stringify({ ...incident, timeline: [], rev: first + i + j }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
-          e.response ? JSON.stringify(e.response) : null,
-        ]),
-      );
+      const rowsOf = entries.slice(i, i + ROWS_PER_STATEMENT).map(({ incident, event: e }, j) => `(${[
+        BigInt(first + i + j), big(e.ts), e.type, incident.id, e.previousSeverity ?? null, e.previousLevel ?? null, e.alarm?.id ?? null,
+        JSON.stringify({ ...incident, timeline: [], rev: first + i + j }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
+        e.response ? JSON.stringify(e.response) : null,
+      ].map(sqlLiteral).join(', ')})`);
+      script.push(`INSERT INTO incident_events (seq, ts, type, incident_id, previous_severity, previous_level, alarm_id, incident, alarm, response)
+         VALUES ${rowsOf.join(', ')}`);
     }
+    if (alarmSeq !== undefined) script.push(watermarkSql(alarmSeq));
+    script.push('COMMIT');
+    return script;
   }
 
   return {
     async recordMany(entries, alarmSeq) {
       open();
       if (entries.length === 0) {
-        if (alarmSeq !== undefined) await events.use((c) => writeWatermark(c, alarmSeq));
+        if (alarmSeq !== undefined) await events.use((c) => c.run(watermarkSql(alarmSeq)));
         return [];
       }
       return events.use(async (c) => {
         const first = (await currentSeq(c)) + 1;
-        await c.run('BEGIN TRANSACTION');
+        const records = entries.map((e) => e.incident);
+        const read = await readGroup(c, records);
+        checkRevisions(records, read.stored, (id, expected, now) => new IncidentChangedError(id, expected, now));
+        checkActiveKeys(entries, read.holder);
         try {
-          await writeGroup(c, entries, first);
-          if (alarmSeq !== undefined) await writeWatermark(c, alarmSeq);
-          await c.run('COMMIT');
+          await runScript(c, groupScript(entries, first, read, alarmSeq));
         } catch (err) {
+          // A failed statement leaves the script's transaction aborted (or, before BEGIN ran, none open).
           await c.run('ROLLBACK').catch(() => undefined);
           throw err;
         }
@@ -195,7 +206,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     },
     async saveAlarmWatermark(alarmSeq) {
       open();
-      await events.use((c) => writeWatermark(c, alarmSeq));
+      await events.use((c) => c.run(watermarkSql(alarmSeq)));
     },
     async alarmWatermark() {
       open();

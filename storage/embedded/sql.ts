@@ -1,6 +1,5 @@
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { WhereBuilder } from '../query-filters.js';
-import { toNumber } from './connection.js';
 
 /**
  * Small SQL helpers the embedded state stores share. Values travel as bound parameters, except in a
@@ -144,16 +143,4 @@ export async function appendToStaging<T>(
     throw err;
   }
   appender.closeSync();
-}
-
-/** Each id's stored `rev` in `table` (storage/revisions.ts), for the ids that exist; NULL reads as undefined. */
-export async function storedRevisions(c: DuckDBConnection, table: string, ids: readonly string[]): Promise<Map<string, number | undefined>> {
-  const out = new Map<string, number | undefined>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const params: DuckDBValue[] = [];
-    for (const r of await rows(c, `SELECT id, rev FROM ${table} WHERE ${inList('id', ids.slice(i, i + 500), params)}`, params)) {
-      out.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
-    }
-  }
-  return out;
 }
