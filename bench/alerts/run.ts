@@ -17,6 +17,9 @@
  *   - publish → stored: send time (carried in `seq`) → `TelemetryStore.write` resolved, per reading;
  *   - publish → SSE alarm: send time of the fire reading → its `raised` event read by the SSE client,
  *     matched by (device, ts) — the alarm's start time is the reading's ts.
+ *   Inside the hub the alarm path is split at two points: the fire reading handed to the alert
+ *   engine (after the spool's group commit took it), and the `raised` event handed to its listeners
+ *   (after the alarm store's commit).
  * Baseline 0 (no MQTT, no load): the engine and its DuckDB alarm store alone, fire and clearing
  * readings handed to `accept()` one after the other — what one alarm costs, and the most alarms
  * per second that store sustains. Phase 1 runs the whole hub at saturation (as fast as PUBACKs
@@ -134,6 +137,8 @@ interface PhaseResult {
   sse50: number; sse99: number;
   /** Send → the `raised` event committed and handed to listeners, inside the hub (no HTTP). */
   event50: number; event99: number;
+  /** Send → the fire reading handed to the alert engine (after the spool's group commit): the part of the alarm path before the engine. */
+  engine50: number; engine99: number;
   /** Send → the incident event carrying the alarm (its building's fire incident) stored and handed to the notifiers. */
   incident50: number; incident99: number; incidents: number;
   triggers: number; matched: number; extraRaised: number; cleared: number; triggerEvery: number;
@@ -197,6 +202,14 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const hub = await assembleHub(phaseConfig, { db, directory, broker, telemetry: timed, alarms: alarmStore.store, logger, metrics });
   await broker.open();
   const { alerts, path, pipeline: pipe } = hub;
+  // When each fire reading reached the engine (a reading consumer, called after the spool took it).
+  const engineAt = new Map<string, number>();
+  const accept = alerts.engine.accept.bind(alerts.engine);
+  alerts.engine.accept = (readings) => {
+    const now = Date.now();
+    for (const r of readings) if (r.fields.alarm === true && !engineAt.has(`${r.device}|${r.ts}`)) engineAt.set(`${r.device}|${r.ts}`, now);
+    return accept(readings);
+  };
   // In-process split of the alarm path: when the engine hands the `raised` event to its listeners.
   const emittedAt = new Map<string, number>();
   const offEmitted = alerts.engine.subscribe((e) => {
@@ -237,6 +250,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   offIncidents();
   const sseLat = new Latencies();
   const eventLat = new Latencies();
+  const engineLat = new Latencies();
   const incidentLat = new Latencies();
   let extraRaised = 0;
   const seen = new Set<string>();
@@ -248,6 +262,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     seen.add(key);
     sseLat.push(e.receivedAt - sent);
     const emitted = emittedAt.get(key);
+    const atEngine = engineAt.get(key);
+    if (atEngine !== undefined) engineLat.push(atEngine - sent);
     if (emitted !== undefined) eventLat.push(emitted - sent);
     const inIncident = incidentAt.get(key);
     if (inIncident !== undefined) incidentLat.push(inIncident - sent);
@@ -267,12 +283,13 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const a = sseLat.sorted();
   const rec = alarmStore.lat.sorted();
   const ev = eventLat.sorted();
+  const eng = engineLat.sorted();
   const inc = incidentLat.sorted();
   const stats = pipe.stats();
   return {
     name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
     stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50),
-      event99: percentile(ev, 99),
+      event99: percentile(ev, 99), engine50: percentile(eng, 50), engine99: percentile(eng, 99),
     incident50: percentile(inc, 50), incident99: percentile(inc, 99), incidents: incidentIds.size,
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
     records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99),
@@ -346,11 +363,11 @@ async function main(): Promise<void> {
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
   console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');
