@@ -78,6 +78,12 @@ export function createStoredAlarmIndex(config: { maxRevisions?: number } = {}): 
       for (const a of alarms) {
         remember(a.id, revisionOf(a.id));
         const key = alarmKey({ originator: a.originator, type: a.type, site: a.site });
+        // An alarm rewritten under another key (the contract replaces by id) leaves its old one.
+        const before = holding.get(a.id);
+        if (before !== undefined && before !== key) {
+          if (keys.get(before) === a.id) keys.delete(before);
+          holding.delete(a.id);
+        }
         if (isActive(a.status)) {
           keys.set(key, a.id);
           holding.set(a.id, key);

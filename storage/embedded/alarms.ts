@@ -78,6 +78,9 @@ function rowToEvent(r: Row): AlarmEvent {
 /** Rows per multi-row INSERT statement of a group's script. */
 const ROWS_PER_STATEMENT = 100;
 
+/** DuckDB's refusal of an INSERT whose primary key is stored (`Constraint Error: Duplicate key …`). */
+const isDuplicateKey = (err: unknown) => err instanceof Error && /Duplicate key .* violates primary key constraint/.test(err.message);
+
 const keyOfAlarm = (a: Alarm) => alarmKey({ originator: a.originator, type: a.type, site: a.site });
 
 /**
@@ -104,29 +107,40 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
    * changed it since it was read) and the one-active-per-key rule, entry by entry in order
    * (ActiveAlarmConflictError). They run before the group's transaction opens, which is as safe as
    * inside it: `events` is the only connection that writes `alarms`, and it runs one job at a time.
-   * `known` answers from the index, reading the table only for revisions it does not hold (once
+   * `fromIndex` answers from the index, reading the table only for revisions it does not hold (once
    * for the active keys, at first); otherwise everything is read from the table, in one query.
    * Returns the ids of the group that are stored.
    */
-  async function checkGroup(c: DuckDBConnection, records: readonly Alarm[], known: boolean): Promise<Set<string>> {
+  async function checkGroup(c: DuckDBConnection, records: readonly Alarm[], fromIndex: boolean): Promise<Set<string>> {
     const ids = [...new Set(records.map((a) => a.id))];
     const stored = new Map<string, number | undefined>();
     const holder = new Map<string, string | undefined>();
     let holderOf: (key: string) => string | undefined;
     let exists: (id: string) => boolean;
-    if (known) {
+    if (fromIndex) {
       if (!index.loaded) {
         const active = await rows(c, 'SELECT id, active_key FROM alarms WHERE active_key IS NOT NULL');
         index.load(active.map((r) => ({ id: String(r.id), key: String(r.active_key) })));
       }
-      const unknown = idsToCheck(records).filter((id) => !index.knowsRevision(id));
-      if (unknown.length > 0) {
-        const found = await rows(c, `SELECT id, rev FROM alarms WHERE id IN (${unknown.map(sqlLiteral).join(', ')})`);
-        index.learn(found.map((r) => ({ id: String(r.id), rev: toNumber(r.rev ?? null) ?? undefined })));
+      // What the index knows of the group is taken before it learns anything: learning may push
+      // out its least recently written revisions, which can be this group's.
+      const known = new Set<string>();
+      for (const id of ids) {
+        if (index.knowsRevision(id)) stored.set(id, index.revision(id));
+        if (index.stored(id)) known.add(id);
       }
-      for (const id of ids) if (index.knowsRevision(id)) stored.set(id, index.revision(id));
+      const unknown = idsToCheck(records).filter((id) => !stored.has(id));
+      if (unknown.length > 0) {
+        const found = (await rows(c, `SELECT id, rev FROM alarms WHERE id IN (${unknown.map(sqlLiteral).join(', ')})`))
+          .map((r) => ({ id: String(r.id), rev: toNumber(r.rev ?? null) ?? undefined }));
+        for (const { id, rev } of found) {
+          stored.set(id, rev);
+          known.add(id);
+        }
+        index.learn(found);
+      }
       holderOf = (key) => (holder.has(key) ? holder.get(key) : index.activeFor(key));
-      exists = (id) => index.stored(id);
+      exists = (id) => known.has(id);
     } else {
       const keys = [...new Set(records.map(keyOfAlarm))];
       const found = await rows(c, `SELECT id, rev, active_key FROM alarms
@@ -207,10 +221,12 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
         await writeGroup(c, entries, first, await checkGroup(c, records, true));
       } catch (err) {
         if (err instanceof AlarmChangedError || err instanceof ActiveAlarmConflictError) throw err;
-        // Nothing of the group is stored. The index may be what failed it (an alarm written without
-        // a revision, stored but not known to it, taken for new): the group is checked against the
-        // table and written once more, and the index is loaded again on the next group.
+        // Nothing of the group is stored; the index is loaded again on the next group. Where the
+        // index is what failed it (an alarm written without a revision, stored but not known to
+        // it, taken for new: the primary key refused it), the group is checked against the table
+        // and written once more.
         index.forget();
+        if (!isDuplicateKey(err)) throw err;
         await writeGroup(c, entries, first, await checkGroup(c, records, false));
       }
       seq = first + entries.length - 1;

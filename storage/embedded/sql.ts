@@ -21,8 +21,8 @@ export async function rows(c: DuckDBConnection, sql: string, params: DuckDBValue
 /**
  * A value as a DuckDB SQL literal, for statements sent as one script (`runScript`). Strings are
  * standard SQL literals: DuckDB reads a backslash as itself and a doubled quote as a quote, and
- * nothing else in single quotes is special. A NUL would end the script's C string early, so it is
- * refused, as are numbers that are not safe integers (no value here needs a float).
+ * nothing else in single quotes is special; a NUL goes in as `chr(0)`. Numbers that are not safe
+ * integers are refused (no value here needs a float).
  */
 export function sqlLiteral(v: DuckDBValue): string {
   if (v === null) return 'NULL';
@@ -33,8 +33,9 @@ export function sqlLiteral(v: DuckDBValue): string {
     return String(v);
   }
   if (typeof v === 'string') {
-    if (v.includes('\0')) throw new RangeError('a string with a NUL character cannot travel as a SQL literal');
-    return `'${v.replaceAll("'", "''")}'`;
+    const quoted = (part: string) => `'${part.replaceAll("'", "''")}'`;
+    // The script travels as a C string, which a NUL would end: it goes in as chr(0).
+    return v.includes('\0') ? `(${v.split('\0').map(quoted).join(' || chr(0) || ')})` : quoted(v);
   }
   throw new TypeError(`no SQL literal for a ${typeof v} value`);
 }

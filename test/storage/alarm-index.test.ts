@@ -30,6 +30,8 @@ describe('stored alarm index (what the embedded alarm store knows of its table)'
     index.committed([alarm('a', 'sd-1', 'cleared_unack')], () => 3);
     expect([index.activeFor(keyOf('sd-1')), index.revision('a')]).toEqual([undefined, 3]);
     expect(index.stored('a')).toBe(true); // known by its revision, though it holds no key now
+    index.committed([{ ...alarm('b', 'sd-2'), type: 'heat' }], () => 4); // b rewritten under another key
+    expect([index.activeFor(keyOf('sd-2')), index.activeFor(alarmKey({ originator: { kind: 'device', id: 'sd-2' }, type: 'heat', site: 's1' }))]).toEqual([undefined, 'b']);
     index.forget();
     expect(index.loaded).toBe(false);
     expect(index.stored('a')).toBe(false);
