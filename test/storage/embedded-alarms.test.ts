@@ -1,27 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { DuckDBConnection } from '@duckdb/node-api';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ActiveAlarmConflictError, AlarmChangedError, createEmbeddedDatabase, type Alarm, type EmbeddedDatabase } from '../../storage/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ActiveAlarmConflictError, AlarmChangedError } from '../../storage/index.js';
+import { alarm, embeddedDatabasePerTest, T0 } from './embedded-alarms.helpers.js';
 
-const T0 = Date.UTC(2025, 0, 1);
-let dir: string;
-let db: EmbeddedDatabase;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'anju-alarms-'));
-  db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
-});
-afterEach(async () => {
-  await db.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const alarm = (id: string, device: string, over: Partial<Alarm> = {}): Alarm => ({
-  id, type: 'smoke', originator: { kind: 'device', id: device }, site: 's1', building: 'b1', severity: 'critical', status: 'active_unack',
-  startTs: T0, lastUpdateTs: T0, escalationLevel: 0, count: 1, details: { smoke: 0.5 }, timeline: [{ ts: T0, event: 'raised' }], ...over,
-});
+const t = embeddedDatabasePerTest();
 
 describe('embedded alarm store: recordMany (group commit)', () => {
   it('stores many events in one call with consecutive seqs; the alarm ends as its last version, each event keeps its snapshot', async () => {
@@ -30,7 +12,7 @@ describe('embedded alarm store: recordMany (group commit)', () => {
     const a2 = { ...a1, count: 2, lastUpdateTs: T0 + 1 };
     const a3 = { ...a2, status: 'cleared_unack' as const, clearTs: T0 + 2, lastUpdateTs: T0 + 2 };
     const a4 = alarm('a2', 'sd-1', { startTs: T0 + 3, lastUpdateTs: T0 + 3 }); // raised again under the key a just left
-    const out = await db.alarms.recordMany([
+    const out = await t.db.alarms.recordMany([
       { alarm: a1, event: { type: 'raised', ts: T0 } },
       { alarm: b1, event: { type: 'raised', ts: T0 } },
       { alarm: a2, event: { type: 'updated', ts: T0 + 1 } },
@@ -38,31 +20,31 @@ describe('embedded alarm store: recordMany (group commit)', () => {
       { alarm: a4, event: { type: 'raised', ts: T0 + 3 } },
     ]);
     expect(out.map((e) => [e.seq, e.type, e.alarm.id])).toEqual([[1, 'raised', 'a'], [2, 'raised', 'b'], [3, 'updated', 'a'], [4, 'cleared', 'a'], [5, 'raised', 'a2']]);
-    expect(await db.alarms.lastSeq()).toBe(5);
-    expect(await db.alarms.get('a')).toMatchObject({ status: 'cleared_unack', count: 2, clearTs: T0 + 2 });
-    expect((await db.alarms.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' }))?.id).toBe('a2');
-    const events = await db.alarms.eventsSince(0);
+    expect(await t.db.alarms.lastSeq()).toBe(5);
+    expect(await t.db.alarms.get('a')).toMatchObject({ status: 'cleared_unack', count: 2, clearTs: T0 + 2 });
+    expect((await t.db.alarms.findActive({ originator: { kind: 'device', id: 'sd-1' }, type: 'smoke', site: 's1' }))?.id).toBe('a2');
+    const events = await t.db.alarms.eventsSince(0);
     expect(events.map((e) => [e.seq, e.alarm.status, e.alarm.count])).toEqual([[1, 'active_unack', 1], [2, 'active_unack', 1], [3, 'active_unack', 2], [4, 'cleared_unack', 2], [5, 'active_unack', 1]]);
-    expect(await db.alarms.recordMany([])).toEqual([]);
+    expect(await t.db.alarms.recordMany([])).toEqual([]);
   });
 
   it('refuses a group that would make a second alarm active under a key — whole, without using a seq', async () => {
-    await db.alarms.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
+    await t.db.alarms.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
     // Against the table …
-    await expect(db.alarms.recordMany([
+    await expect(t.db.alarms.recordMany([
       { alarm: alarm('x', 'sd-9'), event: { type: 'raised', ts: T0 } },
       { alarm: alarm('b', 'sd-1'), event: { type: 'raised', ts: T0 } },
     ])).rejects.toBeInstanceOf(ActiveAlarmConflictError);
     // … and within the group.
-    await expect(db.alarms.recordMany([
+    await expect(t.db.alarms.recordMany([
       { alarm: alarm('c', 'sd-2'), event: { type: 'raised', ts: T0 } },
       { alarm: alarm('d', 'sd-2'), event: { type: 'raised', ts: T0 } },
     ])).rejects.toThrow(/already active/);
-    expect(await db.alarms.get('x')).toBeUndefined();
-    expect(await db.alarms.get('c')).toBeUndefined();
-    expect(await db.alarms.lastSeq()).toBe(1);
+    expect(await t.db.alarms.get('x')).toBeUndefined();
+    expect(await t.db.alarms.get('c')).toBeUndefined();
+    expect(await t.db.alarms.lastSeq()).toBe(1);
     // Clearing first makes room, in the same group; seqs continue without a gap.
-    const out = await db.alarms.recordMany([
+    const out = await t.db.alarms.recordMany([
       { alarm: alarm('a', 'sd-1', { status: 'cleared_unack', clearTs: T0 + 1 }), event: { type: 'cleared', ts: T0 + 1 } },
       { alarm: alarm('b', 'sd-1'), event: { type: 'raised', ts: T0 + 1 } },
     ]);
@@ -71,23 +53,22 @@ describe('embedded alarm store: recordMany (group commit)', () => {
 
   it('a large group (more rows than one INSERT statement takes) and the seq survive reopening', async () => {
     const many = Array.from({ length: 450 }, (_, i) => ({ alarm: alarm(`m${i}`, `sd-${i}`), event: { type: 'raised' as const, ts: T0 + i } }));
-    const out = await db.alarms.recordMany(many);
+    const out = await t.db.alarms.recordMany(many);
     expect(out.at(-1)?.seq).toBe(450);
-    expect((await db.alarms.list({ status: 'active_unack', limit: 1, offset: 0 })).total).toBe(450);
-    await db.close();
-    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
-    expect(await db.alarms.lastSeq()).toBe(450);
-    const next = await db.alarms.record(alarm('n', 'sd-new'), { type: 'raised', ts: T0 });
+    expect((await t.db.alarms.list({ status: 'active_unack', limit: 1, offset: 0 })).total).toBe(450);
+    await t.reopen();
+    expect(await t.db.alarms.lastSeq()).toBe(450);
+    const next = await t.db.alarms.record(alarm('n', 'sd-new'), { type: 'raised', ts: T0 });
     expect(next.seq).toBe(451);
   });
 
   it('writes a group in one call into DuckDB once it knows the table: no read before the write', async () => {
-    await db.alarms.record(alarm('warm', 'sd-0'), { type: 'raised', ts: T0 }); // the first group loads the active keys
+    await t.db.alarms.record(alarm('warm', 'sd-0'), { type: 'raised', ts: T0 }); // the first group loads the active keys
     const calls = vi.spyOn(DuckDBConnection.prototype, 'run');
     try {
-      const [raised] = await db.alarms.recordMany([{ alarm: alarm('a', 'sd-1'), event: { type: 'raised', ts: T0 } }]);
+      const [raised] = await t.db.alarms.recordMany([{ alarm: alarm('a', 'sd-1'), event: { type: 'raised', ts: T0 } }]);
       expect(calls).toHaveBeenCalledTimes(1);
-      await db.alarms.recordMany([
+      await t.db.alarms.recordMany([
         { alarm: { ...raised!.alarm, status: 'active_ack', ackTs: T0 + 1, lastUpdateTs: T0 + 1 }, event: { type: 'acked', ts: T0 + 1 } },
         { alarm: alarm('b', 'sd-2'), event: { type: 'raised', ts: T0 + 1 } },
       ]);
@@ -95,48 +76,47 @@ describe('embedded alarm store: recordMany (group commit)', () => {
     } finally {
       calls.mockRestore();
     }
-    expect(await db.alarms.get('a')).toMatchObject({ status: 'active_ack', ackTs: T0 + 1, rev: 3 });
-    expect(await db.alarms.get('b')).toMatchObject({ status: 'active_unack', rev: 4 });
+    expect(await t.db.alarms.get('a')).toMatchObject({ status: 'active_ack', ackTs: T0 + 1, rev: 3 });
+    expect(await t.db.alarms.get('b')).toMatchObject({ status: 'active_unack', rev: 4 });
   });
 
   it('after reopening, checks what it has not seen against the table: active keys, revisions, and writes without a revision', async () => {
-    const [a] = await db.alarms.recordMany([
+    const [a] = await t.db.alarms.recordMany([
       { alarm: alarm('a', 'sd-1'), event: { type: 'raised', ts: T0 } },
       { alarm: alarm('b', 'sd-2'), event: { type: 'raised', ts: T0 } },
       { alarm: alarm('b', 'sd-2', { status: 'cleared_unack', clearTs: T0 }), event: { type: 'cleared', ts: T0 } },
     ]);
-    await db.close();
-    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '128MB', threads: 1 }, { logger: pino({ level: 'silent' }) });
+    await t.reopen();
     // sd-1's key is held by a, stored before the reopen.
-    await expect(db.alarms.record(alarm('c', 'sd-1'), { type: 'raised', ts: T0 + 1 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+    await expect(t.db.alarms.record(alarm('c', 'sd-1'), { type: 'raised', ts: T0 + 1 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
     // A stale revision of a is refused; the current one goes in.
-    await expect(db.alarms.record({ ...a!.alarm, rev: 99 }, { type: 'acked', ts: T0 + 1 })).rejects.toBeInstanceOf(AlarmChangedError);
-    const acked = await db.alarms.record({ ...a!.alarm, status: 'active_ack', ackTs: T0 + 1 }, { type: 'acked', ts: T0 + 1 });
+    await expect(t.db.alarms.record({ ...a!.alarm, rev: 99 }, { type: 'acked', ts: T0 + 1 })).rejects.toBeInstanceOf(AlarmChangedError);
+    const acked = await t.db.alarms.record({ ...a!.alarm, status: 'active_ack', ackTs: T0 + 1 }, { type: 'acked', ts: T0 + 1 });
     expect(acked.seq).toBe(4);
     // b (cleared, so holding no key) written without a revision — a blind write, unchecked by contract —
     // in a group with a new alarm: taken for new, refused by the primary key, checked against the
     // table and written again; nothing lost, no seq skipped.
-    const out = await db.alarms.recordMany([
+    const out = await t.db.alarms.recordMany([
       { alarm: alarm('d', 'sd-3'), event: { type: 'raised', ts: T0 + 2 } },
       { alarm: alarm('b', 'sd-2', { status: 'cleared_ack', clearTs: T0, ackTs: T0 + 2 }), event: { type: 'acked', ts: T0 + 2 } },
     ]);
     expect(out.map((e) => e.seq)).toEqual([5, 6]);
-    expect(await db.alarms.get('b')).toMatchObject({ status: 'cleared_ack', ackTs: T0 + 2, rev: 6 });
-    expect(await db.alarms.get('d')).toMatchObject({ status: 'active_unack', rev: 5 });
-    expect((await db.alarms.eventsSince(0)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await t.db.alarms.get('b')).toMatchObject({ status: 'cleared_ack', ackTs: T0 + 2, rev: 6 });
+    expect(await t.db.alarms.get('d')).toMatchObject({ status: 'active_unack', rev: 5 });
+    expect((await t.db.alarms.eventsSince(0)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     // What that group taught it holds: sd-2's key is free, sd-3's is taken.
-    await db.alarms.record(alarm('e', 'sd-2'), { type: 'raised', ts: T0 + 3 });
-    await expect(db.alarms.record(alarm('f', 'sd-3'), { type: 'raised', ts: T0 + 3 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
+    await t.db.alarms.record(alarm('e', 'sd-2'), { type: 'raised', ts: T0 + 3 });
+    await expect(t.db.alarms.record(alarm('f', 'sd-3'), { type: 'raised', ts: T0 + 3 })).rejects.toBeInstanceOf(ActiveAlarmConflictError);
   });
 
   it('stores text as it came: quotes, backslashes, SQL, newlines, NUL and Chinese survive the script', async () => {
     const text = "O'Brien \\ 王工 '); DROP TABLE alarms; --\n\t\"引号\" \\'";
     const a = alarm("id'1", 'sd-1', { building: text, assignee: text, details: { note: text, smoke: 0.5 } });
-    await db.alarms.record(a, { type: 'raised', ts: T0 });
-    expect(await db.alarms.get("id'1")).toEqual({ ...a, rev: 1 });
-    expect((await db.alarms.eventsSince(0))[0]?.alarm).toEqual({ ...a, rev: 1 });
+    await t.db.alarms.record(a, { type: 'raised', ts: T0 });
+    expect(await t.db.alarms.get("id'1")).toEqual({ ...a, rev: 1 });
+    expect((await t.db.alarms.eventsSince(0))[0]?.alarm).toEqual({ ...a, rev: 1 });
     const nul = alarm('nul', 'sd-2', { building: 'a\u0000b', details: { note: '\u0000' } });
-    await db.alarms.record(nul, { type: 'raised', ts: T0 });
-    expect(await db.alarms.get('nul')).toEqual({ ...nul, rev: 2 });
+    await t.db.alarms.record(nul, { type: 'raised', ts: T0 });
+    expect(await t.db.alarms.get('nul')).toEqual({ ...nul, rev: 2 });
   });
 });
