@@ -5,7 +5,7 @@ import {
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder } from './sql.js';
+import { big, inList, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { alarmFilters } from '../query-filters.js';
 import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
 import { createStoredAlarmIndex } from './alarm-index.js';
@@ -167,8 +167,8 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
   }
 
   /**
-   * The group's writes as one script, one call into DuckDB: BEGIN, the new alarms' INSERT, an
-   * UPDATE per stored alarm, the events' INSERT, COMMIT. Sent statement by statement with bound
+   * The group's writes as one script, one call into DuckDB: BEGIN, the alarms (`writeRowsScript`:
+   * INSERT of the new, UPDATE of the stored), the events' INSERT, COMMIT. Sent statement by statement with bound
    * parameters, a group took ~11 trips through the thread pool and the event loop, which under load
    * cost more than the writes; and a plain INSERT or UPDATE costs half of an upsert (ON CONFLICT).
    */
@@ -177,18 +177,8 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
     // Each alarm once, as its last version in the group (see the note on UPDATE above).
     const last = new Map<string, Alarm>();
     for (const { alarm } of entries) last.set(alarm.id, alarm);
-    const row = (a: Alarm) => alarmValues(a, revisions.get(a.id) ?? first).map(sqlLiteral);
-    const fresh = [...last.values()].filter((a) => !existing.has(a.id));
-    const script = ['BEGIN TRANSACTION'];
-    for (let i = 0; i < fresh.length; i += ROWS_PER_STATEMENT) {
-      const values = fresh.slice(i, i + ROWS_PER_STATEMENT).map((a) => `(${row(a).join(', ')})`);
-      script.push(`INSERT INTO alarms (${alarmCols.join(', ')}) VALUES ${values.join(', ')}`);
-    }
-    for (const a of last.values()) {
-      if (!existing.has(a.id)) continue;
-      const [id, ...rest] = row(a);
-      script.push(`UPDATE alarms SET ${alarmCols.slice(1).map((col, k) => `${col} = ${rest[k]}`).join(', ')} WHERE id = ${id}`);
-    }
+    const alarms = [...last.values()].map((a) => alarmValues(a, revisions.get(a.id) ?? first));
+    const script = ['BEGIN TRANSACTION', ...writeRowsScript('alarms', alarmCols, alarms, (id) => existing.has(id))];
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
       const values = entries.slice(i, i + ROWS_PER_STATEMENT).map(({ alarm, event: ev }, j) => {
         const s = first + i + j;

@@ -6,7 +6,7 @@ import {
   type IncidentStore,
 } from '../incidents/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder } from './sql.js';
+import { big, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { incidentFilters } from '../query-filters.js';
 import { checkRevisions, revisionsOf } from '../revisions.js';
 
@@ -135,8 +135,8 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
 
   /**
    * The group as one script, one call into DuckDB (as the alarm store's, storage/embedded/alarms.ts):
-   * BEGIN, the new incidents' INSERT, an UPDATE per stored one, the members not indexed yet, the
-   * events, the watermark, COMMIT.
+   * BEGIN, the incidents (`writeRowsScript`), the members not indexed yet, the events, the
+   * watermark, COMMIT.
    */
   function groupScript(
     entries: readonly IncidentRecordEntry[], first: number, read: Awaited<ReturnType<typeof readGroup>>, alarmSeq: number | undefined,
@@ -145,18 +145,8 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     const revisions = revisionsOf(records, first);
     const last = new Map<string, Incident>();
     for (const incident of records) last.set(incident.id, incident);
-    const row = (x: Incident) => values(x, revisions.get(x.id) ?? first).map(sqlLiteral);
     const incidents = [...last.values()];
-    const fresh = incidents.filter((x) => !read.stored.has(x.id));
-    const script = ['BEGIN TRANSACTION'];
-    for (let i = 0; i < fresh.length; i += ROWS_PER_STATEMENT) {
-      script.push(`INSERT INTO incidents (${cols.join(', ')}) VALUES ${fresh.slice(i, i + ROWS_PER_STATEMENT).map((x) => `(${row(x).join(', ')})`).join(', ')}`);
-    }
-    for (const x of incidents) {
-      if (!read.stored.has(x.id)) continue;
-      const [id, ...rest] = row(x);
-      script.push(`UPDATE incidents SET ${cols.slice(1).map((col, k) => `${col} = ${rest[k]}`).join(', ')} WHERE id = ${id}`);
-    }
+    const script = ['BEGIN TRANSACTION', ...writeRowsScript('incidents', cols, incidents.map((x) => values(x, revisions.get(x.id) ?? first)), (id) => read.stored.has(id))];
     // Only the alarms not indexed yet: an incident's members only ever grow, and rewriting the index on every change would grow with them.
     const members = incidents.flatMap((i) => i.members.filter((m) => !read.members.has(m.id)).map((m) => `(${sqlLiteral(m.id)}, ${sqlLiteral(i.id)})`));
     for (let i = 0; i < members.length; i += ROWS_PER_STATEMENT) {

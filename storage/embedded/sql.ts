@@ -34,8 +34,9 @@ export function sqlLiteral(v: DuckDBValue): string {
   }
   if (typeof v === 'string') {
     const quoted = (part: string) => `'${part.replaceAll("'", "''")}'`;
-    // The script travels as a C string, which a NUL would end: it goes in as chr(0).
-    return v.includes('\0') ? `(${v.split('\0').map(quoted).join(' || chr(0) || ')})` : quoted(v);
+    // The script travels as a C string, which a NUL would end: it goes in as chr(0), all parts in
+    // one concat() call (a chain of || nests one expression per NUL, and DuckDB stops at depth 1,000).
+    return v.includes('\0') ? `concat(${v.split('\0').map(quoted).join(', chr(0), ')})` : quoted(v);
   }
   throw new TypeError(`no SQL literal for a ${typeof v} value`);
 }
@@ -47,6 +48,39 @@ export function sqlLiteral(v: DuckDBValue): string {
  */
 export async function runScript(c: DuckDBConnection, statements: readonly string[]): Promise<void> {
   if (statements.length > 0) await c.run(statements.join(';\n'));
+}
+
+/** Rows per statement of a script's multi-row INSERT. */
+const SCRIPT_ROWS_PER_STATEMENT = 100;
+/**
+ * Stored rows a script updates one UPDATE each, at most; beyond, an upsert per 100 rows. Alone, an
+ * UPDATE by key takes about half of a one-row upsert (2.7 vs 5.5 ms), but 200 single-row UPDATEs
+ * took 62 ms against 18 ms for one 200-row upsert.
+ */
+const MAX_SINGLE_UPDATES = 8;
+
+/**
+ * The statements that write `rows` (values in `cols` order, the key first) to `table`, each key
+ * once: a multi-row INSERT for rows not stored, an UPDATE by key for the few that are (an upsert
+ * per 100 rows when there are many). `stored` says which keys are; wrong, the INSERT is refused on
+ * the primary key and the script fails.
+ */
+export function writeRowsScript(table: string, cols: readonly string[], rows: readonly DuckDBValue[][], stored: (key: string) => boolean): string[] {
+  const literals = rows.map((r) => r.map(sqlLiteral));
+  const isStored = rows.map((r) => stored(String(r[0])));
+  const fresh = literals.filter((_, i) => !isStored[i]);
+  const old = literals.filter((_, i) => isStored[i]);
+  const out: string[] = [];
+  const insert = (part: string[][], tail = '') =>
+    `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${part.map((r) => `(${r.join(', ')})`).join(', ')}${tail}`;
+  for (let i = 0; i < fresh.length; i += SCRIPT_ROWS_PER_STATEMENT) out.push(insert(fresh.slice(i, i + SCRIPT_ROWS_PER_STATEMENT)));
+  if (old.length <= MAX_SINGLE_UPDATES) {
+    for (const [key, ...rest] of old) out.push(`UPDATE ${table} SET ${cols.slice(1).map((col, k) => `${col} = ${rest[k]}`).join(', ')} WHERE ${cols[0]} = ${key}`);
+  } else {
+    const set = ` ON CONFLICT (${cols[0]}) DO UPDATE SET ${cols.slice(1).map((col) => `${col} = excluded.${col}`).join(', ')}`;
+    for (let i = 0; i < old.length; i += SCRIPT_ROWS_PER_STATEMENT) out.push(insert(old.slice(i, i + SCRIPT_ROWS_PER_STATEMENT), set));
+  }
+  return out;
 }
 
 /** `column IN ($n, …)`, pushing the values onto `params`. */

@@ -45,5 +45,9 @@ describe('embedded alarm store: its index at the edges (revision bound 2)', () =
       calls.mockRestore();
     }
     expect((await t.db.alarms.get('a'))?.assignee).toBe('team\u0000x\u0000');
+    // Many NULs in one value: still one expression, not one nested level per NUL.
+    const many = 'x\u0000'.repeat(2_000);
+    await t.db.alarms.record({ ...a!.alarm, assignee: many, rev: 2 }, { type: 'assigned', ts: T0 + 2 });
+    expect((await t.db.alarms.get('a'))?.assignee).toBe(many);
   });
 });

@@ -56,10 +56,16 @@ describe('embedded alarm store: recordMany (group commit)', () => {
     const out = await t.db.alarms.recordMany(many);
     expect(out.at(-1)?.seq).toBe(450);
     expect((await t.db.alarms.list({ status: 'active_unack', limit: 1, offset: 0 })).total).toBe(450);
+    // All of them acknowledged in one group (stored rows beyond a few go as upserts), and three more (one UPDATE each).
+    const acked = await t.db.alarms.recordMany(out.map((e) => ({ alarm: { ...e.alarm, status: 'active_ack' as const, ackTs: T0 + 1 }, event: { type: 'acked' as const, ts: T0 + 1 } })));
+    expect((await t.db.alarms.list({ status: 'active_ack', limit: 1, offset: 0 })).total).toBe(450);
+    await t.db.alarms.recordMany(acked.slice(0, 3).map((e) => ({ alarm: { ...e.alarm, status: 'cleared_ack' as const, clearTs: T0 + 2 }, event: { type: 'cleared' as const, ts: T0 + 2 } })));
+    expect(await t.db.alarms.get('m2')).toMatchObject({ status: 'cleared_ack', clearTs: T0 + 2, rev: 903 });
+    expect(await t.db.alarms.get('m3')).toMatchObject({ status: 'active_ack', ackTs: T0 + 1, rev: 454 });
     await t.reopen();
-    expect(await t.db.alarms.lastSeq()).toBe(450);
+    expect(await t.db.alarms.lastSeq()).toBe(903);
     const next = await t.db.alarms.record(alarm('n', 'sd-new'), { type: 'raised', ts: T0 });
-    expect(next.seq).toBe(451);
+    expect(next.seq).toBe(904);
   });
 
   it('writes a group in one call into DuckDB once it knows the table: no read before the write', async () => {

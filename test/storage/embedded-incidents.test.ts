@@ -36,4 +36,14 @@ describe('embedded incident store: a group is two calls into DuckDB', () => {
     expect(await harness.store.alarmWatermark()).toBe(7);
     await expect(harness.store.recordMany([{ incident: incident('i3', { building: text }), event: { type: 'raised', ts: T0 } }])).rejects.toBeInstanceOf(ActiveIncidentConflictError);
   });
+
+  it('a group changing many stored incidents stores each as its last version, as one with a few does', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => incident(`m${i}`, { building: `b${i}` }));
+    const raised = await harness.store.recordMany(many.map((x) => ({ incident: x, event: { type: 'raised' as const, ts: T0 } })));
+    const acked = await harness.store.recordMany(raised.map((e) => ({ incident: { ...e.incident, status: 'active_ack' as const, ackTs: T0 + 1 }, event: { type: 'acked' as const, ts: T0 + 1 } })));
+    expect((await harness.store.get('m29'))).toMatchObject({ status: 'active_ack', ackTs: T0 + 1, rev: 60 });
+    await harness.store.recordMany(acked.slice(0, 2).map((e) => ({ incident: { ...e.incident, level: 'fire' as const }, event: { type: 'updated' as const, ts: T0 + 2 } })));
+    expect((await harness.store.get('m1'))).toMatchObject({ status: 'active_ack', level: 'fire', rev: 62 });
+    expect((await harness.store.get('m2'))).toMatchObject({ level: 'pre_alarm', rev: 33 });
+  });
 });
