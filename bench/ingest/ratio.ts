@@ -11,7 +11,9 @@
  * msg/s = PUBACKs received / (first publish → last PUBACK), in the publishers' process. For Anju the
  * run then waits for the spool to drain (`anju_spool_depth_readings` on /metrics), stops the
  * platform, opens its DuckDB file and counts the rows: every acknowledged reading must be there.
- * Also printed: "stored msg/s" (first publish → spool drained) and the server's CPU per message.
+ * Also printed: "stored msg/s" (first publish → spool drained), the server's CPU per message and event
+ * loop busy share, the publishers' CPU per message, and — since both runs fill this machine's cores
+ * with the publishers — the CPU per message Anju may spend to reach 0.6× the bare rate.
  *
  * Loads (default both: few busy devices, and many quiet ones, which stress different per-message and
  * per-connection costs): 50 devices × 2,000 messages and 500 × 200, window 10.
@@ -24,6 +26,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -56,6 +59,10 @@ const logger = pino({ level: 'warn' });
 interface Side {
   acked: number; stored: number; msgPerS: number; storedPerS: number;
   cpuUsPerMsg: number; peakRssMiB: number; errors: number; load: number;
+  /** The publishers' process, whole run (connects included): what the devices' side costs on the same 2 cores. */
+  pubCpuUsPerMsg: number;
+  /** The server's event loop over the measured window (0–1): near 1, the main thread is the bound. */
+  loopBusy: number;
 }
 
 /** Generous: the count-mode publishers stop by count; this only bounds a hung run. */
@@ -69,15 +76,17 @@ async function bare(l: { devices: number; messages: number }): Promise<Side> {
   const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
   let cpu0 = process.cpuUsage();
+  let elu0 = performance.eventLoopUtilization();
   const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined,
-    () => { cpu0 = process.cpuUsage(); });
+    () => { cpu0 = process.cpuUsage(); elu0 = performance.eventLoopUtilization(); });
   const cpu = process.cpuUsage(cpu0);
+  const loopBusy = performance.eventLoopUtilization(elu0).utilization;
   const peakRssMiB = rss.stop();
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
   const msgPerS = pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000);
   return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors,
-    load: loadavg()[0] ?? NaN };
+    load: loadavg()[0] ?? NaN, pubCpuUsPerMsg: (pub.cpuMs * 1000) / pub.acked, loopBusy };
 }
 
 async function spoolDepth(http: string, token: string): Promise<number> {
@@ -124,18 +133,22 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     // CPU and profile from the moment every device is connected (CONNECTs cost a scrypt each) to the spool drained.
     let profiler: Promise<{ stop(file: string): Promise<void> }> | undefined;
     let cpu0 = process.cpuUsage();
+    let elu0 = performance.eventLoopUtilization();
     let cpu: NodeJS.CpuUsage;
+    let loopBusy: number;
     let drainedAt: number;
     try {
       pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages },
         undefined, () => {
         cpu0 = process.cpuUsage();
+        elu0 = performance.eventLoopUtilization();
         if (values.profile) profiler = startProfile();
       });
       const deadline = Date.now() + 120_000;
       while ((await spoolDepth(http, token)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       drainedAt = Date.now();
       cpu = process.cpuUsage(cpu0);
+      loopBusy = performance.eventLoopUtilization(elu0).utilization;
       await (await profiler)?.stop(join(values.profile!, `anju-${l.devices}x${l.messages}-${Date.now()}.cpuprofile`));
     } finally {
       await platform.stop();
@@ -145,6 +158,7 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     return {
       acked: pub.acked, stored, msgPerS: pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000), storedPerS: stored / ((drainedAt - pub.firstAt) / 1000),
       cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors, load: loadavg()[0] ?? NaN,
+      pubCpuUsPerMsg: (pub.cpuMs * 1000) / pub.acked, loopBusy,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -183,9 +197,17 @@ async function main(): Promise<void> {
       const a = values.only === 'bare' ? undefined : await anju(l);
       const ratio = a && b ? a.msgPerS / b.msgPerS : NaN;
       if (Number.isFinite(ratio)) ratios.push(ratio);
-      if (b) rows.push(`| ${name} | bare Aedes (no auth, no subscriber) | ${b.acked} | — | ${fmt(b.msgPerS)} | — | ${fmt(b.cpuUsPerMsg)} | ${b.peakRssMiB} | ${fmt(b.load, 1)} | ${b.errors} |`);
-      if (a) rows.push(`| ${name} | Anju (all: auth, ACL, ingest, spool fsync, DuckDB, alerts) | ${a.acked} | ${a.stored} | ${fmt(a.msgPerS)} | ${fmt(a.storedPerS)} | ${fmt(a.cpuUsPerMsg)} | ${a.peakRssMiB} | ${fmt(a.load, 1)} | ${a.errors} |`);
+      if (b) rows.push(`| ${name} | bare Aedes (no auth, no subscriber) | ${b.acked} | — | ${fmt(b.msgPerS)} | — | ${fmt(b.cpuUsPerMsg)} | ${fmt(b.loopBusy * 100)} % | ${fmt(b.pubCpuUsPerMsg)} | ${b.peakRssMiB} | ${fmt(b.load, 1)} | ${b.errors} |`);
+      if (a) rows.push(`| ${name} | Anju (all: auth, ACL, ingest, spool fsync, DuckDB, alerts) | ${a.acked} | ${a.stored} | ${fmt(a.msgPerS)} | ${fmt(a.storedPerS)} | ${fmt(a.cpuUsPerMsg)} | ${fmt(a.loopBusy * 100)} % | ${fmt(a.pubCpuUsPerMsg)} | ${a.peakRssMiB} | ${fmt(a.load, 1)} | ${a.errors} |`);
       console.log(`  ${name}, round ${r + 1}: bare ${fmt(b?.msgPerS ?? NaN)} msg/s, anju ${fmt(a?.msgPerS ?? NaN)} msg/s (${a?.stored ?? '—'} / ${a?.acked ?? '—'} stored), ratio ${fmt(ratio, 2)}`);
+      if (a && b) {
+        // Both runs share 2 cores with the publishers' process; when they fill them (cores ≈ 2), the
+        // rate is cores / (server + publishers' CPU per message), and 0.6× the bare rate means
+        // Anju may spend at most (bare + its publishers) / 0.6 − Anju's publishers µs per message.
+        const cores = (s: Side) => ((s.cpuUsPerMsg + s.pubCpuUsPerMsg) * s.msgPerS) / 1e6;
+        const budget = (b.cpuUsPerMsg + b.pubCpuUsPerMsg) / 0.6 - a.pubCpuUsPerMsg;
+        console.log(`    cores used (server + publishers): bare ${fmt(cores(b), 2)}, Anju ${fmt(cores(a), 2)}; Anju's CPU for 0.6× the bare rate at this cost: ≤ ${fmt(budget)} µs/msg (now ${fmt(a.cpuUsPerMsg)}), event loop ${fmt(a.loopBusy * 100)} % busy`);
+      }
       if (a && a.stored !== a.acked) {
         console.log(`LOSS: ${a.acked - a.stored} acknowledged readings not in the store (${name})`);
         process.exitCode = 1;
@@ -196,8 +218,8 @@ async function main(): Promise<void> {
       summary.push(`${name}, window ${window}: Anju / bare ${sorted.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(sorted[Math.floor(sorted.length / 2)]!, 2)})`);
     }
   }
-  console.log('\n| load | server | PUBACKs | rows stored | msg/s (PUBACKs) | stored msg/s | server CPU µs/msg | peak RSS MiB | load avg | errors |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| load | server | PUBACKs | rows stored | msg/s (PUBACKs) | stored msg/s | server CPU µs/msg | server event loop busy | publishers CPU µs/msg | peak RSS MiB | load avg | errors |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
   console.log('');
   for (const s of summary) console.log(s);
