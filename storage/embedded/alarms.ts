@@ -97,7 +97,11 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
   const open = () => {
     if (closed) throw new DatabaseClosedError('embedded alarm store is closed');
   };
-  const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c, 'SELECT coalesce(max(seq), 0) AS s FROM alarm_events'))[0]?.s ?? null) ?? 0);
+  // Every event writes its seq into its alarm's rev and alarms are never deleted, so max(rev) keeps the
+  // highest seq ever given even when pruneEvents took every event: the seq (and so the revisions and
+  // an SSE client's Last-Event-ID) never goes back after a restart, as with Postgres's sequence.
+  const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c,
+    'SELECT greatest((SELECT coalesce(max(seq), 0) FROM alarm_events), (SELECT coalesce(max(rev), 0) FROM alarms)) AS s'))[0]?.s ?? null) ?? 0);
 
   /** What the checks need to know of `alarms`, in memory (storage/embedded/alarm-index.ts). */
   const index = createStoredAlarmIndex();

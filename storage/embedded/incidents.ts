@@ -89,7 +89,11 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
   const open = () => {
     if (closed) throw new DatabaseClosedError('embedded incident store is closed');
   };
-  const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c, 'SELECT coalesce(max(seq), 0) AS s FROM incident_events'))[0]?.s ?? null) ?? 0);
+  // Every event writes its seq into its incident's rev and incidents are never deleted, so max(rev) keeps the
+  // highest seq ever given even when pruneEvents took every event: the seq (and so the revisions and
+  // an SSE client's Last-Event-ID) never goes back after a restart, as with Postgres's sequence.
+  const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c,
+    'SELECT greatest((SELECT coalesce(max(seq), 0) FROM incident_events), (SELECT coalesce(max(rev), 0) FROM incidents)) AS s'))[0]?.s ?? null) ?? 0);
 
   const watermarkSql = (alarmSeq: number) =>
     // GREATEST: the watermark never moves back, whichever writer gets there first.

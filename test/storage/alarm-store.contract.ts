@@ -197,6 +197,18 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       expect((await c.store.record(alarm('c', 'sd-3'), { type: 'raised', ts: T0 })).seq).toBe(3);
     });
 
+    it('the seq carries on after every event was pruned and the store restarted (revisions never go back)', async () => {
+      await c.store.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
+      await c.store.record(alarm('a', 'sd-1', { rev: 1, status: 'active_ack', ackTs: T0 + 1 }), { type: 'acked', ts: T0 + 1 });
+      expect(await c.store.pruneEvents(T0 + 10)).toBe(2);
+      await c.reopen();
+      expect(await c.store.lastSeq()).toBe(2);
+      // A resumed SSE client (Last-Event-ID 2) must see the next event, and a copy read at rev 2 stays current.
+      const next = await c.store.record(cleared(alarm('a', 'sd-1', { rev: 2, status: 'active_ack', ackTs: T0 + 1 }), T0 + 2), { type: 'cleared', ts: T0 + 2 });
+      expect(next.seq).toBe(3);
+      expect((await c.store.eventsSince(2)).map((e) => e.seq)).toEqual([3]);
+    });
+
     it('rule state: upserts, deletes with undefined, keeps JSON values; the rules config lives apart', async () => {
       await c.store.saveRuleState(new Map<string, unknown>([['smoke/sd-1', { since: T0, n: 2 }], ['heat/sd-2', [1, 2, 3]], ['x', 'y']]));
       await c.store.saveRuleState(new Map<string, unknown>([['x', undefined], ['heat/sd-2', { v: 1 }]]));

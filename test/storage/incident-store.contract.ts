@@ -203,6 +203,18 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(events.map((e) => e.incident.proposals?.[0]?.status)).toEqual(['proposed', 'rejected', undefined]);
     });
 
+    it('the seq carries on after every event was pruned and the store restarted', async () => {
+      await c.store.recordMany([
+        { incident: incident('i1'), event: { type: 'raised', ts: T0 } },
+        { incident: { ...incident('i1'), status: 'active_ack', ackTs: T0 + 100 }, event: { type: 'acked', ts: T0 + 100 } },
+      ]);
+      expect(await c.store.pruneEvents(T0 + 1_000)).toBe(2);
+      await c.reopen();
+      expect(await c.store.lastSeq()).toBe(2);
+      const [next] = await c.store.recordMany([{ incident: incident('i1', { rev: 2, status: 'active_ack', ackTs: T0 + 100, assignee: 'w' }), event: { type: 'assigned', ts: T0 + 200 } }]);
+      expect(next?.seq).toBe(3);
+    });
+
     it('prunes old events, not incidents', async () => {
       await c.store.recordMany([
         { incident: incident('i1'), event: { type: 'raised', ts: T0 } },
