@@ -10,7 +10,9 @@
  * messages per publisher (default 10), --rate R msg/s per publisher for the fixed load (default 100),
  * --phases a comma list of bare, raw, raw-fixed, pipeline, pipeline-nosync, bare-fixed, pipeline-fixed
  * (default all but raw-fixed; e.g. `pipeline-nosync` alone to compare two checkouts' CPU cost per
- * message, run alternately; `raw,raw-fixed` for the store alone).
+ * message, run alternately; `raw,raw-fixed` for the store alone), --raw-batch N readings per write in
+ * the raw phase (default 2,000; the forwarder's batches at saturation are ~200–600, and the store's
+ * CPU per reading falls with the batch: its fixed cost per write is a few ms of DuckDB CPU).
  */
 import { benchConfig, provisionDetectors, timedStore } from '../common/hub.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,7 +35,13 @@ const { values } = parseArgs({ options: {
   publishers: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' },
   window: { type: 'string', default: '10' }, rate: { type: 'string', default: '100' },
   phases: { type: 'string', default: 'bare,raw,pipeline,pipeline-nosync,bare-fixed,pipeline-fixed' },
+  'raw-batch': { type: 'string', default: '2000' },
 } });
+const rawBatch = Number(values['raw-batch']);
+if (!Number.isSafeInteger(rawBatch) || rawBatch < 1) {
+  console.error('bench/ingest: --raw-batch must be a positive integer (readings per write in the raw phase)');
+  process.exit(2);
+}
 const publishers = Number(values.publishers);
 const seconds = Number(values.seconds);
 const window = Number(values.window);
@@ -89,7 +97,7 @@ function readingsFor(n: number, t0: number): Reading[] {
 async function rawStore(): Promise<PhaseResult> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-bench-raw-'));
   const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: '512MB', threads: 2 }, { logger });
-  const batch = 2_000;
+  const batch = rawBatch;
   const total = 200_000;
   const lat = new Latencies();
   const rss = rssSampler();
