@@ -134,6 +134,8 @@ interface PhaseResult {
   stored: number;
   msgPerS: number;
   stored50: number; stored99: number;
+  /** Publish → PUBACK in the publishers' process (the broker, ingest and the spool's fsynced append): where the stored latency is spent before the store. */
+  ack50: number; ack99: number;
   sse50: number; sse99: number;
   /** Send → the `raised` event committed and handed to listeners, inside the hub (no HTTP). */
   event50: number; event99: number;
@@ -288,7 +290,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const stats = pipe.stats();
   return {
     name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
-    stored50: percentile(s, 50), stored99: percentile(s, 99), sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50),
+    stored50: percentile(s, 50), stored99: percentile(s, 99), ack50: pub.ack50, ack99: pub.ack99,
+    sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50),
       event99: percentile(ev, 99), engine50: percentile(eng, 50), engine99: percentile(eng, 99),
     incident50: percentile(inc, 50), incident99: percentile(inc, 99), incidents: incidentIds.size,
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
@@ -363,11 +366,11 @@ async function main(): Promise<void> {
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
   console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');

@@ -10,6 +10,7 @@
  */
 import mqtt from 'mqtt';
 import type { PublishersJob } from './run-publishers.js';
+import { Latencies, percentile } from './stats.js';
 
 
 async function run(job: PublishersJob): Promise<void> {
@@ -32,6 +33,8 @@ async function run(job: PublishersJob): Promise<void> {
   let acked = 0;
   let triggersAcked = 0;
   let errors = 0;
+  /** Send → PUBACK per message, ms: how long the broker took to acknowledge (the spool's fsynced append, for Anju). */
+  const ackLat = new Latencies();
   await Promise.all(clients.map(async (client, i) => {
     const id = job.devices[i]!.id;
     // Offset per device, so the fire readings of the fleet are spread out, not in lockstep.
@@ -68,6 +71,7 @@ async function run(job: PublishersJob): Promise<void> {
           await client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
           acked += 1;
           lastAckAt = Date.now();
+          ackLat.push(lastAckAt - sent);
           if (fire) triggersAcked += 1;
         } catch {
           errors += 1;
@@ -77,7 +81,8 @@ async function run(job: PublishersJob): Promise<void> {
     await Promise.all(Array.from({ length: job.window }, lane));
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
-  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs(), firstAt, lastAckAt });
+  const acks = ackLat.sorted();
+  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs(), firstAt, lastAckAt, ack50: percentile(acks, 50), ack99: percentile(acks, 99) });
 }
 
 /** CPU time this process used (user + system), ms. */

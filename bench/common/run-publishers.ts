@@ -32,6 +32,9 @@ export interface PublishersResult {
   /** In the publishers' clock (the same host clock): first publish and last PUBACK, epoch ms. */
   firstAt: number;
   lastAckAt: number;
+  /** Publish → PUBACK, ms, per message in the publishers' process: p50 and p99 (NaN when none was acknowledged). */
+  ack50: number;
+  ack99: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -63,13 +66,14 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?
       // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
-    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; firstAt?: number; lastAckAt?: number; message?: string }) => {
+    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; firstAt?: number; lastAckAt?: number; ack50?: number; ack99?: number; message?: string }) => {
       if (m.type === 'connected') {
         connectedAt = Date.now();
         onConnected?.();
         if (job.waitForGo) void (release ?? Promise.resolve()).then(() => child.connected && child.send({ type: 'go' }));
       }
-      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN });
+      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN,
+        ack50: m.ack50 ?? NaN, ack99: m.ack99 ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });
     child.on('error', reject);

@@ -50,7 +50,9 @@ const logger = pino({ level: 'warn' });
 
 /** cpuUsPerMsg: CPU time of this process (broker, ingest, spool, store — the publishers run in a child) per message processed. */
 interface PhaseResult { name: string; acked: number; processed: number; msgPerS: number; p50: number; p99: number; peakRssMiB: number; cpuUsPerMsg: number;
-  errors: number }
+  errors: number;
+  /** Publish → PUBACK in the publishers' process, ms (MQTT phases only). */
+  ack50?: number; ack99?: number }
 
 /** CPU time (user + system, all threads) this process has used since `from`, µs. */
 function cpuSince(from: NodeJS.CpuUsage): number {
@@ -75,7 +77,7 @@ async function bareBroker(rate: number): Promise<PhaseResult> {
   const devices = Array.from({ length: publishers }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
-  const { acked, errors, connectedAt: started } = await runPublishers(url, devices, rate);
+  const { acked, errors, connectedAt: started, ack50, ack99 } = await runPublishers(url, devices, rate);
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
   const cpuUs = cpuSince(cpu0);
@@ -84,7 +86,8 @@ async function bareBroker(rate: number): Promise<PhaseResult> {
   await new Promise<void>((r) => aedes.close(() => r()));
   server.close();
   const s = lat.sorted();
-  return { name: `bare Aedes + 1 subscriber (baseline), ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / lat.count, errors };
+  return { name: `bare Aedes + 1 subscriber (baseline), ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / lat.count, errors,
+    ack50, ack99 };
 }
 
 function readingsFor(n: number, t0: number): Reading[] {
@@ -183,7 +186,7 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
 
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
-  const { acked, errors, connectedAt: started } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices, rate);
+  const { acked, errors, connectedAt: started, ack50, ack99 } = await runPublishers(`mqtt://127.0.0.1:${broker.tcpPort}`, devices, rate);
   await path.forwarder.flush();
   await waitUntil(() => lat.count >= acked, 10_000);
   const peakRssMiB = rss.stop();
@@ -196,7 +199,8 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
   await rm(dir, { recursive: true, force: true });
   const s = lat.sorted();
   const stats = pipe.stats();
-  return { name: `Anju broker (auth, ACL) → ingest → spool (fsync ${fsync ? 'on' : 'off'}) → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / lat.count, errors: errors + stats.rejected };
+  return { name: `Anju broker (auth, ACL) → ingest → spool (fsync ${fsync ? 'on' : 'off'}) → DuckDB, ${loadName(rate)}`, acked, processed: lat.count, msgPerS: lat.count / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), peakRssMiB, cpuUsPerMsg: cpuUs / lat.count, errors: errors + stats.rejected,
+    ack50, ack99 };
 }
 
 function loadName(rate: number): string {
@@ -221,9 +225,12 @@ async function main(): Promise<void> {
     console.log(`  done: ${r.name}`);
   }
   const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
-  console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/msg | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of results) console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.peakRssMiB} | ${fmt(r.cpuUsPerMsg)} | ${r.errors} |`);
+  console.log('\n| phase | msgs acked | msgs processed | msg/s | p50 ms | p99 ms | publish→PUBACK p50 / p99 ms | peak RSS MiB | server CPU µs/msg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const ack = r.ack50 === undefined ? '—' : `${fmt(r.ack50, 1)} / ${fmt(r.ack99 ?? NaN, 1)}`;
+    console.log(`| ${r.name} | ${r.acked} | ${r.processed} | ${fmt(r.msgPerS)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${ack} | ${r.peakRssMiB} | ${fmt(r.cpuUsPerMsg)} | ${r.errors} |`);
+  }
   const bare = byName.get('bare');
   const raw = byName.get('raw');
   const pipe = byName.get('pipeline');
