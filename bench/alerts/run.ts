@@ -297,7 +297,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
     records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99),
       recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
-    anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.cpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
+    anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.publishCpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
     errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
   };
 }

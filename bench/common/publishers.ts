@@ -25,6 +25,9 @@ async function run(job: PublishersJob): Promise<void> {
   send({ type: 'connected' });
   if (job.waitForGo) await new Promise<void>((resolve) => process.on('message', (m: { type?: string }) => { if (m.type === 'go') resolve(); }));
   // Count mode (`messages`): each device sends exactly that many readings, no deadline.
+  // CPU from here (every client connected, the go given) to the end: the publishing itself, without
+  // the process's start-up and the CONNECTs.
+  const cpuAtStart = cpuMs();
   const quota = job.messages ?? 0;
   const deadline = quota > 0 ? Infinity : Date.now() + job.seconds * 1000;
   const firstAt = Date.now();
@@ -82,7 +85,8 @@ async function run(job: PublishersJob): Promise<void> {
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
   const acks = ackLat.sorted();
-  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs(), firstAt, lastAckAt, ack50: percentile(acks, 50), ack99: percentile(acks, 99) });
+  send({ type: 'done', acked, triggersAcked, errors, cpuMs: cpuMs(), publishCpuMs: cpuMs() - cpuAtStart, firstAt, lastAckAt,
+    ack50: percentile(acks, 50), ack99: percentile(acks, 99) });
 }
 
 /** CPU time this process used (user + system), ms. */

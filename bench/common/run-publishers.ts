@@ -27,8 +27,10 @@ export interface PublishersResult {
   errors: number;
   /** When the child reported every client connected (the start of the measured interval). */
   connectedAt: number;
-  /** CPU time the publishers' process used, ms. */
+  /** CPU time the publishers' process used, ms, start-up and CONNECTs included. */
   cpuMs: number;
+  /** CPU time of the publishing alone (first publish → the clients closed), ms. */
+  publishCpuMs: number;
   /** In the publishers' clock (the same host clock): first publish and last PUBACK, epoch ms. */
   firstAt: number;
   lastAckAt: number;
@@ -66,13 +68,14 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?
       // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
-    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; firstAt?: number; lastAckAt?: number; ack50?: number; ack99?: number; message?: string }) => {
+    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; publishCpuMs?: number; firstAt?: number; lastAckAt?: number; ack50?: number; ack99?: number; message?: string }) => {
       if (m.type === 'connected') {
         connectedAt = Date.now();
         onConnected?.();
         if (job.waitForGo) void (release ?? Promise.resolve()).then(() => child.connected && child.send({ type: 'go' }));
       }
-      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN,
+      if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, publishCpuMs: m.publishCpuMs ?? NaN,
+        firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN,
         ack50: m.ack50 ?? NaN, ack99: m.ack99 ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });
