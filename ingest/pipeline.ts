@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import type { KindPayload, Reading } from '../core/index.js';
 import { isKindName, kinds } from '../core/index.js';
 import type { DeviceLookup, RawMessage, ReadingConsumer, RejectLog, RejectReason } from './contracts.js';
-import { createDeduper, dedupeKey } from './dedupe.js';
+import { createDeduper, type DedupeEntry } from './dedupe.js';
 import { createDefaultTopicMapper, type TopicMapper } from './topic-map.js';
 
 export interface PipelineConfig {
@@ -221,9 +221,6 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     return { reading, deviceTs: payload.ts };
   }
 
-  /** Deliveries not settled yet, by dedupe key: a repeat arriving meanwhile waits for the original's fate. */
-  const inDelivery = new Map<string, Promise<void>>();
-
   function refuse(err: unknown): never {
     counts.refused += 1;
     refused.inc();
@@ -253,26 +250,30 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       if (!result) return;
       const { reading, deviceTs } = result;
       // A repeat carries the device's own ts (or none), never our receive time.
-      const key = reading.seq !== undefined ? dedupeKey(reading.device, reading.seq, deviceTs) : undefined;
-      if (key !== undefined && dedupe.seen(key, message.receivedAt)) {
-        // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
-        // this copy is acknowledged only once that one is taken, and refused if it is refused.
-        const original = inDelivery.get(key);
-        if (original) await original.catch(refuse);
-        counts.duplicates += 1;
-        duplicates.inc();
-        return;
+      const seq = reading.seq;
+      let entry: DedupeEntry | undefined;
+      if (seq !== undefined) {
+        const earlier = dedupe.find(reading.device, seq, deviceTs, message.receivedAt);
+        if (earlier) {
+          // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
+          // this copy is acknowledged only once that one is taken, and refused if it is refused.
+          if (earlier.delivery) await earlier.delivery.catch(refuse);
+          counts.duplicates += 1;
+          duplicates.inc();
+          return;
+        }
+        entry = dedupe.add(reading.device, seq, deviceTs, message.receivedAt);
       }
       const delivery = deliver([reading]);
-      if (key !== undefined) inDelivery.set(key, delivery);
+      if (entry) entry.delivery = delivery;
       try {
         await delivery;
       } catch (err) {
-        // Not taken: forget it in dedupe so the resend is not mistaken for a repeat.
-        if (key !== undefined) dedupe.forget(key);
+        // Not taken: forgotten by dedupe so the resend is not mistaken for a repeat.
+        if (seq !== undefined) dedupe.forget(reading.device, seq, deviceTs);
         refuse(err);
       } finally {
-        if (key !== undefined && inDelivery.get(key) === delivery) inDelivery.delete(key);
+        if (entry && entry.delivery === delivery) entry.delivery = undefined;
       }
       counts.accepted += 1;
       acceptedBy.set(reading.kind, (acceptedBy.get(reading.kind) ?? 0) + 1);

@@ -1,42 +1,79 @@
 import { describe, expect, it } from 'vitest';
 import { createDeduper } from '../../ingest/index.js';
-import { dedupeKey } from '../../ingest/dedupe.js';
+import type { Deduper } from '../../ingest/dedupe.js';
+
+/** The pipeline's use: a repeat if found, else recorded as seen now. */
+function seen(d: Deduper, device: string, seq: number, ts: number | undefined, now: number): boolean {
+  if (d.find(device, seq, ts, now)) return true;
+  d.add(device, seq, ts, now);
+  return false;
+}
 
 describe('deduper', () => {
   it('forgets after the ttl', () => {
     const d = createDeduper({ ttlMs: 1000, maxEntries: 10 });
-    expect(d.seen(dedupeKey('a', 1, undefined), 0)).toBe(false);
-    expect(d.seen(dedupeKey('a', 1, undefined), 999)).toBe(true);
-    expect(d.seen(dedupeKey('a', 1, undefined), 2000)).toBe(false);
+    expect(seen(d, 'a', 1, undefined, 0)).toBe(false);
+    expect(seen(d, 'a', 1, undefined, 999)).toBe(true);
+    expect(seen(d, 'a', 1, undefined, 2000)).toBe(false);
+    expect(seen(d, 'a', 1, undefined, 2999)).toBe(true); // the window restarted when it was seen anew
+    expect(d.size()).toBe(1);
   });
 
   it('stays bounded, evicting the oldest', () => {
     const d = createDeduper({ ttlMs: 60_000, maxEntries: 100 });
-    for (let i = 0; i < 1000; i++) d.seen(dedupeKey('a', i, undefined), i);
+    for (let i = 0; i < 1000; i++) seen(d, 'a', i, undefined, i);
     expect(d.size()).toBeLessThanOrEqual(100);
-    expect(d.seen(dedupeKey('a', 999, undefined), 1000)).toBe(true);
-    expect(d.seen(dedupeKey('a', 0, undefined), 1000)).toBe(false);
+    expect(seen(d, 'a', 999, undefined, 1000)).toBe(true);
+    expect(seen(d, 'a', 0, undefined, 1000)).toBe(false);
   });
 
-  it('past its bound remembers at least the last half of it, however many it has seen', () => {
+  it('past its bound remembers at least the last half of it, however many it has seen, across devices', () => {
     const d = createDeduper({ ttlMs: 60_000, maxEntries: 1000 });
     for (let n = 1; n <= 20_000; n++) {
-      d.seen(dedupeKey('a', n, undefined), 0);
+      seen(d, `d${n % 7}`, n, undefined, 0);
       if (n % 1_337 !== 0) continue;
       expect(d.size()).toBeLessThanOrEqual(1000);
       // Each of the last 500 is still a repeat (asked in reverse, so asking does not move the window).
-      for (let k = n; k > Math.max(0, n - 500); k--) expect(d.seen(dedupeKey('a', k, undefined), 1), `${k} after ${n}`).toBe(true);
+      for (let k = n; k > Math.max(0, n - 500); k--) expect(seen(d, `d${k % 7}`, k, undefined, 1), `${k} after ${n}`).toBe(true);
     }
   });
 
-  it('keys on device, seq and the device\'s own ts; a forgotten key is new again', () => {
+  it('keys on device, seq and the device\'s own ts; a forgotten message is new again', () => {
     const d = createDeduper({ ttlMs: 60_000, maxEntries: 100 });
-    expect(d.seen(dedupeKey('a', 1, 1000), 0)).toBe(false);
-    expect(d.seen(dedupeKey('a', 1, 2000), 0)).toBe(false); // a rebooted counter, time moved on
-    expect(d.seen(dedupeKey('b', 1, 1000), 0)).toBe(false);
-    expect(d.seen(dedupeKey('a', 1, undefined), 0)).toBe(false);
-    expect(d.seen(dedupeKey('a', 1, 1000), 1)).toBe(true);
-    d.forget(dedupeKey('a', 1, 1000));
-    expect(d.seen(dedupeKey('a', 1, 1000), 2)).toBe(false);
+    expect(seen(d, 'a', 1, 1000, 0)).toBe(false);
+    expect(seen(d, 'a', 1, 2000, 0)).toBe(false); // a rebooted counter, time moved on
+    expect(seen(d, 'b', 1, 1000, 0)).toBe(false);
+    expect(seen(d, 'a', 1, undefined, 0)).toBe(false);
+    expect(seen(d, 'a', 1, 1000, 1)).toBe(true);
+    expect(seen(d, 'a', 1, 2000, 1)).toBe(true);
+    expect(seen(d, 'a', 1, undefined, 1)).toBe(true);
+    // Forgetting one of three messages that share a seq leaves the other two.
+    d.forget('a', 1, 2000);
+    expect(seen(d, 'a', 1, 1000, 2)).toBe(true);
+    expect(seen(d, 'a', 1, undefined, 2)).toBe(true);
+    expect(seen(d, 'a', 1, 2000, 2)).toBe(false);
+    d.forget('a', 1, undefined);
+    expect(seen(d, 'a', 1, undefined, 3)).toBe(false);
+    d.forget('a', 1, 1000);
+    expect(seen(d, 'a', 1, 1000, 3)).toBe(false);
+    expect(seen(d, 'b', 1, 1000, 3)).toBe(true);
+  });
+
+  it('holds any seq a device sends: zero, large, fractional', () => {
+    const d = createDeduper({ ttlMs: 60_000, maxEntries: 100 });
+    for (const seq of [0, 2 ** 31, 2 ** 53 - 1, 1.5]) {
+      expect(seen(d, 'a', seq, 5, 0), String(seq)).toBe(false);
+      expect(seen(d, 'a', seq, 5, 1), String(seq)).toBe(true);
+    }
+  });
+
+  it('an entry carries what ingest puts on it, and a message seen anew after the ttl starts clean', () => {
+    const d = createDeduper({ ttlMs: 1000, maxEntries: 100 });
+    const entry = d.add('a', 7, 100, 0);
+    const delivery = Promise.resolve();
+    entry.delivery = delivery;
+    expect(d.find('a', 7, 100, 10)?.delivery).toBe(delivery);
+    expect(d.find('a', 7, 100, 1000)).toBeUndefined();
+    expect(d.add('a', 7, 100, 1000).delivery).toBeUndefined();
   });
 });
