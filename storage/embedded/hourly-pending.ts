@@ -39,7 +39,13 @@ export interface PendingHour {
   readonly fields: (FieldAgg | undefined)[];
 }
 
-const key = (kind: KindName, device: string, hour: number) => `${kind}\u0000${device}\u0000${hour}`;
+/**
+ * Pending hours by kind, device and hour. Nested maps rather than one keyed by a
+ * `kind|device|hour` string: every reading of every write looks its hour up twice, and a string key
+ * was built and hashed each time (BENCHMARKS.md, 2026-12-05); the device ids are the directory's own
+ * strings, whose hashes V8 keeps.
+ */
+type PendingMap = Map<KindName, Map<string, Map<number, PendingHour>>>;
 
 export interface HourlyPending {
   /** The (device, hour) pairs of these readings (one kind's live readings, in the write's transaction) not pending yet, each once. */
@@ -55,8 +61,24 @@ export interface HourlyPending {
 }
 
 export function createHourlyPending(): HourlyPending {
-  let pending = new Map<string, PendingHour>();
+  let pending: PendingMap = new Map();
+  let count = 0;
   let since = 0;
+
+  const find = (kind: KindName, device: string, hour: number) => pending.get(kind)?.get(device)?.get(hour);
+  function insert(h: PendingHour): void {
+    let byDevice = pending.get(h.kind);
+    if (!byDevice) pending.set(h.kind, (byDevice = new Map()));
+    let byHour = byDevice.get(h.device);
+    if (!byHour) byDevice.set(h.device, (byHour = new Map()));
+    byHour.set(h.hour, h);
+    count += 1;
+  }
+  function all(): PendingHour[] {
+    const out: PendingHour[] = [];
+    for (const byDevice of pending.values()) for (const byHour of byDevice.values()) for (const h of byHour.values()) out.push(h);
+    return out;
+  }
 
   function fold(h: PendingHour, r: Reading): void {
     if (r.ts <= h.lastTs) h.late = true;
@@ -93,45 +115,53 @@ export function createHourlyPending(): HourlyPending {
 
   return {
     newHours(kind, rows) {
-      const out = new Map<string, { device: string; hour: number }>();
+      const out: { device: string; hour: number }[] = [];
+      // The hours already listed, per device: usually one, so a short list beats a key.
+      const listed = new Map<string, number[]>();
       for (const r of rows) {
         const hour = r.ts - (r.ts % hourMs);
-        const k = key(kind, r.device, hour);
-        if (!pending.has(k) && !out.has(k)) out.set(k, { device: r.device, hour });
+        if (find(kind, r.device, hour)) continue;
+        const hours = listed.get(r.device);
+        if (hours?.includes(hour)) continue;
+        if (hours) hours.push(hour);
+        else listed.set(r.device, [hour]);
+        out.push({ device: r.device, hour });
       }
-      return [...out.values()];
+      return out;
     },
     add(kind, rows) {
-      if (rows.length > 0 && pending.size === 0) since = Date.now();
+      if (rows.length > 0 && count === 0) since = Date.now();
       for (const r of rows) {
         const hour = r.ts - (r.ts % hourMs);
-        const k = key(kind, r.device, hour);
-        let h = pending.get(k);
+        let h = find(kind, r.device, hour);
         if (!h) {
           h = { kind, device: r.device, hour, site: r.site, building: r.building, loTs: r.ts, lastTs: -Infinity, late: false, fields: [] };
-          pending.set(k, h);
+          insert(h);
         }
         fold(h, r);
       }
     },
-    size: () => pending.size,
-    ageMs: (now) => (pending.size === 0 ? 0 : now - since),
+    size: () => count,
+    ageMs: (now) => (count === 0 ? 0 : now - since),
     take() {
-      const out = [...pending.values()];
+      const out = all();
       pending = new Map();
+      count = 0;
       since = 0;
       return out;
     },
     restore(hours) {
       if (hours.length === 0) return;
-      const later = pending;
-      pending = new Map(hours.map((h) => [key(h.kind, h.device, h.hour), h]));
+      const later = all();
+      pending = new Map();
+      count = 0;
+      for (const h of hours) insert(h);
       since = Date.now();
       // Hours that took readings after the take: both parts are in the kind table, so recompute from there.
-      for (const [k, h] of later) {
-        const restored = pending.get(k);
+      for (const h of later) {
+        const restored = find(h.kind, h.device, h.hour);
         if (!restored) {
-          pending.set(k, h);
+          insert(h);
           continue;
         }
         restored.late = true;

@@ -13,7 +13,7 @@ import { sqlLiteral } from './sql.js';
 /**
  * A batch is written in one transaction on the single writer connection. When any of its readings may
  * match a stored row, it goes to a temp staging table (one JSON text, `jsonInsertSql`) and is merged
- * into the kind table; otherwise it is inserted directly (see `newestKey`). MERGE gives idempotency
+ * into the kind table; otherwise it is inserted directly (see `Newest`). MERGE gives idempotency
  * without a primary-key index (see schema.ts):
  * a reading whose (device, ts) exists updates it, others are inserted. Fields absent from the new
  * reading keep their stored value, as InfluxDB merges the field sets of two points with the same
@@ -40,7 +40,12 @@ const mergeStatements = Object.fromEntries(kindNames.map((k) => [k, mergeSql(kin
  * device) is inserted into the kind table directly instead of staged and merged: MERGE's join
  * against the table and two statements saved (BENCHMARKS.md).
  */
-const newestKey = (kind: KindName, device: string) => `${kind}\u0000${device}`;
+interface Newest {
+  /** Per kind, per device: a time no stored reading of it is newer than. */
+  readonly byKind: Map<KindName, Map<string, number>>;
+  /** The bound of a device not in its kind's map. */
+  readonly before: number;
+}
 
 /** How far back the newest-time bounds are read; a device with nothing stored since gets the cut as its bound. */
 const NEWEST_LOOKBACK_MS = 2 * 24 * hourMs;
@@ -52,45 +57,64 @@ const NEWEST_LOOKBACK_MS = 2 * 24 * hourMs;
  * the cut on are read (a year of 10,000 devices is ~88 M hourly rows; zone maps skip the older row
  * groups): a device with no hour since holds nothing newer than the cut, so `before` is its bound.
  */
-async function loadNewest(conn: DuckDBConnection, now: number): Promise<{ byDevice: Map<string, number>; before: number }> {
+async function loadNewest(conn: DuckDBConnection, now: number): Promise<Newest> {
   const cut = now - NEWEST_LOOKBACK_MS - ((now - NEWEST_LOOKBACK_MS) % hourMs);
-  const byDevice = new Map<string, number>();
+  const byKind = new Map<KindName, Map<string, number>>();
   for (const kind of kindNames) {
+    const byDevice = new Map<string, number>();
+    byKind.set(kind, byDevice);
     const rows = (await conn.runAndReadAll(
       `SELECT device, max(coalesce(last_ts, hour + ${hourMs - 1})) AS newest FROM ${hourlyTableName(kind)} WHERE hour >= $1 GROUP BY device`,
       [BigInt(cut)],
     )).getRowObjects();
-    for (const r of rows) byDevice.set(newestKey(kind, String(r.device)), toNumber(r.newest ?? null) ?? Infinity);
+    for (const r of rows) byDevice.set(String(r.device), toNumber(r.newest ?? null) ?? Infinity);
   }
-  return { byDevice, before: cut - 1 };
+  return { byKind, before: cut - 1 };
 }
 
 /**
  * Checks a batch before it touches the database, so a bad reading rejects the whole write (nothing
  * stored) with an InvalidBatchError the caller can tell from an unavailable store. Two readings of one
  * (device, ts) in a batch are merged here, later fields winning: MERGE may not match a target row twice.
+ *
+ * Per reading this is on the event loop at every write, so the common case costs no string key: a
+ * device's readings that arrive in increasing ts cannot repeat a (device, ts), which one number per
+ * device shows. Only a kind where some device goes back in time is keyed by (device, ts) in full.
  */
 function groupBatch(batch: readonly Reading[]): Map<KindName, Reading[]> {
-  const byKind = new Map<KindName, Map<string, Reading>>();
+  const byKind = new Map<KindName, { rows: Reading[]; newest: Map<string, number>; keyed?: Map<string, number> }>();
   for (const r of batch) {
     if (!isKindName(r.kind)) throw new InvalidBatchError(`reading of ${r.device}: unknown kind ${String(r.kind)}`);
     if (!Number.isSafeInteger(r.ts) || r.ts < 0) throw new InvalidBatchError(`reading of ${r.device}: ts must be epoch ms, got ${r.ts}`);
     if (typeof r.device !== 'string' || r.device === '') throw new InvalidBatchError('reading without a device id');
-    const t = kindTables[r.kind];
-    for (const [name, v] of Object.entries(r.fields)) {
-      const f = t.fields.find((x) => x.name === name);
-      // Unknown fields are ignored, as ingest's schemas strip them; a wrong type is a bug upstream.
-      if (f && typeof v !== (f.type === 'bool' ? 'boolean' : 'number')) {
-        throw new InvalidBatchError(`reading of ${r.device}: field ${name} must be ${f.type}, got ${typeof v}`);
+    // Unknown fields are ignored, as ingest's schemas strip them; a wrong type is a bug upstream.
+    for (const f of kindTables[r.kind].fields) {
+      const v = r.fields[f.name];
+      if (v !== undefined && typeof v !== (f.type === 'bool' ? 'boolean' : 'number')) {
+        throw new InvalidBatchError(`reading of ${r.device}: field ${f.name} must be ${f.type}, got ${typeof v}`);
       }
     }
-    let m = byKind.get(r.kind);
-    if (!m) byKind.set(r.kind, (m = new Map()));
+    let g = byKind.get(r.kind);
+    if (!g) byKind.set(r.kind, (g = { rows: [], newest: new Map() }));
+    const newest = g.newest.get(r.device);
+    if (!g.keyed && (newest === undefined || r.ts > newest)) {
+      g.newest.set(r.device, r.ts);
+      g.rows.push(r);
+      continue;
+    }
+    // This device went back in time: from here on the kind's readings are keyed by (device, ts).
+    const keyed = (g.keyed ??= new Map(g.rows.map((x, i) => [`${x.device}\u0000${x.ts}`, i])));
     const key = `${r.device}\u0000${r.ts}`;
-    const prev = m.get(key);
-    m.set(key, prev ? { ...r, seq: r.seq ?? prev.seq, fields: { ...prev.fields, ...r.fields } } : r);
+    const at = keyed.get(key);
+    if (at === undefined) {
+      keyed.set(key, g.rows.length);
+      g.rows.push(r);
+      continue;
+    }
+    const prev = g.rows[at]!;
+    g.rows[at] = { ...r, seq: r.seq ?? prev.seq, fields: { ...prev.fields, ...r.fields } };
   }
-  return new Map([...byKind].map(([k, m]) => [k, [...m.values()]]));
+  return new Map([...byKind].map(([k, g]) => [k, g.rows]));
 }
 
 /** The oldest and newest reading time of a non-empty list. */
@@ -213,7 +237,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
   const pending = createHourlyPending();
   let flushTimer: NodeJS.Timeout | undefined;
   /** Loaded on the first write; raised after every commit, never lowered (retention only deletes). */
-  let newest: { byDevice: Map<string, number>; before: number } | undefined;
+  let newest: Newest | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
   const ensureOpen = () => {
@@ -331,8 +355,9 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
               }
               if (rows.length === 0) continue;
               newest ??= await loadNewest(conn, now());
-              const { byDevice, before } = newest;
-              if (rows.every((r) => r.ts > (byDevice.get(newestKey(kind, r.device)) ?? before))) {
+              const byDevice = newest.byKind.get(kind)!;
+              const { before } = newest;
+              if (rows.every((r) => r.ts > (byDevice.get(r.device) ?? before))) {
                 // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
                 await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
               } else {
@@ -355,10 +380,10 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
             for (const [kind, rows] of liveByKind) {
               if (newest) {
                 // A device not in the map may hold readings up to `before`: a replay older than that must not lower its bound.
-                const { byDevice, before } = newest;
+                const byDevice = newest.byKind.get(kind)!;
+                const { before } = newest;
                 for (const r of rows) {
-                  const k = newestKey(kind, r.device);
-                  if (r.ts > (byDevice.get(k) ?? before)) byDevice.set(k, r.ts);
+                  if (r.ts > (byDevice.get(r.device) ?? before)) byDevice.set(r.device, r.ts);
                 }
               }
             }

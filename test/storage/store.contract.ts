@@ -99,6 +99,20 @@ export function telemetryStoreContract(name: string, open: () => Promise<Contrac
       expect((await store.latest('sd-1'))?.fields).toEqual({ smoke: 0.2, co: 3 });
     });
 
+    it('repeats of a point among other devices and out-of-order readings are each stored once, the later fields winning', async () => {
+      await store.write([
+        smoke('sd-1', T0, { smoke: 0.1, co: 3 }), smoke('sd-2', T0, { smoke: 0.5 }), smoke('sd-1', T0 + MIN, { smoke: 0.2 }),
+        smoke('sd-2', T0 - MIN, { smoke: 0.4 }), smoke('sd-1', T0, { smoke: 0.3 }), smoke('sd-2', T0, { co: 9 }),
+        smoke('sd-1', T0 + MIN, { co: 1 }),
+      ]);
+      expect(await count('smoke_detector', 'sd-1')).toBe(2);
+      expect(await count('smoke_detector', 'sd-2')).toBe(2);
+      const points = await store.series({ kind: 'smoke_detector', from: T0 - MIN, to: T0 + 2 * MIN });
+      expect(points.map((p) => [p.device, p.ts, p.values.smoke, p.values.co]).sort()).toEqual([
+        ['sd-1', T0, 0.3, 3], ['sd-1', T0 + MIN, 0.2, 1], ['sd-2', T0, 0.5, 9], ['sd-2', T0 - MIN, 0.4, null],
+      ].sort());
+    });
+
     it('raw series: ordered by ts, half-open [from, to), limit keeps the oldest', async () => {
       await store.write([3, 0, 4, 1, 2].map((i) => smoke('sd-1', T0 + i * MIN, { smoke: i / 10 })));
       const pts = await store.series({ kind: 'smoke_detector', device: 'sd-1', from: T0 + MIN, to: T0 + 4 * MIN });
