@@ -7,107 +7,139 @@
  * older dropped whole when the newer fills, so at least the last `maxEntries / 2` messages are
  * always remembered.
  *
- * Why generations, not one Map evicting its oldest key per insert: V8 leaves a deleted Map entry as
- * a hole until the table is rebuilt, and iteration from the start walks every hole, so once full
+ * Why generations, not one map evicting its oldest entry per insert: V8 leaves a deleted Map entry
+ * as a hole until the table is rebuilt, and iteration from the start walks every hole, so once full
  * each insert's eviction cost grew with the holes before it — 35 µs per message after 100,000
- * evictions, 160–550 µs after 200,000 (measured, node 20). Dropping a generation is O(1).
+ * evictions, 160–550 µs after 200,000 (measured, node 20). Dropping a generation is O(1) amortised.
  *
- * Why a Map per device keyed by the numeric seq, not one Map keyed by a `device|seq|ts` string: the
- * string was built, flattened and hashed per message and then probed in a table of up to 100,000
- * keys, and every key survived into V8's old generation for the whole ttl — dedupe was the largest
- * part of the pipeline's own CPU (BENCHMARKS.md, 2026-12-05). A device's map is small and its seq
- * keys are small integers; the entry also carries the message's delivery while it is in flight, so
- * ingest needs no second map to make a repeat wait for the original's fate.
+ * Why open-addressing tables in Float64Arrays, not a Map of `device|seq|ts` strings: every message
+ * stays remembered for the ttl, so every key the Map held — a string built, flattened and hashed per
+ * message — survived into V8's old generation, and the heap the garbage collector marks grew by up
+ * to `maxEntries` objects. A typed array's memory is allocated once and holds no object to mark
+ * (BENCHMARKS.md, 2026-12-05: the whole platform's CPU per message fell ~6 % with the dedupe's
+ * objects gone). A slot is four doubles — device number, seq, ts (NaN: none), first seen — and
+ * each generation's table has the power of two at or above `maxEntries` slots, so the default
+ * 200,000 entries take 2 × 262,144 × 32 B = 16 MiB, allocated once.
  */
 
-/** One remembered message. */
-export interface DedupeEntry {
-  /** The device's own ts, or NaN when it sent none. */
-  readonly ts: number;
-  /** When it was first seen (the window runs from here). */
-  at: number;
-  /** Its delivery while in flight: a repeat arriving meanwhile waits for it (set and cleared by ingest). */
-  delivery: Promise<void> | undefined;
-  /** Another message with the same seq and a different ts (a rebooted counter). */
-  next: DedupeEntry | undefined;
-}
-
 export interface Deduper {
-  /** The entry of this message if it was seen within the window, else undefined. */
-  find(device: string, seq: number, ts: number | undefined, now: number): DedupeEntry | undefined;
-  /** Records this message as seen now (call after `find` said it is new) and returns its entry. */
-  add(device: string, seq: number, ts: number | undefined, now: number): DedupeEntry;
+  /** True if this message was seen within the window. */
+  find(device: string, seq: number, ts: number | undefined, now: number): boolean;
+  /** Records this message as seen now (call after `find` said it is new). */
+  add(device: string, seq: number, ts: number | undefined, now: number): void;
   /** Forgets a message, so one that was not taken is accepted when it is resent. */
   forget(device: string, seq: number, ts: number | undefined): void;
+  /** Slots in use (a forgotten message's slot stays used until its generation is dropped). */
   size(): number;
 }
 
-interface Generation {
-  readonly devices: Map<string, Map<number, DedupeEntry>>;
-  size: number;
-}
+const SLOT = 4;
+/** A slot never written; a forgotten one is a tombstone, which a probe walks past. */
+const EMPTY = -1;
+const FORGOTTEN = -2;
 
-const newGeneration = (): Generation => ({ devices: new Map(), size: 0 });
+/** One generation: linear probing in a power-of-two table kept at most half full. */
+class Table {
+  readonly slots: Float64Array;
+  readonly mask: number;
+  /** Slots written since the last clear, forgotten ones included. */
+  count = 0;
+  constructor(capacity: number) {
+    this.slots = new Float64Array(capacity * SLOT).fill(EMPTY);
+    this.mask = capacity - 1;
+  }
+
+  clear(): void {
+    this.slots.fill(EMPTY);
+    this.count = 0;
+  }
+
+  /** The slot index holding this message, or -1; `ts` is NaN for none. */
+  indexOf(dev: number, seq: number, ts: number): number {
+    const s = this.slots;
+    for (let i = hash(dev, seq, ts) & this.mask; ; i = (i + 1) & this.mask) {
+      const d = s[i * SLOT]!;
+      if (d === EMPTY) return -1;
+      if (d === dev && s[i * SLOT + 1] === seq && sameTs(s[i * SLOT + 2]!, ts)) return i;
+    }
+  }
+
+  insert(dev: number, seq: number, ts: number, now: number): void {
+    const s = this.slots;
+    let i = hash(dev, seq, ts) & this.mask;
+    while (s[i * SLOT] !== EMPTY) i = (i + 1) & this.mask;
+    s[i * SLOT] = dev;
+    s[i * SLOT + 1] = seq;
+    s[i * SLOT + 2] = ts;
+    s[i * SLOT + 3] = now;
+    this.count += 1;
+  }
+}
 
 /** NaN stands for "no ts" and equals itself here. */
 const sameTs = (a: number, b: number) => a === b || (a !== a && b !== b);
 
-function entryIn(g: Generation, device: string, seq: number, ts: number): DedupeEntry | undefined {
-  for (let e = g.devices.get(device)?.get(seq); e; e = e.next) if (sameTs(e.ts, ts)) return e;
-  return undefined;
+/** Mixes the device number and the low 32 bits of seq and ts (both integers; NaN mixes as 0). */
+function hash(dev: number, seq: number, ts: number): number {
+  let h = Math.imul(dev + 1, 0x9e3779b1);
+  h = Math.imul(h ^ (seq >>> 0), 0x85ebca6b);
+  h = Math.imul(h ^ (ts >>> 0), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export function createDeduper(config: { ttlMs: number; maxEntries: number }): Deduper {
   const half = Math.max(1, Math.floor(config.maxEntries / 2));
-  let current = newGeneration();
-  let previous = newGeneration();
+  // At most `half` inserts per generation, so a table of 2 × half rounded up to a power of two stays under half full.
+  const capacity = 2 ** Math.ceil(Math.log2(2 * half));
+  let current = new Table(capacity);
+  let previous = new Table(capacity);
+  /** Devices as small numbers; only registered devices reach dedupe, so this is bounded by the fleet. */
+  const devices = new Map<string, number>();
+  const deviceNumber = (device: string) => {
+    let n = devices.get(device);
+    if (n === undefined) devices.set(device, (n = devices.size));
+    return n;
+  };
 
   return {
     find(device, seq, ts, now) {
+      const dev = devices.get(device);
+      if (dev === undefined) return false;
       const t = ts ?? NaN;
-      const e = entryIn(current, device, seq, t) ?? entryIn(previous, device, seq, t);
-      return e !== undefined && now - e.at < config.ttlMs ? e : undefined;
+      let i = current.indexOf(dev, seq, t);
+      if (i >= 0) return now - current.slots[i * SLOT + 3]! < config.ttlMs;
+      i = previous.indexOf(dev, seq, t);
+      return i >= 0 && now - previous.slots[i * SLOT + 3]! < config.ttlMs;
     },
     add(device, seq, ts, now) {
+      const dev = deviceNumber(device);
       const t = ts ?? NaN;
-      const again = entryIn(current, device, seq, t);
-      if (again) {
+      const again = current.indexOf(dev, seq, t);
+      if (again >= 0) {
         // Expired and seen anew: the window restarts from now.
-        again.at = now;
-        again.delivery = undefined;
-        return again;
+        current.slots[again * SLOT + 3] = now;
+        return;
       }
-      if (current.size >= half) {
+      if (current.count >= half) {
+        const old = previous;
         previous = current;
-        current = newGeneration();
+        old.clear();
+        current = old;
       }
-      let bySeq = current.devices.get(device);
-      if (!bySeq) current.devices.set(device, (bySeq = new Map()));
-      const entry: DedupeEntry = { ts: t, at: now, delivery: undefined, next: bySeq.get(seq) };
-      bySeq.set(seq, entry);
-      current.size += 1;
-      return entry;
+      current.insert(dev, seq, t, now);
     },
     forget(device, seq, ts) {
+      const dev = devices.get(device);
+      if (dev === undefined) return;
       const t = ts ?? NaN;
-      for (const g of [current, previous]) {
-        const bySeq = g.devices.get(device);
-        let e = bySeq?.get(seq);
-        if (!bySeq || !e) continue;
-        if (sameTs(e.ts, t)) {
-          if (e.next) bySeq.set(seq, e.next);
-          else bySeq.delete(seq);
-          g.size -= 1;
-          continue;
-        }
-        for (; e.next; e = e.next) {
-          if (!sameTs(e.next.ts, t)) continue;
-          e.next = e.next.next;
-          g.size -= 1;
-          break;
-        }
+      for (const table of [current, previous]) {
+        const i = table.indexOf(dev, seq, t);
+        if (i < 0) continue;
+        // A tombstone, not EMPTY: entries probed past this slot must stay reachable. It still counts
+        // as used, so a table never holds more than `half` slots however many are forgotten.
+        table.slots[i * SLOT] = FORGOTTEN;
       }
     },
-    size: () => current.size + previous.size,
+    size: () => current.count + previous.count,
   };
 }

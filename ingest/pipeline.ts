@@ -4,7 +4,8 @@ import { Counter } from 'prom-client';
 import type { KindPayload, Reading } from '../core/index.js';
 import { isKindName, kinds } from '../core/index.js';
 import type { DeviceLookup, RawMessage, ReadingConsumer, RejectLog, RejectReason } from './contracts.js';
-import { createDeduper, type DedupeEntry } from './dedupe.js';
+import { createDeduper } from './dedupe.js';
+import { createInDelivery } from './in-delivery.js';
 import { createDefaultTopicMapper, type TopicMapper } from './topic-map.js';
 
 export interface PipelineConfig {
@@ -221,6 +222,8 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     return { reading, deviceTs: payload.ts };
   }
 
+  const inDelivery = createInDelivery();
+
   function refuse(err: unknown): never {
     counts.refused += 1;
     refused.inc();
@@ -251,21 +254,20 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       const { reading, deviceTs } = result;
       // A repeat carries the device's own ts (or none), never our receive time.
       const seq = reading.seq;
-      let entry: DedupeEntry | undefined;
       if (seq !== undefined) {
-        const earlier = dedupe.find(reading.device, seq, deviceTs, message.receivedAt);
-        if (earlier) {
+        if (dedupe.find(reading.device, seq, deviceTs, message.receivedAt)) {
           // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
           // this copy is acknowledged only once that one is taken, and refused if it is refused.
-          if (earlier.delivery) await earlier.delivery.catch(refuse);
+          const original = inDelivery.get(reading.device, seq, deviceTs);
+          if (original) await original.catch(refuse);
           counts.duplicates += 1;
           duplicates.inc();
           return;
         }
-        entry = dedupe.add(reading.device, seq, deviceTs, message.receivedAt);
+        dedupe.add(reading.device, seq, deviceTs, message.receivedAt);
       }
       const delivery = deliver([reading]);
-      if (entry) entry.delivery = delivery;
+      if (seq !== undefined) inDelivery.set(reading.device, seq, deviceTs, delivery);
       try {
         await delivery;
       } catch (err) {
@@ -273,7 +275,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
         if (seq !== undefined) dedupe.forget(reading.device, seq, deviceTs);
         refuse(err);
       } finally {
-        if (entry && entry.delivery === delivery) entry.delivery = undefined;
+        if (seq !== undefined) inDelivery.delete(reading.device, seq, delivery);
       }
       counts.accepted += 1;
       acceptedBy.set(reading.kind, (acceptedBy.get(reading.kind) ?? 0) + 1);

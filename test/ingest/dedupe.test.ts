@@ -67,13 +67,33 @@ describe('deduper', () => {
     }
   });
 
-  it('an entry carries what ingest puts on it, and a message seen anew after the ttl starts clean', () => {
-    const d = createDeduper({ ttlMs: 1000, maxEntries: 100 });
-    const entry = d.add('a', 7, 100, 0);
-    const delivery = Promise.resolve();
-    entry.delivery = delivery;
-    expect(d.find('a', 7, 100, 10)?.delivery).toBe(delivery);
-    expect(d.find('a', 7, 100, 1000)).toBeUndefined();
-    expect(d.add('a', 7, 100, 1000).delivery).toBeUndefined();
+  it('a forgotten message leaves the ones probed past it reachable, and forgetting never overfills a table', () => {
+    // 16 entries per generation in a 32-slot table: many of these 2,000 messages share probe chains.
+    const d = createDeduper({ ttlMs: 60_000, maxEntries: 32 });
+    for (let round = 0; round < 100; round++) {
+      const msgs = Array.from({ length: 16 }, (_, i) => [`dev-${(round + i) % 5}`, round * 16 + i, 1_000 + i] as const);
+      for (const [dev, seq, ts] of msgs) expect(seen(d, dev, seq, ts, round)).toBe(false);
+      // Forget every other one: the rest must still be repeats, the forgotten ones new again.
+      for (const [dev, seq, ts] of msgs.filter((_, i) => i % 2 === 0)) d.forget(dev, seq, ts);
+      for (const [i, [dev, seq, ts]] of msgs.entries()) expect(d.find(dev, seq, ts, round), `${dev} ${seq}`).toBe(i % 2 === 1);
+      expect(d.size()).toBeLessThanOrEqual(32);
+    }
+  });
+
+  it('messages forgotten as fast as they come (a spool refusing everything) do not fill a table', () => {
+    const d = createDeduper({ ttlMs: 60_000, maxEntries: 32 });
+    for (let n = 0; n < 1_000; n++) {
+      expect(seen(d, 'a', n, undefined, 0)).toBe(false);
+      d.forget('a', n, undefined);
+      expect(d.find('a', n, undefined, 0)).toBe(false);
+    }
+    expect(d.size()).toBeLessThanOrEqual(32);
+  });
+
+  it('an unknown device is never a repeat, and forgetting it is a no-op', () => {
+    const d = createDeduper({ ttlMs: 60_000, maxEntries: 100 });
+    expect(d.find('nobody', 1, 1, 0)).toBe(false);
+    d.forget('nobody', 1, 1);
+    expect(d.size()).toBe(0);
   });
 });
