@@ -38,5 +38,6 @@ EXPOSE 1883 8083 8080 8883 8084 8443
 # a TCP check of its MQTT port instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ANJU_HTTP_PORT||8080)+'/health').then((r)=>process.exit(r.ok?0:1),()=>require('node:https').get('https://127.0.0.1:'+(process.env.ANJU_HTTPS_PORT||8443)+'/health',{rejectUnauthorized:false},(r)=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)))"]
-ENTRYPOINT ["node", "dist/cli/main.js"]
+# A 64 MiB young generation: see README "The Node.js process" (fewer scavenges of the same in-flight set).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/cli/main.js"]
 CMD ["all"]
