@@ -34,9 +34,10 @@ export function createRuleStateTable(deps: { store: AlarmStore; logger: Logger; 
 
   const writeDirty = async () => {
     if (dirty.size === 0) return;
-    // Snapshot as JSON now: rules keep mutating the live objects while the write is queued.
+    // The live objects, not copies: the store serialises them before its first await (its
+    // contract), and rules mutate them only in later turns.
     const changes = new Map<string, unknown>();
-    for (const k of dirty) changes.set(k, JSON.parse(JSON.stringify(values.get(k) ?? null)) as unknown);
+    for (const k of dirty) changes.set(k, values.get(k) ?? null);
     dirty.clear();
     try {
       await deps.store.saveRuleState(changes);

@@ -79,7 +79,11 @@ export interface AlarmStore {
    * those that exist among them (a device taken over from another node: its entries only).
    */
   loadRuleState(keys?: readonly string[]): Promise<Map<string, unknown>>;
-  /** Upserts entries; an `undefined` value deletes the key. One transaction. */
+  /**
+   * Upserts entries; an `undefined` value deletes the key. One transaction. The values are
+   * serialised before the call returns its promise, so the caller may go on changing them (the
+   * engine's rules mutate their state in place) without copying them first.
+   */
   saveRuleState(changes: ReadonlyMap<string, unknown>): Promise<void>;
   /**
    * The rules configuration last saved through `PUT /api/rules` (as JSON-compatible data, validated

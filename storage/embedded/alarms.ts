@@ -4,12 +4,17 @@ import {
   type AlarmStore, type Severity,
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
-import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
+import { DatabaseClosedError, runPrepared, toNumber, type SerialConnection } from './connection.js';
 import { big, inList, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { alarmFilters } from '../query-filters.js';
 import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
 import { createStoredAlarmIndex } from './alarm-index.js';
 
+
+/** Upserts rule-state entries given as one JSON list of {k, v} (v: the value's JSON text). */
+const upsertRuleStateSql = `INSERT INTO rule_state (key, value)
+  SELECT e.k, e.v FROM (SELECT unnest(json_transform($1::VARCHAR, '[{"k":"VARCHAR","v":"VARCHAR"}]')) AS e)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 /**
  * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
  * rule_state), on two connections:
@@ -282,23 +287,22 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
     async saveRuleState(changes) {
       open();
       if (changes.size === 0) return;
-      const entries = [...changes];
-      const gone = entries.filter(([, v]) => v === undefined).map(([k]) => k);
-      const kept = entries.filter(([, v]) => v !== undefined);
+      // Serialised here, before the first await: the caller's values may change once this returns its promise.
+      const gone: string[] = [];
+      const kept: { k: string; v: string }[] = [];
+      for (const [k, v] of changes) {
+        if (v === undefined) gone.push(k);
+        else kept.push({ k, v: JSON.stringify(v) });
+      }
+      const keptJson = kept.length > 0 ? JSON.stringify(kept) : undefined;
       await conn.transaction(async (c) => {
         for (let i = 0; i < gone.length; i += 500) {
           const params: DuckDBValue[] = [];
           await c.run(`DELETE FROM rule_state WHERE ${inList('key', gone.slice(i, i + 500), params)}`, params);
         }
-        for (let i = 0; i < kept.length; i += 500) {
-          const chunk = kept.slice(i, i + 500);
-          const params = chunk.flatMap(([k, v]) => [k, JSON.stringify(v)]);
-          await c.run(
-            `INSERT INTO rule_state (key, value) VALUES ${chunk.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ')}
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-            params,
-          );
-        }
+        // One prepared statement for any number of entries, unpacked on DuckDB's threads (the engine
+        // writes every touched key each second: thousands with a large fleet).
+        if (keptJson !== undefined) await runPrepared(c, upsertRuleStateSql, [keptJson]);
       });
     },
     async loadRulesConfig() {

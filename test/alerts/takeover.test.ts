@@ -104,7 +104,15 @@ describe('device take-over', () => {
     const h = await openHarness({
       dir: await tempDir(), devices,
       // A slow write of the rule state: the take-over must not read (or be overwritten) before it lands.
-      store: (s) => ({ ...s, saveRuleState: async (c) => { await new Promise((r) => setTimeout(r, 50)); return s.saveRuleState(c); } }),
+      // Like every store, it takes the values as they are at the call (serialised before its first await).
+      store: (s) => ({
+        ...s,
+        saveRuleState: async (c) => {
+          const taken = new Map([...c].map(([k, v]) => [k, v === undefined ? undefined : JSON.parse(JSON.stringify(v)) as unknown]));
+          await new Promise((r) => setTimeout(r, 50));
+          return s.saveRuleState(taken);
+        },
+      }),
     });
     try {
       await h.engine.accept([toReading(sd, 0, { smoke: 0.6, alarm: true })]);

@@ -222,6 +222,15 @@ export function alarmStoreContract(name: string, open: () => Promise<AlarmStoreH
       expect(await c.store.loadRuleState([])).toEqual(new Map());
     });
 
+    it('rule state is taken as it was when saveRuleState was called: the caller may change its values at once', async () => {
+      const live = { pts: [[T0, 20]], on: false };
+      const saving = c.store.saveRuleState(new Map<string, unknown>([['heat/sd-1', live]]));
+      live.pts.push([T0 + 1, 21]);
+      live.on = true;
+      await saving;
+      expect(await c.store.loadRuleState()).toEqual(new Map([['heat/sd-1', { pts: [[T0, 20]], on: false }]]));
+    });
+
     it('everything survives a restart, and the seq carries on', async () => {
       await c.store.record(alarm('a', 'sd-1'), { type: 'raised', ts: T0 });
       await c.store.saveRuleState(new Map([['k', { v: 1 }]]));
