@@ -39,12 +39,21 @@ export function encodeRecord(readings: readonly Reading[], appendedAt: number): 
  * One record of several appends' readings, each already a JSON array (`JSON.stringify` of a
  * non-empty list, done once at append time): their elements are joined into one array, so nothing
  * is serialised twice. `count` is the readings in all of them.
+ *
+ * Joined in the buffer, not as a string: each array is encoded where it goes, its `[` written over
+ * the `]` of the one before and then made a `,` — no sliced copies and no joined string of the
+ * whole group to flatten and encode again.
  */
 export function encodeArrays(arrays: readonly string[], count: number, appendedAt: number): Buffer {
-  const json = arrays.length === 1 ? arrays[0]! : `[${arrays.map((a) => a.slice(1, -1)).join(',')}]`;
-  const len = Buffer.byteLength(json);
+  let len = 1 - arrays.length;
+  for (const a of arrays) len += Buffer.byteLength(a);
   const buf = Buffer.allocUnsafe(HEADER_BYTES + len);
-  buf.write(json, HEADER_BYTES, 'utf8');
+  let pos = HEADER_BYTES;
+  for (let i = 0; i < arrays.length; i += 1) {
+    const n = buf.write(arrays[i]!, pos, 'utf8');
+    if (i > 0) buf[pos] = 0x2c; // ','
+    pos += n - 1;
+  }
   buf.writeUInt32LE(MAGIC, 0);
   buf.writeUInt32LE(len, 4);
   buf.writeUInt32LE(count, 8);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../storage/spool/crc32.js';
-import { encodeRecord, findNextHeader, HEADER_BYTES, parseRecord } from '../../storage/spool/codec.js';
+import { encodeArrays, encodeRecord, findNextHeader, HEADER_BYTES, parseRecord } from '../../storage/spool/codec.js';
 import { reading, T0 } from './spool.helpers.js';
 
 describe('crc32', () => {
@@ -23,6 +23,15 @@ describe('crc32', () => {
 
 describe('spool record codec', () => {
   const rs = [reading('a', T0, 0.5), { ...reading('b', T0 + 1), seq: 7 }];
+
+  it('joins several appends\' arrays into one, byte for byte the JSON of all their readings (multi-byte text too)', () => {
+    const groups = [[reading('a', T0, 0.5)], [{ ...reading('楼-1', T0 + 1), seq: 7 }, reading('b', T0 + 2)], [reading('c', T0 + 3, -0.25)]];
+    const buf = encodeArrays(groups.map((g) => JSON.stringify(g)), 4, 9);
+    expect(buf.subarray(HEADER_BYTES).toString('utf8')).toBe(JSON.stringify(groups.flat()));
+    const r = parseRecord(buf, 0, buf.length, true);
+    expect(r).toEqual({ kind: 'ok', record: { count: 4, appendedAt: 9, size: buf.length, readings: groups.flat() } });
+    expect(encodeArrays([JSON.stringify(groups[1])], 2, 9).subarray(HEADER_BYTES).toString('utf8')).toBe(JSON.stringify(groups[1]));
+  });
 
   it('round-trips readings, count and append time', () => {
     const buf = encodeRecord(rs, 1234.5);
