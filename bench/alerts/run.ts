@@ -28,7 +28,9 @@
  * Every alarm store commit (`record()` / the engine's group commit `recordMany()`, one DuckDB
  * transaction each) is timed as well, with the events it carried. Incidents are on (as in
  * production, `startAlerts`): each fire alarm joins its building's fire incident, and publish →
- * the incident event carrying that alarm (stored, handed to the notifiers) is measured too.
+ * the incident event carrying that alarm (stored, handed to the notifiers) is measured too. The
+ * event loop's delay over each phase (p99 and max, `monitorEventLoopDelay`) shows how long ready work
+ * waited for the loop: the part of every latency above that no single stage owns.
  *
  * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
  * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
@@ -38,6 +40,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -148,6 +151,8 @@ interface PhaseResult {
   /** Share of the phase the alarm store spent committing alarm events (its events connection is serial). */
   recordBusy: number;
   anjuCores: number; pubCores: number; elu: number; peakRssMiB: number; errors: number; load: number;
+  /** Event-loop delay over the phase (ms): how long a ready callback — a PUBACK, a store write's next step — waited. */
+  loopDelay99: number; loopDelayMax: number;
 }
 
 /** The alarm store with its event commits timed: `record()` and the engine's group commit `recordMany()` (one DuckDB transaction each). */
@@ -232,6 +237,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const t0 = Date.now();
   const pub = await runPublishers({
     url: `mqtt://127.0.0.1:${broker.tcpPort}`, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery,
@@ -244,6 +251,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   await waitUntil(() => matchedNow() >= pub.triggersAcked, 20_000);
   await new Promise((r) => setTimeout(r, 200)); // any duplicate would arrive right behind
   const elu = performance.eventLoopUtilization(elu0).utilization;
+  loopDelay.disable();
   const cpu = process.cpuUsage(cpu0);
   const wallMs = Date.now() - t0;
   const peakRssMiB = rss.stop();
@@ -298,6 +306,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99),
       recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
     anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.publishCpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
+    loopDelay99: loopDelay.percentile(99) / 1e6, loopDelayMax: loopDelay.max / 1e6,
     errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
   };
 }
@@ -366,11 +375,11 @@ async function main(): Promise<void> {
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
   console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | peak RSS MiB | load avg | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | event loop delay p99 / max ms | peak RSS MiB | load avg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${fmt(r.loopDelay99, 1)} / ${fmt(r.loopDelayMax, 1)} | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');
