@@ -10,11 +10,11 @@ import { alarmFilters } from '../query-filters.js';
 import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
 import { createStoredAlarmIndex } from './alarm-index.js';
 
-
 /** Upserts rule-state entries given as one JSON list of {k, v} (v: the value's JSON text). */
 const upsertRuleStateSql = `INSERT INTO rule_state (key, value)
   SELECT e.k, e.v FROM (SELECT unnest(json_transform($1::VARCHAR, '[{"k":"VARCHAR","v":"VARCHAR"}]')) AS e)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+
 /**
  * The AlarmStore on the embedded database (tables from migration 2: alarms, alarm_events,
  * rule_state), on two connections:
