@@ -76,8 +76,8 @@ class Table {
   }
 }
 
-/** NaN stands for "no ts" and equals itself here. */
-const sameTs = (a: number, b: number) => a === b || (a !== a && b !== b);
+/** Equal device timestamps, where NaN stands for "no ts" and equals itself. */
+export const sameTs = (a: number, b: number) => a === b || (a !== a && b !== b);
 
 /** Mixes the device number and the low 32 bits of seq and ts (both integers; NaN mixes as 0). */
 function hash(dev: number, seq: number, ts: number): number {

@@ -1,3 +1,5 @@
+import { sameTs } from './dedupe.js';
+
 /**
  * Deliveries not settled yet, by device, seq and ts: a repeat that arrives while its original is on
  * its way to the spool (a QoS 1 resend after a reconnect) waits for the original's fate. Entries live
@@ -7,8 +9,6 @@ interface InFlight {
   readonly ts: number;
   readonly delivery: Promise<void>;
 }
-
-const sameTs = (a: number, b: number) => a === b || (a !== a && b !== b);
 
 export function createInDelivery() {
   const byDevice = new Map<string, Map<number, InFlight[]>>();
