@@ -116,15 +116,15 @@ export function createHourlyPending(): HourlyPending {
   return {
     newHours(kind, rows) {
       const out: { device: string; hour: number }[] = [];
-      // The hours already listed, per device: usually one, so a short list beats a key.
-      const listed = new Map<string, number[]>();
+      // The hours already listed, per device (a replay of a year of 4-hourly readings lists thousands).
+      const listed = new Map<string, Set<number>>();
       for (const r of rows) {
         const hour = r.ts - (r.ts % hourMs);
         if (find(kind, r.device, hour)) continue;
-        const hours = listed.get(r.device);
-        if (hours?.includes(hour)) continue;
-        if (hours) hours.push(hour);
-        else listed.set(r.device, [hour]);
+        let hours = listed.get(r.device);
+        if (!hours) listed.set(r.device, (hours = new Set()));
+        if (hours.has(hour)) continue;
+        hours.add(hour);
         out.push({ device: r.device, hour });
       }
       return out;

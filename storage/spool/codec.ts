@@ -45,8 +45,13 @@ export function encodeRecord(readings: readonly Reading[], appendedAt: number): 
  * whole group to flatten and encode again.
  */
 export function encodeArrays(arrays: readonly string[], count: number, appendedAt: number): Buffer {
+  // Joining overwrites one byte of each array: an empty list, or an empty array, has nothing to join.
+  if (arrays.length === 0) throw new RangeError('spool: encodeArrays needs at least one JSON array');
   let len = 1 - arrays.length;
-  for (const a of arrays) len += Buffer.byteLength(a);
+  for (const a of arrays) {
+    if (a.length < 3) throw new RangeError('spool: encodeArrays joins non-empty JSON arrays only');
+    len += Buffer.byteLength(a);
+  }
   const buf = Buffer.allocUnsafe(HEADER_BYTES + len);
   let pos = HEADER_BYTES;
   for (let i = 0; i < arrays.length; i += 1) {

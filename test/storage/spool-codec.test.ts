@@ -31,6 +31,9 @@ describe('spool record codec', () => {
     const r = parseRecord(buf, 0, buf.length, true);
     expect(r).toEqual({ kind: 'ok', record: { count: 4, appendedAt: 9, size: buf.length, readings: groups.flat() } });
     expect(encodeArrays([JSON.stringify(groups[1])], 2, 9).subarray(HEADER_BYTES).toString('utf8')).toBe(JSON.stringify(groups[1]));
+    // Nothing to join is a caller's bug, refused rather than written as a record of garbage.
+    expect(() => encodeArrays([], 0, 9)).toThrow(RangeError);
+    expect(() => encodeArrays([JSON.stringify(groups[0]), '[]'], 1, 9)).toThrow(RangeError);
   });
 
   it('round-trips readings, count and append time', () => {
