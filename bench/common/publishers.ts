@@ -49,8 +49,11 @@ async function run(job: PublishersJob): Promise<void> {
     // Count mode: the device's readings are exactly 1 ms apart from one start, so each is distinct in the store (device, ts).
     const t0 = firstAt - (quota > 0 ? quota : 0);
     let issued = 0;
-    const lane = async (): Promise<void> => {
-      let next = Date.now();
+    // At a fixed rate, lane j of publisher i starts (j + i / N) intervals in: the fleet's sends are
+    // spread evenly over each period, as independent devices' are, not fired by all lanes at once
+    // (500 lanes in lockstep made a burst of 500 messages per period, and its queue the latency).
+    const lane = async (j: number): Promise<void> => {
+      let next = firstAt + (j + i / clients.length) * interval - interval * job.window;
       while (Date.now() < deadline && (quota === 0 || issued < quota)) {
         const k = (issued += 1);
         if (interval > 0) {
@@ -81,7 +84,7 @@ async function run(job: PublishersJob): Promise<void> {
         }
       }
     };
-    await Promise.all(Array.from({ length: job.window }, lane));
+    await Promise.all(Array.from({ length: job.window }, (_, j) => lane(j)));
   }));
   await Promise.all(clients.map((c) => c.endAsync()));
   const acks = ackLat.sorted();
