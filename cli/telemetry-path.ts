@@ -33,7 +33,7 @@ export function selectTelemetryStore(
  * in hand (the rest replays on the next start), then the spool.
  */
 export async function openTelemetryPath(
-  config: { dataDir: string; quotaBytes: number; fsync: boolean; groupCommitMs?: number },
+  config: { dataDir: string; quotaBytes: number; fsync: boolean; groupCommitMs?: number; writeIntervalMs?: number },
   deps: { store: TelemetryStore; logger: Logger; metrics: Registry },
 ): Promise<TelemetryPath> {
   // Segments are freed whole, so the quota must hold several: a quarter of it, at most 16 MiB.
@@ -42,7 +42,7 @@ export async function openTelemetryPath(
     { dir: join(config.dataDir, 'spool'), segmentBytes, quotaBytes: config.quotaBytes, groupCommitMs: config.groupCommitMs ?? 2, fsync: config.fsync },
     { logger: deps.logger.child({ part: 'spool' }), metrics: deps.metrics },
   );
-  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000 }, { spool, store: deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics });
+  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0 }, { spool, store: deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics });
   forwarder.start();
   return {
     spool,

@@ -126,6 +126,11 @@ export const envSchema = z.object({
   ANJU_SPOOL_QUOTA_MB: z.coerce.number().int().min(2).max(1_048_576).default(1024),
   /** fsync each spool group commit (PUBACK means on disk). `0` trades crash safety for throughput. */
   ANJU_SPOOL_FSYNC: flag.default(true),
+  /**
+   * At most one telemetry store write per this many ms while less than a full batch waits (Telegraf's
+   * flush_interval, much shorter); `0` writes as soon as the last write is done.
+   */
+  ANJU_STORE_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(25),
 
   /** Alarm webhooks: a JSON array of {url, format: json|wecom|dingtalk, secret?, dingtalkSecret?, minSeverity?, sites?, minEscalationLevel?}. */
   ANJU_ALERT_WEBHOOKS: jsonArray(webhookTargetSchema).optional(),
@@ -256,7 +261,7 @@ interface BaseConfig {
   retention: { rawDays: number };
   /** Telemetry writes are refused while the data dir's file system has less free than this. */
   disk: { minFreeBytes: number };
-  spool: { quotaBytes: number; fsync: boolean };
+  spool: { quotaBytes: number; fsync: boolean; writeIntervalMs: number };
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number; tickMs: number };
   /** Paging people on duty: the SMS/voice gateway, when one is configured. */
   duty: { sms?: { url: string; token?: string; voiceForCritical: boolean } };
@@ -373,7 +378,7 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
     duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
     retention: { rawDays: e.ANJU_RETENTION_RAW_DAYS },
     disk: { minFreeBytes: e.ANJU_DISK_MIN_FREE_MB * 1024 * 1024 },
-    spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC },
+    spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC, writeIntervalMs: e.ANJU_STORE_WRITE_INTERVAL_MS },
     alerts: {
       webhooks: e.ANJU_ALERT_WEBHOOKS ?? [],
       escalateCriticalAfterMs: e.ANJU_ESCALATE_CRITICAL_MIN * 60_000,

@@ -96,7 +96,8 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     shutdown.part(() => storageOps.stop());
     const telemetry = deps.telemetry ?? selectTelemetryStore(config, db.telemetry, { logger, metrics, siteTimezone: db.siteTimezone });
     if (!deps.telemetry && telemetry !== db.telemetry) shutdown.part(() => telemetry.close());
-    const path = await openTelemetryPath({ dataDir, quotaBytes: config.spool.quotaBytes, fsync: config.spool.fsync }, { store: telemetry, logger, metrics });
+    const { quotaBytes, fsync, writeIntervalMs } = config.spool;
+    const path = await openTelemetryPath({ dataDir, quotaBytes, fsync, writeIntervalMs }, { store: telemetry, logger, metrics });
     shutdown.part(() => path.close());
     const latest = createLatestCache({ store: telemetry });
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.

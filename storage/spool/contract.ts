@@ -72,6 +72,8 @@ export interface SpoolLog extends Spool {
   read(maxReadings: number): Promise<SpoolRecord[]>;
   /** Resolves as soon as there is something after the read cursor, or the spool is closing. */
   waitForRecords(): Promise<void>;
+  /** Resolves after the next group commit (whatever is unread already), or when the spool is closing. */
+  nextCommit(): Promise<void>;
   /**
    * The store took every record before `upTo` (`readings` of them, dropped ones included): the
    * checkpoint moves there (atomically, durably) and fully acknowledged segments are deleted.

@@ -302,6 +302,9 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       if (closed) return new Promise<void>(() => {});
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
+    nextCommit() {
+      return closed ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve));
+    },
     acknowledge(upTo, readings) {
       depth = Math.max(0, depth - readings);
       const pos = normalize(upTo);
