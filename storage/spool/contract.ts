@@ -72,7 +72,7 @@ export interface SpoolLog extends Spool {
   read(maxReadings: number): Promise<SpoolRecord[]>;
   /** Resolves as soon as there is something after the read cursor, or the spool is closing. */
   waitForRecords(): Promise<void>;
-  /** Resolves after the next group commit (whatever is unread already), or when the spool is closing. */
+  /** Resolves after the next group commit, whatever is unread already; when the spool closes; never after. */
   nextCommit(): Promise<void>;
   /**
    * The store took every record before `upTo` (`readings` of them, dropped ones included): the

@@ -90,7 +90,6 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   const retryBaseMs = config.retryBaseMs ?? 200;
   const retryMaxMs = config.retryMaxMs ?? 30_000;
   const closeTimeoutMs = config.closeTimeoutMs ?? 5_000;
-
   const m = createForwarderMetrics(deps.metrics);
   const labels = { store: store.name };
 

@@ -303,7 +303,9 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
     nextCommit() {
-      return closed ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve));
+      // Closed: no commit will come (resolving at once would let a caller that loops on it spin).
+      if (closed) return new Promise<void>(() => {});
+      return new Promise<void>((resolve) => waiters.push(resolve));
     },
     acknowledge(upTo, readings) {
       depth = Math.max(0, depth - readings);
