@@ -174,8 +174,15 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
       }, wait);
     });
     try {
-      while (!due && !stopping && spool.stats().depth < config.maxBatch) await waits.until(Promise.race([elapsed, spool.nextCommit()]));
+      for (;;) {
+        const { depth } = spool.stats();
+        // Nothing unread during the pause is idle as much as the wait for the next append is.
+        idle = depth === 0;
+        if (due || stopping || depth >= config.maxBatch) break;
+        await waits.until(Promise.race([elapsed, spool.nextCommit()]));
+      }
     } finally {
+      idle = false;
       clearTimeout(timer);
     }
   }

@@ -63,7 +63,8 @@ describe('spool forwarder: minWriteIntervalMs', () => {
     const { spool, forwarder, writes } = await setup(10, 60_000);
     await spool.append(many(1, 'b'));
     await until(() => writes.length === 1);
-    await new Promise((r) => setTimeout(r, 50)); // the forwarder is in its 60 s pause now
+    // In its 60 s pause with everything forwarded: idle, as when it waits for the next append.
+    await until(() => forwarder.stats().idle);
     // 25 arrive, one record each (an append is never split across records): each time 10 are
     // waiting they go at once, whatever the pause; the 5 left wait for the interval.
     for (const r of many(25, 'b', 1)) await spool.append([r]);
@@ -72,6 +73,7 @@ describe('spool forwarder: minWriteIntervalMs', () => {
     await until(() => forwarder.stats().forwarded === 21);
     await new Promise((r) => setTimeout(r, 100));
     expect(writes).toHaveLength(3);
+    expect(forwarder.stats().idle).toBe(false); // 5 are waiting out the pause
     const closing = performance.now();
     await forwarder.close();
     expect(performance.now() - closing).toBeLessThan(1_000);
