@@ -1,5 +1,5 @@
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { fsyncDir, segmentPath, type Segment } from './segment.js';
+import { rm, type FileHandle } from 'node:fs/promises';
+import { fsyncDir, openSegmentForAppend, segmentPath, writesSyncData, type Segment } from './segment.js';
 
 /** One run of a group commit: consecutive records that go to one segment. */
 export interface Run<T extends { buf: Buffer }> {
@@ -62,10 +62,11 @@ export async function writeGroup<T extends { buf: Buffer }>(t: GroupTarget, batc
   const runs: Run<T>[] = [];
   try {
     for (const p of planned) {
-      const fh = p.fresh ? await open(p.seg.path, 'w') : t.fh;
+      const fh = p.fresh ? await openSegmentForAppend(p.seg.path, t.fsync) : t.fh;
       runs.push({ ...p, fh });
       await writeFully(fh, Buffer.concat(p.items.map((x) => x.buf), p.bytes), p.start);
-      if (t.fsync) await fh.datasync();
+      // A durable segment written with O_DSYNC is on the disk already (segment.ts writesSyncData).
+      if (t.fsync && !writesSyncData) await fh.datasync();
     }
     if (t.fsync && runs.some((r) => r.fresh)) await fsyncDir(t.dir);
     return runs;

@@ -1,4 +1,5 @@
-import { open, readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A range of a segment file that holds no valid record (found by recovery): reads jump over it. */
@@ -48,4 +49,23 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close();
   }
+}
+
+/**
+ * Whether this platform opens files with O_DSYNC (Linux, macOS and the BSDs do; Windows has no such
+ * flag in Node): then a durable segment's every write returns once its data, and the file size that
+ * reaches it, are on the disk — POSIX "synchronized I/O data integrity completion", which is what
+ * write followed by fdatasync gives — in one call into libuv's thread pool instead of two
+ * (PostgreSQL's `wal_sync_method = open_datasync`). Each call's completion waits for a turn of the
+ * event loop, which under load is what a group commit mostly waits for (BENCHMARKS.md).
+ */
+export const writesSyncData = constants.O_DSYNC !== undefined;
+
+/**
+ * Opens a new segment for appending (created or truncated). `durable`: with O_DSYNC where the
+ * platform has it (`writesSyncData`); elsewhere the writer calls fdatasync after its writes.
+ */
+export function openSegmentForAppend(path: string, durable: boolean): Promise<FileHandle> {
+  if (!durable || !writesSyncData) return open(path, 'w');
+  return open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC);
 }

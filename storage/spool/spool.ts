@@ -1,4 +1,4 @@
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Reading } from '../../core/index.js';
@@ -10,7 +10,7 @@ import {
 import { createSpoolMetrics } from './metrics.js';
 import { readSegment } from './reader.js';
 import { recoverSpool } from './recovery.js';
-import { fsyncDir, segmentFile, segmentPath, type Segment } from './segment.js';
+import { fsyncDir, openSegmentForAppend, segmentFile, segmentPath, type Segment } from './segment.js';
 import { writeGroup } from './commit.js';
 import { createRecordCache } from './record-cache.js';
 
@@ -95,7 +95,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
   // Appends always start a fresh segment: whatever the last run left at its tail stays read-only.
   const firstId = Math.max(rec.start.segment, (segments.at(-1)?.id ?? 0) + 1);
   let active: Segment = { id: firstId, path: segmentPath(dir, firstId), size: 0, sealed: false, skips: [] };
-  let fh: FileHandle = await open(active.path, 'w');
+  let fh: FileHandle = await openSegmentForAppend(active.path, fsync);
   if (fsync) await fsyncDir(dir);
   segments.push(active);
 

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -25,6 +26,19 @@ async function setup(spoolConfig: Partial<SpoolConfig> = {}, opts: { maxBatch?: 
 }
 
 const devicesTs = (rs: readonly Reading[]) => rs.map((r) => `${r.device}@${r.ts}`);
+
+/** The open flags (octal in /proc/self/fdinfo) of each descriptor this process holds on a segment under `dir`. */
+async function openSegmentFlags(dir: string): Promise<number[]> {
+  const flags: number[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (!target.startsWith(`${dir}/`) || !target.endsWith('.seg')) continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    const m = /^flags:\s+([0-7]+)$/m.exec(info);
+    if (m) flags.push(parseInt(m[1]!, 8));
+  }
+  return flags;
+}
 
 describe('spool: append, group commit, forward', () => {
   it('makes appends durable, forwards them in order and stores each once', async () => {
@@ -58,6 +72,23 @@ describe('spool: append, group commit, forward', () => {
     expect(count?.value).toBe(commitsTotal);
     await spool.close();
   });
+
+  // Linux shows each descriptor's open flags in /proc; elsewhere the writer's fdatasync path runs instead.
+  it.skipIf(constants.O_DSYNC === undefined || !existsSync('/proc/self/fdinfo'))(
+    'opens every durable segment, the first and each rolled one, with O_DSYNC; with fsync off none', async () => {
+      for (const fsync of [true, false]) {
+        const { spool, dir } = await setup({ segmentBytes: 4096, fsync });
+        const flagsSeen: boolean[] = [];
+        for (let i = 0; i < 6; i++) {
+          await spool.append(many(40, `r${i}`, i * 40)); // ~2 KB a record: a roll every second append
+          flagsSeen.push(...(await openSegmentFlags(`${dir}/spool`)).map((f) => (f & constants.O_DSYNC) !== 0));
+        }
+        expect(spool.stats().segments).toBeGreaterThan(2);
+        expect(flagsSeen.length).toBeGreaterThanOrEqual(6);
+        expect(new Set(flagsSeen)).toEqual(new Set([fsync]));
+        await spool.close();
+      }
+    });
 
   it('writes the appends of a group as few records of at most 256 readings, which replay in order after a reopen', async () => {
     const { spool, dir, db } = await setup({ groupCommitMs: 20 });
