@@ -88,6 +88,18 @@ const prepared = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStateme
  * connection destroys its prepared statements when it closes. `sql` must be one statement.
  */
 export async function runPrepared(conn: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<{ rowsChanged: number }> {
+  const stmt = await preparedStatement(conn, sql);
+  stmt.clearBindings();
+  if (params.length > 0) stmt.bind(params);
+  const result = await stmt.run();
+  return { rowsChanged: Number(result.rowsChanged) };
+}
+
+/**
+ * The statement `runPrepared` runs for `sql` on `conn`, prepared now if it is not yet: a caller may
+ * call it ahead of time (at start-up) so that the first run under load does not parse and plan.
+ */
+export async function preparedStatement(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
   let cache = prepared.get(conn);
   if (!cache) prepared.set(conn, (cache = new Map()));
   let stmt = cache.get(sql);
@@ -95,10 +107,7 @@ export async function runPrepared(conn: DuckDBConnection, sql: string, params: D
     stmt = await conn.prepare(sql);
     cache.set(sql, stmt);
   }
-  stmt.clearBindings();
-  if (params.length > 0) stmt.bind(params);
-  const result = await stmt.run();
-  return { rowsChanged: Number(result.rowsChanged) };
+  return stmt;
 }
 
 /** BEGIN … COMMIT on a connection the caller holds (inside `use`), rolled back if the job throws. */

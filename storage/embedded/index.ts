@@ -186,6 +186,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   if (built > 0) log.info({ rows: built }, 'daily register rollups built from the stored readings');
   const hours = await buildHourlyIfMissing(writer, reader);
   if (hours > 0) log.info({ rows: hours }, 'hourly aggregates built from the stored readings');
+  // Before any device connects: the first write under load would otherwise read the bounds and plan
+  // its statements while readings queue behind it (1.1 s with 500 devices publishing, BENCHMARKS.md).
+  await telemetry.warm();
   log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
 
   return {

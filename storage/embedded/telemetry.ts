@@ -2,7 +2,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
-import { DatabaseClosedError, inTransaction, runPrepared, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
+import { DatabaseClosedError, inTransaction, preparedStatement, runPrepared, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesCompleteFrom, seriesSql } from './series.js';
@@ -208,6 +208,12 @@ const MAX_PENDING_HOURS = 50_000;
 export interface EmbeddedTelemetryStore extends TelemetryStore {
   /** Writes the pending hourly aggregates now (the retention pass calls it before deleting). */
   flushHourly(): Promise<void>;
+  /**
+   * Does now, on the writer, what the first write would otherwise do under load: reads the newest-time
+   * bounds (`loadNewest`) and prepares each kind's INSERT. Call it once the database is open, before
+   * devices connect; a write that comes first, or after it failed, does the same itself.
+   */
+  warm(): Promise<void>;
 }
 
 /** Writes every pending hour, kind by kind, inside the caller's writer transaction, and clears their crash marks. */
@@ -316,6 +322,14 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     name: 'embedded',
     rollups: deps.rollups,
     flushHourly,
+
+    async warm() {
+      ensureOpen();
+      await writer.use(async (conn) => {
+        newest ??= await loadNewest(conn, now());
+        for (const kind of kindNames) await preparedStatement(conn, jsonInserts[kind].table);
+      });
+    },
 
     async write(batch) {
       ensureOpen();

@@ -128,6 +128,26 @@ describe('embedded database', () => {
     expect(await db.telemetry.rollups?.days(q)).toEqual(expected);
   });
 
+  it('reads the write bounds at open (warm): a replay of the stored tail merges, newer readings append, warm twice is harmless', async () => {
+    const base = Date.now() - 3_600_000; // inside the bounds' look-back, so the device's own bound decides
+    const at = (i: number, smoke: number) => reading('w1', base + i * 1000, smoke);
+    await db.telemetry.write(Array.from({ length: 10 }, (_, i) => at(i, 0.1)));
+    await db.close();
+    db = await openDb(dir); // warm() ran inside the open
+    await db.telemetry.warm();
+    // The last five again (a spool replay after a crash) and two newer: one batch, so none may be inserted blindly.
+    await db.telemetry.write([...Array.from({ length: 5 }, (_, i) => at(5 + i, 0.2)), at(10, 0.3), at(11, 0.3)]);
+    const rows = await db.telemetry.series({ kind: 'smoke_detector', device: 'w1', from: base, to: base + 20_000 });
+    expect(rows.map((p) => [p.ts - base, p.values.smoke])).toEqual(
+      Array.from({ length: 12 }, (_, i) => [i * 1000, i < 5 ? 0.1 : i < 10 ? 0.2 : 0.3]));
+    // Newer only: appended after the bound the last write left.
+    await db.telemetry.write([at(12, 0.4), at(13, 0.4)]);
+    expect((await db.telemetry.series({ kind: 'smoke_detector', device: 'w1', from: base, to: base + 20_000 })).map((p) => p.values.smoke).slice(-4))
+      .toEqual([0.3, 0.3, 0.4, 0.4]);
+    await db.close();
+    await expect(db.telemetry.warm()).rejects.toThrow(DatabaseClosedError);
+  });
+
   it('state survives reopen and the schema is not migrated twice', async () => {
     await db.state.upsertSite({ id: 's1', name: 'Site', timezone: 'Asia/Shanghai' });
     await db.close();
