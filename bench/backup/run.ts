@@ -25,6 +25,7 @@ import { chunduCommunity } from '../../core/index.js';
 import { runBackfill } from '../../devices-sim/index.js';
 import { latestSchemaVersion } from '../../storage/embedded/schema.js';
 import { createEmbeddedDatabase, restoreBackup, takeBackup } from '../../storage/index.js';
+import { median } from '../common/stats.js';
 
 const { values } = parseArgs({ options: {
   days: { type: 'string', default: '365' }, 'step-min': { type: 'string', default: '15' },
@@ -34,7 +35,6 @@ const days = Number(values.days);
 const stepMs = Number(values['step-min']) * 60_000;
 const runs = Number(values.runs);
 const logger = pino({ level: 'silent' });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const MiB = 1024 * 1024;
 const dbConfig = (dataDir: string) => ({ dataDir, memoryLimit: '1GB', threads: 2 });
 

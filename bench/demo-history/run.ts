@@ -23,6 +23,7 @@ import { runBackfill } from '../../devices-sim/backfill.js';
 import { createProfiles, type Profile } from '../../devices-sim/kinds/index.js';
 import { createEmbeddedDatabase } from '../../storage/embedded/index.js';
 import { createDeviceDirectory } from '../../storage/state/directory.js';
+import { median } from '../common/stats.js';
 
 const DAY = 86_400_000;
 const STEP = 15 * 60_000;
@@ -70,7 +71,6 @@ async function once(handOver: boolean): Promise<Result> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const results: Record<'separate' | 'handed', Result[]> = { separate: [], handed: [] };
 for (let i = 0; i < runs; i++) {
   results.separate.push(await once(false));

@@ -44,6 +44,7 @@ import type { AlarmStore } from '../../storage/alarms/contract.js';
 import { createEmbeddedDatabase, createInfluxStore, type SeriesQuery, type TelemetryStore } from '../../storage/index.js';
 import type { RegisterDayQuery } from '../../storage/rollups/contract.js';
 import { startInfluxd, type Influxd } from '../../test/helpers/influxd.js';
+import { median } from '../common/stats.js';
 
 const { values } = parseArgs({ options: {
   'baseline-days': { type: 'string', default: '365' }, 'reporting-days': { type: 'string', default: '365' },
@@ -204,7 +205,6 @@ async function replay(store: TelemetryStore, calls: readonly StoreCall[], raw: b
 
 // ---------------------------------------------------------------- measuring
 
-const median = (xs: readonly number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] as number; };
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await withTimeout(fn(), 300_000, 'timed step');

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { freePort } from '../../test/helpers/mosquitto.js';
+import { median } from '../common/stats.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, baseline: { type: 'string' } } });
 const runs = Number(values.runs);
@@ -120,7 +121,6 @@ async function sample(t: Target, n: number): Promise<Sample> {
   return { connackMs, pubackMs, bannerMs, stored };
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 
 async function main(): Promise<void> {
   const targets: Target[] = [];
