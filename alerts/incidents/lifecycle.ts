@@ -127,6 +127,43 @@ export function applyAlarm(i: Incident, a: Alarm, ts: number, signal?: FireSigna
   };
 }
 
+/**
+ * An update that is only news to whoever reads the incident: an alarm joined or changed, a note, an
+ * assignment — no level or severity raised (what pages, alerts/notifiers `isPaging`), no response
+ * step, no acknowledgement or clear. Several of one incident in one commit may be recorded as one
+ * event (`coalesceQuietUpdates`).
+ */
+export function isQuietUpdate(t: IncidentTransition): boolean {
+  const e = t.event;
+  return e.type === 'updated' && e.previousLevel === undefined && e.previousSeverity === undefined && e.response === undefined;
+}
+
+/**
+ * The transitions of one commit with each run of an incident's quiet updates recorded as one event:
+ * the last, which carries the incident's state after all of them. Every event carries the whole
+ * incident with its members, so one event per joining alarm made a storm quadratic (500 devices of a
+ * building offline at once: 500 events holding 36 MB of incidents, BENCHMARKS.md). A run is broken by
+ * any other event of that incident (which keeps its place, as do the events of other incidents); the
+ * quiet updates after it start a new one.
+ */
+export function coalesceQuietUpdates(transitions: readonly IncidentTransition[]): IncidentTransition[] {
+  const out: IncidentTransition[] = [];
+  /** Per incident: where in `out` its latest event is, while that event is a quiet update. */
+  const lastQuiet = new Map<string, number>();
+  for (const t of transitions) {
+    const quiet = isQuietUpdate(t);
+    const at = lastQuiet.get(t.incident.id);
+    if (quiet && at !== undefined) {
+      out[at] = t;
+      continue;
+    }
+    out.push(t);
+    if (quiet) lastQuiet.set(t.incident.id, out.length - 1);
+    else lastQuiet.delete(t.incident.id);
+  }
+  return out;
+}
+
 /** Whether an incident whose alarms are all clear has waited out `settleMs` and may clear itself. */
 export function settled(i: Incident, now: number, settleMs: number): boolean {
   return isActive(i.status) && !latched(i) && i.quietSinceTs !== undefined && allCleared(i.members) && now - i.quietSinceTs >= settleMs;

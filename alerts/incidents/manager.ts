@@ -14,7 +14,8 @@ import type { Alarm } from '../../core/alarms.js';
 import type { ProposalDraft } from '../../core/responses.js';
 import { addProposals, newDrafts } from '../responses/transitions.js';
 import {
-  ackIncident, allAcked, applyAlarm, assignIncident, clearIncident, commentIncident, escalateIncident, lastAckActor, openIncident, settled,
+  ackIncident, allAcked, applyAlarm, assignIncident, clearIncident, coalesceQuietUpdates, commentIncident, escalateIncident, lastAckActor,
+  openIncident, settled,
   type FireSignalParams, type IncidentTransition,
 } from './lifecycle.js';
 
@@ -53,9 +54,17 @@ export interface IncidentsConfig {
    * Costs an incident event at most this much latency. Default 100 ms.
    */
   readonly minCommitIntervalMs: number;
+  /**
+   * Quiet updates of one incident decided in one commit (alarms joining, `isQuietUpdate`) are recorded
+   * as one event, the last. Which changes share a commit depends on timing, so a test that compares
+   * event lists turns this off: one event per change. Default true.
+   */
+  readonly coalesceQuietUpdates: boolean;
 }
 
-export const defaultIncidentsConfig: IncidentsConfig = { settleMs: 5 * 60_000, retryMs: 500, watermarkEveryMs: 5_000, minCommitIntervalMs: 100 };
+export const defaultIncidentsConfig: IncidentsConfig = {
+  settleMs: 5 * 60_000, retryMs: 500, watermarkEveryMs: 5_000, minCommitIntervalMs: 100, coalesceQuietUpdates: true,
+};
 
 export interface IncidentsDeps {
   engine: Pick<AlertEngine, 'subscribe' | 'eventsSince' | 'ack' | 'clear'>;
@@ -268,7 +277,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         }
       }
     }
-    return { transitions, answers, maxSeq, closedNow };
+    return { transitions: config.coalesceQuietUpdates ? coalesceQuietUpdates(transitions) : transitions, answers, maxSeq, closedNow };
   }
 
   /**

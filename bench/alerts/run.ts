@@ -227,10 +227,13 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const incidentIds = new Set<string>();
   const offIncidents = alerts.incidents.subscribe((e) => {
     incidentIds.add(e.incident.id);
-    const a = e.alarm;
-    if (a?.type !== 'smoke') return;
-    const key = `${a.originator.id}|${a.startTs}`;
-    if (!incidentAt.has(key)) incidentAt.set(key, Date.now());
+    // By the members, not the event's `alarm`: alarms that join in one commit are one event, whose `alarm` is the last of them.
+    const now = Date.now();
+    for (const m of e.incident.members) {
+      if (m.type !== 'smoke') continue;
+      const key = `${m.originator.id}|${m.startTs}`;
+      if (!incidentAt.has(key)) incidentAt.set(key, now);
+    }
   });
   const sse = await openSseClient(`${hub.urls.http}/api/alerts/stream`, token);
 

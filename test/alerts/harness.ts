@@ -135,8 +135,9 @@ export async function openHarness(opts: {
   await engine.start();
   const incidentEvents = opts.incidentEvents ?? [];
   // No commit throttle: it paces real-time bursts (see IncidentsConfig.minCommitIntervalMs), while a scenario plays its clock as fast as it can.
+  // One event per change: which changes share a commit depends on timing, and scenarios compare event lists.
   const propose = await opts.propose?.(db);
-  const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, ...opts.incidentsConfig },
+  const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, coalesceQuietUpdates: false, ...opts.incidentsConfig },
     { engine, store: db.incidents, logger, metrics, clock: () => now.ms, ...(propose ? { propose } : {}) });
   incidents.subscribe((e) => incidentEvents.push(e));
   await incidents.start();

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIncidents, defaultIncidentsConfig } from '../../alerts/incidents/manager.js';
 import type { Device } from '../../core/index.js';
-import type { IncidentEvent, IncidentStore } from '../../storage/incidents/contract.js';
+import type { Incident, IncidentEvent, IncidentStore } from '../../storage/incidents/contract.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
 
 /**
@@ -202,6 +202,43 @@ describe('incidents', () => {
     expect(active.items[0]?.members.filter((m) => m.type === 'smoke')).toHaveLength(20);
     expect(h.incidentEvents.filter((e) => e.type === 'raised')).toHaveLength(1);
     expect(h.incidentEvents.map((e) => e.seq)).toEqual(h.incidentEvents.map((_, i) => i + 1));
+  });
+
+  it("a building's network lost: 200 offline alarms join one device incident in a few events, not 200 copies of a growing incident", async () => {
+    const building = new Map<string, Device>(Array.from({ length: 200 }, (_, i) => {
+      const d: Device = { id: `wm-${i}`, kind: 'water_meter', site: 'chundu', building: 'b8', name: `wm-${i}`, createdAt: T0 };
+      return [d.id, d];
+    }));
+    const storm = async (coalesceQuietUpdates: boolean) => {
+      const x = await openHarness({ dir: await tempDir(), devices: building, incidentsConfig: { minCommitIntervalMs: 100, coalesceQuietUpdates } });
+      h = x;
+      await Promise.all([...building.keys()].map((id) => x.engine.onPresence(id, 'offline', T0 + 1_000, 'lost')));
+      await settle(x);
+      const [incident] = x.incidents.active();
+      const events = x.incidentEvents.filter((e) => e.incident.id === incident?.id);
+      const bytes = events.reduce((n, e) => n + JSON.stringify(e.incident).length, 0);
+      await closeHarness(x);
+      h = undefined;
+      return { incident: incident!, events, bytes };
+    };
+    const each = await storm(false);
+    expect(each.events).toHaveLength(200); // one per change: the first alarm raises, 199 join
+    const one = await storm(true);
+    expect(one.incident.members).toHaveLength(200);
+    expect(one.incident.hazard).toBe('device');
+    // Raised with its first alarm, then the joins as few updates as there were commits (two here;
+    // a loaded machine may split them further), the last carrying every member.
+    expect(one.events[0]).toMatchObject({ type: 'raised' });
+    expect(one.events.length).toBeGreaterThanOrEqual(2);
+    expect(one.events.length).toBeLessThanOrEqual(20);
+    expect(one.events.at(-1)!.incident.members).toHaveLength(200);
+    expect(one.events.map((e) => e.seq)).toEqual(one.events.map((_, i) => i + 1));
+    expect(one.bytes * 5).toBeLessThan(each.bytes);
+    // What is stored is the same either way: the incident with every alarm, and a 'joined' line for each in its timeline.
+    expect(one.incident.timeline.filter((t) => t.event === 'updated')).toHaveLength(199);
+    const devicesOf = (i: Incident) => i.members.map((m) => `${m.type}:${m.originator.id}`).sort();
+    expect(devicesOf(one.incident)).toEqual(devicesOf(each.incident));
+    expect(devicesOf(one.incident)).toEqual([...building.keys()].map((id) => `offline:${id}`).sort());
   });
 
   it('a second writer holding the key: the incident it opened is joined, never duplicated', async () => {

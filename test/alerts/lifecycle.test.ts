@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmError, builtinRules, parseRulesConfig, type Alarm } from '../../alerts/index.js';
 import type { Device } from '../../core/index.js';
 import { closeHarness, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
-import { levelOf } from '../../alerts/incidents/lifecycle.js';
+import { coalesceQuietUpdates, levelOf, type IncidentTransition } from '../../alerts/incidents/lifecycle.js';
+import type { Incident } from '../../storage/incidents/contract.js';
 
 const sd: Device = { id: 'sd-1', kind: 'smoke_detector', site: 'chundu', building: 'b1', name: 'sd-1', createdAt: T0 };
 const bin: Device = { id: 'bin-h', kind: 'smart_bin', site: 'yuhua', building: 'b9', category: 'hazardous', name: 'bin-h', createdAt: T0 };
@@ -179,5 +180,32 @@ describe('incident level from its members (GB 50116-2013 §4.1.6)', () => {
     const cleared = [member('a', 'smoke', 'cleared_unack', T0 - 100_000), member('b', 'smoke')];
     expect(levelOf('fire', cleared, T0)).toBe('fire');
     expect(levelOf('fire', cleared, T0, () => ({ enabled: true, windowS: 60 }))).toBe('pre_alarm');
+  });
+});
+
+describe('incident events of one commit', () => {
+  /** A transition as the store records it; `n` marks which decision it was. */
+  const tr = (id: string, n: number, event: Partial<IncidentTransition['event']> = {}): IncidentTransition =>
+    ({ incident: { id, lastUpdateTs: n } as unknown as Incident, event: { type: 'updated', ts: n, ...event } });
+  const shape = (ts: readonly IncidentTransition[]) => ts.map((t) => `${t.incident.id}:${t.event.type}@${t.event.ts}`);
+
+  it('records each run of quiet updates as its last; paging, response, ack and other events keep their places and break the run', () => {
+    const input = [
+      tr('A', 0, { type: 'raised' }),
+      tr('A', 1), tr('B', 1), tr('A', 2),
+      tr('A', 3, { previousLevel: 'pre_alarm' }), // 预警 → 火警: pages
+      tr('A', 4), tr('B', 2),
+      tr('B', 3, { type: 'acked' }),
+      tr('A', 5), tr('A', 6, { previousSeverity: 'major' }), tr('A', 7),
+      tr('C', 1, { type: 'assigned' }), tr('C', 2, { response: { step: 'proposed' } as never }), tr('C', 3), tr('C', 4),
+    ];
+    expect(shape(coalesceQuietUpdates(input))).toEqual([
+      'A:raised@0', 'A:updated@2', 'B:updated@2', 'A:updated@3', 'A:updated@5', 'B:acked@3', 'A:updated@6', 'A:updated@7',
+      'C:assigned@1', 'C:updated@2', 'C:updated@4',
+    ]);
+    // The events kept are the very transitions decided (their incidents as those left them).
+    const out = coalesceQuietUpdates(input);
+    expect(out.every((t) => input.includes(t))).toBe(true);
+    expect(coalesceQuietUpdates([])).toEqual([]);
   });
 });
