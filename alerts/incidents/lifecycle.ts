@@ -142,7 +142,7 @@ export function isQuietUpdate(t: IncidentTransition): boolean {
  * The transitions of one commit with each run of an incident's quiet updates recorded as one event:
  * the last, which carries the incident's state after all of them. Every event carries the whole
  * incident with its members, so one event per joining alarm made a storm quadratic (500 devices of a
- * building offline at once: 500 events holding 36 MB of incidents, BENCHMARKS.md). A run is broken by
+ * building offline at once: 500 events holding 35 MB of incidents, BENCHMARKS.md). A run is broken by
  * any other event of that incident (which keeps its place, as do the events of other incidents); the
  * quiet updates after it start a new one.
  */
