@@ -1,3 +1,4 @@
+import type { IncidentsStats } from '../alerts/incidents/manager.js';
 import type { HealthReport } from '../api/app.js';
 import type { DiskStats, SpoolForwarderStats, SpoolStats } from '../storage/index.js';
 
@@ -8,6 +9,8 @@ interface HealthSources {
   latest: { size(): number };
   broker?: { connectedDevices(): number; readonly closed: boolean };
   disk?: { stats(): DiskStats };
+  /** The incident manager: alarm events waiting to be correlated and stored, and a store refusing them. */
+  incidents?: { stats(): IncidentsStats };
   /** Cluster mode: whether the state database (PostgreSQL) answers. */
   state?: { ping(): Promise<{ ok: true; ms: number } | { ok: false; error: string }> };
   /** Cluster mode: whether the broker backplane (Redis) answers. */
@@ -19,7 +22,8 @@ interface HealthSources {
 
 /**
  * `/health`: `down` (503) when the broker is closed; `degraded` while the store refuses writes
- * (readings wait in the spool), the disk is below its minimum free space, the spool is full (new QoS 1
+ * (readings wait in the spool), the incident store refuses a commit (alarm events wait to become
+ * incidents: no page goes out), the disk is below its minimum free space, the spool is full (new QoS 1
  * publishes are refused), or in cluster mode PostgreSQL does not answer (the API answers 503, alarms
  * cannot be stored), or Redis does not answer (the broker backplane); otherwise `ok`. Each check carries the figures an operator asks for first.
  */
@@ -51,6 +55,16 @@ export function buildHealth(sources: HealthSources): () => Promise<HealthReport>
         status: d.full ? 'degraded' : 'ok',
         detail: `${free} free (minimum ${mib(d.minFreeBytes)}), data dir ${mib(d.storeBytes)}, ${growth}`
           + `${d.full ? ', FULL: telemetry writes refused, readings wait in the spool' : ''}, ${d.refusedTotal} writes refused`,
+      };
+    }
+    if (sources.incidents) {
+      const i = sources.incidents.stats();
+      const refusing = i.refusingSince === undefined ? undefined : Math.max(0, clock() - i.refusingSince) / 1000;
+      checks.incidents = {
+        status: refusing === undefined ? 'ok' : 'degraded',
+        detail: `${i.waiting} alarm events and actions waiting`
+          + `${refusing === undefined ? '' : `, the incident store refusing for ${refusing.toFixed(0)} s (retrying): incidents, their pages and the control room's incident view wait`}`
+          + `, ${i.refusedTotal} commits refused`,
       };
     }
     if (sources.state) {

@@ -120,7 +120,18 @@ export interface Incidents {
   subscribe(listener: IncidentListener): () => void;
   /** Resolves when every alarm event seen so far is decided, stored and published. */
   idle(): Promise<void>;
+  /** For `/health`: what waits to be decided and stored, and whether the store is refusing it. */
+  stats(): IncidentsStats;
   close(): Promise<void>;
+}
+
+export interface IncidentsStats {
+  /** Alarm events and actions waiting for the next commit. */
+  readonly waiting: number;
+  /** When the store began refusing the batch now being retried (epoch ms); absent while it is not. */
+  readonly refusingSince?: number;
+  /** Commits the store refused since start (each retried). */
+  readonly refusedTotal: number;
 }
 
 type Job =
@@ -338,6 +349,10 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     }
   }
 
+  /** The store refusing the batch being retried: since when (epoch ms), and how often since start. */
+  let refusingSince: number | undefined;
+  let refusedTotal = 0;
+
   async function drain(): Promise<void> {
     let failures = 0;
     while (jobs.length > 0) {
@@ -369,6 +384,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
         applied = maxSeq;
         if (due) storedWatermark = maxSeq;
         failures = 0;
+        refusingSince = undefined;
         conflictsInARow = 0;
         setGauge();
         publish(events);
@@ -397,6 +413,8 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
           return;
         }
         const delay = backoffDelay(failures++, { baseMs: config.retryMs, maxMs: 30_000, jitter: 'none' });
+        refusingSince ??= Date.now();
+        refusedTotal += 1;
         log.error({ err, retryInMs: delay }, 'incident store refused a batch; retrying');
         await sleep(delay);
       }
@@ -504,6 +522,7 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       log.info({ active: active.size, watermark: applied }, 'incidents started');
     },
     active: () => [...active.values()],
+    stats: () => ({ waiting: jobs.length, refusedTotal, ...(refusingSince !== undefined ? { refusingSince } : {}) }),
     get: (id) => deps.store.get(id),
     list: (query) => deps.store.list(query),
     eventsSince: (seq, limit) => deps.store.eventsSince(seq, limit),

@@ -187,7 +187,8 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
         responses: { policies, ...(responder ? { responder } : {}), minRole: config.commands.minRole },
         // `anju backup`: the database snapshot and the spool, staged under the data dir.
         backups: createBackupStaging({ dir: join(dataDir, 'backups') }, { source: backupSource }),
-        health: buildHealth({ spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk,
+        health: buildHealth({
+          spool: path.spool, forwarder: path.forwarder, pipeline: ingest.pipeline, broker, latest, disk: storageOps.disk, incidents: alerts.incidents,
           ...(deps.stateHealth ? { state: deps.stateHealth } : {}), ...(deps.backplaneHealth ? { backplane: deps.backplaneHealth } : {}),
           ...(leader ? { leader } : {}) }),
       },

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createIncidents, defaultIncidentsConfig } from '../../alerts/incidents/manager.js';
+import { buildHealth } from '../../cli/health.js';
 import type { Device } from '../../core/index.js';
 import type { Incident, IncidentEvent, IncidentStore } from '../../storage/incidents/contract.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
@@ -296,5 +297,51 @@ describe('incidents', () => {
     await settle(h);
     expect(events.filter((e) => e.type === 'raised')).toHaveLength(2);
     expect(h.incidents.active()).toHaveLength(2);
+  });
+
+  it('a store that keeps refusing shows on /health: degraded, since when, what waits; ok again once it takes the batch', async () => {
+    let down = true;
+    let clock = Date.now();
+    h = await openHarness({ dir: await tempDir(), devices });
+    await h.incidents.close();
+    const inner = h.db.incidents;
+    const events: IncidentEvent[] = [];
+    const incidents = createIncidents({ ...defaultIncidentsConfig, retryMs: 10 }, {
+      engine: h.engine, logger: pino({ level: 'silent' }), metrics: new Registry(), clock: () => h!.now.ms,
+      store: { ...inner, recordMany: async (entries, seq) => { if (down) throw new Error('disk full'); return inner.recordMany(entries, seq); } },
+    });
+    incidents.subscribe((e) => events.push(e));
+    await incidents.start();
+    const health = buildHealth({
+      spool: { stats: () => ({ depth: 0, bytes: 0, quotaBytes: 1, full: false, refusedTotal: 0 }) as never },
+      forwarder: { stats: () => ({ forwarded: 0, failures: 0, dropped: 0, retrying: false }) as never },
+      pipeline: { stats: () => ({ received: 0, accepted: 0, duplicates: 0, rejected: 0, refused: 0 }) },
+      latest: { size: () => 0 }, incidents, clock: () => clock,
+    });
+    expect((await health()).checks.incidents).toEqual({ status: 'ok', detail: '0 alarm events and actions waiting, 0 commits refused' });
+
+    const before = Date.now();
+    await h.engine.accept([toReading(dev('sd-k'), 0, fire)]);
+    await vi.waitFor(() => expect(incidents.stats().refusedTotal).toBeGreaterThanOrEqual(2));
+    const stats = incidents.stats();
+    expect(stats.waiting).toBeGreaterThanOrEqual(1);
+    expect(stats.refusingSince).toBeGreaterThanOrEqual(before);
+    clock = stats.refusingSince! + 42_000;
+    const degraded = await health();
+    expect(degraded.status).toBe('degraded');
+    expect(degraded.checks.incidents?.status).toBe('degraded');
+    expect(degraded.checks.incidents?.detail).toMatch(/^\d+ alarm events and actions waiting, the incident store refusing for 42 s \(retrying\)/);
+
+    down = false;
+    await incidents.idle();
+    const after = incidents.stats();
+    expect(after.waiting).toBe(0);
+    expect(after.refusingSince).toBeUndefined();
+    expect(after.refusedTotal).toBeGreaterThanOrEqual(stats.refusedTotal); // counted since start, not reset
+    expect((await health()).checks.incidents?.status).toBe('ok');
+    expect(events.map((e) => [e.type, e.incident.hazard])).toEqual([['raised', 'fire']]);
+    await incidents.close();
+    await closeHarness({ ...h, incidents: { close: async () => undefined } as never });
+    h = undefined;
   });
 });
