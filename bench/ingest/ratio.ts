@@ -20,7 +20,8 @@
  * per-connection costs): 50 devices × 2,000 messages and 500 × 200, window 10.
  * Options: --loads 50x2000,500x200 --window 10 --rounds R (bare/anju pairs per load, default 1)
  * --only bare|anju (one side) --profile DIR (a V8 CPU profile of Anju's process per Anju phase, from
- * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR).
+ * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR)
+ * --alloc-profile DIR (V8's sampling allocation profile over the same window, freed objects included).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +45,7 @@ import { median, rssSampler } from '../common/stats.js';
 const { values } = parseArgs({ options: {
   loads: { type: 'string', default: '50x2000,500x200' }, window: { type: 'string', default: '10' },
   rounds: { type: 'string', default: '1' }, only: { type: 'string' }, profile: { type: 'string' },
+  'alloc-profile': { type: 'string' },
 } });
 const window = Number(values.window);
 const rounds = Number(values.rounds);
@@ -135,7 +137,8 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     let pub: PublishersResult;
     const rss = rssSampler();
     // CPU and profile from the moment every device is connected (CONNECTs cost a scrypt each) to the spool drained.
-    let profiler: Promise<{ stop(file: string): Promise<void> }> | undefined;
+    let profiler: Promise<Capture> | undefined;
+    let allocProfiler: Promise<Capture> | undefined;
     let cpu0 = process.cpuUsage();
     let elu0 = performance.eventLoopUtilization();
     let cpu: NodeJS.CpuUsage;
@@ -147,6 +150,7 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
         cpu0 = process.cpuUsage();
         elu0 = performance.eventLoopUtilization();
         if (values.profile) profiler = startProfile();
+        if (values['alloc-profile']) allocProfiler = startAllocationProfile();
       });
       const deadline = Date.now() + 120_000;
       while ((await spoolDepth(http, token)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -154,6 +158,7 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
       cpu = process.cpuUsage(cpu0);
       elu = performance.eventLoopUtilization(elu0);
       await (await profiler)?.stop(join(values.profile!, `anju-${l.devices}x${l.messages}-${Date.now()}.cpuprofile`));
+      await (await allocProfiler)?.stop(join(values['alloc-profile']!, `anju-${l.devices}x${l.messages}-${Date.now()}.heapprofile`));
     } finally {
       await platform.stop();
     }
@@ -169,23 +174,40 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
   }
 }
 
-/** The V8 profiler of this process (the Anju side), over one measured window. */
-async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+type Capture = { stop(file: string): Promise<void> };
+
+/** One inspector capture of this process (the Anju side) over one measured window, written as JSON on stop. */
+async function capture(label: string, start: (session: Session) => Promise<void>, stop: (session: Session) => Promise<unknown>): Promise<Capture> {
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
+  await start(session);
   return {
     async stop(file) {
-      const { profile } = await session.post('Profiler.stop');
+      const profile = await stop(session);
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, JSON.stringify(profile));
       session.disconnect();
-      console.log(`  CPU profile: ${file}`);
+      console.log(`  ${label}: ${file}`);
     },
   };
 }
+
+/** The V8 CPU profiler, sampling every 200 µs. */
+const startProfile = () => capture('CPU profile', async (s) => {
+  await s.post('Profiler.enable');
+  await s.post('Profiler.setSamplingInterval', { interval: 200 });
+  await s.post('Profiler.start');
+}, async (s) => (await s.post('Profiler.stop')).profile);
+
+/**
+ * V8's sampling heap profiler, counting every sampled allocation, also those the young or old
+ * generation's collector freed since (what the scavenger pays for), not only the survivors. Open the
+ * `.heapprofile` in Chrome DevTools' Memory tab.
+ */
+const startAllocationProfile = () => capture('allocation profile', async (s) => {
+  await s.post('HeapProfiler.enable');
+  await s.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}, async (s) => (await s.post('HeapProfiler.stopSampling')).profile);
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
