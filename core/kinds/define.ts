@@ -41,6 +41,13 @@ export interface KindSpec<Name extends string = string> {
   readonly reportingIntervalS: number;
   /** The zod schema a raw JSON payload of this kind must satisfy. */
   readonly payload: z.ZodType<KindPayload>;
+  /**
+   * The common case of `payload`, decided without zod: the value when `payload` certainly accepts it
+   * as it is (numeric `ts` and `seq`, every field of its type and range), else undefined — and then
+   * `payload.safeParse` decides, and explains a refusal. Compiled from the same field table as the
+   * schema; test/core/kinds-fast-path.test.ts holds it to the schema's verdicts.
+   */
+  readonly accepts: (value: unknown) => KindPayload | undefined;
 }
 
 /** A decoded, validated payload: `ts` normalised to epoch ms when present. */
@@ -84,7 +91,7 @@ function fieldSchema(spec: FieldSpec): z.ZodType<FieldValue> {
  * can never disagree. Unknown keys are stripped (a newer firmware adding a field must not lose
  * the reading); a missing main field or a value outside its range is refused.
  */
-export function defineKind<Name extends string>(def: Omit<KindSpec<Name>, 'payload'>): KindSpec<Name> {
+export function defineKind<Name extends string>(def: Omit<KindSpec<Name>, 'payload' | 'accepts'>): KindSpec<Name> {
   if (!(def.mainField in def.fields)) throw new Error(`kind ${def.name}: main field ${def.mainField} is not among its fields`);
   const required = def.requiredOneOf ?? [def.mainField];
   for (const name of required) if (!(name in def.fields)) throw new Error(`kind ${def.name}: required field ${name} is not among its fields`);
@@ -109,5 +116,46 @@ export function defineKind<Name extends string>(def: Omit<KindSpec<Name>, 'paylo
     });
   }
   const payload = object as unknown as z.ZodType<KindPayload>;
-  return { ...def, payload };
+  return { ...def, payload, accepts: compileAccepts(def.fields, required) };
+}
+
+/** One field's test: its type, its range (inclusive, as `.min`/`.max`) or its codes. */
+function fieldTest(spec: FieldSpec): (v: unknown) => boolean {
+  if (spec.type === 'bool') return (v) => typeof v === 'boolean';
+  if (spec.codes) {
+    const allowed = new Set<unknown>(Object.values(spec.codes));
+    return (v) => allowed.has(v);
+  }
+  const min = spec.min ?? -Infinity;
+  const max = spec.max ?? Infinity;
+  // z.number() refuses NaN and ±Infinity (zod 4); a comparison with NaN is false.
+  return (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+}
+
+/** `z.number().int().nonnegative()` (zod 4: `.int()` is a safe integer). */
+const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The fast path of `defineKind`'s schema: the hot path validates every message, and zod's general
+ * machinery (a result, a context and a stripped copy per object) was 1.5–2 µs and ~2 KB of garbage
+ * per message (bench:ratio --alloc-profile). Anything it is not sure of — an ISO `ts` string to
+ * convert, a value out of range, a missing field — goes to zod. Unknown keys are left on the value
+ * (the schema strips them): ingest reads only the kind's fields, `ts` and `seq`.
+ */
+function compileAccepts(fields: Readonly<Record<string, FieldSpec>>, required: readonly string[]): (value: unknown) => KindPayload | undefined {
+  const tests = Object.entries(fields).map(([name, spec]) => [name, fieldTest(spec)] as const);
+  return (value) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const p = value as Record<string, unknown>;
+    if (p.ts !== undefined && !isCount(p.ts)) return undefined;
+    if (p.seq !== undefined && !isCount(p.seq)) return undefined;
+    let present = false;
+    for (const [name, test] of tests) {
+      const v = p[name];
+      if (v === undefined) continue;
+      if (!test(v)) return undefined;
+      if (!present && required.includes(name)) present = true;
+    }
+    return present ? (p as KindPayload) : undefined;
+  };
 }
