@@ -40,7 +40,22 @@ export interface SpoolDeps {
 }
 
 /** An append waiting for its group: its readings already as JSON, `bytes` its size as a record of its own (an upper bound of its share). */
-interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number; resolve: () => void; reject: (err: unknown) => void }
+interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number }
+
+/**
+ * The outcome every append of one group shares: the group is written and synced as one, so its
+ * appends succeed or fail together. One promise per group, not per append: at saturation thousands
+ * of appends wait at once, and a promise with its resolve and reject closures each was garbage the
+ * young generation copied while the fsync ran.
+ */
+interface Group { readonly done: Promise<void>; resolve: () => void; reject: (err: unknown) => void }
+
+function openGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  return { done, resolve, reject };
+}
 
 /** One record of a group commit: consecutive appends, encoded once. */
 interface GroupRecord { buf: Buffer; readings: readonly Reading[]; appendedAt: number }
@@ -109,6 +124,8 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
   let appendedTotal = 0;
   let commitsTotal = 0;
   let pending: Pending[] = [];
+  /** The outcome of the appends in `pending`; opened by the first of them. */
+  let group: Group | undefined;
   let inflightBytes = 0;
   let committing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -158,7 +175,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
   }
 
   /** One group: its records in one write per segment touched, one fdatasync each, then every append resolves. */
-  async function commit(batch: Pending[]): Promise<void> {
+  async function commit(batch: Pending[], outcome: Group): Promise<void> {
     const endTimer = m.commitSeconds.startTimer();
     const reserved = batch.reduce((n, p) => n + p.bytes, 0);
     let runs;
@@ -169,7 +186,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       // Cut what part of the group reached the active segment; if even that fails, start a new one.
       await fh.truncate(active.size).catch(() => { rollNext = true; });
       inflightBytes -= reserved;
-      for (const p of batch) p.reject(err);
+      outcome.reject(err);
       return;
     }
     // Bookkeeping in one synchronous step, so the reader never sees a half-committed group.
@@ -201,7 +218,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
     inflightBytes -= reserved;
     commitsTotal += 1;
     endTimer();
-    for (const p of batch) p.resolve();
+    outcome.resolve();
     const w = waiters;
     waiters = [];
     for (const resolve of w) resolve();
@@ -215,8 +232,10 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       // Appends that arrived during an fsync already waited one: they go in the next group at once.
       while (pending.length > 0) {
         const batch = pending;
+        const outcome = group!;
         pending = [];
-        await commit(batch);
+        group = undefined;
+        await commit(batch, outcome);
       }
     })().finally(() => { committing = undefined; if (pending.length > 0) runCommits(); });
   }
@@ -237,12 +256,11 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       return Promise.reject(new SpoolFullError(`spool full: ${usedBytes} of ${quotaBytes} bytes hold unacknowledged readings`));
     }
     inflightBytes += bytes;
-    return new Promise<void>((resolve, reject) => {
-      pending.push({ json, bytes, readings, appendedAt, resolve, reject });
-      // The first append of a group opens the window; a commit in flight picks the rest up itself.
-      if (committing || timer) return;
-      timer = setTimeout(runCommits, config.groupCommitMs);
-    });
+    pending.push({ json, bytes, readings, appendedAt });
+    group ??= openGroup();
+    // The first append of a group opens the window; a commit in flight picks the rest up itself.
+    if (!committing && !timer) timer = setTimeout(runCommits, config.groupCommitMs);
+    return group.done;
   }
 
   async function deleteBefore(id: number): Promise<void> {
