@@ -154,6 +154,49 @@ describe('durable consumers', () => {
     expect(batches.map((b) => b.map((r) => r.seq))).toEqual([[1, 2, 4]]);
   });
 
+  it('messages the spool answers with one shared promise (its group commit) share its fate: all taken, or all refused and each resend taken', async () => {
+    const metrics = new Registry();
+    const seen: Reading[][] = [];
+    // The spool's contract since group promises: every append of a group gets the same promise.
+    let group: { promise: Promise<void>; ok: () => void; fail: (e: Error) => void } | undefined;
+    const openGroup = () => {
+      let ok!: () => void;
+      let fail!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => { ok = res; fail = rej; });
+      return { promise, ok, fail };
+    };
+    const pipeline = createPipeline(defaultPipelineConfig, {
+      devices: { get: (id) => registry.find((d) => d.id === id) },
+      consumers: [
+        { name: 'spool', durable: true, accept: () => (group ??= openGroup()).promise },
+        { name: 'alerts', accept: (b) => void seen.push([...b]) },
+      ],
+      rejects: createRejectLog({ capacity: 10 }, { metrics }), logger: pino({ level: 'silent' }), metrics,
+    });
+    const send = (seqs: number[]) => seqs.map((seq) => pipeline.handle(msg({ smoke: 0.01, seq, ts: now - 100 + seq })));
+    // A refused group: every message rejects, nobody else sees them, dedupe forgets each.
+    const refusedGroup = send([1, 2, 3]);
+    const g1 = group!;
+    group = undefined;
+    g1.fail(new Error('spool write failed'));
+    expect((await Promise.allSettled(refusedGroup)).map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(seen).toEqual([]);
+    expect(pipeline.stats()).toMatchObject({ accepted: 0, refused: 3, duplicates: 0 });
+    // Their resends and a new one, two groups: all taken, in order, none a duplicate.
+    const first = send([1, 2]);
+    const g2 = group!;
+    group = undefined;
+    const second = send([3, 4]);
+    g2.ok();
+    group!.ok();
+    await Promise.all([...first, ...second]);
+    expect(seen.flat().map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(pipeline.stats()).toMatchObject({ accepted: 4, refused: 3, duplicates: 0 });
+    // A repeat of a taken one is now a duplicate.
+    await Promise.all(send([2]));
+    expect(pipeline.stats()).toMatchObject({ accepted: 4, duplicates: 1 });
+  });
+
   it('refuses (rejects) a message the durable consumer could not take, and accepts its resend', async () => {
     const metrics = new Registry();
     let full = true;
