@@ -77,6 +77,24 @@ describe('admission: nothing acknowledged that ingest has not taken', () => {
     expect(d2.connected).toBe(true);
   });
 
+  it('answers publishes that share one outcome (a spool group commit) each by that outcome, interleaved ones by their own', async () => {
+    t = await startBroker({}, { ingest: false, authenticateDevice: async () => true });
+    // Outcomes handed out in turn: a, a, b, a, b — one promise per group, as ingest answers a group commit.
+    let settle: Record<'a' | 'b', { ok: () => void; fail: (e: Error) => void }> | undefined;
+    const a = new Promise<void>((ok, fail) => { settle = { ...settle!, a: { ok, fail } }; });
+    const b = new Promise<void>((ok, fail) => { settle = { ...settle!, b: { ok, fail } }; });
+    const order = [a, a, b, a, b];
+    let calls = 0;
+    t.broker.interceptPublish(['devices/+/telemetry'], () => order[calls++]!);
+    const clients = await Promise.all(['d1', 'd2', 'd3', 'd4', 'd5'].map((id) => t!.connect(device(id))));
+    const outcomes = clients.map((c, i) => publishOutcome(c, `devices/d${i + 1}/telemetry`, '{}'));
+    await vi.waitFor(() => expect(calls).toBe(5));
+    settle!.b.fail(new Error('spool write failed'));
+    settle!.a.ok();
+    expect(await Promise.all(outcomes)).toEqual(['acked', 'acked', 'closed', 'acked', 'closed']);
+    expect(await t.metric('anju_broker_publishes_refused_total', { reason: 'ingest_refused' })).toBe(2);
+  });
+
   it('on close: publishes in flight get their PUBACK, new ones and new CONNECTs are refused, then everyone is disconnected', async () => {
     t = await startBroker({}, { ingest: false });
     const release: Array<() => void> = [];
