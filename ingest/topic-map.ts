@@ -63,7 +63,14 @@ function overlaps(a: string, b: string): boolean {
   return x.length === y.length && x.every((l, i) => l === y[i] || l === '+' || y[i] === '+');
 }
 
-export function createTopicMapper(config: { routes: readonly TopicRoute[]; codecOptions?: CodecOptions }): TopicMapper {
+export interface TopicMapperConfig {
+  readonly routes: readonly TopicRoute[];
+  readonly codecOptions?: CodecOptions;
+  /** Topics whose match is remembered (default 65,536). */
+  readonly cacheEntries?: number;
+}
+
+export function createTopicMapper(config: TopicMapperConfig): TopicMapper {
   if (config.routes.length === 0) throw new ConfigError('ingest needs at least one topic mapping');
   const codecs = createCodecs(config.codecOptions ?? {});
   const compiled: Compiled[] = config.routes.map((route) => {
@@ -82,23 +89,40 @@ export function createTopicMapper(config: { routes: readonly TopicRoute[]; codec
     filters.push(c.filter);
   }
 
+  // Every message of a device arrives on the same topic: its match is remembered rather than split
+  // and checked again per message (a split, a regex and a result object each). Bounded: when full it
+  // starts over, so a flood of made-up topics costs misses, never memory.
+  const cacheEntries = config.cacheEntries ?? 65_536;
+  const cache = new Map<string, TopicMatch | null>();
+  const remembered = (topic: string, m: TopicMatch | undefined): TopicMatch | undefined => {
+    if (cache.size >= cacheEntries) cache.clear();
+    cache.set(topic, m ?? null);
+    return m;
+  };
+
   return {
     filters,
     routes: config.routes,
     match(topic) {
-      const levels = topic.split('/');
-      for (const c of compiled) {
-        if (levels.length !== c.levels.length) continue;
-        if (!c.levels.every((l, i) => i === c.idLevel || l === levels[i])) continue;
-        const level = levels[c.idLevel] ?? '';
-        if (level.length <= c.prefix.length + c.suffix.length || !level.startsWith(c.prefix) || !level.endsWith(c.suffix)) continue;
-        const device = level.slice(c.prefix.length, level.length - c.suffix.length);
-        if (!isValidId(device)) continue;
-        return { device, codec: c.codec, pattern: c.route.pattern };
-      }
-      return undefined;
+      const hit = cache.get(topic);
+      if (hit !== undefined) return hit ?? undefined;
+      return remembered(topic, matchUncached(topic));
     },
   };
+
+  function matchUncached(topic: string): TopicMatch | undefined {
+    const levels = topic.split('/');
+    for (const c of compiled) {
+      if (levels.length !== c.levels.length) continue;
+      if (!c.levels.every((l, i) => i === c.idLevel || l === levels[i])) continue;
+      const level = levels[c.idLevel] ?? '';
+      if (level.length <= c.prefix.length + c.suffix.length || !level.startsWith(c.prefix) || !level.endsWith(c.suffix)) continue;
+      const device = level.slice(c.prefix.length, level.length - c.suffix.length);
+      if (!isValidId(device)) continue;
+      return { device, codec: c.codec, pattern: c.route.pattern };
+    }
+    return undefined;
+  }
 }
 
 /** Ingest of Anju's own devices only: `devices/{id}/telemetry`, JSON or SenML. */

@@ -88,6 +88,22 @@ describe('topic mapping', () => {
     expect(m.match('zigbee2mqtt/has space')).toBeUndefined();
   });
 
+  it('remembers a topic\'s match (hits and misses) within its bound, and answers the same past the bound', () => {
+    const routes = [{ pattern: 'devices/{id}/telemetry', codec: 'json' }];
+    const cached = createTopicMapper({ routes, cacheEntries: 8 });
+    const fresh = () => createTopicMapper({ routes, cacheEntries: 8 });
+    const first = cached.match('devices/sd-1/telemetry');
+    expect(first).toMatchObject({ device: 'sd-1', codec: { name: 'json' } });
+    expect(cached.match('devices/sd-1/telemetry')).toBe(first); // remembered: the same object, not matched again
+    // Many more distinct topics than the bound, valid and made up, twice over: every answer is what
+    // an empty mapper gives, and a remembered miss stays a miss.
+    const topics = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? `devices/bad id ${i}/telemetry` : i % 3 === 1 ? `devices/d-${i}/telemetry` : `x/d-${i}/telemetry`));
+    for (let round = 0; round < 2; round += 1) {
+      for (const t of topics) expect(cached.match(t), t).toEqual(fresh().match(t));
+    }
+    expect(cached.match('devices/bad id 0/telemetry')).toBeUndefined();
+  });
+
   it('refuses mappings that cannot work, naming the variable', () => {
     expect(() => createTopicMapper({ routes: [{ pattern: 'a/{id}', codec: 'protobuf' }] })).toThrow(/unknown codec protobuf.*ANJU_MQTT_TOPICS/);
     expect(() => createTopicMapper({ routes: [{ pattern: 'a/+/{id}', codec: 'json' }] })).toThrow(/\+ and # are derived/);
