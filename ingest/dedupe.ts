@@ -23,6 +23,11 @@
  */
 
 export interface Deduper {
+  /**
+   * True if this message was seen within the window; else records it as seen now. The same as
+   * `find` then `add`, in one probe of each table instead of three (every message asks).
+   */
+  seen(device: string, seq: number, ts: number | undefined, now: number): boolean;
   /** True if this message was seen within the window. */
   find(device: string, seq: number, ts: number | undefined, now: number): boolean;
   /** Records this message as seen now (call after `find` said it is new). */
@@ -54,20 +59,32 @@ class Table {
     this.count = 0;
   }
 
-  /** The slot index holding this message, or -1; `ts` is NaN for none. */
-  indexOf(dev: number, seq: number, ts: number): number {
+  /** The slot holding this message (≥ 0), or −1 − the empty slot it would take; `ts` is NaN for none. */
+  slotOf(dev: number, seq: number, ts: number): number {
     const s = this.slots;
     for (let i = hash(dev, seq, ts) & this.mask; ; i = (i + 1) & this.mask) {
       const d = s[i * SLOT]!;
-      if (d === EMPTY) return -1;
+      if (d === EMPTY) return -1 - i;
       if (d === dev && s[i * SLOT + 1] === seq && sameTs(s[i * SLOT + 2]!, ts)) return i;
     }
+  }
+
+  /** The slot index holding this message, or -1. */
+  indexOf(dev: number, seq: number, ts: number): number {
+    const i = this.slotOf(dev, seq, ts);
+    return i >= 0 ? i : -1;
   }
 
   insert(dev: number, seq: number, ts: number, now: number): void {
     const s = this.slots;
     let i = hash(dev, seq, ts) & this.mask;
     while (s[i * SLOT] !== EMPTY) i = (i + 1) & this.mask;
+    this.write(i, dev, seq, ts, now);
+  }
+
+  /** Fills an empty slot. */
+  write(i: number, dev: number, seq: number, ts: number, now: number): void {
+    const s = this.slots;
     s[i * SLOT] = dev;
     s[i * SLOT + 1] = seq;
     s[i * SLOT + 2] = ts;
@@ -101,7 +118,34 @@ export function createDeduper(config: { ttlMs: number; maxEntries: number }): De
     return n;
   };
 
+  const rotate = () => {
+    const old = previous;
+    previous = current;
+    old.clear();
+    current = old;
+  };
+
   return {
+    seen(device, seq, ts, now) {
+      const dev = deviceNumber(device);
+      const t = ts ?? NaN;
+      const i = current.slotOf(dev, seq, t);
+      if (i >= 0) {
+        if (now - current.slots[i * SLOT + 3]! < config.ttlMs) return true;
+        // Expired and seen anew: the window restarts from now.
+        current.slots[i * SLOT + 3] = now;
+        return false;
+      }
+      const j = previous.indexOf(dev, seq, t);
+      if (j >= 0 && now - previous.slots[j * SLOT + 3]! < config.ttlMs) return true;
+      if (current.count >= half) {
+        rotate();
+        current.insert(dev, seq, t, now);
+      } else {
+        current.write(-1 - i, dev, seq, t, now);
+      }
+      return false;
+    },
     find(device, seq, ts, now) {
       const dev = devices.get(device);
       if (dev === undefined) return false;
@@ -120,12 +164,7 @@ export function createDeduper(config: { ttlMs: number; maxEntries: number }): De
         current.slots[again * SLOT + 3] = now;
         return;
       }
-      if (current.count >= half) {
-        const old = previous;
-        previous = current;
-        old.clear();
-        current = old;
-      }
+      if (current.count >= half) rotate();
       current.insert(dev, seq, t, now);
     },
     forget(device, seq, ts) {

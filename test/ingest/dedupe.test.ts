@@ -4,12 +4,40 @@ import type { Deduper } from '../../ingest/dedupe.js';
 
 /** The pipeline's use: a repeat if found, else recorded as seen now. */
 function seen(d: Deduper, device: string, seq: number, ts: number | undefined, now: number): boolean {
-  if (d.find(device, seq, ts, now)) return true;
-  d.add(device, seq, ts, now);
-  return false;
+  return d.seen(device, seq, ts, now);
 }
 
 describe('deduper', () => {
+  it('seen() answers as find() then add() do, step by step: expiry, forget, generations, devices, no ts', () => {
+    // Two dedupers fed the same random history; one asks seen(), the other find() then add().
+    const config = { ttlMs: 50, maxEntries: 64 };
+    const a = createDeduper(config);
+    const b = createDeduper(config);
+    let x = 7;
+    const rand = (n: number) => ((x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0) % n);
+    let now = 0;
+    let repeats = 0;
+    for (let step = 0; step < 20_000; step += 1) {
+      now += rand(3);
+      const device = `d${rand(4)}`;
+      const seq = rand(40);
+      const ts = rand(5) === 0 ? undefined : 1_000 + rand(3);
+      if (rand(10) === 0) {
+        a.forget(device, seq, ts);
+        b.forget(device, seq, ts);
+        continue;
+      }
+      const viaFind = b.find(device, seq, ts, now);
+      if (!viaFind) b.add(device, seq, ts, now);
+      expect(a.seen(device, seq, ts, now), `step ${step}: ${device} ${seq} ${String(ts)} at ${now}`).toBe(viaFind);
+      if (viaFind) repeats += 1;
+    }
+    expect(a.size()).toBe(b.size());
+    // Both verdicts occurred often enough to mean something.
+    expect(repeats).toBeGreaterThan(2_000);
+    expect(repeats).toBeLessThan(18_000);
+  });
+
   it('forgets after the ttl', () => {
     const d = createDeduper({ ttlMs: 1000, maxEntries: 10 });
     expect(seen(d, 'a', 1, undefined, 0)).toBe(false);
