@@ -5,7 +5,7 @@ import type { Device, Reading } from '../core/index.js';
 import { isKindName, kinds } from '../core/index.js';
 import type { DeviceLookup, RawMessage, ReadingConsumer, RejectLog, RejectReason } from './contracts.js';
 import { createDeduper } from './dedupe.js';
-import { createInDelivery } from './in-delivery.js';
+import { sameTs } from './dedupe.js';
 import { createDefaultTopicMapper, type TopicMapper } from './topic-map.js';
 
 export interface PipelineConfig {
@@ -196,12 +196,30 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
   interface Delivery {
     readonly taken: Promise<void>;
     readonly readings: Reading[];
-    /** Each reading's device ts, for dedupe and in-delivery (NaN: none; the reading's own ts may be the receive time). */
+    /** Each reading's device ts, as dedupe keys it (NaN: none; the reading's own ts may be the receive time). */
     readonly deviceTs: number[];
     done: Promise<void>;
   }
   /** The delivery new readings join while its durable promise is the one they get. */
   let open: Delivery | undefined;
+  /** Deliveries not settled yet: a few groups, however many messages they hold. */
+  const unsettled = new Set<Delivery>();
+
+  /**
+   * The outcome of this message if it is still on its way to the spool (a QoS 1 resend after a
+   * reconnect arrives while the original waits for its group): a scan of what is in flight, which
+   * only a repeat pays for, instead of an index every message would maintain.
+   */
+  function onItsWay(device: string, seq: number, deviceTs: number | undefined): Promise<void> | undefined {
+    const t = deviceTs ?? NaN;
+    for (const d of unsettled) {
+      for (let i = 0; i < d.readings.length; i += 1) {
+        const r = d.readings[i]!;
+        if (r.seq === seq && r.device === device && sameTs(d.deviceTs[i]!, t)) return d.done;
+      }
+    }
+    return undefined;
+  }
 
   function deliver(reading: Reading, deviceTs: number | undefined): Delivery {
     // Durable consumers first: a reading the spool refused must not reach alerts or the live view
@@ -216,15 +234,13 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     const d: Delivery = { taken, readings: [reading], deviceTs: [deviceTs ?? NaN], done: TAKEN };
     d.done = taken.then(() => delivered(d), (err: unknown) => notTaken(d, err));
     open = d;
+    unsettled.add(d);
     return d;
   }
 
   function settle(d: Delivery): void {
     if (open === d) open = undefined;
-    for (let i = 0; i < d.readings.length; i += 1) {
-      const r = d.readings[i]!;
-      if (r.seq !== undefined) inDelivery.delete(r.device, r.seq, d.done);
-    }
+    unsettled.delete(d);
   }
 
   function delivered(d: Delivery): Promise<void> | undefined {
@@ -311,8 +327,6 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
     return { reading: readingOf(device, ts, message.receivedAt, seq, fields), deviceTs: payload.ts };
   }
 
-  const inDelivery = createInDelivery();
-
   function refuse(err: unknown): never {
     counts.refused += 1;
     refused.inc();
@@ -353,12 +367,9 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps): Pipe
       if (seq !== undefined) {
         // The original may still be on its way to the spool (a QoS 1 resend after a reconnect):
         // this copy is acknowledged only once that one is taken, and refused if it is refused.
-        if (dedupe.find(reading.device, seq, deviceTs, message.receivedAt)) return repeat(inDelivery.get(reading.device, seq, deviceTs));
-        dedupe.add(reading.device, seq, deviceTs, message.receivedAt);
+        if (dedupe.seen(reading.device, seq, deviceTs, message.receivedAt)) return repeat(onItsWay(reading.device, seq, deviceTs));
       }
-      const delivery = deliver(reading, deviceTs);
-      if (seq !== undefined) inDelivery.set(reading.device, seq, deviceTs, delivery.done);
-      return delivery.done;
+      return deliver(reading, deviceTs).done;
     },
     stats: () => ({ ...counts }),
   };
