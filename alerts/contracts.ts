@@ -65,6 +65,10 @@ export interface RuleSignal {
   readonly ts: number;
 }
 
+/**
+ * What a rule sees for one evaluation. Valid only during the call it is passed to: the engine reuses
+ * one per rule (a rule that kept it would see the next device's), so keep values, not the context.
+ */
 export interface RuleContext<P, S> {
   /** The time of the reading, presence event or tick being evaluated (epoch ms). Rules never read a clock. */
   readonly now: number;

@@ -46,9 +46,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
     return key;
   }
 
-  function context(name: string, rule: Rule, device: Device, now: number, params: RuleParams, out: PendingAction[]): RuleContext<RuleParams, unknown> {
-    return new Context(name, rule, device, now, params, out, ruleLogs.get(name) ?? log, deps, stateKey);
-  }
+  // One context per rule, reset for each evaluation (evaluations never overlap: all of this is
+  // synchronous); one per rule per reading was the engine's largest allocation.
+  const contexts = new Map(entries.map(([name, rule]) => [name, new Context(name, rule, ruleLogs.get(name) ?? log, deps, stateKey)]));
 
   function run(hook: Hook, device: Device, now: number, out: PendingAction[], call: (rule: Rule, ctx: RuleContext<RuleParams, unknown>) => void): void {
     for (const [name, rule] of entries) {
@@ -56,7 +56,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       try {
         const params = deps.paramsFor(name, device);
         if (!params.enabled) continue;
-        call(rule, context(name, rule, device, now, params, out));
+        call(rule, contexts.get(name)!.reset(device, now, params, out));
       } catch (err) {
         // One broken rule (or a bad override) must not starve the others of the reading.
         deps.metrics.ruleError(name);
@@ -100,24 +100,33 @@ export function createEvaluator(deps: EvaluatorDeps) {
 }
 
 /**
- * What a rule sees for one evaluation. A class, not an object literal of closures: one is made per
- * rule per reading, and its methods live on the prototype instead of being allocated each time.
+ * What a rule sees for one evaluation: one per rule, reset before each call (`reset`), its methods on
+ * the prototype. Outside a call it holds the last evaluation's values; rules must not keep it.
  */
 class Context implements RuleContext<RuleParams, unknown> {
   private own: unknown;
   readonly devices: DeviceView;
+  device!: Device;
+  now = 0;
+  params!: RuleParams;
+  private out: PendingAction[] = [];
   constructor(
     private readonly name: string,
     private readonly rule: Rule,
-    readonly device: Device,
-    readonly now: number,
-    readonly params: RuleParams,
-    private readonly out: PendingAction[],
     readonly log: Logger,
     private readonly deps: Pick<EvaluatorDeps, 'state' | 'devices'>,
     private readonly stateKey: (name: string, device: Device) => string,
   ) {
     this.devices = deps.devices;
+  }
+
+  reset(device: Device, now: number, params: RuleParams, out: PendingAction[]): this {
+    this.device = device;
+    this.now = now;
+    this.params = params;
+    this.out = out;
+    this.own = undefined;
+    return this;
   }
 
   get state(): unknown {
