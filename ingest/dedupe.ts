@@ -17,9 +17,9 @@
  * message — survived into V8's old generation, and the heap the garbage collector marks grew by up
  * to `maxEntries` objects. A typed array's memory is allocated once and holds no object to mark
  * (BENCHMARKS.md, 2026-12-05: the whole platform's CPU per message fell ~6 % with the dedupe's
- * objects gone). A slot is four doubles — device number, seq, ts (NaN: none), first seen — and
- * each generation's table has the power of two at or above `maxEntries` slots, so the default
- * 200,000 entries take 2 × 262,144 × 32 B = 16 MiB, allocated once.
+ * objects gone). A slot is four doubles — device number, seq, ts (NaN: none), first seen — and a
+ * 4-byte tag; each generation's table has the power of two at or above `maxEntries` slots, so the
+ * default 200,000 entries take 2 × 262,144 × 36 B = 18 MiB, allocated once.
  */
 
 export interface Deduper {
@@ -39,33 +39,47 @@ export interface Deduper {
 }
 
 const SLOT = 4;
-/** A slot never written; a forgotten one is a tombstone, which a probe walks past. */
-const EMPTY = -1;
-const FORGOTTEN = -2;
+/** A tag never written; a forgotten slot's tag is a tombstone, which a probe walks past. */
+const EMPTY = 0;
+const FORGOTTEN = 1;
 
-/** One generation: linear probing in a power-of-two table kept at most half full. */
+/** The tag of a hash: its high 16 bits, offset past EMPTY and FORGOTTEN. */
+const tagOf = (h: number) => (h >>> 16) + 2;
+
+/**
+ * One generation: linear probing in a power-of-two table kept at most half full. Each slot has a
+ * 16-bit tag from its hash in a table of its own, probed first: a new message (nearly every one)
+ * is decided by reading the tags — 4 bytes a slot, 1 MiB a generation at the default size — not the
+ * 32-byte slots, 8 MiB a generation, whose random reads missed the processor's caches twice per
+ * message (BENCHMARKS.md, 2026-12-05, fifth). A slot's four doubles are read only when its tag matches.
+ */
 class Table {
+  readonly tags: Uint32Array;
   readonly slots: Float64Array;
   readonly mask: number;
   /** Slots written since the last clear, forgotten ones included. */
   count = 0;
   constructor(capacity: number) {
-    this.slots = new Float64Array(capacity * SLOT).fill(EMPTY);
+    this.tags = new Uint32Array(capacity);
+    this.slots = new Float64Array(capacity * SLOT);
     this.mask = capacity - 1;
   }
 
   clear(): void {
-    this.slots.fill(EMPTY);
+    this.tags.fill(EMPTY);
     this.count = 0;
   }
 
   /** The slot holding this message (≥ 0), or −1 − the empty slot it would take; `ts` is NaN for none. */
   slotOf(dev: number, seq: number, ts: number): number {
+    const h = hash(dev, seq, ts);
+    const tag = tagOf(h);
+    const tags = this.tags;
     const s = this.slots;
-    for (let i = hash(dev, seq, ts) & this.mask; ; i = (i + 1) & this.mask) {
-      const d = s[i * SLOT]!;
-      if (d === EMPTY) return -1 - i;
-      if (d === dev && s[i * SLOT + 1] === seq && sameTs(s[i * SLOT + 2]!, ts)) return i;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const t = tags[i]!;
+      if (t === EMPTY) return -1 - i;
+      if (t === tag && s[i * SLOT] === dev && s[i * SLOT + 1] === seq && sameTs(s[i * SLOT + 2]!, ts)) return i;
     }
   }
 
@@ -76,20 +90,25 @@ class Table {
   }
 
   insert(dev: number, seq: number, ts: number, now: number): void {
-    const s = this.slots;
     let i = hash(dev, seq, ts) & this.mask;
-    while (s[i * SLOT] !== EMPTY) i = (i + 1) & this.mask;
+    while (this.tags[i] !== EMPTY) i = (i + 1) & this.mask;
     this.write(i, dev, seq, ts, now);
   }
 
   /** Fills an empty slot. */
   write(i: number, dev: number, seq: number, ts: number, now: number): void {
     const s = this.slots;
+    this.tags[i] = tagOf(hash(dev, seq, ts));
     s[i * SLOT] = dev;
     s[i * SLOT + 1] = seq;
     s[i * SLOT + 2] = ts;
     s[i * SLOT + 3] = now;
     this.count += 1;
+  }
+
+  /** Marks a slot forgotten: a tombstone, not EMPTY, so the entries probed past it stay reachable. */
+  forget(i: number): void {
+    this.tags[i] = FORGOTTEN;
   }
 }
 
@@ -174,9 +193,8 @@ export function createDeduper(config: { ttlMs: number; maxEntries: number }): De
       for (const table of [current, previous]) {
         const i = table.indexOf(dev, seq, t);
         if (i < 0) continue;
-        // A tombstone, not EMPTY: entries probed past this slot must stay reachable. It still counts
-        // as used, so a table never holds more than `half` slots however many are forgotten.
-        table.slots[i * SLOT] = FORGOTTEN;
+        // It still counts as used, so a table never holds more than `half` slots however many are forgotten.
+        table.forget(i);
       }
     },
     size: () => current.count + previous.count,
