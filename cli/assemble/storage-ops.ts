@@ -50,6 +50,8 @@ export async function startStorageOps(config: AnjuConfig, dataDir: string,
     }));
   counter('anju_retention_deleted_rows_total', 'Raw readings retention deleted as past ANJU_RETENTION_RAW_DAYS.', () => db.retention.deletedTotal());
   counter('anju_retention_folded_readings_total', 'Readings older than the raw period folded into their hourly aggregates.', () => db.foldedTotal());
+  counter('anju_embedded_reopens_total', 'Times the embedded database reopened itself after a failed COMMIT or a fatal DuckDB error (rebuilt from what was committed).',
+    () => db.reopenedTotal());
   counter('anju_disk_full_refusals_total', 'Telemetry writes refused because the disk was below ANJU_DISK_MIN_FREE_MB.', () => disk.stats().refusedTotal);
 
   return {

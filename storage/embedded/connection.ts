@@ -30,17 +30,53 @@ export class DatabaseClosedError extends CodedError {
   }
 }
 
-export function serialConnection(conn: DuckDBConnection, label: string): SerialConnection {
+/**
+ * A connection the database can swap under its queue: after a failed COMMIT or a fatal error the
+ * embedded database reopens (storage/embedded/index.ts), and every connection of the old instance is replaced.
+ */
+export interface ReopenableConnection extends SerialConnection {
+  /**
+   * Holds the queue: resolves, once every job queued before has finished, with the connection in use
+   * and `resume`. Jobs queued after wait until `resume(next)`; from then on they run on `next`, or,
+   * given `undefined` (the database could not be reopened), fail with a DatabaseClosedError.
+   */
+  hold(): Promise<{ current: DuckDBConnection; resume(next: DuckDBConnection | undefined): void }>;
+}
+
+/**
+ * DuckDB's errors after which the database must be opened again, as opposed to a statement refused
+ * (a constraint, a conflict, out of memory in a statement), after which it goes on as it was:
+ * - a COMMIT that failed (out of memory, I/O error, disk full): "TransactionContext Error: Failed to
+ *   commit"; the failed transaction's keys may stay in the primary-key indexes (duckdb/duckdb#23645);
+ * - a FATAL error (a rollback that failed, say): DuckDB invalidates the database, and refuses every
+ *   later statement until it is restarted ("database has been invalidated").
+ */
+export function needsReopen(err: unknown): boolean {
+  return err instanceof Error && /^(TransactionContext Error: Failed to commit|FATAL Error)/.test(err.message);
+}
+
+export function serialConnection(first: DuckDBConnection, label: string,
+  hooks: { onNeedsReopen?: (err: unknown) => void } = {}): ReopenableConnection {
   const queue = createSerialQueue();
+  let conn = first;
   let closing: Promise<void> | undefined;
+  let gone: DatabaseClosedError | undefined;
 
   const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
     if (closing) return Promise.reject(new DatabaseClosedError(`embedded database (${label}) is closed`));
     // The queue continues whatever the job's outcome; the caller sees the job's own outcome.
-    return queue.run(job);
+    return queue.run(async () => {
+      if (gone) throw gone;
+      try {
+        return await job();
+      } catch (err) {
+        if (hooks.onNeedsReopen && needsReopen(err)) hooks.onNeedsReopen(err);
+        throw err;
+      }
+    });
   };
 
-  const self: SerialConnection = {
+  const self: ReopenableConnection = {
     use: (job) => enqueue(() => job(conn)),
     transaction: (job) => enqueue(() => inTransaction(conn, () => job(conn))),
     query: (sql, params) =>
@@ -52,8 +88,22 @@ export function serialConnection(conn: DuckDBConnection, label: string): SerialC
       enqueue(async () => {
         await conn.run(sql, params);
       }),
+    hold: () =>
+      new Promise((held) => {
+        void queue.run(() => new Promise<void>((release) => {
+          held({
+            current: conn,
+            resume(next) {
+              if (next) conn = next;
+              else gone = new DatabaseClosedError(`embedded database (${label}) could not be reopened after a failed commit or a fatal error`);
+              release();
+            },
+          });
+        }));
+      }),
     close: (last) => {
       closing ??= queue.run(async () => {
+        if (gone) return;
         try {
           if (last) await last(conn);
         } finally {

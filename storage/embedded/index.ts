@@ -24,7 +24,8 @@ import { createEmbeddedRosterStore } from './rosters.js';
 import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
-import { serialConnection } from './connection.js';
+import type { SerialConnection } from './connection.js';
+import { openReopening } from './reopen.js';
 import { sqlLiteral } from './sql.js';
 import { createStagingTables, kindTables, migrate } from './schema.js';
 import { createEmbeddedStateStore } from './state.js';
@@ -73,6 +74,8 @@ export interface EmbeddedDatabase {
   hourlyRows(): Promise<number>;
   /** Readings folded into their hour because they arrived older than the raw floor. */
   foldedTotal(): number;
+  /** Times the database reopened itself after a failed COMMIT or a fatal error (storage/embedded/reopen.ts). */
+  reopenedTotal(): number;
   /** Refuses telemetry writes while it throws (the disk monitor's guard, set by the hub). */
   setWriteGuard(guard: (() => void) | undefined): void;
   /**
@@ -104,39 +107,48 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const log = deps.logger.child({ part: 'storage', store: 'embedded' });
   await mkdir(config.dataDir, { recursive: true });
   const path = join(config.dataDir, embeddedDatabaseFile);
-  const instance = await DuckDBInstance.create(path, { memory_limit: config.memoryLimit, threads: String(config.threads) });
-
-  const writer = serialConnection(await instance.connect(), 'writer');
-  const reader = serialConnection(await instance.connect(), 'reader');
-  const stateConn = serialConnection(await instance.connect(), 'state');
-  const alarmsConn = serialConnection(await instance.connect(), 'alarms');
-  const incidentsConn = serialConnection(await instance.connect(), 'incidents');
+  const db = await openReopening(
+    () => DuckDBInstance.create(path, { memory_limit: config.memoryLimit, threads: String(config.threads) }),
+    { logger: log, label: path },
+  );
+  let closing: Promise<void> | undefined;
+  /** The writer's temp tables: per connection, so made again on every new writer connection. */
+  const prepareWriter = async (w: SerialConnection) => {
+    await createStagingTables(w);
+    await w.run(createHourlyLateSql);
+    for (const t of Object.values(kindTables)) await w.run(createHourlyStagingSql(t));
+  };
+  const writer = await db.connect('writer', prepareWriter);
+  const reader = await db.connect('reader');
+  const stateConn = await db.connect('state');
+  const alarmsConn = await db.connect('alarms');
+  const incidentsConn = await db.connect('incidents');
   try {
     const { from, to } = await migrate(stateConn);
     await ensureHourlyTables(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
-    await createStagingTables(writer);
-    await writer.run(createHourlyLateSql);
-    for (const t of Object.values(kindTables)) await writer.run(createHourlyStagingSql(t));
+    await prepareWriter(writer);
     const recovered = await recoverDirtyHours(writer);
     if (recovered > 0) log.warn({ hours: recovered }, 'hourly aggregates of hours not flushed before the last stop recomputed from the stored readings');
   } catch (err) {
+    db.closing();
     await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close()]);
-    instance.closeSync();
+    db.current().closeSync();
     throw err;
   }
 
-  let closing: Promise<void> | undefined;
   let stopRetention: () => Promise<void> = async () => undefined;
   const closeDatabase = (): Promise<void> => {
     closing ??= (async () => {
       await stopRetention();
+      db.closing();
+      await db.settled();
       await Promise.all([writer.close(), reader.close(), alarmsConn.close(), incidentsConn.close()]);
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
         await c.run('CHECKPOINT');
       });
-      instance.closeSync();
+      db.current().closeSync();
       log.info({ path }, 'embedded database closed');
     })();
     return closing;
@@ -207,13 +219,13 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     retention,
     hourlyRows: () => hourlyRows(reader),
     foldedTotal: () => folded,
+    reopenedTotal: () => db.reopens(),
     setWriteGuard(g) {
       guard = g;
     },
     async snapshot(file) {
       if (closing) throw new Error('the embedded database is closed');
-      const conn = await instance.connect();
-      try {
+      return db.withConnection(async (conn) => {
         const ident = (v: string) => `"${v.replace(/"/g, '""')}"`;
         const source = String((await conn.runAndReadAll('SELECT current_database() AS d')).getRowObjects()[0]?.d);
         await conn.run(`ATTACH ${sqlLiteral(file)} AS anju_snapshot`);
@@ -224,9 +236,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
         } finally {
           await conn.run('DETACH anju_snapshot');
         }
-      } finally {
-        conn.closeSync();
-      }
+      });
     },
     async close() {
       await retention.stop();
