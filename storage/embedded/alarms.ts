@@ -26,8 +26,12 @@ const upsertRuleStateSql = `INSERT INTO rule_state (key, value)
  *   commit. `recordMany` is the group commit: many events, one BEGIN … COMMIT, sent as one script;
  *   the checks answer from memory (storage/embedded/alarm-index.ts).
  * - `conn`, the state connection it shares with the registry: reads (get, list, findActive,
- *   eventsSince — a commit on `events` is visible to every later statement here), the rule state
- *   and the rules configuration. Different tables than the event writes: no write-write conflicts.
+ *   eventsSince — a commit on `events` is visible to every later statement here), loading the rule
+ *   state, and the rules configuration. Different tables than the event writes: no write-write conflicts.
+ * - `ruleState`, its own: the rule-state write-behind (`saveRuleState`), thousands of keys a second
+ *   with a large fleet, one transaction of 0.1–0.5 s each at bench rates — which, on the state
+ *   connection, every registry read (a device's CONNECT on a cache miss) and API read queued behind.
+ *   Its rows are never the configuration's row, so the two connections never write the same row.
  *
  * `active_key` holds the alarm's key while it is active and NULL once cleared; `record` refuses to
  * make a second alarm active under a key (ActiveAlarmConflictError). Not a UNIQUE index: DuckDB
@@ -89,12 +93,16 @@ const isDuplicateKey = (err: unknown) => err instanceof Error && /Duplicate key 
 const keyOfAlarm = (a: Alarm) => alarmKey({ originator: a.originator, type: a.type, site: a.site });
 
 /**
- * The store on `conn` (state connection: reads, rule state) and `events` (its own: event writes).
- * Passing the same SerialConnection twice is allowed (everything then runs on it, in order).
+ * The store on `conn` (state connection: reads, rules configuration), `events` (its own: event
+ * writes) and `ruleState` (its own: rule-state saves). Passing the same SerialConnection more than
+ * once is allowed (everything then runs on it, in order).
  */
-export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?: SerialConnection; release(): Promise<void> }): AlarmStore {
+export function createEmbeddedAlarmStore(deps: {
+  conn: SerialConnection; events?: SerialConnection; ruleState?: SerialConnection; release(): Promise<void>;
+}): AlarmStore {
   const { conn } = deps;
   const events = deps.events ?? conn;
+  const ruleState = deps.ruleState ?? conn;
   let closed = false;
   let closing: Promise<void> | undefined;
   /** The last seq committed; read from the table on first use. */
@@ -295,7 +303,7 @@ export function createEmbeddedAlarmStore(deps: { conn: SerialConnection; events?
         else kept.push({ k, v: JSON.stringify(v) });
       }
       const keptJson = kept.length > 0 ? JSON.stringify(kept) : undefined;
-      await conn.transaction(async (c) => {
+      await ruleState.transaction(async (c) => {
         for (let i = 0; i < gone.length; i += 500) {
           const params: DuckDBValue[] = [];
           await c.run(`DELETE FROM rule_state WHERE ${inList('key', gone.slice(i, i + 500), params)}`, params);

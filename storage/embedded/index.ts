@@ -49,7 +49,7 @@ export interface EmbeddedDatabaseConfig {
 export interface EmbeddedDatabase {
   telemetry: EmbeddedTelemetryStore;
   state: StateStore;
-  /** Alarms, their event log (written on a connection of its own) and alert rule state (on the state connection). */
+  /** Alarms, their event log (written on a connection of its own) and alert rule state (saved on a connection of its own). */
   alarms: AlarmStore;
   /** Stored reports (migration 3), on the state connection. */
   reports: ReportStore;
@@ -93,14 +93,15 @@ export const embeddedDatabaseFile = 'anju.duckdb';
 /**
  * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
  *
- * Five connections, each used strictly serially: the writer (telemetry batches; it alone owns the
+ * Six connections, each used strictly serially: the writer (telemetry batches; it alone owns the
  * temp staging tables and, being the only writer of the kind tables, keeps (device, ts) unique), the
  * reader (telemetry queries, so a long series query never delays a commit), state (registry and
- * tokens, alarm reads, the alert rule-state write-behind: small transactions on other tables that
- * cannot conflict with telemetry writes), alarms (the alarm event log's group commits alone, so
- * a fire alarm never waits behind a registry write or a rule-state flush), and incidents (their
- * commits, which follow every alarm commit, so they never delay the next one).
- * The database closes when both stores are closed, whichever way.
+ * tokens, alarm reads: small transactions on other tables that cannot conflict with telemetry
+ * writes), alarms (the alarm event log's group commits alone, so a fire alarm never waits behind a
+ * registry write or a rule-state flush), incidents (their commits, which follow every alarm commit,
+ * so they never delay the next one), and rule-state (the alert engine's write-behind, whose large
+ * transactions a device's CONNECT or an API read would otherwise queue behind).
+ * The database closes when every store is closed, whichever way.
  */
 export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   deps: { logger: Logger; now?: () => number; onFolded?: (n: number) => void }): Promise<EmbeddedDatabase> {
@@ -123,6 +124,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const stateConn = await db.connect('state');
   const alarmsConn = await db.connect('alarms');
   const incidentsConn = await db.connect('incidents');
+  const ruleStateConn = await db.connect('rule-state');
   try {
     const { from, to } = await migrate(stateConn);
     await ensureHourlyTables(stateConn);
@@ -132,7 +134,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     if (recovered > 0) log.warn({ hours: recovered }, 'hourly aggregates of hours not flushed before the last stop recomputed from the stored readings');
   } catch (err) {
     db.closing();
-    await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close()]);
+    await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close(), ruleStateConn.close()]);
     db.current().closeSync();
     throw err;
   }
@@ -143,7 +145,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
       await stopRetention();
       db.closing();
       await db.settled();
-      await Promise.all([writer.close(), reader.close(), alarmsConn.close(), incidentsConn.close()]);
+      await Promise.all([writer.close(), reader.close(), alarmsConn.close(), incidentsConn.close(), ruleStateConn.close()]);
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
         await c.run('CHECKPOINT');
@@ -184,7 +186,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   });
   flushHourly = () => telemetry.flushHourly();
   const state = createEmbeddedStateStore({ conn: stateConn, release, onSite: (s) => zones.set(s.id, s.timezone) });
-  const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, release });
+  const alarms = createEmbeddedAlarmStore({ conn: stateConn, events: alarmsConn, ruleState: ruleStateConn, release });
   const reports = createEmbeddedReportStore({ conn: stateConn, release });
   const serviceAccounts = createEmbeddedServiceAccountStore({ conn: stateConn, release });
   const accounts = createEmbeddedAccountStore({ conn: stateConn, release });
