@@ -32,7 +32,7 @@ export class DatabaseClosedError extends CodedError {
 
 /**
  * A connection the database can swap under its queue: after a failed COMMIT or a fatal error the
- * embedded database reopens (storage/embedded/index.ts), and every connection of the old instance is replaced.
+ * embedded database reopens (storage/embedded/reopen.ts), and every connection of the old instance is replaced.
  */
 export interface ReopenableConnection extends SerialConnection {
   /**

@@ -72,9 +72,10 @@ export async function openReopening(open: () => Promise<DuckDBInstance>, deps: {
     await held[0]?.current.run('PRAGMA disable_checkpoint_on_shutdown').catch(() => undefined);
     for (const h of held) h.current.closeSync();
     instance.closeSync();
+    let next: DuckDBConnection[] = [];
     try {
       instance = await open();
-      const next = await Promise.all(held.map(() => instance.connect()));
+      next = await Promise.all(held.map(() => instance.connect()));
       for (const [i, c] of connections.entries()) {
         if (c.setup) await c.setup(serialConnection(next[i]!, `${c.label} (reopened)`));
       }
@@ -82,6 +83,8 @@ export async function openReopening(open: () => Promise<DuckDBInstance>, deps: {
       deps.logger.warn({ database: deps.label, ms: Date.now() - started }, 'embedded database reopened');
     } catch (reopenErr) {
       deps.logger.fatal({ err: reopenErr, database: deps.label }, 'the embedded database could not be reopened: every store is closed; restart Anju');
+      for (const c of next) c.closeSync();
+      instance.closeSync();
       for (const h of held) h.resume(undefined);
     }
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { needsReopen } from '../../storage/embedded/connection.js';
+import { DatabaseClosedError, needsReopen } from '../../storage/embedded/connection.js';
 import { createEmbeddedDatabase } from '../../storage/embedded/index.js';
 import { openReopening } from '../../storage/embedded/reopen.js';
 import { createLogSink } from '../helpers/log-sink.js';
@@ -58,6 +58,30 @@ describe('embedded database: reopened after a failed COMMIT or a fatal error', (
     db.closing();
     await Promise.all([writer.close(), reader.close()]);
     db.current().closeSync();
+  });
+
+  it('a database that cannot be opened again: every connection refuses with DatabaseClosedError, and it is logged as fatal', async () => {
+    const sink = createLogSink();
+    const path = join(dir, 'gone.duckdb');
+    let opens = 0;
+    const open = () => {
+      opens += 1;
+      return opens === 1 ? DuckDBInstance.create(path, { memory_limit: '16MB', threads: '1' }) : Promise.reject(new Error('disk gone'));
+    };
+    const db = await openReopening(open, { logger: pino(sink.stream), label: path });
+    const writer = await db.connect('writer');
+    const reader = await db.connect('reader');
+    await writer.run('CREATE TABLE events (seq BIGINT PRIMARY KEY, body VARCHAR)');
+    await writer.run("INSERT INTO events VALUES (1, 'a'), (2, 'b')");
+    const body = 'x'.repeat(200_000);
+    await expect(writer.transaction(async (c) => {
+      for (let i = 0; i < 100; i += 1) await c.run(`INSERT INTO events VALUES (${3 + i}, '${body}')`);
+    })).rejects.toThrow(/^(TransactionContext Error: Failed to commit|FATAL Error)/);
+    await expect(reader.query('SELECT 1')).rejects.toBeInstanceOf(DatabaseClosedError);
+    await expect(writer.run('SELECT 1')).rejects.toThrow(/could not be reopened/);
+    expect(sink.lines.find((l) => l.level === 60)?.msg).toMatch(/could not be reopened/);
+    db.closing();
+    await Promise.all([writer.close(), reader.close()]);
   });
 
   it('a fatal error (a rollback out of memory): the incident store records again, the failed group left no trace', async () => {
