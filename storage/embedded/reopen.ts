@@ -89,6 +89,10 @@ export async function openReopening(open: () => Promise<DuckDBInstance>, deps: {
     }
   }
 
+  const settled = async () => {
+    while (reopening) await reopening;
+  };
+
   return {
     current: () => instance,
     async connect(label, setup) {
@@ -97,7 +101,7 @@ export async function openReopening(open: () => Promise<DuckDBInstance>, deps: {
       return conn;
     },
     async withConnection(job) {
-      while (reopening) await reopening;
+      await settled();
       const conn = await instance.connect();
       const run = (async () => {
         try {
@@ -114,9 +118,7 @@ export async function openReopening(open: () => Promise<DuckDBInstance>, deps: {
       }
     },
     reopens: () => reopens,
-    settled: async () => {
-      while (reopening) await reopening;
-    },
+    settled,
     closing() {
       closing = true;
     },
