@@ -36,9 +36,10 @@ export class DatabaseClosedError extends CodedError {
  */
 export interface ReopenableConnection extends SerialConnection {
   /**
-   * Holds the queue: resolves, once every job queued before has finished, with the connection in use
-   * and `resume`. Jobs queued after wait until `resume(next)`; from then on they run on `next`, or,
-   * given `undefined` (the database could not be reopened), fail with a DatabaseClosedError.
+   * Holds the queue: resolves, once the job running now (if any) has finished, with the connection in
+   * use and `resume`. No other job starts — those queued before the hold included — until
+   * `resume(next)`; from then on they run on `next`, or, given `undefined` (the database could not be
+   * reopened), fail with a DatabaseClosedError.
    */
   hold(): Promise<{ current: DuckDBConnection; resume(next: DuckDBConnection | undefined): void }>;
 }
@@ -61,15 +62,34 @@ export function serialConnection(first: DuckDBConnection, label: string,
   let conn = first;
   let closing: Promise<void> | undefined;
   let gone: DatabaseClosedError | undefined;
+  /** Closed by `hold` until `resume`: no job starts meanwhile, however early it was queued. */
+  let gate: Promise<void> | undefined;
+  /** The job running now (the queue runs one at a time). */
+  let running: Promise<void> | undefined;
+
+  /** Runs `job` in turn: after the gate opens, never on a connection given up (`gone`). */
+  const inTurn = <T>(job: () => Promise<T>): Promise<T> =>
+    queue.run(async () => {
+      while (gate) await gate;
+      if (gone) throw gone;
+      let finished!: () => void;
+      running = new Promise<void>((resolve) => { finished = resolve; });
+      try {
+        return await job();
+      } finally {
+        running = undefined;
+        finished();
+      }
+    });
 
   const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
     if (closing) return Promise.reject(new DatabaseClosedError(`embedded database (${label}) is closed`));
     // The queue continues whatever the job's outcome; the caller sees the job's own outcome.
-    return queue.run(async () => {
-      if (gone) throw gone;
+    return inTurn(async () => {
       try {
         return await job();
       } catch (err) {
+        // Called before this job settles, so `hold` closes the gate ahead of every job queued after it.
         if (hooks.onNeedsReopen && needsReopen(err)) hooks.onNeedsReopen(err);
         throw err;
       }
@@ -88,27 +108,31 @@ export function serialConnection(first: DuckDBConnection, label: string,
       enqueue(async () => {
         await conn.run(sql, params);
       }),
-    hold: () =>
-      new Promise((held) => {
-        void queue.run(() => new Promise<void>((release) => {
-          held({
-            current: conn,
-            resume(next) {
-              if (next) conn = next;
-              else gone = new DatabaseClosedError(`embedded database (${label}) could not be reopened after a failed commit or a fatal error`);
-              release();
-            },
-          });
-        }));
-      }),
+    async hold() {
+      let open!: () => void;
+      gate = new Promise<void>((resolve) => { open = resolve; });
+      // Jobs queued before the hold but not started wait at the gate: on the old instance they would
+      // meet what made it reopen (a duplicate that is not one, a database refusing everything).
+      if (running) await running;
+      return {
+        current: conn,
+        resume(next) {
+          if (next) conn = next;
+          else gone = new DatabaseClosedError(`embedded database (${label}) could not be reopened after a failed commit or a fatal error`);
+          gate = undefined;
+          open();
+        },
+      };
+    },
     close: (last) => {
-      closing ??= queue.run(async () => {
-        if (gone) return;
+      closing ??= inTurn(async () => {
         try {
           if (last) await last(conn);
         } finally {
           conn.closeSync();
         }
+      }).catch((err: unknown) => {
+        if (err !== gone) throw err;
       });
       return closing;
     },

@@ -13,8 +13,9 @@ import { serialConnection, type ReopenableConnection, type SerialConnection } fr
  * the first: closing checkpoints, which writes the index as it is in memory, failed keys and all,
  * into the file (measured: the duplicate survives a close and open).
  *
- * So the instance reopens itself (connection.ts `needsReopen` says when): every connection's queue
- * is held once the jobs before it have finished; the old instance is closed without its closing
+ * So the instance reopens itself (connection.ts `needsReopen` says when): every connection is held
+ * once the job running on it has finished — jobs queued but not started wait too, since on the old
+ * instance they would meet the failed keys; the old instance is closed without its closing
  * checkpoint, so the file keeps its last checkpoint and the WAL only committed transactions, which
  * the new instance replays into indexes that hold only what was committed; each connection's
  * `setup` runs again on its new connection (temp tables are per connection); the queues resume.

@@ -60,6 +60,32 @@ describe('embedded database: reopened after a failed COMMIT or a fatal error', (
     db.current().closeSync();
   });
 
+  it('shutdown while a reopen is under way: it finishes first, the connections then close on the new instance', async () => {
+    const path = join(dir, 'shutdown.duckdb');
+    const db = await openReopening(() => DuckDBInstance.create(path, { memory_limit: '16MB', threads: '1' }), { logger: pino({ level: 'silent' }), label: path });
+    const writer = await db.connect('writer');
+    await writer.run('CREATE TABLE events (seq BIGINT PRIMARY KEY, body VARCHAR)');
+    await writer.run("INSERT INTO events VALUES (1, 'a'), (2, 'b')");
+    const body = 'x'.repeat(200_000);
+    const failing = writer.transaction(async (c) => {
+      for (let i = 0; i < 100; i += 1) await c.run(`INSERT INTO events VALUES (${3 + i}, '${body}')`);
+    });
+    // The owner's shutdown, as createEmbeddedDatabase does it, queued while the commit is failing.
+    const last = writer.run("INSERT INTO events VALUES (3, 'c')");
+    await expect(failing).rejects.toSatisfy(needsReopen);
+    db.closing();
+    await db.settled();
+    await last;
+    await writer.close();
+    expect(db.reopens()).toBe(1);
+    db.current().closeSync();
+    const again = await DuckDBInstance.create(path);
+    const conn = await again.connect();
+    expect((await conn.runAndReadAll('SELECT seq FROM events ORDER BY seq')).getRows().map((r) => Number(r[0]))).toEqual([1, 2, 3]);
+    conn.closeSync();
+    again.closeSync();
+  });
+
   it('a database that cannot be opened again: every connection refuses with DatabaseClosedError, and it is logged as fatal', async () => {
     const sink = createLogSink();
     const path = join(dir, 'gone.duckdb');
