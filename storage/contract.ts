@@ -15,7 +15,11 @@ import { CodedError } from '../core/errors.js';
  */
 export interface TelemetryStore {
   readonly name: string;
-  write(batch: readonly Reading[]): Promise<void>;
+  /**
+   * `encoded`, when given, is the batch as the spool wrote it (see EncodedReadings): a store may read
+   * its rows from those bytes instead of serialising the readings again, with the same result.
+   */
+  write(batch: readonly Reading[], encoded?: readonly EncodedReadings[]): Promise<void>;
   /** The most recent reading of a device, or undefined if it never reported. */
   latest(device: string): Promise<Reading | undefined>;
   /** The most recent reading of every device (primes the in-memory latest cache on start). */
@@ -33,6 +37,18 @@ export interface TelemetryStore {
    */
   completeFrom?(query: SeriesQuery): number | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Part of a batch as the spool's log holds it: one UTF-8 JSON array (`[` … `]`, the text of
+ * `JSON.stringify` of `count` readings, CRC-checked when read back from disk). A write's parts, in
+ * order, hold exactly its batch, reading for reading. Serialising a batch and flattening that text
+ * into one native string was the store's largest cost on the event loop (issue 16, BENCHMARKS.md), so
+ * the bytes written once for durability are handed on.
+ */
+export interface EncodedReadings {
+  readonly json: Uint8Array;
+  readonly count: number;
 }
 
 export const aggregates = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last'] as const;

@@ -14,8 +14,8 @@ export function timedStore(inner: TelemetryStore, onStored: (batch: readonly Rea
     latestAll: () => inner.latestAll(),
     series: (q) => inner.series(q),
     close: () => inner.close(),
-    async write(batch) {
-      await inner.write(batch);
+    async write(batch, encoded) {
+      await inner.write(batch, encoded);
       onStored(batch, Date.now());
     },
   };

@@ -1,7 +1,7 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBBlobValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
-import { InvalidBatchError, StoreUnavailableError, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
+import { InvalidBatchError, StoreUnavailableError, type EncodedReadings, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
 import { DatabaseClosedError, inTransaction, preparedStatement, runPrepared, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
@@ -133,10 +133,13 @@ function span(rows: readonly Reading[]): [number, number] {
  * `json_transform` on DuckDB's own threads. An Appender would build and flush its data chunks
  * synchronously on the event loop — and its flush into a table waits there for DuckDB's locks
  * (4.9 µs per reading on the event loop in a profile at saturation, BENCHMARKS.md), while
- * `JSON.stringify` of the batch costs ~1 µs. Numbers round-trip exactly through JSON (shortest
+ * `JSON.stringify` of the batch costs ~1 µs. Live batches skip even that: the spool wrote their JSON
+ * already, and those bytes are bound as a BLOB (`encodedByKind`) — no second serialisation, and no
+ * flattening of a batch-sized string into fresh memory (page faults were most of what the store
+ * still cost the event loop, 2026-12-05). Numbers round-trip exactly through JSON (shortest
  * representation); readings' fields are checked by `groupBatch` first.
  */
-function jsonInsertSql(t: KindTable, target: string): string {
+function jsonInsertSql(t: KindTable, target: string, source = '$1::VARCHAR'): string {
   const structure: Record<string, unknown> = {
     ts: 'BIGINT', device: 'VARCHAR', site: 'VARCHAR', building: 'VARCHAR', category: 'VARCHAR', seq: 'BIGINT',
     fields: Object.fromEntries(t.fields.map((f) => [f.name, f.type === 'bool' ? 'BOOLEAN' : 'DOUBLE'])),
@@ -144,14 +147,74 @@ function jsonInsertSql(t: KindTable, target: string): string {
   const literal = sqlLiteral(JSON.stringify([structure]));
   const cols = [...baseColumns, ...t.fields.map((f) => f.name)].map(quoteIdent);
   const values = [...baseColumns.map((c) => `r.${c}`), ...t.fields.map((f) => `struct_extract(r.fields, ${sqlLiteral(f.name)})`)];
-  return `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT unnest(json_transform($1::VARCHAR, ${literal})) AS r)`;
+  return `INSERT INTO ${target} (${cols.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT unnest(json_transform(${source}, ${literal})) AS r)`;
 }
 
-/** Per kind: the INSERT into its table (an append-only batch) and into its staging table (before a MERGE). */
+/**
+ * Per kind, the INSERT into its table (an append-only batch) and into its staging table (before a
+ * MERGE), from a JSON text; and into its table from the spool's bytes (a BLOB; `decode` checks
+ * they are UTF-8), see `encodedByKind`.
+ */
 const jsonInserts = Object.fromEntries(kindNames.map((k) => {
   const t = kindTables[k];
-  return [k, { table: jsonInsertSql(t, t.table), staging: jsonInsertSql(t, t.staging) }];
-})) as Record<KindName, { table: string; staging: string }>;
+  return [k, { table: jsonInsertSql(t, t.table), staging: jsonInsertSql(t, t.staging), encoded: jsonInsertSql(t, t.table, 'decode($1::BLOB)') }];
+})) as Record<KindName, { table: string; staging: string; encoded: string }>;
+
+/**
+ * The spool's bytes of a batch by kind, when they hold exactly the rows `groupBatch` made of it:
+ * each part's readings all of one kind (the spool packs its records so), and no two readings of the
+ * batch merged into one. Otherwise undefined, and the batch is serialised as before. Readings
+ * older than the raw floor are the caller's to check (they are not inserted raw).
+ */
+function encodedByKind(
+  batch: readonly Reading[], groups: Map<KindName, Reading[]>, encoded: readonly EncodedReadings[] | undefined,
+): Map<KindName, Uint8Array[]> | undefined {
+  if (!encoded || encoded.length === 0) return undefined;
+  let rows = 0;
+  for (const g of groups.values()) rows += g.length;
+  if (rows !== batch.length) return undefined;
+  const byKind = new Map<KindName, Uint8Array[]>();
+  let at = 0;
+  for (const part of encoded) {
+    const kind = batch[at]?.kind;
+    const { json } = part;
+    // A non-empty JSON array, as the spool writes it; anything else is left alone.
+    if (kind === undefined || !(part.count >= 1) || json.length < 3 || json[0] !== 0x5b || json[json.length - 1] !== 0x5d) return undefined;
+    for (let i = at + 1; i < at + part.count; i += 1) if (batch[i]?.kind !== kind) return undefined;
+    at += part.count;
+    let list = byKind.get(kind);
+    if (!list) byKind.set(kind, (list = []));
+    list.push(json);
+  }
+  return at === batch.length ? byKind : undefined;
+}
+
+/**
+ * Joins JSON arrays into one (`[a]`, `[b]` → `[a,b]`) in `scratch` when it has room, else in a
+ * buffer of its own. The caller binds the result at once: DuckDB copies a BLOB when it is bound.
+ */
+function joinArrays(parts: readonly Uint8Array[], scratch: Buffer): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let len = 1 - parts.length;
+  for (const p of parts) len += p.length;
+  const out = len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
+  let pos = 0;
+  for (let i = 0; i < parts.length; i += 1) {
+    const p = parts[i]!;
+    if (i === 0) {
+      out.set(p, 0);
+      pos = p.length;
+    } else {
+      out[pos - 1] = 0x2c; // the `]` before becomes a `,`, and this part's `[` is left out
+      out.set(p.subarray(1), pos);
+      pos += p.length - 1;
+    }
+  }
+  return out.subarray(0, len);
+}
+
+/** Bytes kept for joining a write's parts: a forwarder batch of 2,000 readings is ~0.5 MiB. */
+const SCRATCH_BYTES = 2 * 1024 * 1024;
 
 async function appendStaged(conn: DuckDBConnection, t: KindTable, rows: readonly Reading[]): Promise<void> {
   await runPrepared(conn, jsonInserts[t.kind].staging, [JSON.stringify(rows)]);
@@ -277,6 +340,20 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     }
   }
 
+  let scratch = Buffer.alloc(0);
+  /** Joins and binds in one synchronous step, so `scratch` serves one statement at a time. */
+  async function runEncoded(conn: DuckDBConnection, sql: string, bytes: readonly Uint8Array[]): Promise<void> {
+    const stmt = await preparedStatement(conn, sql);
+    let len = 0;
+    for (const b of bytes) len += b.length;
+    if (bytes.length > 1 && len > scratch.length && len <= SCRATCH_BYTES) {
+      scratch = Buffer.allocUnsafe(Math.min(SCRATCH_BYTES, Math.max(len, 2 * scratch.length)));
+    }
+    stmt.clearBindings();
+    stmt.bind([new DuckDBBlobValue(joinArrays(bytes, scratch))]);
+    await stmt.run();
+  }
+
   let flushQueued = false;
   /**
    * Writes and flushes called and not finished (a flush holds the hours it took until it commits): a
@@ -327,15 +404,19 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       ensureOpen();
       await writer.use(async (conn) => {
         newest ??= await loadNewest(conn, now());
-        for (const kind of kindNames) await preparedStatement(conn, jsonInserts[kind].table);
+        for (const kind of kindNames) {
+          await preparedStatement(conn, jsonInserts[kind].table);
+          await preparedStatement(conn, jsonInserts[kind].encoded);
+        }
       });
     },
 
-    async write(batch) {
+    async write(batch, encoded) {
       ensureOpen();
       if (batch.length === 0) return;
       deps.admit?.();
       const groups = groupBatch(batch);
+      const parts = encodedByKind(batch, groups, encoded);
       const started = performance.now();
       let folded = 0;
       let counted = 0;
@@ -372,8 +453,11 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
               const byDevice = newest.byKind.get(kind)!;
               const { before } = newest;
               if (rows.every((r) => r.ts > (byDevice.get(r.device) ?? before))) {
-                // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
-                await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
+                // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved),
+                // from the spool's bytes when they hold exactly these rows.
+                const bytes = old.length === 0 ? parts?.get(kind) : undefined;
+                if (bytes) await runEncoded(conn, jsonInserts[kind].encoded, bytes);
+                else await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
               } else {
                 const [lo, hi] = span(rows);
                 await appendStaged(conn, t, rows);

@@ -2,9 +2,10 @@ import type { Reading } from '../../core/index.js';
 import { crc32 } from './crc32.js';
 
 /**
- * One spool record = the appends of one group commit (storage/spool/spool.ts), up to a bound, as one
- * JSON array: a header, a CRC and a buffer per group instead of per message. Little-endian, 28-byte
- * header then the payload:
+ * One spool record = the appends of one kind in one group commit (storage/spool/spool.ts), up to a
+ * bound, as one JSON array: a header, a CRC and a buffer per group instead of per message. The
+ * payload is also what a store may insert from (storage/contract.ts EncodedReadings). Little-endian,
+ * 28-byte header then the payload:
  *
  *   0  u32  magic "ANJ\x01" (0x014A4E41) — lets recovery re-synchronise after a corrupt header
  *   4  u32  payload length in bytes
@@ -38,19 +39,23 @@ export function encodeRecord(readings: readonly Reading[], appendedAt: number): 
 /**
  * One record of several appends' readings, each already a JSON array (`JSON.stringify` of a
  * non-empty list, done once at append time): their elements are joined into one array, so nothing
- * is serialised twice. `count` is the readings in all of them.
+ * is serialised twice. `count` is the readings in all of them; `byteLengths`, when given, each
+ * array's `Buffer.byteLength` (a wrong one corrupts the record: the spool passes what it measured).
  *
  * Joined in the buffer, not as a string: each array is encoded where it goes, its `[` written over
  * the `]` of the one before and then made a `,` — no sliced copies and no joined string of the
  * whole group to flatten and encode again.
  */
-export function encodeArrays(arrays: readonly string[], count: number, appendedAt: number): Buffer {
+export function encodeArrays(arrays: readonly string[], count: number, appendedAt: number, byteLengths?: readonly number[]): Buffer {
   // Joining overwrites one byte of each array: an empty list, or an empty array, has nothing to join.
   if (arrays.length === 0) throw new RangeError('spool: encodeArrays needs at least one JSON array');
+  if (byteLengths && byteLengths.length !== arrays.length) throw new RangeError('spool: encodeArrays needs one byte length per array');
   let len = 1 - arrays.length;
-  for (const a of arrays) {
+  for (let i = 0; i < arrays.length; i += 1) {
+    const a = arrays[i]!;
     if (a.length < 3) throw new RangeError('spool: encodeArrays joins non-empty JSON arrays only');
-    len += Buffer.byteLength(a);
+    // UTF-8 lengths the caller measured already (the spool, for its quota): measured once per append.
+    len += byteLengths ? byteLengths[i]! : Buffer.byteLength(a);
   }
   const buf = Buffer.allocUnsafe(HEADER_BYTES + len);
   let pos = HEADER_BYTES;

@@ -57,6 +57,8 @@ export interface SpoolRecord {
   readonly next: SpoolPosition;
   readonly appendedAt: number;
   readonly readings: readonly Reading[];
+  /** The record's payload: `readings` as the one JSON array the log holds (codec.ts), byte for byte. */
+  readonly json: Uint8Array;
 }
 
 /**

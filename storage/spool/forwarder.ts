@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Reading } from '../../core/index.js';
 import { backoffDelay, createInterruptible } from '../../core/util/index.js';
-import { InvalidBatchError, StoreUnavailableError, type TelemetryStore } from '../contract.js';
+import { InvalidBatchError, StoreUnavailableError, type EncodedReadings, type TelemetryStore } from '../contract.js';
 import { comparePositions, type SpoolLog, type SpoolPosition } from './contract.js';
 import { createForwarderMetrics } from './metrics.js';
 
@@ -124,11 +124,11 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   }
 
   /** True when the store took the batch or refused it for good; false when close() abandoned it. */
-  async function writeWithRetry(batch: Reading[]): Promise<boolean> {
+  async function writeWithRetry(batch: Reading[], encoded?: readonly EncodedReadings[]): Promise<boolean> {
     for (let attempt = 0; ; attempt += 1) {
       const end = m.roundtrip.startTimer(labels);
       try {
-        await store.write(batch);
+        await store.write(batch, encoded);
         end({ outcome: 'ok' });
         if (retrying) log.info({ attempts: attempt + 1 }, 'store accepts writes again');
         retrying = false;
@@ -214,8 +214,13 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
       lastBatchAt = performance.now();
       // A record bigger than maxBatch is split; it is acknowledged once all its parts are stored.
       const readings = records.length === 1 ? [...records[0]!.readings] : records.flatMap((r) => r.readings);
-      for (let i = 0; i < readings.length; i += config.maxBatch) {
-        if (!(await writeWithRetry(readings.slice(i, i + config.maxBatch)))) return;
+      if (readings.length <= config.maxBatch) {
+        // Whole records: the store may take the batch as the bytes the log holds (EncodedReadings).
+        if (!(await writeWithRetry(readings, records.map((r) => ({ json: r.json, count: r.readings.length }))))) return;
+      } else {
+        for (let i = 0; i < readings.length; i += config.maxBatch) {
+          if (!(await writeWithRetry(readings.slice(i, i + config.maxBatch)))) return;
+        }
       }
       lastAck = spool.acknowledge(records.at(-1)!.next, readings.length)
         .catch((err: unknown) => log.error({ err }, 'spool checkpoint write failed; the next acknowledgement retries it'));

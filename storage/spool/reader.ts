@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { SpoolRecord } from './contract.js';
-import { parseRecord } from './codec.js';
+import { HEADER_BYTES, parseRecord } from './codec.js';
 import type { Segment } from './segment.js';
 
 /** Bytes read per syscall when replaying from disk: large enough to amortise, small enough to hold. */
@@ -59,6 +59,7 @@ export async function readSegment(
         next: { segment: seg.id, offset: pos + rec.size },
         appendedAt: rec.appendedAt,
         readings: rec.readings!,
+        json: buf.subarray(at + HEADER_BYTES, at + rec.size),
       });
       count += rec.count;
       pos += rec.size;

@@ -39,8 +39,17 @@ export interface SpoolDeps {
   clock?: () => number;
 }
 
-/** An append waiting for its group: its readings already as JSON, `bytes` its size as a record of its own (an upper bound of its share). */
-interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number }
+/**
+ * An append waiting for its group: its readings already as JSON, `bytes` its size as a record of its
+ * own (an upper bound of its share), `kind` that of all its readings (undefined when they mix kinds).
+ */
+interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number; kind: string | undefined }
+
+function kindOfAll(readings: readonly Reading[]): string | undefined {
+  const kind = readings[0]!.kind;
+  for (let i = 1; i < readings.length; i += 1) if (readings[i]!.kind !== kind) return undefined;
+  return kind;
+}
 
 /**
  * The outcome every append of one group shares: the group is written and synced as one, so its
@@ -68,24 +77,45 @@ interface GroupRecord { buf: Buffer; readings: readonly Reading[]; appendedAt: n
 const RECORD_MAX_READINGS = 256;
 const RECORD_MAX_JSON = 256 * 1024;
 
-/** A group's appends as records, in order; an append is never split. */
-function packRecords(batch: readonly Pending[]): GroupRecord[] {
+/**
+ * A group's appends, those of one kind together (in append order within a kind; a device has one
+ * kind, so its readings keep their order). The whole group is one fdatasync and succeeds or fails
+ * as one, so nothing depends on the order between kinds — and a record of one kind is what a store
+ * can insert from the record's bytes as they are (storage/contract.ts EncodedReadings).
+ */
+function byKind(batch: readonly Pending[]): readonly Pending[] {
+  const first = batch[0]?.kind;
+  if (first !== undefined && batch.every((p) => p.kind === first)) return batch;
+  const groups = new Map<string | undefined, Pending[]>();
+  for (const p of batch) {
+    let g = groups.get(p.kind);
+    if (!g) groups.set(p.kind, (g = []));
+    g.push(p);
+  }
+  return [...groups.values()].flat();
+}
+
+/** A group's appends as records of one kind each (appends that mix kinds aside), in order; an append is never split. */
+function packRecords(group: readonly Pending[]): GroupRecord[] {
+  const batch = byKind(group);
   const out: GroupRecord[] = [];
   for (let i = 0; i < batch.length;) {
     const first = batch[i]!;
     const arrays = [first.json];
+    const lengths = [first.bytes - HEADER_BYTES];
     let count = first.readings.length;
     let chars = first.json.length;
     let j = i + 1;
     for (; j < batch.length; j += 1) {
       const p = batch[j]!;
-      if (count + p.readings.length > RECORD_MAX_READINGS || chars + p.json.length > RECORD_MAX_JSON) break;
+      if (p.kind !== first.kind || count + p.readings.length > RECORD_MAX_READINGS || chars + p.json.length > RECORD_MAX_JSON) break;
       arrays.push(p.json);
+      lengths.push(p.bytes - HEADER_BYTES);
       count += p.readings.length;
       chars += p.json.length;
     }
     const readings = j === i + 1 ? first.readings : batch.slice(i, j).flatMap((p) => p.readings);
-    out.push({ buf: encodeArrays(arrays, count, first.appendedAt), readings, appendedAt: first.appendedAt });
+    out.push({ buf: encodeArrays(arrays, count, first.appendedAt, lengths), readings, appendedAt: first.appendedAt });
     i = j;
   }
   return out;
@@ -204,7 +234,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       let off = run.start;
       for (const p of run.items) {
         const r: SpoolRecord = { position: { segment: run.seg.id, offset: off }, next: { segment: run.seg.id, offset: off + p.buf.length },
-          appendedAt: p.appendedAt, readings: p.readings };
+          appendedAt: p.appendedAt, readings: p.readings, json: p.buf.subarray(HEADER_BYTES) };
         off += p.buf.length;
         cache.push(r, p.buf.length);
         depth += p.readings.length;
@@ -256,7 +286,7 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
       return Promise.reject(new SpoolFullError(`spool full: ${usedBytes} of ${quotaBytes} bytes hold unacknowledged readings`));
     }
     inflightBytes += bytes;
-    pending.push({ json, bytes, readings, appendedAt });
+    pending.push({ json, bytes, readings, appendedAt, kind: kindOfAll(readings) });
     group ??= openGroup();
     // The first append of a group opens the window; a commit in flight picks the rest up itself.
     if (!committing && !timer) timer = setTimeout(runCommits, config.groupCommitMs);

@@ -34,6 +34,10 @@ describe('spool record codec', () => {
     // Nothing to join is a caller's bug, refused rather than written as a record of garbage.
     expect(() => encodeArrays([], 0, 9)).toThrow(RangeError);
     expect(() => encodeArrays([JSON.stringify(groups[0]), '[]'], 1, 9)).toThrow(RangeError);
+    // With the UTF-8 lengths the spool measured for its quota: the same bytes; one length short is refused.
+    const texts = groups.map((g) => JSON.stringify(g));
+    expect(encodeArrays(texts, 4, 9, texts.map((t) => Buffer.byteLength(t)))).toEqual(buf);
+    expect(() => encodeArrays(texts, 4, 9, [1, 2])).toThrow(RangeError);
   });
 
   it('round-trips readings, count and append time', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Reading } from '../../core/index.js';
-import { createEmbeddedDatabase, StoreUnavailableError, type EmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
+import { createEmbeddedDatabase, StoreUnavailableError, type EmbeddedDatabase, type EncodedReadings, type TelemetryStore } from '../../storage/index.js';
 
 export const T0 = Date.UTC(2025, 0, 1);
 const dirs: string[] = [];
@@ -44,17 +44,22 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
  * and recording what it acknowledged, in order.
  */
 export function flakyStore(real: TelemetryStore) {
-  const state = { down: false, retryAfterMs: undefined as number | undefined, written: [] as Reading[], attempts: 0, delayMs: 0, attemptedAt: [] as number[] };
+  const state = {
+    down: false, retryAfterMs: undefined as number | undefined, written: [] as Reading[], attempts: 0, delayMs: 0, attemptedAt: [] as number[],
+    /** The spool's bytes each acknowledged write was handed (undefined: none). */
+    encoded: [] as Array<readonly EncodedReadings[] | undefined>,
+  };
   const store: TelemetryStore = {
     ...real,
     name: real.name,
-    write: async (batch) => {
+    write: async (batch, encoded) => {
       state.attempts += 1;
       state.attemptedAt.push(performance.now());
       if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
       if (state.down) throw new StoreUnavailableError('injected outage', state.retryAfterMs);
-      await real.write(batch);
+      await real.write(batch, encoded);
       state.written.push(...batch);
+      state.encoded.push(encoded);
     },
   };
   return { store, state };

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Reading } from '../../core/index.js';
 import {
-  createSpool, createSpoolForwarder, SpoolClosedError, SpoolFullError, StoreUnavailableError, type SpoolConfig,
+  createSpool, createSpoolForwarder, SpoolClosedError, SpoolFullError, StoreUnavailableError, type EncodedReadings, type SpoolConfig,
 } from '../../storage/index.js';
 import { parseRecord } from '../../storage/spool/codec.js';
 import { captureLogger, cleanup, flakyStore, freshDir, many, metricValue, openDb, reading, storedCount, T0 } from './spool.helpers.js';
@@ -254,6 +254,46 @@ describe('spool: append, group commit, forward', () => {
     expect((await readdir(`${dir}/spool`)).filter((f) => f.endsWith('.seg')).length).toBeLessThanOrEqual(2);
     await forwarder.close();
     await spool.close();
+  });
+
+  it('packs a group by kind and hands each write the bytes of its records, from memory and from disk', async () => {
+    // The bytes a write is handed must hold exactly its batch (storage/contract.ts EncodedReadings).
+    const check = (written: readonly Reading[], encoded: Array<readonly EncodedReadings[] | undefined>, batches: Reading[][]) => {
+      let at = 0;
+      for (const [i, parts] of encoded.entries()) {
+        expect(parts, `write ${i} had no bytes`).toBeDefined();
+        for (const part of parts!) {
+          const batch = written.slice(at, (at += part.count));
+          expect(Buffer.from(part.json).toString('utf8')).toBe(JSON.stringify(batch));
+          expect(new Set(batch.map((r) => r.kind)).size).toBe(1);
+        }
+      }
+      expect(at).toBe(written.length);
+      // By kind within a group; each device's readings still in the order appended.
+      const order = (rs: readonly Reading[]) =>
+        Object.fromEntries([...new Set(rs.map((r) => r.device))].map((d) => [d, devicesTs(rs.filter((r) => r.device === d))]));
+      expect(order(written)).toEqual(order(batches.flat()));
+    };
+    const bin = (device: string, ts: number): Reading => ({ device, kind: 'smart_bin', site: '安居小区', building: '2号楼', category: 'kitchen', ts, fields: { fill: 50 } });
+    const input = Array.from({ length: 90 }, (_, i) => (i % 3 === 0 ? [bin(`bin${i % 4}`, T0 + i)] : [reading(`sd${i % 5}`, T0 + i), reading(`sd${i % 5}`, T0 + i + 1000)]));
+
+    const fromMemory = await setup({ groupCommitMs: 20 });
+    await Promise.all(input.map((b) => fromMemory.spool.append(b)));
+    fromMemory.forwarder.start();
+    await fromMemory.forwarder.flush();
+    check(fromMemory.flaky.state.written, fromMemory.flaky.state.encoded, input);
+    expect(fromMemory.flaky.state.written).toHaveLength(150);
+
+    const fromDisk = await setup({ groupCommitMs: 20, cacheBytes: 0 });
+    await Promise.all(input.map((b) => fromDisk.spool.append(b)));
+    fromDisk.forwarder.start();
+    await fromDisk.forwarder.flush();
+    check(fromDisk.flaky.state.written, fromDisk.flaky.state.encoded, input);
+    expect(await storedCount(fromDisk.store)).toBe(120);
+    for (const s of [fromMemory, fromDisk]) {
+      await s.forwarder.close();
+      await s.spool.close();
+    }
   });
 
   it('rolls segments, replays from disk when the memory cache is off, and deletes what is acknowledged', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KindName, Reading } from '../../core/index.js';
-import { aggregates, type Aggregate, type TelemetryStore } from '../../storage/contract.js';
+import { aggregates, type Aggregate, type EncodedReadings, type TelemetryStore } from '../../storage/contract.js';
 
 /**
  * The abstract TelemetryStore suite: every implementation (embedded DuckDB, InfluxDB) runs it
@@ -226,6 +226,60 @@ export function telemetryStoreContract(name: string, open: () => Promise<Contrac
         expect((await store.latest(device))?.kind).toBe(kind);
       }
       expect((await store.latest('pm-1'))?.fields).toEqual({ energy: 5, power: 120.5, residual_current: 3 });
+    });
+
+    describe('a batch handed with its encoded parts (as the spool forwards it) is stored as without them', () => {
+      // Recent, as live readings are (a store may take those another way than a backfill's).
+      const T0 = Date.now() - (Date.now() % (60 * MIN)) - 2 * 60 * MIN;
+      const mixed = (): Reading[] => [
+        smoke('烟感-1', T0, { smoke: 0.12, temperature: 58, alarm: true }, { site: '安居小区', building: '3号楼', seq: 1 }),
+        smoke('烟感-1', T0 + MIN, { smoke: 0.3 }, { site: '安居小区', building: '3号楼' }),
+        smoke('sd-2', T0, { smoke: 0.5, co: 3 }),
+        { device: 'bin-1', kind: 'smart_bin', site: '安居小区', building: '1号楼', category: 'kitchen', ts: T0, fields: { fill: 80, lid_open: false } },
+        { device: 'wm-1', kind: 'water_meter', site: 's', building: 'b', ts: T0 + 5 * MIN, fields: { volume: 1234.5, flow: 0.25 } },
+        { device: 'bin-1', kind: 'smart_bin', site: '安居小区', building: '1号楼', category: 'kitchen', ts: T0 + MIN, fields: { fill: 81 } },
+      ];
+      /** Parts of the given sizes, each the JSON text of its readings, as the spool's records hold them. */
+      const encode = (batch: readonly Reading[], sizes: number[]): EncodedReadings[] => {
+        let at = 0;
+        return sizes.map((n) => {
+          const part = batch.slice(at, (at += n));
+          return { json: Buffer.from(JSON.stringify(part)), count: part.length };
+        });
+      };
+      const stored = async () => {
+        const out: unknown[] = [];
+        for (const kind of ['smoke_detector', 'smart_bin', 'water_meter'] as const) {
+          out.push(...(await store.series({ kind, from: 0, to: T0 + 60 * MIN })).map((p) => [kind, p.device, p.ts, p.values]));
+        }
+        return out;
+      };
+
+      it('parts of one kind each, several per kind: the same rows, names and categories as written', async () => {
+        // Grouped by kind as the spool packs a group commit: smoke ×3 in two parts, bin, water, bin.
+        const batch = mixed();
+        const ordered = [batch[0]!, batch[1]!, batch[2]!, batch[3]!, batch[5]!, batch[4]!];
+        await store.write(ordered, encode(ordered, [2, 1, 2, 1]));
+        const withParts = await stored();
+        expect(await store.latest('烟感-1')).toEqual(smoke('烟感-1', T0 + MIN, { smoke: 0.3 }, { site: '安居小区', building: '3号楼' }));
+        expect(await store.latest('bin-1')).toEqual({ device: 'bin-1', kind: 'smart_bin', site: '安居小区', building: '1号楼', category: 'kitchen', ts: T0 + MIN, fields: { fill: 81 } });
+        expect(withParts).toHaveLength(6);
+        // The same batch without parts, on the same store, is a rewrite of the same rows: nothing changes.
+        await store.write(ordered);
+        expect(await stored()).toEqual(withParts);
+      });
+
+      it('a part that mixes kinds, a point repeated in the batch, a rewrite of a stored point: still the same rows', async () => {
+        const batch = mixed();
+        await store.write(batch, encode(batch, [3, 3]));
+        const again = [smoke('sd-2', T0, { co: 9 }), smoke('sd-2', T0, { smoke: 0.7 }), smoke('sd-3', T0, { smoke: 0.1 })];
+        await store.write(again, encode(again, [3]));
+        expect((await store.latest('sd-2'))?.fields).toEqual({ smoke: 0.7, co: 9 });
+        const rows = await stored();
+        expect(rows.filter((r) => (r as unknown[])[0] === 'smoke_detector')).toHaveLength(4);
+        expect(rows.filter((r) => (r as unknown[])[0] === 'smart_bin')).toHaveLength(2);
+        expect((await store.latest('wm-1'))?.fields).toEqual({ volume: 1234.5, flow: 0.25 });
+      });
     });
 
     it('a written reading survives close and reopen', async () => {
