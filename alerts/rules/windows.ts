@@ -64,6 +64,14 @@ export function dutyWithin(s: DutyState, on: boolean, now: number, windowMs: num
 export interface SlopeState {
   /** [ts, value] samples: those in the window, and always at least the two latest. */
   pts: Array<[number, number]>;
+  /**
+   * The fit's running sums over `pts`, x in minutes from `at`: [at, Σx, Σy, Σx², Σxy] — so a sample
+   * costs the same with 240 in the window as with 2. Derived from `pts`: rebuilt when absent (state
+   * saved before it existed) and whenever the oldest sample has moved a whole span past `at`, so x
+   * stays within twice the span (no cancellation in n·Σx² − (Σx)²) and rounding from adding and
+   * taking away samples never builds up over more than about one window's samples.
+   */
+  sums?: [number, number, number, number, number];
 }
 
 export const emptySlope = (): SlopeState => ({ pts: [] });
@@ -76,30 +84,60 @@ export interface Slope {
   n: number;
 }
 
+type Sums = NonNullable<SlopeState['sums']>;
+
+function sumsOf(pts: ReadonlyArray<[number, number]>): Sums {
+  const sums: Sums = [pts[0]?.[0] ?? 0, 0, 0, 0, 0];
+  for (const [t, v] of pts) addSample(sums, t, v, 1);
+  return sums;
+}
+
+function addSample(sums: Sums, t: number, v: number, sign: 1 | -1): void {
+  const x = (t - sums[0]) / 60_000;
+  sums[1] += sign * x;
+  sums[2] += sign * v;
+  sums[3] += sign * x * x;
+  sums[4] += sign * x * v;
+}
+
+/** Samples a window holds at most: closer ones are thinned (see `slopeOver`). */
+const MAX_SLOPE_POINTS = 240;
+
 /**
  * Adds the sample and fits a line through the samples of the last `windowMs` (at least the two
  * latest, so a device reporting less often than the window is judged on its last interval).
  * Undefined until the fitted samples span at least `minSpanMs`: two samples a few seconds apart at
  * 1 °C resolution would read as a huge rate.
+ *
+ * A device that reports many times a second is thinned to one sample per 1/240 of the window (the
+ * newest in each): a cap on the count alone kept the last 240 samples, which at 8 reports a second
+ * span 30 s, under the heat rule's 45 s minimum, so such a device was never judged at all.
  */
 export function slopeOver(s: SlopeState, now: number, value: number, windowMs: number, minSpanMs: number): Slope | undefined {
-  const last = s.pts[s.pts.length - 1];
+  const pts = s.pts;
+  const last = pts[pts.length - 1];
   if (last && now < last[0]) return undefined;
-  if (last && now === last[0]) last[1] = value;
-  else s.pts.push([now, value]);
-  while (s.pts.length > 2 && (s.pts[0] as [number, number])[0] < now - windowMs) s.pts.shift();
-  // A bound for devices that report many times a second.
-  if (s.pts.length > 240) s.pts.splice(0, s.pts.length - 240);
-  const n = s.pts.length;
-  if (n < 2) return undefined;
-  const t0 = (s.pts[0] as [number, number])[0];
-  const spanMs = now - t0;
-  if (spanMs < minSpanMs) return undefined;
-  let sx = 0; let sy = 0; let sxx = 0; let sxy = 0;
-  for (const [t, v] of s.pts) {
-    const x = (t - t0) / 60_000;
-    sx += x; sy += v; sxx += x * x; sxy += x * v;
+  const sums = (s.sums = s.sums?.length === 5 ? s.sums : sumsOf(pts));
+  const step = windowMs / MAX_SLOPE_POINTS;
+  if (last && (now === last[0] || Math.floor(now / step) === Math.floor(last[0] / step))) {
+    // The same instant again, or the same 1/240 of a window: the newest sample stands for it.
+    addSample(sums, last[0], last[1], -1);
+    last[0] = now;
+    last[1] = value;
+  } else {
+    pts.push([now, value]);
   }
+  addSample(sums, now, value, 1);
+  while (pts.length > 2 && ((pts[0] as [number, number])[0] < now - windowMs || pts.length > MAX_SLOPE_POINTS + 2)) {
+    const [t, v] = pts.shift()!;
+    addSample(sums, t, v, -1);
+  }
+  const n = pts.length;
+  const t0 = (pts[0] as [number, number])[0];
+  const spanMs = now - t0;
+  const fit = t0 - sums[0] > spanMs ? (s.sums = sumsOf(pts)) : sums;
+  if (n < 2 || spanMs < minSpanMs) return undefined;
+  const [, sx, sy, sxx, sxy] = fit;
   const den = n * sxx - sx * sx;
   if (den <= 0) return undefined;
   return { perMin: (n * sxy - sx * sy) / den, spanMs, n };

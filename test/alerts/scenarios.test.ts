@@ -18,7 +18,7 @@ describe('alert scenarios', () => {
       // How devices really report (sensor resolution, intervals, intermittent signals, clocks, connections):
       'alarm-only-detectors', 'manual-call-point', 'coarse-heat-resolution', 'cooking-above-threshold', 'clock-skew',
       'intermittent-leakage', 'slow-leak', 'burst-q3-share', 'infrequent-meter-reports', 'periodic-disconnect',
-      'first-report-critical', 'bin-thermistor-noise',
+      'first-report-critical', 'bin-thermistor-noise', 'fast-reporting-heat-rise',
     ]));
   });
 
