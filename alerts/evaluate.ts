@@ -50,13 +50,26 @@ export function createEvaluator(deps: EvaluatorDeps) {
   // synchronous); one per rule per reading was the engine's largest allocation.
   const contexts = new Map(entries.map(([name, rule]) => [name, new Context(name, rule, ruleLogs.get(name) ?? log, deps, stateKey)]));
 
+  // Per hook and device kind, the rules that have the hook and take the kind, in the rule map's order:
+  // a reading visits the rules of its kind only, not all of them with a test each (the rule map is fixed).
+  type Step = { name: string; rule: Rule; ctx: Context };
+  const plans: Record<Hook, Map<string, Step[]>> = { onReading: new Map(), onTick: new Map(), onPresence: new Map(), onSignal: new Map() };
+  function plan(hook: Hook, kind: string): Step[] {
+    let steps = plans[hook].get(kind);
+    if (!steps) {
+      steps = entries.filter(([, rule]) => rule[hook] && (rule.kinds as readonly string[]).includes(kind))
+        .map(([name, rule]) => ({ name, rule, ctx: contexts.get(name)! }));
+      plans[hook].set(kind, steps);
+    }
+    return steps;
+  }
+
   function run(hook: Hook, device: Device, now: number, out: PendingAction[], call: (rule: Rule, ctx: RuleContext<RuleParams, unknown>) => void): void {
-    for (const [name, rule] of entries) {
-      if (!rule[hook] || !rule.kinds.includes(device.kind)) continue;
+    for (const { name, rule, ctx } of plan(hook, device.kind)) {
       try {
         const params = deps.paramsFor(name, device);
         if (!params.enabled) continue;
-        call(rule, contexts.get(name)!.reset(device, now, params, out));
+        call(rule, ctx.reset(device, now, params, out));
       } catch (err) {
         // One broken rule (or a bad override) must not starve the others of the reading.
         deps.metrics.ruleError(name);
