@@ -86,8 +86,9 @@ export interface Slope {
 
 type Sums = NonNullable<SlopeState['sums']>;
 
-function sumsOf(pts: ReadonlyArray<[number, number]>): Sums {
-  const sums: Sums = [pts[0]?.[0] ?? 0, 0, 0, 0, 0];
+/** The sums of `pts`, x from their oldest sample (from `at` when there is none yet). */
+function sumsOf(pts: ReadonlyArray<[number, number]>, at: number): Sums {
+  const sums: Sums = [pts[0]?.[0] ?? at, 0, 0, 0, 0];
   for (const [t, v] of pts) addSample(sums, t, v, 1);
   return sums;
 }
@@ -117,7 +118,7 @@ export function slopeOver(s: SlopeState, now: number, value: number, windowMs: n
   const pts = s.pts;
   const last = pts[pts.length - 1];
   if (last && now < last[0]) return undefined;
-  const sums = (s.sums = s.sums?.length === 5 ? s.sums : sumsOf(pts));
+  const sums = (s.sums = s.sums?.length === 5 ? s.sums : sumsOf(pts, now));
   const step = windowMs / MAX_SLOPE_POINTS;
   if (last && (now === last[0] || Math.floor(now / step) === Math.floor(last[0] / step))) {
     // The same instant again, or the same 1/240 of a window: the newest sample stands for it.
@@ -135,7 +136,7 @@ export function slopeOver(s: SlopeState, now: number, value: number, windowMs: n
   const n = pts.length;
   const t0 = (pts[0] as [number, number])[0];
   const spanMs = now - t0;
-  const fit = t0 - sums[0] > spanMs ? (s.sums = sumsOf(pts)) : sums;
+  const fit = t0 - sums[0] > spanMs ? (s.sums = sumsOf(pts, t0)) : sums;
   if (n < 2 || spanMs < minSpanMs) return undefined;
   const [, sx, sy, sxx, sxy] = fit;
   const den = n * sxx - sx * sx;

@@ -43,9 +43,9 @@ export interface SpoolDeps {
  * An append waiting for its group: its readings already as JSON, `bytes` its size as a record of its
  * own (an upper bound of its share), `kind` that of all its readings (undefined when they mix kinds).
  */
-interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number; kind: string | undefined }
+interface Pending { json: string; bytes: number; readings: readonly Reading[]; appendedAt: number; kind: Reading['kind'] | undefined }
 
-function kindOfAll(readings: readonly Reading[]): string | undefined {
+function kindOfAll(readings: readonly Reading[]): Reading['kind'] | undefined {
   const kind = readings[0]!.kind;
   for (let i = 1; i < readings.length; i += 1) if (readings[i]!.kind !== kind) return undefined;
   return kind;
@@ -86,7 +86,7 @@ const RECORD_MAX_JSON = 256 * 1024;
 function byKind(batch: readonly Pending[]): readonly Pending[] {
   const first = batch[0]?.kind;
   if (first !== undefined && batch.every((p) => p.kind === first)) return batch;
-  const groups = new Map<string | undefined, Pending[]>();
+  const groups = new Map<Reading['kind'] | undefined, Pending[]>();
   for (const p of batch) {
     let g = groups.get(p.kind);
     if (!g) groups.set(p.kind, (g = []));
