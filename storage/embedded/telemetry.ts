@@ -8,6 +8,7 @@ import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js
 import { seriesCompleteFrom, seriesSql } from './series.js';
 import { flushStagedHours, foldIntoHourly, hourlyTableName, hourMs, markDirtyHours } from './hourly.js';
 import { createHourlyPending, stagePendingHours, type PendingHour } from './hourly-pending.js';
+import { registerFields } from '../rollups/summarize.js';
 import { sqlLiteral } from './sql.js';
 
 /**
@@ -118,6 +119,13 @@ function groupBatch(batch: readonly Reading[]): Map<KindName, Reading[]> {
 }
 
 /** The oldest and newest reading time of a non-empty list. */
+/** Whether every reading is newer than its device's newest stored one, so none can match a stored row. */
+function newerThanStored(newest: Newest, kind: KindName, rows: readonly Reading[]): boolean {
+  const byDevice = newest.byKind.get(kind)!;
+  const { before } = newest;
+  return rows.every((r) => r.ts > (byDevice.get(r.device) ?? before));
+}
+
 function span(rows: readonly Reading[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
@@ -354,6 +362,35 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
     await stmt.run();
   }
 
+  /** From the spool's bytes when they hold exactly these rows (encodedByKind), else as one JSON text. */
+  async function insertStraight(conn: DuckDBConnection, kind: KindName, rows: readonly Reading[], bytes: readonly Uint8Array[] | undefined): Promise<void> {
+    if (bytes) await runEncoded(conn, jsonInserts[kind].encoded, bytes);
+    else await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
+  }
+
+  /**
+   * A batch whose whole write is one straight INSERT: one kind, every reading newer than its device's
+   * stored newest (none can match a stored row), no hour new to the pending aggregates (no crash marks
+   * to write), no register field (no daily rollup rows: `rollups.maintain` touches only those). Such a
+   * write needs no BEGIN and COMMIT around it: DuckDB commits a lone statement atomically (auto-commit),
+   * and the two statements cost ~1 ms of CPU per write with DuckDB's threads woken for each
+   * (BENCHMARKS.md, "2026-12-05, seventh"). Most writes at a steady load are this: a device's hour is
+   * new once per flush of the pending hours.
+   */
+  function loneInsert(groups: ReadonlyMap<KindName, Reading[]>): [KindName, Reading[]] | undefined {
+    if (groups.size !== 1 || !newest) return undefined;
+    const [kind, rows] = groups.entries().next().value as [KindName, Reading[]];
+    if (registerFields(kind).length > 0 || !newerThanStored(newest, kind, rows)) return undefined;
+    return pending.newHours(kind, rows).length === 0 ? [kind, rows] : undefined;
+  }
+
+  async function insertAlone(
+    conn: DuckDBConnection, [kind, rows]: [KindName, Reading[]], bytes: readonly Uint8Array[] | undefined,
+  ): Promise<[KindName, Reading[]][]> {
+    await insertStraight(conn, kind, rows, bytes);
+    return [[kind, rows]];
+  }
+
   let flushQueued = false;
   /**
    * Writes and flushes called and not finished (a flush holds the hours it took until it commits): a
@@ -427,10 +464,12 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
         // a flush queued meanwhile runs wholly before or after it, never between its floor and its rows.
         await writer.use(async (conn) => {
           floor = deps.rawFloor?.() ?? 0;
+          const anyOld = floor > 0 && batch.some((r) => r.ts < floor);
           // A fold writes an hourly row directly, so the pending hours go first (rare: a backlog older than the raw period).
-          if (floor > 0 && batch.some((r) => r.ts < floor)) await flushPendingIn(conn);
+          if (anyOld) await flushPendingIn(conn);
           let committed: (() => void) | undefined;
-          const liveByKind = await inTransaction(conn, async () => {
+          const lone = anyOld ? undefined : loneInsert(groups);
+          const liveByKind = lone ? await insertAlone(conn, lone, parts?.get(lone[0])) : await inTransaction(conn, async () => {
             folded = 0;
             counted = 0;
             const live: Reading[] = [];
@@ -450,14 +489,9 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
               }
               if (rows.length === 0) continue;
               newest ??= await loadNewest(conn, now());
-              const byDevice = newest.byKind.get(kind)!;
-              const { before } = newest;
-              if (rows.every((r) => r.ts > (byDevice.get(r.device) ?? before))) {
-                // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved),
-                // from the spool's bytes when they hold exactly these rows.
-                const bytes = old.length === 0 ? parts?.get(kind) : undefined;
-                if (bytes) await runEncoded(conn, jsonInserts[kind].encoded, bytes);
-                else await runPrepared(conn, jsonInserts[kind].table, [JSON.stringify(rows)]);
+              if (newerThanStored(newest, kind, rows)) {
+                // None can match a stored row: inserted straight into the table (the staging table, MERGE and DELETE saved).
+                await insertStraight(conn, kind, rows, old.length === 0 ? parts?.get(kind) : undefined);
               } else {
                 const [lo, hi] = span(rows);
                 await appendStaged(conn, t, rows);

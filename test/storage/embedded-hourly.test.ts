@@ -258,11 +258,17 @@ describe('embedded hourly aggregates held in memory', () => {
     for (const p of points) expect(p.values.smoke, `${p.device} ${p.ts}`).toBeCloseTo(want.get(`${p.device} ${p.ts}`)!.smoke__sum as number, 9);
   }, 60_000);
 
-  it('a crash before the flush: the hours marked in the readings\' transaction are recomputed on the next open', async () => {
+  // Four days old (past the newest-time lookback), each batch may match stored rows (merged, in a transaction that marks its new hours);
+  // from the last hours, in order, most batches fall in hours already marked and are inserted alone
+  // (auto-commit, telemetry.ts loneInsert), the rest in a transaction that marks their new hours.
+  it.each([
+    ['merged into stored rows', NOW - 4 * DAY, 5 * 60_000],
+    ['inserted alone where their hours are marked', NOW - 8 * HOUR, 60_000],
+  ])('a crash before the flush, readings %s: the hours marked in the readings\' transactions are recomputed on the next open', async (_label, start, step) => {
     const dir = await tempDir();
     const ref = new Reference();
     // A first part flushed (written at the close), then a second part into the same and later hours, never flushed.
-    const all = readings(3, 600, NOW - 2 * DAY, 5 * 60_000);
+    const all = readings(3, 600, start, step);
     let db = await open(dir, () => NOW, HOUR);
     await db.telemetry.write(all.slice(0, 250));
     ref.write(all.slice(0, 250));
@@ -270,7 +276,7 @@ describe('embedded hourly aggregates held in memory', () => {
     const file = join(dir, 'readings.json');
     await writeFile(file, JSON.stringify(all.slice(250)));
     ref.write(all.slice(250));
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./hourly-crash-writer.ts', import.meta.url)), dir, file],
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./hourly-crash-writer.ts', import.meta.url)), dir, file, String(NOW)],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise<void>((resolve, reject) => {

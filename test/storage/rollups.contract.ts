@@ -96,6 +96,18 @@ export function registerRollupsContract(name: string, open: () => Promise<Rollup
       expect(norm(rows)).toEqual(norm(oracle(written, 'pm-1', 'energy')));
     });
 
+    it('live appends of the last hour, batch after batch, each read newer than any stored, build their day', async () => {
+      // Recent and in order: the embedded store inserts such batches without a MERGE, and most of them
+      // (their hours already pending) without a transaction of their own — the rollups must still follow.
+      const start = Date.now() - H;
+      const reads = Array.from({ length: 60 }, (_, i) => pm('pm-live', start + i * MIN, 500 + i * 0.25));
+      for (let i = 0; i < reads.length; i += 6) await write(reads.slice(i, i + 6));
+      const b = dayBoundaries(SH);
+      const rows = await days('pm-live', b.dateOf(start).date, b.dateOf(start + H).date);
+      expect(rows.reduce((n, r) => n + r.reads, 0)).toBe(60);
+      expect(norm(rows)).toEqual(norm(oracle(written, 'pm-live', 'energy')));
+    });
+
     it('late, out-of-order and rewritten reads recompute their day; a replay changes nothing', async () => {
       const reads = Array.from({ length: 96 }, (_, i) => pm('pm-1', D0 + i * 15 * MIN, 10 + i));
       const late = reads.filter((_, i) => i % 10 === 3);
