@@ -33,7 +33,9 @@
  * waited for the loop: the part of every latency above that no single stage owns.
  *
  * Options: --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
- * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90.
+ * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90,
+ * --saturation R (msg/s: the levels are shares of R instead of the rate measured first, so two builds
+ * are offered the same rates; the saturation phase then still runs and is printed).
  */
 import { benchConfig, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -59,7 +61,7 @@ const { values } = parseArgs({ options: {
   publishers: { type: 'string', default: '50' }, window: { type: 'string', default: '10' },
   seconds: { type: 'string', default: '10' }, 'saturation-seconds': { type: 'string', default: '5' },
   alarms: { type: 'string', default: '10' }, 'trigger-every': { type: 'string', default: '0' },
-  levels: { type: 'string', default: '10,50,90' },
+  levels: { type: 'string', default: '10,50,90' }, saturation: { type: 'string' },
 } });
 const publishers = Number(values.publishers);
 const window = Number(values.window);
@@ -68,9 +70,10 @@ const satSeconds = Number(values['saturation-seconds']);
 const alarmsPerS = Number(values.alarms);
 const fixedTriggerEvery = Number(values['trigger-every']);
 const levels = values.levels.split(',').map(Number);
-if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels].every((n) => Number.isFinite(n) && n > 0)
+const givenSaturation = values.saturation === undefined ? undefined : Number(values.saturation);
+if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels, givenSaturation ?? 1].every((n) => Number.isFinite(n) && n > 0)
   || !(fixedTriggerEvery === 0 || fixedTriggerEvery >= 2)) {
-  console.error('bench/alerts: --publishers, --window, --seconds, --saturation-seconds, --alarms, --levels must be positive numbers, --trigger-every ≥ 2');
+  console.error('bench/alerts: --publishers, --window, --seconds, --saturation-seconds, --alarms, --levels, --saturation must be positive numbers, --trigger-every ≥ 2');
   process.exit(2);
 }
 /** Messages per device between fire readings at `offered` msg/s (≥ 2: the next reading clears). */
@@ -370,7 +373,7 @@ async function main(): Promise<void> {
   results.push(sat);
   console.log(`  done: ${sat.name}: ${fmt(sat.msgPerS)} msg/s (load average ${sat.load.toFixed(1)})`);
   for (const level of levels) {
-    const offered = Math.round((sat.msgPerS * level) / 100);
+    const offered = Math.round(((givenSaturation ?? sat.msgPerS) * level) / 100);
     const r = await phase(`${level} %`, offered, seconds, triggerEveryAt(offered));
     results.push(r);
     console.log(`  done: ${r.name}: offered ${offered} msg/s (load average ${r.load.toFixed(1)})`);

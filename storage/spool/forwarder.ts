@@ -19,6 +19,15 @@ export interface SpoolForwarderConfig {
    * 0: a write starts as soon as the last one is done). See `createSpoolForwarder` for why.
    */
   minWriteIntervalMs?: number;
+  /**
+   * The largest share of its time the forwarder spends in store writes while readings keep coming
+   * (0 < share ≤ 1; default 1: no cap). Above it, the pause before the next write grows to
+   * (1 / share − 1) × a write's smoothed duration, so the batches grow instead of the writes' count.
+   * Applies only where minWriteIntervalMs > 0, and never holds back a full batch.
+   */
+  maxWriteShare?: number;
+  /** The longest pause the share may ask for (default 250 ms). */
+  maxWriteIntervalMs?: number;
 }
 
 export interface SpoolForwarderDeps {
@@ -79,12 +88,24 @@ function statusOf(err: unknown): string {
  * readings at a quarter of saturation, with 2 cores busy. With the pause a reading waits at most the
  * interval longer to be stored (nothing else waits for that: alarms and the latest values come from
  * the pipeline); a write after a quiet spell starts at once, and a full batch is never held back.
+ *
+ * `maxWriteShare` stretches the pause when writes get slow, which is when the CPU is short: at
+ * saturation on 2 cores a DuckDB write of ~600 readings takes 10–20 ms (its fixed part 1–2.5 ms of
+ * CPU across DuckDB's threads), and a 25 ms interval keeps the store writing most of the time, fixed
+ * costs included, on cores the load also waits for. Capped at a share of the time, the batches grow
+ * there instead. The hub caps it at half: a quarter bought little more throughput and cost 60 ms of
+ * publish → stored p99 at half load (BENCHMARKS.md, "2026-12-05, seventh").
  */
 export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolForwarderDeps): SpoolForwarder {
   const { spool, store } = deps;
   if (!(config.maxBatch >= 1)) throw new RangeError('spool forwarder: need maxBatch >= 1');
   const minWriteIntervalMs = config.minWriteIntervalMs ?? 0;
   if (!(minWriteIntervalMs >= 0)) throw new RangeError('spool forwarder: need minWriteIntervalMs >= 0');
+  const maxWriteShare = config.maxWriteShare ?? 1;
+  if (!(maxWriteShare > 0 && maxWriteShare <= 1)) throw new RangeError('spool forwarder: need 0 < maxWriteShare <= 1');
+  /** Pause after a write per ms the writes take, for maxWriteShare. */
+  const restPerWriteMs = 1 / maxWriteShare - 1;
+  const maxWriteIntervalMs = Math.max(minWriteIntervalMs, config.maxWriteIntervalMs ?? 250);
   const log = deps.logger.child({ part: 'storage', component: 'spool-forwarder', store: store.name });
   const random = deps.random ?? Math.random;
   const retryBaseMs = config.retryBaseMs ?? 200;
@@ -108,6 +129,9 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   let inFlight = false;
   /** When the last batch was read (performance.now()), for minWriteIntervalMs. */
   let lastBatchAt = -Infinity;
+  /** A successful store write's duration, smoothed (EWMA, weight 1/4 to the newest), ms; and when the last one ended. */
+  let writeMs = 0;
+  let lastWriteEndAt = -Infinity;
   let flushes: { target: SpoolPosition; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   function settleFlushes(): void {
@@ -127,9 +151,12 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   async function writeWithRetry(batch: Reading[], encoded?: readonly EncodedReadings[]): Promise<boolean> {
     for (let attempt = 0; ; attempt += 1) {
       const end = m.roundtrip.startTimer(labels);
+      const startedAt = performance.now();
       try {
         await store.write(batch, encoded);
         end({ outcome: 'ok' });
+        lastWriteEndAt = performance.now();
+        writeMs += (lastWriteEndAt - startedAt - writeMs) / 4;
         if (retrying) log.info({ attempts: attempt + 1 }, 'store accepts writes again');
         retrying = false;
         if (abandoned) return false; // close() has given up on this batch: leave it to the next start
@@ -158,12 +185,14 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   }
 
   /**
-   * Waits out what is left of minWriteIntervalMs since the last batch was read — unless maxBatch
-   * readings are waiting (checked at every group commit, so a backlog is never held back) or close()
-   * interrupts.
+   * Waits out what is left of minWriteIntervalMs since the last batch was read, and of the rest the
+   * write share asks after the last write (at most maxWriteIntervalMs from the last read) — unless
+   * maxBatch readings are waiting (checked at every group commit, so a backlog is never held back)
+   * or close() interrupts.
    */
   async function pace(): Promise<void> {
-    const wait = lastBatchAt + minWriteIntervalMs - performance.now();
+    const until = Math.min(lastBatchAt + maxWriteIntervalMs, Math.max(lastBatchAt + minWriteIntervalMs, lastWriteEndAt + restPerWriteMs * writeMs));
+    const wait = until - performance.now();
     if (!(wait > 0)) return;
     let due = false;
     let timer: NodeJS.Timeout | undefined;

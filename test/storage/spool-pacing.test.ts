@@ -8,25 +8,28 @@ import { cleanup, freshDir, many, openDb, reading, storedCount, T0 } from './spo
 const silent = pino({ level: 'silent' });
 afterEach(cleanup);
 
-/** The real embedded store, with the start time and size of every write it is given. */
-function recording(inner: TelemetryStore) {
+/** The real embedded store, with the start time and size of every write it is given; `slowMs` delays each write's start. */
+function recording(inner: TelemetryStore, slowMs = 0) {
   const writes: { at: number; size: number }[] = [];
   const store: TelemetryStore = {
     name: inner.name, latest: (d) => inner.latest(d), latestAll: () => inner.latestAll(), series: (q) => inner.series(q), close: () => inner.close(),
     write(batch: readonly Reading[]) {
       writes.push({ at: performance.now(), size: batch.length });
-      return inner.write(batch);
+      if (slowMs === 0) return inner.write(batch);
+      return new Promise((r) => setTimeout(r, slowMs)).then(() => inner.write(batch));
     },
   };
   return { store, writes };
 }
 
-async function setup(maxBatch: number, minWriteIntervalMs: number) {
+async function setup(maxBatch: number, minWriteIntervalMs: number, share: { maxWriteShare?: number; maxWriteIntervalMs?: number; slowMs?: number } = {}) {
   const dir = await freshDir();
   const db = await openDb(dir);
   const spool = await createSpool({ dir: `${dir}/spool`, segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 1, fsync: true }, { logger: silent, metrics: new Registry() });
-  const { store, writes } = recording(db.telemetry);
-  const forwarder = createSpoolForwarder({ maxBatch, minWriteIntervalMs, closeTimeoutMs: 200 }, { spool, store, logger: silent, metrics: new Registry() });
+  const { store, writes } = recording(db.telemetry, share.slowMs);
+  const { maxWriteShare, maxWriteIntervalMs } = share;
+  const forwarder = createSpoolForwarder({ maxBatch, minWriteIntervalMs, closeTimeoutMs: 200, maxWriteShare, maxWriteIntervalMs },
+    { spool, store, logger: silent, metrics: new Registry() });
   forwarder.start();
   return { db, spool, forwarder, writes };
 }
@@ -97,5 +100,57 @@ describe('spool forwarder: minWriteIntervalMs', () => {
 
   it('refuses a negative interval', () => {
     expect(() => createSpoolForwarder({ maxBatch: 10, minWriteIntervalMs: -1 }, {} as never)).toThrow(RangeError);
+  });
+});
+
+describe('spool forwarder: maxWriteShare', () => {
+  /** Appends one reading every `everyMs` for `forMs`, awaiting each (as ingest does). */
+  async function stream(spool: Awaited<ReturnType<typeof setup>>['spool'], device: string, forMs: number, everyMs: number): Promise<number> {
+    const end = performance.now() + forMs;
+    let n = 0;
+    while (performance.now() < end) {
+      await spool.append([reading(device, T0 + n * 1000)]);
+      n += 1;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    return n;
+  }
+
+  it('spaces slow writes out so batches grow: at most a quarter of the time in writes, nothing lost', async () => {
+    // Each write takes ≥ 60 ms; the interval alone (10 ms) would start the next as soon as one ends.
+    const { db, spool, forwarder, writes } = await setup(5_000, 10, { maxWriteShare: 0.25, maxWriteIntervalMs: 1_000, slowMs: 60 });
+    const n = await stream(spool, 'w', 2_000, 3);
+    await forwarder.flush();
+    expect(await storedCount(db.telemetry)).toBe(n);
+    // From the fourth write on the smoothed duration is ≥ 60 × (1 − 0.75³) ≈ 35 ms, so each pause is
+    // ≥ 3 × that: write starts at least 60 + 105 ms apart (a slower machine only lengthens both).
+    const gaps = writes.slice(4).map((w, i) => w.at - writes[i + 3]!.at);
+    expect(gaps.length).toBeGreaterThan(0);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(160);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('caps the pause at maxWriteIntervalMs and never holds back a full batch', async () => {
+    // A share of 1 % asks for a pause of 99 × a write: capped at 400 ms from the last read.
+    const { spool, forwarder, writes } = await setup(20, 10, { maxWriteShare: 0.01, maxWriteIntervalMs: 400, slowMs: 50 });
+    await stream(spool, 'x', 600, 20);
+    await forwarder.flush();
+    const gaps = writes.slice(1).map((w, i) => w.at - writes[i]!.at);
+    for (const g of gaps) expect(g).toBeLessThan(400 + 50 + 300); // the cap, the write itself, a busy machine's slack
+    // In the pause after that write: 20 readings at once (maxBatch) go at once, not after the pause.
+    const before = writes.length;
+    const t = performance.now();
+    await spool.append(Array.from({ length: 20 }, (_, i) => reading('y', T0 + i * 1000)));
+    await until(() => writes.length > before);
+    expect(writes.at(-1)!.size).toBe(20);
+    expect(writes.at(-1)!.at - t).toBeLessThan(400);
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('refuses a share outside (0, 1]', () => {
+    expect(() => createSpoolForwarder({ maxBatch: 10, maxWriteShare: 0 }, {} as never)).toThrow(RangeError);
+    expect(() => createSpoolForwarder({ maxBatch: 10, maxWriteShare: 1.5 }, {} as never)).toThrow(RangeError);
   });
 });
