@@ -2,17 +2,18 @@ import { DuckDBBlobValue, type DuckDBConnection, type DuckDBValue } from '@duckd
 import type { Logger } from 'pino';
 import { isKindName, kindNames, type FieldValue, type KindName, type Reading } from '../../core/index.js';
 import { InvalidBatchError, StoreUnavailableError, type EncodedReadings, type SeriesPoint, type SeriesQuery, type TelemetryStore } from '../contract.js';
+import { registerFields } from '../rollups/summarize.js';
 import { DatabaseClosedError, inTransaction, preparedStatement, runPrepared, toNumber, toStringOrUndefined, type SerialConnection } from './connection.js';
 import type { EmbeddedRollups } from './rollups.js';
 import { baseColumns, kindTables, quoteIdent, type KindTable } from './schema.js';
 import { seriesCompleteFrom, seriesSql } from './series.js';
 import { flushStagedHours, foldIntoHourly, hourlyTableName, hourMs, markDirtyHours } from './hourly.js';
 import { createHourlyPending, stagePendingHours, type PendingHour } from './hourly-pending.js';
-import { registerFields } from '../rollups/summarize.js';
 import { sqlLiteral } from './sql.js';
 
 /**
- * A batch is written in one transaction on the single writer connection. When any of its readings may
+ * A batch is written in one transaction on the single writer connection (or, when the whole write is
+ * one straight INSERT, as that statement alone: `loneInsert`). When any of its readings may
  * match a stored row, it goes to a temp staging table (one JSON text, `jsonInsertSql`) and is merged
  * into the kind table; otherwise it is inserted directly (see `Newest`). MERGE gives idempotency
  * without a primary-key index (see schema.ts):
@@ -118,7 +119,6 @@ function groupBatch(batch: readonly Reading[]): Map<KindName, Reading[]> {
   return new Map([...byKind].map(([k, g]) => [k, g.rows]));
 }
 
-/** The oldest and newest reading time of a non-empty list. */
 /** Whether every reading is newer than its device's newest stored one, so none can match a stored row. */
 function newerThanStored(newest: Newest, kind: KindName, rows: readonly Reading[]): boolean {
   const byDevice = newest.byKind.get(kind)!;
@@ -126,6 +126,7 @@ function newerThanStored(newest: Newest, kind: KindName, rows: readonly Reading[
   return rows.every((r) => r.ts > (byDevice.get(r.device) ?? before));
 }
 
+/** The oldest and newest reading time of a non-empty list. */
 function span(rows: readonly Reading[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
