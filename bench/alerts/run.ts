@@ -149,6 +149,8 @@ interface PhaseResult {
   engine50: number; engine99: number;
   /** Send → the incident event carrying the alarm (its building's fire incident) stored and handed to the notifiers. */
   incident50: number; incident99: number; incidents: number;
+  /** Incident store commits that stored events: how many, and how long each took. */
+  incidentCommits: number; incidentCommit50: number; incidentCommit99: number;
   triggers: number; matched: number; extraRaised: number; cleared: number; triggerEvery: number;
   records: number; recordEvents: number; record50: number; record99: number;
   /** Share of the phase the alarm store spent committing alarm events (its events connection is serial). */
@@ -209,6 +211,15 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     lastStoredAt = now;
   });
   const alarmStore = timedAlarms(db.alarms);
+  // Every incident commit timed too (the incidents' own connection, one transaction per call).
+  const incidentCommits = new Latencies();
+  const recordIncidents = db.incidents.recordMany.bind(db.incidents);
+  db.incidents.recordMany = async (entries, alarmSeq) => {
+    const t = performance.now();
+    const r = await recordIncidents(entries, alarmSeq);
+    if (entries.length > 0) incidentCommits.push(performance.now() - t);
+    return r;
+  };
   const hub = await assembleHub(phaseConfig, { db, directory, broker, telemetry: timed, alarms: alarmStore.store, logger, metrics });
   await broker.open();
   const { alerts, path, pipeline: pipe } = hub;
@@ -301,6 +312,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const ev = eventLat.sorted();
   const eng = engineLat.sorted();
   const inc = incidentLat.sorted();
+  const incCommits = incidentCommits.sorted();
   const stats = pipe.stats();
   return {
     name, offered, acked: pub.acked, stored: storedLat.count, msgPerS: storedLat.count / elapsed,
@@ -308,6 +320,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     sse50: percentile(a, 50), sse99: percentile(a, 99), event50: percentile(ev, 50),
       event99: percentile(ev, 99), engine50: percentile(eng, 50), engine99: percentile(eng, 99),
     incident50: percentile(inc, 50), incident99: percentile(inc, 99), incidents: incidentIds.size,
+    incidentCommits: incCommits.length, incidentCommit50: percentile(incCommits, 50), incidentCommit99: percentile(incCommits, 99),
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
     records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99),
       recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
@@ -381,11 +394,11 @@ async function main(): Promise<void> {
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
   console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | event loop delay p99 / max ms | peak RSS MiB | load avg | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | incident store commit p50 / p99 ms, commits | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | event loop delay p99 / max ms | peak RSS MiB | load avg | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${fmt(r.loopDelay99, 1)} / ${fmt(r.loopDelayMax, 1)} | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${fmt(r.incidentCommit50, 1)} / ${fmt(r.incidentCommit99, 1)}, ${r.incidentCommits} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${fmt(r.loopDelay99, 1)} / ${fmt(r.loopDelayMax, 1)} | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');
