@@ -5,7 +5,7 @@ import {
 } from '../alarms/contract.js';
 import type { Page } from '../state/contract.js';
 import { DatabaseClosedError, runPrepared, toNumber, type SerialConnection } from './connection.js';
-import { big, inList, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
+import { big, inList, isDuplicatePrimaryKey, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { alarmFilters } from '../query-filters.js';
 import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
 import { createStoredAlarmIndex } from './alarm-index.js';
@@ -86,9 +86,6 @@ function rowToEvent(r: Row): AlarmEvent {
 
 /** Rows per multi-row INSERT statement of a group's script. */
 const ROWS_PER_STATEMENT = 100;
-
-/** DuckDB's refusal of an INSERT whose primary key is stored (`Constraint Error: Duplicate key …`). */
-const isDuplicateKey = (err: unknown) => err instanceof Error && /Duplicate key .* violates primary key constraint/.test(err.message);
 
 const keyOfAlarm = (a: Alarm) => alarmKey({ originator: a.originator, type: a.type, site: a.site });
 
@@ -233,7 +230,7 @@ export function createEmbeddedAlarmStore(deps: {
         // it, taken for new: the primary key refused it), the group is checked against the table
         // and written once more.
         index.forget();
-        if (!isDuplicateKey(err)) throw err;
+        if (!isDuplicatePrimaryKey(err)) throw err;
         await writeGroup(c, entries, first, await checkGroup(c, records, false));
       }
       seq = first + entries.length - 1;

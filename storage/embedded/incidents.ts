@@ -6,9 +6,10 @@ import {
   type IncidentStore,
 } from '../incidents/contract.js';
 import { DatabaseClosedError, toNumber, type SerialConnection } from './connection.js';
-import { big, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
+import { big, isDuplicatePrimaryKey, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { incidentFilters } from '../query-filters.js';
-import { checkRevisions, revisionsOf } from '../revisions.js';
+import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
+import { createStoredRecordIndex } from './record-index.js';
 
 /**
  * The IncidentStore on the embedded database (tables of migration 5: incidents, incident_events,
@@ -34,6 +35,8 @@ const cols = [
 export const incidentCols = cols;
 
 const ROWS_PER_STATEMENT = 100;
+/** Incidents whose indexed members the store keeps in memory (see `storedMembers`). */
+const MAX_INDEXED_MEMBERSHIPS = 10_000;
 export const WATERMARK = 'alarm_seq';
 
 function values(i: Incident, rev: number): DuckDBValue[] {
@@ -100,39 +103,100 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     `INSERT INTO incident_meta (key, value) VALUES (${sqlLiteral(WATERMARK)}, ${sqlLiteral(BigInt(Math.max(0, Math.floor(alarmSeq))))})
      ON CONFLICT (key) DO UPDATE SET value = greatest(incident_meta.value, excluded.value)`;
 
+  /** What the checks need to know of `incidents`, in memory (storage/embedded/record-index.ts). */
+  const index = createStoredRecordIndex<Incident>({ keyOf: incidentKey, isActive: (i) => isActive(i.status) });
   /**
-   * What the group's checks and writes need to know, in one query: the stored revision of each of
-   * its incidents (which also says which are stored), the holder of each of its keys, and the
-   * alarms already indexed as members. It runs before the group's transaction opens, which is as
-   * safe as inside it: `events` is the only connection that writes these tables, one job at a time.
+   * The alarms indexed in `incident_members` for incidents whose revision the index holds (an
+   * incident's members only grow, and only this store's `events` connection writes them), at most
+   * MAX_INDEXED_MEMBERSHIPS incidents, the least recently written dropped first.
    */
-  async function readGroup(c: DuckDBConnection, records: readonly Incident[]) {
+  const storedMembers = new Map<string, Set<string>>();
+  const rememberMembers = (id: string, alarms: Iterable<string>) => {
+    const known = storedMembers.get(id) ?? new Set<string>();
+    storedMembers.delete(id);
+    for (const a of alarms) known.add(a);
+    storedMembers.set(id, known);
+    if (storedMembers.size > MAX_INDEXED_MEMBERSHIPS) storedMembers.delete(storedMembers.keys().next().value as string);
+  };
+  const forget = () => {
+    index.forget();
+    storedMembers.clear();
+  };
+
+  /**
+   * What the group's checks and writes need to know: the stored revision of each of its incidents
+   * (which also says which are stored), the holder of each of its keys, and the alarms already
+   * indexed as members. `fromIndex` answers from memory, reading the table only for incidents it
+   * does not hold (and, once, the active keys); a commit then is one call into DuckDB instead of
+   * two (the read took 7–41 ms at half load, BENCHMARKS.md). Otherwise everything is read, in one
+   * query. Either runs before the group's transaction opens, which is as safe as inside it:
+   * `events` is the only connection that writes these tables, one job at a time.
+   */
+  async function readGroup(c: DuckDBConnection, records: readonly Incident[], fromIndex: boolean) {
     const list = (xs: Iterable<string>) => [...new Set(xs)].map(sqlLiteral).join(', ');
-    const ids = list(records.map((i) => i.id));
-    const found = await rows(c, `SELECT 'rev' AS what, id, rev, NULL AS other FROM incidents WHERE id IN (${ids})
-      UNION ALL SELECT 'key', id, NULL, active_key FROM incidents WHERE active_key IN (${list(records.map(incidentKey))})
-      UNION ALL SELECT 'member', incident_id, NULL, alarm_id FROM incident_members WHERE incident_id IN (${ids})`);
     const stored = new Map<string, number | undefined>();
-    const holder = new Map<string, string>();
     const members = new Set<string>();
-    for (const r of found) {
-      if (r.what === 'rev') stored.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
-      else if (r.what === 'key') holder.set(String(r.other), String(r.id));
-      else members.add(String(r.other));
+    const storedRows = async (ids: readonly string[], keys?: readonly string[]) => {
+      const holders = keys ? `UNION ALL SELECT 'key', id, NULL, active_key FROM incidents WHERE active_key IN (${list(keys)})` : '';
+      return rows(c, `SELECT 'rev' AS what, id, rev, NULL AS other FROM incidents WHERE id IN (${list(ids)}) ${holders}
+        UNION ALL SELECT 'member', incident_id, NULL, alarm_id FROM incident_members WHERE incident_id IN (${list(ids)})`);
+    };
+    if (!fromIndex) {
+      const holder = new Map<string, string>();
+      for (const r of await storedRows(records.map((i) => i.id), records.map(incidentKey))) {
+        if (r.what === 'rev') stored.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
+        else if (r.what === 'key') holder.set(String(r.other), String(r.id));
+        else members.add(String(r.other));
+      }
+      return { stored, members, holderOf: (key: string) => holder.get(key) };
     }
-    return { stored, holder, members };
+    if (!index.loaded) {
+      const active = await rows(c, 'SELECT id, active_key FROM incidents WHERE active_key IS NOT NULL');
+      index.load(active.map((r) => ({ id: String(r.id), key: String(r.active_key) })));
+    }
+    // What the index knows is taken before it learns anything: learning may push out this group's revisions.
+    const revised = new Set(idsToCheck(records));
+    const unknown: string[] = [];
+    for (const id of new Set(records.map((i) => i.id))) {
+      const known = storedMembers.get(id);
+      if (index.knowsRevision(id) && known) {
+        stored.set(id, index.revision(id));
+        for (const a of known) members.add(a);
+      } else if (revised.has(id) || index.stored(id)) unknown.push(id);
+      // Else new: no revision, and not stored as far as the index knows (the INSERT's key says otherwise).
+    }
+    if (unknown.length > 0) {
+      const found = new Map<string, number | undefined>();
+      const alarms = new Map<string, string[]>();
+      for (const r of await storedRows(unknown)) {
+        if (r.what === 'rev') found.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
+        else {
+          const id = String(r.id);
+          alarms.set(id, [...(alarms.get(id) ?? []), String(r.other)]);
+          members.add(String(r.other));
+        }
+      }
+      for (const [id, rev] of found) {
+        stored.set(id, rev);
+        rememberMembers(id, alarms.get(id) ?? []);
+      }
+      index.learn([...found].map(([id, rev]) => ({ id, rev })));
+    }
+    return { stored, members, holderOf: (key: string) => index.activeFor(key) };
   }
 
   /** The one-active-incident-per-key rule, entry by entry in order, against the holders as stored. */
-  function checkActiveKeys(entries: readonly IncidentRecordEntry[], holder: Map<string, string>): void {
+  function checkActiveKeys(entries: readonly IncidentRecordEntry[], holderOf: (key: string) => string | undefined): void {
+    const changed = new Map<string, string | undefined>();
+    const holder = (key: string) => (changed.has(key) ? changed.get(key) : holderOf(key));
     for (const { incident } of entries) {
       const key = incidentKey(incident);
-      const other = holder.get(key);
+      const other = holder(key);
       if (isActive(incident.status)) {
         if (other !== undefined && other !== incident.id) throw new ActiveIncidentConflictError(`incident ${other} is already active for ${key}`);
-        holder.set(key, incident.id);
+        changed.set(key, incident.id);
       } else if (other === incident.id) {
-        holder.delete(key);
+        changed.set(key, undefined);
       }
     }
   }
@@ -180,15 +244,34 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
       return events.use(async (c) => {
         const first = (await currentSeq(c)) + 1;
         const records = entries.map((e) => e.incident);
-        const read = await readGroup(c, records);
-        checkRevisions(records, read.stored, (id, expected, now) => new IncidentChangedError(id, expected, now));
-        checkActiveKeys(entries, read.holder);
+        const write = async (fromIndex: boolean) => {
+          const read = await readGroup(c, records, fromIndex);
+          checkRevisions(records, read.stored, (id, expected, now) => new IncidentChangedError(id, expected, now));
+          checkActiveKeys(entries, read.holderOf);
+          try {
+            await runScript(c, groupScript(entries, first, read, alarmSeq));
+          } catch (err) {
+            // A failed statement leaves the script's transaction aborted (or, before BEGIN ran, none open).
+            await c.run('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        };
         try {
-          await runScript(c, groupScript(entries, first, read, alarmSeq));
+          await write(true);
         } catch (err) {
-          // A failed statement leaves the script's transaction aborted (or, before BEGIN ran, none open).
-          await c.run('ROLLBACK').catch(() => undefined);
-          throw err;
+          if (err instanceof IncidentChangedError || err instanceof ActiveIncidentConflictError) throw err;
+          // Nothing of the group is stored; the index is loaded again on the next group. Where the index
+          // is what failed it (an incident written without a revision, stored but not known to it, taken
+          // for new: the primary key refused it), the group is checked against the tables and written again.
+          forget();
+          if (!isDuplicatePrimaryKey(err)) throw err;
+          await write(false);
+        }
+        if (index.loaded) {
+          const revisions = revisionsOf(records, first);
+          const last = new Map(records.map((i) => [i.id, i]));
+          index.committed(last.values(), (id) => revisions.get(id) ?? first);
+          for (const i of last.values()) rememberMembers(i.id, i.members.map((m) => m.id));
         }
         seq = first + entries.length - 1;
         return entries.map(({ incident, event: e }, i) => ({

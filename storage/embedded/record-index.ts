@@ -1,27 +1,26 @@
-import { alarmKey, isActive, type Alarm } from '../alarms/contract.js';
-
-/** Alarms whose stored revision the index keeps; the least recently written go first beyond it. */
+/** Records whose stored revision the index keeps; the least recently written go first beyond it. */
 export const MAX_INDEXED_REVISIONS = 100_000;
 
 /**
- * What the embedded alarm store's checks need to know of the `alarms` table, kept in memory so a
- * group commit does not read the table first: the store's `events` connection is the only writer
- * of `alarms`, so what it committed is what is there.
- * - The alarm holding each key that has an active alarm: all of them, loaded once (`load`).
- * - The stored revision of alarms written (or read for a check) lately: at most
+ * What an embedded store's group-commit checks need to know of a table of revised records with one
+ * active record per key — alarms (storage/embedded/alarms.ts), incidents (incidents.ts) — kept in
+ * memory so a group commit does not read the table first: the store's own connection is the only
+ * writer of the table, so what it committed is what is there.
+ * - The record holding each key that has an active record: all of them, loaded once (`load`).
+ * - The stored revision of records written (or read for a check) lately: at most
  *   MAX_INDEXED_REVISIONS; one missing is read from the table by the caller (`learn`).
- * An alarm this index does not know and that carries no revision is taken to be new. Where that
- * is wrong (a write without a revision of an alarm stored long ago), the INSERT fails on the
+ * A record this index does not know and that carries no revision is taken to be new. Where that
+ * is wrong (a write without a revision of a record stored long ago), the INSERT fails on the
  * primary key, nothing is stored, and the store checks that group against the table instead.
  */
-export interface StoredAlarmIndex {
+export interface StoredRecordIndex<T extends { readonly id: string }> {
   /** Whether the active keys were loaded (until then nothing else may be asked). */
   readonly loaded: boolean;
-  /** The active alarms of the table, as (id, active_key) pairs: replaces whatever the index held. */
+  /** The active records of the table, as (id, active_key) pairs: replaces whatever the index held. */
   load(active: Iterable<{ id: string; key: string }>): void;
-  /** The id of the alarm active under `key`, if any. */
+  /** The id of the record active under `key`, if any. */
   activeFor(key: string): string | undefined;
-  /** Whether the index knows the alarm is stored: its revision, or as the holder of an active key. */
+  /** Whether the index knows the record is stored: its revision, or as the holder of an active key. */
   stored(id: string): boolean;
   /** The stored revision, when known (undefined: not known, or stored without one). */
   revision(id: string): number | undefined;
@@ -29,18 +28,23 @@ export interface StoredAlarmIndex {
   knowsRevision(id: string): boolean;
   /** Revisions read from the table for a check (undefined: stored without one). */
   learn(found: Iterable<{ id: string; rev: number | undefined }>): void;
-  /** A group committed: each alarm's last version in it, with the revision it was written at. */
-  committed(alarms: Iterable<Alarm>, revisionOf: (id: string) => number): void;
+  /** A group committed: each record's last version in it, with the revision it was written at. */
+  committed(records: Iterable<T>, revisionOf: (id: string) => number): void;
   /** Forgets everything (the next group loads it again): after a write whose outcome is unknown. */
   forget(): void;
 }
 
-export function createStoredAlarmIndex(config: { maxRevisions?: number } = {}): StoredAlarmIndex {
+export function createStoredRecordIndex<T extends { readonly id: string }>(config: {
+  /** The key a record holds while active (its `active_key`). */
+  keyOf(record: T): string;
+  isActive(record: T): boolean;
+  maxRevisions?: number;
+}): StoredRecordIndex<T> {
   const maxRevisions = config.maxRevisions ?? MAX_INDEXED_REVISIONS;
   let active: Map<string, string> | undefined;
   /** id → stored revision, least recently written first. */
   const revisions = new Map<string, number | undefined>();
-  /** id → key, of the alarms holding a key in `active`. */
+  /** id → key, of the records holding a key in `active`. */
   const holding = new Map<string, string>();
 
   const remember = (id: string, rev: number | undefined) => {
@@ -49,7 +53,7 @@ export function createStoredAlarmIndex(config: { maxRevisions?: number } = {}): 
     if (revisions.size > maxRevisions) revisions.delete(revisions.keys().next().value as string);
   };
   const loadedActive = (): Map<string, string> => {
-    if (!active) throw new Error('stored alarm index used before its active keys were loaded');
+    if (!active) throw new Error('stored record index used before its active keys were loaded');
     return active;
   };
 
@@ -73,18 +77,18 @@ export function createStoredAlarmIndex(config: { maxRevisions?: number } = {}): 
     learn(found) {
       for (const { id, rev } of found) remember(id, rev);
     },
-    committed(alarms, revisionOf) {
+    committed(records, revisionOf) {
       const keys = loadedActive();
-      for (const a of alarms) {
+      for (const a of records) {
         remember(a.id, revisionOf(a.id));
-        const key = alarmKey({ originator: a.originator, type: a.type, site: a.site });
-        // An alarm rewritten under another key (the contract replaces by id) leaves its old one.
+        const key = config.keyOf(a);
+        // A record rewritten under another key (the contract replaces by id) leaves its old one.
         const before = holding.get(a.id);
         if (before !== undefined && before !== key) {
           if (keys.get(before) === a.id) keys.delete(before);
           holding.delete(a.id);
         }
-        if (isActive(a.status)) {
+        if (config.isActive(a)) {
           keys.set(key, a.id);
           holding.set(a.id, key);
         } else if (keys.get(key) === a.id) {

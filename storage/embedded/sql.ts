@@ -50,6 +50,9 @@ export async function runScript(c: DuckDBConnection, statements: readonly string
   if (statements.length > 0) await c.run(statements.join(';\n'));
 }
 
+/** DuckDB's refusal of an INSERT whose primary key is stored (`Constraint Error: Duplicate key …`). */
+export const isDuplicatePrimaryKey = (err: unknown): boolean => err instanceof Error && /Duplicate key .* violates primary key constraint/.test(err.message);
+
 /** Rows per statement of a script's multi-row INSERT. */
 const SCRIPT_ROWS_PER_STATEMENT = 100;
 /**
