@@ -48,12 +48,18 @@ export interface IncidentsConfig {
    */
   readonly watermarkEveryMs: number;
   /**
-   * Least time between two incident commits while alarm events keep coming: what arrives meanwhile
-   * joins the next commit. Incident commits follow alarm commits one for one otherwise, and the
-   * embedded database commits one transaction at a time, so they would slow the alarms down.
-   * Costs an incident event at most this much latency. Default 100 ms.
+   * While alarm events keep coming, each incident commit is followed by a pause, and what arrives
+   * meanwhile joins the next commit: back to back, incident commits would follow alarm commits one
+   * for one, and the embedded database commits one transaction at a time, so they would slow the
+   * alarms down; and a growing incident is stored whole with each event. The pause keeps the commits
+   * to `commitShare` of the time (a commit of 35 ms is followed by 35 ms at ½), at most
+   * `maxCommitPauseMs`: short while commits are cheap, so an incident event follows its alarm
+   * closely, and long when they are dear (a storm of alarms joining one incident), so they come
+   * fewer and larger. Costs an incident event at most the pause in latency. Default 100 ms; 0: none.
    */
-  readonly minCommitIntervalMs: number;
+  readonly maxCommitPauseMs: number;
+  /** The share of the time incident commits may take while alarm events keep coming, in (0, 1]. Default ½. */
+  readonly commitShare: number;
   /**
    * Quiet updates of one incident decided in one commit (alarms joining, `isQuietUpdate`) are recorded
    * as one event, the last. Which changes share a commit depends on timing, so a test that compares
@@ -63,7 +69,8 @@ export interface IncidentsConfig {
 }
 
 export const defaultIncidentsConfig: IncidentsConfig = {
-  settleMs: 5 * 60_000, retryMs: 500, watermarkEveryMs: 5_000, minCommitIntervalMs: 100, coalesceQuietUpdates: true,
+  settleMs: 5 * 60_000, retryMs: 500, watermarkEveryMs: 5_000, maxCommitPauseMs: 100, commitShare: 0.5,
+  coalesceQuietUpdates: true,
 };
 
 export interface IncidentsDeps {
@@ -168,6 +175,8 @@ function takeStored(active: Map<string, Incident>, closed: Map<string, Incident>
 }
 
 export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): Incidents {
+  if (!(config.commitShare > 0 && config.commitShare <= 1)) throw new RangeError(`commitShare must be in (0, 1], got ${config.commitShare}`);
+  if (!(config.maxCommitPauseMs >= 0)) throw new RangeError(`maxCommitPauseMs must be 0 or more, got ${config.maxCommitPauseMs}`);
   const log = deps.logger.child({ part: 'incidents' });
   const newId = deps.newId ?? randomUUID;
   const reg = deps.metrics;
@@ -294,13 +303,22 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   /**
    * A change of an alarm whose incident this node does not hold with it — another node opened the
    * incident, or the alarm joined it there (a cluster) — is decided on the incident as stored: read
-   * it first. (On one node this finds nothing: the incident has closed.)
+   * it first. (On one node this finds nothing: the incident has closed.) An alarm raised earlier in
+   * the same batch is decided on the draft with its raise: under a steady alarm load most batches
+   * hold raises and the clears right behind them, and reading the store for those cost every batch a
+   * query on the state connection (12–66 ms at half load, BENCHMARKS.md).
    */
   async function readUnheld(batch: readonly Job[]): Promise<void> {
     const keys = new Map<string, IncidentKeyParts>();
+    const raisedHere = new Set<string>();
     for (const j of batch) {
-      if (j.kind !== 'alarm' || j.event.type === 'raised' || j.event.seq <= applied) continue;
+      if (j.kind !== 'alarm' || j.event.seq <= applied) continue;
       const a = j.event.alarm;
+      if (j.event.type === 'raised') {
+        raisedHere.add(a.id);
+        continue;
+      }
+      if (raisedHere.has(a.id)) continue;
       const parts = { site: a.site, building: a.building, hazard: hazardOf(a.type) };
       const key = incidentKey(parts);
       if (!active.get(key)?.members.some((m) => m.id === a.id)) keys.set(key, parts);
@@ -318,8 +336,9 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
     }
   }
 
-  /** When the last commit finished (monotonic ms). */
+  /** When the last commit finished (monotonic ms), and how long it took. */
   let committedAt = -Infinity;
+  let commitMs = 0;
 
   let following: Promise<void> = Promise.resolve();
   let followQueued: Promise<void> | undefined;
@@ -356,7 +375,8 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
   async function drain(): Promise<void> {
     let failures = 0;
     while (jobs.length > 0) {
-      const wait = committedAt + config.minCommitIntervalMs - performance.now();
+      const pause = Math.min(config.maxCommitPauseMs, commitMs * (1 / config.commitShare - 1));
+      const wait = committedAt + pause - performance.now();
       // A short, referenced timer: a shutdown in progress waits for it rather than exiting under it.
       if (wait > 0 && !closing) await new Promise((r) => setTimeout(r, wait));
       const batch = jobs.splice(0, jobs.length);
@@ -365,9 +385,13 @@ export function createIncidents(config: IncidentsConfig, deps: IncidentsDeps): I
       const { transitions, answers, maxSeq, closedNow } = decide(batch, draft);
       try {
         const due = maxSeq > storedWatermark && (transitions.length > 0 || performance.now() - watermarkAt >= config.watermarkEveryMs);
+        const started = performance.now();
         const events = transitions.length > 0 || due ? await deps.store.recordMany(transitions, due ? maxSeq : undefined) : [];
         if (due) watermarkAt = performance.now();
-        if (transitions.length > 0 || due) committedAt = performance.now();
+        if (transitions.length > 0 || due) {
+          committedAt = performance.now();
+          commitMs = committedAt - started;
+        }
         // What was written carries its new revision, so the next write from it is a compare-and-set against it.
         const revs = new Map(events.map((e) => [e.incident.id, e.seq]));
         const revised = (i: Incident): Incident => {

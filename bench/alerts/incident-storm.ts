@@ -1,7 +1,7 @@
 /**
  * bench/alerts/incident-storm: a building's network lost — every device of it offline at once — on
  * the real alert engine and incident manager over the embedded DuckDB stores, with the production
- * incident settings (100 ms between commits), alarms joining one incident recorded one event each
+ * incident settings (a pause after each commit as long as the commit, at most 100 ms), alarms joining one incident recorded one event each
  * (`--each`, the behaviour before) and as one event per commit (the default, `coalesceQuietUpdates`).
  * Prints, per building size: the incident events, the incident JSON they carry, and the time from the
  * first offline to the incident manager idle.
@@ -13,6 +13,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { defaultIncidentsConfig } from '../../alerts/incidents/manager.js';
 import type { Device } from '../../core/index.js';
 import { closeHarness, openHarness, removeTempDirs, T0, tempDir } from '../../test/alerts/harness.js';
 
@@ -27,7 +28,8 @@ async function storm(n: number, coalesceQuietUpdates: boolean): Promise<Run> {
     const d: Device = { id: `wm-${i}`, kind: 'water_meter', site: 'bench', building: 'b1', name: `wm-${i}`, createdAt: T0 };
     return [d.id, d];
   }));
-  const h = await openHarness({ dir: await tempDir(), devices, incidentsConfig: { minCommitIntervalMs: 100, coalesceQuietUpdates } });
+  const { maxCommitPauseMs } = defaultIncidentsConfig;
+  const h = await openHarness({ dir: await tempDir(), devices, incidentsConfig: { maxCommitPauseMs, coalesceQuietUpdates } });
   try {
     const t = performance.now();
     await Promise.all([...devices.keys()].map((id) => h.engine.onPresence(id, 'offline', T0 + 1_000, 'lost')));

@@ -9,7 +9,7 @@ import { parseRulesConfig } from '../../alerts/config.js';
 import { createIncidents, defaultIncidentsConfig, type Incidents, type IncidentsConfig, type IncidentsDeps } from '../../alerts/incidents/manager.js';
 import { builtinRules } from '../../alerts/rules/index.js';
 import type { Device, FieldValue, PresenceCause, Reading } from '../../core/index.js';
-import { createEmbeddedDatabase, type EmbeddedDatabase, type IncidentEvent } from '../../storage/index.js';
+import { createEmbeddedDatabase, type EmbeddedDatabase, type IncidentEvent, type IncidentStore } from '../../storage/index.js';
 
 /** Scenario time 0: 2025-03-03 00:00 at +08:00 (a Monday, local midnight: the day boundary of the balance rule). */
 export const T0 = Date.UTC(2025, 2, 2, 16, 0, 0);
@@ -113,6 +113,8 @@ export async function openHarness(opts: {
   incidentEvents?: IncidentEvent[]; incidentsConfig?: Partial<IncidentsConfig>;
   /** Wraps the DuckDB alarm store the engine is given (to observe or break its commits). */
   store?: (store: AlarmStore) => AlarmStore;
+  /** Wraps the DuckDB incident store the incidents are given (to observe its reads). */
+  incidentStore?: (store: IncidentStore) => IncidentStore;
   /** What the incidents propose (alerts/responses/), built on the database just opened. */
   propose?: (db: EmbeddedDatabase) => Promise<IncidentsDeps['propose']>;
   /** The engine's tick scope (cluster mode: the devices this node holds). */
@@ -134,11 +136,14 @@ export async function openHarness(opts: {
   engine.subscribe((e) => events.push(e));
   await engine.start();
   const incidentEvents = opts.incidentEvents ?? [];
-  // No commit throttle: it paces real-time bursts (see IncidentsConfig.minCommitIntervalMs), while a scenario plays its clock as fast as it can.
+  // No commit throttle: it paces real-time bursts (see IncidentsConfig.maxCommitPauseMs), while a scenario plays its clock as fast as it can.
   // One event per change: which changes share a commit depends on timing, and scenarios compare event lists.
   const propose = await opts.propose?.(db);
-  const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0, coalesceQuietUpdates: false, ...opts.incidentsConfig },
-    { engine, store: db.incidents, logger, metrics, clock: () => now.ms, ...(propose ? { propose } : {}) });
+  const incidents = createIncidents({ ...defaultIncidentsConfig, maxCommitPauseMs: 0, coalesceQuietUpdates: false, ...opts.incidentsConfig },
+    {
+      engine, store: opts.incidentStore ? opts.incidentStore(db.incidents) : db.incidents, logger, metrics, clock: () => now.ms,
+      ...(propose ? { propose } : {}),
+    });
   incidents.subscribe((e) => incidentEvents.push(e));
   await incidents.start();
   return { dir: opts.dir, db, engine, incidents, events, incidentEvents, now, logLines: lines, metrics };

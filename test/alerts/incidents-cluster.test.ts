@@ -59,7 +59,7 @@ describe.skipIf(skip)(`incidents across cluster nodes on one PostgreSQL ${skip ?
         store: db.alarms, logger, metrics, clock: () => now.ms, devices: { get: (id) => devices.get(id), list: () => [...devices.values()] },
       });
       await engine.start();
-      const incidents = createIncidents({ ...defaultIncidentsConfig, minCommitIntervalMs: 0 }, {
+      const incidents = createIncidents({ ...defaultIncidentsConfig, maxCommitPauseMs: 0 }, {
         engine, store: db.incidents, logger, metrics, clock: () => now.ms,
       });
       const events: IncidentEvent[] = [];

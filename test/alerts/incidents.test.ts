@@ -211,7 +211,8 @@ describe('incidents', () => {
       return [d.id, d];
     }));
     const storm = async (coalesceQuietUpdates: boolean) => {
-      const x = await openHarness({ dir: await tempDir(), devices: building, incidentsConfig: { minCommitIntervalMs: 100, coalesceQuietUpdates } });
+      const { maxCommitPauseMs } = defaultIncidentsConfig; // production pacing
+      const x = await openHarness({ dir: await tempDir(), devices: building, incidentsConfig: { maxCommitPauseMs, coalesceQuietUpdates } });
       h = x;
       await Promise.all([...building.keys()].map((id) => x.engine.onPresence(id, 'offline', T0 + 1_000, 'lost')));
       await settle(x);
@@ -240,6 +241,22 @@ describe('incidents', () => {
     const devicesOf = (i: Incident) => i.members.map((m) => `${m.type}:${m.originator.id}`).sort();
     expect(devicesOf(one.incident)).toEqual(devicesOf(each.incident));
     expect(devicesOf(one.incident)).toEqual([...building.keys()].map((id) => `offline:${id}`).sort());
+  });
+
+  it('an alarm raised and cleared within one commit interval is decided on the batch, without reading the store for its incident', async () => {
+    let reads = 0;
+    const counting = (store: IncidentStore): IncidentStore => ({ ...store, findActive: (key) => { reads += 1; return store.findActive(key); } });
+    h = await openHarness({ dir: await tempDir(), devices, incidentStore: counting, incidentsConfig: { maxCommitPauseMs: 200, commitShare: 0.001 } });
+    const x = h;
+    // The first alarm commits at once; the next raise and its clear arrive within the interval, one batch.
+    await x.engine.accept([toReading(dev('sd-x'), 0, fire)]);
+    await x.engine.accept([toReading(dev('sd-k'), 1, fire)]);
+    await x.engine.accept([toReading(dev('sd-k'), 2, calm)]);
+    await settle(x);
+    expect(reads).toBe(0);
+    const b1 = x.incidents.active().find((i) => i.building === 'b1')!;
+    expect(b1.members.map((m) => [m.originator.id, m.status])).toEqual([['sd-k', 'cleared_unack']]);
+    expect(x.incidentEvents.filter((e) => e.incident.id === b1.id).map((e) => e.type)).toEqual(['raised', 'updated']);
   });
 
   it('a second writer holding the key: the incident it opened is joined, never duplicated', async () => {
