@@ -142,7 +142,9 @@ export async function markDirtyHours(conn: DuckDBConnection, kind: KindName, hou
  * hour takes the pending aggregate incrementally: count, min, max and sum combine, `last` moves on.
  * `lo`/`hi` bound the pending readings' times, so reads prune row groups by zone map.
  */
-export async function flushStagedHours(conn: DuckDBConnection, t: KindTable, lo: number, hi: number): Promise<void> {
+export async function flushStagedHours(
+  conn: DuckDBConnection, t: KindTable, lo: number, hi: number, keep?: () => readonly { device: string; hour: number }[],
+): Promise<void> {
   const table = hourlyTableName(t.kind);
   const staged = quoteIdent(hourlyStagingName(t.kind));
   const range = [BigInt(lo - (lo % hourMs)), BigInt(hi - (hi % hourMs) + hourMs)];
@@ -158,6 +160,12 @@ export async function flushStagedHours(conn: DuckDBConnection, t: KindTable, lo:
     ON h.device = s.device AND h.hour = s.hour AND h.hour >= $1 AND h.hour < $2
     WHEN MATCHED AND h.${lastTs} < s.lo_ts THEN UPDATE SET site = s.site, building = s.building, ${lastTs} = s.${lastTs}, ${set.join(', ')}
     WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`, range);
+  // Asked only now, after the transaction's snapshot was taken (storage/embedded/telemetry.ts, flushBeside).
+  const kept = keep?.() ?? [];
+  if (kept.length > 0) {
+    await runPrepared(conn, `DELETE FROM ${staged} AS s USING (SELECT unnest(json_transform($1::VARCHAR, '[{"device":"VARCHAR","hour":"BIGINT"}]')) AS k) AS r
+      WHERE s.device = r.k.device AND s.hour = r.k.hour`, [JSON.stringify(kept)]);
+  }
   // Only these hours' crash marks: one marked since, or left by a failed flush, stays for the next flush or open.
   await runPrepared(conn, `DELETE FROM hourly_dirty AS d USING ${staged} AS s WHERE d.kind = $1 AND d.device = s.device AND d.hour = s.hour`, [t.kind]);
   await runPrepared(conn, `DELETE FROM ${staged}`);

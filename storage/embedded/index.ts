@@ -93,8 +93,9 @@ export const embeddedDatabaseFile = 'anju.duckdb';
 /**
  * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
  *
- * Six connections, each used strictly serially: the writer (telemetry batches; it alone owns the
+ * Seven connections, each used strictly serially: the writer (telemetry batches; it alone owns the
  * temp staging tables and, being the only writer of the kind tables, keeps (device, ts) unique), the
+ * hourly one (the pending hourly aggregates' flushes, so a telemetry write never queues behind one), the
  * reader (telemetry queries, so a long series query never delays a commit), state (registry and
  * tokens, alarm reads: small transactions on other tables that cannot conflict with telemetry
  * writes), alarms (the alarm event log's group commits alone, so a fire alarm never waits behind a
@@ -113,13 +114,17 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     { logger: log, label: path },
   );
   let closing: Promise<void> | undefined;
-  /** The writer's temp tables: per connection, so made again on every new writer connection. */
-  const prepareWriter = async (w: SerialConnection) => {
-    await createStagingTables(w);
+  /** The writer's and the hourly connection's temp tables: per connection, so made again on every new connection. */
+  const prepareHourly = async (w: SerialConnection) => {
     await w.run(createHourlyLateSql);
     for (const t of Object.values(kindTables)) await w.run(createHourlyStagingSql(t));
   };
+  const prepareWriter = async (w: SerialConnection) => {
+    await createStagingTables(w);
+    await prepareHourly(w);
+  };
   const writer = await db.connect('writer', prepareWriter);
+  const hourlyConn = await db.connect('hourly', prepareHourly);
   const reader = await db.connect('reader');
   const stateConn = await db.connect('state');
   const alarmsConn = await db.connect('alarms');
@@ -130,11 +135,14 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     await ensureHourlyTables(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await prepareWriter(writer);
+    await prepareHourly(hourlyConn);
     const recovered = await recoverDirtyHours(writer);
     if (recovered > 0) log.warn({ hours: recovered }, 'hourly aggregates of hours not flushed before the last stop recomputed from the stored readings');
   } catch (err) {
     db.closing();
-    await Promise.allSettled([writer.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close(), ruleStateConn.close()]);
+    await Promise.allSettled([
+      writer.close(), hourlyConn.close(), reader.close(), stateConn.close(), alarmsConn.close(), incidentsConn.close(), ruleStateConn.close(),
+    ]);
     db.current().closeSync();
     throw err;
   }
@@ -145,7 +153,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
       await stopRetention();
       db.closing();
       await db.settled();
-      await Promise.all([writer.close(), reader.close(), alarmsConn.close(), incidentsConn.close(), ruleStateConn.close()]);
+      await Promise.all([writer.close(), hourlyConn.close(), reader.close(), alarmsConn.close(), incidentsConn.close(), ruleStateConn.close()]);
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
         await c.run('CHECKPOINT');
@@ -177,7 +185,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   let guard: (() => void) | undefined;
   let folded = 0;
   const telemetry = createEmbeddedTelemetryStore({
-    writer, reader, logger: log, release, rollups, hourlyFlushMs: config.hourlyFlushMs,
+    writer, hourly: hourlyConn, reader, logger: log, release, rollups, hourlyFlushMs: config.hourlyFlushMs,
     rawFloor: () => retention.floorAt(now()), admit: () => guard?.(), now,
     onFolded: (n) => {
       folded += n;

@@ -253,6 +253,12 @@ function rowToReading(kind: KindName, row: Record<string, DuckDBValue>): Reading
 export interface EmbeddedTelemetryDeps {
   writer: SerialConnection;
   reader: SerialConnection;
+  /**
+   * Where the pending hourly aggregates are written (with its own hourly staging tables), so that
+   * telemetry writes do not queue behind a flush: 50–85 ms each under load, once a second, which
+   * was most of the stored p99 at half load (BENCHMARKS.md, "2026-12-05, eighth").
+   */
+  hourly: SerialConnection;
   logger: Logger;
   /** Daily register rollups, kept in each write's transaction. */
   rollups: EmbeddedRollups;
@@ -288,8 +294,13 @@ export interface EmbeddedTelemetryStore extends TelemetryStore {
   warm(): Promise<void>;
 }
 
-/** Writes every pending hour, kind by kind, inside the caller's writer transaction, and clears their crash marks. */
-async function writePendingHours(conn: DuckDBConnection, hours: readonly PendingHour[]): Promise<void> {
+/**
+ * Writes every pending hour, kind by kind, inside the caller's transaction, and clears their crash
+ * marks — but those of the hours `keep` names when asked (marked again by a write since they were taken).
+ */
+async function writePendingHours(
+  conn: DuckDBConnection, hours: readonly PendingHour[], keep?: (kind: KindName) => readonly { device: string; hour: number }[],
+): Promise<void> {
   const byKind = new Map<KindName, PendingHour[]>();
   for (const h of hours) {
     let list = byKind.get(h.kind);
@@ -304,12 +315,12 @@ async function writePendingHours(conn: DuckDBConnection, hours: readonly Pending
       if (h.lastTs > hi) hi = h.lastTs;
     }
     await stagePendingHours(conn, kind, list);
-    await flushStagedHours(conn, kindTables[kind], lo, hi);
+    await flushStagedHours(conn, kindTables[kind], lo, hi, keep && (() => keep(kind)));
   }
 }
 
 export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): EmbeddedTelemetryStore {
-  const { writer, reader, logger } = deps;
+  const { writer, hourly, reader, logger } = deps;
   const flushMs = deps.hourlyFlushMs ?? 1_000;
   const now = deps.now ?? Date.now;
   const pending = createHourlyPending();
@@ -399,20 +410,76 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
    */
   let inFlight = 0;
   /**
-   * Writes the pending hours. Decided inside the writer's queue, so it comes after every write queued
-   * before it has committed and added its hours: a read or a close that awaits it sees them written.
-   * Never inside a telemetry write's transaction, so a flush that keeps failing does not fail the
-   * readings' writes too — except a batch with readings older than the raw floor, whose fold writes an
-   * hourly row directly and so needs the pending hours written first.
+   * Writes the pending hours, on the `hourly` connection (flushBeside). What it writes is taken in the
+   * writer's queue, so it comes after every write queued before it has committed and added its hours:
+   * a read or a close that awaits it sees them written. Never inside a telemetry write's transaction,
+   * so a flush that keeps failing does not fail the readings' writes too — except a batch with readings
+   * older than the raw floor, whose fold writes an hourly row directly and so needs the pending hours
+   * written first (on the writer, in its transaction).
    */
   function flushHourly(): Promise<void> {
     flushQueued = true;
     inFlight += 1;
-    return writer.use(async (conn) => {
-      flushQueued = false;
-      await flushPendingIn(conn);
-    }).finally(() => {
+    return flushBeside().finally(() => {
       inFlight -= 1;
+    });
+  }
+
+  /**
+   * Flushes on `hourly` and writes that fold readings into their hours (both write hourly rows) run
+   * one after another on this chain, never side by side. A link never holds one connection while it
+   * waits for another, so a reopen (which holds every connection at once) cannot deadlock on it.
+   */
+  let hourlyChain: Promise<unknown> = Promise.resolve();
+  const onHourlyChain = <T>(job: () => Promise<T>): Promise<T> => {
+    const next = hourlyChain.catch(() => undefined).then(job);
+    hourlyChain = next;
+    return next;
+  };
+  /** The hours of the flush running on `hourly` (kind|device|hour), and those a write has marked dirty again since it took them. */
+  let flushingHours: Set<string> | undefined;
+  let remarked: Map<KindName, { device: string; hour: number }[]> = new Map();
+  const hourKey = (kind: KindName, device: string, hour: number) => `${kind}|${device}|${hour}`;
+  /** A write marks these hours dirty: those the running flush took stay marked when it commits. */
+  function noteMarked(kind: KindName, hours: readonly { device: string; hour: number }[]): void {
+    if (!flushingHours) return;
+    for (const h of hours) {
+      if (!flushingHours.has(hourKey(kind, h.device, h.hour))) continue;
+      let list = remarked.get(kind);
+      if (!list) remarked.set(kind, (list = []));
+      list.push(h);
+    }
+  }
+
+  /**
+   * A flush on the `hourly` connection, beside the writer. The hours are taken in a writer job, so no
+   * write is between its check of the pending hours (which decides its crash marks) and adding its
+   * own: what is taken is whole. A write for a taken hour then marks it dirty again (it is no longer
+   * pending); the flush's DELETE of the marks of what it wrote leaves out every hour so marked before
+   * the DELETE is built (`noteMarked`), and a mark made after that commits after the flush's snapshot,
+   * which its DELETE cannot see. Either way the new mark stays, for the next flush or for recovery.
+   */
+  function flushBeside(): Promise<void> {
+    return onHourlyChain(async () => {
+      const hours = await writer.use(async () => {
+        flushQueued = false;
+        const taken = pending.take();
+        if (taken.length > 0) {
+          flushingHours = new Set(taken.map((h) => hourKey(h.kind, h.device, h.hour)));
+          remarked = new Map();
+        }
+        return taken;
+      });
+      if (hours.length === 0) return;
+      try {
+        await hourly.use((conn) => inTransaction(conn, () => writePendingHours(conn, hours, (kind) => remarked.get(kind) ?? [])));
+      } catch (err) {
+        pending.restore(hours);
+        throw err;
+      } finally {
+        flushingHours = undefined;
+        remarked = new Map();
+      }
     });
   }
 
@@ -460,14 +527,22 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
       let counted = 0;
       let floor = 0;
       inFlight += 1;
+      // A write that may fold readings into their hours runs on the hourly chain, never beside a flush.
+      const floorNow = deps.rawFloor?.() ?? 0;
+      const onChain = floorNow > 0 && batch.some((r) => r.ts < floorNow);
       try {
         // One writer job from the raw floor to the memory that mirrors the commit: a retention pass or
         // a flush queued meanwhile runs wholly before or after it, never between its floor and its rows.
-        await writer.use(async (conn) => {
+        const job = () => writer.use(async (conn) => {
           floor = deps.rawFloor?.() ?? 0;
           const anyOld = floor > 0 && batch.some((r) => r.ts < floor);
           // A fold writes an hourly row directly, so the pending hours go first (rare: a backlog older than the raw period).
-          if (anyOld) await flushPendingIn(conn);
+          if (anyOld) {
+            // Never beside a flush on `hourly` (see onHourlyChain): the floor moved since this write was
+            // queued off the chain. Rare (a retention pass, a backlog older than the raw period, a flush running).
+            if (flushingHours && !onChain) throw new Error('the hourly aggregates are being written; the write is retried');
+            await flushPendingIn(conn);
+          }
           let committed: (() => void) | undefined;
           const lone = anyOld ? undefined : loneInsert(groups);
           const liveByKind = lone ? await insertAlone(conn, lone, parts?.get(lone[0])) : await inTransaction(conn, async () => {
@@ -500,7 +575,9 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
                 await runPrepared(conn, `DELETE FROM ${t.staging}`);
               }
               // Their hours are aggregated in memory once this commits; marked here so a crash before the flush is recovered.
-              await markDirtyHours(conn, kind, pending.newHours(kind, rows));
+              const fresh = pending.newHours(kind, rows);
+              noteMarked(kind, fresh);
+              await markDirtyHours(conn, kind, fresh);
               live.push(...rows);
               byKind.push([kind, rows]);
             }
@@ -527,6 +604,7 @@ export function createEmbeddedTelemetryStore(deps: EmbeddedTelemetryDeps): Embed
             logger.error({ err }, 'updating memory after a committed telemetry write failed: the hourly aggregates of this batch may be incomplete');
           }
         });
+        await (onChain ? onHourlyChain(job) : job());
       } catch (err) {
         if (err instanceof DatabaseClosedError) throw err;
         // Disk full, I/O error, write conflict: nothing was committed, so the caller may retry as is.

@@ -63,6 +63,30 @@ async function onFile<T>(dir: string, fn: (q: (sql: string) => Promise<Record<st
   }
 }
 
+/** Holds the first statement `sql` run on any connection until `release()`; `reached` resolves once it is held. */
+function holdFirst(sql: string): { reached: Promise<void>; release(): void; restore(): void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  let held = false;
+  const run = DuckDBConnection.prototype.run;
+  const spy = vi.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(async function (this: DuckDBConnection, statement, ...rest) {
+    if (statement === sql && !held) {
+      held = true;
+      reach();
+      await released;
+    }
+    return run.call(this, statement, ...rest);
+  });
+  return {
+    reached, release, restore: () => {
+      release();
+      spy.mockRestore();
+    },
+  };
+}
+
 /** What the store holds after these writes: one row per (device, ts), later fields over earlier ones. */
 class Reference {
   readonly rows = new Map<string, Reading>();
@@ -394,6 +418,42 @@ describe('embedded hourly aggregates held in memory', () => {
     expectSame(await storedHourly(dir), ref.hourly());
   }, 60_000);
 
+  // Held at its BEGIN, the flush has no snapshot yet (the write's mark is visible to it, and left out by
+  // name); held at its COMMIT, it has cleared its marks (the write's, committed later, it never saw).
+  it.each([
+    ['BEGIN TRANSACTION', 'before the flush has a snapshot'],
+    ['COMMIT', 'while the flush commits'],
+  ])('a write into an hour a flush has taken, committed %s (%s), keeps its crash mark: what a crash then leaves recovers the hour whole', async (heldAt) => {
+    const dir = await tempDir();
+    const db = await open(dir, () => NOW, HOUR);
+    const ref = new Reference();
+    const all = readings(2, 80, NOW - 2 * HOUR, 60_000);
+    const first = all.slice(0, 40);
+    const second = all.slice(40);
+    await db.telemetry.write(first);
+    ref.write(first);
+    // The flush (on its own connection) is held: it has taken every pending hour.
+    const hold = holdFirst(heldAt);
+    try {
+      const flushing = db.telemetry.flushHourly();
+      await hold.reached;
+      // Into the same hours and on: no longer pending, so marked dirty again.
+      await db.telemetry.write(second);
+      ref.write(second);
+      hold.release();
+      await flushing;
+    } finally {
+      hold.restore();
+    }
+    // What a crash now would leave (the database as of one transaction), opened as after that crash.
+    const crashed = await tempDir();
+    await db.snapshot(join(crashed, embeddedDatabaseFile));
+    const marked = await onFile(crashed, (q) => q('SELECT DISTINCT device, hour FROM hourly_dirty'));
+    expect(marked.map((r) => `${String(r.device)} ${Number(r.hour)}`).sort()).toEqual([...new Set(second.map((r) => `${r.device} ${r.ts - (r.ts % HOUR)}`))].sort());
+    await closeDb(await open(crashed, () => NOW, HOUR));
+    expectSame(await storedHourly(crashed), ref.hourly());
+  }, 60_000);
+
   it('a read while a flush holds the hours it took, not yet committed, waits for that flush', async () => {
     const dir = await tempDir();
     const db = await open(dir, () => NOW, HOUR);
@@ -402,36 +462,24 @@ describe('embedded hourly aggregates held in memory', () => {
     await db.telemetry.write(all);
     ref.write(all);
     // The flush's COMMIT is held until released: by then it has taken every pending hour, and no write is in flight.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let reached!: () => void;
-    const atCommit = new Promise<void>((resolve) => (reached = resolve));
-    const run = DuckDBConnection.prototype.run;
-    const spy = vi.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(async function (this: DuckDBConnection, sql, ...rest) {
-      if (sql === 'COMMIT') {
-        reached();
-        await released;
-      }
-      return run.call(this, sql, ...rest);
-    });
+    const hold = holdFirst('COMMIT');
     try {
       const flushing = db.telemetry.flushHourly();
-      await atCommit;
+      await hold.reached;
       const from = NOW - DAY - (NOW % HOUR);
       let answered = false;
       const reading = db.telemetry.series({ kind: 'smoke_detector', from, to: from + DAY, every: HOUR, agg: 'count', fields: ['smoke'] })
         .finally(() => (answered = true));
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(answered).toBe(false);
-      release();
+      hold.release();
       await flushing;
       const points = await reading;
       const want = ref.hourly();
       expect(points.length).toBe(want.size);
       for (const p of points) expect(p.values.smoke, `${p.device} ${p.ts}`).toBe(want.get(`${p.device} ${p.ts}`)!.smoke__n);
     } finally {
-      release();
-      spy.mockRestore();
+      hold.restore();
     }
   }, 60_000);
 
