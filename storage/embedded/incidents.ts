@@ -16,8 +16,9 @@ import { createStoredRecordIndex } from './record-index.js';
  * incident_members, incident_meta), on two connections:
  * - `events` (its own: an incident commit never delays an alarm commit): `recordMany`, the watermark and pruning — one
  *   transaction per call, strictly in order, which keeps `seq` gap-free; nothing else writes these
- *   tables, so the checks (revisions, one active incident per key), read just before the
- *   transaction, still hold at its commit. A group is two calls into DuckDB: one read, one script;
+ *   tables, so the checks (revisions, one active incident per key), answered just before the
+ *   transaction from what this connection committed (`index`), still hold at its commit. A group is
+ *   one call into DuckDB (a script), with a read first only for incidents the index does not hold;
  * - `conn` (the state connection): reads.
  *
  * As for alarms, `active_key` holds the key while the incident is active and NULL after, checked
@@ -172,7 +173,9 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         if (r.what === 'rev') found.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
         else {
           const id = String(r.id);
-          alarms.set(id, [...(alarms.get(id) ?? []), String(r.other)]);
+          let list = alarms.get(id);
+          if (!list) alarms.set(id, (list = []));
+          list.push(String(r.other));
           members.add(String(r.other));
         }
       }
