@@ -16,6 +16,11 @@ export interface PublishersJob {
   messages?: number;
   /** One message in this many (per device) is a fire reading (bench/alerts); 0 or absent = none. */
   triggerEvery?: number;
+  /**
+   * Messages sent in this many ms after the first publish are the warm-up: their PUBACK latency is
+   * left out of `ack50` / `ack99` and reported as `warmAck99` (default 0: none).
+   */
+  warmupMs?: number;
   /** Connected, wait for the parent's `go` (`release` below) before publishing: several publisher processes start together. */
   waitForGo?: boolean;
 }
@@ -37,6 +42,8 @@ export interface PublishersResult {
   /** Publish → PUBACK, ms, per message in the publishers' process: p50 and p99 (NaN when none was acknowledged). */
   ack50: number;
   ack99: number;
+  /** Publish → PUBACK p99 of the warm-up's messages (NaN without a warm-up). */
+  warmAck99: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -68,7 +75,7 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?
       // Its last IPC message may still be on its way: give it a moment (a settled promise ignores this).
       setTimeout(() => reject(new Error(`publishers exited (${code ?? signal}) before reporting`)), 1_000).unref();
     });
-    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; publishCpuMs?: number; firstAt?: number; lastAckAt?: number; ack50?: number; ack99?: number; message?: string }) => {
+    child.on('message', (m: { type: string; acked: number; triggersAcked?: number; errors: number; cpuMs?: number; publishCpuMs?: number; firstAt?: number; lastAckAt?: number; ack50?: number; ack99?: number; warmAck99?: number; message?: string }) => {
       if (m.type === 'connected') {
         connectedAt = Date.now();
         onConnected?.();
@@ -76,7 +83,7 @@ export function runPublishers(job: PublishersJob, graceMs = 60_000, onConnected?
       }
       if (m.type === 'done') resolve({ acked: m.acked, triggersAcked: m.triggersAcked ?? 0, errors: m.errors, connectedAt, cpuMs: m.cpuMs ?? NaN, publishCpuMs: m.publishCpuMs ?? NaN,
         firstAt: m.firstAt ?? NaN, lastAckAt: m.lastAckAt ?? NaN,
-        ack50: m.ack50 ?? NaN, ack99: m.ack99 ?? NaN });
+        ack50: m.ack50 ?? NaN, ack99: m.ack99 ?? NaN, warmAck99: m.warmAck99 ?? NaN });
       if (m.type === 'error') reject(new Error(m.message));
     });
     child.on('error', reject);

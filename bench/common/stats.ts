@@ -44,3 +44,24 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise
   const start = Date.now();
   while (!cond() && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 20));
 }
+
+/**
+ * Latency samples (ms) with the send time of each, split after the run: those sent before a
+ * warm-up's end apart from the rest.
+ */
+export class SentLatencies {
+  private readonly sent: number[] = [];
+  private readonly lat: number[] = [];
+  push(sentAt: number, latency: number): void {
+    this.sent.push(sentAt);
+    this.lat.push(latency);
+  }
+  get count(): number { return this.lat.length; }
+  /** Sorted latencies of the samples sent at or after `from` (`steady`), and of the rest (`warm`). */
+  split(from: number): { steady: Float64Array; warm: Float64Array } {
+    const steady = new Latencies();
+    const warm = new Latencies();
+    for (let i = 0; i < this.lat.length; i += 1) (this.sent[i]! >= from ? steady : warm).push(this.lat[i]!);
+    return { steady: steady.sorted(), warm: warm.sorted() };
+  }
+}

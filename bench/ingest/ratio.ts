@@ -24,20 +24,19 @@
  * --alloc-profile DIR (V8's sampling allocation profile over the same window, freed objects included).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { Aedes } from 'aedes';
 import pino from 'pino';
 import { startPlatform } from '../../cli/platform.js';
 import { loadConfig } from '../../core/config.js';
 import { kindTables } from '../../storage/embedded/schema.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile } from '../../storage/index.js';
+import { startBareBroker } from '../common/bare-broker.js';
+import { startAllocationProfile, startCpuProfile, type Capture } from '../common/profile.js';
 import { provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
 import { median, rssSampler } from '../common/stats.js';
@@ -74,25 +73,17 @@ interface Side {
 const publishSeconds = (l: { devices: number; messages: number }) => Math.max(60, (l.devices * l.messages) / 500);
 
 async function bare(l: { devices: number; messages: number }): Promise<Side> {
-  const aedes = await Aedes.createBroker();
-  const server = createServer(aedes.handle);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const broker = await startBareBroker();
   const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
-  let cpu0 = process.cpuUsage();
-  let elu0 = performance.eventLoopUtilization();
-  const pub = await runPublishers({ url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined,
-    () => { cpu0 = process.cpuUsage(); elu0 = performance.eventLoopUtilization(); });
-  const cpu = process.cpuUsage(cpu0);
-  const elu = performance.eventLoopUtilization(elu0);
+  const pub = await runPublishers({ url: broker.url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined,
+    () => broker.measure());
+  const m = await broker.stop();
   const peakRssMiB = rss.stop();
-  await new Promise<void>((r) => aedes.close(() => r()));
-  server.close();
   const msgPerS = pub.acked / ((pub.lastAckAt - pub.firstAt) / 1000);
-  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: (cpu.user + cpu.system) / pub.acked, peakRssMiB, errors: pub.errors,
+  return { acked: pub.acked, stored: NaN, msgPerS, storedPerS: NaN, cpuUsPerMsg: m.cpuUs / pub.acked, peakRssMiB, errors: pub.errors,
     load: loadavg()[0] ?? NaN, pubCpuUsPerMsg: (pub.publishCpuMs * 1000) / pub.acked,
-    loopBusy: elu.utilization, loopUsPerMsg: (elu.active * 1000) / pub.acked };
+    loopBusy: m.loopBusy, loopUsPerMsg: (m.loopActiveMs * 1000) / pub.acked };
 }
 
 async function spoolDepth(http: string, token: string): Promise<number> {
@@ -149,7 +140,7 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
         undefined, () => {
         cpu0 = process.cpuUsage();
         elu0 = performance.eventLoopUtilization();
-        if (values.profile) profiler = startProfile();
+        if (values.profile) profiler = startCpuProfile();
         if (values['alloc-profile']) allocProfiler = startAllocationProfile();
       });
       const deadline = Date.now() + 120_000;
@@ -175,41 +166,6 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-type Capture = { stop(file: string): Promise<void> };
-
-/** One inspector capture of this process (the Anju side) over one measured window, written as JSON on stop. */
-async function capture(label: string, start: (session: Session) => Promise<void>, stop: (session: Session) => Promise<unknown>): Promise<Capture> {
-  const session = new Session();
-  session.connect();
-  await start(session);
-  return {
-    async stop(file) {
-      const profile = await stop(session);
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, JSON.stringify(profile));
-      session.disconnect();
-      console.log(`  ${label}: ${file}`);
-    },
-  };
-}
-
-/** The V8 CPU profiler, sampling every 200 µs. */
-const startProfile = () => capture('CPU profile', async (s) => {
-  await s.post('Profiler.enable');
-  await s.post('Profiler.setSamplingInterval', { interval: 200 });
-  await s.post('Profiler.start');
-}, async (s) => (await s.post('Profiler.stop')).profile);
-
-/**
- * V8's sampling heap profiler, counting every sampled allocation, also those the young or old
- * generation's collector freed since (what the scavenger pays for), not only the survivors. Open the
- * `.heapprofile` in Chrome DevTools' Memory tab.
- */
-const startAllocationProfile = () => capture('allocation profile', async (s) => {
-  await s.post('HeapProfiler.enable');
-  await s.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-}, async (s) => (await s.post('HeapProfiler.stopSampling')).profile);
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
