@@ -53,7 +53,8 @@ export async function startPlatform(config: AnjuConfig, role: Role, deps: { logg
     if (tls) shutdown.part(async () => tls.stop());
 
     const embedded = await createEmbeddedDatabase(
-      { dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads, retention: { rawDays: config.retention.rawDays } }, { logger });
+      { dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads,
+        checkpointThreshold: config.duckdb.checkpointThreshold, retention: { rawDays: config.retention.rawDays } }, { logger });
     shutdown.part(() => embedded.close());
     // ANJU_POSTGRES_URL: the state stores in PostgreSQL (cli/assemble/state-stores.ts); closed before the embedded database.
     const stores = await openStateStores(config, embedded, { logger });

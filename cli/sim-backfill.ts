@@ -74,7 +74,8 @@ export async function runBackfillCommand(argv: string[], config: AnjuConfig, usa
   let db: EmbeddedDatabase | undefined;
   if (config.store === 'embedded' || devices === undefined) {
     try {
-      db = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger: deps.logger });
+      db = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads,
+        checkpointThreshold: config.duckdb.checkpointThreshold }, { logger: deps.logger });
     } catch (err) {
       throw new ConfigError(
         `cannot open the embedded database in ${dataDir}: ${(err as Error).message}\n` +

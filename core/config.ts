@@ -112,6 +112,8 @@ export const envSchema = z.object({
   /** DuckDB resource limits. */
   ANJU_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('512MB'),
   ANJU_DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** DuckDB `checkpoint_threshold`: the WAL size at which it is folded into the file (storage/embedded/index.ts `defaultCheckpointThreshold`). */
+  ANJU_DUCKDB_CHECKPOINT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('64MB'),
   /**
    * Days the embedded store keeps raw readings (hourly aggregates and daily register rollups are kept
    * for good); 0 = forever. Default 760: a savings report needs a 12-month baseline (IPMVP Option C
@@ -256,7 +258,7 @@ interface BaseConfig {
     shareGroup?: string;
     codecs: { tasmota: { timeZone?: string }; zigbee2mqtt: { temperatureUnit: 'C' | 'F' } };
   };
-  duckdb: { memoryLimit: string; threads: number };
+  duckdb: { memoryLimit: string; threads: number; checkpointThreshold: string };
   /** Raw-reading retention of the embedded store in days (0 = forever). */
   retention: { rawDays: number };
   /** Telemetry writes are refused while the data dir's file system has less free than this. */
@@ -375,7 +377,7 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
       topics: e.ANJU_MQTT_TOPICS, shareGroup: e.ANJU_MQTT_SHARE_GROUP,
       codecs: { tasmota: { timeZone: e.ANJU_TASMOTA_TIMEZONE }, zigbee2mqtt: { temperatureUnit: e.ANJU_Z2M_TEMPERATURE_UNIT } },
     },
-    duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS },
+    duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS, checkpointThreshold: e.ANJU_DUCKDB_CHECKPOINT },
     retention: { rawDays: e.ANJU_RETENTION_RAW_DAYS },
     disk: { minFreeBytes: e.ANJU_DISK_MIN_FREE_MB * 1024 * 1024 },
     spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC, writeIntervalMs: e.ANJU_STORE_WRITE_INTERVAL_MS },

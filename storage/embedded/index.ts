@@ -40,6 +40,8 @@ export interface EmbeddedDatabaseConfig {
   /** DuckDB `memory_limit`, e.g. "512MB". */
   memoryLimit: string;
   threads: number;
+  /** DuckDB `checkpoint_threshold`, e.g. "64MB": the WAL size at which a commit folds it into the file; default `defaultCheckpointThreshold`. */
+  checkpointThreshold?: string;
   /** Raw-reading retention (storage/embedded/retention.ts); absent = raw readings kept forever. Started by the caller. */
   retention?: RetentionConfig;
   /** How long hourly aggregates may wait in memory before they are written (storage/embedded/hourly-pending.ts); default 1,000 ms. */
@@ -91,6 +93,19 @@ export interface EmbeddedDatabase {
 export const embeddedDatabaseFile = 'anju.duckdb';
 
 /**
+ * When the WAL is folded into the database file. DuckDB checkpoints automatically in the commit that
+ * takes the WAL past `checkpoint_threshold` (default 16 MB), and while it runs every other
+ * connection's commit waits — telemetry writes, alarm and incident commits alike: 100–500 ms under
+ * load, measured (BENCHMARKS.md, bench:alerts 2026-12-06), and about as long at 1, 16 or 64 MB of
+ * WAL, so a larger threshold means as many times fewer stalls. At 90 % of saturation over 60 s, 16 MB
+ * put publish → alarm on SSE p99 at 484 ms and publish → stored at 323; 64 MB: 142 and 186. The
+ * price is what a crash leaves to replay on the next start (a WAL of 16 MB: 0.34 s; 64 MB: 1.2 s;
+ * 256 MB: 7.7 s, measured) and that many megabytes more on disk; a clean stop checkpoints. Readings
+ * not yet checkpointed stay in DuckDB's buffer pool, counted in `memory_limit`.
+ */
+export const defaultCheckpointThreshold = '64MB';
+
+/**
  * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
  *
  * Seven connections, each used strictly serially: the writer (telemetry batches; it alone owns the
@@ -110,7 +125,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   await mkdir(config.dataDir, { recursive: true });
   const path = join(config.dataDir, embeddedDatabaseFile);
   const db = await openReopening(
-    () => DuckDBInstance.create(path, { memory_limit: config.memoryLimit, threads: String(config.threads) }),
+    () => DuckDBInstance.create(path, {
+      memory_limit: config.memoryLimit, threads: String(config.threads), checkpoint_threshold: config.checkpointThreshold ?? defaultCheckpointThreshold,
+    }),
     { logger: log, label: path },
   );
   let closing: Promise<void> | undefined;
@@ -211,7 +228,8 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   // Before any device connects: the first write under load would otherwise read the bounds and plan
   // its statements while readings queue behind it (1.1 s with 500 devices publishing, BENCHMARKS.md).
   await telemetry.warm();
-  log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads }, 'embedded database open');
+  log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads, checkpointThreshold: config.checkpointThreshold ?? defaultCheckpointThreshold },
+    'embedded database open');
 
   return {
     telemetry,

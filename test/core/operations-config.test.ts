@@ -54,3 +54,11 @@ describe('role requirements', () => {
     expect(() => loadConfig({ ANJU_STORE: 'influxdb', ANJU_INFLUX_DB: 'anju' })).toThrow(/needs ANJU_INFLUX_URL/);
   });
 });
+
+describe('embedded database configuration', () => {
+  it('has DuckDB fold its WAL at 64 MB unless told otherwise, and refuses a size it cannot read', () => {
+    expect(loadConfig({}).duckdb).toEqual({ memoryLimit: '512MB', threads: 2, checkpointThreshold: '64MB' });
+    expect(loadConfig({ ANJU_DUCKDB_CHECKPOINT: '256MB' }).duckdb.checkpointThreshold).toBe('256MB');
+    expect(() => loadConfig({ ANJU_DUCKDB_CHECKPOINT: 'lots' })).toThrow(/ANJU_DUCKDB_CHECKPOINT/);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -64,6 +64,29 @@ describe('embedded database', () => {
     expect(other.state).toBeDefined();
     await other.close();
     expect((await readdir(nested)).filter((f) => f.endsWith('.duckdb'))).toEqual([embeddedDatabaseFile]);
+  });
+
+  it('folds the WAL into the file when it passes checkpointThreshold: 64 MB by default, what is configured otherwise', async () => {
+    const walBytes = async (d: string) => (await stat(join(d, `${embeddedDatabaseFile}.wal`)).catch(() => ({ size: 0 }))).size;
+    const batch = (b: number) => Array.from({ length: 2_000 }, (_, i): Reading => ({
+      device: `w-${i % 50}`, kind: 'smoke_detector', site: 's1', building: 'b1', ts: T0 + b * 2_000 + i, seq: b * 2_000 + i,
+      fields: { smoke: i / 7, temperature: 20 + i / 1_000, co: 1, battery: 90, alarm: false },
+    }));
+    // The default: the WAL grows past 3 MB (a commit that passed 16 MB, DuckDB's own default, would have folded it).
+    let batches = 0;
+    while ((await walBytes(dir)) < 3 * 2 ** 20 && batches < 200) await db.telemetry.write(batch(batches++));
+    expect(await walBytes(dir)).toBeGreaterThanOrEqual(3 * 2 ** 20);
+    // 1 MB configured: the same writes never leave more than that and one write's worth.
+    const small = await freshDir();
+    const other = await createEmbeddedDatabase({ dataDir: small, memoryLimit: '256MB', threads: 1, checkpointThreshold: '1MB' }, { logger });
+    let largest = 0;
+    for (let b = 0; b < batches; b += 1) {
+      await other.telemetry.write(batch(b));
+      largest = Math.max(largest, await walBytes(small));
+    }
+    await other.close();
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(2 * 2 ** 20);
   });
 
   it('rejects operations after close with a clear error', async () => {
