@@ -45,6 +45,7 @@
 import { benchConfig, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -57,7 +58,7 @@ import { startAlerts } from '../../cli/alerts.js';
 import { assembleBroker, assembleHub } from '../../cli/assemble/index.js';
 import { loadConfig } from '../../core/config.js';
 import type { Reading } from '../../core/index.js';
-import { createDeviceDirectory, createEmbeddedDatabase, type AlarmStore } from '../../storage/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile, type AlarmStore } from '../../storage/index.js';
 import { startBareBroker } from '../common/bare-broker.js';
 import { startCpuProfile, type Capture } from '../common/profile.js';
 import { Latencies, percentile, rssSampler, SentLatencies, sentAt, waitUntil } from '../common/stats.js';
@@ -142,6 +143,24 @@ function openSseClient(url: string, token: string): Promise<SseClient> {
 
 // ------------------------------------------------------------------ one phase
 
+/** Polls the WAL's size every 50 ms and counts the times it shrank: DuckDB folded it into the file (a checkpoint). */
+function walWatcher(file: string): { folds(): number; stop(): void } {
+  let last = 0;
+  let folds = 0;
+  const t = setInterval(() => {
+    try {
+      const size = statSync(file).size;
+      if (size < last) folds += 1;
+      last = size;
+    } catch {
+      // No WAL (yet, or just folded and removed).
+      if (last > 0) folds += 1;
+      last = 0;
+    }
+  }, 50);
+  return { folds: () => folds, stop: () => clearInterval(t) };
+}
+
 interface PhaseResult {
   name: string;
   offered: number; // msg/s, 0 = saturation
@@ -163,7 +182,9 @@ interface PhaseResult {
   /** Incident store commits that stored events: how many, and how long each took. */
   incidentCommits: number; incidentCommit50: number; incidentCommit99: number;
   triggers: number; matched: number; extraRaised: number; cleared: number; triggerEvery: number;
-  records: number; recordEvents: number; record50: number; record99: number;
+  records: number; recordEvents: number; record50: number; record99: number; recordMax: number;
+  /** Times the WAL shrank during the phase: DuckDB's checkpoints, during which every other commit waits. */
+  walFolds: number;
   /** Share of the phase the alarm store spent committing alarm events (its events connection is serial). */
   recordBusy: number;
   anjuCores: number; pubCores: number; elu: number; peakRssMiB: number; errors: number; load: number;
@@ -202,7 +223,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const metrics = new Registry();
   const token = randomBytes(24).toString('base64url');
   const phaseConfig = benchConfig(dir, { ANJU_ADMIN_TOKEN: token });
-  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads,
+    checkpointThreshold: config.duckdb.checkpointThreshold }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
   await directory.load();
   const devices = await provisionDetectors(directory, publishers);
@@ -262,6 +284,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   });
   const sse = await openSseClient(`${hub.urls.http}/api/alerts/stream`, token);
 
+  const wal = walWatcher(join(dir, `${embeddedDatabaseFile}.wal`));
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
@@ -291,6 +314,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const cpu = process.cpuUsage(cpu0);
   const wallMs = Date.now() - t0;
   const peakRssMiB = rss.stop();
+  wal.stop();
 
   offEmitted();
   offIncidents();
@@ -350,6 +374,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     incidentCommits: incCommits.length, incidentCommit50: percentile(incCommits, 50), incidentCommit99: percentile(incCommits, 99),
     triggers: pub.triggersAcked, matched: sseLat.count, extraRaised, cleared, triggerEvery,
     records: rec.length, recordEvents: alarmStore.events.n, record50: percentile(rec, 50), record99: percentile(rec, 99),
+    recordMax: rec.length > 0 ? rec[rec.length - 1]! : NaN, walFolds: wal.folds(),
       recordBusy: rec.reduce((x, y) => x + y, 0) / wallMs,
     anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.publishCpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
     loopDelay99: loopDelay.percentile(99) / 1e6, loopDelayMax: loopDelay.max / 1e6,
@@ -368,7 +393,8 @@ interface EngineAlone { pairs: number; pairsPerS: number; raise50: number; raise
 async function engineAlone(pairs: number): Promise<EngineAlone> {
   const dir = await mkdtemp(join(tmpdir(), 'anju-bench-alerts-'));
   tempDirs.add(dir);
-  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads }, { logger });
+  const db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: config.duckdb.threads,
+    checkpointThreshold: config.duckdb.checkpointThreshold }, { logger });
   const directory = createDeviceDirectory({ state: db.state });
   await directory.load();
   for (let i = 0; i < 10; i++) await directory.create({ id: `solo-${i}`, kind: 'smoke_detector', site: 'bench', building: `b${i % 4}` });
@@ -445,11 +471,11 @@ async function main(): Promise<void> {
 
   console.log('\nBaseline, no MQTT and no load: the alert engine and its DuckDB alarm store alone, fire reading → accept() resolved (stored, handed to listeners), then a clearing reading:');
   console.log(`  ${solo.pairs} raise + clear pairs, ${fmt(solo.pairsPerS)} pairs/s; raise p50 ${fmt(solo.raise50, 1)} ms, p99 ${fmt(solo.raise99, 1)} ms; alarm store commit p50 ${fmt(solo.record50, 1)} ms, p99 ${fmt(solo.record99, 1)} ms`);
-  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | incident store commit p50 / p99 ms, commits | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 ms, busy, events/commit | CPU cores anju / publishers | anju event loop busy | event loop delay p99 / max ms | peak RSS MiB | load avg | errors | warm-up: publish→stored p99 / →PUBACK p99 / →SSE max ms |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| load level | offered msg/s | fire reading every (msgs/device) | achieved msg/s | publish→stored p50 / p99 ms | of which publish→PUBACK p50 / p99 ms | publish→SSE alarm p50 / p99 ms | of which publish→event committed (in hub) p50 / p99 ms | of which publish→reading at the alert engine p50 / p99 ms | publish→incident event (in hub) p50 / p99 ms, incidents | incident store commit p50 / p99 ms, commits | alarms matched / expected | SSE p50 / stored p50 | alarm store commit p50 / p99 / max ms, busy, events/commit | WAL folds (checkpoints) | CPU cores anju / publishers | anju event loop busy | event loop delay p99 / max ms | peak RSS MiB | load avg | errors | warm-up: publish→stored p99 / →PUBACK p99 / →SSE max ms |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const extra = r.extraRaised > 0 ? ` (+${r.extraRaised} unmatched)` : '';
-    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${fmt(r.incidentCommit50, 1)} / ${fmt(r.incidentCommit99, 1)}, ${r.incidentCommits} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${fmt(r.loopDelay99, 1)} / ${fmt(r.loopDelayMax, 1)} | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} | ${fmt(r.warmStored99, 1)} / ${fmt(r.warmAck99, 1)} / ${fmt(r.warmSseMax, 1)} |`);
+    console.log(`| ${r.name} | ${r.offered > 0 ? r.offered : '—'} | ${r.triggerEvery > 0 ? r.triggerEvery : '—'} | ${fmt(r.msgPerS)} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(r.ack50, 1)} / ${fmt(r.ack99, 1)} | ${fmt(r.sse50, 1)} / ${fmt(r.sse99, 1)} | ${fmt(r.event50, 1)} / ${fmt(r.event99, 1)} | ${fmt(r.engine50, 1)} / ${fmt(r.engine99, 1)} | ${fmt(r.incident50, 1)} / ${fmt(r.incident99, 1)}, ${r.incidents} | ${fmt(r.incidentCommit50, 1)} / ${fmt(r.incidentCommit99, 1)}, ${r.incidentCommits} | ${r.matched} / ${r.triggers}${extra} | ${fmt(r.sse50 / r.stored50, 2)} | ${fmt(r.record50, 1)} / ${fmt(r.record99, 1)} / ${fmt(r.recordMax, 1)}, ${fmt(r.recordBusy * 100)} %, ${fmt(r.recordEvents / r.records, 2)} | ${r.walFolds} | ${fmt(r.anjuCores, 2)} / ${fmt(r.pubCores, 2)} | ${fmt(r.elu * 100)} % | ${fmt(r.loopDelay99, 1)} / ${fmt(r.loopDelayMax, 1)} | ${r.peakRssMiB} | ${fmt(r.load, 1)} | ${r.errors} | ${fmt(r.warmStored99, 1)} / ${fmt(r.warmAck99, 1)} / ${fmt(r.warmSseMax, 1)} |`);
   }
   console.log('\nBaseline at each load level, right after it: the same publishers and rate against a bare Aedes (no auth, no ACL, nothing stored, no subscriber) — the harness\'s own publish → PUBACK:');
   console.log('\n| load level | offered msg/s | bare publish→PUBACK p50 / p99 ms | Anju publish→PUBACK p50 / p99 ms | Anju publish→stored p50 / p99 ms | CPU cores bare / publishers | bare event loop delay p99 ms | errors |');
