@@ -73,6 +73,9 @@ const timeZone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Asia/Shanghai');
 
+/** A size as DuckDB's settings take it: "512MB", "1.5GiB". */
+const duckdbSize = z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i);
+
 export const envSchema = z.object({
   ANJU_MQTT_PORT: port.default(1883),
   ANJU_WS_PORT: port.default(8083),
@@ -110,10 +113,10 @@ export const envSchema = z.object({
   /** Connection attempts allowed per IP per minute (broker preConnect). */
   ANJU_CONNECT_RATE: z.coerce.number().int().min(1).default(120),
   /** DuckDB resource limits. */
-  ANJU_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('512MB'),
+  ANJU_DUCKDB_MEMORY: duckdbSize.default('512MB'),
   ANJU_DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   /** DuckDB `checkpoint_threshold`: the WAL size at which it is folded into the file (storage/embedded/index.ts `defaultCheckpointThreshold`). */
-  ANJU_DUCKDB_CHECKPOINT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i).default('64MB'),
+  ANJU_DUCKDB_CHECKPOINT: duckdbSize.default('64MB'),
   /**
    * Days the embedded store keeps raw readings (hourly aggregates and daily register rollups are kept
    * for good); 0 = forever. Default 760: a savings report needs a 12-month baseline (IPMVP Option C

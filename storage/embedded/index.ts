@@ -124,10 +124,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const log = deps.logger.child({ part: 'storage', store: 'embedded' });
   await mkdir(config.dataDir, { recursive: true });
   const path = join(config.dataDir, embeddedDatabaseFile);
+  const checkpointThreshold = config.checkpointThreshold ?? defaultCheckpointThreshold;
   const db = await openReopening(
-    () => DuckDBInstance.create(path, {
-      memory_limit: config.memoryLimit, threads: String(config.threads), checkpoint_threshold: config.checkpointThreshold ?? defaultCheckpointThreshold,
-    }),
+    () => DuckDBInstance.create(path, { memory_limit: config.memoryLimit, threads: String(config.threads), checkpoint_threshold: checkpointThreshold }),
     { logger: log, label: path },
   );
   let closing: Promise<void> | undefined;
@@ -228,8 +227,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   // Before any device connects: the first write under load would otherwise read the bounds and plan
   // its statements while readings queue behind it (1.1 s with 500 devices publishing, BENCHMARKS.md).
   await telemetry.warm();
-  log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads, checkpointThreshold: config.checkpointThreshold ?? defaultCheckpointThreshold },
-    'embedded database open');
+  log.info({ path, memoryLimit: config.memoryLimit, threads: config.threads, checkpointThreshold }, 'embedded database open');
 
   return {
     telemetry,
