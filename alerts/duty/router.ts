@@ -167,17 +167,34 @@ export function createDutyRouter(config: DutyConfig, deps: DutyDeps): DutyRouter
       if (!rosters.has(site)) rosters.set(site, (await deps.rosters.get(site))?.roster.ackWithinMinutes);
       return rosters.get(site);
     };
-    for (const i of deps.incidents.active()) {
+    // Each incident is decided on what it is when its turn comes, not on a list taken before: a page
+    // that finishes while this check awaits (a roster read, another incident's hand-over) has put its
+    // `notified` on the incident and left `paging`, and a stale copy would page that person again.
+    let view: Map<string, Incident> | undefined;
+    const currentOf = (id: string) => (view ??= new Map(deps.incidents.active().map((x) => [x.id, x]))).get(id);
+    for (const id of deps.incidents.active().map((x) => x.id)) {
       if (stopped) break;
       try {
+        const site = currentOf(id)?.site;
+        if (site === undefined) continue;
+        if (!rosters.has(site)) {
+          await siteLimit(site);
+          view = undefined;
+        }
+        const i = currentOf(id);
+        if (!i) continue;
         const state = routeState(i);
         if (!state) {
-          if (i.status === 'active_unack' && (await route(i, now))) out.routed.push(i.id);
+          if (i.status === 'active_unack') {
+            view = undefined;
+            if (await route(i, now)) out.routed.push(i.id);
+          }
           continue;
         }
-        const limit = limitFor(i, await siteLimit(i.site));
+        const limit = limitFor(i, rosters.get(i.site));
         const next = state.step + 1;
         if (i.status === 'active_unack' && limit !== undefined && next < state.chain.length && now - waitingSince(i, state) >= limit) {
+          view = undefined;
           const waitedMin = Math.round((now - waitingSince(i, state)) / 60_000);
           const after = await deps.incidents.transition(i.id, (cur) => handOver(cur, state.chain, next, now, { waitedMin }));
           steps.inc({ kind: 'escalated' });
@@ -190,7 +207,7 @@ export function createDutyRouter(config: DutyConfig, deps: DutyDeps): DutyRouter
         }
       } catch (err) {
         // Acknowledged, cleared or handed on between our look and the queue: nothing to do.
-        if (!(err instanceof AlarmError || err instanceof StepTakenError)) log.error({ err, incident: i.id }, 'duty check failed for an incident');
+        if (!(err instanceof AlarmError || err instanceof StepTakenError)) log.error({ err, incident: id }, 'duty check failed for an incident');
       }
     }
     return out;
