@@ -169,22 +169,35 @@ export function createOpsExporter(config: OpsExporterConfig, deps: OpsExporterDe
     return c;
   }
 
-  async function nextBatch(from: number): Promise<AlarmEvent[]> {
+  /** The live events that follow `from` without a gap (those up to `from` are let go). */
+  function fromQueue(from: number): AlarmEvent[] {
     while (queue.length > 0 && (queue[0] as AlarmEvent).seq <= from) queue.shift();
-    if (queue.length > 0 && (queue[0] as AlarmEvent).seq === from + 1) {
-      const out: AlarmEvent[] = [];
-      while (out.length < batchMax && queue.length > 0 && (queue[0] as AlarmEvent).seq === from + 1 + out.length) out.push(queue.shift() as AlarmEvent);
-      return out;
-    }
+    const out: AlarmEvent[] = [];
+    while (out.length < batchMax && queue.length > 0 && (queue[0] as AlarmEvent).seq === from + 1 + out.length) out.push(queue.shift() as AlarmEvent);
+    return out;
+  }
+
+  async function nextBatch(from: number): Promise<AlarmEvent[]> {
+    const live = fromQueue(from);
+    if (live.length > 0) return live;
     if (queue.length === 0 && !behind) return [];
     // A gap (start-up, evictions): the alarm store has what the queue lacks.
     const seen = evictions;
     const events = await deps.engine.eventsSince(from, batchMax);
     if (events.length < batchMax && seen === evictions) behind = false;
     const first = events[0];
-    if (first && first.seq > from + 1) lost(from, first.seq);
-    if (!first && queue.length > 0) lost(from, (queue[0] as AlarmEvent).seq);
-    return events;
+    if (first) {
+      if (first.seq > from + 1) lost(from, first.seq);
+      return events;
+    }
+    // The read saw nothing after `from`, but it may have begun before events that were published while
+    // it ran: those are in the queue now, and they are next — not after the next live event.
+    const arrived = fromQueue(from);
+    if (arrived.length > 0) return arrived;
+    const head = queue[0];
+    if (head === undefined) return [];
+    lost(from, head.seq);
+    return fromQueue(head.seq - 1);
   }
 
   function lost(after: number, next: number): void {
