@@ -89,8 +89,15 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
     const unacked = deps.incidents.active().filter((a) => a.status === 'active_unack');
     const live = new Set(unacked.map((a) => a.id));
     for (const id of reminders.keys()) if (!live.has(id)) reminders.delete(id);
+    // Each incident is decided as it is when its turn comes, not as the list above had it: an
+    // escalation awaits a commit, during which another incident may be acknowledged, cleared, routed
+    // to a roster or escalated. The view is rebuilt after every await.
+    let view: Map<string, Incident> | undefined;
+    const current = (id: string): Incident | undefined => (view ??= new Map(deps.incidents.active().map((i) => [i.id, i]))).get(id);
 
-    for (const a of unacked) {
+    for (const { id } of unacked) {
+      const a = current(id);
+      if (a?.status !== 'active_unack') continue;
       const after = afterMs(a.severity);
       const owned = deps.escalatedElsewhere?.(a) === true;
       if (!owned && after !== undefined && a.escalationLevel < maxLevel && now - a.startTs >= after * (a.escalationLevel + 1)) {
@@ -104,6 +111,8 @@ export function createEscalation(config: EscalationConfig, deps: EscalationDeps)
         } catch (err) {
           // Acknowledged or cleared between our look and the queue: nothing to do.
           if (!(err instanceof AlarmError)) log.error({ err, incident: a.id }, 'escalation failed');
+        } finally {
+          view = undefined;
         }
         continue;
       }

@@ -83,6 +83,26 @@ describe('escalation', () => {
     expect((await esc.runOnce(T0 + 45 * MIN)).reminded).toEqual([bin]);
   });
 
+  it('decides each incident as it is when its turn comes: one acknowledged while another escalated gets no reminder', async () => {
+    const { harness, reminders, smoke, bin } = await setup();
+    // The smoke incident escalates first; while its escalation awaits its commit, the bin incident is
+    // acknowledged. A check walking the list it read before that await reminded the bin as unacknowledged.
+    const esc = createEscalation({ ...defaultEscalationConfig, criticalAfterMs: 5 * MIN, majorAfterMs: 600 * MIN, reminderEveryMs: 15 * MIN }, {
+      incidents: {
+        active: () => [...harness.incidents.active()].sort((a) => (a.id === smoke ? -1 : 1)),
+        escalate: async (...args) => {
+          await harness.incidents.ack(bin, 'maintenance');
+          return harness.incidents.escalate(...args);
+        },
+      },
+      clock: () => harness.now.ms, logger: pino({ level: 'silent' }), remind: (e) => reminders.push(e),
+    });
+    harness.now.ms = T0 + 15 * MIN;
+    expect(await esc.runOnce(T0 + 15 * MIN)).toEqual({ escalated: [smoke], reminded: [] });
+    expect(reminders).toEqual([]);
+    expect((await harness.incidents.get(bin))?.status).toBe('active_ack');
+  });
+
   it('runs on its node-cron schedule between start() and stop()', async () => {
     const { harness, esc, smoke } = await setup({ cron: '* * * * * *' });
     harness.now.ms = T0 + 6 * MIN;
