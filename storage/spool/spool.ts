@@ -294,12 +294,17 @@ export async function createSpool(config: SpoolConfig, deps: SpoolDeps): Promise
   }
 
   async function deleteBefore(id: number): Promise<void> {
-    for (const seg of segments.filter((s) => s.id < id && s.sealed)) {
+    // The list and the byte count change in one synchronous step, the files go after. Deletions run
+    // side by side (acknowledgements merged into one checkpoint write resolve together), and one that
+    // awaited a file's removal with a stale list spliced index -1 — the active segment — out of it:
+    // the reader then found no next segment and the forwarder spun with readings left unstored.
+    const gone = segments.filter((s) => s.id < id && s.sealed);
+    for (const seg of gone) {
       segments.splice(segments.indexOf(seg), 1);
       usedBytes -= seg.size;
-      await rm(seg.path, { force: true });
     }
     updateFull();
+    for (const seg of gone) await rm(seg.path, { force: true });
   }
 
   // Segments wholly before the checkpoint (the last one acknowledged to its end) go now, not at the next ack.
