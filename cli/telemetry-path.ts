@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AnjuConfig } from '../core/config.js';
+import type { Reading } from '../core/index.js';
 import {
-  createInfluxStore, createSpool, createSpoolForwarder, type SpoolForwarder, type SpoolLog, type TelemetryStore,
+  comparePositions, createInfluxStore, createSpool, createSpoolForwarder, type SpoolForwarder, type SpoolLog, type TelemetryStore,
 } from '../storage/index.js';
 
 export interface TelemetryPath {
@@ -34,7 +35,16 @@ export function selectTelemetryStore(
  */
 export async function openTelemetryPath(
   config: { dataDir: string; quotaBytes: number; fsync: boolean; groupCommitMs?: number; writeIntervalMs?: number },
-  deps: { store: TelemetryStore; logger: Logger; metrics: Registry },
+  deps: {
+    store: TelemetryStore; logger: Logger; metrics: Registry;
+    /**
+     * The readings of the backlog a previous run left in the spool, as the forwarder takes them (before
+     * their store write, which may wait for a store that is down). Ingest hands the latest-value cache
+     * each reading it accepts; these it accepted before the restart, so the cache learns them here —
+     * a store query at start-up cannot see those written after it ran.
+     */
+    onBacklog?: (readings: readonly Reading[]) => void;
+  },
 ): Promise<TelemetryPath> {
   // Segments are freed whole, so the quota must hold several: a quarter of it, at most 16 MiB.
   const segmentBytes = Math.max(256 * 1024, Math.min(16 * MiB, Math.floor(config.quotaBytes / 4)));
@@ -42,7 +52,9 @@ export async function openTelemetryPath(
     { dir: join(config.dataDir, 'spool'), segmentBytes, quotaBytes: config.quotaBytes, groupCommitMs: config.groupCommitMs ?? 2, fsync: config.fsync },
     { logger: deps.logger.child({ part: 'spool' }), metrics: deps.metrics },
   );
-  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0, maxWriteShare: 0.5 }, { spool, store: deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics });
+  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0, maxWriteShare: 0.5 }, {
+    spool, store: deps.onBacklog ? backlogTap(spool, deps.store, deps.onBacklog) : deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics,
+  });
   forwarder.start();
   return {
     spool,
@@ -53,4 +65,22 @@ export async function openTelemetryPath(
       await spool.close();
     },
   };
+}
+
+/**
+ * The store as the forwarder sees it, handing `onBacklog` each batch until the forwarder has read
+ * past what the spool held when it opened (the last such batch may carry a few live readings too:
+ * offering those again is harmless). Then it is the store itself, with nothing added per reading.
+ */
+function backlogTap(spool: SpoolLog, store: TelemetryStore, onBacklog: (readings: readonly Reading[]) => void): TelemetryStore {
+  const backlogEnd = spool.endPosition();
+  let inBacklog = comparePositions(spool.readPosition(), backlogEnd) < 0;
+  const write: TelemetryStore['write'] = (batch, encoded) => {
+    if (inBacklog) {
+      onBacklog(batch);
+      inBacklog = comparePositions(spool.readPosition(), backlogEnd) < 0;
+    }
+    return store.write(batch, encoded);
+  };
+  return new Proxy(store, { get: (target, key, receiver) => (key === 'write' ? write : Reflect.get(target, key, receiver) as unknown) });
 }

@@ -97,9 +97,13 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     const telemetry = deps.telemetry ?? selectTelemetryStore(config, db.telemetry, { logger, metrics, siteTimezone: db.siteTimezone });
     if (!deps.telemetry && telemetry !== db.telemetry) shutdown.part(() => telemetry.close());
     const { quotaBytes, fsync, writeIntervalMs } = config.spool;
-    const path = await openTelemetryPath({ dataDir, quotaBytes, fsync, writeIntervalMs }, { store: telemetry, logger, metrics });
-    shutdown.part(() => path.close());
     const latest = createLatestCache({ store: telemetry });
+    // The readings a previous run acknowledged but had not stored replay from the spool: the cache
+    // learns them as the forwarder takes them, since the store query below cannot see those stored after it.
+    const path = await openTelemetryPath({ dataDir, quotaBytes, fsync, writeIntervalMs }, {
+      store: telemetry, logger, metrics, onBacklog: (r) => latest.accept(r),
+    });
+    shutdown.part(() => path.close());
     // A store that is down at start-up must not keep ingest down: the cache fills as readings arrive.
     await latest.prime().catch((err: Error) => {
       logger.warn({ err: err.message }, 'could not prime latest values from the store; they fill as devices report');

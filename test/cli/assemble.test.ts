@@ -7,7 +7,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assembleBroker, assembleHub, type AssembledBroker, type AssembledHub } from '../../cli/assemble/index.js';
 import { loadConfig } from '../../core/config.js';
-import { createDeviceDirectory, createEmbeddedDatabase, createServiceAccountDirectory, type EmbeddedDatabase } from '../../storage/index.js';
+import type { Reading } from '../../core/index.js';
+import { createDeviceDirectory, createEmbeddedDatabase, createServiceAccountDirectory, createSpool, type EmbeddedDatabase, type TelemetryStore } from '../../storage/index.js';
 import { refusal } from '../broker/harness.js';
 
 // MQTT 3.1.1 §3.2.2.3.
@@ -74,6 +75,45 @@ describe('assembleBroker and assembleHub', () => {
     await broker.close();
     expect(broker.closed).toBe(true);
     expect((await hub.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
+  }, 60_000);
+
+  it('after a restart the latest values hold the readings the last run left in the spool, before the store has them', async () => {
+    // Found in review: the cache was primed by a store query while the forwarder replayed the backlog,
+    // and readings stored after that query never reached it — a device whose last readings were in the
+    // backlog showed older values, or "never reported", until it sent again.
+    dir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
+    const config = loadConfig({
+      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
+    }, 'all');
+    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
+    const directory = createDeviceDirectory({ state: db.state });
+    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
+    await directory.load();
+    await serviceAccounts.load();
+    await directory.create({ id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
+    // What a previous run acknowledged (in the spool) and did not store.
+    const at = Date.now() - 60_000;
+    const reading = (ts: number, smoke: number): Reading => ({ device: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1', ts, fields: { smoke } });
+    const spool = await createSpool({ dir: join(dir, 'spool'), segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 0, fsync: false }, { logger, metrics: new Registry() });
+    await spool.append([reading(at, 0.01), reading(at + 1_000, 0.02)]);
+    await spool.close();
+    // The store takes the backlog only when the test lets it (a narrow seam over the real DuckDB store).
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const real = db.telemetry;
+    const write: TelemetryStore['write'] = async (batch, encoded) => {
+      await held;
+      return real.write(batch, encoded);
+    };
+    const telemetry = new Proxy(real, { get: (t, k, r) => (k === 'write' ? write : Reflect.get(t, k, r) as unknown) });
+    const metrics = new Registry();
+    broker = await assembleBroker(config, { directory, serviceAccounts, logger, metrics });
+    hub = await assembleHub(config, { db, directory, serviceAccounts, broker, logger, metrics, telemetry });
+    await vi.waitFor(() => expect(hub!.latest.get('sd-1')).toMatchObject({ ts: at + 1_000, fields: { smoke: 0.02 } }));
+    expect(await real.latest('sd-1')).toBeUndefined();
+    release();
+    await hub.path.forwarder.flush();
+    expect(await real.latest('sd-1')).toMatchObject({ ts: at + 1_000, fields: { smoke: 0.02 } });
   }, 60_000);
 
   it('the alerts keep the clock the caller gives the hub: a human action is stamped with it, not the wall clock', async () => {
