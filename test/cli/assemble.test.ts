@@ -32,18 +32,25 @@ describe('assembleBroker and assembleHub', () => {
     dir = db = broker = hub = undefined;
   });
 
-  it('a broker opened before the hub answers CONNACK 3; once the hub is assembled a publish is stored and a platform message delivered', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
+  /** A data dir, the embedded database and the directories of one hub, with the smoke detector sd-1 registered. */
+  async function openParts() {
+    const dataDir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
+    dir = dataDir;
     const config = loadConfig({
-      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
+      ANJU_DATA_DIR: dataDir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
     }, 'all');
-    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
-    const state = db.state;
-    const directory = createDeviceDirectory({ state });
-    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
+    const opened = await createEmbeddedDatabase({ dataDir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
+    db = opened;
+    const directory = createDeviceDirectory({ state: opened.state });
+    const serviceAccounts = createServiceAccountDirectory({ store: opened.serviceAccounts });
     await directory.load();
     await serviceAccounts.load();
     const { secret } = await directory.create({ id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
+    return { config, db: opened, dataDir, directory, serviceAccounts, secret };
+  }
+
+  it('a broker opened before the hub answers CONNACK 3; once the hub is assembled a publish is stored and a platform message delivered', async () => {
+    const { config, db: opened, directory, serviceAccounts, secret } = await openParts();
     const metrics = new Registry();
     broker = await assembleBroker(config, { directory, serviceAccounts, logger, metrics });
     const device = { protocolVersion: 4 as const, clientId: 'sd-1', username: 'sd-1', password: secret, reconnectPeriod: 0 };
@@ -54,7 +61,7 @@ describe('assembleBroker and assembleHub', () => {
     expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(await refusal(mqtt.connectAsync(url, device))).toBe(SERVER_UNAVAILABLE);
 
-    hub = await assembleHub(config, { db, directory, serviceAccounts, broker, logger, metrics });
+    hub = await assembleHub(config, { db: opened, directory, serviceAccounts, broker, logger, metrics });
     expect(hub.urls.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const client = await mqtt.connectAsync(url, device);
     const commands = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
@@ -81,26 +88,17 @@ describe('assembleBroker and assembleHub', () => {
     // Found in review: the cache was primed by a store query while the forwarder replayed the backlog,
     // and readings stored after that query never reached it — a device whose last readings were in the
     // backlog showed older values, or "never reported", until it sent again.
-    dir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
-    const config = loadConfig({
-      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
-    }, 'all');
-    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
-    const directory = createDeviceDirectory({ state: db.state });
-    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
-    await directory.load();
-    await serviceAccounts.load();
-    await directory.create({ id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
+    const { config, db: opened, directory, serviceAccounts, dataDir } = await openParts();
     // What a previous run acknowledged (in the spool) and did not store.
     const at = Date.now() - 60_000;
     const reading = (ts: number, smoke: number): Reading => ({ device: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1', ts, fields: { smoke } });
-    const spool = await createSpool({ dir: join(dir, 'spool'), segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 0, fsync: false }, { logger, metrics: new Registry() });
+    const spool = await createSpool({ dir: join(dataDir, 'spool'), segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 0, fsync: false }, { logger, metrics: new Registry() });
     await spool.append([reading(at, 0.01), reading(at + 1_000, 0.02)]);
     await spool.close();
     // The store takes the backlog only when the test lets it (a narrow seam over the real DuckDB store).
     let release!: () => void;
     const held = new Promise<void>((r) => { release = r; });
-    const real = db.telemetry;
+    const real = opened.telemetry;
     const write: TelemetryStore['write'] = async (batch, encoded) => {
       await held;
       return real.write(batch, encoded);
@@ -108,7 +106,7 @@ describe('assembleBroker and assembleHub', () => {
     const telemetry = new Proxy(real, { get: (t, k, r) => (k === 'write' ? write : Reflect.get(t, k, r) as unknown) });
     const metrics = new Registry();
     broker = await assembleBroker(config, { directory, serviceAccounts, logger, metrics });
-    hub = await assembleHub(config, { db, directory, serviceAccounts, broker, logger, metrics, telemetry });
+    hub = await assembleHub(config, { db: opened, directory, serviceAccounts, broker, logger, metrics, telemetry });
     await vi.waitFor(() => expect(hub!.latest.get('sd-1')).toMatchObject({ ts: at + 1_000, fields: { smoke: 0.02 } }));
     expect(await real.latest('sd-1')).toBeUndefined();
     release();
@@ -117,21 +115,12 @@ describe('assembleBroker and assembleHub', () => {
   }, 60_000);
 
   it('the alerts keep the clock the caller gives the hub: a human action is stamped with it, not the wall clock', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'anju-assemble-'));
-    const config = loadConfig({
-      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_ADMIN_TOKEN: 'assemble-test-admin-token',
-    }, 'all');
-    db = await createEmbeddedDatabase({ dataDir: dir, memoryLimit: config.duckdb.memoryLimit, threads: 1 }, { logger });
-    const directory = createDeviceDirectory({ state: db.state });
-    const serviceAccounts = createServiceAccountDirectory({ store: db.serviceAccounts });
-    await directory.load();
-    await serviceAccounts.load();
-    await directory.create({ id: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1' });
+    const { config, db: opened, directory, serviceAccounts } = await openParts();
     const metrics = new Registry();
     broker = await assembleBroker(config, { directory, serviceAccounts, logger, metrics });
     // 2025-03-03 08:00 at +08:00: years from the wall clock, so a stamp from Date.now cannot pass for it.
     const T = Date.UTC(2025, 2, 3, 0, 0, 0);
-    hub = await assembleHub(config, { db, directory, serviceAccounts, broker, logger, metrics, clock: () => T });
+    hub = await assembleHub(config, { db: opened, directory, serviceAccounts, broker, logger, metrics, clock: () => T });
     const { engine } = hub.alerts;
     // Five times the smoke threshold raises at once (alerts/rules/smoke.ts `immediateAt`).
     await engine.accept([{ device: 'sd-1', kind: 'smoke_detector', site: 's1', building: 'b1', ts: T - 1_000, fields: { smoke: 2 } }]);
