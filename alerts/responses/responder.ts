@@ -162,7 +162,11 @@ export function createResponder(config: ResponderConfig, deps: ResponderDeps): R
       for (const i of [...incidents.active(), ...cleared.items]) {
         for (const p of i.proposals ?? []) {
           if (!p.commandId || (p.status !== 'confirmed' && p.status !== 'performed') || (p.commandStatus && isFinalStatus(p.commandStatus))) continue;
+          // Tracked before the read: an outcome announced while it runs is recorded, not dropped (the
+          // copy read may be older than that event; commandChanged never goes back).
+          tracked.set(p.commandId, { incident: i.id, proposal: p.id });
           const command = await commands.get(p.commandId);
+          if (!command || isFinalStatus(command.status)) tracked.delete(p.commandId);
           if (!command && isActive(i.status)) {
             // Decided, then the process stopped before the command was stored: sent now, under the id chosen then.
             log.warn({ incident: i.id, proposal: p.id, command: p.commandId }, 'a response decided before a restart is sent now');
@@ -170,7 +174,6 @@ export function createResponder(config: ResponderConfig, deps: ResponderDeps): R
             continue;
           }
           if (!command) continue;
-          if (!isFinalStatus(command.status)) tracked.set(command.id, { incident: i.id, proposal: p.id });
           await incidents.transition(i.id, (cur) => commandChanged(cur, p.id, command, clock()));
         }
       }

@@ -1,5 +1,5 @@
 import { isActive } from '../../core/alarms.js';
-import { isFinalStatus, type Command } from '../../core/commands.js';
+import { commandStatuses, isFinalStatus, type Command } from '../../core/commands.js';
 import { ResponseError, type Proposal, type ProposalDraft, type ResponseStep } from '../../core/responses.js';
 import type { Incident } from '../../storage/incidents/contract.js';
 import type { IncidentTransition } from '../incidents/lifecycle.js';
@@ -118,6 +118,9 @@ export function commandChanged(
 ): IncidentTransition | undefined {
   const p = find(i, id);
   if (p.commandId !== c.id || p.commandStatus === c.status || (p.commandStatus && isFinalStatus(p.commandStatus))) return undefined;
+  // A status never goes back: the dispatcher's answer to send() (`sent`) can come after the device's
+  // `delivered` event, and a copy read at start-up after a newer event.
+  if (p.commandStatus && commandStatuses.indexOf(c.status) < commandStatuses.indexOf(p.commandStatus)) return undefined;
   const next: Proposal = {
     ...p, commandStatus: c.status,
     ...(c.message !== undefined ? { commandMessage: c.message } : {}), ...(c.state !== undefined ? { commandState: c.state } : {}),

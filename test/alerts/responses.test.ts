@@ -228,6 +228,56 @@ describe('incident responses', () => {
     expect(commands.sends).toHaveLength(2);
   });
 
+  it('an outcome announced while a restart reads the command is recorded, not dropped', async () => {
+    const dir = await tempDir();
+    const commands = fakeCommands();
+    const now = { ms: T0 };
+    let n = await open(dir, commands, now);
+    await burst(n.h, 0);
+    const incident = waterIncident(n.h);
+    await n.responder.confirm(incident.id, incident.proposals![0]!.id, 'wang');
+    await n.h.incidents.idle();
+    const { commandId } = waterIncident(n.h).proposals![0]!;
+    expect(waterIncident(n.h).proposals![0]).toMatchObject({ commandStatus: 'sent' });
+    await stop(n);
+    dirs.delete(dir);
+    // Found in review: the start-up read of a command in flight could answer `sent` while the device's
+    // `expired` was announced — and dropped, the command not tracked yet. The proposal said `sent` for good.
+    const racing: typeof commands = {
+      ...commands,
+      async get(id) {
+        const stale = await commands.get(id);
+        commands.finish(id, 'expired');
+        return stale;
+      },
+    };
+    n = await open(dir, racing, now);
+    await n.h.incidents.idle();
+    expect(waterIncident(n.h).proposals![0]).toMatchObject({ commandId, commandStatus: 'expired' });
+    expect(steps(waterIncident(n.h)).map(([step]) => step)).toContain('expired');
+  });
+
+  it('the dispatcher\'s answer to the send does not take a command back from delivered to sent', async () => {
+    const dir = await tempDir();
+    const commands = fakeCommands();
+    const now = { ms: T0 };
+    // The device's `delivered` is announced before send() returns its `sent` copy.
+    const eager: typeof commands = {
+      ...commands,
+      async send(device, input, sentBy, opts) {
+        const c = await commands.send(device, input, sentBy, opts);
+        commands.finish(c.id, 'delivered');
+        return c;
+      },
+    };
+    const n = await open(dir, eager, now);
+    await burst(n.h, 0);
+    const incident = waterIncident(n.h);
+    await n.responder.confirm(incident.id, incident.proposals![0]!.id, 'wang');
+    await n.h.incidents.idle();
+    expect(waterIncident(n.h).proposals![0]).toMatchObject({ commandStatus: 'delivered' });
+  });
+
   it('what came of the command is recorded whatever it was: refused before it was sent, expired on its way', async () => {
     const dir = await tempDir();
     const commands = fakeCommands();
