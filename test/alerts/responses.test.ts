@@ -121,6 +121,15 @@ async function burst(h: Harness, fromS: number, lpm = 30): Promise<number> {
   return t;
 }
 
+/** A node on a fresh dir, its meter bursting: the water incident proposes closing the valve. */
+async function burstNode(commands = fakeCommands()) {
+  const dir = await tempDir();
+  const now = { ms: T0 };
+  const n = await open(dir, commands, now);
+  await burst(n.h, 0);
+  return { dir, commands, now, n, incident: n.h.incidents.active().find((i) => i.hazard === 'water')! };
+}
+
 const waterIncident = (h: Harness): Incident => h.incidents.active().find((i) => i.hazard === 'water')!;
 const steps = (i: Incident) => i.timeline.filter((e) => e.event === 'response').map((e) => [(e.details as { step: string }).step, e.actor]);
 
@@ -202,12 +211,8 @@ describe('incident responses', () => {
   });
 
   it('a confirmation stored just before the process stopped is sent after the restart, under the same id, once', async () => {
-    const dir = await tempDir();
-    const commands = fakeCommands();
-    const now = { ms: T0 };
-    let n = await open(dir, commands, now);
-    await burst(n.h, 0);
-    const incident = waterIncident(n.h);
+    const { dir, commands, now, incident, ...first } = await burstNode();
+    let n = first.n;
     commands.hangNext();
     void n.responder.confirm(incident.id, incident.proposals![0]!.id, 'wang');
     await n.h.incidents.idle();
@@ -229,12 +234,8 @@ describe('incident responses', () => {
   });
 
   it('an outcome announced while a restart reads the command is recorded, not dropped', async () => {
-    const dir = await tempDir();
-    const commands = fakeCommands();
-    const now = { ms: T0 };
-    let n = await open(dir, commands, now);
-    await burst(n.h, 0);
-    const incident = waterIncident(n.h);
+    const { dir, commands, now, incident, ...first } = await burstNode();
+    let n = first.n;
     await n.responder.confirm(incident.id, incident.proposals![0]!.id, 'wang');
     await n.h.incidents.idle();
     const { commandId } = waterIncident(n.h).proposals![0]!;
@@ -258,9 +259,7 @@ describe('incident responses', () => {
   });
 
   it('the dispatcher\'s answer to the send does not take a command back from delivered to sent', async () => {
-    const dir = await tempDir();
     const commands = fakeCommands();
-    const now = { ms: T0 };
     // The device's `delivered` is announced before send() returns its `sent` copy.
     const eager: typeof commands = {
       ...commands,
@@ -270,9 +269,7 @@ describe('incident responses', () => {
         return c;
       },
     };
-    const n = await open(dir, eager, now);
-    await burst(n.h, 0);
-    const incident = waterIncident(n.h);
+    const { n, incident } = await burstNode(eager);
     await n.responder.confirm(incident.id, incident.proposals![0]!.id, 'wang');
     await n.h.incidents.idle();
     expect(waterIncident(n.h).proposals![0]).toMatchObject({ commandStatus: 'delivered' });
