@@ -73,6 +73,12 @@ export function createLogFeed<E extends { readonly seq: number }>(
       failing = true;
     }).finally(() => {
       reading = undefined;
+      // A poke between the read's last look at `again` and here found `reading` still set: read for it now,
+      // not at the next poll.
+      if (again && !stopped) {
+        again = false;
+        poke();
+      }
     });
   }
 
