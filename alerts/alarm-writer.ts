@@ -40,6 +40,8 @@ export interface AlarmWriter {
   submit(t: Transition, ts: number, redo?: Redo): Promise<AlarmEvent | undefined>;
   /** Resolves once every event submitted so far is stored (or dropped) and published. */
   written(): Promise<void>;
+  /** The revision this writer last stored of an alarm (undefined: none it remembers). */
+  storedRevision(id: string): number | undefined;
 }
 
 export interface AlarmWriterDeps {
@@ -246,5 +248,6 @@ export function createAlarmWriter(config: { maxEventsPerCommit?: number }, deps:
     async written() {
       while (writing) await writing;
     },
+    storedRevision: (id) => revisions.get(id),
   };
 }

@@ -194,6 +194,13 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
     return (key ? active.get(key) : undefined) ?? unstored.get(id)?.alarm;
   }
 
+  /** Whether this node decided about the alarm after `a` was read: a decision still queued, or one stored at a later revision. */
+  function decidedSince(a: Alarm): boolean {
+    if (unstored.has(a.id)) return true;
+    const mine = writer.storedRevision(a.id);
+    return mine !== undefined && (a.rev === undefined || mine > a.rev);
+  }
+
   /** What the writer sees of the view: it applies decisions, and rolls a refused one back. */
   const view: DecidedView = {
     decided(a) {
@@ -429,7 +436,10 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
         const gone = await Promise.all([...active.values()].filter((a) => ofDevice(deviceId)(a) && !ids.has(a.id)).map((a) => deps.store.get(a.id)));
         await enqueue(async () => {
           state.take(keys, loaded);
-          for (const a of [...stored.items, ...gone]) if (a) view.adopt(a);
+          // Not a copy older than what this node decided about it since the read (a person's clear or
+          // acknowledgement here): adopted, it showed the alarm active again, and the rule's next repeat
+          // wrote it back over the clear.
+          for (const a of [...stored.items, ...gone]) if (a && !decidedSince(a)) view.adopt(a);
           metrics.setActive(active.values());
         });
         log.debug({ device: deviceId, keys: loaded.size, alarms: stored.items.length }, 'device taken over from another node');

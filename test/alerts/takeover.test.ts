@@ -19,17 +19,21 @@ const other = devices.get('sd-b')!;
 const conflicts = async (h: Awaited<ReturnType<typeof openHarness>>) =>
   (await h.metrics.getMetricsAsJSON()).find((m) => m.name === 'anju_alarm_write_conflicts_total')?.values.reduce((n, v) => n + v.value, 0) ?? 0;
 
+/** Written by the node the detector left: its smoke alarm `a-other-node`, and its smoke rule's state (on). */
+async function storeTheirs(h: Awaited<ReturnType<typeof openHarness>>): Promise<void> {
+  const theirs: Alarm = {
+    id: 'a-other-node', type: 'smoke', originator: { kind: 'device', id: 'sd-k' }, site: 'chundu', building: 'b1', severity: 'critical',
+    status: 'active_unack', startTs: T0, lastUpdateTs: T0, escalationLevel: 0, count: 1, details: { smoke: 0.5 }, timeline: [{ ts: T0, event: 'raised' }],
+  };
+  await h.db.alarms.record(theirs, { type: 'raised', ts: T0 });
+  await h.db.alarms.saveRuleState(new Map<string, unknown>([['smoke/device/sd-k', { on: true, over: {} }], ['engine/last/sd-k', { ts: T0 }]]));
+}
+
 describe('device take-over', () => {
   it('a reading that arrives while the take-over reads the store is evaluated on the state it read', async () => {
     const h = await openHarness({ dir: await tempDir(), devices });
     try {
-      // Written by the node the detector left: its smoke alarm, and its smoke rule's state (on).
-      const theirs: Alarm = {
-        id: 'a-other-node', type: 'smoke', originator: { kind: 'device', id: 'sd-k' }, site: 'chundu', building: 'b1', severity: 'critical',
-        status: 'active_unack', startTs: T0, lastUpdateTs: T0, escalationLevel: 0, count: 1, details: { smoke: 0.5 }, timeline: [{ ts: T0, event: 'raised' }],
-      };
-      await h.db.alarms.record(theirs, { type: 'raised', ts: T0 });
-      await h.db.alarms.saveRuleState(new Map<string, unknown>([['smoke/device/sd-k', { on: true, over: {} }], ['engine/last/sd-k', { ts: T0 }]]));
+      await storeTheirs(h);
       expect(h.engine.active()).toEqual([]);
 
       // Not awaited: the reading comes in while the take-over is still reading.
@@ -42,6 +46,44 @@ describe('device take-over', () => {
       expect(after).toMatchObject({ status: 'cleared_unack', count: 1 });
       expect(after?.timeline.at(-1)).toMatchObject({ event: 'cleared', actor: 'rule:smoke' });
       expect(h.engine.active()).toEqual([]);
+    } finally {
+      await closeHarness(h);
+    }
+  });
+
+  it('a person\'s clear made here while the take-over reads the store stays cleared: the older copy read is not adopted', async () => {
+    // Found in review: the take-over adopted the copy it had read (active), memory showed the alarm
+    // again, and the rule's next repeat wrote it back over the clear.
+    let reading!: () => void;
+    const readBegun = new Promise<void>((r) => { reading = r; });
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    const h = await openHarness({
+      dir: await tempDir(), devices,
+      store: (s) => ({ ...s, list: async (q) => {
+        const page = await s.list(q);
+        if (q.originatorId === 'sd-k') {
+          reading();
+          await released;
+        }
+        return page;
+      } }),
+    });
+    try {
+      await storeTheirs(h);
+      const taking = h.engine.takeOver('sd-k');
+      await readBegun;
+      h.now.ms = T0 + 30_000;
+      await h.engine.clear('a-other-node', 'wang');
+      release();
+      await taking;
+      expect(h.engine.active()).toEqual([]);
+      // Still smoking: the rule raises a new alarm; the one cleared stays cleared.
+      h.now.ms = T0 + 60_000;
+      await h.engine.accept([toReading(sd, 60, { smoke: 0.6, alarm: true })]);
+      await h.engine.idle();
+      expect(await h.engine.get('a-other-node')).toMatchObject({ status: 'cleared_unack', count: 1 });
+      expect(h.engine.active().map((a) => [a.type, a.status, a.id === 'a-other-node'])).toEqual([['smoke', 'active_unack', false]]);
     } finally {
       await closeHarness(h);
     }
