@@ -99,11 +99,17 @@ export interface AlertEngine {
   release(deviceId: string): Promise<void>;
   /** Loads rule state and active alarms. */
   start(): Promise<void>;
-  /** Resolves when everything queued so far is done. */
+  /** Resolves when everything queued so far is done (readings and presence waiting for a device's take-over are not queued yet). */
   idle(): Promise<void>;
-  /** Finishes queued work and persists rule state; the store stays open (its owner closes it). */
+  /**
+   * Lets take-overs in progress finish (at most 5 s) and what waited for them be evaluated, then
+   * finishes queued work and persists rule state; the store stays open (its owner closes it).
+   */
   close(): Promise<void>;
 }
+
+/** How long close() waits for device take-overs still reading the store (a store that hangs must not hold a shutdown up). */
+const CLOSE_WAIT_MS = 5_000;
 
 /**
  * The rule engine and alarm lifecycle. Rules run synchronously per reading; their decisions and
@@ -164,6 +170,14 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       if (deviceOps.get(id) === next) deviceOps.delete(id);
     });
     return next;
+  }
+  /** Until no take-over or release is in progress, and what waited for them (readings, presence) is queued. */
+  async function settleDeviceOps(): Promise<void> {
+    while (deviceOps.size > 0 || arriving.size > 0) {
+      await Promise.allSettled([...deviceOps.values(), ...arriving.values()]);
+      // The readings and presence that waited continue in the callbacks after these: let them queue.
+      await new Promise<void>((r) => setImmediate(r));
+    }
   }
   const ensureOpen = () => {
     if (!started) throw new Error('alert engine not started: call start() first');
@@ -500,11 +514,19 @@ export function createAlertEngine(config: AlertEngineConfig, deps: AlertEngineDe
       log.info({ rules: Object.keys(rules).length, active: active.size }, 'alert engine started');
     },
     async idle() {
+      // Not the readings and presence waiting for a device's take-over: they are not queued yet (close() waits for them).
       await jobs.idle();
       await writer.written();
     },
     async close() {
       if (closed || !started) return;
+      // Take-overs and releases first: the readings and presence waiting for a take-over are evaluated
+      // (closed first, they were refused and lost), and a release's state is written.
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((r) => { timer = setTimeout(r, CLOSE_WAIT_MS); });
+      await Promise.race([settleDeviceOps(), bounded]);
+      clearTimeout(timer);
+      if (deviceOps.size > 0 || arriving.size > 0) log.warn({ devices: deviceOps.size + arriving.size }, 'alert engine closing with device take-overs still reading the store');
       closed = true;
       await jobs.idle();
       await writer.written();

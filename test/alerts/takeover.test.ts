@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { Alarm } from '../../alerts/contracts.js';
+import type { Alarm, AlarmStore } from '../../alerts/contracts.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading } from './harness.js';
 
 /**
@@ -29,6 +29,23 @@ async function storeTheirs(h: Awaited<ReturnType<typeof openHarness>>): Promise<
   await h.db.alarms.saveRuleState(new Map<string, unknown>([['smoke/device/sd-k', { on: true, over: {} }], ['engine/last/sd-k', { ts: T0 }]]));
 }
 
+/** A store whose read of sd-k's active alarms waits until released: a take-over caught mid-read. */
+function holdTakeOverRead() {
+  let reading!: () => void;
+  const readBegun = new Promise<void>((r) => { reading = r; });
+  let release!: () => void;
+  const released = new Promise<void>((r) => { release = r; });
+  const store = (s: AlarmStore): AlarmStore => ({ ...s, list: async (q) => {
+    const page = await s.list(q);
+    if (q.originatorId === 'sd-k') {
+      reading();
+      await released;
+    }
+    return page;
+  } });
+  return { store, readBegun, release };
+}
+
 describe('device take-over', () => {
   it('a reading that arrives while the take-over reads the store is evaluated on the state it read', async () => {
     const h = await openHarness({ dir: await tempDir(), devices });
@@ -54,28 +71,15 @@ describe('device take-over', () => {
   it('a person\'s clear made here while the take-over reads the store stays cleared: the older copy read is not adopted', async () => {
     // Found in review: the take-over adopted the copy it had read (active), memory showed the alarm
     // again, and the rule's next repeat wrote it back over the clear.
-    let reading!: () => void;
-    const readBegun = new Promise<void>((r) => { reading = r; });
-    let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
-    const h = await openHarness({
-      dir: await tempDir(), devices,
-      store: (s) => ({ ...s, list: async (q) => {
-        const page = await s.list(q);
-        if (q.originatorId === 'sd-k') {
-          reading();
-          await released;
-        }
-        return page;
-      } }),
-    });
+    const hold = holdTakeOverRead();
+    const h = await openHarness({ dir: await tempDir(), devices, store: hold.store });
     try {
       await storeTheirs(h);
       const taking = h.engine.takeOver('sd-k');
-      await readBegun;
+      await hold.readBegun;
       h.now.ms = T0 + 30_000;
       await h.engine.clear('a-other-node', 'wang');
-      release();
+      hold.release();
       await taking;
       expect(h.engine.active()).toEqual([]);
       // Still smoking: the rule raises a new alarm; the one cleared stays cleared.
@@ -84,6 +88,25 @@ describe('device take-over', () => {
       await h.engine.idle();
       expect(await h.engine.get('a-other-node')).toMatchObject({ status: 'cleared_unack', count: 1 });
       expect(h.engine.active().map((a) => [a.type, a.status, a.id === 'a-other-node'])).toEqual([['smoke', 'active_unack', false]]);
+    } finally {
+      await closeHarness(h);
+    }
+  });
+
+  it('closing while a take-over reads the store: the reading waiting for it is evaluated first, not refused', async () => {
+    const hold = holdTakeOverRead();
+    const h = await openHarness({ dir: await tempDir(), devices, store: hold.store });
+    try {
+      const taking = h.engine.takeOver('sd-k');
+      await hold.readBegun;
+      h.now.ms = T0 + 1_000;
+      const reading = h.engine.accept([toReading(sd, 1, { smoke: 0.6, alarm: true })]);
+      const closing = h.engine.close();
+      hold.release();
+      await taking;
+      await expect(reading).resolves.toBeUndefined();
+      await closing;
+      expect((await h.db.alarms.list({ limit: 10, offset: 0 })).items.map((a) => [a.type, a.status])).toEqual([['smoke', 'active_unack']]);
     } finally {
       await closeHarness(h);
     }
