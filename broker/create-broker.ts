@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { SecureContextOptions } from 'node:tls';
 import { Aedes } from 'aedes';
-import type { AedesPublishPacket, Client, PubrelPacket } from 'aedes';
+import type { AedesPublishPacket, Client, PublishPacket, PubrelPacket } from 'aedes';
 import type { BrokerBackplane } from './backplane.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -232,6 +232,13 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   // known here before that close is reported; consumed by the disconnect it explains.
   const brokerId = `anju-${randomUUID()}`;
   const takenElsewhere = new Map<string, number>();
+  /**
+   * Cluster mode: the node each client id last connected on (every node's `new/clients`, this one's
+   * too), newest last; bounded, the least recently connected forgotten first. A dead node's stored Will
+   * for a client id that has connected on a live node since is stale: that device is not offline.
+   */
+  const lastConnectedOn = new Map<string, string>();
+  const LAST_CONNECTED_MAX = 200_000;
   const elsewhereListeners = new Set<(deviceId: string, ts: number) => void>();
   // Aedes's live-broker map, filled by heartbeats only; see the birth listener below.
   const AEDES_HEARTBEAT_MS = 60_000; // Aedes's default heartbeatInterval
@@ -248,6 +255,12 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     });
     deps.backplane.mq.on('$SYS/+/new/clients', (message, done) => {
       const from = message.topic.split('/')[1];
+      const connectedId = String(message.payload ?? '');
+      if (from && connectedId) {
+        lastConnectedOn.delete(connectedId);
+        lastConnectedOn.set(connectedId, from);
+        if (lastConnectedOn.size > LAST_CONNECTED_MAX) lastConnectedOn.delete(lastConnectedOn.keys().next().value as string);
+      }
       if (from !== brokerId) {
         const now = Date.now();
         const clientId = String(message.payload ?? '');
@@ -273,6 +286,15 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     });
   }
 
+  /** Whether the client of a dead node's Will has connected on another node since, one that is alive. */
+  function connectedOnLiveNodeSince(will: PublishPacket): boolean {
+    const { clientId, brokerId: willBroker } = will as PublishPacket & { clientId?: string; brokerId?: string };
+    const on = clientId === undefined ? undefined : lastConnectedOn.get(clientId);
+    if (on === undefined || on === willBroker) return false;
+    const beat = aedesBrokers.alive?.[on];
+    return on === brokerId || (beat !== undefined && beat + 3 * (config.heartbeatMs ?? AEDES_HEARTBEAT_MS) >= Date.now());
+  }
+
   // Constructed, not createBroker()'d: presence needs the instance and the hooks need presence.
   const aedes = new Aedes({
     id: brokerId,
@@ -287,8 +309,10 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     authorizePublish(client, packet, done) {
       const denied = acl.checkPublish(client, packet);
       if (denied) return done(denied);
-      // Cluster mode: the Will of a device whose node died, published by this node (no client).
-      if (client === null) presence.orphanWill(packet);
+      // Cluster mode: the Will of a device whose node died, published by this node (no client). Not an
+      // `offline` when the device has connected on a live node since (it moved before its node died):
+      // Aedes publishes the Will all the same, and that node answers it with `online` (observeRemote).
+      if (client === null && !connectedOnLiveNodeSince(packet)) presence.orphanWill(packet);
       // Refusing a Will is silent: Aedes just drops it (lib/client.js close()).
       if (presence.suppressWill(client, packet)) return done(new Error('will suppressed: device still connected'));
       admission.admit(client, packet, done);
@@ -332,6 +356,11 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     logger.debug({ clientId: client.id, username: principalName(principal), cause }, 'client disconnected');
   });
   aedes.on('publish', (packet) => presence.observe(packet));
+  // Cluster mode: status messages of every node (this emitter carries theirs; Aedes's `publish` event only this node's).
+  deps.backplane?.mq.on(topics.allStatus, (message, done) => {
+    presence.observeRemote(message as Pick<PublishPacket, 'topic' | 'payload'>);
+    done();
+  });
   const deliveryListeners = new Set<DeliveryListener>();
   // Aedes emits 'ack' with the packet it had delivered once the client's PUBACK arrives
   // (lib/handlers/puback.js) — known only for a persistent session, whose outgoing packets Aedes

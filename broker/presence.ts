@@ -52,6 +52,13 @@ export interface Presence {
   suppressWill(client: Client | null, packet: PublishPacket): boolean;
   /** Sees every publish; re-asserts the real state when a status message contradicts it. */
   observe(packet: PublishPacket): void;
+  /**
+   * Cluster mode: a status message another node published (its copy reaches this node's emitter, not
+   * `observe`). Only this node's own connections are re-asserted: an `offline` for a device connected
+   * here (a stale Will of the node it left, published by a third node) is answered with `online`; a
+   * device not connected here is that node's to speak for.
+   */
+  observeRemote(packet: Pick<PublishPacket, 'topic' | 'payload'>): void;
   /** Distinct devices with at least one connection. */
   onlineDevices(): number;
   /** Resolves when all queued status publishes have been handed to Aedes. */
@@ -173,6 +180,14 @@ export function createPresence(aedes: Pick<Aedes, 'publish'>, logger: Logger, on
       const online = (devices.get(deviceId)?.clients.size ?? 0) > 0;
       const said = Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : packet.payload;
       if (said !== (online ? 'online' : 'offline')) flush(deviceId);
+    },
+
+    observeRemote(packet) {
+      if (stopped) return;
+      const deviceId = statusTopicDevice(packet.topic);
+      if (deviceId === undefined || (devices.get(deviceId)?.clients.size ?? 0) === 0) return;
+      const said = Buffer.isBuffer(packet.payload) ? packet.payload.toString('utf8') : String(packet.payload);
+      if (said === 'offline') flush(deviceId);
     },
 
     onlineDevices() {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
@@ -14,6 +15,8 @@ import { BMS, OPS, closedByBroker, device, granted, nextMessage, startBroker, ty
  */
 
 const logger = pino({ level: 'silent' });
+// The encoding aedes-persistence-redis stores Wills in (to leave one behind as a node that died would).
+const msgpack = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis'))('msgpack-lite') as { encode(v: unknown): Buffer };
 const { skip } = redisAvailability();
 
 describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
@@ -122,6 +125,40 @@ describe.skipIf(skip)(`two brokers on one Redis ${skip ?? ''}`, () => {
     await new Promise((r) => setTimeout(r, Math.max(0, bStarted + 5_000 - Date.now()))); // B's first sweep is past
     expect(said).not.toContain('offline');
   }, 15_000);
+
+  it('the stale Will of a node that died, for a device that has connected on another node since, marks nothing offline', async () => {
+    // Found in review: a third node sweeping the dead node's Wills took the device for lost (an offline
+    // alarm where its alerts run) and its retained `offline` overwrote the live node's `online`.
+    // C starts 2 s before B: C's sweeps (every 4 beats) come first, so C is the one that publishes the Will.
+    const c = await node({ heartbeatMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 2_000));
+    const b = await node({ heartbeatMs: 1_000 });
+    const heardOnC: string[] = [];
+    c.broker.broker.onPresence((id, status, _ts, cause) => heardOnC.push(`${id} ${status} ${cause}`));
+    // What a node that died left in Redis: d1's Will, stored when d1 connected to it (no heartbeat ever comes from it again).
+    const db = new Redis(redis.url);
+    try {
+      const willKey = 'will:anju-dead:d1';
+      await db.rpush('will', willKey);
+      await db.set(willKey, msgpack.encode({ cmd: 'publish', topic: 'devices/d1/status', payload: Buffer.from('offline'), qos: 1, retain: true, clientId: 'd1', brokerId: 'anju-dead' }));
+    } finally {
+      db.disconnect();
+    }
+    await b.broker.connect(device('d1', { will: { topic: 'devices/d1/status', payload: Buffer.from('offline'), qos: 1, retain: true } }));
+    // C's next sweep (4 s after it started) finds the Will: published, and its key removed.
+    const left = new Redis(redis.url);
+    try {
+      await vi.waitFor(async () => expect(await left.exists('will:anju-dead:d1')).toBe(0), { timeout: 12_000, interval: 250 });
+    } finally {
+      left.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(heardOnC.filter((h) => h.startsWith('d1 offline'))).toEqual([]);
+    const ops = await c.broker.connect({ clientId: 'ops:4', ...OPS });
+    const status = nextMessage(ops, 'devices/d1/status', 5_000);
+    await ops.subscribeAsync('devices/d1/status', { qos: 1 });
+    expect(await status).toEqual({ payload: 'online', retain: true });
+  }, 30_000);
 
   it('a retained status set on node A is what a subscriber on node B receives', async () => {
     const [a, b] = [await node(), await node()];
