@@ -72,6 +72,13 @@ export interface DutyRouter {
   stop(): Promise<void>;
 }
 
+/**
+ * Cluster: how long a step's page may be in flight on another node before the leader sends it again.
+ * A page tries each channel up to 5 times with a 10 s timeout and backoff from 1 s (sms.ts, robots.ts):
+ * about 65 s at worst; three minutes leave room for a slow person lookup and the transition's commit.
+ */
+const REPAGE_AFTER_MS = 3 * 60_000;
+
 export function createDutyRouter(config: DutyConfig, deps: DutyDeps): DutyRouter {
   const log = deps.logger.child({ part: 'duty' });
   const reg = deps.metrics;
@@ -160,6 +167,13 @@ export function createDutyRouter(config: DutyConfig, deps: DutyDeps): DutyRouter
     return true;
   }
 
+  /**
+   * Whether a step's unrecorded page is this node's to send again. Alone, at once (what it was paging
+   * is in `paging`; anything else was cut short by a stop). In a cluster the node that handed the step
+   * over may still be paging in the background: only once the step is older than any page can take.
+   */
+  const mayRepage = (state: RouteState, now: number): boolean => deps.leads === undefined || now - state.ts >= REPAGE_AFTER_MS;
+
   async function check(now: number): Promise<DutyCheck> {
     const out: DutyCheck = { routed: [], escalated: [], repaged: [] };
     const rosters = new Map<string, number | undefined>();
@@ -201,7 +215,7 @@ export function createDutyRouter(config: DutyConfig, deps: DutyDeps): DutyRouter
           out.escalated.push(i.id);
           log.info({ incident: i.id, to: state.chain[next], step: next }, 'incident not acknowledged in time: handed to the next person');
           page(after, routeState(after) as RouteState, 'escalated', limit);
-        } else if (!notifiedAt(i, state.step) && !paging.has(`${i.id}:${state.step}`) && isActive(i.status)) {
+        } else if (!notifiedAt(i, state.step) && !paging.has(`${i.id}:${state.step}`) && isActive(i.status) && mayRepage(state, now)) {
           out.repaged.push(i.id);
           page(i, state, state.step === 0 ? 'assigned' : 'escalated', limit);
         }

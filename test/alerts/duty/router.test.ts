@@ -76,6 +76,29 @@ describe('duty router', () => {
     return i;
   }
 
+  /**
+   * A harness with three people and the roster, and a channel that answers `outcome` only once it is
+   * closed or released: a gateway that has not answered yet.
+   */
+  async function openWithGateway(outcome: 'sent' | 'failed') {
+    const dir = await tempDir();
+    const harness = await openHarness({ dir, devices });
+    h = harness;
+    for (const [id, name] of [['li.na', '李娜'], ['wang.fang', '王芳'], ['zhou.min', '周敏']] as Array<[string, string]>) await harness.db.accounts.create(person(id, name));
+    await harness.db.rosters.put(roster(), 'admin', T0);
+    let release: () => void = () => undefined;
+    const answered = new Promise<void>((r) => { release = r; });
+    const notifier: PersonNotifier = {
+      name: 'gateway',
+      notify: async () => {
+        await answered;
+        return [{ channel: 'sms', target: 'gw', outcome, ...(outcome === 'failed' ? { detail: 'aborted' } : {}) }];
+      },
+      close: async () => release(),
+    };
+    return { dir, harness, notifier, release: () => release() };
+  }
+
   const routing = (i: Incident | undefined) =>
     (i?.timeline ?? []).filter((t) => t.actor === rosterActor).map((t) => [t.event, t.details?.assignee ?? t.details?.to ?? t.details?.person]);
 
@@ -166,17 +189,8 @@ describe('duty router', () => {
   });
 
   it('leaves a page cut short by the shutdown unrecorded, and sends it again on the next start', async () => {
-    const dir = await tempDir();
-    const harness = await openHarness({ dir, devices });
-    h = harness;
-    for (const [id, name] of [['li.na', '李娜'], ['wang.fang', '王芳'], ['zhou.min', '周敏']] as Array<[string, string]>) await harness.db.accounts.create(person(id, name));
-    await harness.db.rosters.put(roster(), 'admin', T0);
     // A channel that hangs until it is closed (a gateway that never answers), then answers failed.
-    let release: () => void = () => undefined;
-    const closed = new Promise<void>((r) => { release = r; });
-    const hanging: PersonNotifier = {
-      name: 'hanging', notify: async () => { await closed; return [{ channel: 'sms', target: 'gw', outcome: 'failed', detail: 'aborted' }]; }, close: async () => release(),
-    };
+    const { dir, harness, notifier: hanging } = await openWithGateway('failed');
     const r = createDutyRouter({ criticalAfterMs: 5 * MIN, majorAfterMs: 30 * MIN }, {
       incidents: harness.incidents, rosters: harness.db.rosters, accounts: harness.db.accounts, notifiers: [hanging],
       clock: () => harness.now.ms, logger: pino({ level: 'silent' }), metrics: harness.metrics,
@@ -197,6 +211,31 @@ describe('duty router', () => {
     await again.router.idle();
     expect(again.double.pages.map((p) => [p.person.id, p.step])).toEqual([['li.na', 0]]);
     expect(routing(await again.harness.incidents.get(id))).toEqual([['assigned', 'li.na'], ['notified', 'li.na']]);
+  });
+
+  it('cluster: the leader does not page again a step whose page is in flight on the node that routed it, until that page had time to finish', async () => {
+    // Found in review: a node that is not the leader routes the incidents it raises and pages in the
+    // background; the leader's check saw the step unrecorded (the page not done yet) and no page of its
+    // own in flight, and paged the same person a second time.
+    const { harness, notifier: gateway, release } = await openWithGateway('sent');
+    const deps = { incidents: harness.incidents, rosters: harness.db.rosters, accounts: harness.db.accounts, clock: () => harness.now.ms, logger: pino({ level: 'silent' }), metrics: harness.metrics };
+    const follower = createDutyRouter({ criticalAfterMs: 5 * MIN, majorAfterMs: 30 * MIN }, { ...deps, notifiers: [gateway], leads: () => false });
+    const leaderPages = createRecordingPersonNotifier();
+    const leader = createDutyRouter({ criticalAfterMs: 5 * MIN, majorAfterMs: 30 * MIN }, { ...deps, notifiers: [leaderPages], leads: () => true });
+    router = follower;
+    await follower.start();
+    await harness.engine.accept([toReading(dev('sd1'), 0, { smoke: 0.5, alarm: true })]);
+    await harness.engine.idle();
+    await harness.incidents.idle();
+    await vi.waitFor(() => expect(harness.incidents.active()[0]?.assignee).toBe('li.na'));
+    expect(await leader.runOnce(T0 + 30_000)).toMatchObject({ repaged: [] });
+    expect(leaderPages.pages).toEqual([]);
+    // Still unrecorded long after any page could have finished (that node died mid-page): paged again.
+    expect((await leader.runOnce(T0 + 4 * MIN)).repaged).toHaveLength(1);
+    await leader.idle();
+    expect(leaderPages.pages.map((p) => [p.person.id, p.step])).toEqual([['li.na', 0]]);
+    release();
+    await leader.stop();
   });
 
   it('routes nothing for a site without a roster, and skips people who cannot take the incident', async () => {
