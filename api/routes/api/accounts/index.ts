@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { accountInputSchema, accountPatchSchema, idSchema, passwordSchema, roleGrantSchema } from '../../../../core/index.js';
 import { generateSecret, hashPassword } from '../../../../core/secrets.js';
+import { createSerialQueue } from '../../../../core/util/index.js';
 import type { AccountRecord, AccountStore, AccountWithPassword } from '../../../../storage/index.js';
 import { requireRole } from '../../../plugins/app/auth.js';
 import { ApiError, notFound } from '../../../plugins/app/errors.js';
@@ -61,6 +62,13 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
     if (all.some((a) => a.id !== id && adminOverAll(a))) return;
     throw new ApiError(409, 'last_admin', 'this is the last enabled account with admin over all sites; give another person that role first');
   };
+  /**
+   * Changes that read an account (or all of them, for keepAnAdmin) and then write run one at a time:
+   * side by side, a PATCH of a name wrote back the `disabled` another PATCH had just set, and two
+   * disables of two admins each saw the other still enabled and left none. One process's guard; the
+   * nodes of a cluster each have their own.
+   */
+  const changes = createSerialQueue();
   const must = async (id: string) => {
     const a = await accounts.get(id);
     if (!a) throw notFound(`account ${id}`);
@@ -128,7 +136,7 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
         response: { 200: accountSchema, ...notFoundOr, 409: errorSchema, ...authErrors },
       },
     },
-    async (request) => {
+    async (request) => changes.run(async () => {
       const old = await must(request.params.id);
       const next: AccountRecord = { ...old, ...request.body, updatedAt: now() };
       await keepAnAdmin(old.id, next);
@@ -138,7 +146,7 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
       if (changed.some((k) => k === 'disabled' || k === 'grants' || k === 'login')) app.auth.sessions?.endAll(old.id);
       request.log.info({ audit: 'account.changed', account: old.id, changed, grants: next.grants, by: request.principal?.tokenId, ip: request.ip }, 'account changed');
       return out(await must(old.id));
-    },
+    }),
   );
 
   app.put(
@@ -189,13 +197,13 @@ export const accountRoutes: FastifyPluginAsyncZod<RouteOptions & { accounts: Acc
     {
       schema: { tags: ['accounts'], summary: 'Delete a person’s account (admin)', params: idParams, response: { 204: z.undefined().describe('deleted'), ...notFoundOr, 409: errorSchema, ...authErrors } },
     },
-    async (request, reply) => {
+    async (request, reply) => changes.run(async () => {
       const { id } = request.params;
       await keepAnAdmin(id, undefined);
       if (!(await accounts.delete(id))) throw notFound(`account ${id}`);
       app.auth.sessions?.endAll(id);
       request.log.info({ audit: 'account.deleted', account: id, by: request.principal?.tokenId, ip: request.ip }, 'account deleted');
       return reply.code(204).send();
-    },
+    }),
   );
 };

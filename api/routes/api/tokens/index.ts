@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { generateToken, hashToken } from '../../../../core/secrets.js';
+import { createSerialQueue } from '../../../../core/util/index.js';
 import { requireRole } from '../../../plugins/app/auth.js';
 import { ApiError, notFound } from '../../../plugins/app/errors.js';
 import { authErrors, errorSchema, idParams, isoTime, roleEnum, toIso } from '../../../schemas.js';
@@ -57,6 +58,10 @@ export const tokenRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
   );
 
+  // One revocation at a time: side by side, two revocations of the last two admin tokens each counted
+  // two and both went through, locking everyone out of token and device management.
+  const revocations = createSerialQueue();
+
   app.delete(
     '/:id',
     {
@@ -67,7 +72,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         response: { 204: z.undefined().describe('revoked'), 404: errorSchema, 409: errorSchema, ...authErrors },
       },
     },
-    async (request, reply) => {
+    async (request, reply) => revocations.run(async () => {
       const { id } = request.params;
       const tokens = await state.listTokens();
       const target = tokens.find((t) => t.id === id);
@@ -80,6 +85,6 @@ export const tokenRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       app.auth.invalidate();
       request.log.info({ token: id, by: request.principal?.tokenId }, 'api token revoked');
       return reply.code(204).send();
-    },
+    }),
   );
 };
