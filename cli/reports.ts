@@ -43,13 +43,18 @@ export async function startReports(
   const logger = deps.logger.child({ part: 'reports' });
   const siteCache = new Map<string, Site>();
   const buildingCache = new Map<string, Map<string, string>>();
+  // Read whole, then swapped in one step: two reports generated at once each refresh, and one that
+  // emptied the caches while the other was about to use them made that report's site unknown (its
+  // zone the default, its name the id, its buildings unnamed).
   const refresh = async () => {
     const sites = await loadSites(deps.db.state);
+    const buildings = new Map<string, Map<string, string>>();
+    for (const s of sites) buildings.set(s.id, await loadBuildingNames(deps.db.state, s.id));
     siteCache.clear();
     buildingCache.clear();
     for (const s of sites) {
       siteCache.set(s.id, s);
-      buildingCache.set(s.id, await loadBuildingNames(deps.db.state, s.id));
+      buildingCache.set(s.id, buildings.get(s.id)!);
     }
     return sites;
   };
