@@ -63,6 +63,9 @@ export function createNotificationListener(
           await connect();
           // What other nodes changed while this one was not listening.
           await deps.onResync();
+          // Lost again while the resync ran: `lost()` found this loop still running and left the
+          // reconnection to it. Returning now left the node deaf to other nodes for good.
+          if (client === undefined) continue;
           log.info('PostgreSQL listener back; registry resynchronised');
           return;
         } catch (e) {

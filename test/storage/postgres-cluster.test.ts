@@ -149,4 +149,46 @@ describe.skipIf(skip)(`several nodes on one PostgreSQL ${skip ?? ''}`, () => {
       await listener.stop();
     }
   });
+
+  it('a listener whose new connection is lost again during its resync reconnects once more, and hears the next change', async () => {
+    // Found in review: the reconnect loop returned after the resync although the connection it had
+    // just made was gone; nothing reconnected again and the node never heard another node's change.
+    await nodes(1);
+    const heard: string[] = [];
+    let resyncs = 0;
+    let reachedResync!: () => void;
+    const inResync = new Promise<void>((r) => { reachedResync = r; });
+    let releaseResync!: () => void;
+    const resyncHeld = new Promise<void>((r) => { releaseResync = r; });
+    const losses: string[] = [];
+    const watching = pino({ level: 'warn' }, { write: (line: string) => { losses.push((JSON.parse(line) as { msg: string }).msg); } });
+    const listener = createNotificationListener({ url }, {
+      logger: watching, channels: [deviceChannel], onNotify: (_c, payload) => heard.push(payload),
+      onResync: async () => {
+        resyncs += 1;
+        if (resyncs === 1) {
+          reachedResync();
+          await resyncHeld;
+        }
+      },
+    });
+    await listener.start();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const kill = () => admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'anju-listen' AND pid <> pg_backend_pid()`);
+    try {
+      await kill();
+      await inResync;
+      await kill();
+      // The listener has seen its second connection go (while its resync is still held).
+      await vi.waitFor(() => expect(losses.filter((m) => m.includes('lost its connection'))).toHaveLength(2), { timeout: 5_000, interval: 20 });
+      releaseResync();
+      await vi.waitFor(() => expect(resyncs).toBe(2), { timeout: 15_000, interval: 50 });
+      await admin.query(`SELECT pg_notify('${deviceChannel}', 'd:after')`);
+      await vi.waitFor(() => expect(heard).toContain('d:after'), { timeout: 5_000, interval: 20 });
+    } finally {
+      await admin.end();
+      await listener.stop();
+    }
+  }, 30_000);
 });
