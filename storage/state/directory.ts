@@ -30,6 +30,18 @@ export function createDeviceDirectory(deps: {
   /** Sites and buildings known to exist, so provisioning a fleet does not look them up per device. */
   const ensured = new Set<string>();
 
+  /**
+   * Ids changed in memory while a load()'s scan runs (one set per load in flight): the scan's snapshot
+   * may be older than those changes (a resync after a reconnect, racing the notifications of other
+   * nodes' commits), so the load keeps what memory has for them instead of the scan's copy.
+   */
+  const changedDuringLoad = new Set<Set<string>>();
+  const setDevice = (id: string, d: Device | undefined) => {
+    if (d) devices.set(id, d);
+    else devices.delete(id);
+    for (const changed of changedDuringLoad) changed.add(id);
+  };
+
   const digest = (secret: string) => createHash('sha256').update(secret).digest('base64url');
   const forgetVerified = (id: string) => {
     generation.set(id, (generation.get(id) ?? 0) + 1);
@@ -74,9 +86,18 @@ export function createDeviceDirectory(deps: {
 
   return {
     async load() {
-      const all = await state.allDevices();
+      const changed = new Set<string>();
+      changedDuringLoad.add(changed);
+      let all: Device[];
+      try {
+        all = await state.allDevices();
+      } finally {
+        changedDuringLoad.delete(changed);
+      }
+      const newer = new Map([...changed].map((id) => [id, devices.get(id)] as const));
       devices.clear();
-      for (const d of all) devices.set(d.id, d);
+      for (const d of all) if (!changed.has(d.id)) devices.set(d.id, d);
+      for (const [id, d] of newer) if (d) devices.set(id, d);
     },
     get: (id) => devices.get(id),
     list: () => [...devices.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
@@ -88,7 +109,7 @@ export function createDeviceDirectory(deps: {
       const secret = generateSecret();
       const gen = generation.get(input.id) ?? 0;
       const device = await state.createDevice(input, await hashSecret(secret), clock());
-      devices.set(device.id, device);
+      setDevice(device.id, device);
       // Unless a delete or rotation of this id ran meanwhile.
       if ((generation.get(device.id) ?? 0) === gen) remember(device.id, secret);
       return { device, secret };
@@ -99,13 +120,12 @@ export function createDeviceDirectory(deps: {
         await ensurePlace(patch.site ?? cur.site, patch.building ?? cur.building);
       }
       const device = await state.updateDevice(id, patch);
-      if (device) devices.set(id, device);
-      else devices.delete(id);
+      setDevice(id, device);
       return device;
     },
     async delete(id) {
       const deleted = await state.deleteDevice(id);
-      devices.delete(id);
+      setDevice(id, undefined);
       forgetVerified(id);
       return deleted;
     },
@@ -118,9 +138,7 @@ export function createDeviceDirectory(deps: {
     },
     async refresh(id, secretChanged) {
       if (secretChanged) forgetVerified(id);
-      const device = await state.getDevice(id);
-      if (device) devices.set(id, device);
-      else devices.delete(id);
+      setDevice(id, await state.getDevice(id));
     },
     async verify(id, secret) {
       // An unknown id costs the same lookup and scrypt as a wrong secret, so the answer time does
