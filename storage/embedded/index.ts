@@ -193,10 +193,10 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     const tz = zones.get(site);
     return tz !== undefined && isValidTimezone(tz) ? tz : defaultRollupTimezone;
   };
-  const rollups = createEmbeddedRollups({ writer, reader, siteTimezone });
   const now = deps.now ?? Date.now;
   let flushHourly = async (): Promise<void> => undefined;
   const retention = createEmbeddedRetention(config.retention ?? { rawDays: 0 }, { writer, logger: log, now, beforePass: () => flushHourly() });
+  const rollups = createEmbeddedRollups({ writer, reader, siteTimezone, rawFloor: () => retention.floorAt(now()) });
   stopRetention = () => retention.stop();
   let guard: (() => void) | undefined;
   let folded = 0;

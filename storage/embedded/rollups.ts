@@ -81,7 +81,11 @@ export interface EmbeddedRollups extends RegisterRollups {
   buildIfMissing(): Promise<number>;
 }
 
-export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: SerialConnection; siteTimezone: (site: string) => string }): EmbeddedRollups {
+export function createEmbeddedRollups(deps: {
+  writer: SerialConnection; reader: SerialConnection; siteTimezone: (site: string) => string;
+  /** Raw readings before this instant are gone (retention.ts): days that began before it cannot be made again. */
+  rawFloor?: () => number;
+}): EmbeddedRollups {
   const { writer, reader, siteTimezone } = deps;
   /** Each (device, field)'s latest row as committed by this writer. */
   const latest = new Map<string, RegisterDay>();
@@ -222,14 +226,22 @@ export function createEmbeddedRollups(deps: { writer: SerialConnection; reader: 
     async rebuild(q) {
       latest.clear();
       const bounds = dayBoundaries(q.timezone);
-      const from = bounds.startOf(q.fromDate);
+      // Only days whose readings are all still stored raw: one that began before the raw floor lost
+      // readings to retention, and its row (in the zone it was made in) is all that is left of it — a
+      // rebuild that deleted it erased a savings report's baseline for good. Those rows stay as they are.
+      const floor = deps.rawFloor?.() ?? 0;
+      const floorDay = bounds.dateOf(floor).date;
+      const firstWhole = bounds.startOf(floorDay) >= floor ? floorDay : addDays(floorDay, 1);
+      const fromDate = q.fromDate > firstWhole ? q.fromDate : firstWhole;
+      if (fromDate > q.toDate) return 0;
+      const from = bounds.startOf(fromDate);
       const to = bounds.startOf(addDays(q.toDate, 1));
       return writer.transaction(async (conn) => {
         const rows = await rebuildOn(conn, { site: q.site, kind: q.kind, field: q.field, from, to, timezone: q.timezone });
         // Rows of the range in any zone go: a day of the old zone may have no counterpart in the new one.
         await conn.run(`DELETE FROM ${registerDaysTable} WHERE site = $1 AND kind = $2 AND field = $3 AND date >= $4 AND date <= $5`,
-          [q.site, q.kind, q.field, q.fromDate, q.toDate]);
-        await upsert(conn, rows.filter((r) => r.date >= q.fromDate && r.date <= q.toDate));
+          [q.site, q.kind, q.field, fromDate, q.toDate]);
+        await upsert(conn, rows.filter((r) => r.date >= fromDate && r.date <= q.toDate));
         return rows.length;
       });
     },

@@ -137,6 +137,38 @@ describe('embedded store retention and hourly aggregates', () => {
     expect(await db.hourlyRows()).toBe(2 * 60 * 24 + 2);
   }, 120_000);
 
+  it('a rebuild of the daily rollups in another zone (the site\'s zone changed) keeps the days it cannot make again', async () => {
+    // Found in review: a report over a range reaching before the raw floor, after a site's zone changed,
+    // rebuilt the range — deleting every day's row, and making again only those with raw readings left.
+    // The days before the floor (a savings report's baseline year) were erased for good.
+    const dir = await mkdtemp(join(tmpdir(), 'anju-retention-'));
+    dirs.push(dir);
+    let now = NOW - 45 * DAY;
+    const db = await open(dir, () => now);
+    const all = history('m1');
+    for (let i = 0; i < all.length; i += 1_000) {
+      now = Math.max(now, (all[Math.min(i + 999, all.length - 1)] as Reading).ts);
+      await db.telemetry.write(all.slice(i, i + 1_000));
+    }
+    now = NOW;
+    await db.retention.runOnce();
+    const rollups = db.telemetry.rollups!;
+    const range = { site: 's1', kind: 'power_meter' as const, field: 'energy', fromDate: '2026-04-20', toDate: '2026-05-20' };
+    const before = await rollups.days(range);
+    expect(before.every((r) => r.timezone === zone)).toBe(true);
+    expect(before.map((r) => r.date)).toContain('2026-04-25');
+    await rollups.rebuild({ ...range, timezone: 'UTC' });
+    const after = await rollups.days(range);
+    // Before the floor (2026-05-02 12:00 UTC): as they were, in the zone they were made in.
+    const kept = after.filter((r) => r.date < '2026-05-02');
+    expect(kept).toEqual(before.filter((r) => r.date < '2026-05-02'));
+    expect(kept.length).toBeGreaterThan(10);
+    // From the first whole UTC day after it: made again in UTC, from the raw readings.
+    const remade = after.filter((r) => r.date >= '2026-05-03');
+    expect(remade.length).toBe(18);
+    expect(remade.every((r) => r.timezone === 'UTC' && r.reads === 96)).toBe(true);
+  });
+
   it('keeps raw readings forever with 0 days, and a background pass runs on start', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'anju-retention-'));
     dirs.push(dir);
