@@ -192,6 +192,8 @@ export function createReportScheduler(config: ReportScheduleConfig, deps: Report
     const zones = new Set((await deps.sites()).map(zoneOf));
     zones.add(defaultTz);
     for (const tz of zones) {
+      // Stopped while the sites were read (or a task started): a task made now would outlive stop().
+      if (stopped) return;
       if (tasks.has(tz)) continue;
       const task = cron.createTask(
         expr,

@@ -97,6 +97,34 @@ describe('monthly report schedule', () => {
     await s.stop();
   });
 
+  it('stopped while it reads the sites to schedule them: no task is made afterwards', async () => {
+    // Found in review: stop() returned at once (no task yet, no run), then the schedule made and started
+    // its tasks — a timer that outlived the database and would have run against it, closed, on the 1st.
+    let calls = 0;
+    let reached!: () => void;
+    const reading = new Promise<void>((r) => { reached = r; });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const s = createReportScheduler({}, {
+      reports: stubReports({}).reports, store: db.reports, logger, clock: () => Date.UTC(2025, 3, 15),
+      sites: async () => {
+        calls += 1;
+        if (calls === 2) {
+          reached();
+          await held;
+        }
+        return sites;
+      },
+    });
+    const started = s.start();
+    await reading;
+    await s.stop();
+    release();
+    await started;
+    const live = [...cron.getTasks().values()].filter((t) => t.name?.startsWith('reports-monthly-') === true && t.getStatus() !== 'destroyed');
+    expect(live.map((t) => t.name)).toEqual([]);
+  });
+
   it('does not run before 02:00 local on the 1st', async () => {
     const stub = stubReports({});
     const s = createReportScheduler({ kinds: ['waste'] }, { reports: stub.reports, store: db.reports, sites: async () => sites, logger });
