@@ -95,6 +95,8 @@ const MAX_CACHED = 1_000;
 export function createTokenAuthenticator(config: AuthConfig, deps: { state: StateStore; now?: () => number }): TokenAuthenticator {
   const now = deps.now ?? Date.now;
   const cache = new Map<string, { token: ApiToken; until: number }>();
+  /** Bumped by invalidate(): a lookup that overlapped a revocation may have read the token before it went. */
+  let generation = 0;
   return {
     async authenticate(header) {
       if (!header) throw new ApiError(401, 'unauthorized', 'a bearer token is required: Authorization: Bearer <token>');
@@ -104,14 +106,20 @@ export function createTokenAuthenticator(config: AuthConfig, deps: { state: Stat
       const hit = cache.get(hash);
       let token = hit && hit.until > now() ? hit.token : undefined;
       if (!token) {
+        const seen = generation;
         token = await deps.state.findTokenByHash(hash);
         if (!token) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
-        if (cache.size >= MAX_CACHED) cache.clear();
-        cache.set(hash, { token, until: now() + config.cacheTtlMs });
+        // Not remembered when a revocation came meanwhile: cached, a token revoked a moment ago was
+        // trusted for the cache's whole lifetime (PostgreSQL: the read may precede the delete's commit).
+        if (seen === generation) {
+          if (cache.size >= MAX_CACHED) cache.clear();
+          cache.set(hash, { token, until: now() + config.cacheTtlMs });
+        }
       }
       return deploymentPrincipal(token.id, token.name, token.role);
     },
     invalidate() {
+      generation += 1;
       cache.clear();
     },
   };
