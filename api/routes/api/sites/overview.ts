@@ -52,8 +52,11 @@ export const siteViewRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     if (hourly.size >= MAX_CACHED_DAYS) for (const [k, v] of hourly) if (v.until <= t || hourly.size >= MAX_CACHED_DAYS) hourly.delete(k);
     const use = siteHourlyUse(telemetry, directory.list(), kind, q);
     hourly.set(key, { until: t + (isToday ? TODAY_TTL_MS : PAST_TTL_MS), use });
-    // A failed read is not remembered: the next request tries the store again.
-    use.catch(() => hourly.delete(key));
+    // A failed read is not remembered: the next request tries the store again (its own entry only:
+    // one made since, after this one expired, is another read's).
+    use.catch(() => {
+      if (hourly.get(key)?.use === use) hourly.delete(key);
+    });
     return use;
   }
 
