@@ -193,6 +193,13 @@ export async function startAlerts(
   const holders = held ? deps.holders : undefined;
   /** Devices this node times because no live node held them, not because they connected here. */
   const adopted = new Set<string>();
+  /**
+   * Adopted, their take-over not started yet (adoption takes them a few at a time). Whoever comes
+   * first starts it: the adoption's batch, or the device connecting here — whose presence then waits
+   * for it. A batch that took a device over after its connection here had been evaluated threw that
+   * evaluation away (the rule state read over it) and brought back alarms memory had cleared.
+   */
+  const notTakenOver = new Set<string>();
   let adoptionHeldBack = false;
   // Written again every beat: those held because they connected here (an adopted one yields to them).
   if (held) holders?.track(() => [...held].filter((id) => !adopted.has(id)));
@@ -206,6 +213,7 @@ export async function startAlerts(
     for (const id of await holders.heldElsewhere([...adopted])) {
       if (gen !== generation) return;
       if (!adopted.delete(id) || !held.delete(id)) continue;
+      notTakenOver.delete(id);
       await engine.onPresence(id, 'online', clock(), 'connected').then(() => engine.release(id))
         .catch((err: Error) => logger.error({ err, device: id }, 'could not hand a device over to the node that holds it now'));
     }
@@ -226,11 +234,12 @@ export async function startAlerts(
     for (const id of claimed) {
       held.add(id);
       adopted.add(id);
+      notTakenOver.add(id);
     }
     // A few at a time: each is two reads, and the alarm writes share the pool.
     for (let i = 0; i < claimed.length; i += ADOPT_CONCURRENCY) {
       if (gen !== generation) return;
-      await Promise.all(claimed.slice(i, i + ADOPT_CONCURRENCY).map((id) => engine.takeOver(id)
+      await Promise.all(claimed.slice(i, i + ADOPT_CONCURRENCY).filter((id) => notTakenOver.delete(id)).map((id) => engine.takeOver(id)
         .catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device no node held'))));
     }
     if (claimed.length > 0) logger.info({ devices: claimed.length }, 'leader times devices no live node holds');
@@ -256,7 +265,7 @@ export async function startAlerts(
     // Will is published here) — its rule state and alarms are read first; its presence waits for them.
     // Connected here: held because of its connection (authoritative), no longer only adopted.
     if (held && adopted.delete(id)) deps.holders?.hold(id);
-    if (held && !held.has(id)) {
+    if (held && (notTakenOver.delete(id) || !held.has(id))) {
       held.add(id);
       deps.holders?.hold(id);
       engine.takeOver(id).catch((err: Error) => logger.error({ err, device: id }, 'could not read the rule state of a device taken over; its readings are evaluated on what this node holds'));
@@ -268,6 +277,7 @@ export async function startAlerts(
   const offElsewhere = held ? deps.broker?.onDeviceElsewhere((id, ts) => {
     if (!held.delete(id)) return;
     adopted.delete(id);
+    notTakenOver.delete(id);
     deps.holders?.letGo(id);
     engine.onPresence(id, 'online', ts, 'connected').then(() => engine.release(id))
       .catch((err: Error) => logger.error({ err, device: id }, 'handing a device over to another node failed'));
