@@ -34,6 +34,11 @@ export interface CommandServiceConfig {
   readonly sweepIntervalMs: number;
   /** How long after its expiry a delivered command may still be answered before it is failed. */
   readonly replyGraceMs: number;
+  /**
+   * The broker's sessions outlive this process (cluster mode: Redis keeps them, and the QoS 1 messages
+   * queued in them). A command `sent` before a restart is then still on its way, and is not held again.
+   */
+  readonly sessionsSurviveRestart?: boolean;
 }
 
 export interface CommandBroker {
@@ -221,13 +226,21 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
   // session, or in flight) went with them. Back to queued, so it is held and published again when its
   // device subscribes; first in `publishing`, so no flush runs before it. A device that had it already
   // gets the same id again and acts once (README, "Acting on devices").
+  // Commands still held (`queued`: their device did not listen) are held again too: who waits for
+  // them is memory only, and without it a sleeping meter's command expired after every restart
+  // although the meter woke and subscribed in time.
   publishing.run(async () => {
-    const stranded = await store.list({ status: 'sent' }, { limit: HELD_RECOVERED, offset: 0 });
-    for (const c of stranded.items) {
-      holding.add(c.device);
-      announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
+    if (!config.sessionsSurviveRestart) {
+      const stranded = await store.list({ status: 'sent' }, { limit: HELD_RECOVERED, offset: 0 });
+      for (const c of stranded.items) {
+        holding.add(c.device);
+        announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
+      }
+      if (stranded.total > 0) logger.warn({ commands: stranded.total }, 'commands sent before a restart are held again for their devices');
     }
-    if (stranded.total > 0) logger.warn({ commands: stranded.total }, 'commands sent before a restart are held again for their devices');
+    const waiting = await store.list({ status: 'queued' }, { limit: HELD_RECOVERED, offset: 0 });
+    const t = now();
+    for (const c of waiting.items) if (c.expiresAt > t) holding.add(c.device);
   }).catch((err: unknown) => logger.error({ err }, 'could not hold again the commands sent before a restart'));
 
   const removeReplies = broker.interceptReplies(onReply);

@@ -162,7 +162,9 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     // Commands ride the embedded broker: its publish, the devices' PUBACKs and their replies, which
     // it refuses (the device resends) until this dispatcher is attached.
     const commands = broker
-      ? createCommandService({ sweepIntervalMs: 5_000, replyGraceMs: 60_000 }, { store: db.commands, devices: directory, broker, logger, metrics })
+      ? createCommandService({ sweepIntervalMs: 5_000, replyGraceMs: 60_000, sessionsSurviveRestart: config.redis !== undefined }, {
+        store: db.commands, devices: directory, broker, logger, metrics,
+      })
       : undefined;
     if (commands) shutdown.part(async () => commands.stop());
     // Proposals are carried out through the dispatcher: confirmed by a person, or by themselves when a site allows it.
