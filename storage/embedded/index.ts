@@ -24,6 +24,7 @@ import { createEmbeddedRosterStore } from './rosters.js';
 import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
+import { createSerialQueue } from '../../core/util/index.js';
 import type { SerialConnection } from './connection.js';
 import { openReopening } from './reopen.js';
 import { sqlLiteral } from './sql.js';
@@ -194,6 +195,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     return tz !== undefined && isValidTimezone(tz) ? tz : defaultRollupTimezone;
   };
   const now = deps.now ?? Date.now;
+  const snapshots = createSerialQueue();
   let flushHourly = async (): Promise<void> => undefined;
   const retention = createEmbeddedRetention(config.retention ?? { rawDays: 0 }, { writer, logger: log, now, beforePass: () => flushHourly() });
   const rollups = createEmbeddedRollups({ writer, reader, siteTimezone, rawFloor: () => retention.floorAt(now()) });
@@ -251,7 +253,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
     },
     async snapshot(file) {
       if (closing) throw new Error('the embedded database is closed');
-      return db.withConnection(async (conn) => {
+      // One at a time: the scheduled backup and one asked through the API or `anju backup` can
+      // overlap, and DuckDB's attach alias is the whole instance's (the second ATTACH failed).
+      return snapshots.run(() => db.withConnection(async (conn) => {
         const ident = (v: string) => `"${v.replace(/"/g, '""')}"`;
         const source = String((await conn.runAndReadAll('SELECT current_database() AS d')).getRowObjects()[0]?.d);
         await conn.run(`ATTACH ${sqlLiteral(file)} AS anju_snapshot`);
@@ -262,7 +266,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
         } finally {
           await conn.run('DETACH anju_snapshot');
         }
-      });
+      }));
     },
     async close() {
       await retention.stop();

@@ -58,6 +58,17 @@ describe('backup and restore of the embedded store and its spool', () => {
     expect(await storedCount(db2.telemetry)).toBeGreaterThanOrEqual(1500);
   });
 
+  it('two backups at once (the schedule\'s and one asked for) both complete', async () => {
+    // Found in review: the second ATTACH of the snapshot's alias failed while the first backup ran.
+    const dataDir = await freshDir();
+    const db = await openDb(dataDir);
+    await db.telemetry.write(many(300, 'd'));
+    const into = await freshDir();
+    const [a, b] = await Promise.all([takeBackup(source(dataDir, db), join(into, 'one')), takeBackup(source(dataDir, db), join(into, 'two'))]);
+    expect([a.schemaVersion, b.schemaVersion]).toEqual([knownSchemaVersion, knownSchemaVersion]);
+    for (const dir of ['one', 'two']) expect(await verifyBackup(join(into, dir))).toMatchObject({ schemaVersion: knownSchemaVersion });
+  });
+
   it('restores over an existing data dir by moving it aside, and refuses a newer schema or a damaged file', async () => {
     const dataDir = await freshDir();
     const db = await openDb(dataDir);
