@@ -255,15 +255,14 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
     });
     deps.backplane.mq.on('$SYS/+/new/clients', (message, done) => {
       const from = message.topic.split('/')[1];
-      const connectedId = String(message.payload ?? '');
-      if (from && connectedId) {
-        lastConnectedOn.delete(connectedId);
-        lastConnectedOn.set(connectedId, from);
+      const clientId = String(message.payload ?? '');
+      if (from && clientId) {
+        lastConnectedOn.delete(clientId);
+        lastConnectedOn.set(clientId, from);
         if (lastConnectedOn.size > LAST_CONNECTED_MAX) lastConnectedOn.delete(lastConnectedOn.keys().next().value as string);
       }
       if (from !== brokerId) {
         const now = Date.now();
-        const clientId = String(message.payload ?? '');
         // Bounded: an entry no disconnect consumed (the id was not connected here) lapses after a minute.
         if (takenElsewhere.size > 10_000) for (const [id, at] of takenElsewhere) if (now - at > 60_000) takenElsewhere.delete(id);
         takenElsewhere.set(clientId, now);

@@ -232,10 +232,8 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
   publishing.run(async () => {
     if (!config.sessionsSurviveRestart) {
       const stranded = await store.list({ status: 'sent' }, { limit: HELD_RECOVERED, offset: 0 });
-      for (const c of stranded.items) {
-        holding.add(c.device);
-        announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
-      }
+      // Queued again, they are held with the rest just below.
+      for (const c of stranded.items) announce(await store.transition(c.id, ['sent'], { status: 'queued', at: now() }));
       if (stranded.total > 0) logger.warn({ commands: stranded.total }, 'commands sent before a restart are held again for their devices');
     }
     const waiting = await store.list({ status: 'queued' }, { limit: HELD_RECOVERED, offset: 0 });
