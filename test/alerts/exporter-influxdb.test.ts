@@ -8,6 +8,7 @@ import { createInfluxStore, createLatestCache, type LatestCache } from '../../st
 import { createInfluxHttp } from '../../storage/influxdb/http.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading, type Harness } from './harness.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 /**
  * The alarm & fleet status exporter against Debian's influxd (1.6.7) and the real alerts engine on
@@ -155,26 +156,23 @@ describe.skipIf(skip)(`alarm & fleet status exporter against Debian's influxd ${
     const db = await freshDb();
     const h = await openHarness({ dir: await tempDir(), devices });
     open.push({ h });
-    let reading!: () => void;
-    const readBegun = new Promise<void>((r) => { reading = r; });
-    let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
+    const read = holdPoint();
     const engine: OpsExporterDeps['engine'] = {
       subscribe: (l) => h.engine.subscribe(l), active: () => h.engine.active(),
       async eventsSince(seq, limit) {
         const events = await h.engine.eventsSince(seq, limit);
-        reading();
-        await released;
+        read.reach();
+        await read.released;
         return events;
       },
     };
     const x = exporterFor(h, db, { get: () => undefined }, { engine });
     x.start();
-    await readBegun;
+    await read.reached;
     await flap(h, ['sd-1', 'sd-2'], 'offline');
     expect(h.events.map((e) => e.seq)).toEqual([1, 2]);
     const idle = x.idle();
-    release();
+    read.release();
     await idle;
     expect(await exportedSeqs(db)).toEqual([1, 2]);
     expect(x.stats()).toMatchObject({ cursor: 2, exported: 2, dropped: 0, buffered: 0 });

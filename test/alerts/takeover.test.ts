@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Alarm, AlarmStore } from '../../alerts/contracts.js';
 import { closeHarness, deviceMap, openHarness, removeTempDirs, T0, tempDir, toReading } from './harness.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 /**
  * A device taken over from another node (cluster mode): its rule state and active alarms are read
@@ -31,19 +32,16 @@ async function storeTheirs(h: Awaited<ReturnType<typeof openHarness>>): Promise<
 
 /** A store whose read of sd-k's active alarms waits until released: a take-over caught mid-read. */
 function holdTakeOverRead() {
-  let reading!: () => void;
-  const readBegun = new Promise<void>((r) => { reading = r; });
-  let release!: () => void;
-  const released = new Promise<void>((r) => { release = r; });
+  const read = holdPoint();
   const store = (s: AlarmStore): AlarmStore => ({ ...s, list: async (q) => {
     const page = await s.list(q);
     if (q.originatorId === 'sd-k') {
-      reading();
-      await released;
+      read.reach();
+      await read.released;
     }
     return page;
   } });
-  return { store, readBegun, release };
+  return { store, readBegun: read.reached, release: read.release };
 }
 
 describe('device take-over', () => {

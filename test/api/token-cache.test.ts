@@ -3,6 +3,7 @@ import { createTokenAuthenticator } from '../../api/plugins/app/auth.js';
 import { generateToken, hashToken } from '../../core/secrets.js';
 import type { StateStore } from '../../storage/index.js';
 import { cleanup, freshDir, openDb } from '../storage/spool.helpers.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 /**
  * The API token cache against a revocation that overlaps a lookup. Found in review: a lookup that
@@ -17,29 +18,26 @@ describe('API token cache and revocation', () => {
     const db = await openDb(await freshDir());
     const token = generateToken();
     await db.state.createToken({ id: 't1', name: 'ops', role: 'operator', createdAt: 1 }, hashToken(token));
-    let reading!: () => void;
-    const readDone = new Promise<void>((r) => { reading = r; });
-    let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const lookup = holdPoint();
     let hold = true;
     const state: StateStore = new Proxy(db.state, {
       get: (t, k, r) => (k === 'findTokenByHash' ? async (hash: string) => {
         const found = await t.findTokenByHash(hash);
         if (hold) {
           hold = false;
-          reading();
-          await held;
+          lookup.reach();
+          await lookup.released;
         }
         return found;
       } : Reflect.get(t, k, r) as unknown),
     });
     const auth = createTokenAuthenticator({ cacheTtlMs: 60_000 }, { state });
     const first = auth.authenticate(`Bearer ${token}`);
-    await readDone;
+    await lookup.reached;
     // The revocation (DELETE /api/tokens/t1): the row goes, then the cache.
     await db.state.deleteToken('t1');
     auth.invalidate();
-    release();
+    lookup.release();
     await first;
     await expect(auth.authenticate(`Bearer ${token}`)).rejects.toMatchObject({ statusCode: 401 });
   });

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startReports } from '../../cli/reports.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 /**
  * The reports' site and building names, read again for every report (a site's zone or name may have
@@ -11,19 +12,11 @@ import { startReports } from '../../cli/reports.js';
  */
 const sites = Array.from({ length: 6 }, (_, i) => ({ id: `s${i + 1}`, name: `Site ${i + 1}`, address: '', timezone: 'Europe/Berlin' }));
 
-function gate() {
-  let reached!: () => void;
-  let release!: () => void;
-  const reachedAt = new Promise<void>((r) => { reached = r; });
-  const released = new Promise<void>((r) => { release = r; });
-  return { reachedAt, released, reach: () => reached(), release: () => release() };
-}
-
 describe('reports: site and building names read for each report', () => {
   it('two reports at once: each is made for its site as configured, named and in its zone', async () => {
     let refreshes = 0;
-    const holdA = gate();
-    const holdB = gate();
+    const holdA = holdPoint();
+    const holdB = holdPoint();
     const state = {
       async listSites() {
         refreshes += 1;
@@ -54,9 +47,9 @@ describe('reports: site and building names read for each report', () => {
     });
     const waste = () => r.api.generate.waste({ site: 's6', from: '2026-01-01', to: '2026-02-01' }) as Promise<{ site: { name: string; timezone: string } }>;
     const a = waste();
-    await holdA.reachedAt;
+    await holdA.reached;
     const b = waste();
-    await holdB.reachedAt;
+    await holdB.reached;
     holdA.release();
     expect((await a).site).toMatchObject({ name: 'Site 6', timezone: 'Europe/Berlin' });
     holdB.release();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDeviceDirectory, type StateStore } from '../../storage/index.js';
 import { cleanup, freshDir, openDb } from './spool.helpers.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 /**
  * The device directory's full reload (at start and after the PostgreSQL listener reconnects) racing
@@ -16,17 +17,14 @@ describe('device directory: a reload racing the changes it hears', () => {
     const real = db.state;
     await real.createDevice({ id: 'moved', kind: 'smart_bin', site: 's1', building: 'b1' }, 'h', 1);
     await real.createDevice({ id: 'gone', kind: 'smart_bin', site: 's1', building: 'b1' }, 'h', 1);
-    let scanned!: () => void;
-    const scanDone = new Promise<void>((r) => { scanned = r; });
-    let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const scan = holdPoint();
     let hold = false;
     const state: StateStore = new Proxy(real, {
       get: (t, k, r) => (k === 'allDevices' ? async () => {
         const all = await t.allDevices();
         if (hold) {
-          scanned();
-          await held;
+          scan.reach();
+          await scan.released;
         }
         return all;
       } : Reflect.get(t, k, r) as unknown),
@@ -35,13 +33,13 @@ describe('device directory: a reload racing the changes it hears', () => {
     await directory.load();
     hold = true;
     const reload = directory.load();
-    await scanDone;
+    await scan.reached;
     // Committed by "another node" after the scan's snapshot; each notification refreshes its device.
     await real.updateDevice('moved', { site: 's2' });
     await real.createDevice({ id: 'fresh', kind: 'smart_bin', site: 's1', building: 'b1' }, 'h', 2);
     await real.deleteDevice('gone');
     for (const id of ['moved', 'fresh', 'gone']) await directory.refresh(id, false);
-    release();
+    scan.release();
     await reload;
     expect(directory.get('moved')?.site).toBe('s2');
     expect(directory.get('fresh')).toBeDefined();

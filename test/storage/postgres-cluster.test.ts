@@ -9,6 +9,7 @@ import { createPostgres, latestPostgresVersion, type PostgresDatabase } from '..
 import { createNotificationListener, deviceChannel } from '../../storage/postgres/listen.js';
 import { postgresAvailability, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { incident } from './incident-store.contract.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 /**
  * What the contract suites cannot show with one store: several nodes (each its own pool, as
@@ -156,10 +157,7 @@ describe.skipIf(skip)(`several nodes on one PostgreSQL ${skip ?? ''}`, () => {
     await nodes(1);
     const heard: string[] = [];
     let resyncs = 0;
-    let reachedResync!: () => void;
-    const inResync = new Promise<void>((r) => { reachedResync = r; });
-    let releaseResync!: () => void;
-    const resyncHeld = new Promise<void>((r) => { releaseResync = r; });
+    const resync = holdPoint();
     const losses: string[] = [];
     const watching = pino({ level: 'warn' }, { write: (line: string) => { losses.push((JSON.parse(line) as { msg: string }).msg); } });
     const listener = createNotificationListener({ url }, {
@@ -167,8 +165,8 @@ describe.skipIf(skip)(`several nodes on one PostgreSQL ${skip ?? ''}`, () => {
       onResync: async () => {
         resyncs += 1;
         if (resyncs === 1) {
-          reachedResync();
-          await resyncHeld;
+          resync.reach();
+          await resync.released;
         }
       },
     });
@@ -178,11 +176,11 @@ describe.skipIf(skip)(`several nodes on one PostgreSQL ${skip ?? ''}`, () => {
     const kill = () => admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'anju-listen' AND pid <> pg_backend_pid()`);
     try {
       await kill();
-      await inResync;
+      await resync.reached;
       await kill();
       // The listener has seen its second connection go (while its resync is still held).
       await vi.waitFor(() => expect(losses.filter((m) => m.includes('lost its connection'))).toHaveLength(2), { timeout: 5_000, interval: 20 });
-      releaseResync();
+      resync.release();
       await vi.waitFor(() => expect(resyncs).toBe(2), { timeout: 15_000, interval: 50 });
       await admin.query(`SELECT pg_notify('${deviceChannel}', 'd:after')`);
       await vi.waitFor(() => expect(heard).toContain('d:after'), { timeout: 5_000, interval: 20 });
