@@ -25,7 +25,8 @@ export function alarmFilters(q: AlarmQuery, w: WhereBuilder): void {
   w.eq('originator_id', q.originatorId);
 }
 
-export function incidentFilters(q: IncidentQuery, w: WhereBuilder): void {
+/** `membersTable`: where the incident members are (the embedded store qualifies it: storage/embedded/alarm-file.ts). */
+export function incidentFilters(q: IncidentQuery, w: WhereBuilder, membersTable = 'incident_members'): void {
   w.in('status', q.status);
   w.in('severity', q.severity);
   w.in('hazard', q.hazard);
@@ -34,5 +35,5 @@ export function incidentFilters(q: IncidentQuery, w: WhereBuilder): void {
   w.in('site', q.sites);
   w.eq('building', q.building);
   w.eq('assignee', q.assignee);
-  if (q.alarmId !== undefined) w.bound(q.alarmId, (p) => `id IN (SELECT incident_id FROM incident_members WHERE alarm_id = ${p})`);
+  if (q.alarmId !== undefined) w.bound(q.alarmId, (p) => `id IN (SELECT incident_id FROM ${membersTable} WHERE alarm_id = ${p})`);
 }

@@ -8,10 +8,14 @@ import { DatabaseClosedError, runPrepared, toNumber, type SerialConnection } fro
 import { big, inList, isDuplicatePrimaryKey, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { alarmFilters } from '../query-filters.js';
 import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
+import { alarmFileTables, inAlarmFile, type AlarmFileTable } from './alarm-file.js';
+
+/** This store's tables, in the alarm file (storage/embedded/alarm-file.ts). */
+const T = Object.fromEntries(alarmFileTables.map((t) => [t, inAlarmFile(t)])) as Record<AlarmFileTable, string>;
 import { createStoredAlarmIndex } from './alarm-index.js';
 
 /** Upserts rule-state entries given as one JSON list of {k, v} (v: the value's JSON text). */
-const upsertRuleStateSql = `INSERT INTO rule_state (key, value)
+const upsertRuleStateSql = `INSERT INTO ${T.rule_state} (key, value)
   SELECT e.k, e.v FROM (SELECT unnest(json_transform($1::VARCHAR, '[{"k":"VARCHAR","v":"VARCHAR"}]')) AS e)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 
@@ -111,7 +115,7 @@ export function createEmbeddedAlarmStore(deps: {
   // highest seq ever given even when pruneEvents took every event: the seq (and so the revisions and
   // an SSE client's Last-Event-ID) never goes back after a restart, as with Postgres's sequence.
   const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c,
-    'SELECT greatest((SELECT coalesce(max(seq), 0) FROM alarm_events), (SELECT coalesce(max(rev), 0) FROM alarms)) AS s'))[0]?.s ?? null) ?? 0);
+    `SELECT greatest((SELECT coalesce(max(seq), 0) FROM ${T.alarm_events}), (SELECT coalesce(max(rev), 0) FROM ${T.alarms})) AS s`))[0]?.s ?? null) ?? 0);
 
   /** What the checks need to know of `alarms`, in memory (storage/embedded/alarm-index.ts). */
   const index = createStoredAlarmIndex();
@@ -133,7 +137,7 @@ export function createEmbeddedAlarmStore(deps: {
     let exists: (id: string) => boolean;
     if (fromIndex) {
       if (!index.loaded) {
-        const active = await rows(c, 'SELECT id, active_key FROM alarms WHERE active_key IS NOT NULL');
+        const active = await rows(c, `SELECT id, active_key FROM ${T.alarms} WHERE active_key IS NOT NULL`);
         index.load(active.map((r) => ({ id: String(r.id), key: String(r.active_key) })));
       }
       // What the index knows of the group is taken before it learns anything: learning may push
@@ -145,7 +149,7 @@ export function createEmbeddedAlarmStore(deps: {
       }
       const unknown = idsToCheck(records).filter((id) => !stored.has(id));
       if (unknown.length > 0) {
-        const found = (await rows(c, `SELECT id, rev FROM alarms WHERE id IN (${unknown.map(sqlLiteral).join(', ')})`))
+        const found = (await rows(c, `SELECT id, rev FROM ${T.alarms} WHERE id IN (${unknown.map(sqlLiteral).join(', ')})`))
           .map((r) => ({ id: String(r.id), rev: toNumber(r.rev ?? null) ?? undefined }));
         for (const { id, rev } of found) {
           stored.set(id, rev);
@@ -157,7 +161,7 @@ export function createEmbeddedAlarmStore(deps: {
       exists = (id) => known.has(id);
     } else {
       const keys = [...new Set(records.map(keyOfAlarm))];
-      const found = await rows(c, `SELECT id, rev, active_key FROM alarms
+      const found = await rows(c, `SELECT id, rev, active_key FROM ${T.alarms}
         WHERE id IN (${ids.map(sqlLiteral).join(', ')}) OR active_key IN (${keys.map(sqlLiteral).join(', ')})`);
       for (const r of found) {
         stored.set(String(r.id), toNumber(r.rev ?? null) ?? undefined);
@@ -192,13 +196,13 @@ export function createEmbeddedAlarmStore(deps: {
     const last = new Map<string, Alarm>();
     for (const { alarm } of entries) last.set(alarm.id, alarm);
     const alarms = [...last.values()].map((a) => alarmValues(a, revisions.get(a.id) ?? first));
-    const script = ['BEGIN TRANSACTION', ...writeRowsScript('alarms', alarmCols, alarms, (id) => existing.has(id))];
+    const script = ['BEGIN TRANSACTION', ...writeRowsScript(T.alarms, alarmCols, alarms, (id) => existing.has(id))];
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
       const values = entries.slice(i, i + ROWS_PER_STATEMENT).map(({ alarm, event: ev }, j) => {
         const s = first + i + j;
         return `(${[BigInt(s), big(ev.ts), ev.type, alarm.id, ev.previousSeverity ?? null, JSON.stringify({ ...alarm, rev: s })].map(sqlLiteral).join(', ')})`;
       });
-      script.push(`INSERT INTO alarm_events (seq, ts, type, alarm_id, previous_severity, alarm) VALUES ${values.join(', ')}`);
+      script.push(`INSERT INTO ${T.alarm_events} (seq, ts, type, alarm_id, previous_severity, alarm) VALUES ${values.join(', ')}`);
     }
     script.push('COMMIT');
     return script;
@@ -254,24 +258,24 @@ export function createEmbeddedAlarmStore(deps: {
     recordMany,
     async get(id) {
       open();
-      const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM alarms WHERE id = $1`, [id]);
+      const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM ${T.alarms} WHERE id = $1`, [id]);
       return r[0] ? rowToAlarm(r[0]) : undefined;
     },
     async findActive(key) {
       open();
-      const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM alarms WHERE active_key = $1`, [alarmKey(key)]);
+      const r = await conn.query(`SELECT ${alarmCols.join(', ')} FROM ${T.alarms} WHERE active_key = $1`, [alarmKey(key)]);
       return r[0] ? rowToAlarm(r[0]) : undefined;
     },
     async list(q: AlarmQuery): Promise<Page<Alarm>> {
       open();
       const w = where();
       alarmFilters(q, whereBuilder(w));
-      const { rows: page, total } = await newestFirstPage(conn, 'alarms', alarmCols, w, q);
+      const { rows: page, total } = await newestFirstPage(conn, T.alarms, alarmCols, w, q);
       return { items: page.map(rowToAlarm), total };
     },
     async eventsSince(after, limit = 1_000) {
       open();
-      const r = await conn.query('SELECT * FROM alarm_events WHERE seq > $1 ORDER BY seq LIMIT $2', [BigInt(Math.max(0, Math.floor(after))), BigInt(limit)]);
+      const r = await conn.query(`SELECT * FROM ${T.alarm_events} WHERE seq > $1 ORDER BY seq LIMIT $2`, [BigInt(Math.max(0, Math.floor(after))), BigInt(limit)]);
       return r.map(rowToEvent);
     },
     async lastSeq() {
@@ -280,13 +284,13 @@ export function createEmbeddedAlarmStore(deps: {
     },
     async pruneEvents(beforeTs) {
       open();
-      return (await events.query('DELETE FROM alarm_events WHERE ts < $1 RETURNING seq', [big(beforeTs)])).length;
+      return (await events.query(`DELETE FROM ${T.alarm_events} WHERE ts < $1 RETURNING seq`, [big(beforeTs)])).length;
     },
     async loadRuleState(keys) {
       open();
       const params: DuckDBValue[] = [RULES_CONFIG_KEY];
       const only = keys === undefined ? '' : keys.length === 0 ? ' AND false' : ` AND ${inList('key', keys, params)}`;
-      const r = await conn.query(`SELECT key, value FROM rule_state WHERE key <> $1${only}`, params);
+      const r = await conn.query(`SELECT key, value FROM ${T.rule_state} WHERE key <> $1${only}`, params);
       return new Map(r.map((x) => [String(x.key), JSON.parse(String(x.value)) as unknown]));
     },
     async saveRuleState(changes) {
@@ -303,7 +307,7 @@ export function createEmbeddedAlarmStore(deps: {
       await ruleState.transaction(async (c) => {
         for (let i = 0; i < gone.length; i += 500) {
           const params: DuckDBValue[] = [];
-          await c.run(`DELETE FROM rule_state WHERE ${inList('key', gone.slice(i, i + 500), params)}`, params);
+          await c.run(`DELETE FROM ${T.rule_state} WHERE ${inList('key', gone.slice(i, i + 500), params)}`, params);
         }
         // One prepared statement for any number of entries, unpacked on DuckDB's threads (the engine
         // writes every touched key each second: thousands with a large fleet).
@@ -312,12 +316,12 @@ export function createEmbeddedAlarmStore(deps: {
     },
     async loadRulesConfig() {
       open();
-      const r = await conn.query('SELECT value FROM rule_state WHERE key = $1', [RULES_CONFIG_KEY]);
+      const r = await conn.query(`SELECT value FROM ${T.rule_state} WHERE key = $1`, [RULES_CONFIG_KEY]);
       return r[0] ? (JSON.parse(String(r[0].value)) as unknown) : undefined;
     },
     async saveRulesConfig(config) {
       open();
-      await conn.query('INSERT INTO rule_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+      await conn.query(`INSERT INTO ${T.rule_state} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
         RULES_CONFIG_KEY, JSON.stringify(config),
       ]);
     },

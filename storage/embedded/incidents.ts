@@ -9,6 +9,10 @@ import { DatabaseClosedError, toNumber, type SerialConnection } from './connecti
 import { big, isDuplicatePrimaryKey, newestFirstPage, type Row, rows, runScript, sqlLiteral, where, whereBuilder, writeRowsScript } from './sql.js';
 import { incidentFilters } from '../query-filters.js';
 import { checkRevisions, idsToCheck, revisionsOf } from '../revisions.js';
+import { alarmFileTables, inAlarmFile, type AlarmFileTable } from './alarm-file.js';
+
+/** This store's tables, in the alarm file (storage/embedded/alarm-file.ts). */
+const T = Object.fromEntries(alarmFileTables.map((t) => [t, inAlarmFile(t)])) as Record<AlarmFileTable, string>;
 import { createStoredRecordIndex } from './record-index.js';
 
 /**
@@ -97,12 +101,12 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
   // highest seq ever given even when pruneEvents took every event: the seq (and so the revisions and
   // an SSE client's Last-Event-ID) never goes back after a restart, as with Postgres's sequence.
   const currentSeq = async (c: DuckDBConnection) => (seq ??= toNumber((await rows(c,
-    'SELECT greatest((SELECT coalesce(max(seq), 0) FROM incident_events), (SELECT coalesce(max(rev), 0) FROM incidents)) AS s'))[0]?.s ?? null) ?? 0);
+    `SELECT greatest((SELECT coalesce(max(seq), 0) FROM ${T.incident_events}), (SELECT coalesce(max(rev), 0) FROM ${T.incidents})) AS s`))[0]?.s ?? null) ?? 0);
 
   const watermarkSql = (alarmSeq: number) =>
     // GREATEST: the watermark never moves back, whichever writer gets there first.
-    `INSERT INTO incident_meta (key, value) VALUES (${sqlLiteral(WATERMARK)}, ${sqlLiteral(BigInt(Math.max(0, Math.floor(alarmSeq))))})
-     ON CONFLICT (key) DO UPDATE SET value = greatest(incident_meta.value, excluded.value)`;
+    `INSERT INTO ${T.incident_meta} (key, value) VALUES (${sqlLiteral(WATERMARK)}, ${sqlLiteral(BigInt(Math.max(0, Math.floor(alarmSeq))))})
+     ON CONFLICT (key) DO UPDATE SET value = greatest(${T.incident_meta}.value, excluded.value)`;
 
   /** What the checks need to know of `incidents`, in memory (storage/embedded/record-index.ts). */
   const index = createStoredRecordIndex<Incident>({ keyOf: incidentKey, isActive: (i) => isActive(i.status) });
@@ -138,9 +142,9 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     const stored = new Map<string, number | undefined>();
     const members = new Set<string>();
     const storedRows = async (ids: readonly string[], keys?: readonly string[]) => {
-      const holders = keys ? `UNION ALL SELECT 'key', id, NULL, active_key FROM incidents WHERE active_key IN (${list(keys)})` : '';
-      return rows(c, `SELECT 'rev' AS what, id, rev, NULL AS other FROM incidents WHERE id IN (${list(ids)}) ${holders}
-        UNION ALL SELECT 'member', incident_id, NULL, alarm_id FROM incident_members WHERE incident_id IN (${list(ids)})`);
+      const holders = keys ? `UNION ALL SELECT 'key', id, NULL, active_key FROM ${T.incidents} WHERE active_key IN (${list(keys)})` : '';
+      return rows(c, `SELECT 'rev' AS what, id, rev, NULL AS other FROM ${T.incidents} WHERE id IN (${list(ids)}) ${holders}
+        UNION ALL SELECT 'member', incident_id, NULL, alarm_id FROM ${T.incident_members} WHERE incident_id IN (${list(ids)})`);
     };
     if (!fromIndex) {
       const holder = new Map<string, string>();
@@ -152,7 +156,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
       return { stored, members, holderOf: (key: string) => holder.get(key) };
     }
     if (!index.loaded) {
-      const active = await rows(c, 'SELECT id, active_key FROM incidents WHERE active_key IS NOT NULL');
+      const active = await rows(c, `SELECT id, active_key FROM ${T.incidents} WHERE active_key IS NOT NULL`);
       index.load(active.map((r) => ({ id: String(r.id), key: String(r.active_key) })));
     }
     // What the index knows is taken before it learns anything: learning may push out this group's revisions.
@@ -217,11 +221,11 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     const last = new Map<string, Incident>();
     for (const incident of records) last.set(incident.id, incident);
     const incidents = [...last.values()];
-    const script = ['BEGIN TRANSACTION', ...writeRowsScript('incidents', cols, incidents.map((x) => values(x, revisions.get(x.id) ?? first)), (id) => read.stored.has(id))];
+    const script = ['BEGIN TRANSACTION', ...writeRowsScript(T.incidents, cols, incidents.map((x) => values(x, revisions.get(x.id) ?? first)), (id) => read.stored.has(id))];
     // Only the alarms not indexed yet: an incident's members only ever grow, and rewriting the index on every change would grow with them.
     const members = incidents.flatMap((i) => i.members.filter((m) => !read.members.has(m.id)).map((m) => `(${sqlLiteral(m.id)}, ${sqlLiteral(i.id)})`));
     for (let i = 0; i < members.length; i += ROWS_PER_STATEMENT) {
-      script.push(`INSERT INTO incident_members (alarm_id, incident_id) VALUES ${members.slice(i, i + ROWS_PER_STATEMENT).join(', ')} ON CONFLICT (alarm_id) DO NOTHING`);
+      script.push(`INSERT INTO ${T.incident_members} (alarm_id, incident_id) VALUES ${members.slice(i, i + ROWS_PER_STATEMENT).join(', ')} ON CONFLICT (alarm_id) DO NOTHING`);
     }
     for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
       const rowsOf = entries.slice(i, i + ROWS_PER_STATEMENT).map(({ incident, event: e }, j) => `(${[
@@ -229,7 +233,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
         JSON.stringify({ ...incident, timeline: [], rev: first + i + j }), e.alarm ? JSON.stringify({ ...e.alarm, timeline: [] }) : null,
         e.response ? JSON.stringify(e.response) : null,
       ].map(sqlLiteral).join(', ')})`);
-      script.push(`INSERT INTO incident_events (seq, ts, type, incident_id, previous_severity, previous_level, alarm_id, incident, alarm, response)
+      script.push(`INSERT INTO ${T.incident_events} (seq, ts, type, incident_id, previous_severity, previous_level, alarm_id, incident, alarm, response)
          VALUES ${rowsOf.join(', ')}`);
     }
     if (alarmSeq !== undefined) script.push(watermarkSql(alarmSeq));
@@ -290,29 +294,29 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     },
     async alarmWatermark() {
       open();
-      const r = await conn.query('SELECT value FROM incident_meta WHERE key = $1', [WATERMARK]);
+      const r = await conn.query(`SELECT value FROM ${T.incident_meta} WHERE key = $1`, [WATERMARK]);
       return toNumber(r[0]?.value ?? null) ?? 0;
     },
     async get(id) {
       open();
-      const r = await conn.query(`SELECT ${cols.join(', ')} FROM incidents WHERE id = $1`, [id]);
+      const r = await conn.query(`SELECT ${cols.join(', ')} FROM ${T.incidents} WHERE id = $1`, [id]);
       return r[0] ? rowToIncident(r[0]) : undefined;
     },
     async findActive(key) {
       open();
-      const r = await conn.query(`SELECT ${cols.join(', ')} FROM incidents WHERE active_key = $1`, [incidentKey(key)]);
+      const r = await conn.query(`SELECT ${cols.join(', ')} FROM ${T.incidents} WHERE active_key = $1`, [incidentKey(key)]);
       return r[0] ? rowToIncident(r[0]) : undefined;
     },
     async list(q: IncidentQuery): Promise<Page<Incident>> {
       open();
       const w = where();
-      incidentFilters(q, whereBuilder(w));
-      const { rows: page, total } = await newestFirstPage(conn, 'incidents', cols, w, q);
+      incidentFilters(q, whereBuilder(w), T.incident_members);
+      const { rows: page, total } = await newestFirstPage(conn, T.incidents, cols, w, q);
       return { items: page.map(rowToIncident), total };
     },
     async eventsSince(after, limit = 1_000) {
       open();
-      const r = await conn.query('SELECT * FROM incident_events WHERE seq > $1 ORDER BY seq LIMIT $2', [BigInt(Math.max(0, Math.floor(after))), BigInt(limit)]);
+      const r = await conn.query(`SELECT * FROM ${T.incident_events} WHERE seq > $1 ORDER BY seq LIMIT $2`, [BigInt(Math.max(0, Math.floor(after))), BigInt(limit)]);
       return r.map(rowToEvent);
     },
     async lastSeq() {
@@ -321,7 +325,7 @@ export function createEmbeddedIncidentStore(deps: { conn: SerialConnection; even
     },
     async pruneEvents(beforeTs) {
       open();
-      return (await events.query('DELETE FROM incident_events WHERE ts < $1 RETURNING seq', [big(beforeTs)])).length;
+      return (await events.query(`DELETE FROM ${T.incident_events} WHERE ts < $1 RETURNING seq`, [big(beforeTs)])).length;
     },
     close() {
       closed = true;

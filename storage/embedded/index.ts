@@ -28,7 +28,8 @@ import { createSerialQueue } from '../../core/util/index.js';
 import type { SerialConnection } from './connection.js';
 import { openReopening } from './reopen.js';
 import { sqlLiteral } from './sql.js';
-import { createStagingTables, kindTables, migrate } from './schema.js';
+import { createStagingTables, kindTables, migrate, pendingMigrations } from './schema.js';
+import { alarmCatalog, alarmFileName, alarmFileTables, attachAlarmFileSql, copyTables, placeAlarmTables } from './alarm-file.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore, type EmbeddedTelemetryStore } from './telemetry.js';
 import { buildHourlyIfMissing, createHourlyLateSql, createHourlyStagingSql, ensureHourlyTables, hourlyRows, recoverDirtyHours } from './hourly.js';
@@ -107,7 +108,8 @@ export const embeddedDatabaseFile = 'anju.duckdb';
 export const defaultCheckpointThreshold = '64MB';
 
 /**
- * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state.
+ * Opens (creating if needed) `anju.duckdb` in the data dir, holding telemetry and state, with
+ * `alarms.duckdb` beside it attached for the alarm, incident and rule-state tables (alarm-file.ts).
  *
  * Seven connections, each used strictly serially: the writer (telemetry batches; it alone owns the
  * temp staging tables and, being the only writer of the kind tables, keeps (device, ts) unique), the
@@ -126,10 +128,23 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   await mkdir(config.dataDir, { recursive: true });
   const path = join(config.dataDir, embeddedDatabaseFile);
   const checkpointThreshold = config.checkpointThreshold ?? defaultCheckpointThreshold;
-  const db = await openReopening(
-    () => DuckDBInstance.create(path, { memory_limit: config.memoryLimit, threads: String(config.threads), checkpoint_threshold: checkpointThreshold }),
-    { logger: log, label: path },
-  );
+  const alarmPath = join(config.dataDir, alarmFileName);
+  const db = await openReopening(async () => {
+    const instance = await DuckDBInstance.create(path, {
+      memory_limit: config.memoryLimit, threads: String(config.threads), checkpoint_threshold: checkpointThreshold,
+    });
+    // The alarm file, on every (re)open: attachments belong to the instance (storage/embedded/alarm-file.ts).
+    const c = await instance.connect();
+    try {
+      await c.run(attachAlarmFileSql(alarmPath));
+    } catch (err) {
+      instance.closeSync();
+      throw err;
+    } finally {
+      c.closeSync();
+    }
+    return instance;
+  }, { logger: log, label: path });
   let closing: Promise<void> | undefined;
   /** The writer's and the hourly connection's temp tables: per connection, so made again on every new connection. */
   const prepareHourly = async (w: SerialConnection) => {
@@ -148,7 +163,11 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const incidentsConn = await db.connect('incidents');
   const ruleStateConn = await db.connect('rule-state');
   try {
+    // Migrations run with the alarm tables in the main database; then they go to their own file.
+    if ((await pendingMigrations(stateConn)) > 0) await stateConn.use((c) => placeAlarmTables(c, 'main'));
     const { from, to } = await migrate(stateConn);
+    const moved = await stateConn.use((c) => placeAlarmTables(c, 'file'));
+    if (moved.length > 0 && from > 0) log.info({ tables: moved, file: alarmPath }, 'alarm, incident and rule-state tables moved to their own file');
     await ensureHourlyTables(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
     await prepareWriter(writer);
@@ -174,6 +193,7 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
       // Folding the WAL into the file now makes the next start fast and leaves a self-contained file.
       await stateConn.close(async (c) => {
         await c.run('CHECKPOINT');
+        await c.run(`CHECKPOINT ${alarmCatalog}`);
       });
       db.current().closeSync();
       log.info({ path }, 'embedded database closed');
@@ -261,6 +281,9 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
         await conn.run(`ATTACH ${sqlLiteral(file)} AS anju_snapshot`);
         try {
           await conn.run(`COPY FROM DATABASE ${ident(source)} TO anju_snapshot`);
+          // The alarm file's tables too: a backup is one database, with every table where the
+          // migrations expect it; its first open moves them out again (storage/embedded/alarm-file.ts).
+          await copyTables(conn, alarmCatalog, 'anju_snapshot', alarmFileTables);
           const v = (await conn.runAndReadAll('SELECT max(version) AS v FROM anju_snapshot.schema_version')).getRowObjects()[0]?.v;
           return { schemaVersion: Number(v ?? 0) };
         } finally {

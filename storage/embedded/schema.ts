@@ -252,6 +252,21 @@ export const migrations: readonly { readonly version: number; readonly descripti
 /** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */
 export const latestSchemaVersion = Math.max(0, ...migrations.map((m) => m.version));
 
+/** How many known migrations the database has not applied (all of them for a new file). */
+export async function pendingMigrations(conn: SerialConnection): Promise<number> {
+  const exists = (await conn.query(
+    `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'schema_version' AND schema_name = 'main' AND database_name = current_database()`,
+  ))[0]?.n;
+  if (Number(exists ?? 0) === 0) return migrations.length;
+  const applied = new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));
+  return migrations.filter((m) => !applied.has(m.version)).length;
+}
+
+/**
+ * Runs the migrations not applied yet, on the main database. The alarm tables are there while they run
+ * (storage/embedded/alarm-file.ts `placeAlarmTables`), so every migration, past or future, names tables
+ * unqualified, as it always has.
+ */
 export async function migrate(conn: SerialConnection): Promise<{ from: number; to: number }> {
   await conn.run('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)');
   const applied = new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));

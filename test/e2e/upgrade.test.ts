@@ -128,15 +128,21 @@ describe('upgrading from the data directory of an earlier release', () => {
       const wmHourly = await one(`SELECT sum(volume__n) AS n FROM hourly_water_meter`);
       // Every alarm and incident the old release stored has a revision (migration 14): the seq of its
       // last event, so the next write is a compare-and-set like any other.
-      const unrevised = await one(`SELECT count(*) AS n FROM alarms a WHERE rev IS NULL OR rev <> coalesce((SELECT max(seq) FROM alarm_events e WHERE e.alarm_id = a.id), 0)`);
-      const alarmRows = await one(`SELECT count(*) AS n FROM alarms`);
-      const unrevisedIncidents = await one(`SELECT count(*) AS n FROM incidents i WHERE rev IS NULL OR rev < coalesce((SELECT max(seq) FROM incident_events e WHERE e.incident_id = i.id), 0)`);
+      // They are in the alarm file now (storage/embedded/alarm-file.ts), moved out of the old release's one file.
+      const leftInMain = await one(`SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = 'anju' AND table_name IN ('alarms', 'incidents', 'rule_state')`);
+      await conn.run(`ATTACH '${join(dataDir, 'alarms.duckdb')}' AS anju_alarms (READ_ONLY)`);
+      const unrevised = await one(`SELECT count(*) AS n FROM anju_alarms.alarms a
+        WHERE rev IS NULL OR rev <> coalesce((SELECT max(seq) FROM anju_alarms.alarm_events e WHERE e.alarm_id = a.id), 0)`);
+      const alarmRows = await one(`SELECT count(*) AS n FROM anju_alarms.alarms`);
+      const unrevisedIncidents = await one(`SELECT count(*) AS n FROM anju_alarms.incidents i
+        WHERE rev IS NULL OR rev < coalesce((SELECT max(seq) FROM anju_alarms.incident_events e WHERE e.incident_id = i.id), 0)`);
       conn.closeSync();
       instance.closeSync();
       expect(days).toBeGreaterThanOrEqual(3);
       expect(raw).toBeGreaterThan(0);
       expect(hourly).toBe(raw);
       expect(wmHourly).toBe(wmRaw);
+      expect(leftInMain).toBe(0);
       expect(alarmRows).toBeGreaterThan(0);
       expect(unrevised).toBe(0);
       expect(unrevisedIncidents).toBe(0);

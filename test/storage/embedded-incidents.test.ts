@@ -53,7 +53,7 @@ describe('embedded incident store: a group is one call into DuckDB once its inci
       const [joined] = await store.recordMany([{ incident: grown, event: { type: 'updated', ts: T0 + 1 } }]);
       // Known since the refused group read it: one call, and only the new member indexed.
       expect(runOf()).toHaveLength(1);
-      expect(runOf()[0]).toMatch(/INSERT INTO incident_members \(alarm_id, incident_id\) VALUES \('a-2', 'i1'\) ON CONFLICT/);
+      expect(runOf()[0]).toMatch(/INSERT INTO anju_alarms\.main\.incident_members \(alarm_id, incident_id\) VALUES \('a-2', 'i1'\) ON CONFLICT/);
       calls.mockClear();
       await store.recordMany([{ incident: { ...joined!.incident, status: 'active_ack', ackTs: T0 + 2 }, event: { type: 'acked', ts: T0 + 2 } }]);
       expect(runOf()).toHaveLength(1);

@@ -58,12 +58,12 @@ describe('embedded database', () => {
   });
   afterEach(() => db.close());
 
-  it('creates the data dir and one anju.duckdb file', async () => {
+  it('creates the data dir, anju.duckdb and the alarm file beside it', async () => {
     const nested = join(dir, 'a', 'b');
     const other = await createEmbeddedDatabase({ dataDir: nested, memoryLimit: '128MB', threads: 1 }, { logger });
     expect(other.state).toBeDefined();
     await other.close();
-    expect((await readdir(nested)).filter((f) => f.endsWith('.duckdb'))).toEqual([embeddedDatabaseFile]);
+    expect((await readdir(nested)).filter((f) => f.endsWith('.duckdb')).sort()).toEqual(['alarms.duckdb', embeddedDatabaseFile]);
   });
 
   it('folds the WAL into the file when it passes checkpointThreshold: 64 MB by default, what is configured otherwise', async () => {
