@@ -135,7 +135,9 @@ function aggregatedPoints(plan: SeriesPlan, results: QueryResult[]): SeriesPoint
 export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): TelemetryStore {
   const http = createInfluxHttp(config, deps);
   const { logger } = deps;
-  const rollups = createInfluxRollups({ http, siteTimezone: (site) => deps.siteTimezone?.(site) ?? defaultRollupTimezone, logger });
+  const rollups = createInfluxRollups({
+    http, siteTimezone: (site) => deps.siteTimezone?.(site) ?? defaultRollupTimezone, logger, ...(config.rp ? { retentionPolicy: config.rp } : {}),
+  });
   let closed = false;
   const inFlight = new Set<Promise<void>>();
   const ensureOpen = () => {

@@ -97,8 +97,46 @@ export interface InfluxRollups extends RegisterRollups {
   maintain(batch: readonly Reading[]): Promise<void>;
 }
 
-export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (site: string) => string; logger?: Logger }): InfluxRollups {
+/** An InfluxDB duration as SHOW RETENTION POLICIES prints it ("720h0m0s", "0s" = forever) in ms; undefined if unreadable. */
+export function parseInfluxDuration(text: string): number | undefined {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!m || text === '') return undefined;
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+}
+
+export function createInfluxRollups(deps: {
+  http: InfluxHttp; siteTimezone: (site: string) => string; logger?: Logger;
+  /** The retention policy raw readings are written to (1.x `rp`); the database's default when absent. */
+  retentionPolicy?: string;
+  now?: () => number;
+}): InfluxRollups {
   const { http, siteTimezone } = deps;
+  const now = deps.now ?? Date.now;
+
+  /**
+   * From when every raw reading of `kind` at `site` is still stored, so a day from then on can be made
+   * again from them. InfluxDB drops a shard group once its end is older than now − the retention
+   * policy's duration, so nothing newer than that is ever gone (0: the policy keeps data forever).
+   * Where the policy cannot be read (2.x/3.x need not answer SHOW RETENTION POLICIES), the earliest
+   * raw reading of the kind at the site stands in: what is older may have expired.
+   */
+  async function rawFloor(site: string, kind: KindName, field: string): Promise<number> {
+    try {
+      const [answer] = await http.query(['SHOW RETENTION POLICIES']);
+      const s = answer?.series?.[0];
+      if (s) {
+        const col = (name: string) => s.columns.indexOf(name);
+        const policy = s.values.find((v) => (deps.retentionPolicy !== undefined ? v[col('name')] === deps.retentionPolicy : v[col('default')] === true));
+        const duration = policy ? parseInfluxDuration(String(policy[col('duration')])) : undefined;
+        if (duration !== undefined) return duration === 0 ? 0 : now() - duration;
+      }
+    } catch (err) {
+      deps.logger?.debug({ err }, 'InfluxDB did not list its retention policies; the earliest stored reading bounds the rollup rebuild instead');
+    }
+    const first = await http.query([`SELECT first(${quoteIdent(field)}) FROM ${quoteIdent(kind)} WHERE "site" = ${quoteString(site)}`]);
+    const lo = first[0]?.series?.[0]?.values[0]?.[0];
+    return typeof lo === 'number' ? lo : now();
+  }
   let built = false;
   let building: Promise<void> | undefined;
   const markBuilt = async () => {
@@ -124,7 +162,8 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
           const last = bounds.dateOf(hi).date;
           for (let date = bounds.dateOf(lo).date; date <= last; date = addDays(date, 31)) {
             const to = addDays(date, 30);
-            await self.rebuild({ site, kind, field, fromDate: date, toDate: to < last ? to : last, timezone });
+            // Everything the readings hold, however old: a first build has no rows to keep.
+            await serial(() => rebuildRange({ site, kind, field, fromDate: date, toDate: to < last ? to : last, timezone }));
           }
         }
       }
@@ -235,29 +274,43 @@ export function createInfluxRollups(deps: { http: InfluxHttp; siteTimezone: (sit
 
     rebuild(q) {
       return serial(async () => {
+        // Only days whose readings are all still stored raw (the embedded store's rule,
+        // storage/embedded/rollups.ts): a day that began before the raw floor lost readings to the
+        // retention policy, and its row, in the zone it was made in, is all that is left of it — a
+        // tombstone would erase a savings report's baseline for good. Those rows stay as they are.
         const bounds = dayBoundaries(q.timezone);
-        const existing = rowsOf(await http.query([`SELECT "day" FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms GROUP BY *`])).map(toDay);
-        const devices = new Map<string, { site: string; building: string }>();
-        for (const d of existing) devices.set(d.device, { site: d.site, building: d.building });
-        // Devices with readings in the range but no rows yet.
-        const from = bounds.startOf(q.fromDate);
-        const to = bounds.startOf(addDays(q.toDate, 1));
-        const seen = await http.query([`SELECT last(${quoteIdent(q.field)}) FROM ${quoteIdent(q.kind)} WHERE "site" = ${quoteString(q.site)} AND time >= ${from}ms AND time < ${to}ms GROUP BY "device", "building"`]);
-        for (const s of seen[0]?.series ?? []) if (s.tags?.device) devices.set(s.tags.device, { site: q.site, building: s.tags.building ?? '' });
-        const days: TouchedDay[] = [];
-        for (const [device, where] of devices) {
-          for (let date = q.fromDate; date <= q.toDate; date = addDays(date, 1)) {
-            days.push({ device, kind: q.kind, site: where.site, building: where.building, field: q.field, date, timezone: q.timezone,
-              start: bounds.startOf(date), end: bounds.startOf(addDays(date, 1)), reads: [] });
-          }
-        }
-        const rows = await recompute(days);
-        const have = new Set(rows.map((r) => `${r.device}\u0000${r.date}`));
-        const tombstones = days.filter((d) => !have.has(`${d.device}\u0000${d.date}`)).map((d) => tombstone(d));
-        await write([...rows, ...tombstones]);
-        return rows.length;
+        const floor = await rawFloor(q.site, q.kind, q.field);
+        const floorDay = bounds.dateOf(floor).date;
+        const firstWhole = bounds.startOf(floorDay) >= floor ? floorDay : addDays(floorDay, 1);
+        if (firstWhole > q.toDate) return 0;
+        return rebuildRange(firstWhole > q.fromDate ? { ...q, fromDate: firstWhole } : q);
       });
     },
   };
+
+  /** Every row of the range made again from the raw readings, in the asked zone; days without any, tombstoned. */
+  async function rebuildRange(q: Parameters<RegisterRollups['rebuild']>[0]): Promise<number> {
+    const bounds = dayBoundaries(q.timezone);
+    const existing = rowsOf(await http.query([`SELECT "day" FROM ${measurement} WHERE "site" = ${quoteString(q.site)} AND "kind" = ${quoteString(q.kind)} AND "register" = ${quoteString(q.field)} AND time >= ${dateTime(q.fromDate)}ms AND time <= ${dateTime(q.toDate)}ms GROUP BY *`])).map(toDay);
+    const devices = new Map<string, { site: string; building: string }>();
+    for (const d of existing) devices.set(d.device, { site: d.site, building: d.building });
+    // Devices with readings in the range but no rows yet.
+    const from = bounds.startOf(q.fromDate);
+    const to = bounds.startOf(addDays(q.toDate, 1));
+    const seen = await http.query([`SELECT last(${quoteIdent(q.field)}) FROM ${quoteIdent(q.kind)} WHERE "site" = ${quoteString(q.site)} AND time >= ${from}ms AND time < ${to}ms GROUP BY "device", "building"`]);
+    for (const s of seen[0]?.series ?? []) if (s.tags?.device) devices.set(s.tags.device, { site: q.site, building: s.tags.building ?? '' });
+    const days: TouchedDay[] = [];
+    for (const [device, where] of devices) {
+      for (let date = q.fromDate; date <= q.toDate; date = addDays(date, 1)) {
+        days.push({ device, kind: q.kind, site: where.site, building: where.building, field: q.field, date, timezone: q.timezone,
+          start: bounds.startOf(date), end: bounds.startOf(addDays(date, 1)), reads: [] });
+      }
+    }
+    const rows = await recompute(days);
+    const have = new Set(rows.map((r) => `${r.device}\u0000${r.date}`));
+    const tombstones = days.filter((d) => !have.has(`${d.device}\u0000${d.date}`)).map((d) => tombstone(d));
+    await write([...rows, ...tombstones]);
+    return rows.length;
+  }
   return self;
 }

@@ -6,6 +6,7 @@ import { selectTelemetryStore } from '../../cli/telemetry-path.js';
 import { loadConfig } from '../../core/config.js';
 import { InvalidBatchError, StoreUnavailableError, type TelemetryStore } from '../../storage/index.js';
 import { createInfluxStore, toLine } from '../../storage/influxdb/index.js';
+import { parseInfluxDuration } from '../../storage/influxdb/rollups.js';
 import { influxdAvailability, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { registerRollupsContract } from './rollups.contract.js';
@@ -76,6 +77,50 @@ describe.skipIf(skip)(`InfluxDB store against Debian's influxd ${skip ?? ''}`, (
       await influxd.dropDatabase(db);
     }
   }, 60_000);
+
+  it('a rebuild in another zone (the site\'s zone changed) keeps the days the retention policy may have cut, and makes the rest again', async () => {
+    // Found in review: the rebuild tombstoned every day of the range without raw readings — with a raw
+    // retention policy shorter than the range, the baseline year of a savings report, for good.
+    const db = await freshDb();
+    const zones = new Map([['s-rp', 'Asia/Shanghai']]);
+    const store = createInfluxStore({ url: influxd.url, db }, { logger, siteTimezone: (site) => zones.get(site) });
+    try {
+      const DAY = 86_400_000;
+      const start = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
+      const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const readings: Reading[] = Array.from({ length: 30 * 24 }, (_, i) => (
+        { device: 'pm-rp', kind: 'power_meter', site: 's-rp', building: 'b1', ts: start + i * 3_600_000, fields: { energy: 1_000 + i } }));
+      for (let i = 0; i < readings.length; i += 240) await store.write(readings.slice(i, i + 240));
+      const rollups = store.rollups as NonNullable<TelemetryStore['rollups']>;
+      const range = { site: 's-rp', kind: 'power_meter' as const, field: 'energy', fromDate: date(start), toDate: date(start + 29 * DAY) };
+      const before = await rollups.days(range);
+      expect(before.length).toBe(30);
+      // The policy shortened to 20 days, and older readings gone as it would drop them.
+      await influxd.query(`ALTER RETENTION POLICY "autogen" ON "${db}" DURATION 480h`, db);
+      await influxd.query(`DELETE FROM "power_meter" WHERE time < ${Date.now() - 21 * DAY}ms`, db);
+      const floorDate = date(Date.now() - 20 * DAY + DAY); // the first whole UTC day after now − 20 d
+
+      await rollups.rebuild({ ...range, timezone: 'UTC' });
+      const after = await rollups.days(range);
+      const kept = after.filter((r) => r.date < floorDate);
+      expect(kept).toEqual(before.filter((r) => r.date < floorDate));
+      expect(kept.length).toBeGreaterThanOrEqual(9);
+      const remade = after.filter((r) => r.date >= floorDate);
+      expect(remade.length).toBe(30 - kept.length);
+      expect(remade.every((r) => r.timezone === 'UTC' && r.reads === 24)).toBe(true);
+    } finally {
+      await store.close();
+      await influxd.dropDatabase(db);
+    }
+  }, 60_000);
+
+  it('reads a retention policy\'s duration as SHOW RETENTION POLICIES prints it', () => {
+    expect(parseInfluxDuration('0s')).toBe(0);
+    expect(parseInfluxDuration('480h0m0s')).toBe(20 * 86_400_000);
+    expect(parseInfluxDuration('1h30m15s')).toBe(5_415_000);
+    expect(parseInfluxDuration('INF')).toBeUndefined();
+    expect(parseInfluxDuration('')).toBeUndefined();
+  });
 
   it('a fresh database is marked rolled up by its first write, so reports use the rollups at once', async () => {
     const db = await freshDb();
