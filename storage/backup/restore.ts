@@ -24,19 +24,23 @@ export async function verifyBackup(dir: string): Promise<BackupManifest> {
   return manifest;
 }
 
-/** Throws when a running Anju holds the database in `dataDir` (DuckDB locks its file). */
-async function assertNotInUse(dataDir: string): Promise<void> {
+/**
+ * Throws when a running Anju holds the database in `dataDir` (DuckDB locks its file); otherwise holds
+ * the file open read-only — a shared lock, which an Anju starting meanwhile cannot take its write lock
+ * past — until `release()`. Checked once and let go, a node started during the copy (a service manager
+ * restarting it) wrote for minutes into the directory about to be moved aside.
+ */
+async function holdDataDir(dataDir: string): Promise<{ release(): void }> {
   const file = join(dataDir, 'anju.duckdb');
-  if (!(await stat(file).then(() => true, () => false))) return;
-  let instance: DuckDBInstance | undefined;
+  if (!(await stat(file).then(() => true, () => false))) return { release: () => undefined };
+  let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   } catch (err) {
     if (/lock/i.test((err as Error).message)) throw new Error(`Anju is running on ${dataDir} (its database is locked): stop it, then restore`);
     throw err;
-  } finally {
-    instance?.closeSync();
   }
+  return { release: () => instance.closeSync() };
 }
 
 export interface RestoreResult {
@@ -51,28 +55,37 @@ export interface RestoreResult {
  * under the real name; the data dir it replaces is renamed aside, not deleted. On the next start
  * the spool replays what it held, and the schema migrates forward if the backup is older.
  */
-export async function restoreBackup(source: string, dataDir: string, options: { knownSchemaVersion: number; now?: () => Date }): Promise<RestoreResult> {
+export async function restoreBackup(source: string, dataDir: string, options: {
+  knownSchemaVersion: number; now?: () => Date;
+  /** How a file is copied (tests hold it). */
+  copy?: (from: string, to: string) => Promise<void>;
+}): Promise<RestoreResult> {
+  const copy = options.copy ?? copyFile;
   const manifest = await verifyBackup(source);
   if (manifest.schemaVersion > options.knownSchemaVersion) {
     throw new Error(`the backup is at schema version ${manifest.schemaVersion}, newer than this Anju knows (${options.knownSchemaVersion}): restore it with the version that made it (or a later one)`);
   }
-  await assertNotInUse(dataDir);
-  const stamp = (options.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
-  const staging = join(dirname(dataDir), `.${basename(dataDir)}.restoring-${stamp}`);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(join(staging, 'spool'), { recursive: true });
-  for (const f of manifest.files) await copyFile(join(source, f.path), join(staging, f.path));
+  const held = await holdDataDir(dataDir);
+  try {
+    const stamp = (options.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
+    const staging = join(dirname(dataDir), `.${basename(dataDir)}.restoring-${stamp}`);
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(join(staging, 'spool'), { recursive: true });
+    for (const f of manifest.files) await copy(join(source, f.path), join(staging, f.path));
 
-  let previous: string | undefined;
-  const existing = await readdir(dataDir).catch(() => undefined);
-  if (existing) {
-    if (existing.length > 0) {
-      previous = `${dataDir}.before-restore-${stamp}`;
-      await rename(dataDir, previous);
-    } else {
-      await rm(dataDir, { recursive: true });
+    let previous: string | undefined;
+    const existing = await readdir(dataDir).catch(() => undefined);
+    if (existing) {
+      if (existing.length > 0) {
+        previous = `${dataDir}.before-restore-${stamp}`;
+        await rename(dataDir, previous);
+      } else {
+        await rm(dataDir, { recursive: true });
+      }
     }
+    await rename(staging, dataDir);
+    return { manifest, previous };
+  } finally {
+    held.release();
   }
-  await rename(staging, dataDir);
-  return { manifest, previous };
 }

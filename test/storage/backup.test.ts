@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSpool, createSpoolForwarder, restoreBackup, rotateBackups, takeBackup, verifyBackup, type EmbeddedDatabase } from '../../storage/index.js';
 import { latestSchemaVersion } from '../../storage/embedded/schema.js';
 import { cleanup, freshDir, many, openDb, storedCount } from './spool.helpers.js';
+import { holdPoint } from '../helpers/hold-point.js';
+import { run } from '../helpers/servers.js';
 
 const silent = pino({ level: 'silent' });
 afterEach(cleanup);
@@ -91,6 +93,39 @@ describe('backup and restore of the embedded store and its spool', () => {
     manifest.files[0]!.path = '../../etc/passwd';
     await writeFile(join(target, 'manifest.json'), JSON.stringify(manifest));
     await expect(verifyBackup(target)).rejects.toThrow(/not a file an Anju backup holds/);
+  });
+
+  it('holds the database it replaces through the copy: an Anju started meanwhile (another process) cannot open it', async () => {
+    // Found in review: the lock was checked once, then let go for the whole copy; a node a service
+    // manager restarted in that window wrote into the directory about to be moved aside.
+    const dataDir = await freshDir();
+    const db = await openDb(dataDir);
+    await db.telemetry.write(many(10, 'x'));
+    const target = join(await freshDir(), 'backup');
+    await takeBackup(source(dataDir, db), target);
+    await db.close();
+
+    const hold = holdPoint();
+    const restoring = restoreBackup(target, dataDir, {
+      knownSchemaVersion,
+      copy: async (from, to) => {
+        hold.reach();
+        await hold.released;
+        await copyFile(from, to);
+      },
+    });
+    await hold.reached;
+    // What a starting node does first: open its database for writing.
+    const opener = `import { DuckDBInstance } from '@duckdb/node-api';
+      try { (await DuckDBInstance.create(process.argv[1])).closeSync(); console.log('opened'); } catch (e) { console.log(e.message); }`;
+    const attempt = await run(process.execPath, ['--input-type=module', '-e', opener, join(dataDir, 'anju.duckdb')], 30_000);
+    hold.release();
+    const result = await restoring;
+    expect(attempt.stdout).not.toMatch(/opened/);
+    expect(attempt.stdout).toMatch(/lock/i);
+    expect(result.previous).toMatch(/before-restore-/);
+    const restored = await openDb(dataDir);
+    expect(await storedCount(restored.telemetry)).toBe(10);
   });
 
   it('rotates: keeps the N newest complete backups and touches nothing else', async () => {
