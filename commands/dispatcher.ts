@@ -87,7 +87,12 @@ export interface CommandService {
   eventsSince(seq: number, limit?: number): Promise<CommandEvent[]>;
   /** Expires what is due now; the timer calls it, tests may too. Answers how many changed. */
   sweep(): Promise<number>;
-  stop(): void;
+  /**
+   * Stops listening, then waits for the work under way — a flush of held commands, a publish, a sweep,
+   * a delivery being recorded — so none of it meets a closed store (its command left `queued` after
+   * the broker took it, and published again after the restart).
+   */
+  stop(): Promise<void>;
 }
 
 const notFinal: readonly CommandStatus[] = ['queued', 'sent', 'delivered'];
@@ -162,6 +167,8 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
     announce(changed);
   };
 
+  /** Deliveries being recorded: `stop` waits for them. */
+  const deliveries = new Set<Promise<unknown>>();
   const onDelivered: DeliveryListener = ({ topic, payload, deviceId }) => {
     const parsedTopic = parseDeviceTopic(topic);
     if (parsedTopic?.channel !== 'commands' || deviceId !== parsedTopic.device) return;
@@ -174,9 +181,11 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
       return;
     }
     // Not awaited by Aedes (an event); a failure is logged and the status stays at sent until the reply.
-    store.transition(id, ['queued', 'sent'], { status: 'delivered', at: now() })
+    const recording = store.transition(id, ['queued', 'sent'], { status: 'delivered', at: now() })
       .then(announce)
-      .catch((err: unknown) => logger.error({ err, command: id }, 'could not record a command delivery'));
+      .catch((err: unknown) => logger.error({ err, command: id }, 'could not record a command delivery'))
+      .finally(() => deliveries.delete(recording));
+    deliveries.add(recording);
   };
 
   /**
@@ -310,12 +319,13 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
     },
     eventsSince: async (after, limit = EVENTS_KEPT) => events.filter((e) => e.seq > after).slice(0, limit),
     sweep,
-    stop() {
+    async stop() {
       clearInterval(timer);
       removeReplies();
       removeDelivered();
       removeSubscribe();
       listeners.clear();
+      await Promise.allSettled([publishing.idle(), sweeping, ...deliveries]);
     },
   };
 }

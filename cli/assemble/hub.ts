@@ -166,7 +166,7 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
         store: db.commands, devices: directory, broker, logger, metrics,
       })
       : undefined;
-    if (commands) shutdown.part(async () => commands.stop());
+    if (commands) shutdown.part(() => commands.stop());
     // Proposals are carried out through the dispatcher: confirmed by a person, or by themselves when a site allows it.
     const responder = commands
       ? createResponder({ tickMs: 15_000 }, { incidents: alerts.incidents, commands, policies, devices: directory, clock, logger, metrics })

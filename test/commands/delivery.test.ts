@@ -8,6 +8,7 @@ import type { Command, Device } from '../../core/index.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
 import { DEVICE_SECRETS, OPS, closedByBroker, device, granted, nextMessage, startBroker, type TestBroker } from '../broker/harness.js';
 import { requireBinary, run } from '../helpers/servers.js';
+import { holdPoint } from '../helpers/hold-point.js';
 
 const mosquittoPub = requireBinary('mosquitto_pub', 'mosquitto-clients');
 const mosquittoSub = requireBinary('mosquitto_sub', 'mosquitto-clients');
@@ -259,6 +260,42 @@ describe.skipIf(mosquittoSub.skip ?? mosquittoPub.skip)(`commands to devices ove
     await statusOf(held.id, 'sent');
     expect((await reply('d2', { id: held.id, outcome: 'succeeded' })).status).toBe(0);
     await statusOf(held.id, 'succeeded');
+  });
+
+  it('stop() waits for a flush of held commands under way: the command it published is recorded sent before the store closes', async () => {
+    // Found in review: stop() returned at once; the store closed under a flush that had published the
+    // command, which stayed queued and went out again after the restart.
+    const hold = holdPoint();
+    const store: typeof db.commands = new Proxy(db.commands, {
+      get(target, key, receiver) {
+        if (key !== 'transition') return Reflect.get(target, key, receiver) as unknown;
+        return async (...args: Parameters<typeof target.transition>) => {
+          if (args[2].status === 'sent') {
+            hold.reach();
+            await hold.released;
+          }
+          return target.transition(...args);
+        };
+      },
+    });
+    service.stop();
+    service = createCommandService(
+      { sweepIntervalMs: 60_000, replyGraceMs: GRACE_MS },
+      { store, devices: { get: (id) => devices[id] }, broker: t.broker, logger: pino({ level: 'silent' }), metrics: t.registry },
+    );
+    const held = await service.send('d2', { name: 'open', ttlSeconds: 600 }, 'token:ops');
+    expect(held).toMatchObject({ status: 'queued' });
+    const d2 = await t.connect(device('d2'));
+    await d2.subscribeAsync('devices/d2/commands/#', { qos: 1 });
+    await hold.reached;
+    let stopped = false;
+    const stopping = service.stop().then(() => { stopped = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(false);
+    hold.release();
+    await stopping;
+    expect((await db.commands.get(held.id))?.status).toBe('sent');
+    await d2.endAsync();
   });
 
   it('where the broker\'s sessions outlive the hub (cluster: Redis), a command sent before a restart stays sent', async () => {
