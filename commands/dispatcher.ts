@@ -194,17 +194,22 @@ export function createCommandService(config: CommandServiceConfig, deps: Command
    * what was held for it take turns, so a command is published once, and never missed between them.
    */
   const publish = async (command: Command): Promise<void> => {
-    // The claim: a flush that ran first (its device subscribed just as this was sent) has moved it on.
-    if ((await store.get(command.id))?.status !== 'queued') return;
+    // The claim, a compare-and-set on the stored status, before the publish: of those holding this
+    // command — a flush that ran first here, or in cluster mode another node's dispatcher flushing
+    // it as its device subscribed there — exactly one publishes it. Announced now, so its `sent`
+    // comes before the PUBACK's `delivered`. A crash between claim and publish leaves it `sent`
+    // unpublished: set back to `queued` at the next start where sessions do not survive a restart,
+    // otherwise expired, visibly — never published twice.
+    const claimed = await store.transition(command.id, ['queued'], { status: 'sent', at: now() });
+    if (!claimed) return;
+    announce(claimed);
     try {
       await broker.publish({ topic: topics.command(command.device, command.name), payload: encodeCommandMessage(command), qos: 1, retain: false });
     } catch (err) {
       logger.error({ err, command: command.id }, 'command could not be published');
-      announce(await store.transition(command.id, ['queued'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
+      announce(await store.transition(command.id, ['sent'], { status: 'failed', at: now(), message: 'the broker could not take it (stopping?)' }));
       return;
     }
-    // The PUBACK (or even the reply) of a connected device may already have moved it past sent.
-    announce(await store.transition(command.id, ['queued'], { status: 'sent', at: now() }));
     logger.info({ device: command.device, command: command.id, name: command.name, sentBy: command.sentBy }, 'command sent');
   };
   const publishing = createSerialQueue();
