@@ -83,6 +83,16 @@ export interface Sessions {
 export function createSessions(config: SessionConfig, deps: { accounts: AccountStore; metrics: Registry; now?: () => number }): Sessions {
   const now = deps.now ?? Date.now;
   const sessions = new Map<string, Session>();
+  /**
+   * The `endAll` count at which each account's sessions were last ended. A log-in checks its password for ~0.1 s with the
+   * account as read before; one that overlapped an `endAll` (disabled, password set, grants changed)
+   * reads the account again before it makes a session, or it would make one `endAll` never saw — and
+   * that session came back when the account was enabled again.
+   */
+  const endedAt = new Map<string, number>();
+  /** `endAll` calls so far: the marks in `endedAt` (a count, not a time: the clock may stand still or step back). */
+  let endings = 0;
+  const endedSince = (accountId: string, mark: number) => (endedAt.get(accountId) ?? 0) > mark;
   const failures = new Map<string, number[]>();
   const devices = createDeviceCookies();
   const failed = getOrCreateMetric(deps.metrics, 'anju_login_failures_total', () => new Counter({
@@ -129,9 +139,18 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
       // Counted as a failure before the slow check, and given back only when the password is right:
       // guesses sent all at once would otherwise all pass the check above before any was counted.
       for (const k of keys) failures.set(k, [...recent(k, t), t]);
-      const account = await deps.accounts.byLogin(login);
+      let mark = endings;
+      let account = await deps.accounts.byLogin(login);
       // An unknown name costs what a wrong password costs: the answer time names no account.
       const ok = account?.passwordHash ? await verifySecret(password, account.passwordHash) : await verifyNoPassword(password);
+      const checked = account;
+      // Ended meanwhile: read again, and again if it was ended again while this read ran.
+      while (account && endedSince(account.id, mark)) {
+        mark = endings;
+        account = await deps.accounts.get(account.id);
+      }
+      // Deleted, or its password set, since it was checked: the password checked is not its password now.
+      if (account && account.passwordSetAt !== checked?.passwordSetAt) account = undefined;
       if (!ok || !account) {
         failed.inc({ reason: 'password' });
         throw new ApiError(401, 'unauthorized', 'wrong login name or password');
@@ -185,6 +204,8 @@ export function createSessions(config: SessionConfig, deps: { accounts: AccountS
       return sessions.delete(hashToken(sessionId));
     },
     endAll(accountId) {
+      endings += 1;
+      endedAt.set(accountId, endings);
       let ended = 0;
       for (const [h, s] of sessions) {
         if (s.accountId !== accountId) continue;
