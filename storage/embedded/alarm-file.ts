@@ -54,10 +54,11 @@ async function tablesIn(conn: DuckDBConnection, catalog: string): Promise<Map<st
 
 /**
  * Copies `tables` (those of them `from` holds) into `to` as they are — columns, keys, constraints and
- * indexes as DuckDB describes them, replacing any table of the same name there — in one transaction
- * on `to`. Returns the names copied. The connection's default database is what it was afterwards.
+ * indexes as DuckDB describes them, replacing any table of the same name there — inside the caller's
+ * transaction (which writes `to` only). Returns the names copied. The connection's default database
+ * is what it was afterwards.
  */
-export async function copyTables(conn: DuckDBConnection, from: string, to: string, tables: readonly string[]): Promise<string[]> {
+export async function copyTablesInTransaction(conn: DuckDBConnection, from: string, to: string, tables: readonly string[]): Promise<string[]> {
   const source = await tablesIn(conn, from);
   const copied = tables.filter((t) => source.has(t));
   if (copied.length === 0) return copied;
@@ -65,7 +66,6 @@ export async function copyTables(conn: DuckDBConnection, from: string, to: strin
     `SELECT table_name, sql FROM duckdb_indexes() WHERE database_name = $1 AND schema_name = 'main' AND sql IS NOT NULL`, [from],
   )).getRowObjects();
   const home = String((await conn.runAndReadAll('SELECT current_database() AS d')).getRowObjects()[0]?.d);
-  await conn.run('BEGIN TRANSACTION');
   try {
     // The DDL DuckDB gives names the table unqualified: run it with the target as the default database.
     await conn.run(`USE ${ident(to)}`);
@@ -75,14 +75,23 @@ export async function copyTables(conn: DuckDBConnection, from: string, to: strin
       await conn.run(`INSERT INTO ${ident(to)}.main.${ident(t)} SELECT * FROM ${ident(from)}.main.${ident(t)}`);
       for (const ix of indexes) if (String(ix.table_name) === t) await conn.run(String(ix.sql));
     }
-    await conn.run('COMMIT');
-  } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw err;
   } finally {
     await conn.run(`USE ${ident(home)}`);
   }
   return copied;
+}
+
+/** `copyTablesInTransaction` in a transaction of its own. */
+export async function copyTables(conn: DuckDBConnection, from: string, to: string, tables: readonly string[]): Promise<string[]> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    const copied = await copyTablesInTransaction(conn, from, to, tables);
+    await conn.run('COMMIT');
+    return copied;
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Moves `tables` from `from` to `to`: copied whole and committed, then dropped from `from`. */
@@ -111,4 +120,24 @@ export async function placeAlarmTables(conn: DuckDBConnection, to: 'main' | 'fil
   if (to === 'file') return moveTables(conn, home, alarmCatalog, alarmFileTables);
   const inMain = await tablesIn(conn, home);
   return moveTables(conn, alarmCatalog, home, alarmFileTables.filter((t) => !inMain.has(t)));
+}
+
+/**
+ * Refuses a pair of files that do not belong together, before anything is moved (`fresh`: the main
+ * database has no schema yet) or after (every alarm table must then be in the alarm file). ATTACH
+ * makes an empty alarm file where there is none, so without this a data directory that lost its
+ * `alarms.duckdb` would start and fail every alarm read, and an `alarms.duckdb` left beside a new
+ * `anju.duckdb` would be taken for its own.
+ */
+export async function checkAlarmFile(conn: DuckDBConnection, when: 'before' | 'after', paths: { main: string; alarms: string; fresh: boolean }): Promise<void> {
+  const held = [...(await tablesIn(conn, alarmCatalog)).keys()].filter((t) => (alarmFileTables as readonly string[]).includes(t));
+  if (when === 'before' && paths.fresh && held.length > 0) {
+    throw new Error(`${paths.alarms} holds alarm tables, but ${paths.main} is a new database: the alarm file belongs to another one `
+      + '(anju.duckdb removed or replaced, or a file left behind). Put its anju.duckdb back, or move alarms.duckdb away to start without its alarms');
+  }
+  const missing = alarmFileTables.filter((t) => !held.includes(t));
+  if (when === 'after' && missing.length > 0) {
+    throw new Error(`${paths.alarms} lacks the tables ${missing.join(', ')}, which ${paths.main} says exist: the alarm file was removed or `
+      + 'replaced. Restore both files from a backup (anju restore), or move anju.duckdb and alarms.duckdb away together to start empty');
+  }
 }

@@ -29,7 +29,9 @@ import type { SerialConnection } from './connection.js';
 import { openReopening } from './reopen.js';
 import { sqlLiteral } from './sql.js';
 import { createStagingTables, kindTables, migrate, pendingMigrations } from './schema.js';
-import { alarmCatalog, alarmFileName, alarmFileTables, attachAlarmFileSql, copyTables, placeAlarmTables } from './alarm-file.js';
+import {
+  alarmCatalog, alarmFileName, alarmFileTables, attachAlarmFileSql, checkAlarmFile, copyTablesInTransaction, placeAlarmTables,
+} from './alarm-file.js';
 import { createEmbeddedStateStore } from './state.js';
 import { createEmbeddedTelemetryStore, type EmbeddedTelemetryStore } from './telemetry.js';
 import { buildHourlyIfMissing, createHourlyLateSql, createHourlyStagingSql, ensureHourlyTables, hourlyRows, recoverDirtyHours } from './hourly.js';
@@ -83,9 +85,10 @@ export interface EmbeddedDatabase {
   /** Refuses telemetry writes while it throws (the disk monitor's guard, set by the hub). */
   setWriteGuard(guard: (() => void) | undefined): void;
   /**
-   * Copies the whole database, as of one transaction, into a new DuckDB file while writes go on
-   * (ATTACH + COPY FROM DATABASE on a connection of its own; temp staging tables are not part of
-   * it). The copy is a database Anju opens as it is. Resolves with its schema version.
+   * Copies the whole database — both files, as of one transaction — into one new DuckDB file while
+   * writes go on (ATTACH + COPY FROM DATABASE + the alarm file's tables, on a connection of its own;
+   * temp staging tables are not part of it). The copy is a database Anju opens as it is. Resolves
+   * with its schema version.
    */
   snapshot(file: string): Promise<{ schemaVersion: number }>;
   /** Closes all stores: waits for queued work, checkpoints the WAL into the file, closes it. */
@@ -164,9 +167,13 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
   const ruleStateConn = await db.connect('rule-state');
   try {
     // Migrations run with the alarm tables in the main database; then they go to their own file.
-    if ((await pendingMigrations(stateConn)) > 0) await stateConn.use((c) => placeAlarmTables(c, 'main'));
+    const { pending, fresh } = await pendingMigrations(stateConn);
+    const files = { main: path, alarms: alarmPath, fresh };
+    await stateConn.use((c) => checkAlarmFile(c, 'before', files));
+    if (pending > 0) await stateConn.use((c) => placeAlarmTables(c, 'main'));
     const { from, to } = await migrate(stateConn);
     const moved = await stateConn.use((c) => placeAlarmTables(c, 'file'));
+    await stateConn.use((c) => checkAlarmFile(c, 'after', files));
     if (moved.length > 0 && from > 0) log.info({ tables: moved, file: alarmPath }, 'alarm, incident and rule-state tables moved to their own file');
     await ensureHourlyTables(stateConn);
     if (to !== from) log.info({ from, to }, 'embedded database schema migrated');
@@ -280,10 +287,22 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
         const source = String((await conn.runAndReadAll('SELECT current_database() AS d')).getRowObjects()[0]?.d);
         await conn.run(`ATTACH ${sqlLiteral(file)} AS anju_snapshot`);
         try {
-          await conn.run(`COPY FROM DATABASE ${ident(source)} TO anju_snapshot`);
-          // The alarm file's tables too: a backup is one database, with every table where the
-          // migrations expect it; its first open moves them out again (storage/embedded/alarm-file.ts).
-          await copyTables(conn, alarmCatalog, 'anju_snapshot', alarmFileTables);
+          // One transaction for both files, so the copy is of one moment: an incident with the
+          // commands and response policy rows it refers to. The alarm file's tables go into the
+          // snapshot itself: a backup is one database, with every table where the migrations expect
+          // it; its first open moves them out again (storage/embedded/alarm-file.ts).
+          await conn.run('BEGIN TRANSACTION');
+          try {
+            // DuckDB opens a transaction's snapshot of each attached database when the transaction
+            // first reads it: one statement reading both opens them at one moment.
+            await conn.run(`SELECT (SELECT count(*) FROM ${ident(source)}.main.schema_version), (SELECT count(*) FROM ${alarmCatalog}.main.alarm_events)`);
+            await conn.run(`COPY FROM DATABASE ${ident(source)} TO anju_snapshot`);
+            await copyTablesInTransaction(conn, alarmCatalog, 'anju_snapshot', alarmFileTables);
+            await conn.run('COMMIT');
+          } catch (err) {
+            await conn.run('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
           const v = (await conn.runAndReadAll('SELECT max(version) AS v FROM anju_snapshot.schema_version')).getRowObjects()[0]?.v;
           return { schemaVersion: Number(v ?? 0) };
         } finally {

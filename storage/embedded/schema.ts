@@ -252,14 +252,13 @@ export const migrations: readonly { readonly version: number; readonly descripti
 /** The highest version this Anju knows: by number, not array position (migrations may be appended out of order). */
 export const latestSchemaVersion = Math.max(0, ...migrations.map((m) => m.version));
 
-/** How many known migrations the database has not applied (all of them for a new file). */
-export async function pendingMigrations(conn: SerialConnection): Promise<number> {
+/** How many known migrations the database has not applied; `fresh`: none ever was (a new file). */
+export async function pendingMigrations(conn: SerialConnection): Promise<{ pending: number; fresh: boolean }> {
   const exists = (await conn.query(
     `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'schema_version' AND schema_name = 'main' AND database_name = current_database()`,
   ))[0]?.n;
-  if (Number(exists ?? 0) === 0) return migrations.length;
-  const applied = new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));
-  return migrations.filter((m) => !applied.has(m.version)).length;
+  const applied = Number(exists ?? 0) === 0 ? new Set<number>() : new Set((await conn.query('SELECT version FROM schema_version')).map((r) => Number(r.version)));
+  return { pending: migrations.filter((m) => !applied.has(m.version)).length, fresh: applied.size === 0 };
 }
 
 /**

@@ -135,6 +135,21 @@ describe('the alarm file: alarms, incidents and rule state beside the telemetry,
     });
   });
 
+  it('refuses a pair of files that do not belong together, saying what to do, rather than start without its alarms', async () => {
+    // Found in review: ATTACH makes an empty alarm file where there is none.
+    const lost = await freshDir();
+    await seeded(lost);
+    await rm(join(lost, alarmFileName));
+    await expect(openDb(lost)).rejects.toThrow(/alarms\.duckdb lacks the tables alarms, alarm_events.*Restore both files from a backup/);
+    const orphan = await freshDir();
+    await seeded(orphan);
+    await rm(join(orphan, 'anju.duckdb'));
+    await rm(join(orphan, 'anju.duckdb.wal'), { force: true });
+    await expect(openDb(orphan)).rejects.toThrow(/alarms\.duckdb holds alarm tables, but .*anju\.duckdb is a new database.*move alarms\.duckdb away/);
+    await rm(join(orphan, alarmFileName));
+    expect(await readBack(await openDb(orphan))).toMatchObject({ alarms: [], events: [], ruleState: [] });
+  });
+
   it('backs up the alarm tables into the one backup file and restores them, while alarms are raised', async () => {
     const dataDir = await freshDir();
     await seeded(dataDir);
