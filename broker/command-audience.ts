@@ -43,7 +43,7 @@ export function createCommandAudience(deps: {
    * so without this a command sent through one node for a device listening on another was held there
    * until it expired — and a device subscribing on another node never flushed what this one held.
    */
-  cluster?: { readonly mq: ClusterEmitter; readonly brokerId: string };
+  cluster?: { readonly mq: ClusterEmitter; readonly brokerId: string; readonly heartbeatMs: number; readonly now?: () => number };
 }): CommandAudience {
   const { aedes, live, logger } = deps;
   const listeners = new Set<CommandSubscribeListener>();
@@ -68,12 +68,26 @@ export function createCommandAudience(deps: {
     ofDevice.delete(clientId);
     if (ofDevice.size === 0) remote.delete(deviceOf(clientId));
   };
+  /**
+   * When each other node was last heard (its heartbeat, or any announcement). A node that crashed
+   * sends no disconnects: what it said of its devices stops counting after three missed heartbeats
+   * (Aedes's own rule for a dead broker), so their commands are held again instead of published to nobody.
+   */
+  const heard = new Map<string, number>();
+  const clock = deps.cluster?.now ?? Date.now;
+  const alive = (broker: string) => deps.cluster === undefined || (heard.get(broker) ?? 0) + 3 * deps.cluster.heartbeatMs >= clock();
   if (deps.cluster) {
     const { mq, brokerId } = deps.cluster;
     const fromOther = (topic: string): string | undefined => {
       const from = topic.split('/')[1];
-      return from && from !== brokerId ? from : undefined;
+      if (!from || from === brokerId) return undefined;
+      heard.set(from, clock());
+      return from;
     };
+    mq.on('$SYS/+/heartbeat', (message, done) => {
+      fromOther(message.topic);
+      done();
+    });
     const parse = (payload: unknown): { clientId?: unknown; subs?: unknown } | undefined => {
       try {
         return JSON.parse(String(payload ?? '')) as { clientId?: unknown; subs?: unknown };
@@ -150,6 +164,7 @@ export function createCommandAudience(deps: {
       }
       if (device === undefined) return false;
       for (const entry of remote.get(device)?.values() ?? []) {
+        if (!alive(entry.broker)) continue;
         for (const filter of entry.filters) if (topicMatches(filter, topic)) return true;
       }
       const stored = await deps.persistence().subscriptionsByTopic(topic);

@@ -381,7 +381,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDeps): Prom
   });
   const audience = createCommandAudience({
     aedes, live, logger, persistence: () => (aedes as unknown as { persistence: SubscriptionLookup }).persistence,
-    ...(deps.backplane ? { cluster: { mq: deps.backplane.mq, brokerId } } : {}),
+    ...(deps.backplane ? { cluster: { mq: deps.backplane.mq, brokerId, heartbeatMs: config.heartbeatMs ?? AEDES_HEARTBEAT_MS } } : {}),
   });
   aedes.on('clientError', (client, err) => logger.info({ clientId: client.id, err: err.message }, 'client error, connection closed'));
   aedes.on('connectionError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'connection error before session'));

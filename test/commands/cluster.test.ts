@@ -7,8 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createRedisBackplane, type BrokerBackplane } from '../../broker/index.js';
 import { createCommandService, type CommandService } from '../../commands/index.js';
 import type { Command, Device } from '../../core/index.js';
+import type { CommandStore } from '../../storage/commands/contract.js';
 import { createEmbeddedDatabase, type EmbeddedDatabase } from '../../storage/index.js';
 import { device, startBroker, type TestBroker } from '../broker/harness.js';
+import { holdPoint } from '../helpers/hold-point.js';
 import { redisAvailability, startRedis, type RedisServer } from '../helpers/redis.js';
 
 /**
@@ -55,15 +57,15 @@ describe.skipIf(skip)(`commands across two nodes on one Redis ${skip ?? ''}`, ()
     open = [];
   });
 
-  const node = async (): Promise<TestBroker> => {
+  const node = async (overrides: { heartbeatMs?: number } = {}): Promise<TestBroker> => {
     const backplane = await createRedisBackplane({ url: redis.url }, { logger });
-    const broker = await startBroker({}, { backplane });
+    const broker = await startBroker(overrides, { backplane });
     open.push({ broker, backplane });
     return broker;
   };
-  const dispatcher = (n: TestBroker): CommandService => {
+  const dispatcher = (n: TestBroker, store: CommandStore = db.commands): CommandService => {
     const s = createCommandService({ sweepIntervalMs: 60_000, replyGraceMs: 5_000, sessionsSurviveRestart: true }, {
-      store: db.commands, devices: { get: (id) => devices[id] }, broker: n.broker, logger, metrics: n.registry,
+      store, devices: { get: (id) => devices[id] }, broker: n.broker, logger, metrics: n.registry,
     });
     services.push(s);
     return s;
@@ -116,11 +118,28 @@ describe.skipIf(skip)(`commands across two nodes on one Redis ${skip ?? ''}`, ()
     const b = await node();
     const held = await dispatcher(a).send('d2', { name: 'open', ttlSeconds: 600 }, 'token:ops');
     expect(held.status).toBe('queued');
+    // Node B's status write for it is held, so both nodes are inside their flush at once: B flushes
+    // as the device subscribes there, A when it hears of it through Redis.
+    const hold = holdPoint();
+    const onB: CommandStore = new Proxy(db.commands, {
+      get(target, key, receiver) {
+        if (key !== 'transition') return Reflect.get(target, key, receiver) as unknown;
+        return async (...args: Parameters<CommandStore['transition']>) => {
+          if (args[0] === held.id && args[2].status === 'sent') {
+            hold.reach();
+            await hold.released;
+          }
+          return target.transition(...args);
+        };
+      },
+    });
     // Started after the send: its start-up read holds the queued command too (done once a send of its own has run).
-    await dispatcher(b).send('d9', { name: 'open', ttlSeconds: 600 }, 'token:ops');
+    await dispatcher(b, onB).send('d9', { name: 'open', ttlSeconds: 600 }, 'token:ops');
     const got = await listening(b);
-    await vi.waitFor(() => expect(got).toContain(held.id), { timeout: 5_000, interval: 50 });
+    await hold.reached;
     await statusOf(held.id, 'sent');
+    await vi.waitFor(() => expect(got).toContain(held.id), { timeout: 5_000, interval: 50 });
+    hold.release();
     // Time for a second copy to arrive, had both published.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(got.filter((id) => id === held.id)).toHaveLength(1);
@@ -136,5 +155,27 @@ describe.skipIf(skip)(`commands across two nodes on one Redis ${skip ?? ''}`, ()
     await clients.pop()!.endAsync();
     await vi.waitFor(async () => expect(await a.broker.reachesDevice('devices/d2/commands/open')).toBe(false), { timeout: 5_000, interval: 50 });
     expect((await onA.send('d2', { name: 'open', ttlSeconds: 600 }, 'token:ops')).status).toBe('queued');
+  });
+
+  it('stops counting what a node that died said of its devices after three missed heartbeats: their commands are held again', async () => {
+    // Found in review: a crashed node sends no disconnects, and commands for its devices were claimed
+    // `sent` and published to nobody until each device connected again. The node here is what one
+    // leaves in Redis: its announcements of d2's subscription and its heartbeats, until they stop.
+    const a = await node({ heartbeatMs: 300 });
+    const onA = dispatcher(a);
+    const ghost = await createRedisBackplane({ url: redis.url }, { logger });
+    const emit = (topic: string, payload: string) => new Promise<void>((resolve) => {
+      (ghost.mq as unknown as { emit(m: object, cb: () => void): void }).emit({ topic, payload: Buffer.from(payload) }, resolve);
+    });
+    try {
+      await emit('$SYS/anju-dead-node/heartbeat', 'anju-dead-node');
+      await emit('$SYS/anju-dead-node/new/subscribes', JSON.stringify({ clientId: 'd2', subs: [{ topic: 'devices/d2/commands/#', qos: 1 }] }));
+      await vi.waitFor(async () => expect(await a.broker.reachesDevice('devices/d2/commands/open')).toBe(true), { timeout: 5_000, interval: 50 });
+      // No more heartbeats: after three intervals (900 ms) it no longer counts.
+      await vi.waitFor(async () => expect(await a.broker.reachesDevice('devices/d2/commands/open')).toBe(false), { timeout: 5_000, interval: 100 });
+      expect((await onA.send('d2', { name: 'open', ttlSeconds: 600 }, 'token:ops')).status).toBe('queued');
+    } finally {
+      await ghost.close();
+    }
   });
 });
