@@ -78,14 +78,15 @@ export function createCommandAudience(deps: {
   const alive = (broker: string) => deps.cluster === undefined || (heard.get(broker) ?? 0) + 3 * deps.cluster.heartbeatMs >= clock();
   if (deps.cluster) {
     const { mq, brokerId } = deps.cluster;
-    const fromOther = (topic: string): string | undefined => {
+    /** The other node a `$SYS` topic comes from (noted as heard now), or undefined for this one's own. */
+    const heardFrom = (topic: string): string | undefined => {
       const from = topic.split('/')[1];
       if (!from || from === brokerId) return undefined;
       heard.set(from, clock());
       return from;
     };
     mq.on('$SYS/+/heartbeat', (message, done) => {
-      fromOther(message.topic);
+      heardFrom(message.topic);
       done();
     });
     const parse = (payload: unknown): { clientId?: unknown; subs?: unknown } | undefined => {
@@ -98,7 +99,7 @@ export function createCommandAudience(deps: {
     // Aedes announces every SUBSCRIBE (granted qos; 128 = refused, §3.9.3), UNSUBSCRIBE, connect and
     // disconnect on `$SYS/<broker>/…`, through the backplane to every node.
     mq.on('$SYS/+/new/subscribes', (message, done) => {
-      const from = fromOther(message.topic);
+      const from = heardFrom(message.topic);
       const m = from ? parse(message.payload) : undefined;
       if (from && m && typeof m.clientId === 'string' && Array.isArray(m.subs)) {
         const clientId = m.clientId;
@@ -119,7 +120,7 @@ export function createCommandAudience(deps: {
       done();
     });
     mq.on('$SYS/+/new/unsubscribes', (message, done) => {
-      const from = fromOther(message.topic);
+      const from = heardFrom(message.topic);
       const m = from ? parse(message.payload) : undefined;
       if (from && m && typeof m.clientId === 'string' && Array.isArray(m.subs)) {
         const entry = remote.get(deviceOf(m.clientId))?.get(m.clientId);

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { inTransaction } from './connection.js';
 import { sqlLiteral } from './sql.js';
 
 /**
@@ -82,29 +83,17 @@ export async function copyTablesInTransaction(conn: DuckDBConnection, from: stri
 }
 
 /** `copyTablesInTransaction` in a transaction of its own. */
-export async function copyTables(conn: DuckDBConnection, from: string, to: string, tables: readonly string[]): Promise<string[]> {
-  await conn.run('BEGIN TRANSACTION');
-  try {
-    const copied = await copyTablesInTransaction(conn, from, to, tables);
-    await conn.run('COMMIT');
-    return copied;
-  } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+export function copyTables(conn: DuckDBConnection, from: string, to: string, tables: readonly string[]): Promise<string[]> {
+  return inTransaction(conn, () => copyTablesInTransaction(conn, from, to, tables));
 }
 
 /** Moves `tables` from `from` to `to`: copied whole and committed, then dropped from `from`. */
 async function moveTables(conn: DuckDBConnection, from: string, to: string, tables: readonly string[]): Promise<string[]> {
   const moved = await copyTables(conn, from, to, tables);
-  if (moved.length === 0) return moved;
-  await conn.run('BEGIN TRANSACTION');
-  try {
-    for (const t of moved) await conn.run(`DROP TABLE ${ident(from)}.main.${ident(t)}`);
-    await conn.run('COMMIT');
-  } catch (err) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw err;
+  if (moved.length > 0) {
+    await inTransaction(conn, async () => {
+      for (const t of moved) await conn.run(`DROP TABLE ${ident(from)}.main.${ident(t)}`);
+    });
   }
   return moved;
 }

@@ -25,7 +25,7 @@ import { createEmbeddedRollups } from './rollups.js';
 import { isValidTimezone } from '../../core/time.js';
 import { defaultRollupTimezone } from '../rollups/contract.js';
 import { createSerialQueue } from '../../core/util/index.js';
-import type { SerialConnection } from './connection.js';
+import { inTransaction, type SerialConnection } from './connection.js';
 import { openReopening } from './reopen.js';
 import { sqlLiteral } from './sql.js';
 import { createStagingTables, kindTables, migrate, pendingMigrations } from './schema.js';
@@ -291,18 +291,13 @@ export async function createEmbeddedDatabase(config: EmbeddedDatabaseConfig,
           // commands and response policy rows it refers to. The alarm file's tables go into the
           // snapshot itself: a backup is one database, with every table where the migrations expect
           // it; its first open moves them out again (storage/embedded/alarm-file.ts).
-          await conn.run('BEGIN TRANSACTION');
-          try {
+          await inTransaction(conn, async () => {
             // DuckDB opens a transaction's snapshot of each attached database when the transaction
             // first reads it: one statement reading both opens them at one moment.
             await conn.run(`SELECT (SELECT count(*) FROM ${ident(source)}.main.schema_version), (SELECT count(*) FROM ${alarmCatalog}.main.alarm_events)`);
             await conn.run(`COPY FROM DATABASE ${ident(source)} TO anju_snapshot`);
             await copyTablesInTransaction(conn, alarmCatalog, 'anju_snapshot', alarmFileTables);
-            await conn.run('COMMIT');
-          } catch (err) {
-            await conn.run('ROLLBACK').catch(() => undefined);
-            throw err;
-          }
+          });
           const v = (await conn.runAndReadAll('SELECT max(version) AS v FROM anju_snapshot.schema_version')).getRowObjects()[0]?.v;
           return { schemaVersion: Number(v ?? 0) };
         } finally {

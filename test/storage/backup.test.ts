@@ -17,6 +17,16 @@ const openSpool = (dir: string) => createSpool({ dir, segmentBytes: 64 * 1024, q
 const source = (dataDir: string, db: EmbeddedDatabase) => ({ dataDir, snapshot: (file: string) => db.snapshot(file) });
 const knownSchemaVersion = latestSchemaVersion;
 
+/** A data dir holding ten readings of device `x`, its database still open, and a backup of it in `target`. */
+async function backedUp(): Promise<{ dataDir: string; db: EmbeddedDatabase; target: string }> {
+  const dataDir = await freshDir();
+  const db = await openDb(dataDir);
+  await db.telemetry.write(many(10, 'x'));
+  const target = join(await freshDir(), 'backup');
+  await takeBackup(source(dataDir, db), target);
+  return { dataDir, db, target };
+}
+
 describe('backup and restore of the embedded store and its spool', () => {
   it('keeps readings still in the spool (acknowledged, not yet stored) and those in the database, while writes go on', async () => {
     const dataDir = await freshDir();
@@ -72,11 +82,7 @@ describe('backup and restore of the embedded store and its spool', () => {
   });
 
   it('restores over an existing data dir by moving it aside, and refuses a newer schema or a damaged file', async () => {
-    const dataDir = await freshDir();
-    const db = await openDb(dataDir);
-    await db.telemetry.write(many(10, 'x'));
-    const target = join(await freshDir(), 'backup');
-    await takeBackup(source(dataDir, db), target);
+    const { dataDir, db, target } = await backedUp();
     await expect(takeBackup(source(dataDir, db), target)).rejects.toThrow(/not empty/);
     await db.close();
 
@@ -98,11 +104,7 @@ describe('backup and restore of the embedded store and its spool', () => {
   it('holds the database it replaces through the copy: an Anju started meanwhile (another process) cannot open it', async () => {
     // Found in review: the lock was checked once, then let go for the whole copy; a node a service
     // manager restarted in that window wrote into the directory about to be moved aside.
-    const dataDir = await freshDir();
-    const db = await openDb(dataDir);
-    await db.telemetry.write(many(10, 'x'));
-    const target = join(await freshDir(), 'backup');
-    await takeBackup(source(dataDir, db), target);
+    const { dataDir, db, target } = await backedUp();
     await db.close();
 
     const hold = holdPoint();
