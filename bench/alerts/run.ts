@@ -42,7 +42,7 @@
  * --saturation R (msg/s: the levels are shares of R instead of the rate measured first, so two builds
  * are offered the same rates; the saturation phase then still runs and is printed).
  */
-import { benchConfig, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
+import { benchConfig, givenSettings, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -90,8 +90,8 @@ if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels, givenSatur
 const triggerEveryAt = (offered: number) => (fixedTriggerEvery > 0 ? fixedTriggerEvery : Math.max(2, Math.round(offered / alarmsPerS)));
 const logger = pino({ level: 'warn' });
 // The production configuration's defaults (DuckDB 512MB / 2 threads, 1 GiB spool quota, fsync on,
-// escalation after 5 / 30 min), nothing taken from this shell's ANJU_* variables.
-const config = loadConfig({});
+// escalation after 5 / 30 min), and the ANJU_* settings given to the bench (printed in its header).
+const config = loadConfig(givenSettings());
 
 // ------------------------------------------------------------------ cleanup (bounded, interrupts)
 
@@ -161,6 +161,8 @@ function walWatcher(file: string): { folds(): number; stop(): void } {
   return { folds: () => folds, stop: () => clearInterval(t) };
 }
 
+const p50p99 = (sorted: Float64Array): [number, number] => [percentile(sorted, 50), percentile(sorted, 99)];
+
 interface PhaseResult {
   name: string;
   offered: number; // msg/s, 0 = saturation
@@ -190,6 +192,13 @@ interface PhaseResult {
   anjuCores: number; pubCores: number; elu: number; peakRssMiB: number; errors: number; load: number;
   /** Event-loop delay over the phase (ms): how long a ready callback — a PUBACK, a store write's next step — waited. */
   loopDelay99: number; loopDelayMax: number;
+  /**
+   * Publish → stored in three parts, per reading (steady samples): sent → received by ingest (`receivedAt`:
+   * MQTT, the broker, the loop), received → its store write began (the spool's group commit, then
+   * the forwarder's pause), and that write (DuckDB's commit); each p50 / p99 ms. And the writes:
+   * how many, their mean readings.
+   */
+  split: { toIngest: [number, number]; toWrite: [number, number]; write: [number, number]; writes: number; perWrite: number };
 }
 
 /** The alarm store with its event commits timed: `record()` and the engine's group commit `recordMany()` (one DuckDB transaction each). */
@@ -235,10 +244,19 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   /** `${device}|${ts}` of each stored fire reading → its send time. */
   const fireSentAt = new Map<string, number>();
   let lastStoredAt = 0;
-  const timed = timedStore(db.telemetry, (batch, now) => {
+  const toIngest = new SentLatencies();
+  const toWrite = new SentLatencies();
+  const inWrite = new SentLatencies();
+  let writes = 0;
+  const timed = timedStore(db.telemetry, (batch, now, startedAt) => {
+    writes += 1;
     for (const r of batch) {
       const sent = sentAt(r.seq ?? 0);
       storedLat.push(sent, now - sent);
+      const received = r.receivedAt ?? startedAt;
+      toIngest.push(sent, received - sent);
+      toWrite.push(sent, startedAt - received);
+      inWrite.push(sent, now - startedAt);
       if (r.fields.alarm === true) fireSentAt.set(`${r.device}|${r.ts}`, sent);
     }
     lastStoredAt = now;
@@ -379,6 +397,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     anjuCores: (cpu.user + cpu.system) / 1000 / wallMs, pubCores: pub.publishCpuMs / (phaseSeconds * 1000), elu, peakRssMiB,
     loopDelay99: loopDelay.percentile(99) / 1e6, loopDelayMax: loopDelay.max / 1e6,
     errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
+    split: { toIngest: p50p99(toIngest.split(steadyFrom).steady), toWrite: p50p99(toWrite.split(steadyFrom).steady),
+      write: p50p99(inWrite.split(steadyFrom).steady), writes, perWrite: storedLat.count / writes },
   };
 }
 
@@ -453,6 +473,8 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 async function main(): Promise<void> {
   const mix = fixedTriggerEvery > 0 ? `1 fire reading in ${fixedTriggerEvery} per device` : `${alarmsPerS} fire readings/s across the fleet`;
   console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level; node ${process.version}, ${new Date().toISOString()}`);
+  const settings = Object.entries(givenSettings());
+  if (settings.length > 0) console.log(`  settings given: ${settings.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const solo = await engineAlone(200);
   console.log(`  done: engine + DuckDB alarm store alone (load average ${(loadavg()[0] ?? NaN).toFixed(1)})`);
   const results: PhaseResult[] = [];
@@ -483,6 +505,13 @@ async function main(): Promise<void> {
   for (const b of bares) {
     const r = results.find((x) => x.offered === b.offered);
     console.log(`| ${r?.name ?? '—'} | ${b.offered} | ${fmt(b.ack50, 1)} / ${fmt(b.ack99, 1)} | ${fmt(r?.ack50 ?? NaN, 1)} / ${fmt(r?.ack99 ?? NaN, 1)} | ${fmt(r?.stored50 ?? NaN, 1)} / ${fmt(r?.stored99 ?? NaN, 1)} | ${fmt(b.brokerCores, 2)} / ${fmt(b.pubCores, 2)} | ${fmt(b.loopDelay99, 1)} | ${b.errors} |`);
+  }
+  console.log('\nWhere publish → stored went, per reading: sent → received by ingest (MQTT, broker, event loop), received → its store write began (spool group commit, then the forwarder\'s pause), the write itself (DuckDB):');
+  console.log('\n| load level | publish→stored p50 / p99 ms | sent→received p50 / p99 | received→write began p50 / p99 | write p50 / p99 | store writes, mean readings each |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const x = r.split;
+    console.log(`| ${r.name} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(x.toIngest[0], 1)} / ${fmt(x.toIngest[1], 1)} | ${fmt(x.toWrite[0], 1)} / ${fmt(x.toWrite[1], 1)} | ${fmt(x.write[0], 1)} / ${fmt(x.write[1], 1)} | ${x.writes}, ${fmt(x.perWrite)} |`);
   }
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log(`latencies: of the messages sent after each phase's first ${values.warmup} s (the warm-up: a fresh hub's first writes and the JIT), which are reported apart.`);

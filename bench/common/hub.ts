@@ -7,7 +7,7 @@ import { storedReportKinds } from '../../storage/index.js';
  * A store that reports each batch after the inner store acknowledged it (DuckDB's commit,
  * InfluxDB's 204): every bench measures publish → stored at this one boundary.
  */
-export function timedStore(inner: TelemetryStore, onStored: (batch: readonly Reading[], now: number) => void): TelemetryStore {
+export function timedStore(inner: TelemetryStore, onStored: (batch: readonly Reading[], now: number, startedAt: number) => void): TelemetryStore {
   return {
     name: inner.name,
     latest: (d) => inner.latest(d),
@@ -15,8 +15,9 @@ export function timedStore(inner: TelemetryStore, onStored: (batch: readonly Rea
     series: (q) => inner.series(q),
     close: () => inner.close(),
     async write(batch, encoded) {
+      const startedAt = Date.now();
       await inner.write(batch, encoded);
-      onStored(batch, Date.now());
+      onStored(batch, Date.now(), startedAt);
     },
   };
 }
@@ -33,12 +34,19 @@ export async function provisionDetectors(directory: DeviceDirectory, n: number, 
 
 /**
  * What each bench's platform runs with: the defaults, on loopback with ephemeral ports and a
- * connect rate that does not hold back N publishers from one address; `env` adds or overrides.
+ * connect rate that does not hold back N publishers from one address; then the `ANJU_*` settings
+ * of the bench's own environment (so one setting can be compared:
+ * `ANJU_STORE_WRITE_INTERVAL_MS=10 npm run bench:alerts`); `env` adds or overrides.
  */
 export function benchConfig(dataDir: string, env: Record<string, string> = {}): AnjuConfig {
   return loadConfig({
-    ANJU_DATA_DIR: dataDir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_CONNECT_RATE: '100000', ...env,
+    ANJU_DATA_DIR: dataDir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_CONNECT_RATE: '100000', ...givenSettings(), ...env,
   });
+}
+
+/** The `ANJU_*` settings in the bench's environment, which its platform runs with (benches print them). */
+export function givenSettings(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('ANJU_') && e[1] !== undefined));
 }
 
 /**

@@ -37,7 +37,7 @@ import { kindTables } from '../../storage/embedded/schema.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile } from '../../storage/index.js';
 import { startBareBroker } from '../common/bare-broker.js';
 import { startAllocationProfile, startCpuProfile, type Capture } from '../common/profile.js';
-import { provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
+import { givenSettings, provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
 import { median, rssSampler } from '../common/stats.js';
 
@@ -118,9 +118,10 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     await db.close();
     const token = `anju_bench_${randomBytes(16).toString('hex')}`;
     // Production defaults (fsync on, DuckDB 512MB / 2 threads, 1 GiB spool) but for ports, the demo
-    // fleet, and the per-IP connect rate (every device connects from 127.0.0.1 here).
+    // fleet, and the per-IP connect rate (every device connects from 127.0.0.1 here); and the ANJU_*
+    // settings given to the bench (printed in its header).
     const config = loadConfig({
-      ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0',
+      ...givenSettings(), ANJU_DATA_DIR: dir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0',
       ANJU_SIM: '0', ANJU_CONNECT_RATE: '1000000', ANJU_ADMIN_TOKEN: token,
     });
     const platform = await startPlatform(config, 'all', { logger });
@@ -171,6 +172,8 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
   console.log(`bench/ingest/ratio: QoS 1, window ${window}, ${rounds} round(s) per load; node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const settings = Object.entries(givenSettings());
+  if (settings.length > 0) console.log(`  settings given to Anju: ${settings.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const rows: string[] = [];
   const summary: string[] = [];
   for (const l of loads) {
