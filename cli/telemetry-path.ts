@@ -34,7 +34,7 @@ export function selectTelemetryStore(
  * in hand (the rest replays on the next start), then the spool.
  */
 export async function openTelemetryPath(
-  config: { dataDir: string; quotaBytes: number; fsync: boolean; groupCommitMs?: number; writeIntervalMs?: number },
+  config: { dataDir: string; quotaBytes: number; fsync: boolean; groupCommitMs?: number; writeIntervalMs?: number; writeBatch?: number },
   deps: {
     store: TelemetryStore; logger: Logger; metrics: Registry;
     /**
@@ -52,7 +52,8 @@ export async function openTelemetryPath(
     { dir: join(config.dataDir, 'spool'), segmentBytes, quotaBytes: config.quotaBytes, groupCommitMs: config.groupCommitMs ?? 2, fsync: config.fsync },
     { logger: deps.logger.child({ part: 'spool' }), metrics: deps.metrics },
   );
-  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0, maxWriteShare: 0.5 }, {
+  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0, maxWriteShare: 0.5,
+    ...(config.writeBatch !== undefined ? { startBatch: config.writeBatch } : {}) }, {
     spool, store: deps.onBacklog ? backlogTap(spool, deps.store, deps.onBacklog) : deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics,
   });
   forwarder.start();

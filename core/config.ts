@@ -136,6 +136,13 @@ export const envSchema = z.object({
    * flush_interval, much shorter); `0` writes as soon as the last write is done.
    */
   ANJU_STORE_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(25),
+  /**
+   * Readings that start a telemetry store write before the interval is over (Telegraf's
+   * metric_batch_size beside its flush_interval): the interval is there to share a write's fixed cost
+   * among enough readings; once this many wait, waiting longer only adds latency. At most 2,000 (a
+   * full batch).
+   */
+  ANJU_STORE_WRITE_BATCH: z.coerce.number().int().min(1).max(2_000).default(150),
 
   /** Alarm webhooks: a JSON array of {url, format: json|wecom|dingtalk, secret?, dingtalkSecret?, minSeverity?, sites?, minEscalationLevel?}. */
   ANJU_ALERT_WEBHOOKS: jsonArray(webhookTargetSchema).optional(),
@@ -266,7 +273,7 @@ interface BaseConfig {
   retention: { rawDays: number };
   /** Telemetry writes are refused while the data dir's file system has less free than this. */
   disk: { minFreeBytes: number };
-  spool: { quotaBytes: number; fsync: boolean; writeIntervalMs: number };
+  spool: { quotaBytes: number; fsync: boolean; writeIntervalMs: number; writeBatch: number };
   alerts: { webhooks: WebhookTargetConfig[]; escalateCriticalAfterMs: number; escalateMajorAfterMs: number; tickMs: number };
   /** Paging people on duty: the SMS/voice gateway, when one is configured. */
   duty: { sms?: { url: string; token?: string; voiceForCritical: boolean } };
@@ -383,7 +390,10 @@ export function loadConfig(env: Record<string, string | undefined>, role?: Platf
     duckdb: { memoryLimit: e.ANJU_DUCKDB_MEMORY, threads: e.ANJU_DUCKDB_THREADS, checkpointThreshold: e.ANJU_DUCKDB_CHECKPOINT },
     retention: { rawDays: e.ANJU_RETENTION_RAW_DAYS },
     disk: { minFreeBytes: e.ANJU_DISK_MIN_FREE_MB * 1024 * 1024 },
-    spool: { quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC, writeIntervalMs: e.ANJU_STORE_WRITE_INTERVAL_MS },
+    spool: {
+      quotaBytes: e.ANJU_SPOOL_QUOTA_MB * 1024 * 1024, fsync: e.ANJU_SPOOL_FSYNC,
+      writeIntervalMs: e.ANJU_STORE_WRITE_INTERVAL_MS, writeBatch: e.ANJU_STORE_WRITE_BATCH,
+    },
     alerts: {
       webhooks: e.ANJU_ALERT_WEBHOOKS ?? [],
       escalateCriticalAfterMs: e.ANJU_ESCALATE_CRITICAL_MIN * 60_000,

@@ -267,8 +267,8 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
       lastAt = now;
     });
     // The production composition (cli/platform.ts): the spool is the durable consumer, the latest cache beside it.
-    const { writeIntervalMs } = config.spool;
-    const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync, writeIntervalMs }, { store: timed, logger, metrics });
+    const { writeIntervalMs, writeBatch } = config.spool;
+    const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync, writeIntervalMs, writeBatch }, { store: timed, logger, metrics });
     scope.hold('spool and forwarder', () => path.close());
     const latest = createLatestCache({ store: timed });
     await latest.prime();

@@ -177,8 +177,8 @@ async function pipeline(rate: number, fsync = true): Promise<PhaseResult> {
     for (const r of batch) lat.push(now - sentAt(r.seq ?? 0));
     lastAt = now;
   });
-  const { writeIntervalMs } = config.spool;
-  const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync, writeIntervalMs }, { store: timed, logger, metrics });
+  const { writeIntervalMs, writeBatch } = config.spool;
+  const path = await openTelemetryPath({ dataDir: dir, quotaBytes: 2 * 1024 ** 3, fsync, writeIntervalMs, writeBatch }, { store: timed, logger, metrics });
   // The spool alone as consumer: the ingest path without the alerts and the API (bench/alerts has the whole hub).
   const ingest = assembleIngest(config, { devices: directory, spool: path.spool, broker, logger, metrics });
   const pipe = ingest.pipeline;

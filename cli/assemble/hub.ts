@@ -96,11 +96,11 @@ export async function assembleHub(config: AnjuConfig, deps: AssembleHubDeps): Pr
     shutdown.part(() => storageOps.stop());
     const telemetry = deps.telemetry ?? selectTelemetryStore(config, db.telemetry, { logger, metrics, siteTimezone: db.siteTimezone });
     if (!deps.telemetry && telemetry !== db.telemetry) shutdown.part(() => telemetry.close());
-    const { quotaBytes, fsync, writeIntervalMs } = config.spool;
+    const { quotaBytes, fsync, writeIntervalMs, writeBatch } = config.spool;
     const latest = createLatestCache({ store: telemetry });
     // The readings a previous run acknowledged but had not stored replay from the spool: the cache
     // learns them as the forwarder takes them, since the store query below cannot see those stored after it.
-    const path = await openTelemetryPath({ dataDir, quotaBytes, fsync, writeIntervalMs }, {
+    const path = await openTelemetryPath({ dataDir, quotaBytes, fsync, writeIntervalMs, writeBatch }, {
       store: telemetry, logger, metrics, onBacklog: (r) => latest.accept(r),
     });
     shutdown.part(() => path.close());

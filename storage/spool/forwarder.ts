@@ -28,6 +28,12 @@ export interface SpoolForwarderConfig {
   maxWriteShare?: number;
   /** The longest pause the share may ask for (default 250 ms). */
   maxWriteIntervalMs?: number;
+  /**
+   * A write starts once this many readings wait, without waiting out minWriteIntervalMs; the write
+   * share still applies (default maxBatch: only a full batch cuts the interval short). See
+   * `createSpoolForwarder` for why.
+   */
+  startBatch?: number;
 }
 
 export interface SpoolForwarderDeps {
@@ -95,6 +101,13 @@ function statusOf(err: unknown): string {
  * costs included, on cores the load also waits for. Capped at a share of the time, the batches grow
  * there instead. The hub caps it at half: a quarter bought little more throughput and cost 60 ms of
  * publish → stored p99 at half load (BENCHMARKS.md, "2026-12-05, seventh").
+ *
+ * `startBatch` is the interval's other side (Telegraf's metric_batch_size beside its flush_interval):
+ * the interval exists to share a write's fixed cost among enough readings, and once that many wait,
+ * waiting longer only adds latency. So a write's batch is at least min(startBatch, what arrives in
+ * the interval) — the CPU per reading stays bounded at low load, as with the interval alone — and a
+ * reading waits at most ~startBatch / rate at higher loads: at half load on the reference machine 25
+ * ms gathered ~345 readings a write, 150 gather in ~11 ms (BENCHMARKS.md, "2026-12-06, twelfth").
  */
 export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolForwarderDeps): SpoolForwarder {
   const { spool, store } = deps;
@@ -106,6 +119,8 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
   /** Pause after a write per ms the writes take, for maxWriteShare. */
   const restPerWriteMs = 1 / maxWriteShare - 1;
   const maxWriteIntervalMs = Math.max(minWriteIntervalMs, config.maxWriteIntervalMs ?? 250);
+  const startBatch = Math.min(config.startBatch ?? config.maxBatch, config.maxBatch);
+  if (!(startBatch >= 1)) throw new RangeError('spool forwarder: need startBatch >= 1');
   const log = deps.logger.child({ part: 'storage', component: 'spool-forwarder', store: store.name });
   const random = deps.random ?? Math.random;
   const retryBaseMs = config.retryBaseMs ?? 200;
@@ -186,28 +201,42 @@ export function createSpoolForwarder(config: SpoolForwarderConfig, deps: SpoolFo
 
   /**
    * Waits out what is left of minWriteIntervalMs since the last batch was read, and of the rest the
-   * write share asks after the last write (at most maxWriteIntervalMs from the last read) — unless
-   * maxBatch readings are waiting (checked at every group commit, so a backlog is never held back)
-   * or close() interrupts.
+   * write share asks after the last write (at most maxWriteIntervalMs from the last read). Checked at
+   * every group commit: once startBatch readings wait, only the write share's rest is left to wait;
+   * once maxBatch wait, nothing (a backlog is never held back). close() interrupts.
    */
   async function pace(): Promise<void> {
-    const until = Math.min(lastBatchAt + maxWriteIntervalMs, Math.max(lastBatchAt + minWriteIntervalMs, lastWriteEndAt + restPerWriteMs * writeMs));
-    const wait = until - performance.now();
-    if (!(wait > 0)) return;
-    let due = false;
+    const shareUntil = lastWriteEndAt + restPerWriteMs * writeMs;
+    const until = Math.min(lastBatchAt + maxWriteIntervalMs, Math.max(lastBatchAt + minWriteIntervalMs, shareUntil));
+    const earlyUntil = Math.min(until, shareUntil);
+    if (!(until - performance.now() > 0)) return;
     let timer: NodeJS.Timeout | undefined;
-    const elapsed = new Promise<void>((resolve) => {
+    let timerAt = Infinity;
+    /** Set when the timer fires: it is always for the earliest due time so far, which is the pause's end. */
+    let due = false;
+    let wake: (() => void) | undefined;
+    /** A timer for `at`, replacing a later one. */
+    const wakeAt = (at: number) => {
+      if (at >= timerAt) return;
+      clearTimeout(timer);
+      timerAt = at;
       timer = setTimeout(() => {
         due = true;
-        resolve();
-      }, wait);
-    });
+        wake?.();
+      }, Math.max(0, at - performance.now()));
+    };
+    const elapsed = new Promise<void>((resolve) => { wake = resolve; });
     try {
+      wakeAt(until);
       for (;;) {
         const { depth } = spool.stats();
         // Nothing unread during the pause is idle as much as the wait for the next append is.
         idle = depth === 0;
         if (due || stopping || depth >= config.maxBatch) break;
+        if (depth >= startBatch) {
+          if (!(earlyUntil - performance.now() > 0)) break;
+          wakeAt(earlyUntil);
+        }
         await waits.until(Promise.race([elapsed, spool.nextCommit()]));
       }
     } finally {

@@ -62,3 +62,13 @@ describe('embedded database configuration', () => {
     expect(() => loadConfig({ ANJU_DUCKDB_CHECKPOINT: 'lots' })).toThrow(/ANJU_DUCKDB_CHECKPOINT/);
   });
 });
+
+describe('store write pacing', () => {
+  it('writes at most every 25 ms, sooner once 150 readings wait; both bounded, named when wrong', () => {
+    expect(loadConfig({}).spool).toMatchObject({ writeIntervalMs: 25, writeBatch: 150 });
+    expect(loadConfig({ ANJU_STORE_WRITE_INTERVAL_MS: '10', ANJU_STORE_WRITE_BATCH: '2000' }).spool).toMatchObject({ writeIntervalMs: 10, writeBatch: 2000 });
+    expect(() => loadConfig({ ANJU_STORE_WRITE_BATCH: '0' })).toThrow(/ANJU_STORE_WRITE_BATCH/);
+    expect(() => loadConfig({ ANJU_STORE_WRITE_BATCH: '2001' })).toThrow(/ANJU_STORE_WRITE_BATCH/);
+    expect(() => loadConfig({ ANJU_STORE_WRITE_BATCH: 'lots' })).toThrow(/ANJU_STORE_WRITE_BATCH/);
+  });
+});

@@ -22,13 +22,14 @@ function recording(inner: TelemetryStore, slowMs = 0) {
   return { store, writes };
 }
 
-async function setup(maxBatch: number, minWriteIntervalMs: number, share: { maxWriteShare?: number; maxWriteIntervalMs?: number; slowMs?: number } = {}) {
+async function setup(maxBatch: number, minWriteIntervalMs: number,
+  share: { maxWriteShare?: number; maxWriteIntervalMs?: number; slowMs?: number; startBatch?: number } = {}) {
   const dir = await freshDir();
   const db = await openDb(dir);
   const spool = await createSpool({ dir: `${dir}/spool`, segmentBytes: 1 << 20, quotaBytes: 64 << 20, groupCommitMs: 1, fsync: true }, { logger: silent, metrics: new Registry() });
   const { store, writes } = recording(db.telemetry, share.slowMs);
-  const { maxWriteShare, maxWriteIntervalMs } = share;
-  const forwarder = createSpoolForwarder({ maxBatch, minWriteIntervalMs, closeTimeoutMs: 200, maxWriteShare, maxWriteIntervalMs },
+  const { maxWriteShare, maxWriteIntervalMs, startBatch } = share;
+  const forwarder = createSpoolForwarder({ maxBatch, minWriteIntervalMs, closeTimeoutMs: 200, maxWriteShare, maxWriteIntervalMs, startBatch },
     { spool, store, logger: silent, metrics: new Registry() });
   forwarder.start();
   return { db, spool, forwarder, writes };
@@ -103,19 +104,64 @@ describe('spool forwarder: minWriteIntervalMs', () => {
   });
 });
 
-describe('spool forwarder: maxWriteShare', () => {
-  /** Appends one reading every `everyMs` for `forMs`, awaiting each (as ingest does). */
-  async function stream(spool: Awaited<ReturnType<typeof setup>>['spool'], device: string, forMs: number, everyMs: number): Promise<number> {
-    const end = performance.now() + forMs;
-    let n = 0;
-    while (performance.now() < end) {
-      await spool.append([reading(device, T0 + n * 1000)]);
-      n += 1;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-    return n;
+/** Appends one reading every `everyMs` for `forMs`, awaiting each (as ingest does). */
+async function stream(spool: Awaited<ReturnType<typeof setup>>['spool'], device: string, forMs: number, everyMs: number): Promise<number> {
+  const end = performance.now() + forMs;
+  let n = 0;
+  while (performance.now() < end) {
+    await spool.append([reading(device, T0 + n * 1000)]);
+    n += 1;
+    await new Promise((r) => setTimeout(r, everyMs));
   }
+  return n;
+}
 
+describe('spool forwarder: startBatch', () => {
+  it('starts a write once startBatch readings wait, without waiting out the interval; fewer wait for it', async () => {
+    const { db, spool, forwarder, writes } = await setup(500, 60_000, { startBatch: 10 });
+    await spool.append(many(1, 's'));
+    await until(() => writes.length === 1);
+    await until(() => forwarder.stats().idle); // in its 60 s pause
+    // 25 arrive one record each: once 10 wait a write starts (it takes what waits by then, ≥ 10).
+    for (const r of many(25, 's', 1)) await spool.append([r]);
+    await until(() => writes.length >= 3 || spool.stats().depth < 10);
+    await until(() => spool.stats().depth < 10);
+    await new Promise((r) => setTimeout(r, 150));
+    const later = writes.slice(1);
+    expect(later.length).toBeGreaterThanOrEqual(1);
+    for (const w of later) expect(w.size).toBeGreaterThanOrEqual(10);
+    // What is left (fewer than 10) waits for the interval: no write for it yet.
+    const left = spool.stats().depth;
+    expect(left).toBeGreaterThan(0);
+    expect(1 + later.reduce((n, w) => n + w.size, 0) + left).toBe(26);
+    const count = writes.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(writes).toHaveLength(count);
+    await forwarder.close();
+    expect(await storedCount(db.telemetry)).toBe(26 - left);
+    expect(spool.stats().depth).toBe(left); // replayed on the next start, not lost
+    await spool.close();
+  });
+
+  it('still leaves the write share its rest: early batches do not crowd slow writes together', async () => {
+    // startBatch 5 is reached within every pause; each write takes ≥ 60 ms and the share is a quarter.
+    const { db, spool, forwarder, writes } = await setup(5_000, 10, { maxWriteShare: 0.25, maxWriteIntervalMs: 1_000, slowMs: 60, startBatch: 5 });
+    const n = await stream(spool, 'e', 2_000, 3);
+    await forwarder.flush();
+    expect(await storedCount(db.telemetry)).toBe(n);
+    const gaps = writes.slice(4).map((w, i) => w.at - writes[i + 3]!.at);
+    expect(gaps.length).toBeGreaterThan(0);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(160); // as in the share test below
+    await forwarder.close();
+    await spool.close();
+  });
+
+  it('refuses a startBatch under 1', () => {
+    expect(() => createSpoolForwarder({ maxBatch: 10, startBatch: 0 }, {} as never)).toThrow(RangeError);
+  });
+});
+
+describe('spool forwarder: maxWriteShare', () => {
   it('spaces slow writes out so batches grow: at most a quarter of the time in writes, nothing lost', async () => {
     // Each write takes ≥ 60 ms; the interval alone (10 ms) would start the next as soon as one ends.
     const { db, spool, forwarder, writes } = await setup(5_000, 10, { maxWriteShare: 0.25, maxWriteIntervalMs: 1_000, slowMs: 60 });
