@@ -122,24 +122,25 @@ describe('spool forwarder: startBatch', () => {
     await spool.append(many(1, 's'));
     await until(() => writes.length === 1);
     await until(() => forwarder.stats().idle); // in its 60 s pause
-    // 25 arrive one record each: once 10 wait a write starts (it takes what waits by then, ≥ 10).
-    for (const r of many(25, 's', 1)) await spool.append([r]);
-    await until(() => writes.length >= 3 || spool.stats().depth < 10);
-    await until(() => spool.stats().depth < 10);
-    await new Promise((r) => setTimeout(r, 150));
-    const later = writes.slice(1);
-    expect(later.length).toBeGreaterThanOrEqual(1);
-    for (const w of later) expect(w.size).toBeGreaterThanOrEqual(10);
-    // What is left (fewer than 10) waits for the interval: no write for it yet.
-    const left = spool.stats().depth;
-    expect(left).toBeGreaterThan(0);
-    expect(1 + later.reduce((n, w) => n + w.size, 0) + left).toBe(26);
-    const count = writes.length;
+    const rs = many(15, 's', 1);
+    // Nine arrive, one record each: fewer than 10 wait out the interval.
+    for (const r of rs.slice(0, 9)) await spool.append([r]);
     await new Promise((r) => setTimeout(r, 200));
-    expect(writes).toHaveLength(count);
+    expect(writes).toHaveLength(1);
+    // The tenth: a write starts at once, 59 s before the interval ends.
+    const t = performance.now();
+    await spool.append([rs[9]!]);
+    await until(() => writes.length === 2);
+    expect(writes[1]!.at - t).toBeLessThan(1_000);
+    expect(writes[1]!.size).toBe(10);
+    await until(() => forwarder.stats().forwarded === 11);
+    // Five more: fewer than 10 again, so they wait.
+    for (const r of rs.slice(10)) await spool.append([r]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(writes).toHaveLength(2);
     await forwarder.close();
-    expect(await storedCount(db.telemetry)).toBe(26 - left);
-    expect(spool.stats().depth).toBe(left); // replayed on the next start, not lost
+    expect(await storedCount(db.telemetry)).toBe(11);
+    expect(spool.stats().depth).toBe(5); // replayed on the next start, not lost
     await spool.close();
   });
 
