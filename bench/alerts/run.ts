@@ -14,7 +14,9 @@
  *     readings (alarm flag, smoke 0.5 dB/m) — `--alarms` per second across the fleet (default 10), or
  *     one message in `--trigger-every` K per device — and the device's next reading clears the alarm
  *     again, so each fire reading raises exactly one new critical `smoke` alarm;
- *   - publish → stored: send time (carried in `seq`) → `TelemetryStore.write` resolved, per reading;
+ *   - publish → stored: send time (carried in `seq`) → `TelemetryStore.write` resolved, per reading,
+ *     and split in three: send → received by ingest (the reading's `receivedAt`), → its store write
+ *     began (the spool's group commit and the forwarder's pause), → that write resolved;
  *   - publish → SSE alarm: send time of the fire reading → its `raised` event read by the SSE client,
  *     matched by (device, ts) — the alarm's start time is the reading's ts.
  *   Inside the hub the alarm path is split at two points: the fire reading handed to the alert
