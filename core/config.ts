@@ -132,7 +132,7 @@ export const envSchema = z.object({
   /** fsync each spool group commit (PUBACK means on disk). `0` trades crash safety for throughput. */
   ANJU_SPOOL_FSYNC: flag.default(true),
   /**
-   * At most one telemetry store write per this many ms while less than a full batch waits (Telegraf's
+   * At most one telemetry store write per this many ms while fewer than ANJU_STORE_WRITE_BATCH readings wait (Telegraf's
    * flush_interval, much shorter); `0` writes as soon as the last write is done.
    */
   ANJU_STORE_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(25),

@@ -34,13 +34,14 @@ export async function provisionDetectors(directory: DeviceDirectory, n: number, 
 
 /**
  * What each bench's platform runs with: the defaults, on loopback with ephemeral ports and a
- * connect rate that does not hold back N publishers from one address; then the `ANJU_*` settings
+ * connect rate that does not hold back N publishers from one address, over the `ANJU_*` settings
  * of the bench's own environment (so one setting can be compared:
- * `ANJU_STORE_WRITE_INTERVAL_MS=10 npm run bench:alerts`); `env` adds or overrides.
+ * `ANJU_STORE_WRITE_INTERVAL_MS=10 npm run bench:alerts`; the data dir and ports stay the bench's);
+ * `env` adds or overrides.
  */
 export function benchConfig(dataDir: string, env: Record<string, string> = {}): AnjuConfig {
   return loadConfig({
-    ANJU_DATA_DIR: dataDir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_CONNECT_RATE: '100000', ...givenSettings(), ...env,
+    ...givenSettings(), ANJU_DATA_DIR: dataDir, ANJU_HOST: '127.0.0.1', ANJU_MQTT_PORT: '0', ANJU_WS_PORT: '0', ANJU_HTTP_PORT: '0', ANJU_CONNECT_RATE: '100000', ...env,
   });
 }
 

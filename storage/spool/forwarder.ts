@@ -15,7 +15,7 @@ export interface SpoolForwarderConfig {
   /** How long close() lets the in-flight batch keep retrying before it gives up on it. */
   closeTimeoutMs?: number;
   /**
-   * At most one store write starts per this many ms while fewer than maxBatch readings wait (default
+   * At most one store write starts per this many ms while fewer than startBatch readings wait (default
    * 0: a write starts as soon as the last one is done). See `createSpoolForwarder` for why.
    */
   minWriteIntervalMs?: number;

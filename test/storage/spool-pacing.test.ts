@@ -144,6 +144,24 @@ describe('spool forwarder: startBatch', () => {
     await spool.close();
   });
 
+  it('starts an early batch when the write share\'s rest is over, long before the interval', async () => {
+    // A share of 10 % asks for a rest of 9 × the smoothed write (≥ 100 / 4 ms after one slow write);
+    // the interval is a minute. Ten readings waiting: the write goes when the rest is over.
+    const { db, spool, forwarder, writes } = await setup(500, 60_000, { maxWriteShare: 0.1, slowMs: 100, startBatch: 10 });
+    await spool.append(many(1, 'r'));
+    await until(() => forwarder.stats().forwarded === 1);
+    await spool.append(many(10, 'r', 1));
+    await until(() => writes.length === 2, 10_000);
+    expect(writes[1]!.size).toBe(10);
+    const gap = writes[1]!.at - writes[0]!.at;
+    expect(gap).toBeGreaterThanOrEqual(100 + 9 * 25 - 30); // the first write itself, then the rest (timer slack)
+    expect(gap).toBeLessThan(10_000);
+    await forwarder.flush();
+    expect(await storedCount(db.telemetry)).toBe(11);
+    await forwarder.close();
+    await spool.close();
+  });
+
   it('still leaves the write share its rest: early batches do not crowd slow writes together', async () => {
     // startBatch 5 is reached within every pause; each write takes ≥ 60 ms and the share is a quarter.
     const { db, spool, forwarder, writes } = await setup(5_000, 10, { maxWriteShare: 0.25, maxWriteIntervalMs: 1_000, slowMs: 60, startBatch: 5 });
