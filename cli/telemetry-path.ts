@@ -52,8 +52,9 @@ export async function openTelemetryPath(
     { dir: join(config.dataDir, 'spool'), segmentBytes, quotaBytes: config.quotaBytes, groupCommitMs: config.groupCommitMs ?? 2, fsync: config.fsync },
     { logger: deps.logger.child({ part: 'spool' }), metrics: deps.metrics },
   );
-  const forwarder = createSpoolForwarder({ maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0, maxWriteShare: 0.5,
-    ...(config.writeBatch !== undefined ? { startBatch: config.writeBatch } : {}) }, {
+  const forwarder = createSpoolForwarder({
+    maxBatch: 2_000, retryMaxMs: 10_000, minWriteIntervalMs: config.writeIntervalMs ?? 0, maxWriteShare: 0.5, startBatch: config.writeBatch,
+  }, {
     spool, store: deps.onBacklog ? backlogTap(spool, deps.store, deps.onBacklog) : deps.store, logger: deps.logger.child({ part: 'forwarder' }), metrics: deps.metrics,
   });
   forwarder.start();

@@ -44,7 +44,7 @@
  * --saturation R (msg/s: the levels are shares of R instead of the rate measured first, so two builds
  * are offered the same rates; the saturation phase then still runs and is printed).
  */
-import { benchConfig, givenSettings, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
+import { benchConfig, givenSettings, printGivenSettings, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -475,8 +475,7 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 async function main(): Promise<void> {
   const mix = fixedTriggerEvery > 0 ? `1 fire reading in ${fixedTriggerEvery} per device` : `${alarmsPerS} fire readings/s across the fleet`;
   console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level; node ${process.version}, ${new Date().toISOString()}`);
-  const settings = Object.entries(givenSettings());
-  if (settings.length > 0) console.log(`  settings given: ${settings.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  printGivenSettings();
   const solo = await engineAlone(200);
   console.log(`  done: engine + DuckDB alarm store alone (load average ${(loadavg()[0] ?? NaN).toFixed(1)})`);
   const results: PhaseResult[] = [];

@@ -45,9 +45,15 @@ export function benchConfig(dataDir: string, env: Record<string, string> = {}): 
   });
 }
 
-/** The `ANJU_*` settings in the bench's environment, which its platform runs with (benches print them). */
+/** The `ANJU_*` settings in the bench's environment, which its platform runs with (benches print them: `printGivenSettings`). */
 export function givenSettings(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('ANJU_') && e[1] !== undefined));
+}
+
+/** A bench header's line naming the `ANJU_*` settings the platform runs with, when any are given. */
+export function printGivenSettings(): void {
+  const settings = Object.entries(givenSettings());
+  if (settings.length > 0) console.log(`  settings given to Anju: ${settings.map(([k, v]) => `${k}=${v}`).join(' ')}`);
 }
 
 /**

@@ -13,7 +13,7 @@
  * than PUBACKs prints LOSS and exits 1. Options: --publishers N (50), --seconds S (10), --window W
  * (10), --points M (2,000,000: cap of phase a), --ceiling-writers K (1).
  */
-import { benchConfig, provisionDetectors, timedStore } from '../common/hub.js';
+import { benchConfig, printGivenSettings, provisionDetectors, timedStore } from '../common/hub.js';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -311,6 +311,7 @@ async function pipeline(name: string, target: { influx: Influxd; db: string; pid
 
 async function main(): Promise<void> {
   console.log(`bench/influx: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase; ceiling ≤ ${maxPoints} points; node ${process.version}, ${cpus().length} cores, ${new Date().toISOString()}, load average ${loadavg()[0]!.toFixed(1)}`);
+  printGivenSettings();
   const root = new Scope();
   const influx = await startServer(root);
   const pid = influxdPid(influx);

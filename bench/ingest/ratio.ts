@@ -37,7 +37,7 @@ import { kindTables } from '../../storage/embedded/schema.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile } from '../../storage/index.js';
 import { startBareBroker } from '../common/bare-broker.js';
 import { startAllocationProfile, startCpuProfile, type Capture } from '../common/profile.js';
-import { givenSettings, provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
+import { givenSettings, printGivenSettings, provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
 import { median, rssSampler } from '../common/stats.js';
 
@@ -172,8 +172,7 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
   console.log(`bench/ingest/ratio: QoS 1, window ${window}, ${rounds} round(s) per load; node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  const settings = Object.entries(givenSettings());
-  if (settings.length > 0) console.log(`  settings given to Anju: ${settings.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  printGivenSettings();
   const rows: string[] = [];
   const summary: string[] = [];
   for (const l of loads) {

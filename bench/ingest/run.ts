@@ -14,7 +14,7 @@
  * the raw phase (default 2,000; the forwarder's batches at saturation are ~200–600, and the store's
  * CPU per reading falls with the batch: its fixed cost per write is a few ms of DuckDB CPU).
  */
-import { benchConfig, provisionDetectors, timedStore } from '../common/hub.js';
+import { benchConfig, printGivenSettings, provisionDetectors, timedStore } from '../common/hub.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -210,6 +210,7 @@ function loadName(rate: number): string {
 
 async function main(): Promise<void> {
   console.log(`bench/ingest: ${publishers} publishers, QoS 1, window ${window}, ${seconds} s per phase; node ${process.version}, ${new Date().toISOString()}`);
+  printGivenSettings();
   const results: PhaseResult[] = [];
   const all: Record<string, () => Promise<PhaseResult>> = {
     bare: () => bareBroker(0), raw: () => rawStore(), 'raw-fixed': () => rawStoreFixed(), pipeline: () => pipeline(0), 'pipeline-nosync': () => pipeline(0, false),
