@@ -42,14 +42,16 @@
  * --publishers N (50), --window W in-flight per publisher (10), --seconds S per load level (10),
  * --saturation-seconds S (5), --alarms R per second (10) or --trigger-every K, --levels 10,50,90,
  * --saturation R (msg/s: the levels are shares of R instead of the rate measured first, so two builds
- * are offered the same rates; the saturation phase then still runs and is printed).
+ * are offered the same rates; the saturation phase then still runs and is printed), --nice-publishers N
+ * (0: the publishers' and the SSE client's processes at this nice value, 0–19: they share the server's
+ * two cores here, where devices and the control room would not, and niced they yield a core to it).
  */
 import { benchConfig, givenSettings, printGivenSettings, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +65,7 @@ import type { Reading } from '../../core/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile, type AlarmStore } from '../../storage/index.js';
 import { startBareBroker } from '../common/bare-broker.js';
 import { startCpuProfile, type Capture } from '../common/profile.js';
+import { cpuSnapshot, cpuSplitSince, type CpuSplit } from '../common/cpu-split.js';
 import { Latencies, percentile, rssSampler, SentLatencies, sentAt, waitUntil } from '../common/stats.js';
 import { killPublishers, runPublishers } from '../common/run-publishers.js';
 import type { SseRaised } from './sse-client.js';
@@ -72,7 +75,7 @@ const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '10' }, 'saturation-seconds': { type: 'string', default: '5' },
   alarms: { type: 'string', default: '10' }, 'trigger-every': { type: 'string', default: '0' },
   levels: { type: 'string', default: '10,50,90' }, saturation: { type: 'string' }, warmup: { type: 'string', default: '1' },
-  profile: { type: 'string' },
+  profile: { type: 'string' }, 'nice-publishers': { type: 'string', default: '0' },
 } });
 const publishers = Number(values.publishers);
 const window = Number(values.window);
@@ -83,6 +86,11 @@ const fixedTriggerEvery = Number(values['trigger-every']);
 const levels = values.levels.split(',').map(Number);
 const givenSaturation = values.saturation === undefined ? undefined : Number(values.saturation);
 const warmupMs = Number(values.warmup) * 1000;
+const nice = Number(values['nice-publishers']);
+if (!(Number.isInteger(nice) && nice >= 0 && nice <= 19)) {
+  console.error('bench/alerts: --nice-publishers must be an integer from 0 to 19');
+  process.exit(2);
+}
 if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels, givenSaturation ?? 1].every((n) => Number.isFinite(n) && n > 0)
   || !(fixedTriggerEvery === 0 || fixedTriggerEvery >= 2) || !(warmupMs >= 0 && warmupMs < seconds * 1000)) {
   console.error('bench/alerts: --publishers, --window, --seconds, --saturation-seconds, --alarms, --levels, --saturation must be positive numbers, --trigger-every ≥ 2, --warmup ≥ 0 and shorter than --seconds');
@@ -130,6 +138,7 @@ interface SseClient { raised: SseRaised[]; others: Map<string, number>; stop(): 
 function openSseClient(url: string, token: string): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     const child = forkChild('./sse-client.ts');
+    if (nice > 0 && child.pid !== undefined) setPriority(child.pid, nice);
     const client: SseClient = { raised: [], others: new Map(), stop: () => { child.kill('SIGTERM'); } };
     const timer = setTimeout(() => reject(new Error('SSE client did not connect within 30 s')), 30_000);
     child.on('message', (m: SseRaised | { type: 'ready' | 'ended' } | { type: 'other'; event: string } | { type: 'error'; message: string }) => {
@@ -198,9 +207,11 @@ interface PhaseResult {
    * Publish → stored in three parts, per reading (steady samples): sent → received by ingest (`receivedAt`:
    * MQTT, the broker, the loop), received → its store write began (the spool's group commit, then
    * the forwarder's pause), and that write (DuckDB's commit); each p50 / p99 ms. And the writes:
-   * how many, their mean readings.
+   * how many, their mean readings; and the spool's group commits (one file write and fdatasync each): how many.
    */
-  split: { toIngest: [number, number]; toWrite: [number, number]; write: [number, number]; writes: number; perWrite: number };
+  split: { toIngest: [number, number]; toWrite: [number, number]; write: [number, number]; writes: number; perWrite: number; commits: number };
+  /** This process's CPU by thread over the phase, and the machine's (Linux only); the publishers' CPU per acknowledged message, µs. */
+  cpuSplit: CpuSplit | undefined; pubUsPerMsg: number;
 }
 
 /** The alarm store with its event commits timed: `record()` and the engine's group commit `recordMany()` (one DuckDB transaction each). */
@@ -307,6 +318,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const wal = walWatcher(join(dir, `${embeddedDatabaseFile}.wal`));
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
+  const split0 = cpuSnapshot();
+  const commits0 = path.spool.stats().commitsTotal;
   const elu0 = performance.eventLoopUtilization();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -315,7 +328,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   let profiler: Promise<Capture> | undefined;
   let profileTimer: NodeJS.Timeout | undefined;
   const pub = await runPublishers({
-    url: `mqtt://127.0.0.1:${broker.tcpPort}`, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs,
+    url: `mqtt://127.0.0.1:${broker.tcpPort}`, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs, nice,
   }, undefined, () => {
     if (values.profile && offered > 0) profileTimer = setTimeout(() => { profiler = startCpuProfile(); }, warmupMs);
   });
@@ -332,6 +345,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const elu = performance.eventLoopUtilization(elu0).utilization;
   loopDelay.disable();
   const cpu = process.cpuUsage(cpu0);
+  const cpuSplit = cpuSplitSince(split0);
+  const commits = path.spool.stats().commitsTotal - commits0;
   const wallMs = Date.now() - t0;
   const peakRssMiB = rss.stop();
   wal.stop();
@@ -400,7 +415,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
     loopDelay99: loopDelay.percentile(99) / 1e6, loopDelayMax: loopDelay.max / 1e6,
     errors: pub.errors + stats.rejected, load: loadavg()[0] ?? NaN,
     split: { toIngest: p50p99(toIngest.split(steadyFrom).steady), toWrite: p50p99(toWrite.split(steadyFrom).steady),
-      write: p50p99(inWrite.split(steadyFrom).steady), writes, perWrite: storedLat.count / writes },
+      write: p50p99(inWrite.split(steadyFrom).steady), writes, perWrite: storedLat.count / writes, commits },
+    cpuSplit, pubUsPerMsg: (pub.publishCpuMs * 1000) / pub.acked,
   };
 }
 
@@ -451,6 +467,7 @@ async function engineAlone(pairs: number): Promise<EngineAlone> {
 
 interface BareAtRate {
   offered: number; acked: number; ack50: number; ack99: number; brokerCores: number; pubCores: number; loopDelay99: number; errors: number;
+  cpuSplit: CpuSplit | undefined; pubUsPerMsg: number;
 }
 
 /**
@@ -461,20 +478,47 @@ interface BareAtRate {
 async function bareAtRate(offered: number, phaseSeconds: number, triggerEvery: number): Promise<BareAtRate> {
   const broker = await startBareBroker();
   const devices = Array.from({ length: publishers }, (_, i) => ({ id: `bare-${i}`, secret: 'unused' }));
-  const pub = await runPublishers({ url: broker.url, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs },
-    undefined, () => broker.measure());
+  const pub = await runPublishers({ url: broker.url, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs,
+    nice }, undefined, () => broker.measure());
   const m = await broker.stop();
   return { offered, acked: pub.acked, ack50: pub.ack50, ack99: pub.ack99, brokerCores: m.cpuUs / 1000 / m.wallMs,
-    pubCores: pub.publishCpuMs / (phaseSeconds * 1000), loopDelay99: m.loopDelay99, errors: pub.errors };
+    pubCores: pub.publishCpuMs / (phaseSeconds * 1000), loopDelay99: m.loopDelay99, errors: pub.errors, cpuSplit: m.cpuSplit,
+    pubUsPerMsg: (pub.publishCpuMs * 1000) / pub.acked };
 }
 
 // ------------------------------------------------------------------ main
+
+/** CPU per message of a phase's `cores` over its window. */
+const perMessage = (cores: number, x: CpuSplit, messages: number) => (cores * x.seconds * 1e6) / messages;
+
+/**
+ * Where the CPU went, by thread (bench/common/cpu-split.ts): what the event loop itself ran, what it
+ * waited for a core, what the helper threads ran, the bare broker's loop at the same rate, and the
+ * machine (someone else's work shows as "rest").
+ */
+function printCpuSplit(results: readonly PhaseResult[], bares: readonly BareAtRate[]): void {
+  if (!results.some((r) => r.cpuSplit)) return;
+  console.log('\nWhere the CPU went, per acknowledged message (Linux /proc: the event loop\'s own thread, the time it was ready but waited for a core, the other threads — libuv\'s pool with the spool\'s writes and DuckDB\'s statements, DuckDB\'s and V8\'s threads — and the machine):');
+  console.log("\n| load level | Anju event loop µs/msg, waited for a core ms/s | Anju other threads µs/msg | bare Aedes event loop µs/msg, waited ms/s | publishers µs/msg, with Anju · with bare | machine busy cores of N (steal), of them outside this process and the publishers: during Anju's level · the bare broker's |");
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const x = r.cpuSplit;
+    if (!x) continue;
+    const b = bares.find((y) => y.offered === r.offered);
+    const bx = b?.cpuSplit;
+    const rest = (m: CpuSplit, ownCores: number, pubCores: number) => `${fmt(m.machineCores, 2)} of ${m.cpus} (${fmt(m.stealCores, 2)}), ${fmt(Math.max(0, m.machineCores - ownCores - pubCores), 2)}`;
+    const bare = b && bx ? `${fmt(perMessage(bx.mainCores, bx, b.acked), 1)}, ${fmt(bx.mainWaitMsPerS)}` : '—';
+    const pubs = `${fmt(r.pubUsPerMsg, 1)}${b ? ` · ${fmt(b.pubUsPerMsg, 1)}` : ''}`;
+    const machine = `${rest(x, x.mainCores + x.otherCores, r.pubCores)}${b && bx ? ` · ${rest(bx, bx.mainCores + bx.otherCores, b.pubCores)}` : ''}`;
+    console.log(`| ${r.name} | ${fmt(perMessage(x.mainCores, x, r.acked), 1)}, ${fmt(x.mainWaitMsPerS)} | ${fmt(perMessage(x.otherCores, x, r.acked), 1)} | ${bare} | ${pubs} | ${machine} |`);
+  }
+}
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
   const mix = fixedTriggerEvery > 0 ? `1 fire reading in ${fixedTriggerEvery} per device` : `${alarmsPerS} fire readings/s across the fleet`;
-  console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level; node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level${nice > 0 ? `; publishers at nice ${nice} (they yield their core to the server's threads, as remote devices would)` : ''}; node ${process.version}, ${new Date().toISOString()}`);
   printGivenSettings();
   const solo = await engineAlone(200);
   console.log(`  done: engine + DuckDB alarm store alone (load average ${(loadavg()[0] ?? NaN).toFixed(1)})`);
@@ -508,12 +552,13 @@ async function main(): Promise<void> {
     console.log(`| ${r?.name ?? '—'} | ${b.offered} | ${fmt(b.ack50, 1)} / ${fmt(b.ack99, 1)} | ${fmt(r?.ack50 ?? NaN, 1)} / ${fmt(r?.ack99 ?? NaN, 1)} | ${fmt(r?.stored50 ?? NaN, 1)} / ${fmt(r?.stored99 ?? NaN, 1)} | ${fmt(b.brokerCores, 2)} / ${fmt(b.pubCores, 2)} | ${fmt(b.loopDelay99, 1)} | ${b.errors} |`);
   }
   console.log('\nWhere publish → stored went, per reading: sent → received by ingest (MQTT, broker, event loop), received → its store write began (spool group commit, then the forwarder\'s pause), the write itself (DuckDB):');
-  console.log('\n| load level | publish→stored p50 / p99 ms | sent→received p50 / p99 | received→write began p50 / p99 | write p50 / p99 | store writes, mean readings each |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('\n| load level | publish→stored p50 / p99 ms | sent→received p50 / p99 | received→write began p50 / p99 | write p50 / p99 | store writes, mean readings each | spool group commits, mean readings each |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const x = r.split;
-    console.log(`| ${r.name} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(x.toIngest[0], 1)} / ${fmt(x.toIngest[1], 1)} | ${fmt(x.toWrite[0], 1)} / ${fmt(x.toWrite[1], 1)} | ${fmt(x.write[0], 1)} / ${fmt(x.write[1], 1)} | ${x.writes}, ${fmt(x.perWrite)} |`);
+    console.log(`| ${r.name} | ${fmt(r.stored50, 1)} / ${fmt(r.stored99, 1)} | ${fmt(x.toIngest[0], 1)} / ${fmt(x.toIngest[1], 1)} | ${fmt(x.toWrite[0], 1)} / ${fmt(x.toWrite[1], 1)} | ${fmt(x.write[0], 1)} / ${fmt(x.write[1], 1)} | ${x.writes}, ${fmt(x.perWrite)} | ${x.commits}, ${fmt(r.stored / x.commits, 1)} |`);
   }
+  printCpuSplit(results, bares);
   console.log('\nachieved msg/s: readings whose store write resolved / (first publisher connected → last store write).');
   console.log(`latencies: of the messages sent after each phase's first ${values.warmup} s (the warm-up: a fresh hub's first writes and the JIT), which are reported apart.`);
   console.log('expected: fire readings acknowledged (PUBACK); matched: `raised` smoke events read on SSE for them, exactly one each.');

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
+import { cpuSnapshot, cpuSplitSince, type CpuSplit } from './cpu-split.js';
 
 /**
  * The baseline every broker figure is reported beside: a default Aedes on TCP in this process — no
@@ -25,6 +26,8 @@ export interface BareMeasure {
   loopDelay99: number;
   loopDelayMax: number;
   wallMs: number;
+  /** By thread, and the machine meanwhile (Linux only). */
+  cpuSplit: CpuSplit | undefined;
 }
 
 export async function startBareBroker(): Promise<BareBroker> {
@@ -34,6 +37,7 @@ export async function startBareBroker(): Promise<BareBroker> {
   let cpu0 = process.cpuUsage();
   let elu0 = performance.eventLoopUtilization();
   let t0 = performance.now();
+  let split0 = cpuSnapshot();
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   return {
@@ -42,17 +46,19 @@ export async function startBareBroker(): Promise<BareBroker> {
       cpu0 = process.cpuUsage();
       elu0 = performance.eventLoopUtilization();
       t0 = performance.now();
+      split0 = cpuSnapshot();
       delay.reset();
     },
     async stop() {
       const cpu = process.cpuUsage(cpu0);
       const elu = performance.eventLoopUtilization(elu0);
       const wallMs = performance.now() - t0;
+      const cpuSplit = cpuSplitSince(split0);
       delay.disable();
       await new Promise<void>((r) => aedes.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
       return { cpuUs: cpu.user + cpu.system, loopBusy: elu.utilization, loopActiveMs: elu.active, loopDelay99: delay.percentile(99) / 1e6,
-        loopDelayMax: delay.max / 1e6, wallMs };
+        loopDelayMax: delay.max / 1e6, wallMs, cpuSplit };
     },
   };
 }

@@ -8,12 +8,26 @@
  * device's next reading is normal again (smoke 0.01 < the rule's clearBelow), which clears it, so
  * every trigger raises exactly one new alarm, matched back by (device, ts).
  */
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import mqtt from 'mqtt';
 import type { PublishersJob } from './run-publishers.js';
 import { Latencies, percentile } from './stats.js';
 
 
+/** Every thread of this process at `nice` (Linux: a nice value is per thread; threads started later inherit it). */
+function niceAll(nice: number): void {
+  let tids: number[] = [0];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // Not Linux: the calling thread only.
+  }
+  for (const tid of tids) setPriority(tid, nice);
+}
+
 async function run(job: PublishersJob): Promise<void> {
+  if (job.nice) niceAll(job.nice);
   // Connected 50 at a time, with a long CONNACK timeout: each CONNECT costs the broker a scrypt
   // verification, and 500 at once would take longer than MQTT.js's default 30 s on a loaded machine.
   const clients: mqtt.MqttClient[] = [];

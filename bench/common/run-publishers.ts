@@ -23,6 +23,12 @@ export interface PublishersJob {
   warmupMs?: number;
   /** Connected, wait for the parent's `go` (`release` below) before publishing: several publisher processes start together. */
   waitForGo?: boolean;
+  /**
+   * The publishers' nice value, every thread of their process (0–19; default 0). Devices are not on
+   * the server's cores; niced, the publishers still take what they need of a core but yield it
+   * whenever the server's threads are ready to run, instead of preempting them.
+   */
+  nice?: number;
 }
 
 export interface PublishersResult {

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cpuSnapshot, cpuSplitSince } from '../../bench/common/cpu-split.js';
+
+const hasSchedstat = existsSync(`/proc/self/task/${process.pid}/schedstat`);
+
+describe('bench CPU by thread (bench/common/cpu-split.ts)', () => {
+  it.runIf(hasSchedstat)('a busy main thread: its CPU and its wait for a core make up the wall time; the machine counts it too', () => {
+    const from = cpuSnapshot();
+    expect(from).toBeDefined();
+    const until = performance.now() + 300;
+    let spins = 0;
+    while (performance.now() < until) spins += 1;
+    const split = cpuSplitSince(from)!;
+    expect(spins).toBeGreaterThan(0);
+    expect(split.seconds).toBeGreaterThanOrEqual(0.3);
+    // Spinning, the thread is either on a core or ready and waiting for one: nothing else.
+    const accounted = split.mainCores + split.mainWaitMsPerS / 1000;
+    expect(accounted).toBeGreaterThan(0.85);
+    expect(accounted).toBeLessThan(1.1);
+    expect(split.mainCores).toBeGreaterThan(0.2);
+    expect(split.otherCores).toBeGreaterThanOrEqual(0);
+    expect(split.cpus).toBeGreaterThanOrEqual(1);
+    // /proc/stat counts in 10 ms ticks per CPU: allow a few ticks' error.
+    expect(split.machineCores).toBeGreaterThan(split.mainCores - 0.2);
+    expect(split.machineCores).toBeLessThanOrEqual(split.cpus + 0.2);
+    expect(split.stealCores).toBeGreaterThanOrEqual(0);
+  });
+
+  it('nothing to compare with: no split', () => {
+    expect(cpuSplitSince(undefined)).toBeUndefined();
+  });
+});
