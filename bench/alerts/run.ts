@@ -65,7 +65,7 @@ import type { Reading } from '../../core/index.js';
 import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile, type AlarmStore } from '../../storage/index.js';
 import { startBareBroker } from '../common/bare-broker.js';
 import { startCpuProfile, type Capture } from '../common/profile.js';
-import { cpuSnapshot, cpuSplitSince, type CpuSplit } from '../common/cpu-split.js';
+import { cpuSnapshot, cpuSplitSince, type CpuSnapshot, type CpuSplit } from '../common/cpu-split.js';
 import { Latencies, percentile, rssSampler, SentLatencies, sentAt, waitUntil } from '../common/stats.js';
 import { killPublishers, runPublishers } from '../common/run-publishers.js';
 import type { SseRaised } from './sse-client.js';
@@ -138,7 +138,13 @@ interface SseClient { raised: SseRaised[]; others: Map<string, number>; stop(): 
 function openSseClient(url: string, token: string): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     const child = forkChild('./sse-client.ts');
-    if (nice > 0 && child.pid !== undefined) setPriority(child.pid, nice);
+    if (nice > 0 && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, nice);
+      } catch (err) {
+        console.error(`bench/alerts: the SSE client stays at its nice value: ${(err as Error).message}`);
+      }
+    }
     const client: SseClient = { raised: [], others: new Map(), stop: () => { child.kill('SIGTERM'); } };
     const timer = setTimeout(() => reject(new Error('SSE client did not connect within 30 s')), 30_000);
     child.on('message', (m: SseRaised | { type: 'ready' | 'ended' } | { type: 'other'; event: string } | { type: 'error'; message: string }) => {
@@ -318,8 +324,10 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const wal = walWatcher(join(dir, `${embeddedDatabaseFile}.wal`));
   const rss = rssSampler();
   const cpu0 = process.cpuUsage();
-  const split0 = cpuSnapshot();
-  const commits0 = path.spool.stats().commitsTotal;
+  // From the moment every publisher is connected, as the bare broker's (bench/common/bare-broker.ts
+  // `measure()`): the CONNECTs' scrypt verifications and the publishers' start-up are left out.
+  let split0: CpuSnapshot | undefined;
+  let commits0 = 0;
   const elu0 = performance.eventLoopUtilization();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -330,6 +338,8 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   const pub = await runPublishers({
     url: `mqtt://127.0.0.1:${broker.tcpPort}`, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs, nice,
   }, undefined, () => {
+    split0 = cpuSnapshot();
+    commits0 = path.spool.stats().commitsTotal;
     if (values.profile && offered > 0) profileTimer = setTimeout(() => { profiler = startCpuProfile(); }, warmupMs);
   });
   clearTimeout(profileTimer);
@@ -499,17 +509,21 @@ const perMessage = (cores: number, x: CpuSplit, messages: number) => (cores * x.
 function printCpuSplit(results: readonly PhaseResult[], bares: readonly BareAtRate[]): void {
   if (!results.some((r) => r.cpuSplit)) return;
   console.log('\nWhere the CPU went, per acknowledged message (Linux /proc: the event loop\'s own thread, the time it was ready but waited for a core, the other threads — libuv\'s pool with the spool\'s writes and DuckDB\'s statements, DuckDB\'s and V8\'s threads — and the machine):');
-  console.log("\n| load level | Anju event loop µs/msg, waited for a core ms/s | Anju other threads µs/msg | bare Aedes event loop µs/msg, waited ms/s | publishers µs/msg, with Anju · with bare | machine busy cores of N (steal), of them outside this process and the publishers: during Anju's level · the bare broker's |");
+  console.log("\n| load level | Anju event loop µs/msg, waited for a core ms/s | Anju other threads µs/msg | bare Aedes event loop µs/msg, waited ms/s | publishers µs/msg, with Anju · with bare | machine busy cores of N (steal, counted as busy), of them neither this process nor the publishers' publishing (the SSE client, the bench's tooling, anyone else): during Anju's level · the bare broker's |");
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const x = r.cpuSplit;
     if (!x) continue;
     const b = bares.find((y) => y.offered === r.offered);
     const bx = b?.cpuSplit;
-    const rest = (m: CpuSplit, ownCores: number, pubCores: number) => `${fmt(m.machineCores, 2)} of ${m.cpus} (${fmt(m.stealCores, 2)}), ${fmt(Math.max(0, m.machineCores - ownCores - pubCores), 2)}`;
+    // The publishers' CPU from their go to their end, spread over the split's window (which also holds the drain).
+    const rest = (m: CpuSplit, pubUsPerMsg: number, acked: number) => {
+      const others = m.machineCores - m.mainCores - m.otherCores - (pubUsPerMsg * acked) / 1e6 / m.seconds;
+      return `${fmt(m.machineCores, 2)} of ${m.cpus} (${fmt(m.stealCores, 2)}), ${fmt(Math.max(0, others), 2)}`;
+    };
     const bare = b && bx ? `${fmt(perMessage(bx.mainCores, bx, b.acked), 1)}, ${fmt(bx.mainWaitMsPerS)}` : '—';
     const pubs = `${fmt(r.pubUsPerMsg, 1)}${b ? ` · ${fmt(b.pubUsPerMsg, 1)}` : ''}`;
-    const machine = `${rest(x, x.mainCores + x.otherCores, r.pubCores)}${b && bx ? ` · ${rest(bx, bx.mainCores + bx.otherCores, b.pubCores)}` : ''}`;
+    const machine = `${rest(x, r.pubUsPerMsg, r.acked)}${b && bx ? ` · ${rest(bx, b.pubUsPerMsg, b.acked)}` : ''}`;
     console.log(`| ${r.name} | ${fmt(perMessage(x.mainCores, x, r.acked), 1)}, ${fmt(x.mainWaitMsPerS)} | ${fmt(perMessage(x.otherCores, x, r.acked), 1)} | ${bare} | ${pubs} | ${machine} |`);
   }
 }

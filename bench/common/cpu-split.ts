@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
  * Where this process's CPU went, by thread, and what the machine did meanwhile — the figures a CPU
  * profile cannot give. A V8 profile books the time its thread sat runnable but off its core to
  * whatever function was running (BENCHMARKS.md, "2026-12-06, later"); the kernel's accounts tell the
- * two apart. Linux only (/proc): elsewhere `cpuSnapshot()` is undefined and the figures print as "—".
+ * two apart. Linux only (/proc): elsewhere `cpuSnapshot()` is undefined and the bench leaves its table out.
  *
  * - The main thread (the event loop): CPU it ran, and the time it was ready to run but waited for a
  *   core (/proc/self/task/<pid>/schedstat: on-CPU ns, run-queue wait ns; kernel Documentation/scheduler/sched-stats).
@@ -56,11 +56,13 @@ function readMachine(): [number, number, number, number] {
 /** Now; undefined where /proc does not give it (not Linux, or schedstat not built into the kernel). */
 export function cpuSnapshot(): CpuSnapshot | undefined {
   try {
+    // The clock read beside the thread's own account, so a preemption during the other reads does not skew the pair.
     const [mainCpuNs, mainWaitNs] = readSchedstat(`/proc/self/task/${process.pid}/schedstat`);
+    const at = performance.now();
     const [machineBusy, machineTotal, machineSteal, cpus] = readMachine();
     const u = process.cpuUsage();
     if (!Number.isFinite(mainCpuNs) || !Number.isFinite(mainWaitNs)) return undefined;
-    return { at: performance.now(), mainCpuNs, mainWaitNs, processCpuUs: u.user + u.system, machineBusy, machineTotal, machineSteal, cpus };
+    return { at, mainCpuNs, mainWaitNs, processCpuUs: u.user + u.system, machineBusy, machineTotal, machineSteal, cpus };
   } catch {
     return undefined;
   }

@@ -9,21 +9,32 @@
  * every trigger raises exactly one new alarm, matched back by (device, ts).
  */
 import { readdirSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import mqtt from 'mqtt';
 import type { PublishersJob } from './run-publishers.js';
 import { Latencies, percentile } from './stats.js';
 
 
-/** Every thread of this process at `nice` (Linux: a nice value is per thread; threads started later inherit it). */
+/**
+ * Every thread of this process at `nice` (Linux: a nice value is per thread; threads started later
+ * inherit it), never below what it already is (lowering needs a privilege). Elsewhere, the process.
+ * A bench that cannot renice runs on and says so: the figures are then the plain method's.
+ */
 function niceAll(nice: number): void {
   let tids: number[] = [0];
   try {
     tids = readdirSync('/proc/self/task').map(Number);
   } catch {
-    // Not Linux: the calling thread only.
+    // Not Linux: setpriority on pid 0 is the whole process.
   }
-  for (const tid of tids) setPriority(tid, nice);
+  for (const tid of tids) {
+    try {
+      setPriority(tid, Math.max(nice, getPriority(tid)));
+    } catch (err) {
+      // A thread that ended meanwhile (ESRCH) needs nothing.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') console.error(`publishers: thread ${tid} stays at its nice value: ${(err as Error).message}`);
+    }
+  }
 }
 
 async function run(job: PublishersJob): Promise<void> {
