@@ -44,7 +44,10 @@
  * --saturation R (msg/s: the levels are shares of R instead of the rate measured first, so two builds
  * are offered the same rates; the saturation phase then still runs and is printed), --nice-publishers N
  * (0: the publishers' and the SSE client's processes at this nice value, 0–19: they share the server's
- * two cores here, where devices and the control room would not, and niced they yield a core to it).
+ * two cores here, where devices and the control room would not, and niced they yield a core to it),
+ * --cpus SERVER:LOAD (Linux, 4 cores or more: this process — Anju, and the bare broker in its turn —
+ * on the CPUs of SERVER, the publishers and the SSE client on those of LOAD, e.g. 0-1:2-3; the
+ * machine columns then still count every CPU).
  */
 import { benchConfig, givenSettings, printGivenSettings, provisionDetectors, storeThisMonthsReports, timedStore } from '../common/hub.js';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -66,6 +69,7 @@ import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile, ty
 import { startBareBroker } from '../common/bare-broker.js';
 import { startCpuProfile, type Capture } from '../common/profile.js';
 import { cpuSnapshot, cpuSplitSince, type CpuSnapshot, type CpuSplit } from '../common/cpu-split.js';
+import { allowedCpus, pinBench, pinProcess } from '../common/cpu-affinity.js';
 import { Latencies, percentile, rssSampler, SentLatencies, sentAt, waitUntil } from '../common/stats.js';
 import { killPublishers, runPublishers } from '../common/run-publishers.js';
 import type { SseRaised } from './sse-client.js';
@@ -75,7 +79,7 @@ const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '10' }, 'saturation-seconds': { type: 'string', default: '5' },
   alarms: { type: 'string', default: '10' }, 'trigger-every': { type: 'string', default: '0' },
   levels: { type: 'string', default: '10,50,90' }, saturation: { type: 'string' }, warmup: { type: 'string', default: '1' },
-  profile: { type: 'string' }, 'nice-publishers': { type: 'string', default: '0' },
+  profile: { type: 'string' }, 'nice-publishers': { type: 'string', default: '0' }, cpus: { type: 'string' },
 } });
 const publishers = Number(values.publishers);
 const window = Number(values.window);
@@ -91,6 +95,8 @@ if (!(Number.isInteger(nice) && nice >= 0 && nice <= 19)) {
   console.error('bench/alerts: --nice-publishers must be an integer from 0 to 19');
   process.exit(2);
 }
+/** This process on the server's CPUs (the load's are the publishers' and the SSE client's). */
+const cpuSets = pinBench('bench/alerts', values.cpus);
 if (![publishers, window, seconds, satSeconds, alarmsPerS, ...levels, givenSaturation ?? 1].every((n) => Number.isFinite(n) && n > 0)
   || !(fixedTriggerEvery === 0 || fixedTriggerEvery >= 2) || !(warmupMs >= 0 && warmupMs < seconds * 1000)) {
   console.error('bench/alerts: --publishers, --window, --seconds, --saturation-seconds, --alarms, --levels, --saturation must be positive numbers, --trigger-every ≥ 2, --warmup ≥ 0 and shorter than --seconds');
@@ -138,6 +144,14 @@ interface SseClient { raised: SseRaised[]; others: Map<string, number>; stop(): 
 function openSseClient(url: string, token: string): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     const child = forkChild('./sse-client.ts');
+    if (cpuSets && child.pid !== undefined) {
+      try {
+        pinProcess(child.pid, cpuSets.load);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+    }
     if (nice > 0 && child.pid !== undefined) {
       try {
         setPriority(child.pid, nice);
@@ -337,6 +351,7 @@ async function phase(name: string, offered: number, phaseSeconds: number, trigge
   let profileTimer: NodeJS.Timeout | undefined;
   const pub = await runPublishers({
     url: `mqtt://127.0.0.1:${broker.tcpPort}`, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs, nice,
+    cpus: cpuSets?.load,
   }, undefined, () => {
     split0 = cpuSnapshot();
     commits0 = path.spool.stats().commitsTotal;
@@ -489,7 +504,7 @@ async function bareAtRate(offered: number, phaseSeconds: number, triggerEvery: n
   const broker = await startBareBroker();
   const devices = Array.from({ length: publishers }, (_, i) => ({ id: `bare-${i}`, secret: 'unused' }));
   const pub = await runPublishers({ url: broker.url, devices, seconds: phaseSeconds, window, ratePerPublisher: offered / publishers, triggerEvery, warmupMs,
-    nice }, undefined, () => broker.measure());
+    nice, cpus: cpuSets?.load }, undefined, () => broker.measure());
   const m = await broker.stop();
   return { offered, acked: pub.acked, ack50: pub.ack50, ack99: pub.ack99, brokerCores: m.cpuUs / 1000 / m.wallMs,
     pubCores: pub.publishCpuMs / (phaseSeconds * 1000), loopDelay99: m.loopDelay99, errors: pub.errors, cpuSplit: m.cpuSplit,
@@ -532,7 +547,7 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
   const mix = fixedTriggerEvery > 0 ? `1 fire reading in ${fixedTriggerEvery} per device` : `${alarmsPerS} fire readings/s across the fleet`;
-  console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level${nice > 0 ? `; publishers at nice ${nice} (they yield their core to the server's threads, as remote devices would)` : ''}; node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`bench/alerts: ${publishers} publishers, QoS 1, window ${window}, ${mix}; saturation ${satSeconds} s, ${seconds} s per load level${nice > 0 ? `; publishers at nice ${nice} (they yield their core to the server's threads, as remote devices would)` : ''}${cpuSets ? `; server on CPUs ${allowedCpus() ?? cpuSets.server}, publishers and SSE client on ${cpuSets.load}` : ''}; node ${process.version}, ${new Date().toISOString()}`);
   printGivenSettings();
   const solo = await engineAlone(200);
   console.log(`  done: engine + DuckDB alarm store alone (load average ${(loadavg()[0] ?? NaN).toFixed(1)})`);

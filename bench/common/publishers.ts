@@ -11,6 +11,7 @@
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import mqtt from 'mqtt';
+import { pinProcess } from './cpu-affinity.js';
 import type { PublishersJob } from './run-publishers.js';
 import { Latencies, percentile } from './stats.js';
 
@@ -38,6 +39,8 @@ function niceAll(nice: number): void {
 }
 
 async function run(job: PublishersJob): Promise<void> {
+  // Before the clients start: threads started later inherit the affinity and the nice value.
+  if (job.cpus) pinProcess(process.pid, job.cpus);
   if (job.nice) niceAll(job.nice);
   // Connected 50 at a time, with a long CONNACK timeout: each CONNECT costs the broker a scrypt
   // verification, and 500 at once would take longer than MQTT.js's default 30 s on a loaded machine.

@@ -29,6 +29,8 @@ export interface PublishersJob {
    * whenever the server's threads are ready to run, instead of preempting them.
    */
   nice?: number;
+  /** Linux CPU list the publishers' process runs on (bench/common/cpu-affinity.ts); absent = wherever the bench runs. */
+  cpus?: string;
 }
 
 export interface PublishersResult {

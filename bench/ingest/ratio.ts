@@ -21,7 +21,9 @@
  * Options: --loads 50x2000,500x200 --window 10 --rounds R (bare/anju pairs per load, default 1)
  * --only bare|anju (one side) --profile DIR (a V8 CPU profile of Anju's process per Anju phase, from
  * every device connected to the spool drained — start-up, CONNECTs and shutdown left out — to DIR)
- * --alloc-profile DIR (V8's sampling allocation profile over the same window, freed objects included).
+ * --alloc-profile DIR (V8's sampling allocation profile over the same window, freed objects included)
+ * --cpus SERVER:LOAD (Linux, 4 cores or more: this process — the bare broker, then Anju — on the
+ * CPUs of SERVER, the publishers on those of LOAD, e.g. 0-1:2-3; bench/common/cpu-affinity.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -40,11 +42,12 @@ import { startAllocationProfile, startCpuProfile, type Capture } from '../common
 import { givenSettings, printGivenSettings, provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
 import { median, rssSampler } from '../common/stats.js';
+import { allowedCpus, cpusOf, pinBench } from '../common/cpu-affinity.js';
 
 const { values } = parseArgs({ options: {
   loads: { type: 'string', default: '50x2000,500x200' }, window: { type: 'string', default: '10' },
   rounds: { type: 'string', default: '1' }, only: { type: 'string' }, profile: { type: 'string' },
-  'alloc-profile': { type: 'string' },
+  'alloc-profile': { type: 'string' }, cpus: { type: 'string' },
 } });
 const window = Number(values.window);
 const rounds = Number(values.rounds);
@@ -53,9 +56,11 @@ const loads = values.loads.split(',').map((l) => {
   return { devices: d ?? NaN, messages: m ?? NaN };
 });
 if (!loads.every((l) => l.devices > 0 && l.messages > 0) || !(window > 0) || !(rounds > 0) || (values.only && !['bare', 'anju'].includes(values.only))) {
-  console.error('bench/ingest/ratio: --loads DxM[,DxM…] --window W --rounds R --only bare|anju');
+  console.error('bench/ingest/ratio: --loads DxM[,DxM…] --window W --rounds R --only bare|anju --cpus SERVER:LOAD');
   process.exit(2);
 }
+/** This process on the server's CPUs (the load's are the publishers' and the SSE client's). */
+const cpuSets = pinBench('bench/ingest/ratio', values.cpus);
 const logger = pino({ level: 'warn' });
 
 interface Side {
@@ -76,7 +81,8 @@ async function bare(l: { devices: number; messages: number }): Promise<Side> {
   const broker = await startBareBroker();
   const devices = Array.from({ length: l.devices }, (_, i) => ({ id: `bench-${i}`, secret: 'unused' }));
   const rss = rssSampler();
-  const pub = await runPublishers({ url: broker.url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages }, undefined,
+  const pub = await runPublishers({ url: broker.url, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages,
+    cpus: cpuSets?.load }, undefined,
     () => broker.measure());
   const m = await broker.stop();
   const peakRssMiB = rss.stop();
@@ -137,7 +143,8 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
     let elu: ReturnType<typeof performance.eventLoopUtilization>;
     let drainedAt: number;
     try {
-      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages },
+      pub = await runPublishers({ url: platform.urls.mqtt!, devices, seconds: publishSeconds(l), window, ratePerPublisher: 0, messages: l.messages,
+        cpus: cpuSets?.load },
         undefined, () => {
         cpu0 = process.cpuUsage();
         elu0 = performance.eventLoopUtilization();
@@ -171,7 +178,7 @@ async function anju(l: { devices: number; messages: number }): Promise<Side> {
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
-  console.log(`bench/ingest/ratio: QoS 1, window ${window}, ${rounds} round(s) per load; node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`bench/ingest/ratio: QoS 1, window ${window}, ${rounds} round(s) per load${cpuSets ? `; server on CPUs ${allowedCpus() ?? cpuSets.server}, publishers on ${cpuSets.load}` : ''}; node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   printGivenSettings();
   const rows: string[] = [];
   const summary: string[] = [];
@@ -194,11 +201,13 @@ async function main(): Promise<void> {
         // What 0.6× the bare rate asks of Anju at the measured costs. Two bounds: the machine's cores,
         // which Anju shares with its publishers' process ((Anju + publishers) µs/msg × rate ≤ cores),
         // and Anju's event loop, one thread (loop µs/msg × rate ≤ 1 s/s).
+        // With --cpus the publishers have CPUs of their own: the bound is the server's.
         const target = 0.6 * b.msgPerS;
-        const cores = availableParallelism();
-        const used = (s: Side) => ((s.cpuUsPerMsg + s.pubCpuUsPerMsg) * s.msgPerS) / 1e6;
-        console.log(`    cores used (server + publishers): bare ${fmt(used(b), 2)}, Anju ${fmt(used(a), 2)} of ${cores}. For 0.6× (${fmt(target)} msg/s) Anju may spend`
-          + ` ≤ ${fmt((cores * 1e6) / target - a.pubCpuUsPerMsg)} µs of CPU per message (now ${fmt(a.cpuUsPerMsg)})`
+        const cores = cpuSets ? cpusOf(cpuSets.server).length : availableParallelism();
+        const shared = cpuSets ? 0 : 1;
+        const used = (s: Side) => ((s.cpuUsPerMsg + shared * s.pubCpuUsPerMsg) * s.msgPerS) / 1e6;
+        console.log(`    cores used (server${cpuSets ? ', on its own CPUs' : ' + publishers'}): bare ${fmt(used(b), 2)}, Anju ${fmt(used(a), 2)} of ${cores}. For 0.6× (${fmt(target)} msg/s) Anju may spend`
+          + ` ≤ ${fmt((cores * 1e6) / target - shared * a.pubCpuUsPerMsg)} µs of CPU per message (now ${fmt(a.cpuUsPerMsg)})`
           + ` and ≤ ${fmt(1e6 / target)} µs of its event loop (now ${fmt(a.loopUsPerMsg)})`);
       }
       if (a && a.stored !== a.acked) {
