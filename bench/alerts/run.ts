@@ -54,7 +54,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, setPriority, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +69,7 @@ import { createDeviceDirectory, createEmbeddedDatabase, embeddedDatabaseFile, ty
 import { startBareBroker } from '../common/bare-broker.js';
 import { startCpuProfile, type Capture } from '../common/profile.js';
 import { cpuSnapshot, cpuSplitSince, type CpuSnapshot, type CpuSplit } from '../common/cpu-split.js';
-import { allowedCpus, pinBench, pinProcess } from '../common/cpu-affinity.js';
+import { allowedCpus, pinBench } from '../common/cpu-affinity.js';
 import { Latencies, percentile, rssSampler, SentLatencies, sentAt, waitUntil } from '../common/stats.js';
 import { killPublishers, runPublishers } from '../common/run-publishers.js';
 import type { SseRaised } from './sse-client.js';
@@ -144,21 +144,6 @@ interface SseClient { raised: SseRaised[]; others: Map<string, number>; stop(): 
 function openSseClient(url: string, token: string): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     const child = forkChild('./sse-client.ts');
-    if (cpuSets && child.pid !== undefined) {
-      try {
-        pinProcess(child.pid, cpuSets.load);
-      } catch (err) {
-        reject(err);
-        return;
-      }
-    }
-    if (nice > 0 && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, nice);
-      } catch (err) {
-        console.error(`bench/alerts: the SSE client stays at its nice value: ${(err as Error).message}`);
-      }
-    }
     const client: SseClient = { raised: [], others: new Map(), stop: () => { child.kill('SIGTERM'); } };
     const timer = setTimeout(() => reject(new Error('SSE client did not connect within 30 s')), 30_000);
     child.on('message', (m: SseRaised | { type: 'ready' | 'ended' } | { type: 'other'; event: string } | { type: 'error'; message: string }) => {
@@ -168,7 +153,8 @@ function openSseClient(url: string, token: string): Promise<SseClient> {
       else if (m.type === 'error') { clearTimeout(timer); reject(new Error(m.message)); }
     });
     child.on('error', reject);
-    child.send({ url, token });
+    // It pins and renices itself, every thread it has, before it connects, as the publishers do.
+    child.send({ url, token, nice, cpus: cpuSets?.load });
   });
 }
 

@@ -6,8 +6,14 @@
  * time (Date.now(), the same clock the publishers stamp into `seq`).
  */
 import { request } from 'node:http';
+import { pinProcess } from '../common/cpu-affinity.js';
+import { niceAll } from '../common/nice.js';
 
-interface Job { url: string; token: string }
+/**
+ * `nice`: this process's nice value, every thread (bench/alerts `--nice-publishers`; absent or 0: unchanged);
+ * `cpus`: the CPUs it runs on (`--cpus`' LOAD; absent: wherever the bench runs).
+ */
+interface Job { url: string; token: string; nice?: number; cpus?: string }
 
 export interface SseRaised { type: 'raised'; seq: number; alarmType: string; device: string; startMs: number; receivedAt: number }
 
@@ -16,6 +22,13 @@ function send(message: unknown): void {
 }
 
 function start(job: Job): void {
+  try {
+    if (job.cpus) pinProcess(process.pid, job.cpus);
+  } catch (err) {
+    send({ type: 'error', message: `SSE client: ${(err as Error).message}` });
+    process.exit(1);
+  }
+  if (job.nice) niceAll(job.nice, 'SSE client');
   const req = request(job.url, { headers: { authorization: `Bearer ${job.token}`, accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode !== 200) {
       send({ type: 'error', message: `SSE answered ${res.statusCode}` });

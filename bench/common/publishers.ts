@@ -8,40 +8,17 @@
  * device's next reading is normal again (smoke 0.01 < the rule's clearBelow), which clears it, so
  * every trigger raises exactly one new alarm, matched back by (device, ts).
  */
-import { readdirSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import mqtt from 'mqtt';
 import { pinProcess } from './cpu-affinity.js';
+import { niceAll } from './nice.js';
 import type { PublishersJob } from './run-publishers.js';
 import { Latencies, percentile } from './stats.js';
 
 
-/**
- * Every thread of this process at `nice` (Linux: a nice value is per thread; threads started later
- * inherit it), never below what it already is (lowering needs a privilege). Elsewhere, the process.
- * A bench that cannot renice runs on and says so: the figures are then the plain method's.
- */
-function niceAll(nice: number): void {
-  let tids: number[] = [0];
-  try {
-    tids = readdirSync('/proc/self/task').map(Number);
-  } catch {
-    // Not Linux: setpriority on pid 0 is the whole process.
-  }
-  for (const tid of tids) {
-    try {
-      setPriority(tid, Math.max(nice, getPriority(tid)));
-    } catch (err) {
-      // A thread that ended meanwhile (ESRCH) needs nothing.
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') console.error(`publishers: thread ${tid} stays at its nice value: ${(err as Error).message}`);
-    }
-  }
-}
-
 async function run(job: PublishersJob): Promise<void> {
   // Before the clients start: threads started later inherit the affinity and the nice value.
   if (job.cpus) pinProcess(process.pid, job.cpus);
-  if (job.nice) niceAll(job.nice);
+  if (job.nice) niceAll(job.nice, 'publishers');
   // Connected 50 at a time, with a long CONNACK timeout: each CONNECT costs the broker a scrypt
   // verification, and 500 at once would take longer than MQTT.js's default 30 s on a loaded machine.
   const clients: mqtt.MqttClient[] = [];
