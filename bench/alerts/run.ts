@@ -153,6 +153,8 @@ function openSseClient(url: string, token: string): Promise<SseClient> {
       else if (m.type === 'error') { clearTimeout(timer); reject(new Error(m.message)); }
     });
     child.on('error', reject);
+    // A child that ends before its stream answered (a failed pin, say) says so, rather than the 30 s timeout.
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`SSE client exited (${code}) before its stream answered`)); });
     // It pins and renices itself, every thread it has, before it connects, as the publishers do.
     child.send({ url, token, nice, cpus: cpuSets?.load });
   });

@@ -6,10 +6,12 @@
  * latency targets are measured as they are meant: the server's CPU, not the harness's.
  *
  * A process's affinity is per thread; threads started later inherit their creator's, so a process
- * pinned with `-a` (every thread it has) before it starts its pools stays on its set.
+ * pinned with `-a` (every thread it has) before it starts its pools stays on its set. The children
+ * pin themselves once started: their start-up (node, tsx's compile, and tsx's esbuild helper, idle
+ * after it) runs on the server's CPUs, before anything is measured.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 export interface CpuSets {
@@ -19,6 +21,9 @@ export interface CpuSets {
   readonly load: string;
 }
 
+/** Linux's own bound on CPU numbers in a default kernel build (NR_CPUS at most 8,192). */
+const MAX_CPU = 8_191;
+
 /** The CPUs of a taskset list ("0-1", "2,3", "4-7,9"); throws on anything else. */
 export function cpusOf(list: string): number[] {
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) throw new Error(`"${list}" is not a CPU list (e.g. 0-1 or 2,3)`);
@@ -26,6 +31,7 @@ export function cpusOf(list: string): number[] {
   for (const part of list.split(',')) {
     const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
     if (hi! < lo) throw new Error(`"${part}" in "${list}" runs backwards`);
+    if (hi! > MAX_CPU) throw new Error(`"${part}" in "${list}" names CPU ${hi}: no machine has it`);
     for (let c = lo; c <= hi!; c += 1) set.add(c);
   }
   return [...set].sort((a, b) => a - b);
@@ -48,20 +54,46 @@ export function parseCpuSets(spec: string, cpuCount = cpus().length): CpuSets {
   return { server, load };
 }
 
-/** Every thread of process `pid` on the CPUs of `list`, checked with the kernel. Throws when taskset is missing or the pin did not take. */
+/**
+ * Every thread of process `pid` on the CPUs of `list`, checked with the kernel thread by thread.
+ * taskset's status alone does not say: it stops at the first thread it cannot move (one that ended
+ * while it walked /proc/PID/task), and a process that is gone can pass it. So the pin is tried again
+ * once when a thread is left off the set. Throws when taskset is missing or a thread stays off it
+ * (a cgroup cpuset that excludes those CPUs, say).
+ */
 export function pinProcess(pid: number, list: string): void {
-  const r = spawnSync('taskset', ['--all-tasks', '--cpu-list', '--pid', list, String(pid)], { encoding: 'utf8' });
-  if (r.error) throw new Error(`could not run taskset (util-linux) to pin process ${pid}: ${r.error.message}`);
-  // taskset's status alone does not say: a thread that ends while it walks /proc/PID/task fails it,
-  // and a process that is gone can pass it. What the kernel now allows the process's main thread does.
-  const now = allowedCpus(pid);
-  if (!sameCpus(now, list)) {
-    throw new Error(`could not pin process ${pid} to CPUs ${list} (it may run on ${now ?? 'unknown: no such process'}): ${r.stderr.trim() || `taskset exited ${r.status}`}`);
+  let stderr = '';
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const r = spawnSync('taskset', ['--all-tasks', '--cpu-list', '--pid', list, String(pid)], { encoding: 'utf8' });
+    if (r.error) throw new Error(`could not run taskset (util-linux) to pin process ${pid}: ${r.error.message}`);
+    stderr = r.stderr.trim();
+    const off = threadsOffCpus(pid, list);
+    if (off === undefined) break;
+    if (off.length === 0) return;
   }
+  const off = threadsOffCpus(pid, list);
+  const where = off === undefined ? 'no such process' : `threads ${off.map((t) => `${t.tid} on ${t.cpus}`).join(', ')}`;
+  throw new Error(`could not pin process ${pid} to CPUs ${list} (${where})${stderr ? `: ${stderr}` : ''}`);
 }
 
-/** The CPUs a process's main thread may run on, as the kernel lists them (`Cpus_allowed_list`); undefined when unknown. */
-export function allowedCpus(pid: number | 'self' = 'self'): string | undefined {
+/** The threads of `pid` whose allowed CPUs are not `list` (a thread that ended meanwhile is none); undefined when the process is gone. */
+function threadsOffCpus(pid: number, list: string): { tid: string; cpus: string }[] | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const off: { tid: string; cpus: string }[] = [];
+  for (const tid of tids) {
+    const cpus = allowedCpus(`${pid}/task/${tid}`);
+    if (cpus !== undefined && !sameCpus(cpus, list)) off.push({ tid, cpus });
+  }
+  return off;
+}
+
+/** The CPUs a process's main thread (or `PID/task/TID`, one thread) may run on, as the kernel lists them (`Cpus_allowed_list`); undefined when unknown. */
+export function allowedCpus(pid: number | string = 'self'): string | undefined {
   try {
     return /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   } catch {

@@ -59,7 +59,7 @@ if (!loads.every((l) => l.devices > 0 && l.messages > 0) || !(window > 0) || !(r
   console.error('bench/ingest/ratio: --loads DxM[,DxM…] --window W --rounds R --only bare|anju --cpus SERVER:LOAD');
   process.exit(2);
 }
-/** This process on the server's CPUs (the load's are the publishers' and the SSE client's). */
+/** This process on the server's CPUs (the load's are the publishers'). */
 const cpuSets = pinBench('bench/ingest/ratio', values.cpus);
 const logger = pino({ level: 'warn' });
 
