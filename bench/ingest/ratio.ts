@@ -42,7 +42,7 @@ import { startAllocationProfile, startCpuProfile, type Capture } from '../common
 import { givenSettings, printGivenSettings, provisionDetectors, storeThisMonthsReports } from '../common/hub.js';
 import { killPublishers, runPublishers, type PublishersResult } from '../common/run-publishers.js';
 import { median, rssSampler } from '../common/stats.js';
-import { allowedCpus, cpusOf, pinBench } from '../common/cpu-affinity.js';
+import { allowedCpus, pinBench } from '../common/cpu-affinity.js';
 
 const { values } = parseArgs({ options: {
   loads: { type: 'string', default: '50x2000,500x200' }, window: { type: 'string', default: '10' },
@@ -201,9 +201,10 @@ async function main(): Promise<void> {
         // What 0.6× the bare rate asks of Anju at the measured costs. Two bounds: the machine's cores,
         // which Anju shares with its publishers' process ((Anju + publishers) µs/msg × rate ≤ cores),
         // and Anju's event loop, one thread (loop µs/msg × rate ≤ 1 s/s).
-        // With --cpus the publishers have CPUs of their own: the bound is the server's.
+        // With --cpus the publishers have CPUs of their own: the bound is the server's (this process is
+        // pinned to them, and availableParallelism counts the CPUs it may use).
         const target = 0.6 * b.msgPerS;
-        const cores = cpuSets ? cpusOf(cpuSets.server).length : availableParallelism();
+        const cores = availableParallelism();
         const shared = cpuSets ? 0 : 1;
         const used = (s: Side) => ((s.cpuUsPerMsg + shared * s.pubCpuUsPerMsg) * s.msgPerS) / 1e6;
         console.log(`    cores used (server${cpuSets ? ', on its own CPUs' : ' + publishers'}): bare ${fmt(used(b), 2)}, Anju ${fmt(used(a), 2)} of ${cores}. For 0.6× (${fmt(target)} msg/s) Anju may spend`
